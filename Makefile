@@ -1,0 +1,65 @@
+# salesreport — `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON_BOOT ?= $(shell command -v python3.11 || command -v python3)
+VENV        := .venv
+PY          := $(VENV)/bin/python
+STAMP       := $(VENV)/.installed
+TEAM        ?= emea
+MONTH       ?=
+DATA        ?=
+ARGS        ?=
+
+REPORT_FLAGS := --team "$(TEAM)" $(if $(MONTH),--month "$(MONTH)") $(if $(DATA),--data "$(DATA)") $(ARGS)
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@echo "  report takes TEAM=<team> [MONTH=YYYY-MM] [DATA=path]"
+
+$(STAMP): requirements.lock pyproject.toml
+	@echo "==> setting up $(VENV) (first run only; re-run when requirements.lock changes)"
+	@test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
+	@# uv installs ~10x faster than pip; plain pip is the fallback when uv cannot be had.
+	@if $(VENV)/bin/python -m pip install -q "$$(grep -E '^uv==' requirements.lock)" 2>/dev/null; then \
+	    $(VENV)/bin/uv pip install -q --python $(PY) -r requirements.lock && \
+	    $(VENV)/bin/uv pip install -q --python $(PY) --no-deps -e . ; \
+	  else \
+	    $(PY) -m pip install -q -r requirements.lock && $(PY) -m pip install -q --no-deps -e . ; \
+	  fi
+	@$(PY) -m ipykernel install --sys-prefix --name salesreport --display-name "Python (salesreport)" >/dev/null
+	@touch $(STAMP)
+
+setup: $(STAMP) ## Create or update the environment in .venv/ (idempotent)
+
+report: $(STAMP) ## Build a team's monthly report: TEAM=emea [MONTH=2026-10] [DATA=path]
+	@$(PY) -m salesreport report $(REPORT_FLAGS)
+
+validate: $(STAMP) ## Load and check a team's data only: TEAM=emea [DATA=path]
+	@$(PY) -m salesreport validate --team "$(TEAM)" $(if $(MONTH),--month "$(MONTH)") $(if $(DATA),--data "$(DATA)")
+
+lab: $(STAMP) ## Start JupyterLab on notebooks/ with the salesreport kernel
+	@$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+
+test: $(STAMP) ## Run the test suite (installs headless Chromium for the HTML checks when apt is there)
+	@command -v chromium >/dev/null || ! command -v apt-get >/dev/null || [ "$$(id -u)" != 0 ] || \
+	  { echo "==> installing chromium for the HTML tests"; apt-get update -qq >/dev/null && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@$(PY) -m pytest $(ARGS)
+
+lint: $(STAMP) ## Lint and format-check with ruff
+	@$(VENV)/bin/ruff check salesreport tests benchmarks
+	@$(VENV)/bin/ruff format --check salesreport tests benchmarks
+
+bench: $(STAMP) ## Run the benchmarks and print their figures
+	@for b in benchmarks/bench_*.py; do echo "==> $$b"; $(PY) $$b || exit 1; done
+
+lock: ## Re-pin requirements.lock from requirements.in (then update environment.yml)
+	@$(VENV)/bin/uv pip compile --python-version 3.11 requirements.in -o requirements.lock --no-header -q
+	@$(PY) -m salesreport.devtools sync-environment-yml
+
+clean: ## Remove the environment, caches and generated reports
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info
+	find reports -mindepth 1 ! -name README.md -exec rm -rf {} + 2>/dev/null || true
+
+.PHONY: help setup report validate lab test lint bench lock clean

@@ -1,0 +1,60 @@
+"""One base exception; each failure kind carries what a user needs to fix it.
+
+Exit codes of the command line (documented in the README):
+  0 success · 1 unexpected error · 2 bad usage or parameters · 3 bad data ·
+  4 a notebook failed · 5 publishing failed · 6 another run holds the lock
+"""
+
+from __future__ import annotations
+
+
+class SalesReportError(Exception):
+    """Base of every error the suite raises on purpose."""
+
+    exit_code = 1
+
+
+class ParameterError(SalesReportError):
+    """The team's parameters (YAML or command line) are wrong."""
+
+    exit_code = 2
+
+
+class DataError(SalesReportError):
+    """An input table cannot be used: unreadable, a missing column, too many bad rows.
+
+    ``problems`` holds one entry per problem found (lazy validation: all of
+    them at once), each a dict with ``file``, ``column``, ``rows`` (the first
+    offending row numbers, 1-based as in a spreadsheet with its header on row 1),
+    ``reason`` and ``fix``.
+    """
+
+    exit_code = 3
+
+    def __init__(self, message: str, problems: list[dict] | None = None):
+        super().__init__(message)
+        self.problems = problems or []
+
+
+class NotebookError(SalesReportError):
+    """A notebook cell raised, the kernel died or a cell timed out."""
+
+    exit_code = 4
+
+    def __init__(self, message: str, notebook: str = "", cell: int | None = None, kept: str = ""):
+        super().__init__(message)
+        self.notebook = notebook
+        self.cell = cell
+        self.kept = kept
+
+
+class PublishError(SalesReportError):
+    """Writing the report folder failed; the previous report is untouched."""
+
+    exit_code = 5
+
+
+class LockedError(SalesReportError):
+    """Another run for the same team and month is in progress."""
+
+    exit_code = 6

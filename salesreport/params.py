@@ -1,0 +1,349 @@
+"""Team parameters: ``params/defaults.yaml`` merged with ``params/<team>.yaml``.
+
+The merged mapping is checked by a typed schema before anything runs. YAML is
+read so that dates stay text (no implicit timestamps); months and dates are
+parsed here, in one place.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from salesreport.exceptions import ParameterError
+
+TEAM_RE = re.compile(r"^[a-z0-9_-]+$")
+MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+AUDIENCES = ("executive", "manager", "operations", "rep", "sdr", "forecast")
+PRESETS = ("salesforce", "hubspot", "pipedrive")
+
+
+def project_root() -> Path:
+    """The repository root: ``SALESREPORT_HOME`` or the folder above the package."""
+    env = os.environ.get("SALESREPORT_HOME")
+    return Path(env).resolve() if env else Path(__file__).resolve().parent.parent
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class SqlSource(_Strict):
+    """A SQL source. The connection URL is read from an environment variable only."""
+
+    url_env: str = Field(description="name of the environment variable holding the SQLAlchemy URL")
+    tables: dict[str, str] = Field(default_factory=dict, description="table name -> SQL query or table")
+
+
+class DataSource(_Strict):
+    path: str | None = None  # folder of NAME.csv/.parquet/.xlsx; relative to the repository root
+    preset: Literal["salesforce", "hubspot", "pipedrive"] | None = None
+    mapping: dict[str, dict[str, str]] = Field(default_factory=dict)  # table -> {their: ours}
+    sql: SqlSource | None = None
+    encoding: str | None = None  # forced file encoding; default: detect UTF-8 (BOM) / cp1252
+
+
+class Target(_Strict):
+    metric: str
+    period: str  # 2026-10, 2026-Q4 or 2026
+    value: float
+    rep_id: str | None = None
+    region: str | None = None
+
+    @field_validator("period", mode="before")
+    @classmethod
+    def _period(cls, v: Any) -> str:
+        v = str(v)
+        if not re.match(r"^\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$", v):
+            raise ValueError(f"period {v!r} must look like 2026-10, 2026-Q4 or 2026")
+        return v
+
+
+class KeyResult(_Strict):
+    name: str
+    metric: str
+    window: Literal["month", "qtd", "ytd", "trailing12"] = "ytd"
+    baseline: float
+    target: float
+    weight: float = Field(1.0, gt=0)
+    committed: bool = False
+    segment: str = "all"
+
+
+class Objective(_Strict):
+    name: str
+    key_results: list[KeyResult] = Field(min_length=1)
+    # hub-and-spoke: the same key results graded for each value of this segment column
+    spokes: str | None = None
+
+
+class Bands(_Strict):
+    green: float = Field(0.7, ge=0, le=1)
+    yellow: float = Field(0.4, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _order(self) -> Bands:
+        if self.yellow > self.green:
+            raise ValueError("okr_bands: yellow must be <= green")
+        return self
+
+
+class Rag(_Strict):
+    """Status against target: value/target >= green is green, >= amber is amber, else red."""
+
+    green: float = Field(1.0, gt=0)
+    amber: float = Field(0.9, gt=0)
+
+
+class Thresholds(_Strict):
+    bad_row_share: float = Field(0.05, ge=0, le=1)  # above this share of bad rows a table stops the run
+    stalled_days: int = Field(30, gt=0)  # a deal this long in one stage needs attention
+    no_activity_days: int = Field(14, gt=0)
+    anomaly_z: float = Field(3.0, gt=0)
+
+
+class ForecastParams(_Strict):
+    horizon: int = Field(12, ge=1, le=36)  # months to forecast
+    levels: list[int] = Field(default_factory=lambda: [80, 95])
+    segments: list[str] = Field(default_factory=list)  # segment columns forecast and reconciled
+    ledger_path: str | None = None  # default reports/<team>/forecast_ledger.csv
+    backtest_origins: int = Field(12, ge=1, le=60)
+
+
+class CohortParams(_Strict):
+    segment_by: list[str] = Field(default_factory=list)
+
+
+class TeamParams(_Strict):
+    team: str
+    display_name: str | None = None
+    data: DataSource = Field(default_factory=DataSource)
+    filters: dict[str, list[str]] = Field(default_factory=dict)
+    currency: str = "EUR"
+    fx_rates: dict[str, float] = Field(default_factory=dict)  # 1 unit of CODE in the team currency
+    timezone: str = "UTC"
+    fiscal_year_start_month: int = Field(1, ge=1, le=12)
+    targets: list[Target] = Field(default_factory=list)
+    okrs: list[Objective] = Field(default_factory=list)
+    okr_bands: Bands = Field(default_factory=Bands)
+    rag: Rag = Field(default_factory=Rag)
+    benchmarks: dict[str, float] = Field(default_factory=dict)
+    stage_probabilities: dict[str, float] = Field(default_factory=dict)
+    stage_order: list[str] = Field(default_factory=list)
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+    audiences: list[Literal["executive", "manager", "operations", "rep", "sdr", "forecast"]] = Field(
+        default_factory=lambda: list(AUDIENCES)
+    )
+    forecast: ForecastParams = Field(default_factory=ForecastParams)
+    cohorts: CohortParams = Field(default_factory=CohortParams)
+    active_window_months: int = Field(12, ge=1, le=60)
+    gross_margin: float = Field(1.0, gt=0, le=1)
+    ramp_threshold: float = Field(0.8, gt=0, le=2)
+    history_months: int = Field(24, ge=12, le=120)
+    per_rep: bool = False
+    workers: int = Field(2, ge=1, le=16)
+    notebook_timeout: int = Field(600, ge=10)  # seconds per notebook cell
+    strict: bool = False
+
+    @field_validator("team")
+    @classmethod
+    def _team(cls, v: str) -> str:
+        return check_team_name(v)
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, v: str) -> str:
+        if not re.match(r"^[A-Z]{3}$", v):
+            raise ValueError(f"currency {v!r} must be an ISO 4217 code such as EUR")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(v)
+        except Exception as exc:  # ZoneInfoNotFoundError, ValueError
+            raise ValueError(f"unknown time zone {v!r} (use an IANA name such as Europe/Berlin)") from exc
+        return v
+
+    @field_validator("stage_probabilities")
+    @classmethod
+    def _probs(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = {k: p for k, p in v.items() if not 0 <= p <= 1}
+        if bad:
+            raise ValueError(f"stage probabilities must lie in [0, 1]: {bad}")
+        return v
+
+    @property
+    def title(self) -> str:
+        return self.display_name or self.team.upper()
+
+
+def check_team_name(team: str) -> str:
+    """Refuse a team name that could climb out of ``params/`` or ``reports/``."""
+    if not isinstance(team, str) or not TEAM_RE.match(team) or team in {".", ".."}:
+        raise ParameterError(
+            f"team name {team!r} is not allowed: use lower-case letters, digits, '_' and '-' only "
+            "(for example 'emea')"
+        )
+    return team
+
+
+def parse_month(text: str) -> tuple[int, int]:
+    """``"2026-10"`` -> ``(2026, 10)``; a clear error otherwise."""
+    if not isinstance(text, str) or not MONTH_RE.match(text):
+        raise ParameterError(f"month {text!r} must look like 2026-10 (YYYY-MM)")
+    return int(text[:4]), int(text[5:])
+
+
+def last_complete_month(today: date | None = None) -> str:
+    today = today or date.today()
+    y, m = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
+    return f"{y:04d}-{m:02d}"
+
+
+class _TextDateLoader(yaml.SafeLoader):
+    """SafeLoader that keeps dates and timestamps as text (parsed in one place, here)."""
+
+
+_TextDateLoader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.copy().items()
+}
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ParameterError(f"{path}: no such parameters file") from exc
+    try:
+        data = yaml.load(text, Loader=_TextDateLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise ParameterError(f"{path}: not valid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ParameterError(f"{path}: must hold a mapping of settings, found {type(data).__name__}")
+    return data
+
+
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def _did_you_mean(loc: tuple, model: type[BaseModel]) -> str:
+    """Suggest the closest known key for an unknown one."""
+    fields: dict = model.model_fields
+    current: type[BaseModel] | None = model
+    for part in loc[:-1]:
+        if current is None or not isinstance(part, str) or part not in current.model_fields:
+            current = None
+            break
+        ann = current.model_fields[part].annotation
+        current = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
+    if current is not None:
+        fields = current.model_fields
+    close = difflib.get_close_matches(str(loc[-1]), list(fields), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def validate_params(raw: dict[str, Any], source: str = "parameters") -> TeamParams:
+    try:
+        return TeamParams.model_validate(raw)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"])
+            if err["type"] == "extra_forbidden":
+                lines.append(f"  - unknown setting '{loc}'{_did_you_mean(err['loc'], TeamParams)}")
+            else:
+                lines.append(f"  - {loc}: {err['msg']} (got {err.get('input')!r})")
+        raise ParameterError(f"{source}: invalid parameters:\n" + "\n".join(lines)) from None
+
+
+def load_params(team: str | None = None, params_file: str | Path | None = None) -> TeamParams:
+    """Merge ``params/defaults.yaml`` with the team's file and check the result.
+
+    ``params_file`` may lie anywhere on disk; a file holding only ``team: NAME``
+    is enough. Without it, ``params/<team>.yaml`` is read.
+    """
+    root = project_root()
+    defaults = read_yaml(root / "params" / "defaults.yaml")
+    if params_file is not None:
+        path = Path(params_file)
+        team_raw = read_yaml(path)
+        if team is not None and team_raw.get("team", team) != team:
+            raise ParameterError(
+                f"{path}: says team {team_raw.get('team')!r} but --team {team!r} was given"
+            )
+        team_raw.setdefault("team", team)
+    else:
+        if team is None:
+            raise ParameterError("name a team (--team emea) or a parameters file (--params FILE)")
+        check_team_name(team)
+        path = root / "params" / f"{team}.yaml"
+        if not path.exists():
+            known = ", ".join(list_teams()) or "none"
+            raise ParameterError(
+                f"no parameters for team {team!r}: {path} does not exist (configured teams: {known}). "
+                "Create it with at least 'team: " + team + "'."
+            )
+        team_raw = read_yaml(path)
+        team_raw.setdefault("team", team)
+        if team_raw["team"] != team:
+            raise ParameterError(f"{path}: says team {team_raw['team']!r}, expected {team!r}")
+    if team_raw.get("team") is None:
+        raise ParameterError(f"{path}: must name the team ('team: emea')")
+    merged = deep_merge(defaults, team_raw)
+    return validate_params(merged, source=str(path))
+
+
+def list_teams() -> list[str]:
+    folder = project_root() / "params"
+    return sorted(
+        p.stem for p in folder.glob("*.yaml") if p.stem != "defaults" and TEAM_RE.match(p.stem)
+    )
+
+
+SECRET_KEYS = re.compile(r"(password|secret|token|key|url|dsn|credential)", re.I)
+
+
+def masked(params: TeamParams) -> dict[str, Any]:
+    """Parameters as plain data with anything secret-looking masked.
+
+    Credentials never live in YAML (only the *names* of environment variables),
+    but a value that happens to equal an environment secret is masked too.
+    """
+    data = params.model_dump(mode="json")
+    secrets = set()
+    if params.data.sql is not None:
+        val = os.environ.get(params.data.sql.url_env)
+        if val:
+            secrets.add(val)
+
+    def walk(obj: Any) -> Any:
+        if isinstance(obj, dict):
+            return {k: walk(v) for k, v in obj.items()}
+        if isinstance(obj, list):
+            return [walk(v) for v in obj]
+        if isinstance(obj, str) and obj in secrets:
+            return "***"
+        return obj
+
+    return walk(data)

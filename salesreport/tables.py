@@ -1,0 +1,256 @@
+"""The input tables of shared/spec/data-contract.md, in one place.
+
+Every module that reads a table relies on the in-memory form fixed here, which
+the loader (:mod:`salesreport.data`) guarantees after loading and validation:
+
+* column names exactly as in the contract (lower snake case);
+* ``date`` columns: ``datetime64[ns]``, naive, midnight, in the team's zone;
+* ``timestamp`` columns: ``datetime64[ns]``, naive, in the team's zone;
+* ``number`` columns: ``float64`` (amounts converted to the team's currency);
+* ``integer`` columns: nullable ``Int64``;
+* ``string`` columns: ``object`` holding ``str`` or ``None``/``NaN`` for missing;
+* categorical contract values (``status``, ``type``, ``forecast_category``,
+  ``role``, activity ``type``) lower case;
+* ``period``/``month`` text columns (targets, spend, forecast_submissions)
+  stay text (``"2026-10"``, ``"2026-Q4"``, ``"2026"``).
+
+Unknown extra columns are kept as they were read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pandas as pd
+
+ColumnType = Literal["string", "date", "timestamp", "number", "integer", "period", "bool"]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: ColumnType
+    required: bool = False
+    allowed: tuple[str, ...] | None = None  # closed set of values (lower case)
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    columns: tuple[Column, ...]
+    key: str | None = None  # unique key column
+    date_column: str | None = None  # puts a row in a period; used for point-in-time cuts
+    unlocks: str = ""
+
+    @property
+    def required(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+    def column(self, name: str) -> Column | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+
+def _c(name: str, type_: ColumnType, required: bool = False, allowed=None) -> Column:
+    return Column(name, type_, required, tuple(allowed) if allowed else None)
+
+
+STATUSES = ("open", "won", "lost")
+FORECAST_CATEGORIES = ("pipeline", "best_case", "commit", "closed", "omitted")
+DEAL_TYPES = ("new_business", "expansion", "renewal")
+
+TABLES: dict[str, TableSpec] = {
+    t.name: t
+    for t in [
+        TableSpec(
+            "opportunities",
+            (
+                _c("opportunity_id", "string", True),
+                _c("account_id", "string", True),
+                _c("owner_id", "string", True),
+                _c("created_date", "date", True),
+                _c("close_date", "date", True),
+                _c("stage", "string", True),
+                _c("status", "string", True, STATUSES),
+                _c("amount", "number", True),
+                _c("region", "string", True),
+                _c("currency", "string"),
+                _c("probability", "number"),
+                _c("forecast_category", "string", False, FORECAST_CATEGORIES),
+                _c("type", "string", False, DEAL_TYPES),
+                _c("source", "string"),
+                _c("segment", "string"),
+                _c("product", "string"),
+                _c("contract_months", "integer"),
+                _c("lost_reason", "string"),
+            ),
+            key="opportunity_id",
+            date_column="created_date",
+            unlocks="pipeline, win rate, deal size, sales cycle, revenue when there are no orders",
+        ),
+        TableSpec(
+            "stage_history",
+            (
+                _c("opportunity_id", "string", True),
+                _c("stage", "string", True),
+                _c("entered_date", "date", True),
+            ),
+            date_column="entered_date",
+            unlocks="stage durations, stage-to-stage conversion, bottlenecks, pipeline waterfall",
+        ),
+        TableSpec(
+            "leads",
+            (
+                _c("lead_id", "string", True),
+                _c("created_date", "date", True),
+                _c("source", "string", True),
+                _c("status", "string", True),
+                _c("owner_id", "string", True),
+                _c("region", "string", True),
+                _c("converted_date", "date"),
+                _c("opportunity_id", "string"),
+                _c("segment", "string"),
+            ),
+            key="lead_id",
+            date_column="created_date",
+            unlocks="lead volume, lead conversion, lead-to-opportunity ratio, lead age, SDR funnel",
+        ),
+        TableSpec(
+            "activities",
+            (
+                _c("activity_id", "string", True),
+                _c("rep_id", "string", True),
+                _c("timestamp", "timestamp", True),
+                _c("type", "string", True),
+                _c("outcome", "string"),
+                _c("opportunity_id", "string"),
+                _c("lead_id", "string"),
+                _c("account_id", "string"),
+            ),
+            key="activity_id",
+            date_column="timestamp",
+            unlocks="activity per rep, meetings booked, calls/emails/LinkedIn, proposals",
+        ),
+        TableSpec(
+            "orders",
+            (
+                _c("order_id", "string", True),
+                _c("account_id", "string", True),
+                _c("order_date", "date", True),
+                _c("amount", "number", True),
+                _c("region", "string"),
+                _c("currency", "string"),
+                _c("product", "string"),
+                _c("channel", "string"),
+                _c("segment", "string"),
+            ),
+            key="order_id",
+            date_column="order_date",
+            unlocks="recognised revenue, cohorts, revenue retention, CLV",
+        ),
+        TableSpec(
+            "accounts",
+            (
+                _c("account_id", "string", True),
+                _c("name", "string"),
+                _c("segment", "string"),
+                _c("industry", "string"),
+                _c("country", "string"),
+                _c("region", "string"),
+            ),
+            key="account_id",
+            unlocks="account names and segments",
+        ),
+        TableSpec(
+            "reps",
+            (
+                _c("rep_id", "string", True),
+                _c("name", "string", True),
+                _c("role", "string", True),
+                _c("region", "string", True),
+                _c("hire_date", "date", True),
+                _c("manager_id", "string"),
+                _c("leave_date", "date"),
+            ),
+            key="rep_id",
+            date_column="hire_date",
+            unlocks="sales per rep, leaderboards, rep retention, ramp time",
+        ),
+        TableSpec(
+            "targets",
+            (
+                _c("period", "period", True),
+                _c("metric", "string", True),
+                _c("value", "number", True),
+                _c("rep_id", "string"),
+                _c("region", "string"),
+            ),
+            unlocks="targets beside actuals",
+        ),
+        TableSpec(
+            "spend",
+            (
+                _c("month", "period", True),
+                _c("category", "string", True),
+                _c("amount", "number", True),
+                _c("region", "string"),
+            ),
+            date_column="month",
+            unlocks="CAC and CAC payback",
+        ),
+        TableSpec(
+            "forecast_submissions",
+            (
+                _c("submitted_date", "date", True),
+                _c("period", "period", True),
+                _c("category", "string", True),
+                _c("amount", "number", True),
+                _c("rep_id", "string"),
+                _c("region", "string"),
+            ),
+            date_column="submitted_date",
+            unlocks="the team's own forecast calls, scored against actuals",
+        ),
+    ]
+}
+
+TABLE_NAMES: tuple[str, ...] = tuple(TABLES)
+
+
+@dataclass
+class Tables:
+    """The loaded tables of one team. A table that is absent is ``None``."""
+
+    opportunities: pd.DataFrame | None = None
+    stage_history: pd.DataFrame | None = None
+    leads: pd.DataFrame | None = None
+    activities: pd.DataFrame | None = None
+    orders: pd.DataFrame | None = None
+    accounts: pd.DataFrame | None = None
+    reps: pd.DataFrame | None = None
+    targets: pd.DataFrame | None = None
+    spend: pd.DataFrame | None = None
+    forecast_submissions: pd.DataFrame | None = None
+    extra: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    def get(self, name: str) -> pd.DataFrame | None:
+        return getattr(self, name)
+
+    def has(self, name: str) -> bool:
+        df = getattr(self, name)
+        return df is not None
+
+    def present(self) -> list[str]:
+        return [n for n in TABLE_NAMES if self.has(n)]
+
+    def items(self):
+        for n in TABLE_NAMES:
+            df = getattr(self, n)
+            if df is not None:
+                yield n, df
+
+    def replace(self, **tables: pd.DataFrame | None) -> Tables:
+        out = Tables(**{n: getattr(self, n) for n in TABLE_NAMES}, extra=dict(self.extra))
+        for n, df in tables.items():
+            setattr(out, n, df)
+        return out
