@@ -1,0 +1,320 @@
+"""Operational analyses for the audience reports (frames in, frames out; no plotting).
+
+Each function documents which dates put a row in the month and what it
+excludes. ``month`` is the report month (``YYYY-MM``); tables are already cut
+to it (point in time) by the loader.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from salesreport.periods import month_end, month_period, month_start
+from salesreport.tables import Tables
+
+
+def _bounds(month: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    p = month_period(month)
+    return month_start(p), month_end(p)
+
+
+def open_at(opps: pd.DataFrame, when: pd.Timestamp) -> pd.Series:
+    """Mask of opportunities open at the end of day ``when``.
+
+    Created on or before ``when`` and not closed (won/lost with ``close_date``)
+    on or before ``when`` — kpis.md's pipeline definition.
+    """
+    closed = opps["status"].isin(["won", "lost"]) & (opps["close_date"] <= when)
+    return (opps["created_date"] <= when) & ~closed
+
+
+def stage_at(tables: Tables, when: pd.Timestamp) -> pd.Series:
+    """Each opportunity's stage at ``when``: last stage entered by then, else its current stage."""
+    opps = tables.opportunities
+    stage = opps.set_index("opportunity_id")["stage"].copy()
+    sh = tables.stage_history
+    if sh is not None and len(sh):
+        h = sh[sh["entered_date"] <= when].sort_values(["opportunity_id", "entered_date"], kind="stable")
+        last = h.groupby("opportunity_id")["stage"].last()
+        stage.loc[stage.index.intersection(last.index)] = last
+    return stage
+
+
+def pipeline_by_stage(tables: Tables, month: str, stage_order: list[str] | None = None) -> pd.DataFrame:
+    """Open pipeline at the end of ``month`` by stage and expected close month.
+
+    Columns ``stage``, ``close_month`` (``YYYY-MM``; overdue expected dates count
+    in the report month), ``value`` (sum of ``amount``), ``count``.
+    """
+    opps = tables.opportunities
+    _, end = _bounds(month)
+    mask = open_at(opps, end)
+    df = opps.loc[mask, ["opportunity_id", "close_date", "amount"]].copy()
+    df["stage"] = stage_at(tables, end).reindex(df["opportunity_id"]).to_numpy()
+    close = df["close_date"].where(df["close_date"] >= month_start(month_period(month)), end)
+    df["close_month"] = close.dt.to_period("M").astype(str)
+    out = df.groupby(["stage", "close_month"], as_index=False).agg(
+        value=("amount", "sum"), count=("amount", "size")
+    )
+    if stage_order:
+        rank = {s: i for i, s in enumerate(stage_order)}
+        out["_r"] = out["stage"].map(rank).fillna(len(rank))
+        out = out.sort_values(["_r", "close_month"], kind="stable").drop(columns="_r")
+    return out.reset_index(drop=True)
+
+
+def deals_needing_attention(
+    tables: Tables, month: str, stalled_days: int = 30, no_activity_days: int = 14
+) -> pd.DataFrame:
+    """Open deals at the end of ``month`` that a manager should look at, one row per deal.
+
+    Reasons: *close date passed* (expected ``close_date`` before the end of the
+    month, still open); *stalled* (in its current stage for more than
+    ``stalled_days``, needs stage history); *no activity* (no activity linked to
+    the deal in the last ``no_activity_days``, needs activities with
+    ``opportunity_id``). Sorted by amount, largest first.
+    """
+    opps = tables.opportunities
+    _, end = _bounds(month)
+    df = opps.loc[open_at(opps, end)].copy()
+    reasons: dict[str, list[str]] = {oid: [] for oid in df["opportunity_id"]}
+    for oid in df.loc[df["close_date"] < end, "opportunity_id"]:
+        reasons[oid].append("close date passed")
+    sh = tables.stage_history
+    if sh is not None and len(sh):
+        h = sh[(sh["entered_date"] <= end) & sh["opportunity_id"].isin(reasons)]
+        entered = h.groupby("opportunity_id")["entered_date"].max()
+        days = (end - entered).dt.days
+        for oid, d in days[days > stalled_days].items():
+            reasons[oid].append(f"{int(d)} days in stage")
+    act = tables.activities
+    if act is not None and "opportunity_id" in act.columns:
+        a = act[act["opportunity_id"].isin(reasons) & (act["timestamp"] < end + pd.Timedelta(days=1))]
+        last = a.groupby("opportunity_id")["timestamp"].max()
+        cutoff = end + pd.Timedelta(days=1) - pd.Timedelta(days=no_activity_days)
+        for oid in df["opportunity_id"]:
+            t = last.get(oid)
+            if t is None or t < cutoff:
+                reasons[oid].append(f"no activity in {no_activity_days} days")
+    df["reasons"] = df["opportunity_id"].map(lambda o: "; ".join(reasons[o]))
+    df = df[df["reasons"] != ""]
+    cols = ["opportunity_id", "account_id", "owner_id", "stage", "amount", "close_date", "reasons"]
+    return df.sort_values("amount", ascending=False, kind="stable")[cols].reset_index(drop=True)
+
+
+def funnel(tables: Tables, month: str, months: int = 12) -> pd.DataFrame:
+    """Lead → opportunity → won over the ``months`` months ending with ``month``.
+
+    Leads by ``created_date``; opportunities by ``created_date``; won deals by
+    ``close_date``. Columns ``step``, ``count``. Steps whose table is absent are left out.
+    """
+    p = month_period(month)
+    start, end = month_start(p - (months - 1)), month_end(p)
+    rows = []
+    if tables.leads is not None:
+        leads = tables.leads
+        in_w = leads["created_date"].between(start, end)
+        rows.append(("Leads created", int(in_w.sum())))
+        rows.append(("Leads converted", int((in_w & leads["opportunity_id"].notna()).sum())))
+    if tables.opportunities is not None:
+        o = tables.opportunities
+        rows.append(("Opportunities created", int(o["created_date"].between(start, end).sum())))
+        won = (o["status"] == "won") & o["close_date"].between(start, end)
+        rows.append(("Deals won", int(won.sum())))
+    return pd.DataFrame(rows, columns=["step", "count"])
+
+
+def stage_conversion(tables: Tables, month: str, months: int = 12, stage_order=None) -> pd.DataFrame:
+    """Stage-to-stage conversion and time in stage, from stage history.
+
+    Over opportunities that entered a stage in the ``months`` months ending with
+    ``month``: ``entered`` (count), ``advanced`` (entered a later stage by the end
+    of ``month``), ``conversion`` = advanced / entered, ``median_days`` and
+    ``p75_days`` spent in the stage (entry to next entry; stages not yet left excluded).
+    """
+    sh = tables.stage_history
+    if sh is None or not len(sh):
+        raise ValueError("stage conversion needs the stage_history table")
+    p = month_period(month)
+    start, end = month_start(p - (months - 1)), month_end(p)
+    h = sh[sh["entered_date"] <= end].sort_values(["opportunity_id", "entered_date"], kind="stable").copy()
+    h["next_date"] = h.groupby("opportunity_id")["entered_date"].shift(-1)
+    h = h[h["entered_date"].between(start, end)]
+    h["days"] = (h["next_date"] - h["entered_date"]).dt.days
+    g = h.groupby("stage")
+    out = pd.DataFrame(
+        {
+            "entered": g.size(),
+            "advanced": g["next_date"].count(),
+            "median_days": g["days"].median(),
+            "p75_days": g["days"].quantile(0.75),
+        }
+    ).reset_index()
+    out["conversion"] = out["advanced"] / out["entered"]
+    closed = out["stage"].str.lower().str.startswith("closed")
+    out = out[~closed]
+    if stage_order:
+        rank = {s: i for i, s in enumerate(stage_order)}
+        out = out.assign(_r=out["stage"].map(rank).fillna(len(rank))).sort_values("_r").drop(columns="_r")
+    return out[["stage", "entered", "advanced", "conversion", "median_days", "p75_days"]].reset_index(drop=True)
+
+
+def pipeline_waterfall(tables: Tables, month: str) -> pd.DataFrame:
+    """How open pipeline value moved during ``month``.
+
+    ``Open at start`` (open at the end of the previous month) + ``Created``
+    (created in the month) − ``Won`` − ``Lost`` (closed in the month, of any age)
+    = ``Open at end``. Also ``Slipped``: open at the end although its expected
+    close date fell in the month; ``Advanced``: entered a later stage in the month
+    (stage history only). Slipped and advanced are shown beside the bridge, not in it.
+    """
+    o = tables.opportunities
+    start, end = _bounds(month)
+    before = start - pd.Timedelta(days=1)
+    in_m = o["close_date"].between(start, end)
+    rows = [
+        ("Open at start", float(o.loc[open_at(o, before), "amount"].sum())),
+        ("Created", float(o.loc[o["created_date"].between(start, end), "amount"].sum())),
+        ("Won", -float(o.loc[in_m & (o["status"] == "won"), "amount"].sum())),
+        ("Lost", -float(o.loc[in_m & (o["status"] == "lost"), "amount"].sum())),
+    ]
+    open_end = open_at(o, end)
+    rows.append(("Open at end", float(o.loc[open_end, "amount"].sum())))
+    rows.append(("Slipped", float(o.loc[open_end & in_m, "amount"].sum())))
+    sh = tables.stage_history
+    if sh is not None and len(sh):
+        moved = sh[sh["entered_date"].between(start, end) & ~sh["stage"].str.lower().str.startswith("closed")]
+        first = o.set_index("opportunity_id")["created_date"]
+        moved = moved[moved["entered_date"] > moved["opportunity_id"].map(first)]
+        ids = moved["opportunity_id"].unique()
+        rows.append(("Advanced", float(o.loc[o["opportunity_id"].isin(ids) & open_end, "amount"].sum())))
+    return pd.DataFrame(rows, columns=["step", "value"])
+
+
+def activity_by_rep(tables: Tables, month: str, reps: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Activities per rep and type in ``month`` (by ``timestamp``). Columns rep, rep_id, type, count."""
+    act = tables.activities
+    if act is None:
+        raise ValueError("activity needs the activities table")
+    start, end = _bounds(month)
+    a = act[(act["timestamp"] >= start) & (act["timestamp"] < end + pd.Timedelta(days=1))]
+    out = a.groupby(["rep_id", "type"], as_index=False).size().rename(columns={"size": "count"})
+    names = rep_names(tables)
+    out["rep"] = out["rep_id"].map(names).fillna(out["rep_id"])
+    return out[["rep", "rep_id", "type", "count"]]
+
+
+def rep_names(tables: Tables) -> pd.Series:
+    if tables.reps is None:
+        return pd.Series(dtype=object)
+    r = tables.reps.drop_duplicates("rep_id").set_index("rep_id")
+    return r["name"].fillna(pd.Series(r.index, index=r.index))
+
+
+def bookings_leaderboard(tables: Tables, month: str, fy_start: int = 1) -> pd.DataFrame:
+    """Per account executive: won bookings month and year to date against quota.
+
+    Bookings = sum of ``amount`` of won opportunities by ``close_date``. Quota =
+    the targets table's ``revenue`` rows with that ``rep_id`` (monthly rows summed
+    over the fiscal year to date). ``attainment`` = YTD bookings / YTD quota.
+    Also deals won YTD, win rate YTD (won / (won + lost) closed YTD) and open
+    pipeline at the end of the month.
+    """
+    from salesreport.periods import fiscal_year_start
+
+    o = tables.opportunities
+    p = month_period(month)
+    ms, end = _bounds(month)
+    ys = month_start(fiscal_year_start(p, fy_start))
+    ytd = o["close_date"].between(ys, end)
+    won = o["status"] == "won"
+    lost = o["status"] == "lost"
+    g = pd.DataFrame(
+        {
+            "bookings_month": o.loc[won & o["close_date"].between(ms, end)].groupby("owner_id")["amount"].sum(),
+            "bookings_ytd": o.loc[won & ytd].groupby("owner_id")["amount"].sum(),
+            "deals_won_ytd": o.loc[won & ytd].groupby("owner_id").size(),
+            "deals_lost_ytd": o.loc[lost & ytd].groupby("owner_id").size(),
+            "pipeline_open": o.loc[open_at(o, end)].groupby("owner_id")["amount"].sum(),
+        }
+    ).fillna(0.0)
+    denom = g["deals_won_ytd"] + g["deals_lost_ytd"]
+    g["win_rate_ytd"] = (g["deals_won_ytd"] / denom).where(denom > 0)
+    g["quota_ytd"] = np.nan
+    t = tables.targets
+    if t is not None and "rep_id" in t.columns:
+        q = t[(t["metric"] == "revenue") & t["rep_id"].notna() & (t["period"].str.len() == 7)]
+        q = q[pd.PeriodIndex(q["period"], freq="M").to_timestamp().to_series(index=q.index).between(ys, end)]
+        g["quota_ytd"] = q.groupby("rep_id")["value"].sum().reindex(g.index)
+    g["attainment"] = (g["bookings_ytd"] / g["quota_ytd"]).where(g["quota_ytd"] > 0)
+    if tables.reps is not None:
+        r = tables.reps.drop_duplicates("rep_id").set_index("rep_id")
+        aes = r.index[r["role"] == "ae"]
+        g = g[g.index.isin(aes)]
+    g.index.name = "owner_id"
+    g = g.reset_index()
+    g.insert(1, "rep", g["owner_id"].map(rep_names(tables)).fillna(g["owner_id"]))
+    return g.sort_values("bookings_ytd", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def sdr_table(tables: Tables, month: str) -> pd.DataFrame:
+    """Per SDR in ``month``: calls, emails, LinkedIn requests, meetings (activities by timestamp),
+    leads created and converted (by ``created_date``), meeting rate (meetings / (calls + emails +
+    linkedin)) and the mean age in days at month end of their open, unconverted leads."""
+    start, end = _bounds(month)
+    rows = []
+    if tables.activities is not None:
+        a = tables.activities
+        a = a[(a["timestamp"] >= start) & (a["timestamp"] < end + pd.Timedelta(days=1))]
+        pv = a.pivot_table(index="rep_id", columns="type", values="activity_id", aggfunc="count", fill_value=0)
+        rows.append(pv.reindex(columns=["call", "email", "linkedin", "meeting"], fill_value=0))
+    if tables.leads is not None:
+        lds = tables.leads
+        lm = lds[lds["created_date"].between(start, end)]
+        rows.append(
+            pd.DataFrame(
+                {
+                    "leads_created": lm.groupby("owner_id").size(),
+                    "leads_converted": lm[lm["opportunity_id"].notna()].groupby("owner_id").size(),
+                }
+            )
+        )
+        open_ = lds[(lds["created_date"] <= end) & lds["converted_date"].isna()]
+        open_ = open_[~open_["status"].str.lower().isin(["converted", "disqualified", "closed", "lost"])]
+        rows.append(pd.DataFrame({"lead_age_days": (end - open_["created_date"]).dt.days.groupby(open_["owner_id"]).mean()}))
+    if not rows:
+        raise ValueError("the SDR view needs the activities or leads table")
+    out = pd.concat(rows, axis=1)
+    out.index.name = "rep_id"
+    if tables.reps is not None:
+        r = tables.reps.drop_duplicates("rep_id").set_index("rep_id")
+        out = out[out.index.isin(r.index[r["role"] == "sdr"])]
+    out = out.fillna({c: 0 for c in out.columns if c != "lead_age_days"})
+    if {"call", "email", "linkedin", "meeting"} <= set(out.columns):
+        touches = out["call"] + out["email"] + out["linkedin"]
+        out["meeting_rate"] = (out["meeting"] / touches).where(touches > 0)
+    out = out.reset_index()
+    out.insert(1, "rep", out["rep_id"].map(rep_names(tables)).fillna(out["rep_id"]))
+    sort = "meeting" if "meeting" in out.columns else out.columns[-1]
+    return out.sort_values(sort, ascending=False, kind="stable").reset_index(drop=True)
+
+
+def lost_reasons(tables: Tables, month: str, months: int = 12) -> pd.DataFrame:
+    """Lost deals by ``lost_reason`` over the ``months`` months to ``month`` (by ``close_date``).
+
+    Columns ``lost_reason`` (missing shown as "(not given)"), ``deals``, ``value``, ``share``.
+    """
+    o = tables.opportunities
+    if o is None or "lost_reason" not in o.columns:
+        raise ValueError("win/loss reasons need the opportunities table's lost_reason column")
+    p = month_period(month)
+    start, end = month_start(p - (months - 1)), month_end(p)
+    lost = o[(o["status"] == "lost") & o["close_date"].between(start, end)]
+    out = (
+        lost.assign(lost_reason=lost["lost_reason"].fillna("(not given)"))
+        .groupby("lost_reason", as_index=False)
+        .agg(deals=("amount", "size"), value=("amount", "sum"))
+    )
+    out["share"] = out["deals"] / out["deals"].sum() if len(out) else []
+    return out.sort_values("deals", ascending=False, kind="stable").reset_index(drop=True)

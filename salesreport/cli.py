@@ -1,0 +1,155 @@
+"""The ``salesreport`` command line.
+
+Exit codes: 0 success · 1 unexpected error (a bug: run again with --debug and
+report it) · 2 bad usage or parameters · 3 bad data · 4 a notebook failed ·
+5 publishing failed · 6 another run for the same team and month holds the lock ·
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+
+from salesreport.exceptions import DataError, SalesReportError
+
+
+def _common(p: argparse.ArgumentParser, data: bool = True) -> None:
+    p.add_argument("--team", help="team name, as in params/<team>.yaml (e.g. emea)")
+    p.add_argument("--params", dest="params_file", metavar="FILE", help="a parameters YAML file anywhere on disk instead of params/<team>.yaml")
+    if data:
+        p.add_argument("--data", metavar="DIR", help="folder holding NAME.csv/.parquet/.xlsx (default: the team's source, else the bundled sample)")
+    p.add_argument("--month", metavar="YYYY-MM", help="report month (default: the last complete month)")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="salesreport",
+        description="Monthly sales reports: KPIs against targets and OKRs, cohorts, trends and tracked forecasts.",
+        epilog=(
+            "exit codes: 0 ok, 1 unexpected error, 2 bad parameters, 3 bad data, 4 notebook failed, "
+            "5 publishing failed, 6 another run holds the lock, 130 interrupted"
+        ),
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    rep = sub.add_parser("report", help="build a team's monthly report", description="Build one team's monthly report under reports/<team>/<YYYY-MM>/ (or --out).")
+    _common(rep)
+    rep.add_argument("--out", metavar="DIR", help="publish into DIR instead of reports/<team>/<YYYY-MM>/")
+    rep.add_argument("--strict", action="store_true", help="stop on any bad row instead of dropping or repairing it")
+    rep.add_argument("--workers", type=int, help="notebooks run at once (default from YAML: 2)")
+    rep.add_argument("--quiet", action="store_true", help="print only errors")
+
+    val = sub.add_parser("validate", help="load and check a team's data; build nothing", description="Load and validate a team's data and print the data-quality summary.")
+    _common(val)
+    val.add_argument("--strict", action="store_true", help="fail on any bad row")
+
+    sam = sub.add_parser("sample-data", help="write the bundled sample data to a folder", description="Write the seeded sample organisation (EMEA, NA, APAC) as CSV files.")
+    sam.add_argument("folder", help="output folder")
+    sam.add_argument("--month", metavar="YYYY-MM", help="last month of the sample (default: the last complete month)")
+    sam.add_argument("--seed", type=int, default=7)
+    sam.add_argument("--scale", type=float, default=1.0, help="volume multiplier (10 and 100 for benchmarks)")
+    sam.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    sam.add_argument("--debug", action="store_true")
+
+    teams = sub.add_parser("teams", help="list configured teams", description="List the teams configured in params/.")
+    teams.add_argument("--debug", action="store_true")
+    return parser
+
+
+def _cmd_report(a) -> int:
+    from salesreport.pipeline import Progress, run_report
+
+    result = run_report(
+        team=a.team,
+        month=a.month,
+        data=a.data,
+        params_file=a.params_file,
+        out=a.out,
+        strict=a.strict,
+        workers=a.workers,
+        progress=Progress(quiet=True if a.quiet else None),
+    )
+    print(result.out_dir / "index.html")
+    return 0
+
+
+def _cmd_validate(a) -> int:
+    from salesreport.data import load_tables
+    from salesreport.params import last_complete_month, load_params, parse_month
+
+    params = load_params(a.team, a.params_file)
+    month = a.month or last_complete_month()
+    parse_month(month)
+    loaded = load_tables(params, a.data, month, strict=a.strict or params.strict)
+    print(f"Team {params.team}, month {month}: data is usable.")
+    print(loaded.quality.summary_text())
+    return 0
+
+
+def _cmd_sample(a) -> int:
+    from salesreport.sample import write_sample
+
+    folder = write_sample(a.folder, end_month=a.month, seed=a.seed, scale=a.scale, fmt=a.format)
+    print(f"Sample data written to {folder}")
+    return 0
+
+
+def _cmd_teams(a) -> int:
+    from salesreport.params import list_teams, load_params
+
+    for t in list_teams():
+        p = load_params(t)
+        print(f"{t}\t{p.title}\t{p.currency}\t{p.timezone}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    commands = {
+        "report": _cmd_report,
+        "validate": _cmd_validate,
+        "sample-data": _cmd_sample,
+        "teams": _cmd_teams,
+    }
+    try:
+        return commands[args.command](args)
+    except SalesReportError as exc:
+        if getattr(args, "debug", False):
+            traceback.print_exc()
+        kind = {
+            2: "parameters",
+            3: "data",
+            4: "notebook",
+            5: "publish",
+            6: "locked",
+        }.get(exc.exit_code, "error")
+        print(f"salesreport: {kind} error: {exc}", file=sys.stderr)
+        if isinstance(exc, DataError) and exc.problems and str(exc).count("\n") < 1:
+            for p in exc.problems[:20]:
+                print(f"  - {p}", file=sys.stderr)
+        kept = getattr(exc, "kept", "")
+        if kept:
+            print(f"salesreport: the executed notebook is kept at {kept}", file=sys.stderr)
+        if exc.exit_code in (3, 4, 5):
+            print("salesreport: nothing was published; earlier reports are unchanged.", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("salesreport: interrupted; nothing was published.", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - last resort: a clear line, traceback with --debug
+        if getattr(args, "debug", False):
+            traceback.print_exc()
+        else:
+            print(
+                f"salesreport: unexpected error: {type(exc).__name__}: {exc}\n"
+                "Run again with --debug for the traceback, and please report it.",
+                file=sys.stderr,
+            )
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,254 @@
+"""Everything a report needs, computed once per run and read by every notebook.
+
+``build_context`` runs the package's computations (KPIs, OKRs, cohorts,
+forecasts, trend, data quality) on the loaded tables; ``save_context`` writes
+them into the run's working folder and ``load_context`` reads them back in a
+notebook's kernel, so six notebooks never recompute the same numbers.
+``report_context`` is what a notebook calls: with a ``run_dir`` it loads, and
+without one (an analyst in JupyterLab) it loads the data and computes in the
+kernel, from the same functions.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from salesreport.params import TeamParams, last_complete_month, load_params, parse_month, validate_params
+from salesreport.tables import TABLE_NAMES, Tables
+
+FRAMES = (
+    "kpis",
+    "kpi_status",
+    "okrs",
+    "cohorts",
+    "forecast",
+    "forecast_accuracy",
+    "backtest",
+    "trend",
+    "revenue",
+    "quality",
+    "quality_rows",
+    "missing_metrics",
+    "pipeline_forecast",
+    "segment_forecasts",
+    "submissions",
+    "ledger",
+)
+
+
+@dataclass
+class ReportContext:
+    """The computed report for one team and month (frames may be empty, never missing)."""
+
+    params: TeamParams
+    month: str
+    tables: Tables
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> pd.DataFrame:
+        frames = self.__dict__.get("frames", {})
+        if name in frames:
+            return frames[name]
+        raise AttributeError(name)
+
+    @property
+    def currency(self) -> str:
+        return self.params.currency
+
+    @property
+    def period(self) -> pd.Period:
+        return pd.Period(self.month, "M")
+
+
+def _safe(step: str, notes: dict, fn, *args, **kwargs):
+    """Run an optional computation; record *why* it produced nothing instead of hiding it.
+
+    Only :class:`ValueError` (a documented "cannot compute from this data")
+    is caught; any other exception is a bug and surfaces.
+    """
+    try:
+        return fn(*args, **kwargs)
+    except ValueError as exc:
+        notes.setdefault("unavailable", {})[step] = str(exc)
+        return None
+
+
+def build_context(
+    params: TeamParams,
+    tables: Tables,
+    month: str,
+    quality: pd.DataFrame | None = None,
+    quality_rows: pd.DataFrame | None = None,
+    ledger_path: Path | None = None,
+    progress=None,
+) -> ReportContext:
+    """Compute every frame of the report from already loaded (as-of ``month``) tables."""
+    from salesreport import cohorts as cohorts_mod
+    from salesreport import forecast as fc_mod
+    from salesreport.forecast import accuracy as acc_mod
+    from salesreport.forecast import ledger as ledger_mod
+    from salesreport.forecast import trend as trend_mod
+    from salesreport.kpis import compute_kpis, grade_okrs, kpi_status, missing_metrics
+    from salesreport.revenue import monthly_revenue
+
+    def step(name: str):
+        if progress is not None:
+            progress(name)
+
+    parse_month(month)
+    notes: dict[str, Any] = {}
+    frames: dict[str, pd.DataFrame] = {}
+    frames["quality"] = quality if quality is not None else pd.DataFrame()
+    frames["quality_rows"] = quality_rows if quality_rows is not None else pd.DataFrame()
+
+    step("revenue")
+    y = monthly_revenue(tables, end_month=month)
+    frames["revenue"] = y.rename("revenue").to_frame().reset_index().astype({"period": str})
+
+    step("forecasts")
+    horizon = params.forecast.horizon
+    levels = tuple(params.forecast.levels)
+    candidates = fc_mod.forecast_candidates(
+        y, horizon=horizon, levels=levels, origins=params.forecast.backtest_origins
+    )
+    backtest = fc_mod.backtest(y, horizon=horizon, origins=params.forecast.backtest_origins)
+    frames["forecast"] = candidates
+    frames["backtest"] = backtest
+    ledger = (
+        ledger_mod.read_ledger(ledger_path, params.team, month)
+        if ledger_path is not None and Path(ledger_path).exists()
+        else pd.DataFrame()
+    )
+    frames["ledger"] = ledger
+    frames["forecast_accuracy"] = acc_mod.accuracy_table(ledger, y, backtest, month, y)
+    frames["trend"] = trend_mod.trend_table(y, anomaly_z=params.thresholds.anomaly_z).reset_index()
+
+    if tables.opportunities is not None:
+        from salesreport.forecast.pipeline_forecast import pipeline_forecast
+
+        pf = _safe("pipeline_forecast", notes, pipeline_forecast, tables, month, 3, params)
+        frames["pipeline_forecast"] = pf if pf is not None else pd.DataFrame()
+    if tables.forecast_submissions is not None:
+        frames["submissions"] = acc_mod.score_submissions(tables.forecast_submissions, y)
+
+    step("KPIs")
+    kpis = compute_kpis(tables, params, month)
+    fkpis = acc_mod.forecast_kpis(ledger, backtest, y, tables.forecast_submissions, month)
+    kpis = _append_forecast_kpis(kpis, fkpis, params)
+    frames["kpis"] = kpis
+    frames["kpi_status"] = kpi_status(kpis, params)
+    frames["okrs"] = grade_okrs(kpis, params, month)
+    frames["missing_metrics"] = missing_metrics(tables)
+
+    step("cohorts")
+    frames["cohorts"] = cohorts_mod.cohort_table(tables, month)
+    for col in params.cohorts.segment_by:
+        seg = _safe(f"cohorts by {col}", notes, cohorts_mod.cohort_table, tables, month, col)
+        if seg is not None:
+            frames[f"cohorts_by_{col}"] = seg
+
+    return ReportContext(params=params, month=month, tables=tables, frames=frames, notes=notes)
+
+
+def _append_forecast_kpis(kpis: pd.DataFrame, fkpis: pd.DataFrame, params: TeamParams) -> pd.DataFrame:
+    """Give the forecast KPIs the kpis.csv shape (prior = same period a year earlier)."""
+    if fkpis is None or fkpis.empty:
+        return kpis
+    f = fkpis[["metric", "window", "period", "segment", "value"]].copy()
+    prior = f.assign(period=(pd.PeriodIndex(f["period"], freq="M") + 12).astype(str))
+    f = f.merge(
+        prior.rename(columns={"value": "prior"}), on=["metric", "window", "period", "segment"], how="left"
+    )
+    f["target"] = float("nan")
+    f["unit"] = "ratio"
+    f = f[list(kpis.columns)] if len(kpis.columns) else f
+    out = pd.concat([kpis, f], ignore_index=True)
+    return out.sort_values(["metric", "window", "period", "segment"], kind="stable").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- persistence
+
+
+def save_context(ctx: ReportContext, run_dir: Path) -> None:
+    """Write the context's frames and tables into ``run_dir`` (Parquet), plus a JSON header."""
+    run_dir = Path(run_dir)
+    (run_dir / "tables").mkdir(parents=True, exist_ok=True)
+    (run_dir / "frames").mkdir(parents=True, exist_ok=True)
+    for name, df in ctx.tables.items():
+        _to_parquet(df, run_dir / "tables" / f"{name}.parquet")
+    for name, df in ctx.frames.items():
+        if isinstance(df, pd.DataFrame):
+            _to_parquet(df, run_dir / "frames" / f"{name}.parquet")
+    header = {
+        "month": ctx.month,
+        "params": ctx.params.model_dump(mode="json"),
+        "notes": ctx.notes,
+    }
+    (run_dir / "context.json").write_text(json.dumps(header, indent=1, default=str), encoding="utf-8")
+
+
+def _to_parquet(df: pd.DataFrame, path: Path) -> None:
+    df = df.copy()
+    for col in df.columns:
+        if isinstance(df[col].dtype, pd.PeriodDtype):
+            df[col] = df[col].astype(str)
+        elif df[col].dtype == object:
+            sample = df[col].dropna()
+            if len(sample) and isinstance(sample.iloc[0], pd.Period):
+                df[col] = df[col].astype(str)
+    if isinstance(df.index, pd.PeriodIndex):
+        df.index = df.index.astype(str)
+    df.to_parquet(path, index=not isinstance(df.index, pd.RangeIndex))
+
+
+def load_context(run_dir: str | Path) -> ReportContext:
+    run_dir = Path(run_dir)
+    header = json.loads((run_dir / "context.json").read_text(encoding="utf-8"))
+    params = validate_params(header["params"], source=str(run_dir / "context.json"))
+    tables = Tables(
+        **{
+            n: pd.read_parquet(run_dir / "tables" / f"{n}.parquet")
+            for n in TABLE_NAMES
+            if (run_dir / "tables" / f"{n}.parquet").exists()
+        }
+    )
+    frames = {p.stem: pd.read_parquet(p) for p in sorted((run_dir / "frames").glob("*.parquet"))}
+    return ReportContext(
+        params=params, month=header["month"], tables=tables, frames=frames, notes=header["notes"]
+    )
+
+
+def report_context(
+    team: str = "emea",
+    month: str = "",
+    run_dir: str = "",
+    data_dir: str = "",
+    params_file: str = "",
+) -> ReportContext:
+    """The notebooks' entry point.
+
+    In a pipeline run ``run_dir`` is set and the precomputed context is read.
+    Alone in JupyterLab (``run_dir`` empty) the team's data is loaded and
+    everything computed in the kernel with the same functions.
+    """
+    if run_dir:
+        return load_context(run_dir)
+    from salesreport.data import load_tables
+
+    params = load_params(team or None, params_file or None)
+    month = month or last_complete_month()
+    parse_month(month)
+    loaded = load_tables(params, data_dir or None, month)
+    return build_context(
+        params,
+        loaded.tables,
+        month,
+        quality=loaded.quality.to_frame(),
+        quality_rows=loaded.quality.rows(),
+    )

@@ -1,0 +1,115 @@
+"""Execute one audience notebook with papermill and convert it to HTML.
+
+The pipeline runs this module as a child process per notebook (``python -m
+salesreport.execute JOB.json``) so that notebooks run in parallel, a dying
+kernel cannot take the pipeline down, and Ctrl-C reaches every kernel. A
+failure is written to the job's ``error`` file as JSON: notebook, cell number,
+exception and message.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from pathlib import Path
+
+KERNEL_NAME = "salesreport"
+
+
+def ensure_kernel() -> str:
+    """Register the project's kernel in this environment when it is missing."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        KernelSpecManager().get_kernel_spec(KERNEL_NAME)
+    except NoSuchKernel:
+        from ipykernel.kernelspec import install
+
+        install(prefix=sys.prefix, kernel_name=KERNEL_NAME, display_name="Python (salesreport)")
+    return KERNEL_NAME
+
+
+def _failed_cell(nb_path: Path) -> tuple[int | None, str, str]:
+    """(cell number, exception name, message) of the first errored cell of an executed notebook."""
+    import nbformat
+
+    try:
+        nb = nbformat.read(str(nb_path), as_version=4)
+    except Exception:  # the output may not have been written at all
+        return None, "", ""
+    code_no = 0
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        code_no += 1
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                return code_no, out.get("ename", ""), out.get("evalue", "")
+    return None, "", ""
+
+
+def run_job(job: dict) -> int:
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    from salesreport.html import export_notebook_html
+
+    out_nb = Path(job["output"])
+    try:
+        pm.execute_notebook(
+            job["input"],
+            str(out_nb),
+            parameters=job["parameters"],
+            kernel_name=job.get("kernel", KERNEL_NAME),
+            execution_timeout=job.get("timeout"),
+            progress_bar=False,
+            log_output=False,
+            cwd=job.get("cwd"),
+            request_save_on_cell_execute=False,
+        )
+    except PapermillExecutionError as exc:
+        _write_error(job, exc.exec_count, exc.ename, exc.evalue, out_nb)
+        return 1
+    except BaseException as exc:  # noqa: BLE001 - dead kernel, timeout, interrupt: report and fail
+        cell, ename, evalue = _failed_cell(out_nb)
+        name = type(exc).__name__
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else name
+        if "CellTimeoutError" in name or "Timeout" in name:
+            msg = f"a cell ran longer than the {job.get('timeout')} s limit (notebook_timeout in the team's YAML)"
+        elif "DeadKernel" in name:
+            msg = "the kernel died while running a cell (out of memory, or the process exited)"
+        _write_error(job, cell, ename or name, evalue or msg, out_nb)
+        if isinstance(exc, KeyboardInterrupt):
+            return 130
+        return 1
+    export_notebook_html(
+        out_nb, Path(job["html"]), job["title"], job["team_title"], job["month"], job["footer"]
+    )
+    return 0
+
+
+def _write_error(job: dict, cell, ename: str, evalue: str, out_nb: Path) -> None:
+    Path(job["error"]).write_text(
+        json.dumps(
+            {
+                "notebook": Path(job["input"]).name,
+                "cell": cell,
+                "exception": ename,
+                "message": evalue,
+                "executed": str(out_nb),
+                "traceback": traceback.format_exc(limit=3),
+            }
+        ),
+        encoding="utf-8",
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    job = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
+    return run_job(job)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

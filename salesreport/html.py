@@ -1,0 +1,190 @@
+"""HTML: fragments for notebook outputs, nbconvert export, the landing page and archive.
+
+Every value that comes from the data goes through :func:`esc` (or Jinja2's
+autoescape) before it reaches a page. Pages load nothing from outside: the
+stylesheet and images are embedded.
+"""
+
+from __future__ import annotations
+
+import html as _html
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+TEMPLATES = PACKAGE_DIR / "templates"
+
+AUDIENCE_TITLES = {
+    "executive": ("Executive summary", "State of the union: year to date and month against target, OKRs, forecast"),
+    "manager": ("Sales manager", "Pipeline by stage and close month, coverage, team activity, deals needing attention"),
+    "operations": ("Sales operations", "Funnel, stage conversion and bottlenecks, pipeline waterfall, cohorts, data quality"),
+    "rep": ("Account executives", "Leaderboard, attainment, wins, pipeline and activity per AE"),
+    "sdr": ("SDRs", "Calls, emails, LinkedIn requests, meetings booked, lead conversion and age"),
+    "forecast": ("Forecast and trends", "Revenue forecast, its accuracy month after month, trend analysis"),
+}
+
+
+def esc(value: Any) -> str:
+    """Escape any value for HTML text or attribute context."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return _html.escape(str(value), quote=True)
+
+
+def slug(text: str) -> str:
+    s = re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-")
+    return s or "section"
+
+
+def house_css() -> str:
+    return (TEMPLATES / "house.css").read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- fragments
+
+
+def heading(text: str, level: int = 2, anchor: str | None = None) -> str:
+    """A section heading; level-2 headings feed the page's table of contents."""
+    cls = "sr-h" if level == 2 else "sr-h3"
+    return f'<h{level} class="{cls}" id="{esc(anchor or slug(text))}">{esc(text)}</h{level}>'
+
+
+def paragraph(text: str, cls: str = "sr-lead") -> str:
+    return f'<p class="{cls}">{esc(text)}</p>'
+
+
+def missing(text: str) -> str:
+    return f'<div class="sr-missing">{esc(text)}</div>'
+
+
+def toc_placeholder() -> str:
+    return '<nav class="sr-toc" data-sr-toc="1"></nav>'
+
+
+def table(
+    df: pd.DataFrame,
+    formats: dict[str, Any] | None = None,
+    numeric: Sequence[str] | None = None,
+    max_rows: int = 50,
+    badges: Sequence[str] = (),
+) -> str:
+    """A plain, escaped HTML table. ``formats`` maps a column to a callable."""
+    formats = formats or {}
+    numeric = set(numeric or [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])])
+    head = "".join(
+        f'<th class="{"num" if c in numeric else ""}">{esc(c)}</th>' for c in df.columns
+    )
+    rows = []
+    for _, r in df.head(max_rows).iterrows():
+        cells = []
+        for c in df.columns:
+            v = r[c]
+            if c in badges:
+                cls = esc(str(v).lower()) if isinstance(v, str) and v else "none"
+                cells.append(f'<td><span class="sr-badge {cls}">{esc(v) or "—"}</span></td>')
+                continue
+            txt = formats[c](v) if c in formats else v
+            cls = ' class="num"' if c in numeric else ""
+            cells.append(f"<td{cls}>{esc(txt)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    more = (
+        f'<p class="sr-note">Showing {max_rows} of {len(df)} rows.</p>' if len(df) > max_rows else ""
+    )
+    return f'<table class="sr-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>{more}'
+
+
+def tiles(items: Iterable[dict[str, Any]]) -> str:
+    """KPI tiles: each item has label, value (already formatted), detail, status."""
+    out = []
+    for it in items:
+        status = it.get("status") or ""
+        status = status if status in {"green", "amber", "red"} else ""
+        out.append(
+            f'<div class="sr-tile {status}"><div class="label">{esc(it["label"])}</div>'
+            f'<div class="value">{esc(it["value"])}</div>'
+            f'<div class="detail">{esc(it.get("detail", ""))}</div></div>'
+        )
+    return '<div class="sr-tiles">' + "".join(out) + "</div>"
+
+
+def markdown_safe(text: str) -> str:
+    """Render a sales lead's markdown commentary with any raw HTML escaped."""
+    import mistune
+
+    return mistune.create_markdown(escape=True)(text)
+
+
+# --------------------------------------------------------------------------- nbconvert
+
+
+def add_toc(page: str) -> str:
+    """Fill the page's table-of-contents placeholder from its level-2 headings."""
+    heads = re.findall(r'<h2 class="sr-h" id="([^"]*)">(.*?)</h2>', page)
+    if not heads:
+        return page.replace('<nav class="sr-toc" data-sr-toc="1"></nav>', "")
+    items = "".join(f'<li><a href="#{a}">{t}</a></li>' for a, t in heads)
+    nav = f'<nav class="sr-toc"><strong>Contents</strong><ol>{items}</ol></nav>'
+    return page.replace('<nav class="sr-toc" data-sr-toc="1"></nav>', nav, 1)
+
+
+def export_notebook_html(nb_path: Path, html_path: Path, title: str, team: str, month: str, footer: str) -> None:
+    """Executed notebook -> standalone HTML: no code, no prompts, no parameters cell."""
+    import nbformat
+    from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import TagRemovePreprocessor
+    from traitlets.config import Config
+
+    c = Config()
+    c.TagRemovePreprocessor.remove_cell_tags = ("injected-parameters", "parameters", "remove-cell")
+    c.TagRemovePreprocessor.enabled = True
+    c.HTMLExporter.exclude_input = True
+    c.HTMLExporter.exclude_input_prompt = True
+    c.HTMLExporter.exclude_output_prompt = True
+    c.HTMLExporter.extra_template_basedirs = [str(TEMPLATES / "nbconvert")]
+    c.HTMLExporter.template_name = "salesreport"
+    exporter = HTMLExporter(config=c)
+    exporter.register_preprocessor(TagRemovePreprocessor(config=c), enabled=True)
+    nb = nbformat.read(str(nb_path), as_version=4)
+    # Stakeholders see results only: warnings and logs (stderr) stay in the executed
+    # notebook kept for audit; cells left with no output would be empty boxes.
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [
+                o for o in cell.get("outputs", [])
+                if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
+            ]
+    nb.cells = [cell for cell in nb.cells if cell.cell_type != "code" or cell.get("outputs")]
+    nb.metadata["title"] = title
+    resources = {
+        "salesreport_css": house_css(),
+        "salesreport_team": team,
+        "salesreport_month": month,
+        "salesreport_footer": footer,
+    }
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    html_path.write_text(add_toc(body), encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- landing page, archive
+
+
+def _jinja():
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    return Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=select_autoescape(["html", "j2"]),
+        keep_trailing_newline=True,
+    )
+
+
+def render_index(**context: Any) -> str:
+    return _jinja().get_template("index.html.j2").render(css=house_css(), **context)
+
+
+def render_archive(entries: list[dict[str, Any]]) -> str:
+    return _jinja().get_template("archive.html.j2").render(css=house_css(), entries=entries)

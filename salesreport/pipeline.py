@@ -1,0 +1,559 @@
+"""The monthly report run: parameters -> data -> numbers -> notebooks -> HTML -> publish.
+
+The month's folder is built beside its final place and renamed into it only
+when every step has succeeded, so ``reports/<team>/<YYYY-MM>/`` appears whole
+or not at all; a failed run leaves the previous report byte-identical and keeps
+its executed notebooks under ``reports/<team>/.failed/<YYYY-MM>/``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from salesreport.exceptions import LockedError, NotebookError, ParameterError, PublishError
+from salesreport.params import (
+    TeamParams,
+    check_team_name,
+    last_complete_month,
+    load_params,
+    masked,
+    parse_month,
+    project_root,
+)
+
+FLOAT_FORMAT = "%.12g"
+FILES_WHAT = {
+    "kpis.csv": "every KPI by window, month and segment, with target and prior year",
+    "okrs.csv": "OKR key results and objectives with grades",
+    "forecast.csv": "monthly revenue forecast of every candidate model; `selected` marks the one shown",
+    "forecast_accuracy.csv": "realised and backtest forecast accuracy, with summary rows",
+    "cohorts.csv": "customer cohorts by month of first purchase",
+    "run.json": "parameters, input fingerprints, row counts, versions and timings of this run",
+}
+
+
+# --------------------------------------------------------------------------- progress
+
+
+class Progress:
+    """Step lines with their times on stderr; a bar over notebooks on a terminal; quiet in CI."""
+
+    def __init__(self, quiet: bool | None = None, stream=None):
+        self.stream = stream or sys.stderr
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty() and not os.environ.get("CI")
+        self.quiet = bool(os.environ.get("CI")) if quiet is None else quiet
+        self.timings: dict[str, float] = {}
+        self.n = 0
+
+    def say(self, text: str) -> None:
+        if not self.quiet:
+            print(text, file=self.stream, flush=True)
+
+    @contextlib.contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        self.n += 1
+        t0 = time.perf_counter()
+        self.say(f"[{self.n}] {name} ...")
+        try:
+            yield
+        finally:
+            dt = time.perf_counter() - t0
+            self.timings[name] = round(dt, 3)
+        self.say(f"    {name}: done in {dt:.1f} s")
+
+
+# --------------------------------------------------------------------------- paths
+
+
+@dataclass
+class RunPaths:
+    reports_root: Path
+    team_dir: Path
+    out_dir: Path
+    build_dir: Path
+    failed_dir: Path
+    lock_file: Path
+    ledger: Path
+    archive: Path | None
+
+    @property
+    def stage(self) -> Path:
+        return self.build_dir / "out"
+
+    @property
+    def work(self) -> Path:
+        return self.build_dir / "work"
+
+
+def _inside(child: Path, parent: Path) -> bool:
+    try:
+        child.resolve().relative_to(parent.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def run_paths(params: TeamParams, month: str, out: str | Path | None = None) -> RunPaths:
+    """Where a run writes. A team name can never lead outside ``reports/``."""
+    team = check_team_name(params.team)
+    root = project_root()
+    reports_root = root / "reports"
+    if out is None:
+        team_dir = reports_root / team
+        if team_dir.is_symlink() or (team_dir.exists() and not _inside(team_dir, reports_root)):
+            raise ParameterError(
+                f"{team_dir} is a symbolic link or points outside {reports_root}: refusing to write there. "
+                "Remove the link; reports are written under reports/<team>/ only."
+            )
+        out_dir = team_dir / month
+        if out_dir.is_symlink():
+            raise ParameterError(f"{out_dir} is a symbolic link: refusing to write there. Remove it.")
+        archive = reports_root / "index.html"
+    else:
+        out_dir = Path(out).absolute()
+        team_dir = out_dir.parent
+        archive = None
+    ledger = (
+        Path(params.forecast.ledger_path)
+        if params.forecast.ledger_path
+        else (reports_root / team / "forecast_ledger.csv" if out is None else team_dir / "forecast_ledger.csv")
+    )
+    if not ledger.is_absolute():
+        ledger = root / ledger
+    return RunPaths(
+        reports_root=reports_root,
+        team_dir=team_dir,
+        out_dir=out_dir,
+        build_dir=team_dir / f".build-{out_dir.name}-{os.getpid()}",
+        failed_dir=team_dir / ".failed" / out_dir.name,
+        lock_file=team_dir / f".{out_dir.name}.lock",
+        ledger=ledger,
+        archive=archive,
+    )
+
+
+# --------------------------------------------------------------------------- the run
+
+
+@dataclass
+class RunResult:
+    out_dir: Path
+    timings: dict[str, float] = field(default_factory=dict)
+    pages: list[str] = field(default_factory=list)
+
+
+def run_report(
+    team: str | None = None,
+    month: str | None = None,
+    data: str | None = None,
+    params_file: str | None = None,
+    out: str | None = None,
+    strict: bool = False,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> RunResult:
+    """Build one team's monthly report and publish it atomically. See shared/spec/outputs.md."""
+    from filelock import FileLock, Timeout
+
+    progress = progress or Progress()
+    started = datetime.now(UTC)
+    with progress.step("Check parameters"):
+        params = load_params(team, params_file)
+        if strict:
+            params = params.model_copy(update={"strict": True})
+        month = month or last_complete_month()
+        parse_month(month)
+        paths = run_paths(params, month, out)
+        paths.team_dir.mkdir(parents=True, exist_ok=True)
+        _check_notebooks(params)
+
+    lock = FileLock(str(paths.lock_file))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise LockedError(
+            f"another report run for team {params.team!r}, month {month} is in progress "
+            f"(lock {paths.lock_file}). Wait for it to finish and run again."
+        ) from None
+    try:
+        return _run_locked(params, month, data, paths, progress, workers, started)
+    finally:
+        lock.release()
+        with contextlib.suppress(OSError):
+            paths.lock_file.unlink()
+
+
+def _check_notebooks(params: TeamParams) -> None:
+    nb_dir = project_root() / "notebooks"
+    missing = [a for a in params.audiences if not (nb_dir / f"{a}.ipynb").exists()]
+    if missing:
+        raise ParameterError(f"no notebook for audiences {missing} in {nb_dir}")
+
+
+def _run_locked(params, month, data, paths: RunPaths, progress: Progress, workers, started) -> RunResult:
+    from salesreport.context import build_context, save_context
+    from salesreport.data import load_tables
+
+    shutil.rmtree(paths.build_dir, ignore_errors=True)
+    paths.stage.mkdir(parents=True)
+    paths.work.mkdir(parents=True)
+    ok = False
+    try:
+        with progress.step("Load and validate data"):
+            loaded = load_tables(params, data, month, strict=params.strict)
+            progress.say("    " + loaded.quality.summary_text().replace("\n", "\n    "))
+
+        with progress.step("Compute KPIs, cohorts and forecasts"):
+            ctx = build_context(
+                params,
+                loaded.tables,
+                month,
+                quality=loaded.quality.to_frame(),
+                quality_rows=loaded.quality.rows(),
+                ledger_path=paths.ledger,
+            )
+            save_context(ctx, paths.work / "context")
+            write_outputs(ctx, paths.stage)
+
+        with progress.step("Run notebooks"):
+            pages = execute_notebooks(params, month, paths, progress, workers or params.workers)
+
+        with progress.step("Write index and run.json"):
+            write_index(ctx, paths.stage, pages, loaded)
+            write_run_json(params, month, data, loaded, progress.timings, paths.stage, started)
+
+        with progress.step("Publish"):
+            _record_ledger(ctx, paths.ledger)
+            publish(paths)
+            if paths.archive is not None:
+                write_archive(paths.reports_root)
+        ok = True
+        progress.say(f"Report ready: {paths.out_dir / 'index.html'}")
+        return RunResult(out_dir=paths.out_dir, timings=dict(progress.timings), pages=pages)
+    finally:
+        if not ok:
+            _keep_failed(paths)
+        shutil.rmtree(paths.build_dir, ignore_errors=True)
+
+
+def _keep_failed(paths: RunPaths) -> None:
+    """Keep the executed notebooks of a failed run for debugging (never the published folder)."""
+    executed = paths.work / "notebooks"
+    if executed.exists() and any(executed.glob("*.ipynb")):
+        shutil.rmtree(paths.failed_dir, ignore_errors=True)
+        paths.failed_dir.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(executed, paths.failed_dir)
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+def _csv(df: pd.DataFrame, path: Path) -> None:
+    df = df.copy()
+    for col in df.columns:
+        if isinstance(df[col].dtype, pd.PeriodDtype):
+            df[col] = df[col].astype(str)
+        elif df[col].dtype == object:
+            df[col] = df[col].map(lambda v: str(v) if isinstance(v, pd.Period) else v)
+    df.to_csv(path, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
+
+
+def write_outputs(ctx, stage: Path) -> None:
+    """kpis.csv, okrs.csv, cohorts.csv, forecast.csv, forecast_accuracy.csv (fixed float format)."""
+    _csv(ctx.frames["kpis"], stage / "kpis.csv")
+    _csv(ctx.frames["okrs"], stage / "okrs.csv")
+    _csv(ctx.frames["cohorts"], stage / "cohorts.csv")
+    _csv(ctx.frames["forecast"], stage / "forecast.csv")
+    _csv(ctx.frames["forecast_accuracy"], stage / "forecast_accuracy.csv")
+
+
+def _record_ledger(ctx, ledger: Path) -> None:
+    from salesreport.forecast.ledger import record_forecasts
+
+    ledger.parent.mkdir(parents=True, exist_ok=True)
+    record_forecasts(ledger, ctx.params.team, ctx.month, ctx.frames["forecast"])
+
+
+def notebook_jobs(params: TeamParams, month: str, paths: RunPaths, rep_ids: list[str]) -> list[dict]:
+    root = project_root()
+    nb_dir = root / "notebooks"
+    executed = paths.work / "notebooks"
+    errors = paths.work / "errors"
+    jobs_dir = paths.work / "jobs"
+    for d in (executed, errors, jobs_dir):
+        d.mkdir(parents=True, exist_ok=True)
+    from salesreport.html import AUDIENCE_TITLES
+
+    base = {
+        "team": params.team,
+        "month": month,
+        "run_dir": str(paths.work / "context"),
+        "data_dir": "",
+        "params_file": "",
+    }
+    footer = f"salesreport · {params.title} · {month} · generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+    jobs = []
+    pages = [(a, a, "") for a in params.audiences]
+    if "rep" in params.audiences and params.per_rep:
+        pages += [(f"rep-{_file_safe(r)}", "rep", r) for r in rep_ids]
+    for page, audience, rep in pages:
+        title = AUDIENCE_TITLES[audience][0] + (f" · {rep}" if rep else "")
+        job = {
+            "page": page,
+            "input": str(nb_dir / f"{audience}.ipynb"),
+            "output": str(executed / f"{page}.ipynb"),
+            "html": str(paths.stage / f"{page}.html"),
+            "error": str(errors / f"{page}.json"),
+            "parameters": {**base, **({"rep_id": rep} if rep else {})},
+            "timeout": params.notebook_timeout,
+            "kernel": "salesreport",
+            "cwd": str(nb_dir),
+            "title": f"{params.title} · {title} · {month}",
+            "team_title": params.title,
+            "month": month,
+            "footer": footer,
+        }
+        (jobs_dir / f"{page}.json").write_text(json.dumps(job), encoding="utf-8")
+        job["job_file"] = str(jobs_dir / f"{page}.json")
+        jobs.append(job)
+    return jobs
+
+
+def _file_safe(text: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", str(text))[:60] or "rep"
+
+
+def execute_notebooks(params, month, paths: RunPaths, progress: Progress, workers: int) -> list[str]:
+    """Run the audience notebooks in parallel child processes; HTML is made by each child."""
+    from salesreport.execute import ensure_kernel
+
+    ensure_kernel()
+    reps = []
+    if params.per_rep:
+        reps_path = paths.work / "context" / "tables" / "reps.parquet"
+        if reps_path.exists():
+            r = pd.read_parquet(reps_path)
+            reps = sorted(r.loc[r["role"] == "ae", "rep_id"].astype(str).unique())
+    jobs = notebook_jobs(params, month, paths, reps)
+    pending = list(jobs)
+    running: dict[str, tuple[subprocess.Popen, dict]] = {}
+    done: list[str] = []
+    bar = None
+    if progress.tty:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(jobs), desc="    notebooks", unit="nb", file=progress.stream, leave=False)
+    env = dict(os.environ, PYTHONUNBUFFERED="1", MPLBACKEND="Agg")
+    failure: dict | None = None
+    try:
+        while pending or running:
+            while pending and len(running) < workers and failure is None:
+                job = pending.pop(0)
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "salesreport.execute", job["job_file"]],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                    env=env,
+                )
+                running[job["page"]] = (proc, job)
+            if failure is not None and not running:
+                break
+            time.sleep(0.05)
+            for page, (proc, job) in list(running.items()):
+                if proc.poll() is None:
+                    continue
+                stderr = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
+                del running[page]
+                if proc.returncode != 0 and failure is None:
+                    failure = _failure(job, proc.returncode, stderr)
+                elif proc.returncode == 0:
+                    done.append(page)
+                    if bar is not None:
+                        bar.update(1)
+                    else:
+                        progress.say(f"    notebook {page}: done")
+            if failure is not None:
+                pending.clear()
+    except KeyboardInterrupt:
+        for proc, _ in running.values():
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGINT)
+        for proc, _ in running.values():
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    if failure is not None:
+        raise NotebookError(
+            failure["text"],
+            notebook=failure["notebook"],
+            cell=failure["cell"],
+            kept=str(paths.failed_dir / f"{failure['page']}.ipynb"),
+        )
+    return [j["page"] for j in jobs]
+
+
+def _failure(job: dict, code: int, stderr: str) -> dict:
+    err_path = Path(job["error"])
+    info = {}
+    if err_path.exists():
+        info = json.loads(err_path.read_text(encoding="utf-8"))
+    nb = Path(job["input"]).name
+    cell = info.get("cell")
+    where = f"{nb}, cell {cell}" if cell else nb
+    exc = info.get("exception") or f"exit code {code}"
+    msg = info.get("message") or (stderr.strip().splitlines() or [""])[-1]
+    return {
+        "page": job["page"],
+        "notebook": nb,
+        "cell": cell,
+        "text": f"notebook {where} failed: {exc}: {msg}".rstrip(": "),
+    }
+
+
+# --------------------------------------------------------------------------- index, run.json
+
+
+def write_index(ctx, stage: Path, pages: list[str], loaded) -> None:
+    from salesreport.html import AUDIENCE_TITLES, render_index
+    from salesreport.views import headline_tiles, headline_sentence
+
+    reports = []
+    for page in pages:
+        aud = page.split("-", 1)[0] if page.startswith("rep-") else page
+        title, what = AUDIENCE_TITLES[aud]
+        if page.startswith("rep-"):
+            title, what = f"{title}: {page[4:]}", "One AE's attainment, wins, pipeline and activity"
+        reports.append({"href": f"{page}.html", "title": title, "what": what})
+    files = [
+        {"href": name, "name": name, "what": what}
+        for name, what in FILES_WHAT.items()
+        if (stage / name).exists() or name == "run.json"
+    ]
+    q = ctx.frames.get("quality", pd.DataFrame())
+    bad = q[q["action"].isin(["dropped", "repaired", "flagged"])] if len(q) else q
+    if len(bad):
+        quality_line = (
+            f"{int(bad.loc[bad['action'] == 'dropped', 'count'].sum())} rows dropped, "
+            f"{int(bad.loc[bad['action'] == 'repaired', 'count'].sum())} repaired and "
+            f"{int(bad.loc[bad['action'] == 'flagged', 'count'].sum())} flagged; details in the operations report."
+        )
+    else:
+        quality_line = "No row was dropped or repaired."
+    page = render_index(
+        team_title=ctx.params.title,
+        month_label=pd.Period(ctx.month, "M").strftime("%B %Y"),
+        headline=headline_sentence(ctx),
+        tiles=headline_tiles(ctx),
+        reports=reports,
+        files=files,
+        quality_line=quality_line,
+        quality_rows=bad[["table", "action", "reason", "count"]].to_dict("records") if len(bad) else [],
+        footer=f"salesreport · generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+    )
+    (stage / "index.html").write_text(page, encoding="utf-8")
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=project_root(),
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def package_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    names = [
+        "salesreport", "pandas", "numpy", "scipy", "statsmodels", "scikit-learn", "pandera",
+        "pyarrow", "papermill", "nbconvert", "matplotlib", "seaborn", "pydantic",
+    ]  # fmt: skip
+    out = {"python": sys.version.split()[0]}
+    for n in names:
+        try:
+            out[n] = version(n)
+        except PackageNotFoundError:
+            out[n] = "not installed"
+    return out
+
+
+def write_run_json(params, month, data, loaded, timings, stage: Path, started) -> None:
+    doc = {
+        "team": params.team,
+        "month": month,
+        "started": started.isoformat(timespec="seconds"),
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+        "parameters": masked(params),
+        "data_source": "bundled sample" if loaded.sources.get("_sample") else (data or params.data.path),
+        "inputs": loaded.to_json(),
+        "versions": package_versions(),
+        "git_commit": _git_commit(),
+        "timings_seconds": timings,
+    }
+    (stage / "run.json").write_text(json.dumps(doc, indent=2, default=str), encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- publishing
+
+
+def publish(paths: RunPaths) -> None:
+    """Swap the built folder into place: the month's folder is whole or absent, never half-written."""
+    out, stage = paths.out_dir, paths.stage
+    old = paths.build_dir / "previous"
+    had_old = out.exists()
+    try:
+        if had_old:
+            os.replace(out, old)
+        os.replace(stage, out)
+    except OSError as exc:
+        if had_old and old.exists() and not out.exists():
+            os.replace(old, out)
+        raise PublishError(f"could not publish {out}: {exc}. The previous report is unchanged.") from exc
+
+
+def write_archive(reports_root: Path) -> None:
+    """``reports/index.html``: every team and month published, newest first."""
+    from salesreport.html import render_archive
+    from salesreport.params import TEAM_RE
+
+    entries = []
+    for team_dir in sorted(p for p in reports_root.iterdir() if p.is_dir() and TEAM_RE.match(p.name)):
+        months = sorted(
+            (m.name for m in team_dir.iterdir() if m.is_dir() and (m / "index.html").exists()),
+            reverse=True,
+        )
+        if months:
+            title = team_dir.name.upper()
+            with contextlib.suppress(Exception):
+                title = load_params(team_dir.name).title
+            entries.append({"team": team_dir.name, "title": title, "months": months})
+    tmp = reports_root / f".index-{os.getpid()}.html"
+    tmp.write_text(render_archive(entries), encoding="utf-8")
+    os.replace(tmp, reports_root / "index.html")

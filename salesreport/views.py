@@ -1,0 +1,574 @@
+"""Report sections: what each audience notebook shows, arranged from the context.
+
+A view returns a list of outputs (HTML fragments and matplotlib Figures); a
+notebook cell passes it to :func:`show`. Views choose and word things; numbers
+come from the package's computations, charts from :mod:`salesreport.charts`.
+A section whose data is missing says which table would unlock it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from salesreport import analysis, charts
+from salesreport import html as H
+from salesreport.params import project_root
+from salesreport.tables import TABLES
+
+Output = list[Any]
+
+
+def show(outputs: Output) -> None:
+    """Display a view's outputs in the notebook (HTML as HTML, figures as embedded PNG)."""
+    import matplotlib.pyplot as plt
+    from IPython.display import HTML, display
+
+    for item in outputs:
+        if isinstance(item, str):
+            display(HTML(item))
+        else:
+            display(item)
+            plt.close(item)
+
+
+def _try_chart(fn, *args, **kwargs) -> Any:
+    """A chart, or a note saying why there is none (charts raise ValueError on empty data)."""
+    try:
+        return fn(*args, **kwargs)
+    except ValueError as exc:
+        return H.missing(str(exc))
+
+
+def needs(table: str, what: str) -> str:
+    return H.missing(
+        f"{what} needs the {table} table ({TABLES[table].unlocks}). "
+        f"Add {table}.csv (or .parquet/.xlsx) to the team's data folder to unlock it."
+    )
+
+
+# --------------------------------------------------------------------------- KPI helpers
+
+
+def kpi(ctx, metric: str, window: str = "month", segment: str = "all", period: str | None = None) -> dict:
+    """One KPI row as a dict (value, target, prior, status...), empty values as NaN."""
+    k = ctx.frames.get("kpi_status")
+    if k is None or k.empty:
+        k = ctx.frames.get("kpis", pd.DataFrame())
+    if k.empty:
+        return {"value": np.nan, "target": np.nan, "prior": np.nan}
+    period = period or ctx.month
+    row = k[(k["metric"] == metric) & (k["window"] == window) & (k["segment"] == segment) & (k["period"] == period)]
+    if row.empty:
+        return {"value": np.nan, "target": np.nan, "prior": np.nan}
+    return row.iloc[0].to_dict()
+
+
+def _fmt(value: float, unit: str, currency: str) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "—"
+    if unit == currency or unit == "currency":
+        return charts.fmt_money(value, currency)
+    if unit in ("ratio", "share"):
+        return charts.fmt_pct(value)
+    if unit == "days":
+        return f"{value:,.0f} days"
+    if unit == "months":
+        return f"{value:,.1f} months"
+    return charts.fmt_number(value)
+
+
+def _catalogue() -> pd.DataFrame:
+    from salesreport.kpis import catalogue_frame
+
+    return catalogue_frame().set_index("name")
+
+
+def _tile(ctx, metric: str, window: str, label: str) -> dict:
+    row = kpi(ctx, metric, window)
+    unit = row.get("unit", "")
+    val = row.get("value", np.nan)
+    target = row.get("target", np.nan)
+    prior = row.get("prior", np.nan)
+    bits = []
+    if pd.notna(target):
+        bits.append(f"target {_fmt(target, unit, ctx.currency)}")
+    if pd.notna(prior):
+        bits.append(f"last year {_fmt(prior, unit, ctx.currency)}")
+    return {
+        "label": label,
+        "value": _fmt(val, unit, ctx.currency),
+        "detail": " · ".join(bits) or "no target set",
+        "status": row.get("status", "") if isinstance(row.get("status", ""), str) else "",
+    }
+
+
+HEADLINE = [
+    ("revenue", "ytd", "Revenue, year to date"),
+    ("revenue", "month", "Revenue, month"),
+    ("target_attainment", "ytd", "Attainment, year to date"),
+    ("win_rate", "qtd", "Win rate, quarter to date"),
+    ("pipeline_coverage", "month", "Pipeline coverage, next month"),
+    ("new_customers", "month", "New customers, month"),
+    ("net_revenue_retention", "month", "Net revenue retention"),
+    ("average_deal_size", "qtd", "Average deal size, quarter to date"),
+]
+
+
+def headline_tiles(ctx) -> list[dict]:
+    tiles = []
+    for metric, window, label in HEADLINE:
+        row = kpi(ctx, metric, window)
+        if pd.notna(row.get("value", np.nan)):
+            tiles.append(_tile(ctx, metric, window, label))
+    return tiles
+
+
+def headline_sentence(ctx) -> str:
+    """A one-line finding: revenue year to date against target, else against last year."""
+    row = kpi(ctx, "revenue", "ytd")
+    val, target, prior = row.get("value"), row.get("target"), row.get("prior")
+    money = _fmt(val, ctx.currency, ctx.currency)
+    if pd.notna(val) and pd.notna(target) and target:
+        gap = val / target - 1
+        word = "above" if gap >= 0 else "below"
+        return f"Revenue {abs(gap):.0%} {word} target year to date ({money} against {_fmt(target, ctx.currency, ctx.currency)})."
+    if pd.notna(val) and pd.notna(prior) and prior:
+        gap = val / prior - 1
+        word = "up" if gap >= 0 else "down"
+        return f"Revenue {word} {abs(gap):.0%} on last year, year to date ({money}); no revenue target is set."
+    if pd.notna(val):
+        return f"Revenue year to date: {money}."
+    return "No revenue in the data for this period."
+
+
+def title_block(ctx, audience: str, rep_id: str = "") -> Output:
+    title, what = H.AUDIENCE_TITLES[audience]
+    label = pd.Period(ctx.month, "M").strftime("%B %Y")
+    sub = f"{what}. Data up to the end of {label}; amounts in {ctx.currency}."
+    extra = f" · {rep_id}" if rep_id else ""
+    return [
+        f'<h1 class="sr-title">{H.esc(ctx.params.title)} · {H.esc(title)}{H.esc(extra)} · {H.esc(label)}</h1>'
+        f'<p class="sr-subtitle">{H.esc(sub)}</p>' + H.toc_placeholder()
+    ]
+
+
+# --------------------------------------------------------------------------- executive
+
+
+def commentary(ctx) -> Output:
+    """The sales lead's notes for the month, ``params/<team>/notes/<YYYY-MM>.md``, escaped."""
+    path = project_root() / "params" / ctx.params.team / "notes" / f"{ctx.month}.md"
+    if not path.exists():
+        return []
+    return [H.heading("Commentary from the sales lead"), f'<div class="sr-commentary">{H.markdown_safe(path.read_text(encoding="utf-8"))}</div>']
+
+
+def executive_headline(ctx) -> Output:
+    out = [H.heading(headline_sentence(ctx), anchor="headline")]
+    tiles = headline_tiles(ctx)
+    out.append(H.tiles(tiles) if tiles else H.missing("No headline KPI could be computed from this data."))
+    out.append(H.paragraph("Colours compare each value with its target: green at or above target, amber within "
+                           f"{1 - ctx.params.rag.amber:.0%}, red below that.", "sr-note"))
+    return out
+
+
+def monthly_kpi_frame(ctx, metric: str, window: str = "month", segment: str = "all", months: int = 24) -> pd.DataFrame:
+    k = ctx.frames["kpis"]
+    f = k[(k["metric"] == metric) & (k["window"] == window) & (k["segment"] == segment)]
+    return f[["period", "value", "target", "prior"]].tail(months).reset_index(drop=True)
+
+
+def revenue_trend(ctx) -> Output:
+    frame = monthly_kpi_frame(ctx, "revenue")
+    if frame.empty:
+        return [H.missing("No monthly revenue to chart.")]
+    last = frame.iloc[-1]
+    if pd.notna(last["target"]):
+        word = "above" if last["value"] >= last["target"] else "below"
+        title = f"Revenue in {pd.Period(ctx.month, 'M'):%b %Y} {word} its monthly target"
+    else:
+        title = "Monthly revenue against last year"
+    return [H.heading(title, anchor="revenue-trend"), _try_chart(charts.revenue_vs_target, frame, ctx.currency, title)]
+
+
+def forecast_section(ctx, heading: bool = True) -> Output:
+    fc = ctx.frames.get("forecast", pd.DataFrame())
+    if fc.empty:
+        return [H.missing("No forecast could be made from this data.")]
+    sel = fc[fc["selected"].astype(bool)].copy()
+    sel["period"] = pd.PeriodIndex(sel["period"].astype(str), freq="M")
+    rev = ctx.frames["revenue"].copy()
+    hist = pd.Series(rev["revenue"].to_numpy(), index=pd.PeriodIndex(rev["period"].astype(str), freq="M"))
+    nxt = sel.head(3)["point"].sum()
+    model = sel["model"].iloc[0]
+    title = f"Next three months forecast at {charts.fmt_money(nxt, ctx.currency)} ({model})"
+    out = [H.heading(title, anchor="forecast")] if heading else []
+    out.append(_try_chart(charts.forecast_fan, hist.tail(36), sel, ctx.currency, title))
+    return out
+
+
+def okr_section(ctx) -> Output:
+    okrs = ctx.frames.get("okrs", pd.DataFrame())
+    if okrs.empty:
+        return [H.heading("OKRs", anchor="okrs"), H.missing("No OKRs are set for this team: add an `okrs:` block to its YAML.")]
+    objs = okrs[okrs["key_result"].isna() | (okrs["key_result"] == "")]
+    green = int((objs["status"] == "green").sum())
+    title = f"{green} of {len(objs)} objectives on track"
+    krs = okrs[~(okrs["key_result"].isna() | (okrs["key_result"] == ""))]
+    cols = [c for c in ["objective", "key_result", "segment", "window", "baseline", "target", "value", "grade", "status"] if c in krs.columns]
+    return [
+        H.heading(title, anchor="okrs"),
+        _try_chart(charts.okr_scorecard, krs, title),
+        H.table(krs[cols], formats={"grade": lambda v: charts.fmt_pct(v), "value": charts.fmt_number,
+                                     "baseline": charts.fmt_number, "target": charts.fmt_number}, badges=["status"]),
+    ]
+
+
+def biggest_changes(ctx, n: int = 3) -> Output:
+    """The ``n`` team KPIs that moved most against last year this month, and the segment behind each."""
+    k = ctx.frames["kpis"]
+    cat = _catalogue()
+    m = k[(k["window"] == "month") & (k["period"] == ctx.month) & (k["segment"] == "all")].copy()
+    m = m[m["value"].notna() & m["prior"].notna() & (m["prior"] != 0)]
+    m = m[m["metric"].isin(cat.index[cat["additive"]]) | m["metric"].isin(["win_rate", "average_deal_size"])]
+    if m.empty:
+        return [H.heading("What changed most", anchor="changes"), H.missing("No KPI has a value a year earlier to compare with.")]
+    m["change"] = m["value"] / m["prior"] - 1
+    m = m.reindex(m["change"].abs().sort_values(ascending=False).index).head(n)
+    items = []
+    for _, r in m.iterrows():
+        title = cat.loc[r["metric"], "title"] if r["metric"] in cat.index else r["metric"]
+        word = "up" if r["change"] > 0 else "down"
+        why = _driver(k, r["metric"], ctx.month)
+        items.append(
+            f"<li><strong>{H.esc(title)}</strong> {word} {abs(r['change']):.0%} on last year "
+            f"({H.esc(_fmt(r['value'], r['unit'], ctx.currency))} against {H.esc(_fmt(r['prior'], r['unit'], ctx.currency))})"
+            f"{H.esc(why)}</li>"
+        )
+    return [H.heading("What changed most against last year", anchor="changes"), "<ol>" + "".join(items) + "</ol>"]
+
+
+def _driver(k: pd.DataFrame, metric: str, month: str) -> str:
+    """'; most of it from region=DE (+€120k)' — the segment whose change explains most of the total's."""
+    s = k[(k["metric"] == metric) & (k["window"] == "month") & (k["period"] == month) & (k["segment"] != "all")]
+    s = s[~s["segment"].str.startswith("stage=")]
+    s = s[s["value"].notna()].copy()
+    if s.empty:
+        return ""
+    s["delta"] = s["value"] - s["prior"].fillna(0)
+    top = s.reindex(s["delta"].abs().sort_values(ascending=False).index).iloc[0]
+    sign = "+" if top["delta"] >= 0 else "−"
+    return f"; largest move in {top['segment']} ({sign}{abs(top['delta']):,.0f})"
+
+
+def win_loss(ctx) -> Output:
+    if ctx.tables.opportunities is None or "lost_reason" not in ctx.tables.opportunities.columns:
+        return [H.heading("Why deals were lost", anchor="win-loss"), H.missing("Win/loss reasons need the opportunities table with a lost_reason column.")]
+    lr = analysis.lost_reasons(ctx.tables, ctx.month)
+    if lr.empty:
+        return [H.heading("Why deals were lost", anchor="win-loss"), H.paragraph("No deal was lost in the last 12 months.")]
+    top = lr.iloc[0]
+    title = f"“{top['lost_reason']}” behind {top['share']:.0%} of lost deals in the last 12 months"
+    chart_df = lr.rename(columns={"lost_reason": "label", "deals": "value"}).assign(target=np.nan)
+    return [
+        H.heading(title, anchor="win-loss"),
+        _try_chart(charts.kpi_bars, chart_df[["label", "value", "target"]], "deals", title),
+        H.table(lr, formats={"value": lambda v: charts.fmt_money(v, ctx.currency), "share": charts.fmt_pct}),
+    ]
+
+
+# --------------------------------------------------------------------------- manager
+
+
+def pipeline_section(ctx) -> Output:
+    if ctx.tables.opportunities is None:
+        return [needs("opportunities", "The pipeline view")]
+    pb = analysis.pipeline_by_stage(ctx.tables, ctx.month, ctx.params.stage_order)
+    total = pb["value"].sum()
+    cov = kpi(ctx, "pipeline_coverage", "month")
+    covtxt = f"; coverage of next month's target {cov['value']:.1f}×" if pd.notna(cov.get("value")) else ""
+    title = f"Open pipeline {charts.fmt_money(total, ctx.currency)} across {int(pb['count'].sum())} deals{covtxt}"
+    return [H.heading(title, anchor="pipeline"), _try_chart(charts.pipeline_by_stage, pb, ctx.currency, title)]
+
+
+def attention_section(ctx) -> Output:
+    if ctx.tables.opportunities is None:
+        return [needs("opportunities", "Deals needing attention")]
+    t = ctx.params.thresholds
+    d = analysis.deals_needing_attention(ctx.tables, ctx.month, t.stalled_days, t.no_activity_days)
+    names = analysis.rep_names(ctx.tables)
+    d["owner"] = d["owner_id"].map(names).fillna(d["owner_id"])
+    title = f"{len(d)} open deals need attention, worth {charts.fmt_money(d['amount'].sum(), ctx.currency)}"
+    out = [H.heading(title, anchor="attention")]
+    out.append(H.paragraph(f"Close date passed, more than {t.stalled_days} days in one stage, or no activity in {t.no_activity_days} days. Largest first.", "sr-note"))
+    cols = ["opportunity_id", "account_id", "owner", "stage", "amount", "close_date", "reasons"]
+    out.append(H.table(d[cols], formats={"amount": lambda v: charts.fmt_money(v, ctx.currency), "close_date": lambda v: f"{v:%Y-%m-%d}"}, max_rows=25))
+    return out
+
+
+def activity_section(ctx) -> Output:
+    if ctx.tables.activities is None:
+        return [needs("activities", "Team activity")]
+    a = analysis.activity_by_rep(ctx.tables, ctx.month)
+    total = int(a["count"].sum())
+    meetings = int(a.loc[a["type"] == "meeting", "count"].sum())
+    title = f"{total:,} activities logged in {pd.Period(ctx.month, 'M'):%B}, {meetings:,} of them meetings"
+    return [H.heading(title, anchor="activity"), _try_chart(charts.activity_by_rep, a[["rep", "type", "count"]], title)]
+
+
+def attainment_section(ctx, rep_id: str = "") -> Output:
+    if ctx.tables.opportunities is None:
+        return [needs("opportunities", "Attainment")]
+    lb = analysis.bookings_leaderboard(ctx.tables, ctx.month, ctx.params.fiscal_year_start_month)
+    if rep_id:
+        lb = lb[lb["owner_id"] == rep_id]
+    if lb.empty:
+        return [H.heading("Attainment", anchor="attainment"), H.missing("No account executive has bookings or quota in this period.")]
+    on = int((lb["attainment"] >= 1).sum())
+    with_quota = int(lb["attainment"].notna().sum())
+    title = (f"{on} of {with_quota} account executives at or above quota year to date" if with_quota
+             else "Bookings year to date by account executive (no quotas set)")
+    chart = lb.head(30).rename(columns={"rep": "label", "bookings_ytd": "value", "quota_ytd": "target"})
+    money = lambda v: charts.fmt_money(v, ctx.currency)  # noqa: E731
+    return [
+        H.heading(title, anchor="attainment"),
+        _try_chart(charts.kpi_bars, chart[["label", "value", "target"]], ctx.currency, title),
+        H.table(lb[["rep", "bookings_month", "bookings_ytd", "quota_ytd", "attainment", "deals_won_ytd", "win_rate_ytd", "pipeline_open"]],
+                formats={"bookings_month": money, "bookings_ytd": money, "quota_ytd": money, "pipeline_open": money,
+                         "attainment": charts.fmt_pct, "win_rate_ytd": charts.fmt_pct, "deals_won_ytd": charts.fmt_number}),
+    ]
+
+
+# --------------------------------------------------------------------------- operations
+
+
+def funnel_section(ctx) -> Output:
+    f = analysis.funnel(ctx.tables, ctx.month)
+    if f.empty:
+        return [H.missing("The funnel needs leads or opportunities.")]
+    won = f.loc[f["step"] == "Deals won", "count"]
+    first = f.iloc[0]
+    title = (f"{int(won.iloc[0]):,} deals won from {int(first['count']):,} {first['step'].lower()} in the last 12 months"
+             if len(won) else "Funnel over the last 12 months")
+    out = [H.heading(title, anchor="funnel"), _try_chart(charts.funnel, f, title)]
+    if ctx.tables.leads is None:
+        out.append(needs("leads", "The lead steps of the funnel"))
+    return out
+
+
+def stages_section(ctx) -> Output:
+    if ctx.tables.stage_history is None:
+        return [H.heading("Stage conversion and bottlenecks", anchor="stages"), needs("stage_history", "Stage conversion and time in stage")]
+    sc = analysis.stage_conversion(ctx.tables, ctx.month, stage_order=ctx.params.stage_order)
+    if sc.empty:
+        return [H.missing("No stage was entered in the last 12 months.")]
+    slow = sc.sort_values("median_days", ascending=False).iloc[0]
+    title = f"Deals wait longest in {slow['stage']}: median {slow['median_days']:.0f} days"
+    return [
+        H.heading(title, anchor="stages"),
+        _try_chart(charts.stage_durations, sc[["stage", "median_days", "p75_days"]], title),
+        H.table(sc, formats={"conversion": charts.fmt_pct, "median_days": lambda v: f"{v:.0f}", "p75_days": lambda v: f"{v:.0f}"}),
+    ]
+
+
+def waterfall_section(ctx) -> Output:
+    if ctx.tables.opportunities is None:
+        return [needs("opportunities", "The pipeline waterfall")]
+    w = analysis.pipeline_waterfall(ctx.tables, ctx.month)
+    vals = dict(zip(w["step"], w["value"], strict=True))
+    change = vals["Open at end"] - vals["Open at start"]
+    word = "grew" if change >= 0 else "shrank"
+    title = f"Open pipeline {word} by {charts.fmt_money(abs(change), ctx.currency)} in {pd.Period(ctx.month, 'M'):%B}"
+    bridge = w[w["step"].isin(["Open at start", "Created", "Won", "Lost", "Open at end"])]
+    side = w[~w["step"].isin(bridge["step"])]
+    out = [H.heading(title, anchor="waterfall"), _try_chart(charts.waterfall, bridge, ctx.currency, title)]
+    if len(side):
+        out.append(H.paragraph("Beside the bridge: " + "; ".join(
+            f"{s} {charts.fmt_money(v, ctx.currency)}" for s, v in zip(side["step"], side["value"], strict=True)) +
+            " (slipped: expected to close this month but still open; advanced: moved to a later stage this month).", "sr-note"))
+    return out
+
+
+def cohort_section(ctx) -> Output:
+    from salesreport.cohorts import retention_matrix
+
+    co = ctx.frames.get("cohorts", pd.DataFrame())
+    if co.empty:
+        return [H.heading("Customer cohorts", anchor="cohorts"), H.missing("No purchases to build cohorts from.")]
+    m = co[co["months_since"] == 12]
+    avg12 = (m["active"].sum() / m["customers"].sum()) if len(m) and m["customers"].sum() else np.nan
+    title = (f"{avg12:.0%} of customers still buying 12 months after their first purchase" if pd.notna(avg12)
+             else "Customer retention by cohort")
+    recent = co[co["cohort"] >= str(pd.Period(ctx.month, "M") - 35)]
+    out = [H.heading(title, anchor="cohorts"), _try_chart(charts.retention_heatmap, retention_matrix(recent), title)]
+    out.append(_try_chart(charts.revenue_retention_curves, co[["cohort", "months_since", "revenue_retention"]], "Revenue retention by cohort year"))
+    k = ctx.frames["kpis"]
+    nrr = k[(k["metric"].isin(["net_revenue_retention", "gross_revenue_retention"])) & (k["window"] == "month") & (k["segment"] == "all")]
+    if len(nrr):
+        wide = nrr.pivot(index="period", columns="metric", values="value").rename(
+            columns={"net_revenue_retention": "nrr", "gross_revenue_retention": "grr"}).reset_index()
+        out.append(_try_chart(charts.nrr_grr_trend, wide, "Net and gross revenue retention, trailing 12 months"))
+    return out
+
+
+def quality_section(ctx) -> Output:
+    q = ctx.frames.get("quality", pd.DataFrame())
+    rows = ctx.frames.get("quality_rows", pd.DataFrame())
+    bad = q[q["action"].isin(["dropped", "repaired", "flagged"])] if len(q) else q
+    n_drop = int(bad.loc[bad["action"] == "dropped", "count"].sum()) if len(bad) else 0
+    n_rep = int(bad.loc[bad["action"] == "repaired", "count"].sum()) if len(bad) else 0
+    title = f"Data quality: {n_drop} rows dropped and {n_rep} repaired" if len(bad) else "Data quality: every row passed its checks"
+    out = [H.heading(title, anchor="data-quality")]
+    if len(rows):
+        out.append(H.table(rows, max_rows=20))
+    if len(q):
+        cols = [c for c in ["table", "file", "action", "reason", "count", "example_rows"] if c in q.columns]
+        out.append(H.table(q[cols], max_rows=60))
+    missing = ctx.frames.get("missing_metrics", pd.DataFrame())
+    if len(missing):
+        out.append(H.heading("Metrics turned off by missing tables", level=3))
+        out.append(H.table(missing))
+    return out
+
+
+# --------------------------------------------------------------------------- reps and SDRs
+
+
+def rep_pipeline_section(ctx, rep_id: str) -> Output:
+    o = ctx.tables.opportunities
+    tb = ctx.tables.replace(opportunities=o[o["owner_id"] == rep_id])
+    pb = analysis.pipeline_by_stage(tb, ctx.month, ctx.params.stage_order)
+    title = f"{rep_id}: open pipeline {charts.fmt_money(pb['value'].sum(), ctx.currency)} in {int(pb['count'].sum())} deals"
+    return [H.heading(title, anchor="rep-pipeline"), _try_chart(charts.pipeline_by_stage, pb, ctx.currency, title)]
+
+
+def sdr_section(ctx) -> Output:
+    if ctx.tables.activities is None and ctx.tables.leads is None:
+        return [needs("activities", "The SDR view")]
+    t = analysis.sdr_table(ctx.tables, ctx.month)
+    if t.empty:
+        return [H.missing("No SDR activity or leads this month.")]
+    meetings = int(t["meeting"].sum()) if "meeting" in t.columns else 0
+    title = f"SDRs booked {meetings:,} meetings in {pd.Period(ctx.month, 'M'):%B}"
+    out = [H.heading(title, anchor="sdr")]
+    if "meeting" in t.columns:
+        long = t.melt(id_vars=["rep"], value_vars=[c for c in ["call", "email", "linkedin", "meeting"] if c in t.columns],
+                      var_name="type", value_name="count")
+        out.append(_try_chart(charts.activity_by_rep, long, title))
+    out.append(H.table(t.drop(columns=["rep_id"]), formats={"meeting_rate": charts.fmt_pct, "lead_age_days": lambda v: f"{v:.0f}" if pd.notna(v) else "—"}))
+    return out
+
+
+def sdr_trend_section(ctx) -> Output:
+    out = []
+    for metric, label in [("meetings", "Meetings booked"), ("leads_created", "Leads created"), ("lead_conversion_rate", "Lead conversion rate")]:
+        f = monthly_kpi_frame(ctx, metric)
+        if f.empty or f["value"].isna().all():
+            continue
+        last, prev = f["value"].iloc[-1], f["prior"].iloc[-1]
+        change = f" ({last / prev - 1:+.0%} on last year)" if pd.notna(prev) and prev else ""
+        title = f"{label}: {_fmt(last, 'ratio' if 'rate' in metric else 'count', ctx.currency)} this month{change}"
+        out += [H.heading(title, anchor=f"trend-{metric}"), _try_chart(charts.revenue_vs_target, f, "ratio" if "rate" in metric else "count", title)]
+    if not out:
+        return [needs("leads", "SDR trends")]
+    return out
+
+
+# --------------------------------------------------------------------------- forecast page
+
+
+def accuracy_section(ctx) -> Output:
+    acc = ctx.frames.get("forecast_accuracy", pd.DataFrame())
+    if acc.empty:
+        return [H.heading("Forecast accuracy", anchor="accuracy"), H.missing("Not enough history to score past forecasts.")]
+    detail = acc[acc["kind"].isin(["realised", "backtest"])].copy()
+    out = []
+    h1 = detail[(detail["horizon"] == 1)]
+    sel_model = ctx.frames["forecast"].loc[ctx.frames["forecast"]["selected"].astype(bool), "model"].iloc[0]
+    h1s = h1[h1["model"] == sel_model].copy()
+    if len(h1s):
+        h1s["period"] = (pd.PeriodIndex(h1s["origin"].astype(str), freq="M") + 1).astype(str)
+        wape = (h1s["actual"] - h1s["forecast"]).abs().sum() / h1s["actual"].abs().sum() if h1s["actual"].abs().sum() else np.nan
+        kinds = ", ".join(sorted(h1s["kind"].unique()))
+        title = f"One-month-ahead forecasts were off by {wape:.0%} on average (WAPE, {kinds})"
+        out += [H.heading(title, anchor="accuracy"),
+                _try_chart(charts.forecast_vs_actual, h1s[["period", "actual", "forecast"]], ctx.currency, title)]
+    byh = detail.groupby(["model", "horizon"], as_index=False).apply(
+        lambda g: pd.Series({"mape": g["ape"].mean()}), include_groups=False)
+    if len(byh):
+        out.append(_try_chart(charts.accuracy_by_horizon, byh, "Mean absolute percentage error by horizon"))
+    summary = acc[acc["kind"] == "summary"]
+    if len(summary):
+        keep = [c for c in summary.columns if summary[c].notna().any() and c not in ("kind", "actual", "forecast", "ape", "origin")]
+        out.append(H.table(summary[keep], max_rows=40))
+    return out
+
+
+def trend_section(ctx) -> Output:
+    tr = ctx.frames.get("trend", pd.DataFrame())
+    if tr.empty:
+        return [H.missing("Not enough months for a trend analysis.")]
+    tr = tr.set_index(tr.columns[0])
+    flagged = tr[tr.get("anomaly", pd.Series(False, index=tr.index)).fillna(False).astype(bool)] if "anomaly" in tr.columns else tr.iloc[0:0]
+    last = tr.iloc[-1]
+    yoy = last.get("yoy")
+    title = (f"Revenue {'up' if yoy >= 0 else 'down'} {abs(yoy):.0%} on the same month last year; {len(flagged)} unusual months"
+             if pd.notna(yoy) else f"Revenue trend; {len(flagged)} unusual months")
+    out = [H.heading(title, anchor="trend"), _try_chart(charts.trend_decomposition, tr, title)]
+    if len(flagged) and "reason" in flagged.columns:
+        out.append(H.table(flagged.reset_index()[[tr.index.name or "period", "actual", "reason"]],
+                           formats={"actual": lambda v: charts.fmt_money(v, ctx.currency)}))
+    return out
+
+
+def pipeline_forecast_section(ctx) -> Output:
+    pf = ctx.frames.get("pipeline_forecast", pd.DataFrame())
+    if pf.empty:
+        return [H.heading("Pipeline-based forecast", anchor="pipeline-forecast"), needs("opportunities", "The pipeline-based forecast")]
+    wide = pf.pivot_table(index="period", columns="component", values="value", aggfunc="sum")
+    fc = ctx.frames["forecast"]
+    sel = fc[fc["selected"].astype(bool)].set_index(fc.loc[fc["selected"].astype(bool), "period"].astype(str))["point"]
+    wide.index = wide.index.astype(str)
+    wide["statistical forecast"] = sel.reindex(wide.index)
+    title = "Pipeline-based forecast beside the statistical forecast, next three months"
+    money = lambda v: charts.fmt_money(v, ctx.currency)  # noqa: E731
+    t = wide.reset_index()
+    return [H.heading(title, anchor="pipeline-forecast"), H.table(t, formats={c: money for c in t.columns if c != "period"})]
+
+
+def submissions_section(ctx) -> Output:
+    s = ctx.frames.get("submissions", pd.DataFrame())
+    if s.empty:
+        return [H.heading("The team's own forecast calls", anchor="submissions"), needs("forecast_submissions", "Scoring the team's own forecast")]
+    return [H.heading("The team's own forecast calls against what happened", anchor="submissions"), H.table(s.tail(24))]
+
+
+def forecast_table(ctx) -> Output:
+    fc = ctx.frames["forecast"]
+    sel = fc[fc["selected"].astype(bool)]
+    money = lambda v: charts.fmt_money(v, ctx.currency)  # noqa: E731
+    cols = [c for c in sel.columns if c not in ("selected",)]
+    return [H.heading("Forecast by month", level=3), H.table(sel[cols], formats={c: money for c in cols if c not in ("period", "model")})]
+
+
+def notes_section(ctx) -> Output:
+    """What a section could not compute, and why (never hidden)."""
+    un = (ctx.notes or {}).get("unavailable", {})
+    if not un:
+        return []
+    return [H.heading("Sections with no result", level=3)] + [H.paragraph(f"{k}: {v}", "sr-note") for k, v in un.items()]
+
+
+def data_note(ctx) -> Output:
+    from salesreport.revenue import revenue_source
+
+    src = revenue_source(ctx.tables)
+    return [H.paragraph(f"Revenue is taken from {src}. Definitions of every metric: docs/kpis.md.", "sr-note")]
+
+
+def report_path_note(ctx) -> Output:
+    return [H.paragraph(f"Team parameters: params/{ctx.params.team}.yaml", "sr-note")] if Path(project_root() / "params" / f"{ctx.params.team}.yaml").exists() else []

@@ -1,0 +1,37 @@
+"""Shared fixtures. The sample organisation is generated once per session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+REPORT_MONTH = "2026-10"
+
+settings.register_profile("ci", max_examples=30, deadline=None, derandomize=True)
+settings.register_profile("dev", max_examples=50, deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+@pytest.fixture(scope="session")
+def sample_dir(tmp_path_factory) -> Path:
+    """The bundled sample (all three teams) written once, ending in REPORT_MONTH."""
+    from salesreport.sample import write_sample
+
+    return write_sample(tmp_path_factory.mktemp("sample"), end_month=REPORT_MONTH)
+
+
+@pytest.fixture()
+def project(tmp_path, monkeypatch) -> Path:
+    """A throw-away project root (params/, notebooks/, reports/) so tests never touch the real reports/."""
+    import shutil
+
+    root = tmp_path / "project"
+    (root / "reports").mkdir(parents=True)
+    shutil.copytree(ROOT / "params", root / "params")
+    shutil.copytree(ROOT / "notebooks", root / "notebooks")
+    monkeypatch.setenv("SALESREPORT_HOME", str(root))
+    return root

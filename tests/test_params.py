@@ -1,0 +1,103 @@
+"""Team parameters: merging, the schema, safe team names, masking."""
+
+from __future__ import annotations
+
+import pytest
+
+from salesreport.exceptions import ParameterError
+from salesreport.params import (
+    last_complete_month,
+    list_teams,
+    load_params,
+    masked,
+    parse_month,
+    validate_params,
+)
+
+
+def test_every_configured_team_loads_and_overrides_defaults():
+    assert set(list_teams()) >= {"emea", "na", "apac"}
+    emea = load_params("emea")
+    assert emea.currency == "EUR" and emea.timezone == "Europe/Berlin"
+    assert emea.filters["region"] == ["DE", "UK", "FR", "NL", "ES"]
+    na = load_params("na")
+    assert na.fiscal_year_start_month == 2
+    # a default the team file does not set comes from defaults.yaml
+    assert na.thresholds.bad_row_share == 0.05
+
+
+def test_a_file_holding_only_the_team_name_is_enough(tmp_path):
+    f = tmp_path / "mine.yaml"
+    f.write_text("team: mine\n")
+    p = load_params(params_file=f)
+    assert p.team == "mine" and p.currency == "EUR" and p.forecast.horizon == 12
+
+
+def test_unknown_key_is_an_error_with_did_you_mean(tmp_path):
+    f = tmp_path / "t.yaml"
+    f.write_text("team: t\ncurrancy: USD\n")
+    with pytest.raises(ParameterError) as e:
+        load_params(params_file=f)
+    assert "unknown setting 'currancy'" in str(e.value)
+    assert "did you mean 'currency'" in str(e.value)
+
+
+def test_unknown_nested_key_suggests_the_nested_name(tmp_path):
+    f = tmp_path / "t.yaml"
+    f.write_text("team: t\nforecast:\n  horizn: 6\n")
+    with pytest.raises(ParameterError) as e:
+        load_params(params_file=f)
+    assert "forecast.horizn" in str(e.value) and "did you mean 'horizon'" in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "yaml_text, fragment",
+    [
+        ("team: t\nfiscal_year_start_month: 13\n", "fiscal_year_start_month"),
+        ("team: t\ncurrency: euro\n", "ISO 4217"),
+        ("team: t\ntimezone: Mars/Base\n", "unknown time zone"),
+        ("team: t\nforecast: {horizon: zero}\n", "forecast.horizon"),
+        ("team: t\nstage_probabilities: {Won: 1.5}\n", "[0, 1]"),
+    ],
+)
+def test_bad_types_and_ranges_are_reported(tmp_path, yaml_text, fragment):
+    f = tmp_path / "t.yaml"
+    f.write_text(yaml_text)
+    with pytest.raises(ParameterError) as e:
+        load_params(params_file=f)
+    assert fragment in str(e.value)
+
+
+@pytest.mark.parametrize("team", ["../x", "/etc", "..", "a/b", "EMEA", "a b", "x\\y", ""])
+def test_team_names_that_could_climb_out_are_refused(team):
+    with pytest.raises(ParameterError, match="not allowed"):
+        load_params(team)
+    with pytest.raises(ParameterError):
+        validate_params({"team": team})
+
+
+def test_missing_team_file_names_the_configured_teams():
+    with pytest.raises(ParameterError) as e:
+        load_params("nosuchteam")
+    assert "params/nosuchteam.yaml" in str(e.value) and "emea" in str(e.value)
+
+
+def test_yaml_dates_stay_text_and_months_are_parsed_in_one_place(tmp_path):
+    f = tmp_path / "t.yaml"
+    f.write_text("team: t\ntargets:\n  - {metric: revenue, period: 2026-10, value: 5}\n")
+    p = load_params(params_file=f)
+    assert p.targets[0].period == "2026-10"
+    assert parse_month("2026-10") == (2026, 10)
+    with pytest.raises(ParameterError, match="YYYY-MM"):
+        parse_month("2026-13")
+    from datetime import date
+
+    assert last_complete_month(date(2026, 1, 15)) == "2025-12"
+    assert last_complete_month(date(2026, 11, 25)) == "2026-10"
+
+
+def test_secrets_from_the_environment_are_masked(monkeypatch):
+    monkeypatch.setenv("CRM_URL", "postgresql://user:hunter2@db/crm")
+    p = validate_params({"team": "t", "data": {"sql": {"url_env": "CRM_URL", "tables": {"orders": "orders"}}}})
+    dumped = str(masked(p))
+    assert "hunter2" not in dumped and "CRM_URL" in dumped
