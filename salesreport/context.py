@@ -114,10 +114,11 @@ def build_context(
     step("forecasts")
     horizon = params.forecast.horizon
     levels = tuple(params.forecast.levels)
-    candidates = fc_mod.forecast_candidates(
+    candidates, backtest, fc_notes = fc_mod.forecast_and_backtest(
         y, horizon=horizon, levels=levels, origins=params.forecast.backtest_origins
     )
-    backtest = fc_mod.backtest(y, horizon=horizon, origins=params.forecast.backtest_origins)
+    if fc_notes:
+        notes["forecast"] = list(fc_notes)
     frames["forecast"] = candidates
     frames["backtest"] = backtest
     ledger = (
@@ -135,11 +136,18 @@ def build_context(
         pf = _safe("pipeline_forecast", notes, pipeline_forecast, tables, month, 3, params)
         frames["pipeline_forecast"] = pf if pf is not None else pd.DataFrame()
     if tables.forecast_submissions is not None:
-        frames["submissions"] = acc_mod.score_submissions(tables.forecast_submissions, y)
+        frames["submissions"] = acc_mod.score_submissions(
+            tables.forecast_submissions, y, fy_start=params.fiscal_year_start_month
+        )
+
+    if params.forecast.segments:
+        frames["segment_forecasts"] = _segment_forecasts(tables, params, month, candidates, notes)
 
     step("KPIs")
     kpis = compute_kpis(tables, params, month)
-    fkpis = acc_mod.forecast_kpis(ledger, backtest, y, tables.forecast_submissions, month)
+    fkpis = acc_mod.forecast_kpis(
+        ledger, backtest, y, tables.forecast_submissions, month, history_months=params.history_months
+    )
     kpis = _append_forecast_kpis(kpis, fkpis, params)
     frames["kpis"] = kpis
     frames["kpi_status"] = kpi_status(kpis, params)
@@ -154,6 +162,31 @@ def build_context(
             frames[f"cohorts_by_{col}"] = seg
 
     return ReportContext(params=params, month=month, tables=tables, frames=frames, notes=notes)
+
+
+def _segment_forecasts(tables, params, month, candidates, notes) -> pd.DataFrame:
+    """Forecasts per segment value, reconciled so they add up to the team's selected forecast."""
+    from salesreport.forecast import forecast
+    from salesreport.forecast.reconcile import reconcile
+    from salesreport.revenue import monthly_revenue
+
+    team = candidates[candidates["selected"].astype(bool)]
+    frames = []
+    for col in params.forecast.segments:
+        wide = _safe(f"segment forecasts by {col}", notes, monthly_revenue, tables, month, None, col)
+        if wide is None or wide.empty:
+            continue
+        wide = wide.loc[:, wide.sum() > 0]
+        segs = {
+            str(name): forecast(wide[name], horizon=params.forecast.horizon, levels=tuple(params.forecast.levels))
+            for name in wide.columns
+        }
+        rec = reconcile(team, segs, method="proportional")
+        for name, f in rec.items():
+            if name == "all":
+                continue
+            frames.append(f.assign(segment=f"{col}={name}", method="proportional (top-down)"))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def _append_forecast_kpis(kpis: pd.DataFrame, fkpis: pd.DataFrame, params: TeamParams) -> pd.DataFrame:

@@ -472,7 +472,7 @@ def sdr_trend_section(ctx) -> Output:
         last, prev = f["value"].iloc[-1], f["prior"].iloc[-1]
         change = f" ({last / prev - 1:+.0%} on last year)" if pd.notna(prev) and prev else ""
         title = f"{label}: {_fmt(last, 'ratio' if 'rate' in metric else 'count', ctx.currency)} this month{change}"
-        out += [H.heading(title, anchor=f"trend-{metric}"), _try_chart(charts.revenue_vs_target, f, "ratio" if "rate" in metric else "count", title)]
+        out += [H.heading(title, anchor=f"trend-{metric}"), _try_chart(charts.kpi_trend, f, "ratio" if "rate" in metric else "count", title, metric=label)]
     if not out:
         return [needs("leads", "SDR trends")]
     return out

@@ -1,0 +1,328 @@
+"""A bottom-up forecast from the open pipeline, next to the statistical one.
+
+For report month ``M`` (end = the last day of ``M``), months ``M+1 .. M+horizon``:
+
+* **open pipeline**: the opportunities open at the end of ``M`` (``created_date <= end`` and
+  not won or lost on or before ``end``, as in the pipeline KPIs of shared/spec/kpis.md),
+  each contributing ``amount x win rate of its stage at the end of M`` to the month of its
+  ``close_date`` (the expected close date). A deal whose expected close date is already past
+  (on or before ``end``, still open) is counted in ``M+1``; a deal expected after
+  ``M+horizon`` is not counted.
+* **run rate**: deals created *and* won in the same month never appear in an open pipeline;
+  each forecast month gets the mean monthly amount of such deals over the
+  :data:`RUN_RATE_MONTHS` (6) months ending with ``M`` (from the first month with an
+  opportunity when the data is shorter), months without any counted as 0.
+* **total** = open pipeline + run rate.
+
+Not counted: deals created after ``M`` and won in a later month than their creation month
+(neither in the open pipeline nor in the run rate), so the forecast leans low for months
+further out; the backtest shows by how much.
+
+The stage at the end of ``M``: with ``stage_history``, the last stage entered on or before
+``end`` (an opportunity whose first recorded stage was entered later takes that first stage;
+one without history its current ``stage``); without it, the current ``stage``.
+
+Stage win rates (:func:`stage_win_rates`), learned point in time from the opportunities
+won or lost on or before ``end``:
+
+* with ``stage_history``: for stage ``s``, the share won among closed opportunities that
+  were ever in ``s`` (a stage_history row for ``s`` entered on or before ``end``), used when
+  at least ``min_closed`` (default 5) such opportunities exist (``source`` ``learned``);
+* otherwise, and always without ``stage_history`` (an opportunity's final stage says
+  nothing about the stages a lost deal passed through): the team's
+  ``stage_probabilities`` for ``s`` (``source`` ``params``), else the overall win rate
+  ``won / (won + lost)`` of all opportunities closed by ``end`` (``source`` ``overall``).
+
+What this forecasts is the value of won opportunities (bookings); it is revenue when revenue
+comes from won opportunities (no orders table). Amounts and expected close dates are the
+current ones: the data contract keeps no history of them, so :func:`pipeline_backtest`
+uses the final amount and, for deals closed since, the actual close month (a known optimism
+of that backtest, documented in its output's ``attrs["caveat"]``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from salesreport.periods import month_end
+from salesreport.tables import Tables
+
+if TYPE_CHECKING:
+    from salesreport.params import TeamParams
+
+RUN_RATE_MONTHS = 6
+MIN_CLOSED = 5
+COMPONENTS = ("open pipeline", "run rate", "total")
+CLOSED = ("won", "lost")
+
+
+def _month(value: str | pd.Period) -> pd.Period:
+    return value if isinstance(value, pd.Period) else pd.Period(str(value), "M")
+
+
+def _opportunities(tables: Tables) -> pd.DataFrame:
+    opp = tables.opportunities
+    if opp is None or opp.empty:
+        raise ValueError("the pipeline forecast needs an opportunities table with rows")
+    return opp
+
+
+def open_at(opp: pd.DataFrame, end: pd.Timestamp) -> pd.Series:
+    """Opportunities open at ``end``: created on or before it, not won/lost on or before it."""
+    closed = opp["status"].isin(CLOSED) & (opp["close_date"] <= end)
+    return (opp["created_date"] <= end) & ~closed
+
+
+def stage_at(tables: Tables, end: pd.Timestamp) -> pd.Series:
+    """Each opportunity's stage at ``end`` (rules in the module docstring), on its index."""
+    opp = _opportunities(tables)
+    sh = tables.stage_history
+    if sh is None or sh.empty:
+        return opp["stage"].copy()
+    hist = sh.sort_values("entered_date", kind="stable")
+    known = hist[hist["entered_date"] <= end].groupby("opportunity_id")["stage"].last()
+    first = hist.groupby("opportunity_id")["stage"].first()
+    ids = opp["opportunity_id"]
+    out = ids.map(known)
+    out = out.fillna(ids.map(first))
+    return out.fillna(opp["stage"])
+
+
+def stage_win_rates(
+    tables: Tables,
+    month: str | pd.Period,
+    params: TeamParams | None = None,
+    min_closed: int = MIN_CLOSED,
+    stages: list[str] | None = None,
+) -> pd.DataFrame:
+    """Win rate per stage, learned from what was closed by the end of ``month``.
+
+    Parameters
+    ----------
+    tables : Tables
+        ``opportunities`` required; ``stage_history`` used when present.
+    month : str or pandas.Period
+        Only opportunities won or lost on or before the last day of this month count.
+    params : TeamParams, optional
+        Its ``stage_probabilities`` fill stages without enough closed history.
+    min_closed : int
+        Fewest closed opportunities ever in a stage for its learned rate to be used.
+    stages : list of str, optional
+        Stages to report besides those learned or configured (e.g. the open ones).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``stage, closed, won, win_rate, source`` (``learned``, ``params`` or ``overall``;
+        ``win_rate`` empty with ``source`` ``none`` when nothing can be said), sorted by stage.
+    """
+    opp = _opportunities(tables)
+    end = month_end(_month(month))
+    closed = opp[opp["status"].isin(CLOSED) & (opp["close_date"] <= end)]
+    n_closed = len(closed)
+    overall = float((closed["status"] == "won").sum()) / n_closed if n_closed else np.nan
+    sh = tables.stage_history
+    if sh is not None and not sh.empty:
+        won = closed.set_index("opportunity_id")["status"].eq("won")
+        ever = sh.loc[
+            sh["opportunity_id"].isin(won.index) & (sh["entered_date"] <= end),
+            ["opportunity_id", "stage"],
+        ].drop_duplicates()
+        ever["won"] = ever["opportunity_id"].map(won)
+        learned = ever.groupby("stage").agg(closed=("won", "size"), won=("won", "sum"))
+    else:
+        learned = pd.DataFrame({"closed": pd.Series(dtype=int), "won": pd.Series(dtype=int)})
+    probs = dict(params.stage_probabilities) if params is not None else {}
+    names = sorted(set(learned.index) | set(probs) | set(stages or []))
+    out = pd.DataFrame({"stage": names})
+    out["closed"] = out["stage"].map(learned["closed"]).fillna(0).astype(int)
+    out["won"] = out["stage"].map(learned["won"]).fillna(0).astype(int)
+    use_learned = out["closed"] >= max(int(min_closed), 1)
+    use_params = ~use_learned & out["stage"].isin(list(probs))
+    use_overall = ~use_learned & ~use_params & np.isfinite(overall)
+    out["win_rate"] = np.select(
+        [use_learned, use_params, use_overall],
+        [out["won"] / out["closed"].clip(lower=1), out["stage"].map(probs), overall],
+        np.nan,
+    ).astype(float)
+    out["source"] = np.select(
+        [use_learned, use_params, use_overall], ["learned", "params", "overall"], "none"
+    )
+    return out
+
+
+def _run_rate(opp: pd.DataFrame, m: pd.Period, months: int) -> float:
+    """Mean monthly amount of deals created and won in the same month, over ``months`` months."""
+    first = opp["created_date"].min().to_period("M")
+    start = max(m - (months - 1), first)
+    if start > m:
+        return 0.0
+    created_m = opp["created_date"].dt.to_period("M")
+    close_m = opp["close_date"].dt.to_period("M")
+    same = (opp["status"] == "won") & (created_m == close_m) & (close_m >= start) & (close_m <= m)
+    n = (m - start).n + 1
+    return float(opp.loc[same, "amount"].sum()) / n
+
+
+def _components(
+    tables: Tables,
+    m: pd.Period,
+    horizon: int,
+    params: TeamParams | None,
+    run_rate_months: int,
+    min_closed: int,
+) -> pd.DataFrame:
+    """Wide frame: index = forecast months, columns = COMPONENTS."""
+    opp = _opportunities(tables)
+    end = month_end(m)
+    is_open = open_at(opp, end)
+    stage = stage_at(tables, end)[is_open]
+    rates = stage_win_rates(tables, m, params, min_closed, sorted(stage.dropna().unique()))
+    rate = stage.map(rates.set_index("stage")["win_rate"])
+    missing = sorted(stage[rate.isna()].dropna().unique().tolist())
+    if missing:
+        raise ValueError(
+            f"no win rate for stages {missing} at the end of {m}: no opportunity was closed by "
+            "then and the team's stage_probabilities do not name them. Add them to "
+            "stage_probabilities in the team's YAML."
+        )
+    op = opp[is_open]
+    close_m = op["close_date"].dt.to_period("M")
+    close_m = close_m.where(close_m > m, m + 1)
+    periods = pd.period_range(m + 1, periods=horizon, freq="M", name="period")
+    expected = (op["amount"] * rate).groupby(close_m).sum()
+    out = pd.DataFrame(index=periods)
+    out["open pipeline"] = expected.reindex(periods, fill_value=0.0).astype(float)
+    out["run rate"] = _run_rate(opp, m, run_rate_months)
+    out["total"] = out["open pipeline"] + out["run rate"]
+    return out
+
+
+def pipeline_forecast(
+    tables: Tables,
+    month: str | pd.Period,
+    horizon: int = 3,
+    params: TeamParams | None = None,
+    run_rate_months: int = RUN_RATE_MONTHS,
+    min_closed: int = MIN_CLOSED,
+) -> pd.DataFrame:
+    """Forecast of won-opportunity value for ``month+1 .. month+horizon`` from the pipeline.
+
+    Method in the module docstring. Only opportunities created on or before the end of
+    ``month`` are read, and win rates use only what was closed by then.
+
+    Parameters
+    ----------
+    tables : Tables
+        ``opportunities`` required (dtypes as :mod:`salesreport.tables` states);
+        ``stage_history`` optional.
+    month : str or pandas.Period
+        The report month.
+    horizon : int
+        Months to forecast (>= 1).
+    params : TeamParams, optional
+        ``stage_probabilities`` for stages without enough closed history.
+    run_rate_months : int
+        Months averaged for the run rate.
+    min_closed : int
+        See :func:`stage_win_rates`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``period`` (``Period[M]``), ``component`` (``open pipeline``, ``run rate``,
+        ``total``), ``value``; one row per month and component, by month then component.
+
+    Raises
+    ------
+    ValueError
+        No opportunities, ``horizon < 1``, or an open stage without any win rate.
+    """
+    if int(horizon) < 1:
+        raise ValueError(f"horizon must be at least 1 month, got {horizon}")
+    wide = _components(tables, _month(month), int(horizon), params, run_rate_months, min_closed)
+    long = (
+        wide.rename_axis("period")
+        .reset_index()
+        .melt(id_vars="period", var_name="component", value_name="value")
+    )
+    long["_c"] = long["component"].map({c: i for i, c in enumerate(COMPONENTS)})
+    long = long.sort_values(["period", "_c"], kind="stable").drop(columns="_c")
+    return long.reset_index(drop=True)
+
+
+def pipeline_backtest(
+    tables: Tables,
+    months: list[str | pd.Period] | pd.PeriodIndex,
+    horizon: int = 3,
+    params: TeamParams | None = None,
+    actuals: pd.Series | None = None,
+    run_rate_months: int = RUN_RATE_MONTHS,
+    min_closed: int = MIN_CLOSED,
+) -> pd.DataFrame:
+    """The pipeline forecast made from past origins, scored like the models' backtest.
+
+    Needs ``stage_history``: each origin's open pipeline is taken in the stage each deal was
+    in at the end of that origin month (point in time), and win rates are learned only from
+    deals closed by then. The amount and, for deals closed since, the close month are the
+    final ones (see the module docstring's caveat).
+
+    Parameters
+    ----------
+    months : list of months
+        The origins.
+    actuals : pandas.Series, optional
+        Monthly actuals on a ``PeriodIndex`` (default
+        :func:`salesreport.revenue.monthly_revenue` of ``tables``). Only months in it are
+        scored.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``model`` (``pipeline``), ``origin`` (``Period[M]``), ``horizon`` (1..), ``period``
+        (``Period[M]``), ``actual``, ``forecast`` (the ``total`` component), as
+        :func:`salesreport.forecast.backtest`; ``attrs["caveat"]`` states the optimism.
+
+    Raises
+    ------
+    ValueError
+        Without ``stage_history`` (a point-in-time pipeline cannot be rebuilt).
+    """
+    if tables.stage_history is None or tables.stage_history.empty:
+        raise ValueError(
+            "the pipeline backtest needs a stage_history table: without it the stage each deal "
+            "was in at a past month is unknown"
+        )
+    if actuals is None:
+        from salesreport.revenue import monthly_revenue
+
+        actuals = monthly_revenue(tables)
+    frames = []
+    for origin in sorted({_month(m) for m in months}):
+        wide = _components(tables, origin, int(horizon), params, run_rate_months, min_closed)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "model": "pipeline",
+                    "origin": origin,
+                    "horizon": np.arange(1, int(horizon) + 1),
+                    "period": wide.index,
+                    "forecast": wide["total"].to_numpy(),
+                }
+            )
+        )
+    cols = ["model", "origin", "horizon", "period", "actual", "forecast"]
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+    out = pd.concat(frames, ignore_index=True)
+    out = out[out["period"].isin(actuals.index)].copy()
+    out["actual"] = out["period"].map(actuals).astype(float)
+    out = out[cols].reset_index(drop=True)
+    out.attrs["caveat"] = (
+        "amounts and close months are the final ones, not those known at the origin: the "
+        "pipeline backtest is optimistic"
+    )
+    return out

@@ -1,0 +1,175 @@
+"""Forecast ledger: idempotent re-runs, point-in-time reads, atomic writes."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from salesreport.exceptions import DataError
+from salesreport.forecast import ledger as ledger_mod
+from salesreport.forecast.ledger import LEDGER_COLUMNS, read_ledger, record_forecasts
+
+
+def snaive_candidates(y: pd.Series, horizon: int = 3) -> pd.DataFrame:
+    """Stand-in forecaster: seasonal naive (lag 12) plus a 'mean' model, the first selected."""
+    last = y.index[-1]
+    periods = pd.period_range(last + 1, periods=horizon, freq="M")
+    blocks = []
+    for name, point, sel in [
+        ("snaive", np.array([y[p - 12] for p in periods]), True),
+        ("mean", np.full(horizon, y.iloc[-12:].mean()), False),
+    ]:
+        blocks.append(
+            pd.DataFrame(
+                {
+                    "period": periods,
+                    "model": name,
+                    "selected": sel,
+                    "point": point,
+                    "lo80": point * 0.9,
+                    "hi80": point * 1.1,
+                    "lo95": point * 0.8,
+                    "hi95": point * 1.2,
+                }
+            )
+        )
+    return pd.concat(blocks, ignore_index=True)
+
+
+def series(end: str = "2026-03", n: int = 24) -> pd.Series:
+    idx = pd.period_range(end=end, periods=n, freq="M")
+    return pd.Series(100.0 + np.arange(n), index=idx)
+
+
+def test_record_then_read_gives_typed_rows_with_horizons(tmp_path):
+    path = tmp_path / "ledger.csv"
+    y = series("2026-03")
+    record_forecasts(path, "emea", "2026-03", snaive_candidates(y))
+    out = read_ledger(path, "emea", "2026-03")
+    assert list(out.columns) == LEDGER_COLUMNS
+    assert len(out) == 6
+    assert isinstance(out["period"].dtype, pd.PeriodDtype)
+    # sorted by team, made_in, model, period: 'mean' before 'snaive'
+    assert out["model"].tolist() == ["mean"] * 3 + ["snaive"] * 3
+    # horizon = period - made_in: 2026-04 -> 1, 2026-05 -> 2, 2026-06 -> 3
+    assert out["horizon"].tolist() == [1, 2, 3, 1, 2, 3]
+    # snaive for 2026-04 is y[2025-04]: the series is 100 + position, 2025-04 is position 12
+    snaive = out[out["model"] == "snaive"]
+    assert snaive["point"].tolist() == [112.0, 113.0, 114.0]
+    assert snaive["selected"].all() and not out.loc[out["model"] == "mean", "selected"].any()
+
+
+def test_rerunning_a_month_replaces_its_rows_and_keeps_the_rest(tmp_path):
+    path = tmp_path / "ledger.csv"
+    y = series("2026-03")
+    record_forecasts(path, "emea", "2026-02", snaive_candidates(y[:-1]))
+    record_forecasts(path, "apac", "2026-03", snaive_candidates(y))
+    record_forecasts(path, "emea", "2026-03", snaive_candidates(y))
+    before = path.read_bytes()
+    # the same month again, same forecasts: byte-identical file
+    record_forecasts(path, "emea", "2026-03", snaive_candidates(y))
+    assert path.read_bytes() == before
+    # the same month again with other numbers: replaced, not appended
+    changed = snaive_candidates(y).assign(point=lambda d: d["point"] + 1000)
+    record_forecasts(path, "emea", "2026-03", changed)
+    raw = pd.read_csv(path, dtype=str)
+    assert len(raw) == 18  # 6 rows each: emea 2026-02, emea 2026-03, apac 2026-03
+    emea = read_ledger(path, "emea", "2026-03")
+    emea_mar = emea[emea["made_in"].astype(str) == "2026-03"]
+    assert len(emea_mar) == 6
+    assert emea_mar.loc[emea_mar["model"] == "snaive", "point"].tolist() == [1112.0, 1113.0, 1114.0]
+    # other team and other month untouched
+    apac = read_ledger(path, "apac", "2026-03")
+    assert apac.loc[apac["model"] == "snaive", "point"].tolist() == [112.0, 113.0, 114.0]
+    assert len(read_ledger(path, "emea", "2026-02")) == 6
+
+
+def test_read_ignores_entries_made_after_the_report_month(tmp_path):
+    path = tmp_path / "ledger.csv"
+    y = series("2026-04", 30)
+    for m in ["2026-01", "2026-02", "2026-03", "2026-04"]:
+        record_forecasts(path, "emea", m, snaive_candidates(y[y.index <= m]))
+    out = read_ledger(path, "emea", "2026-02")
+    assert sorted(out["made_in"].astype(str).unique()) == ["2026-01", "2026-02"]
+    assert read_ledger(path, "emea", "2025-12").empty
+    assert read_ledger(path, "other", "2026-04").empty
+
+
+def test_missing_ledger_file_is_an_empty_ledger(tmp_path):
+    out = read_ledger(tmp_path / "none.csv", "emea", "2026-03")
+    assert out.empty and list(out.columns) == LEDGER_COLUMNS
+
+
+def test_float_format_is_fixed_and_missing_bounds_are_empty(tmp_path):
+    path = tmp_path / "ledger.csv"
+    cand = pd.DataFrame(
+        {
+            "period": pd.period_range("2026-04", periods=1, freq="M"),
+            "model": ["x"],
+            "selected": [True],
+            "point": [1 / 3],
+        }
+    )
+    record_forecasts(path, "emea", "2026-03", cand)
+    lines = path.read_text().splitlines()
+    assert lines[0] == ",".join(LEDGER_COLUMNS)
+    # %.12g of 1/3 is 0.333333333333; bounds absent -> empty fields
+    assert lines[1] == "emea,2026-03,x,True,2026-04,1,0.333333333333,,,,"
+
+
+def test_forecast_for_the_report_month_itself_is_refused(tmp_path):
+    cand = snaive_candidates(series("2026-03"))
+    with pytest.raises(ValueError, match="M\\+1 onward"):
+        record_forecasts(tmp_path / "l.csv", "emea", "2026-04", cand)
+    assert not (tmp_path / "l.csv").exists()
+
+
+def test_failure_mid_write_leaves_the_old_file(tmp_path, monkeypatch):
+    path = tmp_path / "ledger.csv"
+    y = series("2026-03")
+    record_forecasts(path, "emea", "2026-02", snaive_candidates(y[:-1]))
+    before = path.read_bytes()
+    real_to_csv = pd.DataFrame.to_csv
+
+    def half_then_fail(self, buf=None, *args, **kwargs):
+        if hasattr(buf, "write"):
+            buf.write("team,made_in\nemea,2026")  # a partial file
+            raise OSError("disk full")
+        return real_to_csv(self, buf, *args, **kwargs)
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", half_then_fail)
+    with pytest.raises(OSError, match="disk full"):
+        record_forecasts(path, "emea", "2026-03", snaive_candidates(y))
+    assert path.read_bytes() == before
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert leftovers == []
+
+
+def test_failure_at_rename_leaves_the_old_file(tmp_path, monkeypatch):
+    path = tmp_path / "ledger.csv"
+    y = series("2026-03")
+    record_forecasts(path, "emea", "2026-02", snaive_candidates(y[:-1]))
+    before = path.read_bytes()
+
+    def boom(src, dst):
+        raise OSError("rename failed")
+
+    monkeypatch.setattr(ledger_mod.os, "replace", boom)
+    with pytest.raises(OSError, match="rename failed"):
+        record_forecasts(path, "emea", "2026-03", snaive_candidates(y))
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert not any(p.name.endswith(".tmp") for p in tmp_path.iterdir())
+    assert os.path.exists(path)
+
+
+def test_a_ledger_without_its_columns_is_a_data_error(tmp_path):
+    path = tmp_path / "ledger.csv"
+    path.write_text("team,made_in\nemea,2026-01\n")
+    with pytest.raises(DataError, match="lacks the columns"):
+        read_ledger(path, "emea", "2026-03")
+    with pytest.raises(DataError, match="move it aside"):
+        record_forecasts(path, "emea", "2026-03", snaive_candidates(series("2026-03")))

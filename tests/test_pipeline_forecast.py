@@ -1,0 +1,160 @@
+"""Pipeline forecast: hand-worked two-stage case, point-in-time backtest, fallbacks."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from salesreport.forecast.pipeline_forecast import (
+    COMPONENTS,
+    pipeline_backtest,
+    pipeline_forecast,
+    stage_at,
+    stage_win_rates,
+)
+from salesreport.params import TeamParams
+from salesreport.tables import Tables
+
+# opportunity_id, created, close, stage (current), status, amount
+OPPS = [
+    ("C1", "2025-09-01", "2026-01-15", "B", "won", 5000.0),
+    ("C2", "2025-10-01", "2026-02-10", "B", "lost", 7000.0),
+    ("C3", "2025-11-01", "2026-02-20", "A", "lost", 100.0),
+    ("C4", "2025-12-01", "2026-03-05", "A", "lost", 600.0),
+    ("C5", "2026-02-01", "2026-04-10", "B", "won", 1000.0),  # won after March: open at March
+    ("O1", "2026-01-10", "2026-04-20", "B", "open", 1000.0),
+    ("O2", "2026-02-15", "2026-05-15", "A", "open", 2000.0),
+    ("O3", "2026-02-01", "2026-02-28", "B", "open", 400.0),  # overdue: counted next month
+    ("O4", "2026-03-01", "2026-08-01", "A", "open", 800.0),  # beyond the horizon
+    ("O5", "2026-04-02", "2026-05-01", "A", "open", 9999.0),  # created after March
+    ("R1", "2026-01-05", "2026-01-20", "Closed", "won", 300.0),  # created and won in one month
+    ("R2", "2025-12-01", "2025-12-15", "Closed", "won", 300.0),
+    ("R3", "2025-09-03", "2025-09-25", "Closed", "won", 999.0),
+]
+HISTORY = [
+    ("C1", "A", "2025-09-01"),
+    ("C1", "B", "2025-11-01"),
+    ("C2", "A", "2025-10-01"),
+    ("C2", "B", "2026-01-05"),
+    ("C3", "A", "2025-11-01"),
+    ("C4", "A", "2025-12-01"),
+    ("C5", "A", "2026-02-01"),
+    ("C5", "B", "2026-04-01"),
+    ("O1", "A", "2026-01-10"),
+    ("O1", "B", "2026-03-10"),
+    ("O2", "A", "2026-02-15"),
+    ("O3", "B", "2026-02-01"),
+    ("O4", "A", "2026-03-01"),
+    ("O5", "A", "2026-04-02"),
+]
+
+
+def opportunities(rows=OPPS) -> pd.DataFrame:
+    df = pd.DataFrame(
+        rows, columns=["opportunity_id", "created_date", "close_date", "stage", "status", "amount"]
+    )
+    df["created_date"] = pd.to_datetime(df["created_date"])
+    df["close_date"] = pd.to_datetime(df["close_date"])
+    df["account_id"] = "A-" + df["opportunity_id"]
+    df["owner_id"] = "R001"
+    df["region"] = "DE"
+    return df
+
+
+def history(rows=HISTORY) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=["opportunity_id", "stage", "entered_date"])
+    df["entered_date"] = pd.to_datetime(df["entered_date"])
+    return df
+
+
+TABLES = Tables(opportunities=opportunities(), stage_history=history())
+
+
+def wide(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.pivot(index="period", columns="component", values="value")
+
+
+def test_stage_win_rates_learned_from_stage_history_by_hand():
+    rates = stage_win_rates(TABLES, "2026-03", min_closed=2).set_index("stage")
+    # closed by 2026-03-31 with history: C1 won, C2 lost, C3 lost, C4 lost (C5 closes in April)
+    # ever in A: C1, C2, C3, C4 -> 1 won of 4 = 0.25; ever in B: C1, C2 -> 1 of 2 = 0.5
+    assert rates.loc["A", ["closed", "won"]].tolist() == [4, 1]
+    assert rates.loc["A", "win_rate"] == pytest.approx(0.25)
+    assert rates.loc["B", "win_rate"] == pytest.approx(0.5)
+    assert set(rates["source"]) == {"learned"}
+
+
+def test_stage_at_the_end_of_a_month_comes_from_stage_history():
+    st = stage_at(TABLES, pd.Timestamp("2026-03-31"))
+    by_id = dict(zip(TABLES.opportunities["opportunity_id"], st, strict=True))
+    assert by_id["C5"] == "A"  # entered B only on 2026-04-01
+    assert by_id["O1"] == "B"  # entered B on 2026-03-10
+    assert by_id["O5"] == "A"  # no stage by then: its first recorded stage
+
+
+def test_pipeline_forecast_two_stages_by_hand():
+    out = pipeline_forecast(TABLES, "2026-03", 3, None, min_closed=2)
+    assert list(out.columns) == ["period", "component", "value"]
+    assert out["component"].tolist() == list(COMPONENTS) * 3
+    w = wide(out)
+    p = [pd.Period(m, "M") for m in ("2026-04", "2026-05", "2026-06")]
+    # open pipeline, win rates A 0.25, B 0.5:
+    #   2026-04: O1 1000 x 0.5 (B) + O3 400 x 0.5 (overdue, B) + C5 1000 x 0.25 (A at March)
+    #          = 500 + 200 + 250 = 950
+    #   2026-05: O2 2000 x 0.25 = 500 (O5 created in April: not counted)
+    #   2026-06: nothing (O4 expected in August, beyond the horizon)
+    assert w.loc[p, "open pipeline"].tolist() == pytest.approx([950.0, 500.0, 0.0])
+    # run rate: created and won in the same month over 2025-10..2026-03:
+    #   R2 300 (2025-12) + R1 300 (2026-01) = 600 / 6 = 100 (R3 is in 2025-09: outside)
+    assert w.loc[p, "run rate"].tolist() == pytest.approx([100.0] * 3)
+    assert w.loc[p, "total"].tolist() == pytest.approx([1050.0, 600.0, 100.0])
+
+
+def test_without_stage_history_the_team_probabilities_then_the_overall_rate_are_used():
+    opp = opportunities()
+    opp.loc[opp["opportunity_id"] == "O2", "stage"] = "C"  # a stage the params do not name
+    tables = Tables(opportunities=opp)
+    params = TeamParams(team="t", stage_probabilities={"A": 0.1, "B": 0.6})
+    rates = stage_win_rates(tables, "2026-03", params, stages=["C"]).set_index("stage")
+    # overall by 2026-03-31: won C1, R1, R2, R3 = 4; lost C2, C3, C4 = 3 -> 4/7
+    assert rates.loc["C", "win_rate"] == pytest.approx(4 / 7)
+    assert rates.loc["C", "source"] == "overall"
+    assert rates.loc["A", "source"] == "params"
+    out = wide(pipeline_forecast(tables, "2026-03", 2, params))
+    apr, may = pd.Period("2026-04", "M"), pd.Period("2026-05", "M")
+    # current stages: O1 B 1000 x 0.6 + O3 B 400 x 0.6 + C5 (now B) 1000 x 0.6 = 1440
+    assert out.loc[apr, "open pipeline"] == pytest.approx(1440.0)
+    # O2 (stage C) 2000 x 4/7
+    assert out.loc[may, "open pipeline"] == pytest.approx(2000 * 4 / 7)
+
+
+def test_no_win_rate_at_all_is_an_error_that_names_the_stage():
+    opp = opportunities([("O1", "2026-01-10", "2026-04-20", "Z", "open", 1000.0)])
+    with pytest.raises(ValueError, match=r"\['Z'\].*stage_probabilities"):
+        pipeline_forecast(Tables(opportunities=opp), "2026-03")
+
+
+def test_pipeline_backtest_is_point_in_time():
+    actuals = pd.Series(
+        [500.0, 700.0], index=pd.PeriodIndex(["2026-03", "2026-04"], freq="M", name="period")
+    )
+    out = pipeline_backtest(TABLES, ["2026-02", "2026-03"], 1, None, actuals, min_closed=2)
+    assert list(out.columns) == ["model", "origin", "horizon", "period", "actual", "forecast"]
+    assert set(out["model"]) == {"pipeline"}
+    feb = out[out["origin"] == pd.Period("2026-02", "M")].iloc[0]
+    # origin 2026-02 (end 2026-02-28): closed C1 won, C2 lost, C3 lost ->
+    #   A: 1 of 3 = 1/3; B: 1 of 2 = 0.5. Open then and expected in March:
+    #   C4 600 x 1/3 (A; it closes only on 03-05) + O3 400 x 0.5 (overdue) = 400
+    # run rate over 2025-09..2026-02: R3 999 + R2 300 + R1 300 = 1599 / 6 = 266.5
+    assert feb["period"] == pd.Period("2026-03", "M")
+    assert feb["forecast"] == pytest.approx(400 + 266.5)
+    assert feb["actual"] == 500.0
+    mar = out[out["origin"] == pd.Period("2026-03", "M")].iloc[0]
+    assert mar["forecast"] == pytest.approx(1050.0)  # as in the hand-worked forecast
+    assert mar["actual"] == 700.0
+    assert "optimistic" in out.attrs["caveat"]
+
+
+def test_pipeline_backtest_needs_stage_history():
+    with pytest.raises(ValueError, match="stage_history"):
+        pipeline_backtest(Tables(opportunities=opportunities()), ["2026-03"])
