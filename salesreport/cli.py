@@ -12,7 +12,7 @@ import argparse
 import sys
 import traceback
 
-from salesreport.exceptions import DataError, SalesReportError
+from salesreport.exceptions import SalesReportError
 
 
 def _common(p: argparse.ArgumentParser, data: bool = True) -> None:
@@ -127,9 +127,6 @@ def main(argv: list[str] | None = None) -> int:
             6: "locked",
         }.get(exc.exit_code, "error")
         print(f"salesreport: {kind} error: {exc}", file=sys.stderr)
-        if isinstance(exc, DataError) and exc.problems and str(exc).count("\n") < 1:
-            for p in exc.problems[:20]:
-                print(f"  - {p}", file=sys.stderr)
         kept = getattr(exc, "kept", "")
         if kept:
             print(f"salesreport: the executed notebook is kept at {kept}", file=sys.stderr)

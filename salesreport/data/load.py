@@ -1,0 +1,481 @@
+"""``load_tables``: one team's tables, read, mapped, parsed, checked, filtered, converted and cut.
+
+Order of the steps (each counted in :class:`DataQuality`):
+
+1. read every contract table from the folder (or SQL source); a preset's file
+   names count as the table's name;
+2. rename headers (preset, then ``data.mapping``) and apply the preset's value rules;
+3. parse into the contract's dtypes (:mod:`salesreport.tables`);
+4. structural checks over the whole files -> one :class:`DataError` listing all;
+5. team filters (``filters``), tables without the column following the
+   tables they reference -> ``filtered``; then a currency without a rate among
+   the team's rows, or filters that keep no opportunity/order, stop the run;
+6. row checks on the rows in scope -> ``dropped`` / ``repaired`` / ``flagged``;
+   too many bad rows (``thresholds.bad_row_share``, or any with ``strict``)
+   -> one :class:`DataError` listing every table over the limit;
+7. amounts in other currencies converted with ``fx_rates`` -> ``converted``;
+8. the point-in-time cut to the report month (:func:`as_of`) -> ``after_month``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from salesreport.data.pit import as_of
+from salesreport.data.presets import apply_derive, derive_sources, load_preset, rename_columns
+from salesreport.data.quality import DataQuality
+from salesreport.data.read import RawTable, ReadError, find_table_files, read_file, read_sql_tables
+from salesreport.data.validate import (
+    ParsedTable,
+    check_references,
+    check_rows,
+    currency_problems,
+    params_file,
+    parse_table,
+    probability_scale,
+    problem,
+    problem_line,
+    structural_problems,
+    threshold_problems,
+)
+from salesreport.exceptions import DataError
+from salesreport.params import TeamParams, parse_month, project_root
+from salesreport.tables import TABLE_NAMES, TABLES, Tables
+
+# a table without a filter column keeps the rows that reference a kept row of these tables
+FOLLOW: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "stage_history": (("opportunity_id", "opportunities", "opportunity_id"),),
+    "activities": (
+        ("rep_id", "reps", "rep_id"),
+        ("opportunity_id", "opportunities", "opportunity_id"),
+        ("lead_id", "leads", "lead_id"),
+    ),
+    "orders": (("account_id", "accounts", "account_id"),),
+    "forecast_submissions": (("rep_id", "reps", "rep_id"),),
+    "targets": (("rep_id", "reps", "rep_id"),),
+}
+# parents before the tables that follow them
+FILTER_ORDER = (
+    "reps",
+    "accounts",
+    "opportunities",
+    "leads",
+    "orders",
+    "spend",
+    "stage_history",
+    "activities",
+    "forecast_submissions",
+    "targets",
+)
+
+
+@dataclass
+class LoadResult:
+    """What :func:`load_tables` returns.
+
+    ``tables``: the team's tables in contract form; ``quality``: every row
+    dropped, repaired, flagged, filtered, converted or cut; ``fingerprints``:
+    table -> sha256 of the file's bytes (of the query result as CSV for SQL);
+    ``sources``: table -> file path (``_sample`` -> the sample folder when the
+    bundled sample was used).
+    """
+
+    tables: Tables
+    quality: DataQuality
+    fingerprints: dict[str, str]
+    sources: dict[str, str]
+    month: str = ""
+    ignored_files: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data for ``run.json``: per table source, fingerprint, rows; issues; ignored files."""
+        rows = self.quality.read
+        return {
+            "month": self.month,
+            "sample": self.sources.get("_sample"),
+            "tables": {
+                t: {
+                    "source": self.sources.get(t),
+                    "sha256": self.fingerprints.get(t),
+                    "rows_read": rows.get(t, {}).get("rows_read"),
+                    "rows_kept": rows.get(t, {}).get("rows_kept"),
+                }
+                for t in TABLE_NAMES
+                if t in self.fingerprints
+            },
+            "quality": self.quality.to_json(),
+            "ignored_files": list(self.ignored_files),
+        }
+
+
+def raise_problems(problems: list[dict]) -> None:
+    """Raise one :class:`DataError` naming every problem (nothing when the list is empty)."""
+    if not problems:
+        return
+    lines = [problem_line(p) for p in problems]
+    if len(lines) == 1:
+        message = lines[0]
+    else:
+        message = f"{len(lines)} problems in the data:\n" + "\n".join(f"- {line}" for line in lines)
+    raise DataError(message, problems)
+
+
+def _data_folder(params: TeamParams, data_dir: str | Path | None) -> tuple[Path, bool]:
+    """The folder to read and whether it is the bundled sample."""
+    if data_dir is not None:
+        return Path(data_dir), False
+    if params.data.path:
+        path = Path(params.data.path)
+        return (path if path.is_absolute() else project_root() / path), False
+    from salesreport.sample import ensure_sample
+
+    return Path(ensure_sample()), True
+
+
+def read_source(
+    params: TeamParams, data_dir: str | Path | None
+) -> tuple[dict[str, RawTable], list[str], dict[str, str], list[dict]]:
+    """Read the raw tables: ``(raws, ignored files, extra sources, structural problems)``.
+
+    ``data_dir`` wins; else ``data.sql``; else ``data.path``; else the bundled sample.
+    """
+    preset = load_preset(params.data.preset) if params.data.preset else None
+    problems: list[dict] = []
+    raws: dict[str, RawTable] = {}
+    extra: dict[str, str] = {}
+    ignored: list[str] = []
+    if data_dir is None and params.data.sql is not None:
+        sql = params.data.sql
+        try:
+            raws = read_sql_tables(sql.url_env, sql.tables)
+        except ReadError as exc:
+            raise_problems([problem(f"sql (${sql.url_env})", None, [], exc.reason, exc.fix)])
+        present = set(raws)
+        where = f"data.sql.tables in {params_file(params.team)}"
+    else:
+        folder, is_sample = _data_folder(params, data_dir)
+        if not folder.is_dir():
+            raise_problems(
+                [
+                    problem(
+                        str(folder),
+                        None,
+                        [],
+                        "is not a folder",
+                        "Pass --data DIR with the folder holding NAME.csv/.parquet/.xlsx, or set "
+                        f"data.path in {params_file(params.team)}.",
+                    )
+                ]
+            )
+        if is_sample:
+            extra["_sample"] = str(folder)
+        found, ignored = find_table_files(folder, preset.files if preset else None)
+        for table, paths in found.items():
+            if len(paths) > 1:
+                names = " and ".join(p.name for p in paths)
+                problems.append(
+                    problem(
+                        paths[0].name,
+                        None,
+                        [],
+                        f"{names} both hold table {table}",
+                        "Keep one file per table: remove or rename the others.",
+                    )
+                )
+                continue
+            try:
+                raws[table] = read_file(paths[0], table, params.data.encoding)
+            except ReadError as exc:
+                problems.append(problem(paths[0].name, None, [], exc.reason, exc.fix))
+        present = set(found)
+        where = str(folder)
+    if not present & {"opportunities", "orders"}:
+        hint = ""
+        if preset:
+            names = preset.names_for("opportunities", "orders")
+            hint += f" (data.preset {params.data.preset} also reads {', '.join(names)} as .csv/.parquet/.xlsx)"
+        if ignored:
+            more = ", ..." if len(ignored) > 10 else ""
+            hint += f"; files there: {', '.join(ignored[:10])}{more}"
+        problems.append(
+            problem(
+                where,
+                None,
+                [],
+                f"holds neither opportunities nor orders{hint}",
+                "Add opportunities.csv or orders.csv (or .parquet/.xlsx); for a CRM export set "
+                f"data.preset in {params_file(params.team)}.",
+            )
+        )
+    unknown_maps = sorted(set(params.data.mapping) - set(TABLE_NAMES))
+    if unknown_maps:
+        problems.append(
+            problem(
+                params_file(params.team),
+                None,
+                [],
+                f"data.mapping names unknown tables {unknown_maps}",
+                f"Use the contract's table names: {', '.join(TABLE_NAMES)}.",
+            )
+        )
+    return raws, ignored, extra, problems
+
+
+def prepare(raw: RawTable, params: TeamParams) -> ParsedTable:
+    """Rename, derive and parse one raw table."""
+    table = raw.table
+    spec = TABLES[table]
+    preset = load_preset(params.data.preset) if params.data.preset else None
+    user = params.data.mapping.get(table, {})
+    contract = [c.name for c in spec.columns]
+    mapped, applied, dupes = rename_columns(raw.frame, table, preset, user, contract)
+    derived, skipped = (mapped, []) if dupes else apply_derive(mapped, table, preset)
+    if dupes:  # cannot parse a frame with two columns of one name; report and stop later
+        derived = mapped.loc[:, ~mapped.columns.duplicated()]
+    frame, invalid, unknown, changed = parse_table(table, spec, derived, params.timezone)
+    pt = ParsedTable(
+        table=table,
+        spec=spec,
+        file=raw.file,
+        path=raw.path,
+        sha256=raw.sha256,
+        raw=derived,
+        frame=frame,
+        invalid=invalid,
+        unknown=unknown,
+        changed=changed,
+        applied_mapping=applied,
+        duplicate_columns=dupes,
+        derive_skipped=skipped,
+        derive_sources=derive_sources(preset, table),
+        user_mapping=dict(user),
+    )
+    if "probability" in frame.columns:
+        pt.pct_scale = probability_scale(frame["probability"])
+    return pt
+
+
+def _text_in(values: pd.Series, allowed: set[str]) -> pd.Series:
+    """``True`` where a value, as text, is one of ``allowed`` (missing values never are)."""
+    return (values.notna() & values.astype(str).isin(allowed)).astype(bool)
+
+
+def filter_rows(
+    parsed: dict[str, ParsedTable], filters: dict[str, list[str]], q: DataQuality
+) -> dict[str, pd.Series]:
+    """Keep-masks per table for the team's ``filters`` (rows outside are counted ``filtered``).
+
+    A table with a filter column keeps rows whose value is listed (``targets``
+    also keeps rows where it is empty). A table with none of the filter
+    columns keeps the rows that reference a kept row of a filtered table it
+    points at (``FOLLOW``); with no such table it is kept whole.
+    """
+    keep = {t: pd.Series(True, index=pt.frame.index) for t, pt in parsed.items()}
+    if not filters:
+        return keep
+    filtered: set[str] = set()
+    for table in FILTER_ORDER:
+        if table not in parsed:
+            continue
+        pt = parsed[table]
+        df = pt.frame
+        direct = [c for c in filters if c in df.columns]
+        for col in direct:
+            allowed = {str(v) for v in filters[col]}
+            ok = _text_in(df[col], allowed)
+            if table == "targets":
+                ok |= df[col].isna()
+            gone = keep[table] & ~ok
+            q.add(
+                table,
+                pt.file,
+                "filtered",
+                f"{col} not in {', '.join(sorted(allowed))}",
+                list(gone[gone].index),
+                column=col,
+            )
+            keep[table] &= ok
+        if direct:
+            filtered.add(table)
+            continue
+        links = [
+            (col, parent, pkey)
+            for col, parent, pkey in FOLLOW.get(table, ())
+            if parent in filtered and col in df.columns
+        ]
+        if not links:
+            continue
+        ok = pd.Series(False, index=df.index)
+        for col, parent, pkey in links:
+            pf = parsed[parent].frame
+            kept_keys = set(pf.loc[keep[parent], pkey].dropna())
+            ok |= df[col].isin(kept_keys)
+        if table == "targets":
+            ok |= df["rep_id"].isna()
+        gone = keep[table] & ~ok
+        via = ", ".join(f"{col} of {parent}" for col, parent, _ in links)
+        q.add(
+            table, pt.file, "filtered", f"not linked to a kept row ({via})", list(gone[gone].index)
+        )
+        keep[table] &= ok
+        filtered.add(table)
+    return keep
+
+
+def convert_currency(
+    df: pd.DataFrame, params: TeamParams, table: str, file: str, q: DataQuality
+) -> pd.DataFrame:
+    """Amounts in another currency times ``fx_rates[code]``; keeps ``original_amount/currency``.
+
+    Rows with an empty ``currency`` are in the team's currency. Afterwards
+    ``currency`` is the team's currency on every row.
+    """
+    if "currency" not in df.columns or "amount" not in df.columns:
+        return df
+    team = params.currency
+    cur = df["currency"].where(df["currency"].notna(), team)
+    rates = {**params.fx_rates, team: 1.0}
+    out = df.copy()
+    out["original_currency"] = cur
+    out["original_amount"] = df["amount"]
+    out["amount"] = df["amount"] * cur.map(rates).astype(float)
+    out["currency"] = team
+    for code in sorted(set(cur) - {team}):
+        rows = list(cur[cur == code].index)
+        q.add(
+            table,
+            file,
+            "converted",
+            f"amount converted from {code} at {rates[code]:g} {team}",
+            rows,
+            column="amount",
+        )
+    return out
+
+
+def load_tables(
+    params: TeamParams, data_dir: str | Path | None, month: str, *, strict: bool = False
+) -> LoadResult:
+    """Load one team's tables for the report of ``month``, in contract form.
+
+    Parameters
+    ----------
+    params : TeamParams
+        The team's parameters: ``data`` (path, preset, mapping, sql, encoding),
+        ``filters``, ``currency``, ``fx_rates``, ``timezone``, ``thresholds``.
+    data_dir : str, Path or None
+        Folder of ``NAME.csv``/``.parquet``/``.xlsx`` files. ``None``:
+        ``params.data.sql``, else ``params.data.path`` (relative to the
+        repository root), else the bundled sample (``_sample`` in ``sources``).
+    month : str
+        The report month ``YYYY-MM``; rows dated after it are cut (:func:`as_of`).
+    strict : bool
+        Stop at any bad row instead of above ``thresholds.bad_row_share``.
+
+    Returns
+    -------
+    LoadResult
+        Tables (index 0..n-1; dtypes of :mod:`salesreport.tables`; amounts in
+        the team's currency), data quality, fingerprints and sources.
+
+    Raises
+    ------
+    DataError
+        Every structural problem of every table at once (unreadable or empty
+        file, two files for one table, missing required column, a column
+        mostly unreadable, neither opportunities nor orders, a currency
+        without a rate, filters naming no column or keeping nothing), or every
+        table with too many bad rows; each names the file, column, first rows
+        and the fix.
+
+    Examples
+    --------
+    >>> from salesreport.params import load_params
+    >>> loaded = load_tables(load_params("emea"), "data/emea", "2026-10")  # doctest: +SKIP
+    >>> print(loaded.quality.summary_text())  # doctest: +SKIP
+    """
+    parse_month(month)
+    q = DataQuality()
+    raws, ignored, extra_sources, problems = read_source(params, data_dir)
+    parsed: dict[str, ParsedTable] = {}
+    for table in TABLE_NAMES:
+        if table not in raws:
+            continue
+        pt = prepare(raws[table], params)
+        parsed[table] = pt
+        q.set_rows(table, pt.file, len(pt.frame))
+        problems += structural_problems(pt, params.team)
+    for col in params.filters:
+        if parsed and not any(col in pt.frame.columns for pt in parsed.values()):
+            problems.append(
+                problem(
+                    params_file(params.team),
+                    col,
+                    [],
+                    "is a filter column (filters) but no table has it",
+                    f"Fix the column name under filters in {params_file(params.team)} or remove the filter.",
+                )
+            )
+    raise_problems(problems)
+
+    keep = filter_rows(parsed, params.filters, q)
+    for main in ("opportunities", "orders"):
+        if main in parsed and len(parsed[main].frame) and not keep[main].any():
+            cols = [c for c in params.filters if c in parsed[main].frame.columns]
+            seen = {
+                c: sorted(parsed[main].frame[c].dropna().astype(str).unique())[:10] for c in cols
+            }
+            problems.append(
+                problem(
+                    parsed[main].file,
+                    ", ".join(cols) or None,
+                    [],
+                    f"no row is left after the team's filters {dict(params.filters)} (values in the file: {seen})",
+                    f"Fix filters in {params_file(params.team)} to match the values in the data.",
+                )
+            )
+    for table, pt in parsed.items():
+        problems += currency_problems(
+            pt, params.currency, params.fx_rates, params.team, keep[table]
+        )
+    raise_problems(problems)
+
+    frames: dict[str, pd.DataFrame] = {}
+    in_scope: dict[str, int] = {}
+    for table, pt in parsed.items():
+        df = pt.frame.loc[keep[table]].copy()
+        in_scope[table] = len(df)
+        frames[table] = check_rows(pt, df, q)
+    all_keys = {
+        t: set(pt.frame[TABLES[t].key].dropna())
+        for t, pt in parsed.items()
+        if TABLES[t].key and TABLES[t].key in pt.frame.columns
+    }
+    frames = check_references(frames, all_keys, parsed, q)
+    raise_problems(
+        threshold_problems(
+            parsed, in_scope, q, params.thresholds.bad_row_share, strict, params.team
+        )
+    )
+
+    for table, df in frames.items():
+        frames[table] = convert_currency(df, params, table, parsed[table].file, q)
+    tables, counts = as_of(Tables(**frames), month)
+    for rec in counts.to_dict("records"):
+        q.add(rec["table"], parsed[rec["table"]].file, "after_month", rec["reason"], rec["rows"])
+    final = {}
+    for table, df in tables.items():
+        q.set_kept(table, len(df))
+        final[table] = df.reset_index(drop=True)
+    return LoadResult(
+        tables=Tables(**final),
+        quality=q,
+        fingerprints={t: pt.sha256 for t, pt in parsed.items()},
+        sources={**{t: pt.path for t, pt in parsed.items()}, **extra_sources},
+        month=month,
+        ignored_files=ignored,
+    )

@@ -1,0 +1,273 @@
+"""Parse raw columns (text from CSV, typed values from Parquet/Excel/SQL) into the contract's dtypes.
+
+Every parser returns the parsed values and an ``invalid`` mask: ``True`` where
+a value was given (not blank) but cannot be read. Blank values (empty or only
+spaces) are missing and never invalid.
+
+Accepted forms:
+
+* dates and timestamps: ISO 8601 (``2026-10-31``, ``2026-10-31 14:22``,
+  ``2026-10-31T14:22:05Z``), Excel serial day numbers (``46000``), Unix
+  seconds or milliseconds (HubSpot), Parquet/Excel date cells. Values with a
+  zone (``Z``, ``+02:00``) and Unix times (UTC) are converted to the team's zone
+  and made naive; values without a zone are taken as already local. Date
+  columns are then cut to midnight of the local date;
+* numbers: ``1234.5``, ``-3``, ``1e3``, thousands separators ``1,234.50``,
+  ``1 234.50`` or ``1'234.50``, a leading or trailing currency symbol, a trailing
+  ``%`` (divided by 100);
+* booleans: ``TRUE/FALSE``, ``true/false``, ``t/f``, ``yes/no``, ``1/0``;
+* periods: ``2026-10``, ``2026-Q4``, ``2026`` (a date is cut to its month).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import numpy as np
+import pandas as pd
+from pandas.api.types import (
+    is_bool_dtype,
+    is_datetime64_any_dtype,
+    is_numeric_dtype,
+    is_object_dtype,
+    is_string_dtype,
+)
+
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+_ZONED = re.compile(r"\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$")
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}([,' ]\d{3})+(\.\d*)?$")
+_CURRENCY_SYMBOLS = r"^[\$€£¥]\s*|\s*[\$€£¥]$"
+TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1", "1.0"})
+FALSE_WORDS = frozenset({"false", "f", "no", "n", "0", "0.0"})
+PERIOD_RE = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$")
+MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def _isstr(v: object) -> bool:
+    return isinstance(v, str)
+
+
+def _all_text(s: pd.Series) -> bool:
+    """``True`` when every non-missing value is a ``str`` (CSV columns): the fast paths apply."""
+    return (is_object_dtype(s) or is_string_dtype(s)) and pd.api.types.infer_dtype(
+        s, skipna=True
+    ) in ("string", "empty")
+
+
+def to_text(s: pd.Series) -> pd.Series:
+    """Values as stripped text, ``None`` where blank or missing.
+
+    Whole numbers stored as floats (``123.0`` from Excel) become ``"123"``;
+    dates become ISO text.
+    """
+    if _all_text(s):
+        t = s.astype(object).str.strip()
+        return t.where(t.notna() & (t != ""), None).astype(object)
+    if is_string_dtype(s) or is_object_dtype(s):
+
+        def one(v: object) -> str | None:
+            if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
+                return None
+            if isinstance(v, str):
+                v = v.strip()
+                return v or None
+            if isinstance(v, bool | np.bool_):
+                return "true" if v else "false"
+            if isinstance(v, float | np.floating) and float(v).is_integer():
+                return str(int(v))
+            if isinstance(v, pd.Timestamp | dt.datetime):
+                ts = pd.Timestamp(v)
+                return ts.date().isoformat() if ts == ts.normalize() else ts.isoformat()
+            if isinstance(v, dt.date):
+                return v.isoformat()
+            text = str(v).strip()
+            return text or None
+
+        out = s.map(one)
+        return out.astype(object).where(out.notna(), None)
+    if is_datetime64_any_dtype(s):
+        return to_text(s.astype(object))
+    if is_bool_dtype(s):
+        return to_text(s.astype(object))
+    if is_numeric_dtype(s):
+        return to_text(s.astype(object))
+    return to_text(s.astype(object))
+
+
+def blank_mask(s: pd.Series) -> pd.Series:
+    """``True`` where a raw value is missing or only spaces."""
+    if _all_text(s):
+        return s.isna() | (s.astype(object).str.strip() == "").fillna(True).astype(bool)
+    if is_object_dtype(s) or is_string_dtype(s):
+        return s.isna() | s.map(lambda v: isinstance(v, str) and not v.strip())
+    return s.isna()
+
+
+def _from_numbers(x: pd.Series, tz: str) -> tuple[pd.Series, pd.Series]:
+    """Numbers in a date column: Excel serial days (< 100000, local), Unix seconds or ms (UTC)."""
+    out = pd.Series(pd.NaT, index=x.index, dtype="datetime64[ns]")
+    serial = (x > 0) & (x < 100_000)
+    secs = (x >= 1e9) & (x < 1e10)
+    ms = (x >= 1e11) & (x < 1e14)
+    if serial.any():
+        out[serial] = EXCEL_EPOCH + pd.to_timedelta(x[serial] * 86400.0, unit="s").round("s")
+    for mask, unit in ((secs, "s"), (ms, "ms")):
+        if mask.any():
+            ts = pd.to_datetime(x[mask], unit=unit, utc=True).dt.tz_convert(tz).dt.tz_localize(None)
+            out[mask] = ts.astype("datetime64[ns]")
+    invalid = x.notna() & ~(serial | secs | ms)
+    return out, invalid
+
+
+def parse_datetimes(s: pd.Series, tz: str, *, date_only: bool) -> tuple[pd.Series, pd.Series]:
+    """Parse a date or timestamp column to naive ``datetime64[ns]`` in zone ``tz``.
+
+    Returns ``(values, invalid)``. ``date_only`` cuts each value to midnight of its local date.
+    """
+    idx = s.index
+    if is_datetime64_any_dtype(s):
+        vals = s
+        if getattr(s.dt, "tz", None) is not None:
+            vals = s.dt.tz_convert(tz).dt.tz_localize(None)
+        out = vals.astype("datetime64[ns]")
+        invalid = pd.Series(False, index=idx)
+    elif is_numeric_dtype(s) and not is_bool_dtype(s):
+        out, invalid = _from_numbers(s.astype(float), tz)
+    else:
+        out = pd.Series(pd.NaT, index=idx, dtype="datetime64[ns]")
+        invalid = pd.Series(False, index=idx)
+        obj = s.astype(object)
+        blank = blank_mask(obj)
+        if _all_text(obj):
+            is_dt = pd.Series(False, index=idx)
+        else:
+            is_dt = obj.map(lambda v: isinstance(v, dt.date | pd.Timestamp)) & ~blank
+        if is_dt.any():
+            conv = obj[is_dt].map(
+                lambda v: (
+                    pd.Timestamp(v).tz_convert(tz).tz_localize(None)
+                    if pd.Timestamp(v).tzinfo is not None
+                    else pd.Timestamp(v)
+                )
+            )
+            out[is_dt] = pd.to_datetime(conv).astype("datetime64[ns]")
+        rest = ~blank & ~is_dt
+        if rest.any():
+            text = (
+                obj[rest].str.strip()
+                if _all_text(obj[rest])
+                else obj[rest].map(lambda v: v.strip() if isinstance(v, str) else v)
+            )
+            num = pd.to_numeric(text, errors="coerce")
+            # plain digits: Excel serial / Unix time only when in those ranges, else ISO basic
+            isnum = num.notna() & ~text.astype(str).str.fullmatch(r"\d{8}")
+            if isnum.any():
+                vals, bad = _from_numbers(num[isnum].astype(float), tz)
+                out[vals.index] = vals
+                invalid[bad.index] = bad
+            strs = text[~isnum].astype(str)
+            if len(strs):
+                zoned = strs.str.contains(_ZONED)
+                if zoned.any():
+                    z = pd.to_datetime(strs[zoned], format="ISO8601", errors="coerce", utc=True)
+                    z = z.dt.tz_convert(tz).dt.tz_localize(None).astype("datetime64[ns]")
+                    out[z.index] = z
+                    invalid[z.index] = z.isna()
+                if (~zoned).any():
+                    n = pd.to_datetime(strs[~zoned], format="ISO8601", errors="coerce")
+                    n = n.astype("datetime64[ns]")
+                    out[n.index] = n
+                    invalid[n.index] = n.isna()
+    if date_only:
+        out = out.dt.normalize()
+    return out.astype("datetime64[ns]"), invalid.astype(bool)
+
+
+def parse_numbers(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse a number column to ``float64``; returns ``(values, invalid)``."""
+    idx = s.index
+    if is_bool_dtype(s):
+        return s.astype(float), pd.Series(False, index=idx)
+    if is_numeric_dtype(s):
+        vals = s.astype(float)
+        bad = np.isinf(vals)
+        return vals.where(~bad), pd.Series(bad, index=idx)
+    obj = s.astype(object)
+    blank = blank_mask(obj)
+    isstr = (pd.Series(True, index=idx) if _all_text(obj) else obj.map(_isstr)) & ~blank
+    out = pd.Series(np.nan, index=idx, dtype=float)
+    nonstr = ~blank & ~isstr
+    if nonstr.any():
+        out[nonstr] = pd.to_numeric(obj[nonstr], errors="coerce")
+    if isstr.any():
+        plain = obj[isstr].str.strip()
+        out[isstr] = pd.to_numeric(plain, errors="coerce").astype(float)
+        rest = isstr & out.isna()  # only these need the slower clean-up
+        if rest.any():
+            t = plain[rest[isstr]].str.replace(_CURRENCY_SYMBOLS, "", regex=True)
+            pct = t.str.endswith("%")
+            t = t.str.rstrip("%").str.strip()
+            thousands = t.str.match(_THOUSANDS)
+            t = t.where(~thousands, t.str.replace(r"[,' ]", "", regex=True))
+            vals = pd.to_numeric(t, errors="coerce").astype(float)
+            out[rest] = vals.where(~pct, vals / 100.0)
+    out = out.where(~np.isinf(out))
+    invalid = ~blank & out.isna()
+    return out, invalid
+
+
+def parse_integers(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse a whole-number column to nullable ``Int64``; a fraction is invalid."""
+    vals, invalid = parse_numbers(s)
+    frac = vals.notna() & (vals != np.floor(vals))
+    vals = vals.where(~frac)
+    return vals.round().astype("Int64"), invalid | frac
+
+
+def parse_bools(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse a yes/no column to an object series of ``True``/``False``/``None``."""
+    text = to_text(s)
+    low = text.map(lambda v: v.lower() if isinstance(v, str) else v)
+    out = pd.Series(
+        np.where(low.isin(TRUE_WORDS), True, np.where(low.isin(FALSE_WORDS), False, None)),
+        index=s.index,
+        dtype=object,
+    )
+    invalid = text.notna() & out.isna()
+    return out, invalid
+
+
+def parse_periods(s: pd.Series, *, month_only: bool) -> tuple[pd.Series, pd.Series]:
+    """Period text: ``2026-10``, ``2026-Q4`` or ``2026`` (``month_only``: ``2026-10`` only).
+
+    A full date (``2026-10-01``, an Excel date cell) is cut to its month.
+    """
+    text = to_text(s)
+    out = text.copy()
+    is_date = text.str.match(r"^\d{4}-\d{2}-\d{2}", na=False).astype(bool)
+    if is_date.any():
+        d = pd.to_datetime(text[is_date].str[:10], format="%Y-%m-%d", errors="coerce")
+        out[is_date] = d.dt.strftime("%Y-%m").where(d.notna(), text[is_date])
+    out = out.map(lambda v: v.upper() if isinstance(v, str) and "q" in v.lower() else v)
+    pattern = MONTH_RE if month_only else PERIOD_RE
+    ok = out.map(lambda v: isinstance(v, str) and bool(pattern.match(v)))
+    invalid = out.notna() & ~ok
+    return out.where(ok, None).astype(object), invalid
+
+
+def normalise_category(s: pd.Series, *, closed_set: bool) -> tuple[pd.Series, pd.Series]:
+    """Lower-case category values; returns ``(values, changed)``.
+
+    Spaces are collapsed; for a closed set of values (``status``,
+    ``forecast_category``, ``type``) spaces and hyphens become ``_``
+    (``Best Case`` -> ``best_case``). ``changed`` marks values whose text changed
+    beyond surrounding spaces.
+    """
+    text = to_text(s)
+    low = text.str.lower().str.replace(r"\s+", " ", regex=True)
+    if closed_set:
+        low = low.str.replace(r"[\s\-]+", "_", regex=True)
+    low = low.astype(object).where(text.notna(), None)
+    changed = text.notna() & (low != text)
+    return low, changed.astype(bool)

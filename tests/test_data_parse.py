@@ -1,0 +1,189 @@
+"""Parsing raw values into the contract's dtypes: dates, zones, Excel serials, Unix ms, numbers."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from salesreport.data import load_tables
+from salesreport.data.parse import (
+    normalise_category,
+    parse_bools,
+    parse_datetimes,
+    parse_integers,
+    parse_numbers,
+    parse_periods,
+)
+from tests.conftest_data import make_folder, make_params, opp
+
+T = pd.Timestamp
+
+
+def test_iso_dates_and_times_without_zone_are_local():
+    s = pd.Series(["2026-10-31", "2026-10-31 14:22", "2026-10-31T14:22:05.000", " 2026-01-02 "])
+    vals, bad = parse_datetimes(s, "Europe/Berlin", date_only=False)
+    assert vals.tolist() == [
+        T("2026-10-31"),
+        T("2026-10-31 14:22"),
+        T("2026-10-31 14:22:05"),
+        T("2026-01-02"),
+    ]
+    assert not bad.any()
+
+
+def test_zoned_timestamp_is_converted_to_team_zone_then_naive():
+    # 23:30 UTC on 31 Oct 2026 is 00:30 on 1 Nov in Berlin (CET, UTC+1 after the DST change on 25 Oct)
+    s = pd.Series(["2026-10-31T23:30:00Z", "2026-10-31T23:30:00+02:00"])
+    vals, bad = parse_datetimes(s, "Europe/Berlin", date_only=False)
+    assert vals.tolist() == [T("2026-11-01 00:30"), T("2026-10-31 22:30")]  # 21:30 UTC + 1h
+    dates, _ = parse_datetimes(s, "Europe/Berlin", date_only=True)
+    assert dates.tolist() == [T("2026-11-01"), T("2026-10-31")]
+    assert vals.dt.tz is None and not bad.any()
+
+
+def test_excel_serial_dates():
+    # Excel day 1 is 1900-01-01 with the 1900 leap-year bug, so serials count from 1899-12-30:
+    # 46000 -> 1899-12-30 + 46000 days = 2025-12-09; 46000.5 -> noon that day
+    s = pd.Series(["46000", "46000.5", 45658])
+    vals, bad = parse_datetimes(s, "UTC", date_only=False)
+    assert vals.tolist() == [T("2025-12-09"), T("2025-12-09 12:00"), T("2025-01-01")]
+    assert not bad.any()
+
+
+def test_unix_milliseconds_are_utc():
+    # 2026-10-31T23:10:00Z is 1793488200 s since 1970-01-01 (calendar.timegm, stdlib)
+    assert calendar.timegm((2026, 10, 31, 23, 10, 0)) == 1793488200
+    s = pd.Series(["1793488200000", 1793488200000, "1793488200"])
+    vals, _ = parse_datetimes(s, "Europe/Berlin", date_only=True)
+    assert vals.tolist() == [T("2026-11-01")] * 3
+    vals, _ = parse_datetimes(s, "UTC", date_only=True)
+    assert vals.tolist() == [T("2026-10-31")] * 3
+
+
+def test_unparseable_dates_are_invalid_blanks_are_missing():
+    s = pd.Series(["31/10/2026", "2026-02-30", "", None, "soon", "2026-10-31"])
+    vals, bad = parse_datetimes(s, "UTC", date_only=True)
+    assert bad.tolist() == [True, True, False, False, True, False]
+    assert vals.isna().tolist() == [True, True, True, True, True, False]
+
+
+def test_typed_datetime_column_with_zone():
+    s = pd.Series(pd.to_datetime(["2026-10-31T23:30:00Z"], utc=True))
+    vals, _ = parse_datetimes(s, "Europe/Berlin", date_only=True)
+    assert vals.tolist() == [T("2026-11-01")]
+
+
+def test_numbers_with_thousands_separators_symbols_and_percent():
+    s = pd.Series(
+        [
+            "1,234.50",
+            "1 234.50",
+            "1'234",
+            "-3",
+            "1e3",
+            "€ 12",
+            "45%",
+            "1,234,567",
+            "",
+            "abc",
+            "1.234,50",
+        ]
+    )
+    vals, bad = parse_numbers(s)
+    expected = [1234.5, 1234.5, 1234.0, -3.0, 1000.0, 12.0, 0.45, 1234567.0, np.nan, np.nan, np.nan]
+    np.testing.assert_allclose(vals.to_numpy(dtype=float), expected)
+    assert bad.tolist() == [False] * 8 + [False, True, True]  # European 1.234,50 is not supported
+
+
+def test_integers_reject_fractions():
+    vals, bad = parse_integers(pd.Series(["12", "12.0", "12.5", ""]))
+    assert vals.tolist()[:2] == [12, 12] and vals.isna().tolist() == [False, False, True, True]
+    assert bad.tolist() == [False, False, True, False]
+    assert str(vals.dtype) == "Int64"
+
+
+def test_booleans():
+    vals, bad = parse_bools(pd.Series(["TRUE", "false", "1", "0", "yes", "maybe", None]))
+    assert vals.tolist() == [True, False, True, False, True, None, None]
+    assert bad.tolist() == [False] * 5 + [True, False]
+
+
+def test_periods():
+    vals, bad = parse_periods(
+        pd.Series(["2026-10", "2026-q4", "2026", "2026-10-01", "Oct 26"]), month_only=False
+    )
+    assert vals.tolist() == ["2026-10", "2026-Q4", "2026", "2026-10", None]
+    assert bad.tolist() == [False, False, False, False, True]
+    vals, bad = parse_periods(pd.Series(["2026-Q4", "2026-10"]), month_only=True)
+    assert bad.tolist() == [True, False]
+
+
+def test_categories_lower_case_and_underscores():
+    vals, changed = normalise_category(
+        pd.Series(["Best Case", "commit", " Won ", "won"]), closed_set=True
+    )
+    assert vals.tolist() == ["best_case", "commit", "won", "won"]
+    assert changed.tolist() == [True, False, True, False]
+
+
+@pytest.mark.parametrize("tz, expected", [("Europe/Berlin", "2026-11-01"), ("UTC", "2026-10-31")])
+def test_activity_at_utc_midnight_edge_lands_in_team_zone_month(tmp_path, tz, expected):
+    acts = [
+        {"activity_id": "A1", "rep_id": "R1", "timestamp": "2026-10-31T23:30:00Z", "type": "Call"}
+    ]
+    folder = make_folder(
+        tmp_path, opportunities=[opp("O1", "2026-01-01", "2026-02-01", "won", 1)], activities=acts
+    )
+    res = load_tables(make_params(timezone=tz), folder, "2026-11")
+    a = res.tables.activities
+    assert a["timestamp"].dt.normalize().tolist() == [T(expected)]
+    assert a["type"].tolist() == ["call"]
+    # in October's report the Berlin activity does not exist yet
+    res_oct = load_tables(make_params(timezone=tz), folder, "2026-10")
+    assert len(res_oct.tables.activities) == (0 if tz == "Europe/Berlin" else 1)
+
+
+def test_thousands_separators_and_excel_dates_through_load_tables(tmp_path):
+    rows = [
+        opp("O1", "46000", "2026-01-10", "won", "1,234.50"),  # 46000 = 2025-12-09
+        opp("O2", "2026-01-01", "46030", "won", "2,000"),  # 46030 = 2026-01-08
+    ]
+    res = load_tables(make_params(), make_folder(tmp_path, opportunities=rows), "2026-12")
+    o = res.tables.opportunities
+    assert o["amount"].tolist() == [1234.5, 2000.0]
+    assert o["created_date"].tolist() == [T("2025-12-09"), T("2026-01-01")]
+    assert o["close_date"].tolist() == [T("2026-01-10"), T("2026-01-08")]
+    assert res.quality.to_frame().empty
+
+
+# --------------------------------------------------------------------------- properties
+
+
+@given(st.lists(st.integers(min_value=-(10**9), max_value=10**9), min_size=1, max_size=20))
+def test_thousands_separated_numbers_parse_back(cents):
+    # slow path: Python's own formatting with a thousands separator, two decimals
+    values = [c / 100 for c in cents]
+    text = pd.Series([f"{v:,.2f}" for v in values])
+    vals, bad = parse_numbers(text)
+    assert not bad.any()
+    np.testing.assert_allclose(vals.to_numpy(), values, rtol=0, atol=1e-9)
+
+
+@given(
+    st.lists(
+        st.dates(min_value=date(1950, 1, 1), max_value=date(2100, 12, 31)), min_size=1, max_size=20
+    )
+)
+def test_excel_serials_and_iso_text_agree(days):
+    # an Excel serial counts days from 1899-12-30 (datetime arithmetic, independent of pandas)
+    serials = pd.Series([str((d - date(1899, 12, 30)).days) for d in days])
+    iso = pd.Series([d.isoformat() for d in days])
+    a, _ = parse_datetimes(serials, "UTC", date_only=True)
+    b, _ = parse_datetimes(iso, "UTC", date_only=True)
+    assert a.tolist() == b.tolist() == [pd.Timestamp(d) for d in days]

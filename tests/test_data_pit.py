@@ -1,0 +1,186 @@
+"""Point in time: a report for month M sees only what was knowable at the end of M."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from salesreport.data import as_of, load_tables
+from salesreport.tables import Tables
+from tests.conftest_data import make_folder, make_params, opp
+
+T = pd.Timestamp
+M = "2026-10"
+
+
+def _org(after: bool) -> dict[str, list[dict]]:
+    """A tiny organisation; with ``after``, extra rows dated after October 2026 in every table."""
+    opps = [
+        opp("O1", "2026-08-01", "2026-09-15", "won", 100),
+        opp(
+            "O2",
+            "2026-09-01",
+            "2026-11-15",
+            "won",
+            200,
+            probability="1",
+            forecast_category="closed",
+        ),
+        opp("O3", "2026-09-10", "2026-12-01", "lost", 300, lost_reason="price"),
+        opp("O4", "2026-10-05", "2027-01-31", "open", 400),
+    ]
+    hist = [
+        {"opportunity_id": "O2", "stage": "Prospecting", "entered_date": "2026-09-01"},
+        {"opportunity_id": "O2", "stage": "Proposal", "entered_date": "2026-10-10"},
+        {"opportunity_id": "O2", "stage": "Closed Won", "entered_date": "2026-11-15"},
+    ]
+    leads = [
+        {"lead_id": "L1", "created_date": "2026-08-01", "source": "web", "status": "converted", "owner_id": "R1",
+         "region": "DE", "converted_date": "2026-08-20", "opportunity_id": "O1"},
+        {"lead_id": "L2", "created_date": "2026-09-01", "source": "web", "status": "converted", "owner_id": "R1",
+         "region": "DE", "converted_date": "2026-11-02", "opportunity_id": "O2"},
+    ]  # fmt: skip
+    acts = [
+        {"activity_id": "A1", "rep_id": "R1", "timestamp": "2026-10-31T23:59:59", "type": "call"}
+    ]
+    orders = [{"order_id": "X1", "account_id": "A-O1", "order_date": "2026-10-31", "amount": "100"}]
+    reps = [
+        {"rep_id": "R1", "name": "Ann", "role": "ae", "region": "DE", "hire_date": "2025-01-01",
+         "leave_date": "2026-12-31"},
+    ]  # fmt: skip
+    spend = [{"month": "2026-10", "category": "marketing", "amount": "50"}]
+    subs = [
+        {"submitted_date": "2026-10-01", "period": "2026-10", "category": "commit", "amount": "90"}
+    ]
+    targets = [{"period": "2026-11", "metric": "revenue", "value": "500"}]
+    if after:
+        opps.append(opp("O9", "2026-11-01", "2026-11-20", "won", 900))
+        hist.append({"opportunity_id": "O9", "stage": "Closed Won", "entered_date": "2026-11-20"})
+        leads.append({"lead_id": "L9", "created_date": "2026-11-01", "source": "web", "status": "new",
+                      "owner_id": "R1", "region": "DE"})  # fmt: skip
+        acts.append(
+            {
+                "activity_id": "A9",
+                "rep_id": "R1",
+                "timestamp": "2026-11-01T00:00:00",
+                "type": "call",
+            }
+        )
+        orders.append(
+            {"order_id": "X9", "account_id": "A-O1", "order_date": "2026-11-01", "amount": "7"}
+        )
+        reps.append(
+            {"rep_id": "R9", "name": "New", "role": "ae", "region": "DE", "hire_date": "2026-11-01"}
+        )
+        spend.append({"month": "2026-11", "category": "marketing", "amount": "60"})
+        subs.append(
+            {
+                "submitted_date": "2026-11-01",
+                "period": "2026-11",
+                "category": "commit",
+                "amount": "95",
+            }
+        )
+    return {
+        "opportunities": opps,
+        "stage_history": hist,
+        "leads": leads,
+        "activities": acts,
+        "orders": orders,
+        "reps": reps,
+        "spend": spend,
+        "forecast_submissions": subs,
+        "targets": targets,
+    }
+
+
+def test_adding_rows_dated_after_the_month_changes_nothing(tmp_path):
+    before = load_tables(make_params(), make_folder(tmp_path / "a", **_org(False)), M)
+    after = load_tables(make_params(), make_folder(tmp_path / "b", **_org(True)), M)
+    for name, df in before.tables.items():
+        pd.testing.assert_frame_equal(df, after.tables.get(name), obj=name)
+    assert before.tables.present() == after.tables.present()
+
+
+def test_opportunity_won_after_the_month_is_open_at_the_month(tmp_path):
+    res = load_tables(make_params(), make_folder(tmp_path, **_org(True)), M)
+    o = res.tables.opportunities.set_index("opportunity_id")
+    assert o.loc["O1", "status"] == "won"  # closed 2026-09-15, before the end of October
+    assert o.loc["O2", "status"] == "open"  # won 2026-11-15
+    assert o.loc["O2", "close_date"] == T("2026-11-15")  # kept, as the expected close
+    assert o.loc["O2", "stage"] == "Proposal"  # last stage entered by 2026-10-31
+    assert pd.isna(o.loc["O2", "probability"]) and pd.isna(o.loc["O2", "forecast_category"])
+    assert o.loc["O3", "status"] == "open" and pd.isna(o.loc["O3", "lost_reason"])
+    assert "O9" not in o.index
+
+
+def test_leads_reps_and_other_tables_are_cut(tmp_path):
+    res = load_tables(make_params(), make_folder(tmp_path, **_org(True)), M)
+    t = res.tables
+    leads = t.leads.set_index("lead_id")
+    assert leads.loc["L1", "opportunity_id"] == "O1"
+    assert pd.isna(leads.loc["L2", "converted_date"]) and pd.isna(leads.loc["L2", "opportunity_id"])
+    assert leads.loc["L2", "status"] == "working" and leads.loc["L1", "status"] == "converted"
+    assert t.reps["rep_id"].tolist() == ["R1"] and t.reps["leave_date"].isna().all()
+    assert t.activities["activity_id"].tolist() == ["A1"]  # 23:59:59 on the last day is in
+    assert t.spend["month"].tolist() == ["2026-10"]
+    assert t.targets["period"].tolist() == ["2026-11"]  # plans are kept
+    q = res.quality.to_frame()
+    cut = q[q["action"] == "after_month"].set_index(["table", "reason"])["count"]
+    assert cut[("opportunities", "closed after 2026-10: open at the end of 2026-10")] == 2
+    assert cut[("leads", "converted after 2026-10: conversion cleared")] == 1
+    assert cut[("reps", "hire_date after 2026-10, dropped")] == 1
+
+
+def test_as_of_on_tables_directly():
+    opps = pd.DataFrame(
+        {
+            "opportunity_id": ["O1", "O2"],
+            "created_date": [T("2026-10-01"), T("2026-11-02")],
+            "close_date": [T("2026-11-01"), T("2026-11-03")],
+            "status": ["won", "won"],
+            "stage": ["Closed Won", "Closed Won"],
+        }
+    )
+    leads = pd.DataFrame(
+        {
+            "lead_id": ["L1"],
+            "created_date": [T("2026-10-01")],
+            "converted_date": [T("2026-10-20")],
+            "opportunity_id": ["O2"],  # converted in October, but O2 only exists from November
+        }
+    )
+    cut, counts = as_of(Tables(opportunities=opps, leads=leads), "2026-10")
+    assert cut.opportunities["status"].tolist() == ["open"]
+    assert cut.leads["opportunity_id"].isna().all()
+    assert opps["status"].tolist() == ["won", "won"]  # the input is not modified
+    assert counts.set_index("reason")["count"].to_dict() == {
+        "created_date after 2026-10, dropped": 1,
+        "closed after 2026-10: open at the end of 2026-10": 1,
+        "opportunity created after 2026-10: opportunity_id cleared": 1,
+    }
+
+
+def test_open_opportunity_gets_stage_at_month_and_loses_later_probability():
+    opps = pd.DataFrame(
+        {
+            "opportunity_id": ["O1"],
+            "created_date": [T("2026-09-01")],
+            "close_date": [T("2027-01-31")],
+            "status": ["open"],
+            "stage": ["Negotiation"],
+            "probability": [0.75],
+            "forecast_category": ["commit"],
+        }
+    )
+    hist = pd.DataFrame(
+        {
+            "opportunity_id": ["O1", "O1", "O1"],
+            "stage": ["Prospecting", "Discovery", "Negotiation"],
+            "entered_date": [T("2026-09-01"), T("2026-10-31"), T("2026-11-01")],
+        }
+    )
+    cut, _ = as_of(Tables(opportunities=opps, stage_history=hist), "2026-10")
+    row = cut.opportunities.iloc[0]
+    assert row["stage"] == "Discovery"  # entered on the last day of October
+    assert pd.isna(row["probability"]) and pd.isna(row["forecast_category"])
+    assert len(cut.stage_history) == 2

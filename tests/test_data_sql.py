@@ -1,0 +1,83 @@
+"""A SQL source: URL from the environment only, SQLite through the standard library, URL never shown."""
+
+from __future__ import annotations
+
+import importlib.util
+import sqlite3
+
+import pandas as pd
+import pytest
+
+from salesreport.data import load_tables
+from salesreport.exceptions import DataError
+from tests.conftest_data import base_opportunities, make_params
+
+M = "2026-12"
+
+
+def _db(tmp_path):
+    path = tmp_path / "crm.db"
+    conn = sqlite3.connect(path)
+    pd.DataFrame(base_opportunities(4)).to_sql("opps", conn, index=False)
+    pd.DataFrame(
+        {
+            "order_id": ["X1", "X2"],
+            "account_id": ["A", "B"],
+            "order_date": ["2026-01-05", "2026-02-05"],
+            "amount": [10.5, 20],
+        }
+    ).to_sql("sales", conn, index=False)
+    conn.close()
+    return path
+
+
+def _params(tables):
+    return make_params(data={"sql": {"url_env": "SR_TEST_DB", "tables": tables}})
+
+
+def test_sqlite_tables_and_queries_are_read(tmp_path, monkeypatch):
+    monkeypatch.setenv("SR_TEST_DB", f"sqlite:///{_db(tmp_path)}")
+    params = _params({"opportunities": "opps", "orders": "SELECT * FROM sales WHERE amount > 15"})
+    res = load_tables(params, None, M)
+    assert res.tables.opportunities["amount"].tolist() == [1000.0, 2000.0, 3000.0, 4000.0]
+    assert res.tables.orders["order_id"].tolist() == ["X2"]
+    assert res.tables.orders["order_date"].tolist() == [pd.Timestamp("2026-02-05")]
+    assert res.sources == {"opportunities": "sql:opportunities", "orders": "sql:orders"}
+    assert len(res.fingerprints["orders"]) == 64
+
+
+def test_unset_environment_variable_is_named(tmp_path, monkeypatch):
+    monkeypatch.delenv("SR_TEST_DB", raising=False)
+    with pytest.raises(DataError, match="the environment variable SR_TEST_DB .* is not set"):
+        load_tables(_params({"opportunities": "opps"}), None, M)
+
+
+def test_failing_query_never_shows_the_url(tmp_path, monkeypatch):
+    url = f"sqlite:///{_db(tmp_path)}"
+    monkeypatch.setenv("SR_TEST_DB", url)
+    with pytest.raises(DataError) as err:
+        load_tables(_params({"opportunities": "SELECT * FROM nowhere"}), None, M)
+    assert "query for opportunities failed" in str(err.value)
+    assert "data.sql.tables.opportunities" in str(err.value)
+    assert url not in str(err.value) and str(tmp_path) not in str(err.value)
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("sqlalchemy") is not None, reason="SQLAlchemy installed"
+)
+def test_other_databases_need_sqlalchemy_and_the_url_is_masked(monkeypatch):
+    url = "postgresql://sales:s3cret@db.internal/crm"
+    monkeypatch.setenv("SR_TEST_DB", url)
+    with pytest.raises(DataError) as err:
+        load_tables(_params({"opportunities": "opps"}), None, M)
+    msg = str(err.value)
+    assert "SQLAlchemy is not installed" in msg and "s3cret" not in msg and url not in msg
+
+
+def test_data_dir_given_wins_over_sql(tmp_path, monkeypatch):
+    monkeypatch.delenv("SR_TEST_DB", raising=False)
+    folder = tmp_path / "d"
+    folder.mkdir()
+    pd.DataFrame(base_opportunities(2)).to_csv(folder / "opportunities.csv", index=False)
+    res = load_tables(_params({"opportunities": "opps"}), folder, M)
+    assert len(res.tables.opportunities) == 2
