@@ -232,6 +232,7 @@ def _run_locked(params, month, data, paths: RunPaths, progress: Progress, worker
             pages = execute_notebooks(params, month, paths, progress, workers or params.workers)
 
         with progress.step("Write index and run.json"):
+            shutil.copytree(paths.work / "notebooks", paths.stage / "notebooks")
             write_index(ctx, paths.stage, pages, loaded)
             write_run_json(params, month, data, loaded, progress.timings, paths.stage, started)
 

@@ -189,7 +189,7 @@ def revenue_trend(ctx) -> Output:
     last = frame.iloc[-1]
     if pd.notna(last["target"]):
         word = "above" if last["value"] >= last["target"] else "below"
-        title = f"Revenue in {pd.Period(ctx.month, 'M'):%b %Y} {word} its monthly target"
+        title = f"Revenue in {pd.Period(ctx.month, 'M').strftime('%b %Y')} {word} its monthly target"
     else:
         title = "Monthly revenue against last year"
     return [H.heading(title, anchor="revenue-trend"), _try_chart(charts.revenue_vs_target, frame, ctx.currency, title)]
@@ -273,10 +273,10 @@ def win_loss(ctx) -> Output:
         return [H.heading("Why deals were lost", anchor="win-loss"), H.paragraph("No deal was lost in the last 12 months.")]
     top = lr.iloc[0]
     title = f"“{top['lost_reason']}” behind {top['share']:.0%} of lost deals in the last 12 months"
-    chart_df = lr.rename(columns={"lost_reason": "label", "deals": "value"}).assign(target=np.nan)
+    chart_df = lr[["lost_reason", "deals"]].rename(columns={"lost_reason": "label", "deals": "value"}).assign(target=np.nan)
     return [
         H.heading(title, anchor="win-loss"),
-        _try_chart(charts.kpi_bars, chart_df[["label", "value", "target"]], "deals", title),
+        _try_chart(charts.kpi_bars, chart_df, "deals", title, metric="Lost deals", sort=True),
         H.table(lr, formats={"value": lambda v: charts.fmt_money(v, ctx.currency), "share": charts.fmt_pct}),
     ]
 
@@ -316,7 +316,7 @@ def activity_section(ctx) -> Output:
     a = analysis.activity_by_rep(ctx.tables, ctx.month)
     total = int(a["count"].sum())
     meetings = int(a.loc[a["type"] == "meeting", "count"].sum())
-    title = f"{total:,} activities logged in {pd.Period(ctx.month, 'M'):%B}, {meetings:,} of them meetings"
+    title = f"{total:,} activities logged in {pd.Period(ctx.month, 'M').strftime('%B')}, {meetings:,} of them meetings"
     return [H.heading(title, anchor="activity"), _try_chart(charts.activity_by_rep, a[["rep", "type", "count"]], title)]
 
 
@@ -382,7 +382,7 @@ def waterfall_section(ctx) -> Output:
     vals = dict(zip(w["step"], w["value"], strict=True))
     change = vals["Open at end"] - vals["Open at start"]
     word = "grew" if change >= 0 else "shrank"
-    title = f"Open pipeline {word} by {charts.fmt_money(abs(change), ctx.currency)} in {pd.Period(ctx.month, 'M'):%B}"
+    title = f"Open pipeline {word} by {charts.fmt_money(abs(change), ctx.currency)} in {pd.Period(ctx.month, 'M').strftime('%B')}"
     bridge = w[w["step"].isin(["Open at start", "Created", "Won", "Lost", "Open at end"])]
     side = w[~w["step"].isin(bridge["step"])]
     out = [H.heading(title, anchor="waterfall"), _try_chart(charts.waterfall, bridge, ctx.currency, title)]
@@ -453,7 +453,7 @@ def sdr_section(ctx) -> Output:
     if t.empty:
         return [H.missing("No SDR activity or leads this month.")]
     meetings = int(t["meeting"].sum()) if "meeting" in t.columns else 0
-    title = f"SDRs booked {meetings:,} meetings in {pd.Period(ctx.month, 'M'):%B}"
+    title = f"SDRs booked {meetings:,} meetings in {pd.Period(ctx.month, 'M').strftime('%B')}"
     out = [H.heading(title, anchor="sdr")]
     if "meeting" in t.columns:
         long = t.melt(id_vars=["rep"], value_vars=[c for c in ["call", "email", "linkedin", "meeting"] if c in t.columns],
@@ -488,8 +488,7 @@ def accuracy_section(ctx) -> Output:
     detail = acc[acc["kind"].isin(["realised", "backtest"])].copy()
     out = []
     h1 = detail[(detail["horizon"] == 1)]
-    sel_model = ctx.frames["forecast"].loc[ctx.frames["forecast"]["selected"].astype(bool), "model"].iloc[0]
-    h1s = h1[h1["model"] == sel_model].copy()
+    h1s = h1[h1["model"] == "selected"].copy()  # the selection method, scored as it would have chosen
     if len(h1s):
         h1s["period"] = (pd.PeriodIndex(h1s["origin"].astype(str), freq="M") + 1).astype(str)
         wape = (h1s["actual"] - h1s["forecast"]).abs().sum() / h1s["actual"].abs().sum() if h1s["actual"].abs().sum() else np.nan
@@ -515,7 +514,7 @@ def trend_section(ctx) -> Output:
     tr = tr.set_index(tr.columns[0])
     flagged = tr[tr.get("anomaly", pd.Series(False, index=tr.index)).fillna(False).astype(bool)] if "anomaly" in tr.columns else tr.iloc[0:0]
     last = tr.iloc[-1]
-    yoy = last.get("yoy")
+    yoy = last.get("yoy_growth")
     title = (f"Revenue {'up' if yoy >= 0 else 'down'} {abs(yoy):.0%} on the same month last year; {len(flagged)} unusual months"
              if pd.notna(yoy) else f"Revenue trend; {len(flagged)} unusual months")
     out = [H.heading(title, anchor="trend"), _try_chart(charts.trend_decomposition, tr, title)]

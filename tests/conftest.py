@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import shutil
+
 import pytest
 from hypothesis import settings
 
@@ -27,11 +29,33 @@ def sample_dir(tmp_path_factory) -> Path:
 @pytest.fixture()
 def project(tmp_path, monkeypatch) -> Path:
     """A throw-away project root (params/, notebooks/, reports/) so tests never touch the real reports/."""
-    import shutil
+    root = _project(tmp_path)
+    monkeypatch.setenv("SALESREPORT_HOME", str(root))
+    return root
 
-    root = tmp_path / "project"
+
+def _project(base: Path) -> Path:
+    root = base / "project"
     (root / "reports").mkdir(parents=True)
     shutil.copytree(ROOT / "params", root / "params")
     shutil.copytree(ROOT / "notebooks", root / "notebooks")
-    monkeypatch.setenv("SALESREPORT_HOME", str(root))
     return root
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory, sample_dir):
+    """EMEA, NA and APAC built once on the sample, in a throw-away project root."""
+    from salesreport.pipeline import Progress, run_report
+
+    root = _project(tmp_path_factory.mktemp("e2e"))
+    mp = pytest.MonkeyPatch()
+    mp.setenv("SALESREPORT_HOME", str(root))
+    results = {}
+    try:
+        for team in ("emea", "na", "apac"):
+            results[team] = run_report(team=team, month=REPORT_MONTH, data=str(sample_dir), progress=Progress(quiet=True))
+    finally:
+        mp.undo()
+    return root, results
+
+

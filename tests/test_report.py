@@ -1,0 +1,261 @@
+"""End to end: `salesreport report` publishes the folder of shared/spec/outputs.md, or nothing.
+
+These tests execute every audience notebook for every team on the sample data,
+then prove the failure behaviour: a failing cell, a dying kernel, a timeout, a
+publish failure and a concurrent run each exit non-zero, name what failed,
+publish nothing and leave the previous report byte-identical.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from salesreport.exceptions import LockedError, NotebookError, ParameterError, PublishError
+from tests.conftest import REPORT_MONTH, ROOT, _project
+
+pytestmark = pytest.mark.slow
+
+SPEC_FILES = {
+    "index.html", "kpis.csv", "forecast.csv", "forecast_accuracy.csv", "cohorts.csv", "run.json",
+}  # fmt: skip
+AUDIENCES = ["executive", "manager", "operations", "rep", "sdr", "forecast"]
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.mark.parametrize("team", ["emea", "na", "apac"])
+def test_every_team_publishes_the_full_folder(built, team):
+    root, results = built
+    out = root / "reports" / team / REPORT_MONTH
+    assert results[team].out_dir == out
+    names = {p.name for p in out.iterdir()}
+    assert SPEC_FILES <= names
+    assert {f"{a}.html" for a in AUDIENCES} <= names
+    assert {f"{a}.ipynb" for a in AUDIENCES} <= {p.name for p in (out / "notebooks").iterdir()}
+    # nothing half-built or temporary is left beside it
+    assert not [p for p in (root / "reports" / team).iterdir() if p.name.startswith(".build-")]
+    assert (root / "reports" / "index.html").exists()
+    assert f"{team}/{REPORT_MONTH}/index.html" in (root / "reports" / "index.html").read_text()
+
+
+def test_output_files_have_the_specified_columns(built):
+    root, _ = built
+    out = root / "reports" / "emea" / REPORT_MONTH
+    kpis = pd.read_csv(out / "kpis.csv")
+    assert list(kpis.columns) == ["metric", "window", "period", "segment", "value", "target", "prior", "unit"]
+    assert set(kpis["window"]) == {"month", "qtd", "ytd", "trailing12"}
+    assert kpis["period"].max() == REPORT_MONTH
+    assert kpis.loc[kpis["window"] == "month", "period"].nunique() >= 24
+    fc = pd.read_csv(out / "forecast.csv")
+    assert list(fc.columns) == ["period", "model", "selected", "point", "lo80", "hi80", "lo95", "hi95"]
+    # made in the report month, it covers the next month onward
+    assert fc["period"].min() == str(pd.Period(REPORT_MONTH, "M") + 1)
+    assert fc["selected"].astype(str).str.lower().eq("true").groupby(fc["period"]).sum().eq(1).all()
+    acc = pd.read_csv(out / "forecast_accuracy.csv")
+    assert list(acc.columns[:7]) == ["model", "origin", "horizon", "kind", "actual", "forecast", "ape"]
+    co = pd.read_csv(out / "cohorts.csv")
+    assert list(co.columns) == ["cohort", "months_since", "customers", "active", "retention", "revenue", "revenue_retention"]
+
+
+def test_run_json_records_what_an_auditor_needs(built):
+    root, _ = built
+    doc = json.loads((root / "reports" / "emea" / REPORT_MONTH / "run.json").read_text())
+    assert doc["team"] == "emea" and doc["month"] == REPORT_MONTH
+    assert doc["parameters"]["currency"] == "EUR"
+    inputs = doc["inputs"]
+    assert "opportunities" in json.dumps(inputs) and "sha256" in json.dumps(inputs).lower() or re.search(r"[0-9a-f]{64}", json.dumps(inputs))
+    assert doc["versions"]["pandas"] == pd.__version__
+    assert doc["git_commit"] is None or re.fullmatch(r"[0-9a-f]{40}", doc["git_commit"])
+    for step in ("Load and validate data", "Compute KPIs, cohorts and forecasts", "Run notebooks"):
+        assert doc["timings_seconds"][step] >= 0
+
+
+@pytest.mark.parametrize("team", ["emea", "na", "apac"])
+def test_stakeholder_html_has_no_code_prompts_parameters_or_outside_resources(built, team):
+    root, _ = built
+    out = root / "reports" / team / REPORT_MONTH
+    for page in ["index"] + AUDIENCES:
+        text = (out / f"{page}.html").read_text()
+        assert "jp-InputArea" not in text, f"{page}: code cell shown"
+        assert "jp-InputPrompt" not in text and "In&nbsp;[" not in text
+        assert "run_dir" not in text and "injected-parameters" not in text
+        assert "from salesreport" not in text and "Traceback" not in text
+        assert not re.search(r"""(src|href)=["']?(https?:)?//""", text), f"{page}: loads something from outside"
+        assert "<script src=" not in text
+    exe = (out / "executive.html").read_text()
+    assert "data:image/png;base64" in exe and 'class="sr-toc"' in exe
+
+
+def test_executed_notebooks_ran_top_to_bottom_and_committed_ones_are_clean(built):
+    root, _ = built
+    nb = nbformat.read(root / "reports" / "emea" / REPORT_MONTH / "notebooks" / "executive.ipynb", as_version=4)
+    counts = [c.execution_count for c in nb.cells if c.cell_type == "code"]
+    assert counts == sorted(counts) and None not in counts
+    for path in (ROOT / "notebooks").glob("*.ipynb"):
+        clean = nbformat.read(path, as_version=4)
+        tagged = [c for c in clean.cells if "parameters" in c.metadata.get("tags", [])]
+        assert len(tagged) == 1, f"{path.name}: exactly one parameters cell"
+        assert all(not c.get("outputs") and not c.get("execution_count") for c in clean.cells if c.cell_type == "code")
+
+
+def test_reruns_give_byte_identical_numbers(tmp_path, sample_dir, monkeypatch):
+    from salesreport.pipeline import Progress, run_report
+
+    root = _project(tmp_path)
+    monkeypatch.setenv("SALESREPORT_HOME", str(root))
+    params = root / "params" / "one.yaml"
+    params.write_text("team: one\naudiences: [executive]\nfilters: {region: [DE, UK, FR, NL, ES]}\n"
+                      "fx_rates: {GBP: 1.17, USD: 0.92}\n")
+    digests = []
+    for i in range(2):
+        out = tmp_path / f"out{i}"
+        run_report(params_file=str(params), month=REPORT_MONTH, data=str(sample_dir), out=str(out), progress=Progress(quiet=True))
+        digests.append({n: hashlib.sha256((out / n).read_bytes()).hexdigest()
+                        for n in ("kpis.csv", "cohorts.csv", "forecast.csv", "forecast_accuracy.csv", "okrs.csv")})
+    assert digests[0] == digests[1]
+
+
+# --------------------------------------------------------------------------- own data, one table
+
+
+@pytest.mark.parametrize("table", ["orders", "opportunities"])
+def test_a_folder_with_one_table_gets_a_full_report(tmp_path, sample_dir, monkeypatch, table):
+    src = pd.read_csv(sample_dir / f"{table}.csv", dtype=str)
+    src = src[src["region"].isin(["DE", "FR", "NL", "ES"])]
+    data = tmp_path / "data"
+    data.mkdir()
+    src.to_csv(data / f"{table}.csv", index=False)
+    params = tmp_path / "mine.yaml"
+    params.write_text("team: mine\n")
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "salesreport", "report", "--params", str(params), "--data", str(data),
+         "--month", REPORT_MONTH, "--out", str(out)],
+        capture_output=True, text=True, cwd=ROOT, env={**os.environ, "CI": "1"}, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert SPEC_FILES <= {p.name for p in out.iterdir()}
+    kpis = pd.read_csv(out / "kpis.csv")
+    assert kpis.loc[kpis["metric"] == "revenue", "value"].notna().any()
+    missing = "leads" if table == "orders" else "orders"
+    ops = (out / "operations.html").read_text()
+    assert "needs the" in ops or missing in ops  # the report says what table would unlock more
+
+
+# --------------------------------------------------------------------------- failures
+
+
+def _break_notebook(root: Path, code: str) -> None:
+    path = root / "notebooks" / "executive.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.insert(4, nbformat.v4.new_code_cell(code))
+    nbformat.write(nb, path)
+
+
+@pytest.fixture()
+def one_page_project(tmp_path, sample_dir, monkeypatch):
+    """A project with a published EMEA report (executive page only) to fail against."""
+    from salesreport.pipeline import Progress, run_report
+
+    root = _project(tmp_path)
+    monkeypatch.setenv("SALESREPORT_HOME", str(root))
+    p = root / "params" / "emea.yaml"
+    p.write_text(p.read_text() + "audiences: [executive]\nnotebook_timeout: 10\n")
+    run_report(team="emea", month=REPORT_MONTH, data=str(sample_dir), progress=Progress(quiet=True))
+    out = root / "reports" / "emea" / REPORT_MONTH
+    return root, out, tree_digest(out)
+
+
+@pytest.mark.parametrize(
+    "code, expected",
+    [
+        ("raise RuntimeError('boom in a cell')", "RuntimeError"),
+        ("import os; os._exit(1)", "kernel died"),
+        ("import time; time.sleep(60)", "longer than the 10 s"),
+    ],
+    ids=["cell-raises", "kernel-dies", "timeout"],
+)
+def test_a_failing_notebook_publishes_nothing_and_keeps_the_old_report(one_page_project, sample_dir, code, expected):
+    from salesreport.pipeline import Progress, run_report
+
+    root, out, before = one_page_project
+    _break_notebook(root, code)
+    with pytest.raises(NotebookError) as e:
+        run_report(team="emea", month=REPORT_MONTH, data=str(sample_dir), progress=Progress(quiet=True))
+    assert "executive.ipynb" in str(e.value) and expected in str(e.value)
+    assert tree_digest(out) == before
+    assert (root / "reports" / "emea" / ".failed" / REPORT_MONTH / "executive.ipynb").exists()
+    assert not [p for p in (root / "reports" / "emea").iterdir() if p.name.startswith(".build-")]
+
+
+def test_the_cli_names_notebook_and_cell_and_exits_4(one_page_project, sample_dir):
+    root, out, before = one_page_project
+    _break_notebook(root, "raise ValueError('bad number')")
+    proc = subprocess.run(
+        [sys.executable, "-m", "salesreport", "report", "--team", "emea", "--month", REPORT_MONTH, "--data", str(sample_dir)],
+        capture_output=True, text=True, env={**os.environ, "SALESREPORT_HOME": str(root), "CI": "1"}, timeout=600,
+    )
+    assert proc.returncode == 4
+    assert re.search(r"notebook executive\.ipynb, cell \d+ failed: ValueError: bad number", proc.stderr)
+    assert "nothing was published" in proc.stderr and "Traceback" not in proc.stderr
+    assert tree_digest(out) == before
+
+
+def test_a_publish_failure_leaves_the_previous_report(one_page_project, sample_dir, monkeypatch):
+    from salesreport import pipeline
+
+    root, out, before = one_page_project
+    real = os.replace
+    calls = {"n": 0}
+
+    def flaky(src, dst):
+        calls["n"] += 1
+        if calls["n"] == 2:  # the old report has been moved aside; the new one fails to land
+            raise OSError(28, "No space left on device")
+        return real(src, dst)
+
+    monkeypatch.setattr(pipeline.os, "replace", flaky)
+    with pytest.raises(PublishError, match="previous report is unchanged"):
+        pipeline.run_report(team="emea", month=REPORT_MONTH, data=str(sample_dir), progress=pipeline.Progress(quiet=True))
+    monkeypatch.setattr(pipeline.os, "replace", real)
+    assert tree_digest(out) == before
+
+
+def test_a_second_run_for_the_same_team_and_month_is_refused(project, sample_dir):
+    from filelock import FileLock
+
+    from salesreport.pipeline import Progress, run_report
+
+    lock = FileLock(str(project / "reports" / "emea" / f".{REPORT_MONTH}.lock"))
+    (project / "reports" / "emea").mkdir(parents=True, exist_ok=True)
+    with lock, pytest.raises(LockedError, match="in progress"):
+        run_report(team="emea", month=REPORT_MONTH, data=str(sample_dir), progress=Progress(quiet=True))
+    assert not (project / "reports" / "emea" / REPORT_MONTH).exists()
+
+
+def test_a_symlink_under_reports_is_refused(project, tmp_path, sample_dir):
+    from salesreport.pipeline import Progress, run_report
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (project / "reports" / "emea").symlink_to(elsewhere)
+    with pytest.raises(ParameterError, match="symbolic link"):
+        run_report(team="emea", month=REPORT_MONTH, data=str(sample_dir), progress=Progress(quiet=True))
+    assert list(elsewhere.iterdir()) == []
