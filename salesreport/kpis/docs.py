@@ -1,0 +1,142 @@
+"""Write ``docs/kpis.md`` from the catalogue: ``python -m salesreport.kpis.docs``.
+
+The page is generated, never edited by hand; a test checks that it is current.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from salesreport.kpis.catalogue import CATALOGUE, SEGMENT_COLUMNS
+
+DECISIONS = """\
+## How the numbers are computed (our decisions where the spec is silent)
+
+**Rows.** `kpis.csv` has one row per metric, window (`month`, `qtd`, `ytd`, `trailing12`),
+period (the month the window ends in, for each of the `history_months` months up to the
+report month) and segment. Rows are sorted stably by `metric, window, period, segment`
+(text order). The forecast metrics come from `salesreport.forecast.accuracy` and are appended
+by the report run; the customer metrics come from `salesreport.customers`.
+
+**Windows.** `qtd` and `ytd` follow `fiscal_year_start_month`; a fiscal year is named after the
+calendar year it ends in. Flow metrics count or sum every row dated in the window; ratios are
+ratios of the window's sums, never means of monthly ratios. Stock metrics (marked *stock*
+below) take, for every window, the value at the last day of the window's last month.
+
+**Point in time.** `compute_kpis` applies the loader's point-in-time cut
+(`salesreport.data.pit.as_of`; a no-op on tables the loader has already cut): rows dated after
+the report month are dropped (opportunities and leads by `created_date`, activities by
+`timestamp`, orders by `order_date`, stage history by `entered_date`, reps by `hire_date`,
+spend by `month`); an opportunity won or lost later is open, a conversion or leave date later
+is cleared. Past month ends are read the same way: an opportunity is open at the end of month
+k when created by then and not won or lost by then.
+
+**Empty values.** A value that cannot be computed is empty, never 0: a zero denominator, no
+target, and windows ending before the first month of the metric's source data (first order or
+won deal for revenue, first `created_date` for opportunities and leads, first activity). After
+that first month a count with no rows is 0 and a mean or ratio with no rows is empty.
+
+**Segments.** `all` is the team; `col=value` splits by the metric's source table column
+(SEGMENT_COLUMNS where present; pipeline metrics also by `stage`); a missing value is
+`col=(none)`. Every segment value found in the source table (up to the report month) gets a
+row for every window. Activities split by `owner_id` = the activity's `rep_id` and by `region` = that rep's
+`reps.region` (so OKRs with `spokes: region` can grade activity key results). Rep metrics:
+`revenue_per_rep` by `owner_id` and `region`; attrition, retention and ramp by the reps'
+`region`. Customer metrics split each customer by its first purchase (see
+`salesreport.customers`).
+
+**Prior.** The same metric, window and segment ending 12 months earlier (computed from the
+data, 24 extra months of history being computed for it), empty where that is empty.
+
+**Targets.** From the targets table and `targets:` in the team's YAML; the table wins where
+both set the same (metric, period, rep_id, region). Periods `2026-10`, `2026-Q4`, `2026` (fiscal).
+For an additive metric (a flow that sums across months) a month's target is the month row,
+else its fiscal quarter's row / 3, else its fiscal year's row / 12, and a window's target is
+the sum over its months (empty if any month has none). For other metrics, the row set for
+exactly the window's span: the month row for `month`, the quarter row for `qtd` (any month of
+the quarter), the year row for `ytd`, the year row for `trailing12` only when it ends in the
+fiscal year's last month. `all` uses rows without rep_id and region, else (additive metrics,
+month by month) the sum of the region rows; `owner_id=X` uses rep_id X rows; `region=R` rows
+with region R and no rep_id. `pipeline_coverage` divides by the next month's revenue target;
+`target_attainment` by the revenue target of the same window. Within one source the last row
+of a key wins; a target of a metric that is not in the catalogue is ignored.
+
+**Status.** `kpi_status` compares value and target with `rag` bands: value/target (or
+target/value where lower is better) at or above `rag.green` is green, at or above `rag.amber`
+amber, else red. It adds `benchmark` (`benchmarks:` in the YAML) and `yoy_change` =
+value / prior - 1.
+
+**OKRs.** `okrs.csv`: grade = (value - baseline) / (target - baseline) clipped to [0, 1] on the
+report month's value of the key result's metric, window and segment; objective grade = mean of
+its key results' grades weighted by `weight` (over graded key results); green at or above
+`okr_bands.green`, yellow at or above `okr_bands.yellow`, else red; a committed key result is
+green only at 1.0. An objective with `spokes: COL` is graded as written and once per value of
+COL found in the KPIs of the report month (segment `COL=value`; `COL=(none)` is not a spoke).
+
+**Reps.** Employed in P: `hire_date` <= last day of P and `leave_date` empty or >= first day of
+P. `revenue_per_rep` counts account executives (`role` ae) only; `activities_per_rep` reps of
+any role; attrition counts reps of any role.
+
+**Leads.** A lead's closed statuses (for lead age): converted, closed (and any status starting
+with "closed"), disqualified, unqualified, lost, dead, junk, rejected, compared lower case.
+The status is the current one, except `converted` with a `converted_date`, which is dated:
+the lead is open until that date. `lead_to_opportunity_ratio` counts leads with a non-empty
+`opportunity_id` as the data stands at the end of the report month (the point-in-time cut
+clears ids from later conversions and of opportunities created later).
+
+**Pipeline state.** Open at the end of month k: created on or before its last day and not
+won/lost on or before it. With stage history, the stage at that day is the last stage entered
+on or before it (before the first entry: the first stage entered); it chooses the stage
+segment and the probability: the row's `probability` only where it describes that day (the
+opportunity is still open at the report month and was then in the stage it has now), else the
+YAML's `stage_probabilities` of the stage it was in (a stage without one adds nothing). A deal
+won later is not weighted at its closed probability of 1 in the months it was open. `pipeline_created_value` and
+`pipeline_coverage` split by the `stage` column as it stands.
+"""
+
+
+def render() -> str:
+    """The text of ``docs/kpis.md``."""
+    lines = [
+        "# KPI catalogue",
+        "",
+        "Generated by `python -m salesreport.kpis.docs` from `salesreport/kpis/catalogue.py`;",
+        "do not edit by hand. Definitions follow shared/spec/kpis.md.",
+        "",
+        DECISIONS.replace("SEGMENT_COLUMNS", ", ".join(f"`{c}`" for c in SEGMENT_COLUMNS)),
+        "## Metrics",
+        "",
+        "| metric | title | unit | kind | better | adds up | stock | needs | audiences |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for k in CATALOGUE.values():
+        lines.append(
+            f"| `{k.name}` | {k.title} | {k.unit} | {k.kind} | "
+            f"{'higher' if k.higher_is_better else 'lower'} | {'yes' if k.additive else 'no'} | "
+            f"{'yes' if k.point_in_time else 'no'} | {', '.join(k.needs).replace('|', ' or ')} | "
+            f"{', '.join(k.audiences)} |"
+        )
+    lines += ["", "## Definitions", ""]
+    for k in CATALOGUE.values():
+        where = "" if k.computed_by == "salesreport.kpis" else f" (computed in `{k.computed_by}`)"
+        lines.append(f"- **`{k.name}`**{where}: {k.formula}")
+    return "\n".join(lines) + "\n"
+
+
+def docs_path() -> Path:
+    from salesreport.params import project_root
+
+    return project_root() / "docs" / "kpis.md"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write ``docs/kpis.md`` (or the path given as the only argument)."""
+    argv = sys.argv[1:] if argv is None else argv
+    path = Path(argv[0]) if argv else docs_path()
+    path.write_text(render(), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
