@@ -39,8 +39,16 @@ def floor(workers: int, n: int = 6) -> float:
     nb = nbformat.v4.new_notebook()
     p = nbformat.v4.new_code_cell('team: str = "emea"')
     p.metadata["tags"] = ["parameters"]
-    nb.cells = [p, nbformat.v4.new_code_cell(IMPORTS), nbformat.v4.new_code_cell("v.show([v.H.heading('floor')])")]
-    nb.metadata["kernelspec"] = {"name": "salesreport", "display_name": "Python (salesreport)", "language": "python"}
+    nb.cells = [
+        p,
+        nbformat.v4.new_code_cell(IMPORTS),
+        nbformat.v4.new_code_cell("v.show([v.H.heading('floor')])"),
+    ]
+    nb.metadata["kernelspec"] = {
+        "name": "salesreport",
+        "display_name": "Python (salesreport)",
+        "language": "python",
+    }
     nbformat.write(nb, tmp / "floor.ipynb")
     jobs = []
     for i in range(n):
@@ -56,7 +64,9 @@ def floor(workers: int, n: int = 6) -> float:
     pending = list(jobs)
     while pending or running:
         while pending and len(running) < workers:
-            running.append(subprocess.Popen([sys.executable, "-m", "salesreport.execute", str(pending.pop(0))]))
+            running.append(
+                subprocess.Popen([sys.executable, "-m", "salesreport.execute", str(pending.pop(0))])
+            )
         time.sleep(0.05)
         for proc in list(running):
             if proc.poll() is not None:

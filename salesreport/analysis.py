@@ -1,5 +1,9 @@
 """Operational analyses for the audience reports (frames in, frames out; no plotting).
 
+An opportunity is open at a date when it was created on or before it and not
+won or lost on or before it; its stage then is the last stage entered by that
+date (:func:`salesreport.forecast.pipeline_forecast.stage_at`).
+
 Each function documents which dates put a row in the month and what it
 excludes. ``month`` is the report month (``YYYY-MM``); tables are already cut
 to it (point in time) by the loader.
@@ -10,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from salesreport.forecast.pipeline_forecast import open_at, stage_at
 from salesreport.periods import month_end, month_period, month_start
 from salesreport.tables import Tables
 
@@ -19,29 +24,9 @@ def _bounds(month: str) -> tuple[pd.Timestamp, pd.Timestamp]:
     return month_start(p), month_end(p)
 
 
-def open_at(opps: pd.DataFrame, when: pd.Timestamp) -> pd.Series:
-    """Mask of opportunities open at the end of day ``when``.
-
-    Created on or before ``when`` and not closed (won/lost with ``close_date``)
-    on or before ``when`` — kpis.md's pipeline definition.
-    """
-    closed = opps["status"].isin(["won", "lost"]) & (opps["close_date"] <= when)
-    return (opps["created_date"] <= when) & ~closed
-
-
-def stage_at(tables: Tables, when: pd.Timestamp) -> pd.Series:
-    """Each opportunity's stage at ``when``: last stage entered by then, else its current stage."""
-    opps = tables.opportunities
-    stage = opps.set_index("opportunity_id")["stage"].copy()
-    sh = tables.stage_history
-    if sh is not None and len(sh):
-        h = sh[sh["entered_date"] <= when].sort_values(["opportunity_id", "entered_date"], kind="stable")
-        last = h.groupby("opportunity_id")["stage"].last()
-        stage.loc[stage.index.intersection(last.index)] = last
-    return stage
-
-
-def pipeline_by_stage(tables: Tables, month: str, stage_order: list[str] | None = None) -> pd.DataFrame:
+def pipeline_by_stage(
+    tables: Tables, month: str, stage_order: list[str] | None = None
+) -> pd.DataFrame:
     """Open pipeline at the end of ``month`` by stage and expected close month.
 
     Columns ``stage``, ``close_month`` (``YYYY-MM``; overdue expected dates count
@@ -51,7 +36,7 @@ def pipeline_by_stage(tables: Tables, month: str, stage_order: list[str] | None 
     _, end = _bounds(month)
     mask = open_at(opps, end)
     df = opps.loc[mask, ["opportunity_id", "close_date", "amount"]].copy()
-    df["stage"] = stage_at(tables, end).reindex(df["opportunity_id"]).to_numpy()
+    df["stage"] = stage_at(tables, end).loc[df.index]
     close = df["close_date"].where(df["close_date"] >= month_start(month_period(month)), end)
     df["close_month"] = close.dt.to_period("M").astype(str)
     out = df.groupby(["stage", "close_month"], as_index=False).agg(
@@ -90,7 +75,9 @@ def deals_needing_attention(
             reasons[oid].append(f"{int(d)} days in stage")
     act = tables.activities
     if act is not None and "opportunity_id" in act.columns:
-        a = act[act["opportunity_id"].isin(reasons) & (act["timestamp"] < end + pd.Timedelta(days=1))]
+        a = act[
+            act["opportunity_id"].isin(reasons) & (act["timestamp"] < end + pd.Timedelta(days=1))
+        ]
         last = a.groupby("opportunity_id")["timestamp"].max()
         cutoff = end + pd.Timedelta(days=1) - pd.Timedelta(days=no_activity_days)
         for oid in df["opportunity_id"]:
@@ -125,7 +112,9 @@ def funnel(tables: Tables, month: str, months: int = 12) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["step", "count"])
 
 
-def stage_conversion(tables: Tables, month: str, months: int = 12, stage_order=None) -> pd.DataFrame:
+def stage_conversion(
+    tables: Tables, month: str, months: int = 12, stage_order=None
+) -> pd.DataFrame:
     """Stage-to-stage conversion and time in stage, from stage history.
 
     Over opportunities that entered a stage in the ``months`` months ending with
@@ -138,7 +127,11 @@ def stage_conversion(tables: Tables, month: str, months: int = 12, stage_order=N
         raise ValueError("stage conversion needs the stage_history table")
     p = month_period(month)
     start, end = month_start(p - (months - 1)), month_end(p)
-    h = sh[sh["entered_date"] <= end].sort_values(["opportunity_id", "entered_date"], kind="stable").copy()
+    h = (
+        sh[sh["entered_date"] <= end]
+        .sort_values(["opportunity_id", "entered_date"], kind="stable")
+        .copy()
+    )
     h["next_date"] = h.groupby("opportunity_id")["entered_date"].shift(-1)
     h = h[h["entered_date"].between(start, end)]
     h["days"] = (h["next_date"] - h["entered_date"]).dt.days
@@ -156,8 +149,14 @@ def stage_conversion(tables: Tables, month: str, months: int = 12, stage_order=N
     out = out[~closed]
     if stage_order:
         rank = {s: i for i, s in enumerate(stage_order)}
-        out = out.assign(_r=out["stage"].map(rank).fillna(len(rank))).sort_values("_r").drop(columns="_r")
-    return out[["stage", "entered", "advanced", "conversion", "median_days", "p75_days"]].reset_index(drop=True)
+        out = (
+            out.assign(_r=out["stage"].map(rank).fillna(len(rank)))
+            .sort_values("_r")
+            .drop(columns="_r")
+        )
+    return out[
+        ["stage", "entered", "advanced", "conversion", "median_days", "p75_days"]
+    ].reset_index(drop=True)
 
 
 def pipeline_waterfall(tables: Tables, month: str) -> pd.DataFrame:
@@ -184,11 +183,16 @@ def pipeline_waterfall(tables: Tables, month: str) -> pd.DataFrame:
     rows.append(("Slipped", float(o.loc[open_end & in_m, "amount"].sum())))
     sh = tables.stage_history
     if sh is not None and len(sh):
-        moved = sh[sh["entered_date"].between(start, end) & ~sh["stage"].str.lower().str.startswith("closed")]
+        moved = sh[
+            sh["entered_date"].between(start, end)
+            & ~sh["stage"].str.lower().str.startswith("closed")
+        ]
         first = o.set_index("opportunity_id")["created_date"]
         moved = moved[moved["entered_date"] > moved["opportunity_id"].map(first)]
         ids = moved["opportunity_id"].unique()
-        rows.append(("Advanced", float(o.loc[o["opportunity_id"].isin(ids) & open_end, "amount"].sum())))
+        rows.append(
+            ("Advanced", float(o.loc[o["opportunity_id"].isin(ids) & open_end, "amount"].sum()))
+        )
     return pd.DataFrame(rows, columns=["step", "value"])
 
 
@@ -232,7 +236,9 @@ def bookings_leaderboard(tables: Tables, month: str, fy_start: int = 1) -> pd.Da
     lost = o["status"] == "lost"
     g = pd.DataFrame(
         {
-            "bookings_month": o.loc[won & o["close_date"].between(ms, end)].groupby("owner_id")["amount"].sum(),
+            "bookings_month": o.loc[won & o["close_date"].between(ms, end)]
+            .groupby("owner_id")["amount"]
+            .sum(),
             "bookings_ytd": o.loc[won & ytd].groupby("owner_id")["amount"].sum(),
             "deals_won_ytd": o.loc[won & ytd].groupby("owner_id").size(),
             "deals_lost_ytd": o.loc[lost & ytd].groupby("owner_id").size(),
@@ -245,7 +251,12 @@ def bookings_leaderboard(tables: Tables, month: str, fy_start: int = 1) -> pd.Da
     t = tables.targets
     if t is not None and "rep_id" in t.columns:
         q = t[(t["metric"] == "revenue") & t["rep_id"].notna() & (t["period"].str.len() == 7)]
-        q = q[pd.PeriodIndex(q["period"], freq="M").to_timestamp().to_series(index=q.index).between(ys, end)]
+        q = q[
+            pd.PeriodIndex(q["period"], freq="M")
+            .to_timestamp()
+            .to_series(index=q.index)
+            .between(ys, end)
+        ]
         g["quota_ytd"] = q.groupby("rep_id")["value"].sum().reindex(g.index)
     g["attainment"] = (g["bookings_ytd"] / g["quota_ytd"]).where(g["quota_ytd"] > 0)
     if tables.reps is not None:
@@ -267,7 +278,9 @@ def sdr_table(tables: Tables, month: str) -> pd.DataFrame:
     if tables.activities is not None:
         a = tables.activities
         a = a[(a["timestamp"] >= start) & (a["timestamp"] < end + pd.Timedelta(days=1))]
-        pv = a.pivot_table(index="rep_id", columns="type", values="activity_id", aggfunc="count", fill_value=0)
+        pv = a.pivot_table(
+            index="rep_id", columns="type", values="activity_id", aggfunc="count", fill_value=0
+        )
         rows.append(pv.reindex(columns=["call", "email", "linkedin", "meeting"], fill_value=0))
     if tables.leads is not None:
         lds = tables.leads
@@ -281,8 +294,18 @@ def sdr_table(tables: Tables, month: str) -> pd.DataFrame:
             )
         )
         open_ = lds[(lds["created_date"] <= end) & lds["converted_date"].isna()]
-        open_ = open_[~open_["status"].str.lower().isin(["converted", "disqualified", "closed", "lost"])]
-        rows.append(pd.DataFrame({"lead_age_days": (end - open_["created_date"]).dt.days.groupby(open_["owner_id"]).mean()}))
+        open_ = open_[
+            ~open_["status"].str.lower().isin(["converted", "disqualified", "closed", "lost"])
+        ]
+        rows.append(
+            pd.DataFrame(
+                {
+                    "lead_age_days": (end - open_["created_date"])
+                    .dt.days.groupby(open_["owner_id"])
+                    .mean()
+                }
+            )
+        )
     if not rows:
         raise ValueError("the SDR view needs the activities or leads table")
     out = pd.concat(rows, axis=1)

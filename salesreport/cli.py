@@ -17,10 +17,21 @@ from salesreport.exceptions import SalesReportError
 
 def _common(p: argparse.ArgumentParser, data: bool = True) -> None:
     p.add_argument("--team", help="team name, as in params/<team>.yaml (e.g. emea)")
-    p.add_argument("--params", dest="params_file", metavar="FILE", help="a parameters YAML file anywhere on disk instead of params/<team>.yaml")
+    p.add_argument(
+        "--params",
+        dest="params_file",
+        metavar="FILE",
+        help="a parameters YAML file anywhere on disk instead of params/<team>.yaml",
+    )
     if data:
-        p.add_argument("--data", metavar="DIR", help="folder holding NAME.csv/.parquet/.xlsx (default: the team's source, else the bundled sample)")
-    p.add_argument("--month", metavar="YYYY-MM", help="report month (default: the last complete month)")
+        p.add_argument(
+            "--data",
+            metavar="DIR",
+            help="folder holding NAME.csv/.parquet/.xlsx (default: the team's source, else the bundled sample)",
+        )
+    p.add_argument(
+        "--month", metavar="YYYY-MM", help="report month (default: the last complete month)"
+    )
     p.add_argument("--debug", action="store_true", help="show tracebacks")
 
 
@@ -35,26 +46,52 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    rep = sub.add_parser("report", help="build a team's monthly report", description="Build one team's monthly report under reports/<team>/<YYYY-MM>/ (or --out).")
+    rep = sub.add_parser(
+        "report",
+        help="build a team's monthly report",
+        description="Build one team's monthly report under reports/<team>/<YYYY-MM>/ (or --out).",
+    )
     _common(rep)
-    rep.add_argument("--out", metavar="DIR", help="publish into DIR instead of reports/<team>/<YYYY-MM>/")
-    rep.add_argument("--strict", action="store_true", help="stop on any bad row instead of dropping or repairing it")
+    rep.add_argument(
+        "--out", metavar="DIR", help="publish into DIR instead of reports/<team>/<YYYY-MM>/"
+    )
+    rep.add_argument(
+        "--strict",
+        action="store_true",
+        help="stop on any bad row instead of dropping or repairing it",
+    )
     rep.add_argument("--workers", type=int, help="notebooks run at once (default from YAML: 2)")
     rep.add_argument("--quiet", action="store_true", help="print only errors")
 
-    val = sub.add_parser("validate", help="load and check a team's data; build nothing", description="Load and validate a team's data and print the data-quality summary.")
+    val = sub.add_parser(
+        "validate",
+        help="load and check a team's data; build nothing",
+        description="Load and validate a team's data and print the data-quality summary.",
+    )
     _common(val)
     val.add_argument("--strict", action="store_true", help="fail on any bad row")
 
-    sam = sub.add_parser("sample-data", help="write the bundled sample data to a folder", description="Write the seeded sample organisation (EMEA, NA, APAC) as CSV files.")
+    sam = sub.add_parser(
+        "sample-data",
+        help="write the bundled sample data to a folder",
+        description="Write the seeded sample organisation (EMEA, NA, APAC) as CSV files.",
+    )
     sam.add_argument("folder", help="output folder")
-    sam.add_argument("--month", metavar="YYYY-MM", help="last month of the sample (default: the last complete month)")
+    sam.add_argument(
+        "--month",
+        metavar="YYYY-MM",
+        help="last month of the sample (default: the last complete month)",
+    )
     sam.add_argument("--seed", type=int, default=7)
-    sam.add_argument("--scale", type=float, default=1.0, help="volume multiplier (10 and 100 for benchmarks)")
+    sam.add_argument(
+        "--scale", type=float, default=1.0, help="volume multiplier (10 and 100 for benchmarks)"
+    )
     sam.add_argument("--format", choices=["csv", "parquet"], default="csv")
     sam.add_argument("--debug", action="store_true")
 
-    teams = sub.add_parser("teams", help="list configured teams", description="List the teams configured in params/.")
+    teams = sub.add_parser(
+        "teams", help="list configured teams", description="List the teams configured in params/."
+    )
     teams.add_argument("--debug", action="store_true")
     return parser
 
@@ -131,7 +168,10 @@ def main(argv: list[str] | None = None) -> int:
         if kept:
             print(f"salesreport: the executed notebook is kept at {kept}", file=sys.stderr)
         if exc.exit_code in (3, 4, 5):
-            print("salesreport: nothing was published; earlier reports are unchanged.", file=sys.stderr)
+            print(
+                "salesreport: nothing was published; earlier reports are unchanged.",
+                file=sys.stderr,
+            )
         return exc.exit_code
     except KeyboardInterrupt:
         print("salesreport: interrupted; nothing was published.", file=sys.stderr)

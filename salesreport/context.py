@@ -18,7 +18,13 @@ from typing import Any
 
 import pandas as pd
 
-from salesreport.params import TeamParams, last_complete_month, load_params, parse_month, validate_params
+from salesreport.params import (
+    TeamParams,
+    last_complete_month,
+    load_params,
+    parse_month,
+    validate_params,
+)
 from salesreport.tables import TABLE_NAMES, Tables
 
 FRAMES = (
@@ -146,7 +152,12 @@ def build_context(
     step("KPIs")
     kpis = compute_kpis(tables, params, month)
     fkpis = acc_mod.forecast_kpis(
-        ledger, backtest, y, tables.forecast_submissions, month, history_months=params.history_months
+        ledger,
+        backtest,
+        y,
+        tables.forecast_submissions,
+        month,
+        history_months=params.history_months,
     )
     kpis = _append_forecast_kpis(kpis, fkpis, params)
     frames["kpis"] = kpis
@@ -173,12 +184,16 @@ def _segment_forecasts(tables, params, month, candidates, notes) -> pd.DataFrame
     team = candidates[candidates["selected"].astype(bool)]
     frames = []
     for col in params.forecast.segments:
-        wide = _safe(f"segment forecasts by {col}", notes, monthly_revenue, tables, month, None, col)
+        wide = _safe(
+            f"segment forecasts by {col}", notes, monthly_revenue, tables, month, None, col
+        )
         if wide is None or wide.empty:
             continue
         wide = wide.loc[:, wide.sum() > 0]
         segs = {
-            str(name): forecast(wide[name], horizon=params.forecast.horizon, levels=tuple(params.forecast.levels))
+            str(name): forecast(
+                wide[name], horizon=params.forecast.horizon, levels=tuple(params.forecast.levels)
+            )
             for name in wide.columns
         }
         rec = reconcile(team, segs, method="proportional")
@@ -189,20 +204,26 @@ def _segment_forecasts(tables, params, month, candidates, notes) -> pd.DataFrame
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def _append_forecast_kpis(kpis: pd.DataFrame, fkpis: pd.DataFrame, params: TeamParams) -> pd.DataFrame:
+def _append_forecast_kpis(
+    kpis: pd.DataFrame, fkpis: pd.DataFrame, params: TeamParams
+) -> pd.DataFrame:
     """Give the forecast KPIs the kpis.csv shape (prior = same period a year earlier)."""
     if fkpis is None or fkpis.empty:
         return kpis
     f = fkpis[["metric", "window", "period", "segment", "value"]].copy()
     prior = f.assign(period=(pd.PeriodIndex(f["period"], freq="M") + 12).astype(str))
     f = f.merge(
-        prior.rename(columns={"value": "prior"}), on=["metric", "window", "period", "segment"], how="left"
+        prior.rename(columns={"value": "prior"}),
+        on=["metric", "window", "period", "segment"],
+        how="left",
     )
     f["target"] = float("nan")
     f["unit"] = "ratio"
     f = f[list(kpis.columns)] if len(kpis.columns) else f
     out = pd.concat([kpis, f], ignore_index=True)
-    return out.sort_values(["metric", "window", "period", "segment"], kind="stable").reset_index(drop=True)
+    return out.sort_values(["metric", "window", "period", "segment"], kind="stable").reset_index(
+        drop=True
+    )
 
 
 # --------------------------------------------------------------------------- persistence
@@ -223,7 +244,9 @@ def save_context(ctx: ReportContext, run_dir: Path) -> None:
         "params": ctx.params.model_dump(mode="json"),
         "notes": ctx.notes,
     }
-    (run_dir / "context.json").write_text(json.dumps(header, indent=1, default=str), encoding="utf-8")
+    (run_dir / "context.json").write_text(
+        json.dumps(header, indent=1, default=str), encoding="utf-8"
+    )
 
 
 def _to_parquet(df: pd.DataFrame, path: Path) -> None:

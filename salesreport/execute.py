@@ -1,15 +1,18 @@
 """Execute one audience notebook with papermill and convert it to HTML.
 
-The pipeline runs this module as a child process per notebook (``python -m
-salesreport.execute JOB.json``) so that notebooks run in parallel, a dying
-kernel cannot take the pipeline down, and Ctrl-C reaches every kernel. A
-failure is written to the job's ``error`` file as JSON: notebook, cell number,
-exception and message.
+The pipeline runs this module as one child process per worker (``python -m
+salesreport.execute JOB.json [JOB.json ...]``): each child executes its share
+of the notebooks one after another, so papermill and nbconvert are imported
+once per worker, notebooks run in parallel across workers, a dying kernel
+cannot take the pipeline down, and Ctrl-C reaches every kernel. A finished
+job touches its ``done`` file; a failure is written to the job's ``error``
+file as JSON (notebook, cell number, exception, message) and the child stops.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import traceback
 from pathlib import Path
@@ -39,6 +42,7 @@ def _failed_cell(nb_path: Path) -> tuple[int | None, str, str]:
     except Exception:  # the output may not have been written at all
         return None, "", ""
     code_no = 0
+    unfinished = None
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
@@ -46,7 +50,10 @@ def _failed_cell(nb_path: Path) -> tuple[int | None, str, str]:
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
                 return code_no, out.get("ename", ""), out.get("evalue", "")
-    return None, "", ""
+        status = cell.get("metadata", {}).get("papermill", {}).get("status")
+        if unfinished is None and (status == "running" or cell.get("execution_count") is None):
+            unfinished = code_no
+    return unfinished, "", ""
 
 
 def run_job(job: dict) -> int:
@@ -66,12 +73,14 @@ def run_job(job: dict) -> int:
             progress_bar=False,
             log_output=False,
             cwd=job.get("cwd"),
-            request_save_on_cell_execute=False,
+            request_save_on_cell_execute=True,  # a dying kernel leaves the cells run so far
         )
     except PapermillExecutionError as exc:
         _write_error(job, exc.exec_count, exc.ename, exc.evalue, out_nb)
         return 1
     except BaseException as exc:  # noqa: BLE001 - dead kernel, timeout, interrupt: report and fail
+        if not out_nb.exists():  # nothing saved yet: keep the input for debugging
+            shutil.copyfile(job["input"], out_nb)
         cell, ename, evalue = _failed_cell(out_nb)
         name = type(exc).__name__
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else name
@@ -86,6 +95,8 @@ def run_job(job: dict) -> int:
     export_notebook_html(
         out_nb, Path(job["html"]), job["title"], job["team_title"], job["month"], job["footer"]
     )
+    if job.get("done"):
+        Path(job["done"]).touch()
     return 0
 
 
@@ -107,8 +118,11 @@ def _write_error(job: dict, cell, ename: str, evalue: str, out_nb: Path) -> None
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    job = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
-    return run_job(job)
+    for path in argv:
+        code = run_job(json.loads(Path(path).read_text(encoding="utf-8")))
+        if code:
+            return code
+    return 0
 
 
 if __name__ == "__main__":

@@ -19,12 +19,24 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 TEMPLATES = PACKAGE_DIR / "templates"
 
 AUDIENCE_TITLES = {
-    "executive": ("Executive summary", "State of the union: year to date and month against target, OKRs, forecast"),
-    "manager": ("Sales manager", "Pipeline by stage and close month, coverage, team activity, deals needing attention"),
-    "operations": ("Sales operations", "Funnel, stage conversion and bottlenecks, pipeline waterfall, cohorts, data quality"),
+    "executive": (
+        "Executive summary",
+        "State of the union: year to date and month against target, OKRs, forecast",
+    ),
+    "manager": (
+        "Sales manager",
+        "Pipeline by stage and close month, coverage, team activity, deals needing attention",
+    ),
+    "operations": (
+        "Sales operations",
+        "Funnel, stage conversion and bottlenecks, pipeline waterfall, cohorts, data quality",
+    ),
     "rep": ("Account executives", "Leaderboard, attainment, wins, pipeline and activity per AE"),
     "sdr": ("SDRs", "Calls, emails, LinkedIn requests, meetings booked, lead conversion and age"),
-    "forecast": ("Forecast and trends", "Revenue forecast, its accuracy month after month, trend analysis"),
+    "forecast": (
+        "Forecast and trends",
+        "Revenue forecast, its accuracy month after month, trend analysis",
+    ),
 }
 
 
@@ -75,9 +87,7 @@ def table(
     """A plain, escaped HTML table. ``formats`` maps a column to a callable."""
     formats = formats or {}
     numeric = set(numeric or [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])])
-    head = "".join(
-        f'<th class="{"num" if c in numeric else ""}">{esc(c)}</th>' for c in df.columns
-    )
+    head = "".join(f'<th class="{"num" if c in numeric else ""}">{esc(c)}</th>' for c in df.columns)
     rows = []
     for _, r in df.head(max_rows).iterrows():
         cells = []
@@ -92,7 +102,9 @@ def table(
             cells.append(f"<td{cls}>{esc(txt)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     more = (
-        f'<p class="sr-note">Showing {max_rows} of {len(df)} rows.</p>' if len(df) > max_rows else ""
+        f'<p class="sr-note">Showing {max_rows} of {len(df)} rows.</p>'
+        if len(df) > max_rows
+        else ""
     )
     return f'<table class="sr-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>{more}'
 
@@ -131,7 +143,9 @@ def add_toc(page: str) -> str:
     return page.replace('<nav class="sr-toc" data-sr-toc="1"></nav>', nav, 1)
 
 
-def export_notebook_html(nb_path: Path, html_path: Path, title: str, team: str, month: str, footer: str) -> None:
+def export_notebook_html(
+    nb_path: Path, html_path: Path, title: str, team: str, month: str, footer: str
+) -> None:
     """Executed notebook -> standalone HTML: no code, no prompts, no parameters cell."""
     import nbformat
     from nbconvert import HTMLExporter
@@ -154,7 +168,8 @@ def export_notebook_html(nb_path: Path, html_path: Path, title: str, team: str, 
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = [
-                o for o in cell.get("outputs", [])
+                o
+                for o in cell.get("outputs", [])
                 if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
             ]
     nb.cells = [cell for cell in nb.cells if cell.cell_type != "code" or cell.get("outputs")]

@@ -39,7 +39,9 @@ class SqlSource(_Strict):
     """A SQL source. The connection URL is read from an environment variable only."""
 
     url_env: str = Field(description="name of the environment variable holding the SQLAlchemy URL")
-    tables: dict[str, str] = Field(default_factory=dict, description="table name -> SQL query or table")
+    tables: dict[str, str] = Field(
+        default_factory=dict, description="table name -> SQL query or table"
+    )
 
 
 class DataSource(_Strict):
@@ -103,7 +105,9 @@ class Rag(_Strict):
 
 
 class Thresholds(_Strict):
-    bad_row_share: float = Field(0.05, ge=0, le=1)  # above this share of bad rows a table stops the run
+    bad_row_share: float = Field(
+        0.05, ge=0, le=1
+    )  # above this share of bad rows a table stops the run
     stalled_days: int = Field(30, gt=0)  # a deal this long in one stage needs attention
     no_activity_days: int = Field(14, gt=0)
     anomaly_z: float = Field(3.0, gt=0)
@@ -138,8 +142,8 @@ class TeamParams(_Strict):
     stage_probabilities: dict[str, float] = Field(default_factory=dict)
     stage_order: list[str] = Field(default_factory=list)
     thresholds: Thresholds = Field(default_factory=Thresholds)
-    audiences: list[Literal["executive", "manager", "operations", "rep", "sdr", "forecast"]] = Field(
-        default_factory=lambda: list(AUDIENCES)
+    audiences: list[Literal["executive", "manager", "operations", "rep", "sdr", "forecast"]] = (
+        Field(default_factory=lambda: list(AUDIENCES))
     )
     forecast: ForecastParams = Field(default_factory=ForecastParams)
     cohorts: CohortParams = Field(default_factory=CohortParams)
@@ -172,7 +176,9 @@ class TeamParams(_Strict):
         try:
             ZoneInfo(v)
         except Exception as exc:  # ZoneInfoNotFoundError, ValueError
-            raise ValueError(f"unknown time zone {v!r} (use an IANA name such as Europe/Berlin)") from exc
+            raise ValueError(
+                f"unknown time zone {v!r} (use an IANA name such as Europe/Berlin)"
+            ) from exc
         return v
 
     @field_validator("stage_probabilities")
@@ -233,7 +239,9 @@ def read_yaml(path: Path) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ParameterError(f"{path}: must hold a mapping of settings, found {type(data).__name__}")
+        raise ParameterError(
+            f"{path}: must hold a mapping of settings, found {type(data).__name__}"
+        )
     return data
 
 

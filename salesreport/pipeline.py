@@ -53,7 +53,9 @@ class Progress:
 
     def __init__(self, quiet: bool | None = None, stream=None):
         self.stream = stream or sys.stderr
-        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty() and not os.environ.get("CI")
+        self.tty = (
+            hasattr(self.stream, "isatty") and self.stream.isatty() and not os.environ.get("CI")
+        )
         self.quiet = bool(os.environ.get("CI")) if quiet is None else quiet
         self.timings: dict[str, float] = {}
         self.n = 0
@@ -120,7 +122,9 @@ def run_paths(params: TeamParams, month: str, out: str | Path | None = None) -> 
             )
         out_dir = team_dir / month
         if out_dir.is_symlink():
-            raise ParameterError(f"{out_dir} is a symbolic link: refusing to write there. Remove it.")
+            raise ParameterError(
+                f"{out_dir} is a symbolic link: refusing to write there. Remove it."
+            )
         archive = reports_root / "index.html"
     else:
         out_dir = Path(out).absolute()
@@ -129,7 +133,11 @@ def run_paths(params: TeamParams, month: str, out: str | Path | None = None) -> 
     ledger = (
         Path(params.forecast.ledger_path)
         if params.forecast.ledger_path
-        else (reports_root / team / "forecast_ledger.csv" if out is None else team_dir / "forecast_ledger.csv")
+        else (
+            reports_root / team / "forecast_ledger.csv"
+            if out is None
+            else team_dir / "forecast_ledger.csv"
+        )
     )
     if not ledger.is_absolute():
         ledger = root / ledger
@@ -203,7 +211,9 @@ def _check_notebooks(params: TeamParams) -> None:
         raise ParameterError(f"no notebook for audiences {missing} in {nb_dir}")
 
 
-def _run_locked(params, month, data, paths: RunPaths, progress: Progress, workers, started) -> RunResult:
+def _run_locked(
+    params, month, data, paths: RunPaths, progress: Progress, workers, started
+) -> RunResult:
     from salesreport.context import build_context, save_context
     from salesreport.data import load_tables
 
@@ -288,7 +298,9 @@ def _record_ledger(ctx, ledger: Path) -> None:
     record_forecasts(ledger, ctx.params.team, ctx.month, ctx.frames["forecast"])
 
 
-def notebook_jobs(params: TeamParams, month: str, paths: RunPaths, rep_ids: list[str]) -> list[dict]:
+def notebook_jobs(
+    params: TeamParams, month: str, paths: RunPaths, rep_ids: list[str]
+) -> list[dict]:
     root = project_root()
     nb_dir = root / "notebooks"
     executed = paths.work / "notebooks"
@@ -305,7 +317,9 @@ def notebook_jobs(params: TeamParams, month: str, paths: RunPaths, rep_ids: list
         "data_dir": "",
         "params_file": "",
     }
-    footer = f"salesreport · {params.title} · {month} · generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+    footer = (
+        f"salesreport · {params.title} · {month} · generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+    )
     jobs = []
     pages = [(a, a, "") for a in params.audiences]
     if "rep" in params.audiences and params.per_rep:
@@ -318,6 +332,7 @@ def notebook_jobs(params: TeamParams, month: str, paths: RunPaths, rep_ids: list
             "output": str(executed / f"{page}.ipynb"),
             "html": str(paths.stage / f"{page}.html"),
             "error": str(errors / f"{page}.json"),
+            "done": str(errors / f"{page}.done"),
             "parameters": {**base, **({"rep_id": rep} if rep else {})},
             "timeout": params.notebook_timeout,
             "kernel": "salesreport",
@@ -339,8 +354,15 @@ def _file_safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "_", str(text))[:60] or "rep"
 
 
-def execute_notebooks(params, month, paths: RunPaths, progress: Progress, workers: int) -> list[str]:
-    """Run the audience notebooks in parallel child processes; HTML is made by each child."""
+def execute_notebooks(
+    params, month, paths: RunPaths, progress: Progress, workers: int
+) -> list[str]:
+    """Run the audience notebooks on ``workers`` child processes; HTML is made by each child.
+
+    Jobs are dealt round-robin to the workers; each worker runs its share in
+    order. The first failure stops every worker (fail fast) and raises
+    :class:`NotebookError` naming the notebook, the cell and the exception.
+    """
     from salesreport.execute import ensure_kernel
 
     ensure_kernel()
@@ -351,66 +373,86 @@ def execute_notebooks(params, month, paths: RunPaths, progress: Progress, worker
             r = pd.read_parquet(reps_path)
             reps = sorted(r.loc[r["role"] == "ae", "rep_id"].astype(str).unique())
     jobs = notebook_jobs(params, month, paths, reps)
-    pending = list(jobs)
-    running: dict[str, tuple[subprocess.Popen, dict]] = {}
-    done: list[str] = []
+    return run_jobs(jobs, workers, progress, paths.failed_dir)
+
+
+def run_jobs(
+    jobs: list[dict], workers: int, progress: Progress, failed_dir: Path | None = None
+) -> list[str]:
+    """Execute notebook jobs (see :mod:`salesreport.execute`) on ``workers`` child processes."""
+    workers = max(1, min(workers, len(jobs)))
+    batches = [jobs[i::workers] for i in range(workers)]
+    env = dict(os.environ, PYTHONUNBUFFERED="1", MPLBACKEND="Agg")
+    procs = [
+        (
+            subprocess.Popen(
+                [sys.executable, "-m", "salesreport.execute", *[j["job_file"] for j in batch]],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                env=env,
+            ),
+            batch,
+        )
+        for batch in batches
+    ]
     bar = None
     if progress.tty:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(jobs), desc="    notebooks", unit="nb", file=progress.stream, leave=False)
-    env = dict(os.environ, PYTHONUNBUFFERED="1", MPLBACKEND="Agg")
+        bar = tqdm(
+            total=len(jobs), desc="    notebooks", unit="nb", file=progress.stream, leave=False
+        )
+    seen: set[str] = set()
     failure: dict | None = None
+    stderr: dict[int, str] = {}
     try:
-        while pending or running:
-            while pending and len(running) < workers and failure is None:
-                job = pending.pop(0)
-                proc = subprocess.Popen(
-                    [sys.executable, "-m", "salesreport.execute", job["job_file"]],
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.PIPE,
-                    env=env,
-                )
-                running[job["page"]] = (proc, job)
-            if failure is not None and not running:
-                break
-            time.sleep(0.05)
-            for page, (proc, job) in list(running.items()):
-                if proc.poll() is None:
-                    continue
-                stderr = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
-                del running[page]
-                if proc.returncode != 0 and failure is None:
-                    failure = _failure(job, proc.returncode, stderr)
-                elif proc.returncode == 0:
-                    done.append(page)
+        while True:
+            for job in jobs:
+                if job["page"] not in seen and Path(job["done"]).exists():
+                    seen.add(job["page"])
                     if bar is not None:
                         bar.update(1)
                     else:
-                        progress.say(f"    notebook {page}: done")
+                        progress.say(f"    notebook {job['page']}: done")
+            alive = [p for p, _ in procs if p.poll() is None]
+            for i, (proc, batch) in enumerate(procs):
+                if proc.poll() not in (None, 0) and failure is None:
+                    stderr[i] = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
+                    failed = next((j for j in batch if Path(j["error"]).exists()), None)
+                    failed = failed or next(j for j in batch if j["page"] not in seen)
+                    failure = _failure(failed, proc.returncode, stderr[i])
             if failure is not None:
-                pending.clear()
+                _stop(p for p in alive)
+                break
+            if not alive:
+                break
+            time.sleep(0.05)
     except KeyboardInterrupt:
-        for proc, _ in running.values():
-            with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(signal.SIGINT)
-        for proc, _ in running.values():
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        _stop(p for p, _ in procs)
         raise
     finally:
         if bar is not None:
             bar.close()
     if failure is not None:
+        kept = str(failed_dir / f"{failure['page']}.ipynb") if failed_dir else ""
         raise NotebookError(
-            failure["text"],
-            notebook=failure["notebook"],
-            cell=failure["cell"],
-            kept=str(paths.failed_dir / f"{failure['page']}.ipynb"),
+            failure["text"], notebook=failure["notebook"], cell=failure["cell"], kept=kept
         )
     return [j["page"] for j in jobs]
+
+
+def _stop(procs) -> None:
+    """Interrupt running workers (their kernels shut down with them), then make sure they are gone."""
+    procs = list(procs)
+    for proc in procs:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGINT)
+    for proc in procs:
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def _failure(job: dict, code: int, stderr: str) -> dict:
@@ -436,7 +478,7 @@ def _failure(job: dict, code: int, stderr: str) -> dict:
 
 def write_index(ctx, stage: Path, pages: list[str], loaded) -> None:
     from salesreport.html import AUDIENCE_TITLES, render_index
-    from salesreport.views import headline_tiles, headline_sentence
+    from salesreport.views import headline_sentence, headline_tiles
 
     reports = []
     for page in pages:
@@ -468,7 +510,9 @@ def write_index(ctx, stage: Path, pages: list[str], loaded) -> None:
         reports=reports,
         files=files,
         quality_line=quality_line,
-        quality_rows=bad[["table", "action", "reason", "count"]].to_dict("records") if len(bad) else [],
+        quality_rows=bad[["table", "action", "reason", "count"]].to_dict("records")
+        if len(bad)
+        else [],
         footer=f"salesreport · generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
     )
     (stage / "index.html").write_text(page, encoding="utf-8")
@@ -512,7 +556,9 @@ def write_run_json(params, month, data, loaded, timings, stage: Path, started) -
         "started": started.isoformat(timespec="seconds"),
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         "parameters": masked(params),
-        "data_source": "bundled sample" if loaded.sources.get("_sample") else (data or params.data.path),
+        "data_source": "bundled sample"
+        if loaded.sources.get("_sample")
+        else (data or params.data.path),
         "inputs": loaded.to_json(),
         "versions": package_versions(),
         "git_commit": _git_commit(),
@@ -536,7 +582,9 @@ def publish(paths: RunPaths) -> None:
     except OSError as exc:
         if had_old and old.exists() and not out.exists():
             os.replace(old, out)
-        raise PublishError(f"could not publish {out}: {exc}. The previous report is unchanged.") from exc
+        raise PublishError(
+            f"could not publish {out}: {exc}. The previous report is unchanged."
+        ) from exc
 
 
 def write_archive(reports_root: Path) -> None:
@@ -545,7 +593,9 @@ def write_archive(reports_root: Path) -> None:
     from salesreport.params import TEAM_RE
 
     entries = []
-    for team_dir in sorted(p for p in reports_root.iterdir() if p.is_dir() and TEAM_RE.match(p.name)):
+    for team_dir in sorted(
+        p for p in reports_root.iterdir() if p.is_dir() and TEAM_RE.match(p.name)
+    ):
         months = sorted(
             (m.name for m in team_dir.iterdir() if m.is_dir() and (m / "index.html").exists()),
             reverse=True,

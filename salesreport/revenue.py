@@ -50,7 +50,11 @@ def monthly_revenue(
     if segment_col is None:
         s = rows["amount"].groupby(month).sum()
     else:
-        s = rows.groupby([month, rows[segment_col].fillna("(none)")])["amount"].sum().unstack(fill_value=0.0)
+        s = (
+            rows.groupby([month, rows[segment_col].fillna("(none)")])["amount"]
+            .sum()
+            .unstack(fill_value=0.0)
+        )
     if len(s.index) == 0 and end_month is None:
         return s
     first = pd.Period(start_month, "M") if start_month is not None else s.index.min()

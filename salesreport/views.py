@@ -53,7 +53,9 @@ def needs(table: str, what: str) -> str:
 # --------------------------------------------------------------------------- KPI helpers
 
 
-def kpi(ctx, metric: str, window: str = "month", segment: str = "all", period: str | None = None) -> dict:
+def kpi(
+    ctx, metric: str, window: str = "month", segment: str = "all", period: str | None = None
+) -> dict:
     """One KPI row as a dict (value, target, prior, status...), empty values as NaN."""
     k = ctx.frames.get("kpi_status")
     if k is None or k.empty:
@@ -61,7 +63,12 @@ def kpi(ctx, metric: str, window: str = "month", segment: str = "all", period: s
     if k.empty:
         return {"value": np.nan, "target": np.nan, "prior": np.nan}
     period = period or ctx.month
-    row = k[(k["metric"] == metric) & (k["window"] == window) & (k["segment"] == segment) & (k["period"] == period)]
+    row = k[
+        (k["metric"] == metric)
+        & (k["window"] == window)
+        & (k["segment"] == segment)
+        & (k["period"] == period)
+    ]
     if row.empty:
         return {"value": np.nan, "target": np.nan, "prior": np.nan}
     return row.iloc[0].to_dict()
@@ -164,19 +171,31 @@ def commentary(ctx) -> Output:
     path = project_root() / "params" / ctx.params.team / "notes" / f"{ctx.month}.md"
     if not path.exists():
         return []
-    return [H.heading("Commentary from the sales lead"), f'<div class="sr-commentary">{H.markdown_safe(path.read_text(encoding="utf-8"))}</div>']
+    return [
+        H.heading("Commentary from the sales lead"),
+        f'<div class="sr-commentary">{H.markdown_safe(path.read_text(encoding="utf-8"))}</div>',
+    ]
 
 
 def executive_headline(ctx) -> Output:
     out = [H.heading(headline_sentence(ctx), anchor="headline")]
     tiles = headline_tiles(ctx)
-    out.append(H.tiles(tiles) if tiles else H.missing("No headline KPI could be computed from this data."))
-    out.append(H.paragraph("Colours compare each value with its target: green at or above target, amber within "
-                           f"{1 - ctx.params.rag.amber:.0%}, red below that.", "sr-note"))
+    out.append(
+        H.tiles(tiles) if tiles else H.missing("No headline KPI could be computed from this data.")
+    )
+    out.append(
+        H.paragraph(
+            "Colours compare each value with its target: green at or above target, amber within "
+            f"{1 - ctx.params.rag.amber:.0%}, red below that.",
+            "sr-note",
+        )
+    )
     return out
 
 
-def monthly_kpi_frame(ctx, metric: str, window: str = "month", segment: str = "all", months: int = 24) -> pd.DataFrame:
+def monthly_kpi_frame(
+    ctx, metric: str, window: str = "month", segment: str = "all", months: int = 24
+) -> pd.DataFrame:
     k = ctx.frames["kpis"]
     f = k[(k["metric"] == metric) & (k["window"] == window) & (k["segment"] == segment)]
     return f[["period", "value", "target", "prior"]].tail(months).reset_index(drop=True)
@@ -189,10 +208,20 @@ def revenue_trend(ctx) -> Output:
     last = frame.iloc[-1]
     if pd.notna(last["target"]):
         word = "above" if last["value"] >= last["target"] else "below"
-        title = f"Revenue in {pd.Period(ctx.month, 'M').strftime('%b %Y')} {word} its monthly target"
+        title = (
+            f"Revenue in {pd.Period(ctx.month, 'M').strftime('%b %Y')} {word} its monthly target"
+        )
     else:
         title = "Monthly revenue against last year"
-    return [H.heading(title, anchor="revenue-trend"), _try_chart(charts.revenue_vs_target, frame, ctx.currency, title)]
+    return [
+        H.heading(title, anchor="revenue-trend"),
+        _try_chart(
+            charts.revenue_vs_target,
+            frame,
+            ctx.currency,
+            f"Monthly revenue ({ctx.currency}): actual, target and the same month last year",
+        ),
+    ]
 
 
 def forecast_section(ctx, heading: bool = True) -> Output:
@@ -202,29 +231,66 @@ def forecast_section(ctx, heading: bool = True) -> Output:
     sel = fc[fc["selected"].astype(bool)].copy()
     sel["period"] = pd.PeriodIndex(sel["period"].astype(str), freq="M")
     rev = ctx.frames["revenue"].copy()
-    hist = pd.Series(rev["revenue"].to_numpy(), index=pd.PeriodIndex(rev["period"].astype(str), freq="M"))
+    hist = pd.Series(
+        rev["revenue"].to_numpy(), index=pd.PeriodIndex(rev["period"].astype(str), freq="M")
+    )
     nxt = sel.head(3)["point"].sum()
     model = sel["model"].iloc[0]
     title = f"Next three months forecast at {charts.fmt_money(nxt, ctx.currency)} ({model})"
     out = [H.heading(title, anchor="forecast")] if heading else []
-    out.append(_try_chart(charts.forecast_fan, hist.tail(36), sel, ctx.currency, title))
+    out.append(
+        _try_chart(
+            charts.forecast_fan,
+            hist.tail(36),
+            sel,
+            ctx.currency,
+            f"Monthly revenue ({ctx.currency}) and the forecast with 80% and 95% intervals",
+        )
+    )
     return out
 
 
 def okr_section(ctx) -> Output:
     okrs = ctx.frames.get("okrs", pd.DataFrame())
     if okrs.empty:
-        return [H.heading("OKRs", anchor="okrs"), H.missing("No OKRs are set for this team: add an `okrs:` block to its YAML.")]
+        return [
+            H.heading("OKRs", anchor="okrs"),
+            H.missing("No OKRs are set for this team: add an `okrs:` block to its YAML."),
+        ]
     objs = okrs[okrs["key_result"].isna() | (okrs["key_result"] == "")]
     green = int((objs["status"] == "green").sum())
     title = f"{green} of {len(objs)} objectives on track"
     krs = okrs[~(okrs["key_result"].isna() | (okrs["key_result"] == ""))]
-    cols = [c for c in ["objective", "key_result", "segment", "window", "baseline", "target", "value", "grade", "status"] if c in krs.columns]
+    cols = [
+        c
+        for c in [
+            "objective",
+            "key_result",
+            "segment",
+            "window",
+            "baseline",
+            "target",
+            "value",
+            "grade",
+            "status",
+        ]
+        if c in krs.columns
+    ]
     return [
         H.heading(title, anchor="okrs"),
-        _try_chart(charts.okr_scorecard, krs, title),
-        H.table(krs[cols], formats={"grade": lambda v: charts.fmt_pct(v), "value": charts.fmt_number,
-                                     "baseline": charts.fmt_number, "target": charts.fmt_number}, badges=["status"]),
+        _try_chart(
+            charts.okr_scorecard, krs, "Grade of each key result (0 = baseline, 1 = target)"
+        ),
+        H.table(
+            krs[cols],
+            formats={
+                "grade": lambda v: charts.fmt_pct(v),
+                "value": charts.fmt_number,
+                "baseline": charts.fmt_number,
+                "target": charts.fmt_number,
+            },
+            badges=["status"],
+        ),
     ]
 
 
@@ -234,9 +300,15 @@ def biggest_changes(ctx, n: int = 3) -> Output:
     cat = _catalogue()
     m = k[(k["window"] == "month") & (k["period"] == ctx.month) & (k["segment"] == "all")].copy()
     m = m[m["value"].notna() & m["prior"].notna() & (m["prior"] != 0)]
-    m = m[m["metric"].isin(cat.index[cat["additive"]]) | m["metric"].isin(["win_rate", "average_deal_size"])]
+    m = m[
+        m["metric"].isin(cat.index[cat["additive"]])
+        | m["metric"].isin(["win_rate", "average_deal_size"])
+    ]
     if m.empty:
-        return [H.heading("What changed most", anchor="changes"), H.missing("No KPI has a value a year earlier to compare with.")]
+        return [
+            H.heading("What changed most", anchor="changes"),
+            H.missing("No KPI has a value a year earlier to compare with."),
+        ]
     m["change"] = m["value"] / m["prior"] - 1
     m = m.reindex(m["change"].abs().sort_values(ascending=False).index).head(n)
     items = []
@@ -249,12 +321,20 @@ def biggest_changes(ctx, n: int = 3) -> Output:
             f"({H.esc(_fmt(r['value'], r['unit'], ctx.currency))} against {H.esc(_fmt(r['prior'], r['unit'], ctx.currency))})"
             f"{H.esc(why)}</li>"
         )
-    return [H.heading("What changed most against last year", anchor="changes"), "<ol>" + "".join(items) + "</ol>"]
+    return [
+        H.heading("What changed most against last year", anchor="changes"),
+        "<ol>" + "".join(items) + "</ol>",
+    ]
 
 
 def _driver(k: pd.DataFrame, metric: str, month: str) -> str:
     """'; most of it from region=DE (+€120k)' — the segment whose change explains most of the total's."""
-    s = k[(k["metric"] == metric) & (k["window"] == "month") & (k["period"] == month) & (k["segment"] != "all")]
+    s = k[
+        (k["metric"] == metric)
+        & (k["window"] == "month")
+        & (k["period"] == month)
+        & (k["segment"] != "all")
+    ]
     s = s[~s["segment"].str.startswith("stage=")]
     s = s[s["value"].notna()].copy()
     if s.empty:
@@ -267,17 +347,37 @@ def _driver(k: pd.DataFrame, metric: str, month: str) -> str:
 
 def win_loss(ctx) -> Output:
     if ctx.tables.opportunities is None or "lost_reason" not in ctx.tables.opportunities.columns:
-        return [H.heading("Why deals were lost", anchor="win-loss"), H.missing("Win/loss reasons need the opportunities table with a lost_reason column.")]
+        return [
+            H.heading("Why deals were lost", anchor="win-loss"),
+            H.missing("Win/loss reasons need the opportunities table with a lost_reason column."),
+        ]
     lr = analysis.lost_reasons(ctx.tables, ctx.month)
     if lr.empty:
-        return [H.heading("Why deals were lost", anchor="win-loss"), H.paragraph("No deal was lost in the last 12 months.")]
+        return [
+            H.heading("Why deals were lost", anchor="win-loss"),
+            H.paragraph("No deal was lost in the last 12 months."),
+        ]
     top = lr.iloc[0]
     title = f"“{top['lost_reason']}” behind {top['share']:.0%} of lost deals in the last 12 months"
-    chart_df = lr[["lost_reason", "deals"]].rename(columns={"lost_reason": "label", "deals": "value"}).assign(target=np.nan)
+    chart_df = (
+        lr[["lost_reason", "deals"]]
+        .rename(columns={"lost_reason": "label", "deals": "value"})
+        .assign(target=np.nan)
+    )
     return [
         H.heading(title, anchor="win-loss"),
-        _try_chart(charts.kpi_bars, chart_df, "deals", title, metric="Lost deals", sort=True),
-        H.table(lr, formats={"value": lambda v: charts.fmt_money(v, ctx.currency), "share": charts.fmt_pct}),
+        _try_chart(
+            charts.kpi_bars,
+            chart_df,
+            "deals",
+            "Lost deals by reason, last 12 months",
+            metric="Lost deals",
+            sort=True,
+        ),
+        H.table(
+            lr,
+            formats={"value": lambda v: charts.fmt_money(v, ctx.currency), "share": charts.fmt_pct},
+        ),
     ]
 
 
@@ -290,9 +390,21 @@ def pipeline_section(ctx) -> Output:
     pb = analysis.pipeline_by_stage(ctx.tables, ctx.month, ctx.params.stage_order)
     total = pb["value"].sum()
     cov = kpi(ctx, "pipeline_coverage", "month")
-    covtxt = f"; coverage of next month's target {cov['value']:.1f}×" if pd.notna(cov.get("value")) else ""
+    covtxt = (
+        f"; coverage of next month's target {cov['value']:.1f}×"
+        if pd.notna(cov.get("value"))
+        else ""
+    )
     title = f"Open pipeline {charts.fmt_money(total, ctx.currency)} across {int(pb['count'].sum())} deals{covtxt}"
-    return [H.heading(title, anchor="pipeline"), _try_chart(charts.pipeline_by_stage, pb, ctx.currency, title)]
+    return [
+        H.heading(title, anchor="pipeline"),
+        _try_chart(
+            charts.pipeline_by_stage,
+            pb,
+            ctx.currency,
+            f"Open pipeline ({ctx.currency}) by stage and expected close month",
+        ),
+    ]
 
 
 def attention_section(ctx) -> Output:
@@ -304,9 +416,23 @@ def attention_section(ctx) -> Output:
     d["owner"] = d["owner_id"].map(names).fillna(d["owner_id"])
     title = f"{len(d)} open deals need attention, worth {charts.fmt_money(d['amount'].sum(), ctx.currency)}"
     out = [H.heading(title, anchor="attention")]
-    out.append(H.paragraph(f"Close date passed, more than {t.stalled_days} days in one stage, or no activity in {t.no_activity_days} days. Largest first.", "sr-note"))
+    out.append(
+        H.paragraph(
+            f"Close date passed, more than {t.stalled_days} days in one stage, or no activity in {t.no_activity_days} days. Largest first.",
+            "sr-note",
+        )
+    )
     cols = ["opportunity_id", "account_id", "owner", "stage", "amount", "close_date", "reasons"]
-    out.append(H.table(d[cols], formats={"amount": lambda v: charts.fmt_money(v, ctx.currency), "close_date": lambda v: f"{v:%Y-%m-%d}"}, max_rows=25))
+    out.append(
+        H.table(
+            d[cols],
+            formats={
+                "amount": lambda v: charts.fmt_money(v, ctx.currency),
+                "close_date": lambda v: f"{v:%Y-%m-%d}",
+            },
+            max_rows=25,
+        )
+    )
     return out
 
 
@@ -317,7 +443,14 @@ def activity_section(ctx) -> Output:
     total = int(a["count"].sum())
     meetings = int(a.loc[a["type"] == "meeting", "count"].sum())
     title = f"{total:,} activities logged in {pd.Period(ctx.month, 'M').strftime('%B')}, {meetings:,} of them meetings"
-    return [H.heading(title, anchor="activity"), _try_chart(charts.activity_by_rep, a[["rep", "type", "count"]], title)]
+    return [
+        H.heading(title, anchor="activity"),
+        _try_chart(
+            charts.activity_by_rep,
+            a[["rep", "type", "count"]],
+            f"Activities by rep and type, {pd.Period(ctx.month, 'M').strftime('%B %Y')}",
+        ),
+    ]
 
 
 def attainment_section(ctx, rep_id: str = "") -> Output:
@@ -327,19 +460,53 @@ def attainment_section(ctx, rep_id: str = "") -> Output:
     if rep_id:
         lb = lb[lb["owner_id"] == rep_id]
     if lb.empty:
-        return [H.heading("Attainment", anchor="attainment"), H.missing("No account executive has bookings or quota in this period.")]
+        return [
+            H.heading("Attainment", anchor="attainment"),
+            H.missing("No account executive has bookings or quota in this period."),
+        ]
     on = int((lb["attainment"] >= 1).sum())
     with_quota = int(lb["attainment"].notna().sum())
-    title = (f"{on} of {with_quota} account executives at or above quota year to date" if with_quota
-             else "Bookings year to date by account executive (no quotas set)")
-    chart = lb.head(30).rename(columns={"rep": "label", "bookings_ytd": "value", "quota_ytd": "target"})
+    title = (
+        f"{on} of {with_quota} account executives at or above quota year to date"
+        if with_quota
+        else "Bookings year to date by account executive (no quotas set)"
+    )
+    chart = lb.head(30).rename(
+        columns={"rep": "label", "bookings_ytd": "value", "quota_ytd": "target"}
+    )
     money = lambda v: charts.fmt_money(v, ctx.currency)  # noqa: E731
     return [
         H.heading(title, anchor="attainment"),
-        _try_chart(charts.kpi_bars, chart[["label", "value", "target"]], ctx.currency, title),
-        H.table(lb[["rep", "bookings_month", "bookings_ytd", "quota_ytd", "attainment", "deals_won_ytd", "win_rate_ytd", "pipeline_open"]],
-                formats={"bookings_month": money, "bookings_ytd": money, "quota_ytd": money, "pipeline_open": money,
-                         "attainment": charts.fmt_pct, "win_rate_ytd": charts.fmt_pct, "deals_won_ytd": charts.fmt_number}),
+        _try_chart(
+            charts.kpi_bars,
+            chart[["label", "value", "target"]],
+            ctx.currency,
+            f"Bookings year to date against quota ({ctx.currency})",
+            metric="Bookings",
+        ),
+        H.table(
+            lb[
+                [
+                    "rep",
+                    "bookings_month",
+                    "bookings_ytd",
+                    "quota_ytd",
+                    "attainment",
+                    "deals_won_ytd",
+                    "win_rate_ytd",
+                    "pipeline_open",
+                ]
+            ],
+            formats={
+                "bookings_month": money,
+                "bookings_ytd": money,
+                "quota_ytd": money,
+                "pipeline_open": money,
+                "attainment": charts.fmt_pct,
+                "win_rate_ytd": charts.fmt_pct,
+                "deals_won_ytd": charts.fmt_number,
+            },
+        ),
     ]
 
 
@@ -352,9 +519,15 @@ def funnel_section(ctx) -> Output:
         return [H.missing("The funnel needs leads or opportunities.")]
     won = f.loc[f["step"] == "Deals won", "count"]
     first = f.iloc[0]
-    title = (f"{int(won.iloc[0]):,} deals won from {int(first['count']):,} {first['step'].lower()} in the last 12 months"
-             if len(won) else "Funnel over the last 12 months")
-    out = [H.heading(title, anchor="funnel"), _try_chart(charts.funnel, f, title)]
+    title = (
+        f"{int(won.iloc[0]):,} deals won from {int(first['count']):,} {first['step'].lower()} in the last 12 months"
+        if len(won)
+        else "Funnel over the last 12 months"
+    )
+    out = [
+        H.heading(title, anchor="funnel"),
+        _try_chart(charts.funnel, f, "From lead to won deal, last 12 months"),
+    ]
     if ctx.tables.leads is None:
         out.append(needs("leads", "The lead steps of the funnel"))
     return out
@@ -362,7 +535,10 @@ def funnel_section(ctx) -> Output:
 
 def stages_section(ctx) -> Output:
     if ctx.tables.stage_history is None:
-        return [H.heading("Stage conversion and bottlenecks", anchor="stages"), needs("stage_history", "Stage conversion and time in stage")]
+        return [
+            H.heading("Stage conversion and bottlenecks", anchor="stages"),
+            needs("stage_history", "Stage conversion and time in stage"),
+        ]
     sc = analysis.stage_conversion(ctx.tables, ctx.month, stage_order=ctx.params.stage_order)
     if sc.empty:
         return [H.missing("No stage was entered in the last 12 months.")]
@@ -370,8 +546,19 @@ def stages_section(ctx) -> Output:
     title = f"Deals wait longest in {slow['stage']}: median {slow['median_days']:.0f} days"
     return [
         H.heading(title, anchor="stages"),
-        _try_chart(charts.stage_durations, sc[["stage", "median_days", "p75_days"]], title),
-        H.table(sc, formats={"conversion": charts.fmt_pct, "median_days": lambda v: f"{v:.0f}", "p75_days": lambda v: f"{v:.0f}"}),
+        _try_chart(
+            charts.stage_durations,
+            sc[["stage", "median_days", "p75_days"]],
+            "Days in each stage (median and 75th percentile), last 12 months",
+        ),
+        H.table(
+            sc,
+            formats={
+                "conversion": charts.fmt_pct,
+                "median_days": lambda v: f"{v:.0f}",
+                "p75_days": lambda v: f"{v:.0f}",
+            },
+        ),
     ]
 
 
@@ -385,11 +572,27 @@ def waterfall_section(ctx) -> Output:
     title = f"Open pipeline {word} by {charts.fmt_money(abs(change), ctx.currency)} in {pd.Period(ctx.month, 'M').strftime('%B')}"
     bridge = w[w["step"].isin(["Open at start", "Created", "Won", "Lost", "Open at end"])]
     side = w[~w["step"].isin(bridge["step"])]
-    out = [H.heading(title, anchor="waterfall"), _try_chart(charts.waterfall, bridge, ctx.currency, title)]
+    out = [
+        H.heading(title, anchor="waterfall"),
+        _try_chart(
+            charts.waterfall,
+            bridge,
+            ctx.currency,
+            f"Open pipeline bridge for {pd.Period(ctx.month, 'M').strftime('%B %Y')} ({ctx.currency})",
+        ),
+    ]
     if len(side):
-        out.append(H.paragraph("Beside the bridge: " + "; ".join(
-            f"{s} {charts.fmt_money(v, ctx.currency)}" for s, v in zip(side["step"], side["value"], strict=True)) +
-            " (slipped: expected to close this month but still open; advanced: moved to a later stage this month).", "sr-note"))
+        out.append(
+            H.paragraph(
+                "Beside the bridge: "
+                + "; ".join(
+                    f"{s} {charts.fmt_money(v, ctx.currency)}"
+                    for s, v in zip(side["step"], side["value"], strict=True)
+                )
+                + " (slipped: expected to close this month but still open; advanced: moved to a later stage this month).",
+                "sr-note",
+            )
+        )
     return out
 
 
@@ -398,20 +601,52 @@ def cohort_section(ctx) -> Output:
 
     co = ctx.frames.get("cohorts", pd.DataFrame())
     if co.empty:
-        return [H.heading("Customer cohorts", anchor="cohorts"), H.missing("No purchases to build cohorts from.")]
+        return [
+            H.heading("Customer cohorts", anchor="cohorts"),
+            H.missing("No purchases to build cohorts from."),
+        ]
     m = co[co["months_since"] == 12]
-    avg12 = (m["active"].sum() / m["customers"].sum()) if len(m) and m["customers"].sum() else np.nan
-    title = (f"{avg12:.0%} of customers still buying 12 months after their first purchase" if pd.notna(avg12)
-             else "Customer retention by cohort")
+    avg12 = (
+        (m["active"].sum() / m["customers"].sum()) if len(m) and m["customers"].sum() else np.nan
+    )
+    title = (
+        f"{avg12:.0%} of customers still buying 12 months after their first purchase"
+        if pd.notna(avg12)
+        else "Customer retention by cohort"
+    )
     recent = co[co["cohort"] >= str(pd.Period(ctx.month, "M") - 35)]
-    out = [H.heading(title, anchor="cohorts"), _try_chart(charts.retention_heatmap, retention_matrix(recent), title)]
-    out.append(_try_chart(charts.revenue_retention_curves, co[["cohort", "months_since", "revenue_retention"]], "Revenue retention by cohort year"))
+    out = [
+        H.heading(title, anchor="cohorts"),
+        _try_chart(
+            charts.retention_heatmap,
+            retention_matrix(recent),
+            "Share of each monthly cohort still buying, by months since first purchase",
+        ),
+    ]
+    out.append(
+        _try_chart(
+            charts.revenue_retention_curves,
+            co[["cohort", "months_since", "revenue_retention"]],
+            "Revenue retention by cohort year",
+        )
+    )
     k = ctx.frames["kpis"]
-    nrr = k[(k["metric"].isin(["net_revenue_retention", "gross_revenue_retention"])) & (k["window"] == "month") & (k["segment"] == "all")]
+    nrr = k[
+        (k["metric"].isin(["net_revenue_retention", "gross_revenue_retention"]))
+        & (k["window"] == "month")
+        & (k["segment"] == "all")
+    ]
     if len(nrr):
-        wide = nrr.pivot(index="period", columns="metric", values="value").rename(
-            columns={"net_revenue_retention": "nrr", "gross_revenue_retention": "grr"}).reset_index()
-        out.append(_try_chart(charts.nrr_grr_trend, wide, "Net and gross revenue retention, trailing 12 months"))
+        wide = (
+            nrr.pivot(index="period", columns="metric", values="value")
+            .rename(columns={"net_revenue_retention": "nrr", "gross_revenue_retention": "grr"})
+            .reset_index()
+        )
+        out.append(
+            _try_chart(
+                charts.nrr_grr_trend, wide, "Net and gross revenue retention, trailing 12 months"
+            )
+        )
     return out
 
 
@@ -421,12 +656,20 @@ def quality_section(ctx) -> Output:
     bad = q[q["action"].isin(["dropped", "repaired", "flagged"])] if len(q) else q
     n_drop = int(bad.loc[bad["action"] == "dropped", "count"].sum()) if len(bad) else 0
     n_rep = int(bad.loc[bad["action"] == "repaired", "count"].sum()) if len(bad) else 0
-    title = f"Data quality: {n_drop} rows dropped and {n_rep} repaired" if len(bad) else "Data quality: every row passed its checks"
+    title = (
+        f"Data quality: {n_drop} rows dropped and {n_rep} repaired"
+        if len(bad)
+        else "Data quality: every row passed its checks"
+    )
     out = [H.heading(title, anchor="data-quality")]
     if len(rows):
         out.append(H.table(rows, max_rows=20))
     if len(q):
-        cols = [c for c in ["table", "file", "action", "reason", "count", "example_rows"] if c in q.columns]
+        cols = [
+            c
+            for c in ["table", "file", "action", "reason", "count", "example_rows"]
+            if c in q.columns
+        ]
         out.append(H.table(q[cols], max_rows=60))
     missing = ctx.frames.get("missing_metrics", pd.DataFrame())
     if len(missing):
@@ -443,7 +686,15 @@ def rep_pipeline_section(ctx, rep_id: str) -> Output:
     tb = ctx.tables.replace(opportunities=o[o["owner_id"] == rep_id])
     pb = analysis.pipeline_by_stage(tb, ctx.month, ctx.params.stage_order)
     title = f"{rep_id}: open pipeline {charts.fmt_money(pb['value'].sum(), ctx.currency)} in {int(pb['count'].sum())} deals"
-    return [H.heading(title, anchor="rep-pipeline"), _try_chart(charts.pipeline_by_stage, pb, ctx.currency, title)]
+    return [
+        H.heading(title, anchor="rep-pipeline"),
+        _try_chart(
+            charts.pipeline_by_stage,
+            pb,
+            ctx.currency,
+            f"Open pipeline ({ctx.currency}) by stage and expected close month",
+        ),
+    ]
 
 
 def sdr_section(ctx) -> Output:
@@ -456,23 +707,54 @@ def sdr_section(ctx) -> Output:
     title = f"SDRs booked {meetings:,} meetings in {pd.Period(ctx.month, 'M').strftime('%B')}"
     out = [H.heading(title, anchor="sdr")]
     if "meeting" in t.columns:
-        long = t.melt(id_vars=["rep"], value_vars=[c for c in ["call", "email", "linkedin", "meeting"] if c in t.columns],
-                      var_name="type", value_name="count")
-        out.append(_try_chart(charts.activity_by_rep, long, title))
-    out.append(H.table(t.drop(columns=["rep_id"]), formats={"meeting_rate": charts.fmt_pct, "lead_age_days": lambda v: f"{v:.0f}" if pd.notna(v) else "—"}))
+        long = t.melt(
+            id_vars=["rep"],
+            value_vars=[c for c in ["call", "email", "linkedin", "meeting"] if c in t.columns],
+            var_name="type",
+            value_name="count",
+        )
+        out.append(
+            _try_chart(
+                charts.activity_by_rep,
+                long,
+                f"SDR activity by type, {pd.Period(ctx.month, 'M').strftime('%B %Y')}",
+            )
+        )
+    out.append(
+        H.table(
+            t.drop(columns=["rep_id"]),
+            formats={
+                "meeting_rate": charts.fmt_pct,
+                "lead_age_days": lambda v: f"{v:.0f}" if pd.notna(v) else "—",
+            },
+        )
+    )
     return out
 
 
 def sdr_trend_section(ctx) -> Output:
     out = []
-    for metric, label in [("meetings", "Meetings booked"), ("leads_created", "Leads created"), ("lead_conversion_rate", "Lead conversion rate")]:
+    for metric, label in [
+        ("meetings", "Meetings booked"),
+        ("leads_created", "Leads created"),
+        ("lead_conversion_rate", "Lead conversion rate"),
+    ]:
         f = monthly_kpi_frame(ctx, metric)
         if f.empty or f["value"].isna().all():
             continue
         last, prev = f["value"].iloc[-1], f["prior"].iloc[-1]
         change = f" ({last / prev - 1:+.0%} on last year)" if pd.notna(prev) and prev else ""
         title = f"{label}: {_fmt(last, 'ratio' if 'rate' in metric else 'count', ctx.currency)} this month{change}"
-        out += [H.heading(title, anchor=f"trend-{metric}"), _try_chart(charts.kpi_trend, f, "ratio" if "rate" in metric else "count", title, metric=label)]
+        out += [
+            H.heading(title, anchor=f"trend-{metric}"),
+            _try_chart(
+                charts.kpi_trend,
+                f,
+                "ratio" if "rate" in metric else "count",
+                f"{label} by month, with last year",
+                metric=label,
+            ),
+        ]
     if not out:
         return [needs("leads", "SDR trends")]
     return out
@@ -484,25 +766,48 @@ def sdr_trend_section(ctx) -> Output:
 def accuracy_section(ctx) -> Output:
     acc = ctx.frames.get("forecast_accuracy", pd.DataFrame())
     if acc.empty:
-        return [H.heading("Forecast accuracy", anchor="accuracy"), H.missing("Not enough history to score past forecasts.")]
+        return [
+            H.heading("Forecast accuracy", anchor="accuracy"),
+            H.missing("Not enough history to score past forecasts."),
+        ]
     detail = acc[acc["kind"].isin(["realised", "backtest"])].copy()
     out = []
     h1 = detail[(detail["horizon"] == 1)]
-    h1s = h1[h1["model"] == "selected"].copy()  # the selection method, scored as it would have chosen
+    h1s = h1[
+        h1["model"] == "selected"
+    ].copy()  # the selection method, scored as it would have chosen
     if len(h1s):
         h1s["period"] = (pd.PeriodIndex(h1s["origin"].astype(str), freq="M") + 1).astype(str)
-        wape = (h1s["actual"] - h1s["forecast"]).abs().sum() / h1s["actual"].abs().sum() if h1s["actual"].abs().sum() else np.nan
+        wape = (
+            (h1s["actual"] - h1s["forecast"]).abs().sum() / h1s["actual"].abs().sum()
+            if h1s["actual"].abs().sum()
+            else np.nan
+        )
         kinds = ", ".join(sorted(h1s["kind"].unique()))
         title = f"One-month-ahead forecasts were off by {wape:.0%} on average (WAPE, {kinds})"
-        out += [H.heading(title, anchor="accuracy"),
-                _try_chart(charts.forecast_vs_actual, h1s[["period", "actual", "forecast"]], ctx.currency, title)]
+        out += [
+            H.heading(title, anchor="accuracy"),
+            _try_chart(
+                charts.forecast_vs_actual,
+                h1s[["period", "actual", "forecast"]],
+                ctx.currency,
+                f"Revenue ({ctx.currency}) against the forecast made one month earlier",
+            ),
+        ]
     byh = detail.groupby(["model", "horizon"], as_index=False).apply(
-        lambda g: pd.Series({"mape": g["ape"].mean()}), include_groups=False)
+        lambda g: pd.Series({"mape": g["ape"].mean()}), include_groups=False
+    )
     if len(byh):
-        out.append(_try_chart(charts.accuracy_by_horizon, byh, "Mean absolute percentage error by horizon"))
+        out.append(
+            _try_chart(charts.accuracy_by_horizon, byh, "Mean absolute percentage error by horizon")
+        )
     summary = acc[acc["kind"] == "summary"]
     if len(summary):
-        keep = [c for c in summary.columns if summary[c].notna().any() and c not in ("kind", "actual", "forecast", "ape", "origin")]
+        keep = [
+            c
+            for c in summary.columns
+            if summary[c].notna().any() and c not in ("kind", "actual", "forecast", "ape", "origin")
+        ]
         out.append(H.table(summary[keep], max_rows=40))
     return out
 
@@ -512,38 +817,71 @@ def trend_section(ctx) -> Output:
     if tr.empty:
         return [H.missing("Not enough months for a trend analysis.")]
     tr = tr.set_index(tr.columns[0])
-    flagged = tr[tr.get("anomaly", pd.Series(False, index=tr.index)).fillna(False).astype(bool)] if "anomaly" in tr.columns else tr.iloc[0:0]
+    flagged = (
+        tr[tr.get("anomaly", pd.Series(False, index=tr.index)).fillna(False).astype(bool)]
+        if "anomaly" in tr.columns
+        else tr.iloc[0:0]
+    )
     last = tr.iloc[-1]
     yoy = last.get("yoy_growth")
-    title = (f"Revenue {'up' if yoy >= 0 else 'down'} {abs(yoy):.0%} on the same month last year; {len(flagged)} unusual months"
-             if pd.notna(yoy) else f"Revenue trend; {len(flagged)} unusual months")
-    out = [H.heading(title, anchor="trend"), _try_chart(charts.trend_decomposition, tr, title)]
+    title = (
+        f"Revenue {'up' if yoy >= 0 else 'down'} {abs(yoy):.0%} on the same month last year; {len(flagged)} unusual months"
+        if pd.notna(yoy)
+        else f"Revenue trend; {len(flagged)} unusual months"
+    )
+    out = [
+        H.heading(title, anchor="trend"),
+        _try_chart(
+            charts.trend_decomposition,
+            tr,
+            f"Monthly revenue ({ctx.currency}), moving averages and trend",
+            currency=ctx.currency,
+        ),
+    ]
     if len(flagged) and "reason" in flagged.columns:
-        out.append(H.table(flagged.reset_index()[[tr.index.name or "period", "actual", "reason"]],
-                           formats={"actual": lambda v: charts.fmt_money(v, ctx.currency)}))
+        out.append(
+            H.table(
+                flagged.reset_index()[[tr.index.name or "period", "actual", "reason"]],
+                formats={"actual": lambda v: charts.fmt_money(v, ctx.currency)},
+            )
+        )
     return out
 
 
 def pipeline_forecast_section(ctx) -> Output:
     pf = ctx.frames.get("pipeline_forecast", pd.DataFrame())
     if pf.empty:
-        return [H.heading("Pipeline-based forecast", anchor="pipeline-forecast"), needs("opportunities", "The pipeline-based forecast")]
+        return [
+            H.heading("Pipeline-based forecast", anchor="pipeline-forecast"),
+            needs("opportunities", "The pipeline-based forecast"),
+        ]
     wide = pf.pivot_table(index="period", columns="component", values="value", aggfunc="sum")
     fc = ctx.frames["forecast"]
-    sel = fc[fc["selected"].astype(bool)].set_index(fc.loc[fc["selected"].astype(bool), "period"].astype(str))["point"]
+    sel = fc[fc["selected"].astype(bool)].set_index(
+        fc.loc[fc["selected"].astype(bool), "period"].astype(str)
+    )["point"]
     wide.index = wide.index.astype(str)
     wide["statistical forecast"] = sel.reindex(wide.index)
     title = "Pipeline-based forecast beside the statistical forecast, next three months"
     money = lambda v: charts.fmt_money(v, ctx.currency)  # noqa: E731
     t = wide.reset_index()
-    return [H.heading(title, anchor="pipeline-forecast"), H.table(t, formats={c: money for c in t.columns if c != "period"})]
+    return [
+        H.heading(title, anchor="pipeline-forecast"),
+        H.table(t, formats={c: money for c in t.columns if c != "period"}),
+    ]
 
 
 def submissions_section(ctx) -> Output:
     s = ctx.frames.get("submissions", pd.DataFrame())
     if s.empty:
-        return [H.heading("The team's own forecast calls", anchor="submissions"), needs("forecast_submissions", "Scoring the team's own forecast")]
-    return [H.heading("The team's own forecast calls against what happened", anchor="submissions"), H.table(s.tail(24))]
+        return [
+            H.heading("The team's own forecast calls", anchor="submissions"),
+            needs("forecast_submissions", "Scoring the team's own forecast"),
+        ]
+    return [
+        H.heading("The team's own forecast calls against what happened", anchor="submissions"),
+        H.table(s.tail(24)),
+    ]
 
 
 def forecast_table(ctx) -> Output:
@@ -551,7 +889,10 @@ def forecast_table(ctx) -> Output:
     sel = fc[fc["selected"].astype(bool)]
     money = lambda v: charts.fmt_money(v, ctx.currency)  # noqa: E731
     cols = [c for c in sel.columns if c not in ("selected",)]
-    return [H.heading("Forecast by month", level=3), H.table(sel[cols], formats={c: money for c in cols if c not in ("period", "model")})]
+    return [
+        H.heading("Forecast by month", level=3),
+        H.table(sel[cols], formats={c: money for c in cols if c not in ("period", "model")}),
+    ]
 
 
 def notes_section(ctx) -> Output:
@@ -559,15 +900,25 @@ def notes_section(ctx) -> Output:
     un = (ctx.notes or {}).get("unavailable", {})
     if not un:
         return []
-    return [H.heading("Sections with no result", level=3)] + [H.paragraph(f"{k}: {v}", "sr-note") for k, v in un.items()]
+    return [H.heading("Sections with no result", level=3)] + [
+        H.paragraph(f"{k}: {v}", "sr-note") for k, v in un.items()
+    ]
 
 
 def data_note(ctx) -> Output:
     from salesreport.revenue import revenue_source
 
     src = revenue_source(ctx.tables)
-    return [H.paragraph(f"Revenue is taken from {src}. Definitions of every metric: docs/kpis.md.", "sr-note")]
+    return [
+        H.paragraph(
+            f"Revenue is taken from {src}. Definitions of every metric: docs/kpis.md.", "sr-note"
+        )
+    ]
 
 
 def report_path_note(ctx) -> Output:
-    return [H.paragraph(f"Team parameters: params/{ctx.params.team}.yaml", "sr-note")] if Path(project_root() / "params" / f"{ctx.params.team}.yaml").exists() else []
+    return (
+        [H.paragraph(f"Team parameters: params/{ctx.params.team}.yaml", "sr-note")]
+        if Path(project_root() / "params" / f"{ctx.params.team}.yaml").exists()
+        else []
+    )

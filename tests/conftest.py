@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
-
 import shutil
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
@@ -53,9 +52,9 @@ def built(tmp_path_factory, sample_dir):
     results = {}
     try:
         for team in ("emea", "na", "apac"):
-            results[team] = run_report(team=team, month=REPORT_MONTH, data=str(sample_dir), progress=Progress(quiet=True))
+            results[team] = run_report(
+                team=team, month=REPORT_MONTH, data=str(sample_dir), progress=Progress(quiet=True)
+            )
     finally:
         mp.undo()
     return root, results
-
-

@@ -26,7 +26,9 @@ PAGES = ["index", "executive", "manager", "operations", "rep", "sdr", "forecast"
 def _browser_or_skip():
     if CHROMIUM is None:
         if os.environ.get("CI"):
-            pytest.fail("chromium is not installed; `make test` installs it (apt-get install chromium)")
+            pytest.fail(
+                "chromium is not installed; `make test` installs it (apt-get install chromium)"
+            )
         pytest.skip("chromium not installed (make test installs it)")
     return CHROMIUM
 
@@ -44,17 +46,32 @@ def test_every_page_renders_offline_without_errors(built):
         browser = p.chromium.launch(executable_path=exe, args=ARGS)
         for name in PAGES + ["../../index"]:
             page = browser.new_page(viewport={"width": 1100, "height": 900})
-            page.on("console", lambda m, n=name: problems.append(f"{n}: console {m.type}: {m.text}") if m.type in ("error", "warning") else None)
+            page.on(
+                "console",
+                lambda m, n=name: (
+                    problems.append(f"{n}: console {m.type}: {m.text}")
+                    if m.type in ("error", "warning")
+                    else None
+                ),
+            )
             page.on("pageerror", lambda e, n=name: problems.append(f"{n}: page error: {e}"))
-            page.on("request", lambda r, n=name: problems.append(f"{n}: network request {r.url}")
-                    if not r.url.startswith(("file://", "data:", "about:")) else None)
+            page.on(
+                "request",
+                lambda r, n=name: (
+                    problems.append(f"{n}: network request {r.url}")
+                    if not r.url.startswith(("file://", "data:", "about:"))
+                    else None
+                ),
+            )
             page.goto((out / f"{name}.html").resolve().as_uri())
             page.wait_for_load_state("load")
             assert page.title(), f"{name}: page has no title"
             page.screenshot(path=str(shots / f"emea-{name.replace('../', '')}.png"), full_page=True)
             if name in PAGES[1:]:
                 assert page.locator("img").count() >= 1, f"{name}: no chart rendered"
-                broken = page.evaluate("Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).length")
+                broken = page.evaluate(
+                    "Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).length"
+                )
                 assert broken == 0, f"{name}: {broken} broken images"
             page.close()
         browser.close()

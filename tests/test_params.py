@@ -98,6 +98,8 @@ def test_yaml_dates_stay_text_and_months_are_parsed_in_one_place(tmp_path):
 
 def test_secrets_from_the_environment_are_masked(monkeypatch):
     monkeypatch.setenv("CRM_URL", "postgresql://user:hunter2@db/crm")
-    p = validate_params({"team": "t", "data": {"sql": {"url_env": "CRM_URL", "tables": {"orders": "orders"}}}})
+    p = validate_params(
+        {"team": "t", "data": {"sql": {"url_env": "CRM_URL", "tables": {"orders": "orders"}}}}
+    )
     dumped = str(masked(p))
     assert "hunter2" not in dumped and "CRM_URL" in dumped

@@ -52,7 +52,10 @@ def test_markup_in_data_values_is_escaped_on_every_page(project, sample_dir, tmp
         for raw in MARKUP.values():
             assert raw not in text, f"{name}: unescaped {raw!r}"
     everything = "".join(pages.values())
-    assert "&lt;script&gt;alert(&quot;rep&quot;)&lt;/script&gt;" in everything or "&lt;script&gt;alert(" in everything
+    assert (
+        "&lt;script&gt;alert(&quot;rep&quot;)&lt;/script&gt;" in everything
+        or "&lt;script&gt;alert(" in everything
+    )
     assert "&lt;img src=x onerror=alert(1)&gt;" in everything
 
 
@@ -72,8 +75,23 @@ def test_a_secret_from_the_environment_never_reaches_outputs_or_logs(tmp_path, s
     out = tmp_path / "out"
     env = {**os.environ, "SALESREPORT_TEST_DB_URL": url, "CI": "1"}
     proc = subprocess.run(
-        [sys.executable, "-m", "salesreport", "report", "--params", str(params), "--month", REPORT_MONTH, "--out", str(out)],
-        capture_output=True, text=True, cwd=ROOT, env=env, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "salesreport",
+            "report",
+            "--params",
+            str(params),
+            "--month",
+            REPORT_MONTH,
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stderr
     token = "s3cr3t-T0KEN-42"

@@ -211,7 +211,7 @@ def revenue_retention_curves(
         ax.set_ylabel("Revenue vs first month (%)")
         ax.set_xlabel("Months since first purchase")
         ax.set_xlim(0, max(1.0, float(df["m"].max())))
-        legend_above(ax, ncol=min(6, len(years)), force=True)
+        legend_above(ax, ncol=min(3, len(years)), force=True)
         return finish(fig, title)
 
 

@@ -168,7 +168,7 @@ def legend_above(ax: Axes, ncol: int | None = None, force: bool = False, **kw) -
         labels,
         loc="lower left",
         bbox_to_anchor=(0.0, 1.0),
-        ncol=ncol or len(handles),
+        ncol=ncol or min(len(handles), 4),
         borderaxespad=0.3,
         handlelength=1.8,
         columnspacing=1.4,

@@ -26,6 +26,8 @@ import re
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from pandas.api.types import (
     is_bool_dtype,
     is_datetime64_any_dtype,
@@ -55,13 +57,69 @@ def _all_text(s: pd.Series) -> bool:
     ) in ("string", "empty")
 
 
+# A column of text with many repeated values (dates, categories, amounts) is parsed once per
+# distinct value and the results are spread back: every parser here is element-wise, so the
+# result is the same. Only for all-text columns: distinct strings are distinct values (an object
+# column mixing 1, 1.0 and True would merge them in a hash table).
+_PER_VALUE_MIN_ROWS = 2_000
+_PER_VALUE_MAX_SHARE = 0.5
+
+
+def _per_value(s: pd.Series, parse) -> tuple[pd.Series, ...] | None:
+    """``parse(s)`` computed on the distinct values of an all-text ``s``; ``None`` when not worth it.
+
+    ``parse`` maps a Series to a tuple of Series aligned with it. Missing values (``None`` or
+    NaN) go through ``parse`` as one ``None``.
+    """
+    if len(s) < _PER_VALUE_MIN_ROWS or not _all_text(s):
+        return None
+    values = s.to_numpy(dtype=object, na_value=None)
+    probe = values[:: max(1, len(values) // _PER_VALUE_MIN_ROWS)]
+    if len(pd.unique(probe)) > 0.9 * len(probe):  # (nearly) all distinct: IDs, timestamps
+        return None
+    codes, uniques = pd.factorize(values)
+    if len(uniques) > _PER_VALUE_MAX_SHARE * len(s):
+        return None
+    values = np.empty(len(uniques) + 1, dtype=object)
+    values[: len(uniques)] = uniques
+    values[-1] = None
+    codes = np.where(codes < 0, len(uniques), codes)
+    parsed = parse(pd.Series(values, dtype=object, name=s.name))
+    return tuple(
+        pd.Series(r.to_numpy()[codes], index=s.index, dtype=r.dtype, name=r.name) for r in parsed
+    )
+
+
 def to_text(s: pd.Series) -> pd.Series:
     """Values as stripped text, ``None`` where blank or missing.
 
     Whole numbers stored as floats (``123.0`` from Excel) become ``"123"``;
     dates become ISO text.
     """
+    fast = _per_value(s, lambda u: (_to_text(u),))
+    return fast[0] if fast is not None else _to_text(s)
+
+
+# every character ``str.isspace`` accepts (what ``str.strip()`` removes), for RE2
+_SPACE_CLASS = (
+    r"[\t\n\x0b\x0c\r\x1c-\x1f \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}"
+    r"\x{202f}\x{205f}\x{3000}]"
+)
+_NEEDS_STRIP = rf"^$|^{_SPACE_CLASS}|{_SPACE_CLASS}$"
+
+
+def _to_text(s: pd.Series) -> pd.Series:
     if _all_text(s):
+        if len(s) >= _PER_VALUE_MIN_ROWS:
+            # only values that are empty or start/end with a space need Python's strip
+            values = s.to_numpy(dtype=object, na_value=None)
+            arr = pa.array(values, type=pa.string(), from_pandas=True)
+            odd = pc.match_substring_regex(arr, _NEEDS_STRIP).fill_null(False)
+            odd = odd.to_numpy(zero_copy_only=False)
+            if odd.any():
+                stripped = [v.strip() for v in values[odd]]
+                values[odd] = [v if v else None for v in stripped]
+            return pd.Series(values, index=s.index, dtype=object, name=s.name)
         t = s.astype(object).str.strip()
         return t.where(t.notna() & (t != ""), None).astype(object)
     if is_string_dtype(s) or is_object_dtype(s):
@@ -87,11 +145,11 @@ def to_text(s: pd.Series) -> pd.Series:
         out = s.map(one)
         return out.astype(object).where(out.notna(), None)
     if is_datetime64_any_dtype(s):
-        return to_text(s.astype(object))
+        return _to_text(s.astype(object))
     if is_bool_dtype(s):
-        return to_text(s.astype(object))
+        return _to_text(s.astype(object))
     if is_numeric_dtype(s):
-        return to_text(s.astype(object))
+        return _to_text(s.astype(object))
     return to_text(s.astype(object))
 
 
@@ -125,6 +183,65 @@ def parse_datetimes(s: pd.Series, tz: str, *, date_only: bool) -> tuple[pd.Serie
 
     Returns ``(values, invalid)``. ``date_only`` cuts each value to midnight of its local date.
     """
+    parse = _parse_datetimes
+    if len(s) >= _PER_VALUE_MIN_ROWS and _all_text(s):
+        parse = _parse_text_datetimes
+    fast = _per_value(s, lambda u: parse(u, tz, date_only=date_only))
+    if fast is not None:
+        return fast[0], fast[1]
+    return parse(s, tz, date_only=date_only)
+
+
+# ``2026-10-31T14:22:05+02:00`` (or a space for ``T``, or ``Z``) in ASCII: read with numpy and
+# arrow instead of row by row; RE2's ``\d`` is ASCII only, so every row it matches is also one
+# the general path reads as a zoned ISO timestamp, with the same result.
+_ISO_ZONED = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:Z|[+-]\d{2}:\d{2})$"
+
+
+def _parse_text_datetimes(s: pd.Series, tz: str, *, date_only: bool) -> tuple[pd.Series, pd.Series]:
+    """:func:`_parse_datetimes` for an all-text column, zoned ISO timestamps vectorised."""
+    values = s.to_numpy(dtype=object, na_value=None)
+    arr = pa.array(values, type=pa.string(), from_pandas=True)
+    fast = pc.match_substring_regex(arr, _ISO_ZONED).fill_null(False).to_numpy(zero_copy_only=False)
+    if not fast.any():
+        return _parse_datetimes(s, tz, date_only=date_only)
+    sel = arr.filter(pa.array(fast))
+    local_text = pc.utf8_slice_codeunits(sel, 0, 19).to_numpy(zero_copy_only=False)
+    try:
+        local = local_text.astype("datetime64[s]")
+    except ValueError:  # an impossible date or time: the general path reports it
+        return _parse_datetimes(s, tz, date_only=date_only)
+    back = np.datetime_as_string(local, unit="s")
+    same = back == np.char.replace(local_text.astype(str), " ", "T")
+    zulu = pc.equal(pc.utf8_length(sel), 20).to_numpy(zero_copy_only=False)
+    off = pc.utf8_slice_codeunits(sel, 19, 25)
+    hh = pc.cast(pc.if_else(zulu, "000", pc.utf8_slice_codeunits(off, 1, 3)), pa.int64())
+    mm = pc.cast(pc.if_else(zulu, "000", pc.utf8_slice_codeunits(off, 4, 6)), pa.int64())
+    hh = hh.to_numpy(zero_copy_only=False)
+    mm = mm.to_numpy(zero_copy_only=False)
+    minus = pc.starts_with(off, "-").to_numpy(zero_copy_only=False) & ~zulu
+    ok = same & (hh <= 14) & (mm <= 59)
+    offset = np.where(minus, -1, 1) * (hh * 3600 + mm * 60)
+    utc = (local - offset.astype("timedelta64[s]")).astype("datetime64[ns]")
+    conv = pd.DatetimeIndex(utc).tz_localize("UTC").tz_convert(tz).tz_localize(None)
+    conv = conv.to_numpy().astype("datetime64[ns]")
+    where = np.flatnonzero(fast)[ok]
+    values_out = np.full(len(s), np.datetime64("NaT"), dtype="datetime64[ns]")
+    values_out[where] = conv[ok]
+    invalid = np.zeros(len(s), dtype=bool)
+    rest = np.ones(len(s), dtype=bool)
+    rest[where] = False
+    if rest.any():
+        r_out, r_bad = _parse_datetimes(s[rest], tz, date_only=date_only)
+        values_out[rest] = r_out.to_numpy(dtype="datetime64[ns]")
+        invalid[rest] = r_bad.to_numpy(dtype=bool)
+    out = pd.Series(values_out, index=s.index, dtype="datetime64[ns]")
+    if date_only:
+        out = out.dt.normalize()
+    return out.astype("datetime64[ns]"), pd.Series(invalid, index=s.index, dtype=bool)
+
+
+def _parse_datetimes(s: pd.Series, tz: str, *, date_only: bool) -> tuple[pd.Series, pd.Series]:
     idx = s.index
     if is_datetime64_any_dtype(s):
         vals = s
@@ -186,6 +303,13 @@ def parse_datetimes(s: pd.Series, tz: str, *, date_only: bool) -> tuple[pd.Serie
 
 def parse_numbers(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Parse a number column to ``float64``; returns ``(values, invalid)``."""
+    fast = _per_value(s, _parse_numbers)
+    if fast is not None:
+        return fast[0], fast[1]
+    return _parse_numbers(s)
+
+
+def _parse_numbers(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     idx = s.index
     if is_bool_dtype(s):
         return s.astype(float), pd.Series(False, index=idx)
@@ -227,6 +351,13 @@ def parse_integers(s: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 def parse_bools(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Parse a yes/no column to an object series of ``True``/``False``/``None``."""
+    fast = _per_value(s, _parse_bools)
+    if fast is not None:
+        return fast[0], fast[1]
+    return _parse_bools(s)
+
+
+def _parse_bools(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     text = to_text(s)
     low = text.map(lambda v: v.lower() if isinstance(v, str) else v)
     out = pd.Series(
@@ -243,6 +374,13 @@ def parse_periods(s: pd.Series, *, month_only: bool) -> tuple[pd.Series, pd.Seri
 
     A full date (``2026-10-01``, an Excel date cell) is cut to its month.
     """
+    fast = _per_value(s, lambda u: _parse_periods(u, month_only=month_only))
+    if fast is not None:
+        return fast[0], fast[1]
+    return _parse_periods(s, month_only=month_only)
+
+
+def _parse_periods(s: pd.Series, *, month_only: bool) -> tuple[pd.Series, pd.Series]:
     text = to_text(s)
     out = text.copy()
     is_date = text.str.match(r"^\d{4}-\d{2}-\d{2}", na=False).astype(bool)
@@ -264,6 +402,13 @@ def normalise_category(s: pd.Series, *, closed_set: bool) -> tuple[pd.Series, pd
     (``Best Case`` -> ``best_case``). ``changed`` marks values whose text changed
     beyond surrounding spaces.
     """
+    fast = _per_value(s, lambda u: _normalise_category(u, closed_set=closed_set))
+    if fast is not None:
+        return fast[0], fast[1]
+    return _normalise_category(s, closed_set=closed_set)
+
+
+def _normalise_category(s: pd.Series, *, closed_set: bool) -> tuple[pd.Series, pd.Series]:
     text = to_text(s)
     low = text.str.lower().str.replace(r"\s+", " ", regex=True)
     if closed_set:

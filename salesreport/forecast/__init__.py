@@ -1,5 +1,6 @@
 """Forecasting: candidate models, nested rolling-origin selection, calibrated intervals."""
 
+from salesreport.forecast.accuracy import accuracy_table, forecast_kpis, score_submissions
 from salesreport.forecast.core import (
     SELECTED,
     backtest,
@@ -10,10 +11,13 @@ from salesreport.forecast.core import (
     forecast_many,
     prepare_series,
 )
-from salesreport.forecast.models import MODELS, seasonal_naive_scale
-from salesreport.forecast.accuracy import accuracy_table, forecast_kpis, score_submissions
 from salesreport.forecast.ledger import read_ledger, record_forecasts
-from salesreport.forecast.pipeline_forecast import pipeline_backtest, pipeline_forecast, stage_win_rates
+from salesreport.forecast.models import MODELS, seasonal_naive_scale
+from salesreport.forecast.pipeline_forecast import (
+    pipeline_backtest,
+    pipeline_forecast,
+    stage_win_rates,
+)
 from salesreport.forecast.reconcile import reconcile
 from salesreport.forecast.trend import trend_table
 

@@ -127,20 +127,23 @@ def monthly_target_matrix(
     reps = res[res["rep_id"] != ""]
     rep_sum = reps.groupby(["rep_id", "month"])["value"].sum()
     region_sum = regions.groupby(["region", "month"])["value"].sum()
-    for i, label in enumerate(labels):
-        if label == "all":
-            s = regions.groupby("month")["value"].sum()
-            s = team.set_index("month")["value"].combine_first(s)
-        else:
-            col, _, val = label.partition("=")
-            if col == "owner_id" and val in rep_sum.index.get_level_values(0):
-                s = rep_sum.loc[val]
-            elif col == "region" and val in region_sum.index.get_level_values(0):
-                s = region_sum.loc[val]
-            else:
-                continue
-        out[i, s.index.to_numpy(np.int64) - lo] = s.to_numpy(float)
-    return out
+    row_of = pd.Index(labels).unique()
+    out = np.full((len(row_of), n), np.nan)
+    if "all" in row_of:
+        s = regions.groupby("month")["value"].sum()
+        s = team.set_index("month")["value"].combine_first(s)
+        out[row_of.get_loc("all"), s.index.to_numpy(np.int64) - lo] = s.to_numpy(float)
+    # owner_id=X takes rep X's months, region=R region R's: one scatter per kind, not per label
+    for col, sums in (("owner_id", rep_sum), ("region", region_sum)):
+        if sums.empty:
+            continue
+        keys = sums.index.get_level_values(0)
+        names = {k: f"{col}={k}" if isinstance(k, str) else None for k in keys.unique()}
+        rows_at = row_of.get_indexer(keys.map(names).to_numpy(object))
+        ok = rows_at >= 0
+        months = sums.index.get_level_values(1).to_numpy(np.int64)
+        out[rows_at[ok], months[ok] - lo] = sums.to_numpy(float)[ok]
+    return out[row_of.get_indexer(labels)] if len(row_of) < len(labels) else out
 
 
 def window_targets(

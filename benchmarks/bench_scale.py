@@ -1,0 +1,245 @@
+"""Time and peak memory of one team's report computations as the data grows.
+
+For every ``--scales`` value the seeded sample (:func:`salesreport.sample.write_sample`,
+Parquet by default: it reads several times faster than CSV and holds the same values) is
+written once into ``/tmp/sr-scale-<scale>/`` (reused when already complete), then each step
+runs for ``--team`` (default EMEA) in a fresh child process:
+
+* ``load``: :func:`salesreport.data.load_tables` (read, map, parse, structural and row checks,
+  team filters, currency conversion, point-in-time cut);
+* ``kpis``: :func:`salesreport.kpis.compute_kpis` (customer metrics included);
+* ``cohorts``: :func:`salesreport.cohorts.cohort_table`, whole team and per
+  ``cohorts.segment_by`` column, as the report does;
+* ``forecast``: :func:`salesreport.revenue.monthly_revenue` then
+  :func:`salesreport.forecast.forecast_and_backtest`;
+* ``context``: :func:`salesreport.context.build_context` (all of the above but the load, plus
+  OKRs, trend, pipeline and segment forecasts);
+* ``total``: ``load`` then ``context`` in one process: the goal (under 60 s, under 4 GB).
+
+Seconds are wall time of the step alone. Peak MB is the child's maximum resident set (its
+``VmHWM``, the figure ``getrusage(RUSAGE_SELF).ru_maxrss`` gives), so it includes the interpreter, the imports and the step's inputs: the steps after ``load`` read
+the loaded tables from a pickle that the ``load`` child writes (``base MB`` is the resident set
+before the step starts). The 2 cores are shared: expect noise of 10-20 %.
+
+    .venv/bin/python benchmarks/bench_scale.py --scales 1,10 [--month 2026-10] [--team emea]
+    .venv/bin/python benchmarks/bench_scale.py --scales 10 --profile kpis   # cProfile top 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+STEPS = ("load", "kpis", "cohorts", "forecast", "context", "total")
+COUNTED = ("opportunities", "activities", "orders", "leads")
+GOAL_SECONDS = 60.0
+GOAL_MB = 4096.0
+
+
+def sample_folder(scale: float, month: str, fmt: str) -> Path:
+    """The sample for ``scale``, written once into ``/tmp/sr-scale-<scale>/`` (a marker file
+    records month and format; a folder without the right marker is written again)."""
+    from salesreport.sample import write_sample
+
+    name = f"{scale:g}"
+    folder = Path(f"/tmp/sr-scale-{name}")
+    marker = folder / ".complete"
+    want = f"{month} {fmt}\n"
+    if marker.exists() and marker.read_text() == want:
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.iterdir():
+        if old.suffix in (".csv", ".parquet"):
+            old.unlink()
+    t0 = time.perf_counter()
+    write_sample(folder, month, scale=scale, fmt=fmt)
+    marker.write_text(want)
+    print(f"# wrote sample scale {name} ({fmt}) in {time.perf_counter() - t0:.1f} s", flush=True)
+    return folder
+
+
+def file_rows(folder: Path) -> dict[str, int]:
+    """Rows per table in the whole (organisation-wide) files."""
+    import pyarrow.parquet as pq
+
+    out = {}
+    for t in COUNTED:
+        p = folder / f"{t}.parquet"
+        if p.exists():
+            out[t] = pq.ParquetFile(p).metadata.num_rows
+        elif (folder / f"{t}.csv").exists():
+            with open(folder / f"{t}.csv", "rb") as fh:
+                out[t] = sum(1 for _ in fh) - 1
+    return out
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def run_step(step: str, folder: Path, team: str, month: str, profile: bool) -> dict:
+    """Run one step in this process (the child); return seconds, rows and resident set."""
+    from salesreport.params import load_params
+
+    params = load_params(team)
+    cache = folder / f".loaded-{team}-{month}.pkl"
+    loaded = None
+    if step not in ("load", "total"):
+        with open(cache, "rb") as fh:
+            loaded = pickle.load(fh)
+    # imports before the clock starts
+    import salesreport.cohorts as cohorts_mod  # noqa: F401
+    import salesreport.context  # noqa: F401
+    import salesreport.forecast  # noqa: F401
+    import salesreport.kpis  # noqa: F401
+
+    base = _rss_mb()
+    prof = None
+    if profile:
+        import cProfile
+
+        prof = cProfile.Profile()
+        prof.enable()
+    t0 = time.perf_counter()
+    result = _do(step, params, folder, month, loaded)
+    secs = time.perf_counter() - t0
+    if prof is not None:
+        import pstats
+
+        prof.disable()
+        pstats.Stats(prof, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
+        pstats.Stats(prof, stream=sys.stderr).sort_stats("tottime").print_stats(30)
+    out = {"step": step, "seconds": secs, "base_mb": base}
+    if step == "load":
+        out["team_rows"] = {t: len(getattr(result.tables, t)) for t in COUNTED}
+        with open(cache, "wb") as fh:
+            pickle.dump(
+                {"tables": result.tables, "quality": result.quality}, fh, pickle.HIGHEST_PROTOCOL
+            )
+    return out
+
+
+def _do(step: str, params, folder: Path, month: str, loaded: dict | None):
+    from salesreport import cohorts as cohorts_mod
+    from salesreport import forecast as fc_mod
+    from salesreport.context import build_context
+    from salesreport.data import load_tables
+    from salesreport.kpis import compute_kpis
+    from salesreport.revenue import monthly_revenue
+
+    if step == "load":
+        return load_tables(params, folder, month)
+    if step == "total":
+        res = load_tables(params, folder, month)
+        return build_context(
+            params,
+            res.tables,
+            month,
+            quality=res.quality.to_frame(),
+            quality_rows=res.quality.rows(),
+        )
+    tables = loaded["tables"]
+    if step == "kpis":
+        return compute_kpis(tables, params, month)
+    if step == "cohorts":
+        out = [cohorts_mod.cohort_table(tables, month)]
+        for col in params.cohorts.segment_by:
+            out.append(cohorts_mod.cohort_table(tables, month, col))
+        return out
+    if step == "forecast":
+        y = monthly_revenue(tables, end_month=month)
+        return fc_mod.forecast_and_backtest(
+            y,
+            horizon=params.forecast.horizon,
+            levels=tuple(params.forecast.levels),
+            origins=params.forecast.backtest_origins,
+        )
+    if step == "context":
+        q = loaded["quality"]
+        return build_context(params, tables, month, quality=q.to_frame(), quality_rows=q.rows())
+    raise ValueError(f"unknown step {step!r}; use one of {', '.join(STEPS)}")
+
+
+def spawn(step: str, folder: Path, team: str, month: str, profile: bool) -> dict:
+    """Run ``step`` in a fresh interpreter; add its peak resident set (MB)."""
+    cmd = [sys.executable, __file__, "--child", step, "--folder", str(folder), "--team", team]
+    cmd += ["--month", month] + (["--profile", step] if profile else [])
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    if proc.returncode:
+        raise SystemExit(f"step {step} failed in {folder} (exit {proc.returncode})")
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out["peak_mb"] = out["child_peak_mb"]
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scales", default="1,10,100", help="comma-separated sample scales")
+    ap.add_argument("--month", default="2026-10")
+    ap.add_argument("--team", default="emea")
+    ap.add_argument("--fmt", default="parquet", choices=("parquet", "csv"))
+    ap.add_argument("--steps", default=",".join(STEPS), help=f"subset of {','.join(STEPS)}")
+    ap.add_argument("--profile", default="", help="a step to run under cProfile (stats to stderr)")
+    ap.add_argument("--child", default="", help=argparse.SUPPRESS)
+    ap.add_argument("--folder", default="", help=argparse.SUPPRESS)
+    ap.add_argument("--json", default="", help="also append the rows to this JSON-lines file")
+    args = ap.parse_args(argv)
+
+    if args.child:
+        out = run_step(args.child, Path(args.folder), args.team, args.month, bool(args.profile))
+        # the child's own high-water mark (VmHWM = getrusage(RUSAGE_SELF).ru_maxrss of this
+        # address space; ru_maxrss would also keep the parent's size from before exec)
+        with open("/proc/self/status") as fh:
+            hwm = next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:"))
+        out["child_peak_mb"] = hwm / 1024
+        print(json.dumps(out))
+        return 0
+
+    steps = [s for s in args.steps.split(",") if s]
+    if "load" not in steps and any(s not in ("total",) for s in steps):
+        steps = ["load", *steps]  # the later steps read what load writes
+    header = (
+        f"{'scale':>6} {'step':>9} {'seconds':>8} {'peak MB':>8} {'base MB':>8}  "
+        "rows team (file): opportunities / activities / orders / leads"
+    )
+    print(header, flush=True)
+    for scale in [float(s) for s in args.scales.split(",")]:
+        folder = sample_folder(scale, args.month, args.fmt)
+        whole = file_rows(folder)
+        team_rows: dict[str, int] = {}
+        for step in steps:
+            r = spawn(step, folder, args.team, args.month, args.profile == step)
+            team_rows = r.get("team_rows", team_rows)
+            rows = " / ".join(f"{team_rows.get(t, 0):,} ({whole.get(t, 0):,})" for t in COUNTED)
+            flag = ""
+            if step == "total":
+                ok = r["seconds"] < GOAL_SECONDS and r["peak_mb"] < GOAL_MB
+                flag = "  goal met" if ok else "  GOAL MISSED"
+            print(
+                f"{scale:>6g} {step:>9} {r['seconds']:>8.2f} {r['peak_mb']:>8.0f} "
+                f"{r['base_mb']:>8.0f}  {rows}{flag}",
+                flush=True,
+            )
+            if args.json:
+                with open(args.json, "a") as fh:
+                    rec = {"scale": scale, **r, "team_rows": team_rows, "file_rows": whole}
+                    fh.write(json.dumps(rec) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    raise SystemExit(main())

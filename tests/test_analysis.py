@@ -1,0 +1,157 @@
+"""Operational analyses, on tiny tables worked by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from salesreport import analysis
+from salesreport.html import add_toc, esc, heading, table, toc_placeholder
+from salesreport.tables import Tables
+
+D = pd.Timestamp
+
+
+def opps() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "opportunity_id": ["o1", "o2", "o3", "o4", "o5"],
+            "account_id": ["a1", "a2", "a3", "a4", "a5"],
+            "owner_id": ["r1", "r1", "r2", "r2", "r1"],
+            "created_date": [D("2026-08-01"), D("2026-09-15"), D("2026-10-05"), D("2026-07-01"), D("2026-10-02")],
+            "close_date": [D("2026-10-10"), D("2026-10-20"), D("2026-12-01"), D("2026-10-25"), D("2026-11-15")],
+            "stage": ["Closed Won", "Proposal", "Discovery", "Closed Lost", "Proposal"],
+            "status": ["won", "open", "open", "lost", "open"],
+            "amount": [100.0, 200.0, 300.0, 400.0, 50.0],
+            "region": ["DE"] * 5,
+            "lost_reason": [None, None, None, "price", None],
+        }
+    )
+
+
+def history() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "opportunity_id": ["o1", "o1", "o2", "o2", "o3", "o4", "o4", "o5"],
+            "stage": ["Discovery", "Closed Won", "Discovery", "Proposal", "Discovery", "Discovery", "Closed Lost", "Proposal"],
+            "entered_date": [D("2026-08-01"), D("2026-10-10"), D("2026-09-15"), D("2026-09-20"), D("2026-10-05"),
+                             D("2026-07-01"), D("2026-10-25"), D("2026-10-02")],
+        }
+    )  # fmt: skip
+
+
+def test_pipeline_by_stage_counts_deals_open_at_month_end_with_overdue_in_the_report_month():
+    t = Tables(opportunities=opps(), stage_history=history())
+    pb = analysis.pipeline_by_stage(t, "2026-10", ["Discovery", "Proposal"])
+    # open at 2026-10-31: o2 (Proposal, expected 2026-10-20: overdue -> counted in 2026-10),
+    # o3 (Discovery, 2026-12), o5 (Proposal, 2026-11). o1 won and o4 lost in October.
+    got = {(r.stage, r.close_month): (r.value, r["count"]) for _, r in pb.iterrows()}
+    assert got == {
+        ("Discovery", "2026-12"): (300.0, 1),
+        ("Proposal", "2026-10"): (200.0, 1),
+        ("Proposal", "2026-11"): (50.0, 1),
+    }
+    assert list(pb["stage"]) == ["Discovery", "Proposal", "Proposal"]
+
+
+def test_deals_needing_attention_give_every_reason():
+    acts = pd.DataFrame(
+        {
+            "activity_id": ["x1", "x2"],
+            "rep_id": ["r1", "r2"],
+            "timestamp": [D("2026-10-30 10:00"), D("2026-09-01 10:00")],
+            "type": ["call", "call"],
+            "opportunity_id": ["o5", "o3"],
+        }
+    )
+    t = Tables(opportunities=opps(), stage_history=history(), activities=acts)
+    d = analysis.deals_needing_attention(t, "2026-10", stalled_days=30, no_activity_days=14).set_index("opportunity_id")
+    # o2: expected close 2026-10-20 passed; in Proposal since 2026-09-20 = 41 days; no activity at all
+    assert d.loc["o2", "reasons"] == "close date passed; 41 days in stage; no activity in 14 days"
+    # o3: last activity 2026-09-01, more than 14 days before 2026-10-31; 26 days in stage is fine
+    assert d.loc["o3", "reasons"] == "no activity in 14 days"
+    # o5: activity on 2026-10-30, 29 days in stage, close date in November: not listed
+    assert "o5" not in d.index
+    assert list(d.index) == ["o3", "o2"]  # largest amount first
+
+
+def test_funnel_counts_each_step_in_the_window():
+    leads = pd.DataFrame(
+        {
+            "lead_id": ["l1", "l2", "l3"],
+            "created_date": [D("2026-01-10"), D("2026-05-01"), D("2025-09-01")],
+            "source": ["web"] * 3,
+            "status": ["converted", "working", "converted"],
+            "owner_id": ["s1"] * 3,
+            "region": ["DE"] * 3,
+            "opportunity_id": ["o1", None, "o4"],
+        }
+    )
+    f = analysis.funnel(Tables(opportunities=opps(), leads=leads), "2026-10", months=12)
+    # window 2025-11-01..2026-10-31: leads l1, l2 (l3 is older); converted l1; opportunities created: all 5; won: o1
+    assert dict(zip(f["step"], f["count"], strict=True)) == {
+        "Leads created": 2, "Leads converted": 1, "Opportunities created": 5, "Deals won": 1,
+    }  # fmt: skip
+
+
+def test_stage_conversion_and_time_in_stage():
+    sc = analysis.stage_conversion(Tables(opportunities=opps(), stage_history=history()), "2026-10", months=12)
+    sc = sc.set_index("stage")
+    # Discovery entered 4 times (o1, o2, o3, o4); left by o1 (70 days), o2 (5), o4 (116); o3 still there
+    assert sc.loc["Discovery", "entered"] == 4 and sc.loc["Discovery", "advanced"] == 3
+    assert sc.loc["Discovery", "conversion"] == pytest.approx(0.75)
+    assert sc.loc["Discovery", "median_days"] == 70
+    # Proposal: o2 and o5 entered, neither left
+    assert sc.loc["Proposal", "advanced"] == 0 and np.isnan(sc.loc["Proposal", "median_days"])
+    assert "Closed Won" not in sc.index
+
+
+def test_stage_conversion_says_what_it_needs():
+    with pytest.raises(ValueError, match="stage_history"):
+        analysis.stage_conversion(Tables(opportunities=opps()), "2026-10")
+
+
+def test_pipeline_waterfall_bridges_start_to_end():
+    w = analysis.pipeline_waterfall(Tables(opportunities=opps(), stage_history=history()), "2026-10")
+    v = dict(zip(w["step"], w["value"], strict=True))
+    # open at 2026-09-30: o1 100, o2 200, o4 400 = 700; created in Oct: o3 300 + o5 50 = 350
+    # won in Oct: o1 100; lost: o4 400; open at end: o2 200 + o3 300 + o5 50 = 550
+    assert v["Open at start"] == 700 and v["Created"] == 350 and v["Won"] == -100 and v["Lost"] == -400
+    assert v["Open at end"] == 550 == v["Open at start"] + v["Created"] + v["Won"] + v["Lost"]
+    # slipped: o2 expected to close 2026-10-20, still open
+    assert v["Slipped"] == 200
+    # advanced: entered a later stage in October after creation: none (o5's Proposal is its first stage)
+    assert v["Advanced"] == 0
+
+
+def test_bookings_leaderboard_against_quota():
+    reps = pd.DataFrame(
+        {"rep_id": ["r1", "r2"], "name": ["Ann", "Bob"], "role": ["ae", "ae"], "region": ["DE", "DE"],
+         "hire_date": [D("2020-01-01")] * 2}
+    )  # fmt: skip
+    targets = pd.DataFrame(
+        {"period": ["2026-01", "2026-10", "2026-10"], "metric": ["revenue"] * 3, "value": [50.0, 150.0, 100.0],
+         "rep_id": ["r1", "r1", "r2"], "region": [None] * 3}
+    )  # fmt: skip
+    lb = analysis.bookings_leaderboard(Tables(opportunities=opps(), reps=reps, targets=targets), "2026-10").set_index("owner_id")
+    # r1: won o1 100 in Oct; quota YTD 50 + 150 = 200 -> attainment 0.5; open pipeline o2 200 + o5 50
+    assert lb.loc["r1", "bookings_ytd"] == 100 and lb.loc["r1", "quota_ytd"] == 200
+    assert lb.loc["r1", "attainment"] == pytest.approx(0.5)
+    assert lb.loc["r1", "pipeline_open"] == 250 and lb.loc["r1", "rep"] == "Ann"
+    # r2: nothing won, one lost -> win rate 0
+    assert lb.loc["r2", "bookings_ytd"] == 0 and lb.loc["r2", "win_rate_ytd"] == 0
+
+
+def test_lost_reasons_share():
+    lr = analysis.lost_reasons(Tables(opportunities=opps()), "2026-10")
+    assert lr.to_dict("records") == [{"lost_reason": "price", "deals": 1, "value": 400.0, "share": 1.0}]
+
+
+def test_html_fragments_escape_data_and_build_a_table_of_contents():
+    assert esc('<b a="1">') == "&lt;b a=&quot;1&quot;&gt;"
+    page = toc_placeholder() + heading("Revenue <up> 5%") + heading("Pipeline")
+    out = add_toc(page)
+    assert '<a href="#revenue-up-5">Revenue &lt;up&gt; 5%</a>' in out and "<up>" not in out
+    t = table(pd.DataFrame({"name": ["<script>"], "value": [1.5]}), formats={"value": lambda v: f"{v:.1f}"})
+    assert "&lt;script&gt;" in t and "<script>" not in t and '<td class="num">1.5</td>' in t
