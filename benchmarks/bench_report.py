@@ -1,7 +1,7 @@
 """Whole-report speed against its floor, measured in the same run.
 
-Floor: six papermill runs (same workers, same kernel, same child-process
-executor) of a notebook that only imports the libraries the audience
+Floor: six papermill runs (same workers, same kernel, the same executor,
+``salesreport.pipeline.run_jobs``) of a notebook that only imports the libraries the audience
 notebooks import, each converted to HTML. Report: `salesreport report` for
 EMEA on the sample. Prints both wall times and the ratio.
 
@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -50,29 +49,21 @@ def floor(workers: int, n: int = 6) -> float:
         "language": "python",
     }
     nbformat.write(nb, tmp / "floor.ipynb")
+    from salesreport.pipeline import Progress, run_jobs
+
     jobs = []
     for i in range(n):
         job = {
-            "input": str(tmp / "floor.ipynb"), "output": str(tmp / f"out{i}.ipynb"), "html": str(tmp / f"out{i}.html"),
-            "error": str(tmp / f"err{i}.json"), "parameters": {"team": "emea"}, "timeout": 600, "kernel": "salesreport",
-            "cwd": str(tmp), "title": "floor", "team_title": "floor", "month": "-", "footer": "-",
+            "page": f"floor{i}", "input": str(tmp / "floor.ipynb"), "output": str(tmp / f"out{i}.ipynb"),
+            "html": str(tmp / f"out{i}.html"), "error": str(tmp / f"err{i}.json"), "done": str(tmp / f"done{i}"),
+            "parameters": {"team": "emea"}, "timeout": 600, "kernel": "salesreport", "cwd": str(tmp),
+            "title": "floor", "team_title": "floor", "month": "-", "footer": "-",
         }  # fmt: skip
-        (tmp / f"job{i}.json").write_text(json.dumps(job))
-        jobs.append(tmp / f"job{i}.json")
+        job["job_file"] = str(tmp / f"job{i}.json")
+        Path(job["job_file"]).write_text(json.dumps(job))
+        jobs.append(job)
     t0 = time.perf_counter()
-    running: list[subprocess.Popen] = []
-    pending = list(jobs)
-    while pending or running:
-        while pending and len(running) < workers:
-            running.append(
-                subprocess.Popen([sys.executable, "-m", "salesreport.execute", str(pending.pop(0))])
-            )
-        time.sleep(0.05)
-        for proc in list(running):
-            if proc.poll() is not None:
-                if proc.returncode:
-                    raise SystemExit("floor notebook failed")
-                running.remove(proc)
+    run_jobs(jobs, workers, Progress(quiet=True))
     dt = time.perf_counter() - t0
     shutil.rmtree(tmp, ignore_errors=True)
     return dt

@@ -31,18 +31,17 @@ def test_markup_in_data_values_is_escaped_on_every_page(project, sample_dir, tmp
     data = tmp_path / "data"
     shutil.copytree(sample_dir, data)
     reps = pd.read_csv(data / "reps.csv", dtype=str, keep_default_na=False)
-    ae = reps.index[(reps["role"] == "ae") & (reps["region"] == "DE")][0]
-    reps.loc[ae, "name"] = MARKUP["rep"]
+    reps.loc[(reps["role"] == "ae") & (reps["region"] == "DE"), "name"] = MARKUP["rep"]
     reps.to_csv(data / "reps.csv", index=False)
     opp = pd.read_csv(data / "opportunities.csv", dtype=str, keep_default_na=False)
     de = opp["region"] == "DE"
-    opp.loc[de & (opp["status"] == "open"), "stage"] = MARKUP["stage"]
+    opp["stage"] = opp["stage"].replace("Proposal", MARKUP["stage"])
     opp.loc[de, "source"] = MARKUP["source"]
     opp.loc[de & (opp["status"] == "lost"), "lost_reason"] = MARKUP["lost_reason"]
     opp.loc[de, "account_id"] = MARKUP["account"]
     opp.to_csv(data / "opportunities.csv", index=False)
     sh = pd.read_csv(data / "stage_history.csv", dtype=str, keep_default_na=False)
-    sh = sh[sh["opportunity_id"].isin(opp["opportunity_id"])]
+    sh["stage"] = sh["stage"].replace("Proposal", MARKUP["stage"])
     sh.to_csv(data / "stage_history.csv", index=False)
 
     res = run_report(team="emea", month=REPORT_MONTH, data=str(data), progress=Progress(quiet=True))

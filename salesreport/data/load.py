@@ -30,6 +30,7 @@ from salesreport.data.presets import apply_derive, derive_sources, load_preset, 
 from salesreport.data.quality import DataQuality
 from salesreport.data.read import RawTable, ReadError, find_table_files, read_file, read_sql_tables
 from salesreport.data.validate import (
+    REFERENCES,
     ParsedTable,
     check_references,
     check_rows,
@@ -450,10 +451,11 @@ def load_tables(
         df = pt.frame.loc[keep[table]].copy()
         in_scope[table] = len(df)
         frames[table] = check_rows(pt, df, q)
+    parents = {parent for _, _, parent, _, _ in REFERENCES}  # only these are looked up
     all_keys = {
         t: set(pt.frame[TABLES[t].key].dropna())
         for t, pt in parsed.items()
-        if TABLES[t].key and TABLES[t].key in pt.frame.columns
+        if t in parents and TABLES[t].key and TABLES[t].key in pt.frame.columns
     }
     frames = check_references(frames, all_keys, parsed, q)
     raise_problems(

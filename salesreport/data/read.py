@@ -215,11 +215,14 @@ def _read_table(path: Path, encoding: str | None) -> pd.DataFrame:
         df = df.dropna(how="all")
     else:
         raise ReadError(f"has an unknown format {suffix!r}", "Use .csv, .parquet or .xlsx.")
-    return _finish(df)
+    # the frame was just made here: no need to copy its millions of cells
+    return _finish(df, copy=False)
 
 
-def _finish(df: pd.DataFrame) -> pd.DataFrame:
-    df = df.copy()
+def _finish(df: pd.DataFrame, copy: bool = True) -> pd.DataFrame:
+    """Header names stripped, index = spreadsheet rows; ``copy=False`` for a frame just read."""
+    if copy:
+        df = df.copy()
     df.columns = [str(c).strip().lstrip("\ufeff") for c in df.columns]
     if len(df.columns) == 0 or len(df) == 0:
         raise ReadError(

@@ -135,10 +135,13 @@ class _RowKeys:
     def lookup(self, keys: np.ndarray, values: np.ndarray, at: np.ndarray) -> np.ndarray:
         """``values`` of the rows with ``keys`` found at keys ``at`` (first of duplicates)."""
         right, first = np.unique(keys, return_index=True)
-        pos = pd.Index(right).get_indexer(at)
         v = np.asarray(values, dtype=float)[first]
-        ok = (pos >= 0) & (at >= 0)
-        return np.where(ok, v[np.maximum(pos, 0)] if len(v) else np.nan, np.nan)
+        if not len(v):
+            return np.full(len(at), np.nan)
+        # ``right`` is sorted and unique: a binary search finds each key (no hash table)
+        pos = np.minimum(np.searchsorted(right, at), len(right) - 1)
+        ok = (right[pos] == at) & (at >= 0)
+        return np.where(ok, v[pos], np.nan)
 
 
 def compute_kpis(tables: Tables, params: TeamParams, month: str) -> pd.DataFrame:
@@ -189,12 +192,21 @@ def _compute(tables: Tables, params: TeamParams, month: str) -> pd.DataFrame:
         if frames
         else long_frame(Win.of(windows), [], {})
     )
-    kpis = kpis[kpis["metric"].isin(list(CATALOGUE))].reset_index(drop=True)
+    frames.clear()  # the parts are copied into ``kpis``: free them before the next copies
+    known = kpis["metric"].isin(list(CATALOGUE)).to_numpy()
+    if not known.all():  # (a copy of a frame of millions of rows only when needed)
+        kpis = kpis[known].reset_index(drop=True)
     keys = _RowKeys(kpis)
-    kpis["prior"] = keys.lookup(keys.key, kpis["value"].to_numpy(float), keys.key - 12)
-    kpis["target"] = _targets(kpis, keys, tables, params, windows)
+    # the new columns stay arrays until the final frame (no column inserts into a long frame)
+    added = {
+        "prior": keys.lookup(keys.key, kpis["value"].to_numpy(float), keys.key - 12),
+        "target": _targets(kpis, keys, tables, params, windows),
+    }
     units = {k.name: k.unit_label(params.currency) for k in CATALOGUE.values()}
-    kpis["unit"] = kpis["metric"].map(units)
+    unit_of = np.array(
+        [units.get(m, np.nan) for m in keys.uniques["metric"]] + [np.nan], dtype=object
+    )
+    added["unit"] = unit_of[keys.codes["metric"]]  # code -1 (no metric) -> the NaN at the end
     keep = keys.per >= (month_period(month) - (params.history_months - 1)).ordinal
     order = np.lexsort(
         [
@@ -204,7 +216,10 @@ def _compute(tables: Tables, params: TeamParams, month: str) -> pd.DataFrame:
             keys.codes["metric"][keep],
         ]
     )
-    return kpis.loc[keep, KPI_COLUMNS].iloc[order].reset_index(drop=True)
+    rows = np.flatnonzero(keep)[order]  # one take per column instead of two frame copies
+    return pd.DataFrame(
+        {c: (added[c] if c in added else kpis[c].to_numpy())[rows] for c in KPI_COLUMNS}
+    )
 
 
 def _targets(
@@ -217,8 +232,10 @@ def _targets(
         return out
     win = Win.of(windows)
     parts = []
-    for metric in sorted(set(rows["metric"]) & set(kpis["metric"])):
-        labels = sorted(kpis.loc[kpis["metric"] == metric, "segment"].unique())
+    metric_code = {m: i for i, m in enumerate(keys.uniques["metric"])}
+    for metric in sorted(set(rows["metric"]) & set(metric_code)):
+        seg_codes = np.unique(keys.codes["segment"][keys.codes["metric"] == metric_code[metric]])
+        labels = sorted(keys.uniques["segment"][seg_codes[seg_codes >= 0]])
         t = window_targets(
             rows,
             metric,

@@ -37,6 +37,10 @@ TARGET_COLUMNS = ["metric", "period", "rep_id", "region", "value", "source"]
 def _blank(s: pd.Series) -> pd.Series:
     """Missing / blank text as ''."""
     out = s.astype(object).where(s.notna(), "")
+    if pd.api.types.infer_dtype(out, skipna=False) == "string":  # all text: strip each distinct
+        codes, uniq = pd.factorize(out.to_numpy(object))
+        stripped = np.array([str(u).strip() for u in uniq] + [""], dtype=object)
+        return pd.Series(stripped[codes], index=out.index, name=out.name, dtype=object)
     return out.map(lambda v: str(v).strip())
 
 
@@ -76,8 +80,10 @@ def _with_bounds(rows: pd.DataFrame, fy_start: int) -> pd.DataFrame:
     """Add ``first``/``last`` month ordinals and ``n`` (months spanned) of each row's period."""
     rows = rows.copy()
     bounds = {p: period_bounds(p, fy_start) for p in rows["period"].unique()}
-    rows["first"] = rows["period"].map(lambda p: bounds[p][0].ordinal).astype(np.int64)
-    rows["last"] = rows["period"].map(lambda p: bounds[p][1].ordinal).astype(np.int64)
+    rows["first"] = rows["period"].map({p: b[0].ordinal for p, b in bounds.items()})
+    rows["last"] = rows["period"].map({p: b[1].ordinal for p, b in bounds.items()})
+    rows["first"] = rows["first"].astype(np.int64)
+    rows["last"] = rows["last"].astype(np.int64)
     rows["n"] = rows["last"] - rows["first"] + 1
     return rows
 
