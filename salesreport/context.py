@@ -125,6 +125,17 @@ def build_context(
     )
     if fc_notes:
         notes["forecast"] = list(fc_notes)
+    if tables.orders is None and tables.stage_history is not None and len(backtest):
+        # Scored only where it is honest: the pipeline forecasts bookings, which are
+        # revenue only without an orders table, and needs stage history to know each
+        # deal's stage at a past origin.
+        from salesreport.forecast.pipeline_forecast import pipeline_backtest
+
+        origins = sorted(backtest["origin"].unique())
+        pb = _safe("pipeline backtest", notes, pipeline_backtest, tables, origins, 3, params, y)
+        if pb is not None and len(pb):
+            notes["pipeline_backtest"] = pb.attrs.get("caveat", "")
+            backtest = pd.concat([backtest, pb[list(backtest.columns)]], ignore_index=True)
     frames["forecast"] = candidates
     frames["backtest"] = backtest
     ledger = (

@@ -19,8 +19,20 @@ def opps() -> pd.DataFrame:
             "opportunity_id": ["o1", "o2", "o3", "o4", "o5"],
             "account_id": ["a1", "a2", "a3", "a4", "a5"],
             "owner_id": ["r1", "r1", "r2", "r2", "r1"],
-            "created_date": [D("2026-08-01"), D("2026-09-15"), D("2026-10-05"), D("2026-07-01"), D("2026-10-02")],
-            "close_date": [D("2026-10-10"), D("2026-10-20"), D("2026-12-01"), D("2026-10-25"), D("2026-11-15")],
+            "created_date": [
+                D("2026-08-01"),
+                D("2026-09-15"),
+                D("2026-10-05"),
+                D("2026-07-01"),
+                D("2026-10-02"),
+            ],
+            "close_date": [
+                D("2026-10-10"),
+                D("2026-10-20"),
+                D("2026-12-01"),
+                D("2026-10-25"),
+                D("2026-11-15"),
+            ],
             "stage": ["Closed Won", "Proposal", "Discovery", "Closed Lost", "Proposal"],
             "status": ["won", "open", "open", "lost", "open"],
             "amount": [100.0, 200.0, 300.0, 400.0, 50.0],
@@ -66,7 +78,9 @@ def test_deals_needing_attention_give_every_reason():
         }
     )
     t = Tables(opportunities=opps(), stage_history=history(), activities=acts)
-    d = analysis.deals_needing_attention(t, "2026-10", stalled_days=30, no_activity_days=14).set_index("opportunity_id")
+    d = analysis.deals_needing_attention(
+        t, "2026-10", stalled_days=30, no_activity_days=14
+    ).set_index("opportunity_id")
     # o2: expected close 2026-10-20 passed; in Proposal since 2026-09-20 = 41 days; no activity at all
     assert d.loc["o2", "reasons"] == "close date passed; 41 days in stage; no activity in 14 days"
     # o3: last activity 2026-09-01, more than 14 days before 2026-10-31; 26 days in stage is fine
@@ -96,7 +110,9 @@ def test_funnel_counts_each_step_in_the_window():
 
 
 def test_stage_conversion_and_time_in_stage():
-    sc = analysis.stage_conversion(Tables(opportunities=opps(), stage_history=history()), "2026-10", months=12)
+    sc = analysis.stage_conversion(
+        Tables(opportunities=opps(), stage_history=history()), "2026-10", months=12
+    )
     sc = sc.set_index("stage")
     # Discovery entered 4 times (o1, o2, o3, o4); left by o1 (70 days), o2 (5), o4 (116); o3 still there
     assert sc.loc["Discovery", "entered"] == 4 and sc.loc["Discovery", "advanced"] == 3
@@ -113,11 +129,15 @@ def test_stage_conversion_says_what_it_needs():
 
 
 def test_pipeline_waterfall_bridges_start_to_end():
-    w = analysis.pipeline_waterfall(Tables(opportunities=opps(), stage_history=history()), "2026-10")
+    w = analysis.pipeline_waterfall(
+        Tables(opportunities=opps(), stage_history=history()), "2026-10"
+    )
     v = dict(zip(w["step"], w["value"], strict=True))
     # open at 2026-09-30: o1 100, o2 200, o4 400 = 700; created in Oct: o3 300 + o5 50 = 350
     # won in Oct: o1 100; lost: o4 400; open at end: o2 200 + o3 300 + o5 50 = 550
-    assert v["Open at start"] == 700 and v["Created"] == 350 and v["Won"] == -100 and v["Lost"] == -400
+    assert (
+        v["Open at start"] == 700 and v["Created"] == 350 and v["Won"] == -100 and v["Lost"] == -400
+    )
     assert v["Open at end"] == 550 == v["Open at start"] + v["Created"] + v["Won"] + v["Lost"]
     # slipped: o2 expected to close 2026-10-20, still open
     assert v["Slipped"] == 200
@@ -134,7 +154,9 @@ def test_bookings_leaderboard_against_quota():
         {"period": ["2026-01", "2026-10", "2026-10"], "metric": ["revenue"] * 3, "value": [50.0, 150.0, 100.0],
          "rep_id": ["r1", "r1", "r2"], "region": [None] * 3}
     )  # fmt: skip
-    lb = analysis.bookings_leaderboard(Tables(opportunities=opps(), reps=reps, targets=targets), "2026-10").set_index("owner_id")
+    lb = analysis.bookings_leaderboard(
+        Tables(opportunities=opps(), reps=reps, targets=targets), "2026-10"
+    ).set_index("owner_id")
     # r1: won o1 100 in Oct; quota YTD 50 + 150 = 200 -> attainment 0.5; open pipeline o2 200 + o5 50
     assert lb.loc["r1", "bookings_ytd"] == 100 and lb.loc["r1", "quota_ytd"] == 200
     assert lb.loc["r1", "attainment"] == pytest.approx(0.5)
@@ -145,7 +167,9 @@ def test_bookings_leaderboard_against_quota():
 
 def test_lost_reasons_share():
     lr = analysis.lost_reasons(Tables(opportunities=opps()), "2026-10")
-    assert lr.to_dict("records") == [{"lost_reason": "price", "deals": 1, "value": 400.0, "share": 1.0}]
+    assert lr.to_dict("records") == [
+        {"lost_reason": "price", "deals": 1, "value": 400.0, "share": 1.0}
+    ]
 
 
 def test_html_fragments_escape_data_and_build_a_table_of_contents():
@@ -153,5 +177,27 @@ def test_html_fragments_escape_data_and_build_a_table_of_contents():
     page = toc_placeholder() + heading("Revenue <up> 5%") + heading("Pipeline")
     out = add_toc(page)
     assert '<a href="#revenue-up-5">Revenue &lt;up&gt; 5%</a>' in out and "<up>" not in out
-    t = table(pd.DataFrame({"name": ["<script>"], "value": [1.5]}), formats={"value": lambda v: f"{v:.1f}"})
+    t = table(
+        pd.DataFrame({"name": ["<script>"], "value": [1.5]}),
+        formats={"value": lambda v: f"{v:.1f}"},
+    )
     assert "&lt;script&gt;" in t and "<script>" not in t and '<td class="num">1.5</td>' in t
+
+
+def test_the_sales_leads_commentary_is_rendered_with_markup_escaped(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from salesreport import views
+
+    monkeypatch.setenv("SALESREPORT_HOME", str(tmp_path))
+    notes = tmp_path / "params" / "emea" / "notes"
+    notes.mkdir(parents=True)
+    (notes / "2026-10.md").write_text(
+        "**Big win** at ACME <script>alert(1)</script>\n\n- renewals late\n"
+    )
+    ctx = SimpleNamespace(params=SimpleNamespace(team="emea"), month="2026-10")
+    html = "".join(views.commentary(ctx))
+    assert "<strong>Big win</strong>" in html and "<li>renewals late</li>" in html
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    ctx.month = "2026-09"
+    assert views.commentary(ctx) == []

@@ -207,6 +207,11 @@ def test_a_folder_with_one_table_gets_a_full_report(tmp_path, sample_dir, monkey
     data = tmp_path / "data"
     data.mkdir()
     src.to_csv(data / f"{table}.csv", index=False)
+    if table == "opportunities":  # with stage history the pipeline forecast is scored too
+        sh = pd.read_csv(sample_dir / "stage_history.csv", dtype=str)
+        sh[sh["opportunity_id"].isin(src["opportunity_id"])].to_csv(
+            data / "stage_history.csv", index=False
+        )
     params = tmp_path / "mine.yaml"
     params.write_text("team: mine\n")
     out = tmp_path / "out"
@@ -235,6 +240,8 @@ def test_a_folder_with_one_table_gets_a_full_report(tmp_path, sample_dir, monkey
     assert {p.name for p in out.iterdir()} >= SPEC_FILES
     kpis = pd.read_csv(out / "kpis.csv")
     assert kpis.loc[kpis["metric"] == "revenue", "value"].notna().any()
+    acc = pd.read_csv(out / "forecast_accuracy.csv")
+    assert ("pipeline" in set(acc["model"])) == (table == "opportunities")
     missing = "leads" if table == "orders" else "orders"
     ops = (out / "operations.html").read_text()
     assert "needs the" in ops or missing in ops  # the report says what table would unlock more
