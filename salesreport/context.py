@@ -12,6 +12,8 @@ kernel, from the same functions.
 from __future__ import annotations
 
 import json
+import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -255,9 +257,10 @@ def save_context(ctx: ReportContext, run_dir: Path) -> None:
         "params": ctx.params.model_dump(mode="json"),
         "notes": ctx.notes,
     }
-    (run_dir / "context.json").write_text(
-        json.dumps(header, indent=1, default=str), encoding="utf-8"
-    )
+    # written last and renamed into place: its presence means the context is complete
+    tmp = run_dir / "context.json.tmp"
+    tmp.write_text(json.dumps(header, indent=1, default=str), encoding="utf-8")
+    os.replace(tmp, run_dir / "context.json")
 
 
 def _to_parquet(df: pd.DataFrame, path: Path) -> None:
@@ -274,8 +277,21 @@ def _to_parquet(df: pd.DataFrame, path: Path) -> None:
     df.to_parquet(path, index=not isinstance(df.index, pd.RangeIndex))
 
 
-def load_context(run_dir: str | Path) -> ReportContext:
+def load_context(run_dir: str | Path, wait_seconds: float = 600.0) -> ReportContext:
+    """Read a saved context; in a pipeline run, wait until the pipeline has finished writing it.
+
+    The pipeline starts the notebooks' kernels while it computes, so a notebook
+    may get here first: it waits for ``context.json`` (written last). The
+    pipeline stops the notebooks if the computation fails.
+    """
     run_dir = Path(run_dir)
+    deadline = time.monotonic() + wait_seconds
+    while not (run_dir / "context.json").exists():
+        if time.monotonic() > deadline:
+            raise FileNotFoundError(
+                f"{run_dir / 'context.json'}: no report context after {wait_seconds:.0f} s"
+            )
+        time.sleep(0.1)
     header = json.loads((run_dir / "context.json").read_text(encoding="utf-8"))
     params = validate_params(header["params"], source=str(run_dir / "context.json"))
     tables = Tables(

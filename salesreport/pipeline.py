@@ -214,7 +214,6 @@ def _check_notebooks(params: TeamParams) -> None:
 def _run_locked(
     params, month, data, paths: RunPaths, progress: Progress, workers, started
 ) -> RunResult:
-    from salesreport.context import build_context, save_context
     from salesreport.data import load_tables
 
     shutil.rmtree(paths.build_dir, ignore_errors=True)
@@ -226,20 +225,19 @@ def _run_locked(
             loaded = load_tables(params, data, month, strict=params.strict)
             progress.say("    " + loaded.quality.summary_text().replace("\n", "\n    "))
 
-        with progress.step("Compute KPIs, cohorts and forecasts"):
-            ctx = build_context(
-                params,
-                loaded.tables,
-                month,
-                quality=loaded.quality.to_frame(),
-                quality_rows=loaded.quality.rows(),
-                ledger_path=paths.ledger,
-            )
-            save_context(ctx, paths.work / "context")
-            write_outputs(ctx, paths.stage)
+        # Kernels start and import their libraries while the numbers are computed;
+        # each notebook waits for the context (load_context) before it reads it.
+        jobs = prepare_notebooks(params, month, paths, loaded.tables)
+        workers_ = start_workers(jobs, workers or params.workers)
+        try:
+            with progress.step("Compute KPIs, cohorts and forecasts"):
+                ctx = _compute(params, loaded, month, paths)
+        except BaseException:
+            _stop(p for p, _ in workers_)
+            raise
 
         with progress.step("Run notebooks"):
-            pages = execute_notebooks(params, month, paths, progress, workers or params.workers)
+            pages = wait_workers(workers_, jobs, progress, paths.failed_dir)
 
         with progress.step("Write index and run.json"):
             shutil.copytree(paths.work / "notebooks", paths.stage / "notebooks")
@@ -258,6 +256,23 @@ def _run_locked(
         if not ok:
             _keep_failed(paths)
         shutil.rmtree(paths.build_dir, ignore_errors=True)
+
+
+def _compute(params, loaded, month: str, paths: RunPaths):
+    """Every number of the report, saved where the notebooks read it (context.json last)."""
+    from salesreport.context import build_context, save_context
+
+    ctx = build_context(
+        params,
+        loaded.tables,
+        month,
+        quality=loaded.quality.to_frame(),
+        quality_rows=loaded.quality.rows(),
+        ledger_path=paths.ledger,
+    )
+    write_outputs(ctx, paths.stage)
+    save_context(ctx, paths.work / "context")
+    return ctx
 
 
 def _keep_failed(paths: RunPaths) -> None:
@@ -354,36 +369,31 @@ def _file_safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "_", str(text))[:60] or "rep"
 
 
-def execute_notebooks(
-    params, month, paths: RunPaths, progress: Progress, workers: int
-) -> list[str]:
-    """Run the audience notebooks on ``workers`` child processes; HTML is made by each child.
-
-    Jobs are dealt round-robin to the workers; each worker runs its share in
-    order. The first failure stops every worker (fail fast) and raises
-    :class:`NotebookError` naming the notebook, the cell and the exception.
-    """
+def prepare_notebooks(params, month, paths: RunPaths, tables) -> list[dict]:
+    """The notebook jobs of this run (one per audience, plus one per AE with ``per_rep``)."""
     from salesreport.execute import ensure_kernel
 
     ensure_kernel()
     reps = []
-    if params.per_rep:
-        reps_path = paths.work / "context" / "tables" / "reps.parquet"
-        if reps_path.exists():
-            r = pd.read_parquet(reps_path)
-            reps = sorted(r.loc[r["role"] == "ae", "rep_id"].astype(str).unique())
-    jobs = notebook_jobs(params, month, paths, reps)
-    return run_jobs(jobs, workers, progress, paths.failed_dir)
+    if params.per_rep and tables.reps is not None:
+        r = tables.reps
+        reps = sorted(r.loc[r["role"] == "ae", "rep_id"].astype(str).unique())
+    return notebook_jobs(params, month, paths, reps)
 
 
 def run_jobs(
     jobs: list[dict], workers: int, progress: Progress, failed_dir: Path | None = None
 ) -> list[str]:
     """Execute notebook jobs (see :mod:`salesreport.execute`) on ``workers`` child processes."""
+    return wait_workers(start_workers(jobs, workers), jobs, progress, failed_dir)
+
+
+def start_workers(jobs: list[dict], workers: int) -> list[tuple[subprocess.Popen, list[dict]]]:
+    """Start the worker processes; jobs are dealt round-robin, each worker runs its share in order."""
     workers = max(1, min(workers, len(jobs)))
     batches = [jobs[i::workers] for i in range(workers)]
     env = dict(os.environ, PYTHONUNBUFFERED="1", MPLBACKEND="Agg")
-    procs = [
+    return [
         (
             subprocess.Popen(
                 [sys.executable, "-m", "salesreport.execute", *[j["job_file"] for j in batch]],
@@ -395,6 +405,15 @@ def run_jobs(
         )
         for batch in batches
     ]
+
+
+def wait_workers(
+    procs: list[tuple[subprocess.Popen, list[dict]]],
+    jobs: list[dict],
+    progress: Progress,
+    failed_dir: Path | None = None,
+) -> list[str]:
+    """Follow the workers to the end; the first failure stops them all and raises NotebookError."""
     bar = None
     if progress.tty:
         from tqdm import tqdm

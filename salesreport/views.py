@@ -20,6 +20,7 @@ from salesreport.params import project_root
 from salesreport.tables import TABLES
 
 Output = list[Any]
+TOP_REPS = 15  # reps drawn in activity charts; the tables list everyone
 
 
 def show(outputs: Output) -> None:
@@ -53,25 +54,30 @@ def needs(table: str, what: str) -> str:
 # --------------------------------------------------------------------------- KPI helpers
 
 
+def _kpi_index(ctx) -> pd.DataFrame:
+    """The KPI frame (with status) indexed for lookups, built once per context."""
+    idx = ctx.__dict__.get("_kpi_index")
+    if idx is None:
+        k = ctx.frames.get("kpi_status")
+        if k is None or k.empty:
+            k = ctx.frames.get("kpis", pd.DataFrame())
+        keys = ["metric", "window", "segment", "period"]
+        idx = k.set_index(keys).sort_index() if not k.empty else k
+        ctx.__dict__["_kpi_index"] = idx
+    return idx
+
+
 def kpi(
     ctx, metric: str, window: str = "month", segment: str = "all", period: str | None = None
 ) -> dict:
     """One KPI row as a dict (value, target, prior, status...), empty values as NaN."""
-    k = ctx.frames.get("kpi_status")
-    if k is None or k.empty:
-        k = ctx.frames.get("kpis", pd.DataFrame())
-    if k.empty:
+    idx = _kpi_index(ctx)
+    key = (metric, window, segment, period or ctx.month)
+    if idx.empty or key not in idx.index:
         return {"value": np.nan, "target": np.nan, "prior": np.nan}
-    period = period or ctx.month
-    row = k[
-        (k["metric"] == metric)
-        & (k["window"] == window)
-        & (k["segment"] == segment)
-        & (k["period"] == period)
-    ]
-    if row.empty:
-        return {"value": np.nan, "target": np.nan, "prior": np.nan}
-    return row.iloc[0].to_dict()
+    row = idx.loc[key]
+    row = row.iloc[0] if isinstance(row, pd.DataFrame) else row
+    return row.to_dict()
 
 
 def _fmt(value: float, unit: str, currency: str) -> str:
@@ -443,12 +449,14 @@ def activity_section(ctx) -> Output:
     total = int(a["count"].sum())
     meetings = int(a.loc[a["type"] == "meeting", "count"].sum())
     title = f"{total:,} activities logged in {pd.Period(ctx.month, 'M').strftime('%B')}, {meetings:,} of them meetings"
+    top = a.groupby("rep")["count"].sum().nlargest(TOP_REPS).index
     return [
         H.heading(title, anchor="activity"),
         _try_chart(
             charts.activity_by_rep,
-            a[["rep", "type", "count"]],
-            f"Activities by rep and type, {pd.Period(ctx.month, 'M').strftime('%B %Y')}",
+            a.loc[a["rep"].isin(top), ["rep", "type", "count"]],
+            f"Activities by rep and type, {pd.Period(ctx.month, 'M').strftime('%B %Y')}"
+            f" (the {len(top)} most active reps)",
         ),
     ]
 
@@ -707,7 +715,7 @@ def sdr_section(ctx) -> Output:
     title = f"SDRs booked {meetings:,} meetings in {pd.Period(ctx.month, 'M').strftime('%B')}"
     out = [H.heading(title, anchor="sdr")]
     if "meeting" in t.columns:
-        long = t.melt(
+        long = t.head(TOP_REPS).melt(
             id_vars=["rep"],
             value_vars=[c for c in ["call", "email", "linkedin", "meeting"] if c in t.columns],
             var_name="type",
@@ -717,7 +725,8 @@ def sdr_section(ctx) -> Output:
             _try_chart(
                 charts.activity_by_rep,
                 long,
-                f"SDR activity by type, {pd.Period(ctx.month, 'M').strftime('%B %Y')}",
+                f"SDR activity by type, {pd.Period(ctx.month, 'M').strftime('%B %Y')}"
+                f" (top {min(TOP_REPS, len(t))} by meetings)",
             )
         )
     out.append(
