@@ -263,17 +263,23 @@ def save_context(ctx: ReportContext, run_dir: Path) -> None:
     os.replace(tmp, run_dir / "context.json")
 
 
-def _to_parquet(df: pd.DataFrame, path: Path) -> None:
+def periods_as_text(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy with every ``Period`` (column values or index) written as text (``2026-10``)."""
     df = df.copy()
     for col in df.columns:
         if isinstance(df[col].dtype, pd.PeriodDtype):
             df[col] = df[col].astype(str)
         elif df[col].dtype == object:
-            sample = df[col].dropna()
-            if len(sample) and isinstance(sample.iloc[0], pd.Period):
-                df[col] = df[col].astype(str)
+            first = df[col].dropna().head(1)
+            if len(first) and isinstance(first.iloc[0], pd.Period):
+                df[col] = df[col].map(lambda v: str(v) if isinstance(v, pd.Period) else v)
     if isinstance(df.index, pd.PeriodIndex):
         df.index = df.index.astype(str)
+    return df
+
+
+def _to_parquet(df: pd.DataFrame, path: Path) -> None:
+    df = periods_as_text(df)
     df.to_parquet(path, index=not isinstance(df.index, pd.RangeIndex))
 
 

@@ -288,13 +288,9 @@ def _keep_failed(paths: RunPaths) -> None:
 
 
 def _csv(df: pd.DataFrame, path: Path) -> None:
-    df = df.copy()
-    for col in df.columns:
-        if isinstance(df[col].dtype, pd.PeriodDtype):
-            df[col] = df[col].astype(str)
-        elif df[col].dtype == object:
-            df[col] = df[col].map(lambda v: str(v) if isinstance(v, pd.Period) else v)
-    df.to_csv(path, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
+    from salesreport.context import periods_as_text
+
+    periods_as_text(df).to_csv(path, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
 
 
 def write_outputs(ctx, stage: Path) -> None:
