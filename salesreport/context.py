@@ -162,6 +162,8 @@ def build_context(
     if params.forecast.segments:
         frames["segment_forecasts"] = _segment_forecasts(tables, params, month, candidates, notes)
 
+    frames["revenue_targets"] = monthly_revenue_targets(tables, params, month, horizon)
+
     step("KPIs")
     kpis = compute_kpis(tables, params, month)
     fkpis = acc_mod.forecast_kpis(
@@ -186,6 +188,30 @@ def build_context(
             frames[f"cohorts_by_{col}"] = seg
 
     return ReportContext(params=params, month=month, tables=tables, frames=frames, notes=notes)
+
+
+def monthly_revenue_targets(tables, params: TeamParams, month: str, horizon: int) -> pd.DataFrame:
+    """The team's monthly revenue target from 36 months back to the end of the forecast horizon.
+
+    Same rules as the KPI engine (:mod:`salesreport.kpis.targets`): a month's
+    row, else its quarter / 3, else its year / 12; the team total falls back to
+    the sum of region rows. Columns ``period`` (text) and ``target``; months
+    without a target are left out.
+    """
+    from salesreport.kpis.targets import monthly_target_matrix, target_rows
+
+    end = pd.Period(month, "M")
+    periods = pd.period_range(end - 35, end + horizon, freq="M")
+    values = monthly_target_matrix(
+        target_rows(tables, params),
+        "revenue",
+        ["all"],
+        periods[0].ordinal,
+        periods[-1].ordinal,
+        params.fiscal_year_start_month,
+    )[0]
+    out = pd.DataFrame({"period": periods.astype(str), "target": values})
+    return out[out["target"].notna()].reset_index(drop=True)
 
 
 def _segment_forecasts(tables, params, month, candidates, notes) -> pd.DataFrame:
@@ -268,7 +294,7 @@ def periods_as_text(df: pd.DataFrame) -> pd.DataFrame:
     df = df.copy()
     for col in df.columns:
         if isinstance(df[col].dtype, pd.PeriodDtype):
-            df[col] = df[col].astype(str)
+            df[col] = df[col].astype(str).where(df[col].notna(), None)
         elif df[col].dtype == object:
             first = df[col].dropna().head(1)
             if len(first) and isinstance(first.iloc[0], pd.Period):

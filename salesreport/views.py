@@ -242,7 +242,22 @@ def forecast_section(ctx, heading: bool = True) -> Output:
     )
     nxt = sel.head(3)["point"].sum()
     model = sel["model"].iloc[0]
+    tg = ctx.frames.get("revenue_targets", pd.DataFrame())
+    target = (
+        pd.Series(tg["target"].to_numpy(float), index=pd.PeriodIndex(tg["period"], freq="M"))
+        if len(tg)
+        else None
+    )
     title = f"Next three months forecast at {charts.fmt_money(nxt, ctx.currency)} ({model})"
+    if target is not None:
+        t3 = target.reindex(sel.head(3)["period"]).to_numpy()
+        if not np.isnan(t3).any() and t3.sum() > 0:
+            gap = nxt / t3.sum() - 1
+            word = "above" if gap >= 0 else "below"
+            title = (
+                f"Next three months forecast at {charts.fmt_money(nxt, ctx.currency)}, "
+                f"{abs(gap):.0%} {word} target"
+            )
     out = [H.heading(title, anchor="forecast")] if heading else []
     out.append(
         _try_chart(
@@ -250,10 +265,34 @@ def forecast_section(ctx, heading: bool = True) -> Output:
             hist.tail(36),
             sel,
             ctx.currency,
-            f"Monthly revenue ({ctx.currency}) and the forecast with 80% and 95% intervals",
+            f"Monthly revenue ({ctx.currency}): forecast with 80% and 95% intervals, and target",
+            target=target,
         )
     )
     return out
+
+
+def segment_forecast_section(ctx) -> Output:
+    """Segment forecasts reconciled to the team's (top-down, proportional to their own forecasts)."""
+    sf = ctx.frames.get("segment_forecasts", pd.DataFrame())
+    if sf.empty:
+        return [
+            H.paragraph(
+                "No segment forecasts: name segment columns under forecast.segments in the team's YAML.",
+                "sr-note",
+            )
+        ]
+    wide = sf.pivot_table(index="period", columns="segment", values="point", aggfunc="sum")
+    wide.index = wide.index.astype(str)
+    wide["total"] = wide.sum(axis=1)
+    money = lambda v: charts.fmt_money(v, ctx.currency)  # noqa: E731
+    t = wide.reset_index()
+    method = sf["method"].iloc[0] if "method" in sf.columns else "proportional"
+    return [
+        H.heading("Forecast by segment, adding up to the team forecast", anchor="segment-forecast"),
+        H.paragraph(f"Reconciliation: {method}.", "sr-note"),
+        H.table(t, formats={c: money for c in t.columns if c != "period"}, max_rows=12),
+    ]
 
 
 def okr_section(ctx) -> Output:
