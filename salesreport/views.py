@@ -849,14 +849,32 @@ def accuracy_section(ctx) -> Output:
         out.append(
             _try_chart(charts.accuracy_by_horizon, byh, "Mean absolute percentage error by horizon")
         )
-    summary = acc[acc["kind"] == "summary"]
+    summary = acc[(acc["kind"] == "summary") & acc["horizon"].isna()]
     if len(summary):
-        keep = [
-            c
-            for c in summary.columns
-            if summary[c].notna().any() and c not in ("kind", "actual", "forecast", "ape", "origin")
-        ]
-        out.append(H.table(summary[keep], max_rows=40))
+        wide = summary.pivot_table(index="model", columns="metric", values="value", aggfunc="first")
+        cols = [c for c in ["mape", "wape", "mase", "bias", "n"] if c in wide.columns]
+        wide = wide[cols].sort_values("mase" if "mase" in cols else cols[0]).reset_index()
+        out.append(H.heading("Accuracy by model, all horizons (realised and backtest)", level=3))
+        out.append(
+            H.table(
+                wide,
+                formats={
+                    "mape": charts.fmt_pct,
+                    "wape": charts.fmt_pct,
+                    "bias": lambda v: charts.fmt_pct(v, signed=True),
+                    "mase": lambda v: f"{v:.2f}",
+                    "n": lambda v: f"{v:.0f}",
+                },
+            )
+        )
+        out.append(
+            H.paragraph(
+                "MAPE and WAPE: mean and weighted absolute percentage error; MASE: error relative to "
+                "a seasonal naive forecast (below 1 is better than repeating last year); bias: "
+                "(forecast − actual) / actual. Per-horizon figures are in forecast_accuracy.csv.",
+                "sr-note",
+            )
+        )
     return out
 
 
@@ -926,9 +944,39 @@ def submissions_section(ctx) -> Output:
             H.heading("The team's own forecast calls", anchor="submissions"),
             needs("forecast_submissions", "Scoring the team's own forecast"),
         ]
+    done = s[s["complete"].astype(bool)] if "complete" in s.columns else s
+    commit = done[done["category"] == "commit"] if "category" in done.columns else done
+    title = "The team's own forecast calls against what happened"
+    if len(commit) and commit["actual"].abs().sum() > 0:
+        wape = (commit["actual"] - commit["submitted"]).abs().sum() / commit["actual"].abs().sum()
+        title = f"The team's commit calls were off by {wape:.0%} on average (WAPE)"
+    money = lambda v: charts.fmt_money(v, ctx.currency)  # noqa: E731
+    cols = [
+        c
+        for c in [
+            "period",
+            "category",
+            "level",
+            "submitted_date",
+            "submitted",
+            "actual",
+            "error",
+            "ape",
+        ]
+        if c in s.columns
+    ]
     return [
-        H.heading("The team's own forecast calls against what happened", anchor="submissions"),
-        H.table(s.tail(24)),
+        H.heading(title, anchor="submissions"),
+        H.table(
+            s[cols].tail(24),
+            formats={
+                "submitted": money,
+                "actual": money,
+                "error": money,
+                "ape": charts.fmt_pct,
+                "submitted_date": lambda v: f"{v:%Y-%m-%d}" if pd.notna(v) else "—",
+            },
+        ),
     ]
 
 
