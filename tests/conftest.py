@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -58,3 +60,15 @@ def built(tmp_path_factory, sample_dir):
     finally:
         mp.undo()
     return root, results
+
+
+def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess:
+    """``python -m salesreport ARGS`` as a user runs it (CI set, extra environment variables)."""
+    return subprocess.run(
+        [sys.executable, "-m", "salesreport", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "CI": "1", **env},
+        timeout=600,
+    )

@@ -12,8 +12,6 @@ import hashlib
 import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
@@ -21,7 +19,7 @@ import pandas as pd
 import pytest
 
 from salesreport.exceptions import LockedError, NotebookError, ParameterError, PublishError
-from tests.conftest import REPORT_MONTH, ROOT, _project
+from tests.conftest import REPORT_MONTH, ROOT, _project, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -215,26 +213,16 @@ def test_a_folder_with_one_table_gets_a_full_report(tmp_path, sample_dir, monkey
     params = tmp_path / "mine.yaml"
     params.write_text("team: mine\n")
     out = tmp_path / "out"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "salesreport",
-            "report",
-            "--params",
-            str(params),
-            "--data",
-            str(data),
-            "--month",
-            REPORT_MONTH,
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "CI": "1"},
-        timeout=600,
+    proc = run_cli(
+        "report",
+        "--params",
+        str(params),
+        "--data",
+        str(data),
+        "--month",
+        REPORT_MONTH,
+        "--out",
+        str(out),
     )
     assert proc.returncode == 0, proc.stderr
     assert {p.name for p in out.iterdir()} >= SPEC_FILES
@@ -300,24 +288,10 @@ def test_a_failing_notebook_publishes_nothing_and_keeps_the_old_report(
 def test_the_cli_names_notebook_and_cell_and_exits_4(one_page_project, sample_dir):
     root, out, before = one_page_project
     _break_notebook(root, "raise ValueError('bad number')")
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "salesreport",
-            "report",
-            "--team",
-            "emea",
-            "--month",
-            REPORT_MONTH,
-            "--data",
-            str(sample_dir),
-        ],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "SALESREPORT_HOME": str(root), "CI": "1"},
-        timeout=600,
-    )
+    proc = run_cli(
+        "report", "--team", "emea", "--month", REPORT_MONTH, "--data", str(sample_dir),
+        SALESREPORT_HOME=str(root),
+    )  # fmt: skip
     assert proc.returncode == 4
     assert re.search(
         r"notebook executive\.ipynb, cell \d+ failed: ValueError: bad number", proc.stderr

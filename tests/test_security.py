@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from tests.conftest import REPORT_MONTH, ROOT
+from tests.conftest import REPORT_MONTH, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -72,26 +69,10 @@ def test_a_secret_from_the_environment_never_reaches_outputs_or_logs(tmp_path, s
         "data:\n  sql:\n    url_env: SALESREPORT_TEST_DB_URL\n    tables: {orders: orders}\n"
     )
     out = tmp_path / "out"
-    env = {**os.environ, "SALESREPORT_TEST_DB_URL": url, "CI": "1"}
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "salesreport",
-            "report",
-            "--params",
-            str(params),
-            "--month",
-            REPORT_MONTH,
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=600,
-    )
+    proc = run_cli(
+        "report", "--params", str(params), "--month", REPORT_MONTH, "--out", str(out),
+        SALESREPORT_TEST_DB_URL=url,
+    )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     token = "s3cr3t-T0KEN-42"
     assert token not in proc.stdout + proc.stderr
