@@ -781,3 +781,17 @@ def test_every_chart_renders_to_png():
         buf = io.BytesIO()
         fig.savefig(buf, format="png")
         assert buf.getvalue()[:4] == b"\x89PNG"
+
+
+def test_a_figure_is_drawn_once_and_redrawn_only_after_a_change(monkeypatch):
+    from salesreport.charts import theme
+
+    fig = c.funnel(pd.DataFrame({"step": ["Leads", "Won"], "count": [10, 2]}), "20% won")
+    calls = []
+    real = theme._render_png
+    monkeypatch.setattr(theme, "_render_png", lambda f, dpi: calls.append(dpi) or real(f, dpi))
+    first = theme.png_bytes(fig)
+    assert calls == [] and first[:8] == b"\x89PNG\r\n\x1a\n"  # the drawing made by finish()
+    fig.axes[0].set_title("changed after finish")
+    changed = theme.png_bytes(fig)
+    assert calls == [theme.DPI] and changed != first  # a changed figure is drawn again

@@ -324,6 +324,63 @@ def test_a_publish_failure_leaves_the_previous_report(one_page_project, sample_d
     assert tree_digest(out) == before
 
 
+def test_ctrl_c_publishes_nothing_and_leaves_no_kernels(one_page_project, sample_dir, tmp_path):
+    """Ctrl-C in a terminal: SIGINT to the whole foreground process group while a cell runs."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    root, out, before = one_page_project
+    marker = tmp_path / "kernel.pid"
+    _break_notebook(
+        root,
+        f"import os, pathlib, time; pathlib.Path({str(marker)!r}).write_text(str(os.getpid())); "
+        "time.sleep(300)",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "salesreport", "report", "--team", "emea",
+         "--month", REPORT_MONTH, "--data", str(sample_dir)],
+        cwd=ROOT, env={**os.environ, "CI": "1", "SALESREPORT_HOME": str(root)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,  # its own process group, as a shell gives a foreground job
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 240
+        while not marker.exists():
+            assert proc.poll() is None, proc.communicate()[1]
+            assert time.monotonic() < deadline, "the notebook never reached the sleeping cell"
+            time.sleep(0.2)
+        kernel = psutil.Process(int(marker.read_text()))
+        family = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+        assert kernel in family  # the kernel is a descendant of the run
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, err
+    assert "interrupted; nothing was published" in err and "Traceback" not in err
+    gone, alive = psutil.wait_procs(family, timeout=10)
+    assert not alive, f"left running after Ctrl-C: {[p.cmdline()[:3] for p in alive]}"
+    assert tree_digest(out) == before
+    emea = root / "reports" / "emea"
+    assert not [p for p in emea.iterdir() if p.name.startswith(".build-")]
+    assert not (emea / f".{REPORT_MONTH}.lock").exists() or _lock_is_free(emea)
+
+
+def _lock_is_free(folder: Path) -> bool:
+    from filelock import FileLock, Timeout
+
+    try:
+        with FileLock(str(folder / f".{REPORT_MONTH}.lock"), timeout=0):
+            return True
+    except Timeout:
+        return False
+
+
 def test_a_second_run_for_the_same_team_and_month_is_refused(project, sample_dir):
     from filelock import FileLock
 

@@ -105,19 +105,19 @@ def enable_notebook_display() -> bool:
     Figures built with ``Figure()`` never load a pyplot backend, so the inline
     backend would not register its PNG display hook and a figure left as a
     cell's last expression would print as ``<Figure size ...>``. This registers
-    that hook (110 dpi, tight bounding box). Called by :func:`set_theme` and by
-    every chart; idempotent; never imports IPython itself.
+    that hook (110 dpi, the PNG drawn by :func:`finish` when the figure has not
+    changed since). Called by :func:`set_theme` and by every chart; idempotent;
+    never imports IPython itself.
     """
     if "IPython" not in sys.modules:
         return False
     from IPython import get_ipython
-    from IPython.core.pylabtools import print_figure
 
     shell = get_ipython()
     if shell is None or not hasattr(shell, "display_formatter"):
         return False
     png = shell.display_formatter.formatters["image/png"]
-    png.for_type(Figure, lambda fig: print_figure(fig, "png", bbox_inches="tight", dpi=DPI))
+    png.for_type(Figure, png_bytes)
     return True
 
 
@@ -143,14 +143,35 @@ def new_figure(
 
 
 def finish(fig: Figure, title: str) -> Figure:
-    """Put the finding title on top of the figure, left-aligned, and lay it out.
+    """Put the finding title on top of the figure, left-aligned, lay it out and draw it.
 
-    Called inside :func:`themed`: the layout pass creates every tick now, in the
-    house style, not later under whatever style is global when the figure is shown.
+    Called inside :func:`themed`: the one drawing pass (constrained layout, ticks,
+    pixels) happens now, in the house style, not later under whatever style is
+    global when the figure is shown. The PNG is kept on the figure and reused by
+    :func:`png_bytes` until the figure changes (drawing is most of a chart's cost:
+    a report draws each figure once).
     """
     fig.suptitle(title, x=0.01, ha="left")
-    fig.draw_without_rendering()
+    fig._salesreport_png = _render_png(fig, DPI)  # noqa: SLF001 - our own attribute
+    fig.stale = False  # savefig restores the face colour, which marks the figure stale
     return fig
+
+
+def _render_png(fig: Figure, dpi: int) -> bytes:
+    """One drawing pass to PNG bytes; the constrained layout fills the figure, so no tight
+    bounding box (which would cost a second pass)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
+    return buf.getvalue()
+
+
+def png_bytes(fig: Figure, dpi: int = DPI) -> bytes:
+    """The figure as PNG: the drawing made by :func:`finish` while the figure is unchanged
+    (any later change to an artist marks it stale), else a fresh drawing."""
+    cached = getattr(fig, "_salesreport_png", None)
+    if cached is not None and dpi == DPI and not fig.stale:
+        return cached
+    return _render_png(fig, dpi)
 
 
 def legend_above(ax: Axes, ncol: int | None = None, force: bool = False, **kw) -> None:
@@ -287,9 +308,8 @@ def with_period(label: str, period_label: str | None) -> str:
 
 def figure_to_data_uri(fig: Figure, dpi: int = DPI) -> str:
     """Render ``fig`` to a PNG ``data:`` URI for HTML (``<img src=...>``) and close it."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", facecolor="white")
+    data = png_bytes(fig, dpi)
     import matplotlib.pyplot as plt  # only to release figures that pyplot manages
 
     plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
