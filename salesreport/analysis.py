@@ -209,6 +209,67 @@ def activity_by_rep(tables: Tables, month: str, reps: pd.DataFrame | None = None
     return out[["rep", "rep_id", "type", "count"]]
 
 
+def account_executives(tables: Tables, month: str) -> list[str]:
+    """The account executives who get their own page (``per_rep: true``), sorted by id.
+
+    With a reps table: ``role`` ``ae`` (case-insensitive) and employed at some
+    point in ``month``: ``hire_date`` empty or on/before the month's last day,
+    ``leave_date`` empty or on/after its first day (a rep who left in 2023 gets
+    no page in 2026). Without one: every ``owner_id`` with an opportunity open at
+    the end of the month or closed (won or lost) in it.
+    """
+    start, end = _bounds(month)
+    r = tables.reps
+    if r is not None:
+        hired = r["hire_date"] if "hire_date" in r else pd.Series(pd.NaT, index=r.index)
+        left = r["leave_date"] if "leave_date" in r else pd.Series(pd.NaT, index=r.index)
+        keep = (
+            (r["role"].astype(str).str.lower() == "ae")
+            & (hired.isna() | (hired <= end))
+            & (left.isna() | (left >= start))
+        )
+        ids = r.loc[keep, "rep_id"]
+    elif tables.opportunities is not None:
+        o = tables.opportunities
+        closed_in = o["status"].isin(["won", "lost"]) & o["close_date"].between(start, end)
+        ids = o.loc[open_at(o, end) | closed_in, "owner_id"]
+    else:
+        return []
+    return sorted(ids.dropna().astype(str).unique())
+
+
+def rep_label(tables: Tables, rep_id: str) -> str:
+    """``"Grace Kelly (R0291)"``, or the id alone when the reps table has no name for it."""
+    name = rep_names(tables).get(rep_id)
+    return f"{name} ({rep_id})" if isinstance(name, str) and name and name != rep_id else rep_id
+
+
+def rep_activity(tables: Tables, month: str, rep_id: str) -> pd.DataFrame:
+    """One rep's activities in ``month`` by type beside the team's per-rep median.
+
+    Columns ``type``, ``count`` (this rep), ``team_median`` (median over the reps
+    who logged at least one activity of any type in the month, a rep without that
+    type counting 0) and ``reps`` (how many reps that median is over). Every type
+    logged by anyone in the month appears; types in the contract's order first.
+    """
+    a = activity_by_rep(tables, month)
+    if a.empty:
+        return pd.DataFrame(columns=["type", "count", "team_median", "reps"])
+    wide = a.pivot_table(index="rep_id", columns="type", values="count", aggfunc="sum")
+    wide = wide.fillna(0)
+    order = ["call", "email", "linkedin", "meeting", "proposal"]
+    types = [t for t in order if t in wide.columns] + sorted(c for c in wide if c not in order)
+    mine = wide.loc[rep_id] if rep_id in wide.index else pd.Series(0.0, index=wide.columns)
+    return pd.DataFrame(
+        {
+            "type": types,
+            "count": [int(mine[t]) for t in types],
+            "team_median": [float(wide[t].median()) for t in types],
+            "reps": len(wide),
+        }
+    )
+
+
 def rep_names(tables: Tables) -> pd.Series:
     if tables.reps is None:
         return pd.Series(dtype=object)

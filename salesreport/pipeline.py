@@ -241,7 +241,8 @@ def _run_locked(
 
         with progress.step("Write index and run.json"):
             shutil.copytree(paths.work / "notebooks", paths.stage / "notebooks")
-            write_index(ctx, paths.stage, pages, loaded)
+            labels = {j["page"]: j["label"] for j in jobs if j.get("label")}
+            write_index(ctx, paths.stage, pages, loaded, labels)
             write_run_json(params, month, data, loaded, progress.timings, paths.stage, started)
 
         with progress.step("Publish"):
@@ -270,8 +271,8 @@ def _compute(params, loaded, month: str, paths: RunPaths):
         quality_rows=loaded.quality.rows(),
         ledger_path=paths.ledger,
     )
-    write_outputs(ctx, paths.stage)
-    save_context(ctx, paths.work / "context")
+    save_context(ctx, paths.work / "context")  # the waiting notebooks start now
+    write_outputs(ctx, paths.stage)  # the CSVs are written while they run
     return ctx
 
 
@@ -310,8 +311,9 @@ def _record_ledger(ctx, ledger: Path) -> None:
 
 
 def notebook_jobs(
-    params: TeamParams, month: str, paths: RunPaths, rep_ids: list[str]
+    params: TeamParams, month: str, paths: RunPaths, reps: list[tuple[str, str]]
 ) -> list[dict]:
+    """One job per audience page, plus one ``rep`` page per ``(rep_id, label)`` in ``reps``."""
     root = project_root()
     nb_dir = root / "notebooks"
     executed = paths.work / "notebooks"
@@ -332,11 +334,13 @@ def notebook_jobs(
         f"salesreport · {params.title} · {month} · generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
     )
     jobs = []
-    pages = [(a, a, "") for a in params.audiences]
+    pages = [(a, a, "", "") for a in params.audiences]
     if "rep" in params.audiences and params.per_rep:
-        pages += [(f"rep-{_file_safe(r)}", "rep", r) for r in rep_ids]
-    for page, audience, rep in pages:
-        title = AUDIENCE_TITLES[audience][0] + (f" · {rep}" if rep else "")
+        pages += [
+            (name, "rep", r, label) for name, (r, label) in zip(_rep_pages(reps), reps, strict=True)
+        ]
+    for page, audience, rep, label in pages:
+        title = AUDIENCE_TITLES[audience][0] + (f" · {label}" if rep else "")
         job = {
             "page": page,
             "input": str(nb_dir / f"{audience}.ipynb"),
@@ -345,6 +349,7 @@ def notebook_jobs(
             "error": str(errors / f"{page}.json"),
             "done": str(errors / f"{page}.done"),
             "parameters": {**base, **({"rep_id": rep} if rep else {})},
+            "label": label,
             "timeout": params.notebook_timeout,
             "kernel": "salesreport",
             "cwd": str(nb_dir),
@@ -359,10 +364,18 @@ def notebook_jobs(
     return jobs
 
 
-def _file_safe(text: str) -> str:
+def _rep_pages(reps: list[tuple[str, str]]) -> list[str]:
+    """``rep-<id>`` page names safe on any file system: characters other than letters,
+    digits, ``_`` and ``-`` become ``_``; ids that would collide get a short hash."""
+    import hashlib
     import re
 
-    return re.sub(r"[^A-Za-z0-9_-]+", "_", str(text))[:60] or "rep"
+    safe = [re.sub(r"[^A-Za-z0-9_-]+", "_", r)[:60] or "rep" for r, _ in reps]
+    clash = {n for n in safe if safe.count(n) > 1}
+    return [
+        f"rep-{n}" + (f"-{hashlib.sha1(r.encode()).hexdigest()[:6]}" if n in clash else "")
+        for n, (r, _) in zip(safe, reps, strict=True)
+    ]
 
 
 def prepare_notebooks(params, month, paths: RunPaths, tables) -> list[dict]:
@@ -370,10 +383,11 @@ def prepare_notebooks(params, month, paths: RunPaths, tables) -> list[dict]:
     from salesreport.execute import ensure_kernel
 
     ensure_kernel()
-    reps = []
-    if params.per_rep and tables.reps is not None:
-        r = tables.reps
-        reps = sorted(r.loc[r["role"] == "ae", "rep_id"].astype(str).unique())
+    reps: list[tuple[str, str]] = []
+    if params.per_rep and "rep" in params.audiences:
+        from salesreport.analysis import account_executives, rep_label
+
+        reps = [(r, rep_label(tables, r)) for r in account_executives(tables, month)]
     return notebook_jobs(params, month, paths, reps)
 
 
@@ -491,7 +505,10 @@ def _failure(job: dict, code: int, stderr: str) -> dict:
 # --------------------------------------------------------------------------- index, run.json
 
 
-def write_index(ctx, stage: Path, pages: list[str], loaded) -> None:
+def write_index(
+    ctx, stage: Path, pages: list[str], loaded, labels: dict[str, str] | None = None
+) -> None:
+    """The team's index.html; ``labels`` names the per-rep pages (page -> "Name (id)")."""
     from salesreport.html import AUDIENCE_TITLES, render_index
     from salesreport.views import headline_sentence, headline_tiles
 
@@ -500,7 +517,8 @@ def write_index(ctx, stage: Path, pages: list[str], loaded) -> None:
         aud = page.split("-", 1)[0] if page.startswith("rep-") else page
         title, what = AUDIENCE_TITLES[aud]
         if page.startswith("rep-"):
-            title, what = f"{title}: {page[4:]}", "One AE's attainment, wins, pipeline and activity"
+            who = (labels or {}).get(page) or page[4:]
+            title, what = f"{title}: {who}", "One AE's attainment, wins, pipeline and activity"
         reports.append({"href": f"{page}.html", "title": title, "what": what})
     files = [
         {"href": name, "name": name, "what": what}

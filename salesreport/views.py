@@ -162,7 +162,7 @@ def title_block(ctx, audience: str, rep_id: str = "") -> Output:
     title, what = H.AUDIENCE_TITLES[audience]
     label = pd.Period(ctx.month, "M").strftime("%B %Y")
     sub = f"{what}. Data up to the end of {label}; amounts in {ctx.currency}."
-    extra = f" · {rep_id}" if rep_id else ""
+    extra = f" · {analysis.rep_label(ctx.tables, rep_id)}" if rep_id else ""
     return [
         f'<h1 class="sr-title">{H.esc(ctx.params.title)} · {H.esc(title)}{H.esc(extra)} · {H.esc(label)}</h1>'
         f'<p class="sr-subtitle">{H.esc(sub)}</p>' + H.toc_placeholder()
@@ -506,6 +506,14 @@ def attainment_section(ctx, rep_id: str = "") -> Output:
     lb = analysis.bookings_leaderboard(ctx.tables, ctx.month, ctx.params.fiscal_year_start_month)
     if rep_id:
         lb = lb[lb["owner_id"] == rep_id]
+    if lb.empty and rep_id:
+        return [
+            H.heading("Attainment", anchor="attainment"),
+            H.missing(
+                f"{analysis.rep_label(ctx.tables, rep_id)} has no bookings, quota or open "
+                "pipeline this fiscal year."
+            ),
+        ]
     if lb.empty:
         return [
             H.heading("Attainment", anchor="attainment"),
@@ -518,6 +526,8 @@ def attainment_section(ctx, rep_id: str = "") -> Output:
         if with_quota
         else "Bookings year to date by account executive (no quotas set)"
     )
+    if rep_id:
+        title = _one_rep_attainment(ctx, lb.iloc[0], rep_id)
     chart = lb.head(30).rename(
         columns={"rep": "label", "bookings_ytd": "value", "quota_ytd": "target"}
     )
@@ -555,6 +565,18 @@ def attainment_section(ctx, rep_id: str = "") -> Output:
             },
         ),
     ]
+
+
+def _one_rep_attainment(ctx, row: pd.Series, rep_id: str) -> str:
+    """The finding for one AE's page: attainment against quota year to date."""
+    who = analysis.rep_label(ctx.tables, rep_id)
+    money = lambda v: charts.fmt_money(v, ctx.currency)  # noqa: E731
+    if pd.isna(row["attainment"]):
+        return f"{who}: {money(row['bookings_ytd'])} booked year to date (no quota set)"
+    return (
+        f"{who}: {row['attainment']:.0%} of quota year to date "
+        f"({money(row['bookings_ytd'])} against {money(row['quota_ytd'])})"
+    )
 
 
 # --------------------------------------------------------------------------- operations
@@ -732,7 +754,8 @@ def rep_pipeline_section(ctx, rep_id: str) -> Output:
     o = ctx.tables.opportunities
     tb = ctx.tables.replace(opportunities=o[o["owner_id"] == rep_id])
     pb = analysis.pipeline_by_stage(tb, ctx.month, ctx.params.stage_order)
-    title = f"{rep_id}: open pipeline {charts.fmt_money(pb['value'].sum(), ctx.currency)} in {int(pb['count'].sum())} deals"
+    who = analysis.rep_label(ctx.tables, rep_id)
+    title = f"{who}: open pipeline {charts.fmt_money(pb['value'].sum(), ctx.currency)} in {int(pb['count'].sum())} deals"
     return [
         H.heading(title, anchor="rep-pipeline"),
         _try_chart(
@@ -741,6 +764,33 @@ def rep_pipeline_section(ctx, rep_id: str) -> Output:
             ctx.currency,
             f"Open pipeline ({ctx.currency}) by stage and expected close month",
         ),
+    ]
+
+
+def rep_activity_section(ctx, rep_id: str) -> Output:
+    """One AE's activities in the month by type, beside the team's per-rep median."""
+    if ctx.tables.activities is None:
+        return [needs("activities", "Activity")]
+    t = analysis.rep_activity(ctx.tables, ctx.month, rep_id)
+    who = analysis.rep_label(ctx.tables, rep_id)
+    label = pd.Period(ctx.month, "M").strftime("%B")
+    if t.empty:
+        return [H.heading("Activity", anchor="activity"), H.missing(f"No activity in {label}.")]
+    total, median = int(t["count"].sum()), float(t["team_median"].sum())
+    title = f"{who}: {total:,} activities logged in {label} (a typical rep: {median:,.0f})"
+    from salesreport.charts.people import ACTIVITY_NAMES
+
+    shown = t.assign(type=t["type"].map(ACTIVITY_NAMES).fillna(t["type"].str.capitalize()))
+    shown = shown.rename(
+        columns={
+            "type": "Activity",
+            "count": who,
+            "team_median": f"Median rep ({int(t['reps'].iloc[0])} reps)",
+        }
+    ).drop(columns=["reps"])
+    return [
+        H.heading(title, anchor="activity"),
+        H.table(shown, formats={c: charts.fmt_number for c in shown.columns[1:]}),
     ]
 
 

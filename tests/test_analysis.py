@@ -201,3 +201,61 @@ def test_the_sales_leads_commentary_is_rendered_with_markup_escaped(tmp_path, mo
     assert "<script>" not in html and "&lt;script&gt;" in html
     ctx.month = "2026-09"
     assert views.commentary(ctx) == []
+
+
+def reps_table() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "rep_id": ["r1", "r2", "r3", "r4", "s1"],
+            "name": ["Ann", "Bo", "Cy", None, "Sid"],
+            "role": ["ae", "AE", "ae", "ae", "sdr"],
+            "region": ["DE"] * 5,
+            "hire_date": [D("2020-01-01"), D("2026-10-31"), D("2021-01-01"), pd.NaT, D("2020-01-01")],
+            "leave_date": [pd.NaT, pd.NaT, D("2026-09-30"), D("2026-10-01"), pd.NaT],
+        }
+    )  # fmt: skip
+
+
+def test_account_executives_are_the_aes_employed_in_the_month():
+    t = Tables(opportunities=opps(), reps=reps_table())
+    # r1 employed throughout; r2 hired on the month's last day (role "AE" in capitals);
+    # r3 left the day before the month; r4 left on its first day (still employed that
+    # day, hire date unknown); s1 is an SDR.
+    assert analysis.account_executives(t, "2026-10") == ["r1", "r2", "r4"]
+    assert analysis.account_executives(t, "2026-09") == ["r1", "r3", "r4"]
+
+
+def test_without_a_reps_table_every_owner_with_pipeline_or_a_close_in_the_month_gets_a_page():
+    # October: r1 won o1 and has o2/o5 open, r2 has o3 open and lost o4 -> both.
+    assert analysis.account_executives(Tables(opportunities=opps()), "2026-10") == ["r1", "r2"]
+    # June 2026: o4 was created 2026-07-01, the others later -> nobody.
+    assert analysis.account_executives(Tables(opportunities=opps()), "2026-06") == []
+
+
+def test_rep_label_uses_the_name_and_falls_back_to_the_id():
+    t = Tables(opportunities=opps(), reps=reps_table())
+    assert analysis.rep_label(t, "r1") == "Ann (r1)"
+    assert analysis.rep_label(t, "r4") == "r4"  # no name
+    assert analysis.rep_label(Tables(opportunities=opps()), "r1") == "r1"  # no reps table
+
+
+def test_rep_activity_sets_one_rep_beside_the_median_rep():
+    acts = pd.DataFrame(
+        {
+            "activity_id": [f"a{i}" for i in range(8)],
+            "rep_id": ["r1", "r1", "r1", "r2", "r3", "r3", "r3", "r1"],
+            "type": ["call", "call", "email", "call", "email", "email", "meeting", "call"],
+            "timestamp": [D("2026-10-01")] * 7 + [D("2026-09-30")],
+        }
+    )
+    t = Tables(opportunities=opps(), activities=acts, reps=reps_table())
+    got = analysis.rep_activity(t, "2026-10", "r1").set_index("type")
+    # October per rep: r1 call 2 email 1; r2 call 1; r3 email 2 meeting 1 (r1's September
+    # call is outside). Medians over 3 reps: call [2,1,0] -> 1; email [1,0,2] -> 1;
+    # meeting [0,0,1] -> 0.
+    assert list(got.index) == ["call", "email", "meeting"]
+    assert got["count"].tolist() == [2, 1, 0]
+    assert got["team_median"].tolist() == [1.0, 1.0, 0.0]
+    assert set(got["reps"]) == {3}
+    # a rep with nothing logged in the month: zeros against the same medians
+    assert analysis.rep_activity(t, "2026-10", "r4")["count"].tolist() == [0, 0, 0]

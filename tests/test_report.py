@@ -235,6 +235,45 @@ def test_a_folder_with_one_table_gets_a_full_report(tmp_path, sample_dir, monkey
     assert "needs the" in ops or missing in ops  # the report says what table would unlock more
 
 
+def test_per_rep_pages_for_the_aes_employed_in_the_month(project, sample_dir, tmp_path):
+    """``per_rep: true``: one page per AE employed in the month, named, linked from the index."""
+    import csv
+    import shutil
+
+    from salesreport.pipeline import Progress, run_report
+
+    data = tmp_path / "data"
+    shutil.copytree(sample_dir, data)
+    keep = {"R0213", "R0228"}  # EMEA AEs employed in October 2026: every other AE leaves in 2025
+    with (data / "reps.csv").open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        if r["role"] == "ae" and r["rep_id"] not in keep:
+            r["leave_date"] = min(r["leave_date"] or "2025-12-31", "2025-12-31")
+    with (data / "reps.csv").open("w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    p = project / "params" / "emea.yaml"
+    p.write_text(p.read_text() + "audiences: [rep]\nper_rep: true\n")
+    res = run_report(team="emea", month=REPORT_MONTH, data=str(data), progress=Progress(quiet=True))
+    out = res.out_dir
+    assert sorted(x.name for x in out.glob("rep*.html")) == [
+        "rep-R0213.html", "rep-R0228.html", "rep.html",
+    ]  # fmt: skip
+    names = {}
+    with (data / "reps.csv").open(newline="", encoding="utf-8") as f:
+        names = {r["rep_id"]: r["name"] for r in csv.DictReader(f)}
+    index = (out / "index.html").read_text()
+    for rep in keep:
+        label = f"{names[rep]} ({rep})"
+        assert f'href="rep-{rep}.html"' in index and label in index
+        page = (out / f"rep-{rep}.html").read_text()
+        assert label in page  # title and findings name the rep
+        assert re.search(r"of quota year to date|booked year to date|no bookings", page)
+        assert "activities logged in October" in page
+
+
 # --------------------------------------------------------------------------- failures
 
 
