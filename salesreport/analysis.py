@@ -249,10 +249,17 @@ def rep_activity(tables: Tables, month: str, rep_id: str) -> pd.DataFrame:
 
     Columns ``type``, ``count`` (this rep), ``team_median`` (median over the reps
     who logged at least one activity of any type in the month, a rep without that
-    type counting 0) and ``reps`` (how many reps that median is over). Every type
-    logged by anyone in the month appears; types in the contract's order first.
+    type counting 0; with a reps table, only reps of the same ``role``, so an AE
+    is not set against SDRs' call volumes) and ``reps`` (how many reps that median
+    is over). Every type logged by those reps in the month appears; types in the
+    contract's order first.
     """
     a = activity_by_rep(tables, month)
+    r = tables.reps
+    if r is not None and rep_id in set(r["rep_id"]):
+        role = r.loc[r["rep_id"] == rep_id, "role"].astype(str).str.lower().iloc[0]
+        peers = set(r.loc[r["role"].astype(str).str.lower() == role, "rep_id"])
+        a = a[a["rep_id"].isin(peers)]
     if a.empty:
         return pd.DataFrame(columns=["type", "count", "team_median", "reps"])
     wide = a.pivot_table(index="rep_id", columns="type", values="count", aggfunc="sum")

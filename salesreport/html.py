@@ -77,6 +77,21 @@ def toc_placeholder() -> str:
     return '<nav class="sr-toc" data-sr-toc="1"></nav>'
 
 
+_WORDS = {"ytd": "YTD", "qtd": "QTD", "mtd": "MTD", "id": "ID", "yoy": "YoY", "mom": "MoM",
+          "sdr": "SDR", "ae": "AE", "okr": "OKR", "kpi": "KPI", "mase": "MASE", "mape": "MAPE",
+          "wape": "WAPE", "pct": "%"}  # fmt: skip
+
+
+def header(column: Any) -> str:
+    """A column name as a reader sees it: ``bookings_ytd`` -> ``Bookings YTD``; names that
+    are already written for people (capitals, spaces) are kept as they are."""
+    text = str(column)
+    if not re.fullmatch(r"[a-z0-9_]+", text):
+        return text
+    words = [_WORDS.get(w, w) for w in text.split("_") if w]
+    return " ".join(words)[:1].upper() + " ".join(words)[1:] if words else text
+
+
 def table(
     df: pd.DataFrame,
     formats: dict[str, Any] | None = None,
@@ -87,7 +102,9 @@ def table(
     """A plain, escaped HTML table. ``formats`` maps a column to a callable."""
     formats = formats or {}
     numeric = set(numeric or [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])])
-    head = "".join(f'<th class="{"num" if c in numeric else ""}">{esc(c)}</th>' for c in df.columns)
+    head = "".join(
+        f'<th class="{"num" if c in numeric else ""}">{esc(header(c))}</th>' for c in df.columns
+    )
     rows = []
     for _, r in df.head(max_rows).iterrows():
         cells = []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -242,20 +244,39 @@ def test_rep_label_uses_the_name_and_falls_back_to_the_id():
 def test_rep_activity_sets_one_rep_beside_the_median_rep():
     acts = pd.DataFrame(
         {
-            "activity_id": [f"a{i}" for i in range(8)],
-            "rep_id": ["r1", "r1", "r1", "r2", "r3", "r3", "r3", "r1"],
-            "type": ["call", "call", "email", "call", "email", "email", "meeting", "call"],
-            "timestamp": [D("2026-10-01")] * 7 + [D("2026-09-30")],
+            "activity_id": [f"a{i}" for i in range(10)],
+            "rep_id": ["r1", "r1", "r1", "r2", "r3", "r3", "r3", "r1", "s1", "s1"],
+            "type": [
+                "call",
+                "call",
+                "email",
+                "call",
+                "email",
+                "email",
+                "meeting",
+                "call",
+                "call",
+                "linkedin",
+            ],
+            "timestamp": [D("2026-10-01")] * 7 + [D("2026-09-30")] + [D("2026-10-02")] * 2,
         }
     )
     t = Tables(opportunities=opps(), activities=acts, reps=reps_table())
     got = analysis.rep_activity(t, "2026-10", "r1").set_index("type")
     # October per rep: r1 call 2 email 1; r2 call 1; r3 email 2 meeting 1 (r1's September
-    # call is outside). Medians over 3 reps: call [2,1,0] -> 1; email [1,0,2] -> 1;
-    # meeting [0,0,1] -> 0.
+    # call is outside; s1 is an SDR: not one of r1's peers, and LinkedIn is only theirs).
+    # Medians over the 3 AEs: call [2,1,0] -> 1; email [1,0,2] -> 1; meeting [0,0,1] -> 0.
     assert list(got.index) == ["call", "email", "meeting"]
     assert got["count"].tolist() == [2, 1, 0]
     assert got["team_median"].tolist() == [1.0, 1.0, 0.0]
     assert set(got["reps"]) == {3}
     # a rep with nothing logged in the month: zeros against the same medians
     assert analysis.rep_activity(t, "2026-10", "r4")["count"].tolist() == [0, 0, 0]
+
+
+def test_table_headers_are_written_for_people_and_escaped():
+    df = pd.DataFrame({"bookings_ytd": [1.0], "owner_id": ["r1"], "Median rep (3 reps)": [2.0],
+                       "<b>x</b>": ["y"]})  # fmt: skip
+    html = table(df)
+    heads = re.findall(r"<th[^>]*>(.*?)</th>", html)
+    assert heads == ["Bookings YTD", "Owner ID", "Median rep (3 reps)", "&lt;b&gt;x&lt;/b&gt;"]
