@@ -219,23 +219,30 @@ def _run_locked(
     shutil.rmtree(paths.build_dir, ignore_errors=True)
     paths.stage.mkdir(parents=True)
     paths.work.mkdir(parents=True)
-    ok = False
+    ok = ran = False
     try:
-        with progress.step("Load and validate data"):
-            loaded = load_tables(params, data, month, strict=params.strict)
-            progress.say("    " + loaded.quality.summary_text().replace("\n", "\n    "))
-
-        # Kernels start and import their libraries while the numbers are computed;
-        # each notebook waits for the context (load_context) before it reads it.
-        jobs = prepare_notebooks(params, month, paths, loaded.tables)
-        workers_ = start_workers(jobs, workers or params.workers)
+        # Kernels start and import their libraries while the data is loaded and the
+        # numbers computed; each notebook waits for the context (load_context) before
+        # it reads it. Per-rep pages need the reps table first, so they start after it.
+        early = not (params.per_rep and "rep" in params.audiences)
+        jobs, workers_ = [], []
+        if early:
+            jobs = prepare_notebooks(params, month, paths, None)
+            workers_ = start_workers(jobs, workers or params.workers)
         try:
+            with progress.step("Load and validate data"):
+                loaded = load_tables(params, data, month, strict=params.strict)
+                progress.say("    " + loaded.quality.summary_text().replace("\n", "\n    "))
+            if not early:
+                jobs = prepare_notebooks(params, month, paths, loaded.tables)
+                workers_ = start_workers(jobs, workers or params.workers)
             with progress.step("Compute KPIs, cohorts and forecasts"):
                 ctx = _compute(params, loaded, month, paths)
         except BaseException:
             _stop(p for p, _ in workers_)
             raise
 
+        ran = True  # from here on, a failure keeps the executed notebooks for debugging
         with progress.step("Run notebooks"):
             pages = wait_workers(workers_, jobs, progress, paths.failed_dir)
 
@@ -254,7 +261,7 @@ def _run_locked(
         progress.say(f"Report ready: {paths.out_dir / 'index.html'}")
         return RunResult(out_dir=paths.out_dir, timings=dict(progress.timings), pages=pages)
     finally:
-        if not ok:
+        if not ok and ran:
             _keep_failed(paths)
         shutil.rmtree(paths.build_dir, ignore_errors=True)
 
@@ -384,7 +391,7 @@ def prepare_notebooks(params, month, paths: RunPaths, tables) -> list[dict]:
 
     ensure_kernel()
     reps: list[tuple[str, str]] = []
-    if params.per_rep and "rep" in params.audiences:
+    if params.per_rep and "rep" in params.audiences and tables is not None:
         from salesreport.analysis import account_executives, rep_label
 
         reps = [(r, rep_label(tables, r)) for r in account_executives(tables, month)]

@@ -420,6 +420,55 @@ def _lock_is_free(folder: Path) -> bool:
         return False
 
 
+def test_bad_data_stops_the_started_kernels_and_publishes_nothing(
+    one_page_project, sample_dir, tmp_path
+):
+    """Kernels start before the data is loaded: a data error must stop them (exit 3)."""
+    import shutil
+    import subprocess
+    import sys
+
+    import psutil
+
+    root, out, before = one_page_project
+    data = tmp_path / "bad"
+    shutil.copytree(sample_dir, data)
+    text = (data / "opportunities.csv").read_text(encoding="utf-8").splitlines()
+    cols = text[0].split(",")
+    (data / "opportunities.csv").write_text(
+        ",".join(c for c in cols if c != "amount") + "\n", encoding="utf-8"
+    )  # no data rows, and the required amount column is gone
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "salesreport", "report", "--team", "emea",
+         "--month", REPORT_MONTH, "--data", str(data)],
+        cwd=ROOT, env={**os.environ, "CI": "1", "SALESREPORT_HOME": str(root)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    import time
+
+    me = psutil.Process(proc.pid)
+    family, workers = {me}, 0
+    while proc.poll() is None:  # note every process the run starts, until it ends
+        try:
+            for child in me.children(recursive=True):
+                if child not in family and "salesreport.execute" in child.cmdline():
+                    workers += 1
+                family.add(child)
+        except psutil.NoSuchProcess:
+            continue
+        time.sleep(0.02)
+    err = proc.stderr.read()
+    assert workers == 1  # the (one page) worker had started before the data was read
+    assert proc.returncode == 3, err
+    assert "opportunities.csv" in err and "Traceback" not in err
+    _, alive = psutil.wait_procs(list(family), timeout=10)
+    assert not alive, f"left running: {[p.cmdline()[:3] for p in alive]}"
+    assert tree_digest(out) == before
+    emea = root / "reports" / "emea"
+    assert not (emea / ".failed").exists()  # no notebook ran: nothing to debug there
+    assert not [p for p in emea.iterdir() if p.name.startswith(".build-")]
+
+
 def test_a_second_run_for_the_same_team_and_month_is_refused(project, sample_dir):
     from filelock import FileLock
 
