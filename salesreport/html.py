@@ -11,9 +11,10 @@ import html as _html
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported where a table is drawn: the notebook workers
+    import pandas as pd  # only convert to HTML and start faster without it
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 TEMPLATES = PACKAGE_DIR / "templates"
@@ -101,7 +102,9 @@ def table(
 ) -> str:
     """A plain, escaped HTML table. ``formats`` maps a column to a callable."""
     formats = formats or {}
-    numeric = set(numeric or [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])])
+    from pandas.api.types import is_numeric_dtype
+
+    numeric = set(numeric or [c for c in df.columns if is_numeric_dtype(df[c])])
     head = "".join(
         f'<th class="{"num" if c in numeric else ""}">{esc(header(c))}</th>' for c in df.columns
     )
