@@ -248,7 +248,12 @@ def forecast_section(ctx, heading: bool = True) -> Output:
         if len(tg)
         else None
     )
-    title = f"Next three months forecast at {charts.fmt_money(nxt, ctx.currency)} ({model})"
+    title = f"Next three months forecast at {charts.fmt_money(nxt, ctx.currency)}"
+    last_year = hist.reindex(sel.head(3)["period"] - 12).to_numpy(float)
+    if len(last_year) == 3 and not np.isnan(last_year).any() and last_year.sum() > 0:
+        gap = nxt / last_year.sum() - 1
+        word = "above" if gap >= 0 else "below"
+        title += f", {abs(gap):.0%} {word} the same months last year"
     if target is not None:
         t3 = target.reindex(sel.head(3)["period"]).to_numpy()
         if not np.isnan(t3).any() and t3.sum() > 0:
@@ -269,7 +274,33 @@ def forecast_section(ctx, heading: bool = True) -> Output:
             target=target,
         )
     )
+    out.append(
+        H.paragraph(
+            f"Model: {model_label(model)}, chosen by its accuracy on past months.", "sr-note"
+        )
+    )
     return out
+
+
+MODEL_LABELS = {
+    "snaive": "seasonal naive (the same month last year)",
+    "ets": "exponential smoothing (ETS)",
+    "theta": "Theta",
+    "arima": "ARIMA",
+    "ml": "ridge regression on past months",
+    "pipeline": "open pipeline weighted by stage win rates",
+}
+
+
+def model_label(model: str) -> str:
+    """A forecast model's name for readers: ``ensemble(ml,arima)`` -> ``the average of
+    ridge regression on past months and ARIMA``."""
+    model = str(model)
+    if model.startswith("ensemble(") and model.endswith(")"):
+        parts = [MODEL_LABELS.get(m, m) for m in model[9:-1].split(",") if m]
+        listed = ", ".join(parts[:-1]) + f" and {parts[-1]}" if len(parts) > 1 else parts[0]
+        return f"the average of {listed}"
+    return MODEL_LABELS.get(model, model)
 
 
 def segment_forecast_section(ctx) -> Output:

@@ -280,3 +280,17 @@ def test_table_headers_are_written_for_people_and_escaped():
     html = table(df)
     heads = re.findall(r"<th(?: [^>]*)?>(.*?)</th>", html)
     assert heads == ["Bookings YTD", "Owner ID", "Median rep (3 reps)", "&lt;b&gt;x&lt;/b&gt;"]
+
+
+def test_forecast_model_names_are_written_for_readers():
+    from salesreport.views import model_label
+
+    assert model_label("ets") == "exponential smoothing (ETS)"
+    assert model_label("ensemble(ml,arima)") == (
+        "the average of ridge regression on past months and ARIMA"
+    )
+    assert model_label("ensemble(ets,theta,snaive)") == (
+        "the average of exponential smoothing (ETS), Theta and seasonal naive "
+        "(the same month last year)"
+    )
+    assert model_label("croston") == "croston"  # unknown names are shown as they are
