@@ -80,9 +80,15 @@ def kpi(
     return row.to_dict()
 
 
-def _fmt(value: float, unit: str, currency: str) -> str:
+#: ratios read as multiples ("3.8×"), not shares ("380%")
+MULTIPLES = frozenset({"pipeline_coverage"})
+
+
+def _fmt(value: float, unit: str, currency: str, metric: str = "") -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "—"
+    if metric in MULTIPLES:
+        return f"{value:,.1f}×"
     if unit == currency or unit == "currency":
         return charts.fmt_money(value, currency)
     if unit in ("ratio", "share"):
@@ -108,12 +114,12 @@ def _tile(ctx, metric: str, window: str, label: str) -> dict:
     prior = row.get("prior", np.nan)
     bits = []
     if pd.notna(target):
-        bits.append(f"target {_fmt(target, unit, ctx.currency)}")
+        bits.append(f"target {_fmt(target, unit, ctx.currency, metric)}")
     if pd.notna(prior):
-        bits.append(f"last year {_fmt(prior, unit, ctx.currency)}")
+        bits.append(f"last year {_fmt(prior, unit, ctx.currency, metric)}")
     return {
         "label": label,
-        "value": _fmt(val, unit, ctx.currency),
+        "value": _fmt(val, unit, ctx.currency, metric),
         "detail": " · ".join(bits) or "no target set",
         "status": row.get("status", "") if isinstance(row.get("status", ""), str) else "",
     }
@@ -334,9 +340,25 @@ def okr_section(ctx) -> Output:
             H.missing("No OKRs are set for this team: add an `okrs:` block to its YAML."),
         ]
     objs = okrs[okrs["key_result"].isna() | (okrs["key_result"] == "")]
-    green = int((objs["status"] == "green").sum())
-    title = f"{green} of {len(objs)} objectives on track"
-    krs = okrs[~(okrs["key_result"].isna() | (okrs["key_result"] == ""))]
+    level = objs["segment"].astype(str) if "segment" in objs else pd.Series("all", objs.index)
+    team, spokes = objs[level == "all"], objs[level != "all"]
+    title = f"{int((team['status'] == 'green').sum())} of {len(team)} objectives on track"
+    if len(spokes):  # hub and spoke: the same objective graded per segment value
+        col = str(spokes["segment"].iloc[0]).split("=", 1)[0]
+        green = int((spokes["status"] == "green").sum())
+        title += f"; by {col}, {green} of {len(spokes)} on track"
+    krs = okrs[~(okrs["key_result"].isna() | (okrs["key_result"] == ""))].copy()
+    # hub and spoke: the same key result once per segment value, so name the segment
+    seg = krs["segment"].astype(str) if "segment" in krs else pd.Series("all", index=krs.index)
+    spoke = seg.str.split("=", n=1).str[-1]
+    krs["key_result"] = krs["key_result"].where(seg == "all", spoke + ": " + krs["key_result"])
+    units = _catalogue()["unit"] if "metric" in krs else pd.Series(dtype=object)
+    for col in ("baseline", "target", "value"):
+        if col in krs:
+            krs[col] = [
+                _fmt(v, units.get(m, ""), ctx.currency, m)
+                for v, m in zip(krs[col], krs.get("metric", [""] * len(krs)), strict=True)
+            ]
     cols = [
         c
         for c in [
@@ -359,12 +381,8 @@ def okr_section(ctx) -> Output:
         ),
         H.table(
             krs[cols],
-            formats={
-                "grade": lambda v: charts.fmt_pct(v),
-                "value": charts.fmt_number,
-                "baseline": charts.fmt_number,
-                "target": charts.fmt_number,
-            },
+            formats={"grade": lambda v: charts.fmt_pct(v)},
+            numeric=["baseline", "target", "value", "grade"],
             badges=["status"],
         ),
     ]
@@ -394,7 +412,7 @@ def biggest_changes(ctx, n: int = 3) -> Output:
         why = _driver(k, r["metric"], ctx.month)
         items.append(
             f"<li><strong>{H.esc(title)}</strong> {word} {abs(r['change']):.0%} on last year "
-            f"({H.esc(_fmt(r['value'], r['unit'], ctx.currency))} against {H.esc(_fmt(r['prior'], r['unit'], ctx.currency))})"
+            f"({H.esc(_fmt(r['value'], r['unit'], ctx.currency, r['metric']))} against {H.esc(_fmt(r['prior'], r['unit'], ctx.currency, r['metric']))})"
             f"{H.esc(why)}</li>"
         )
     return [
