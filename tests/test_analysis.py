@@ -294,3 +294,33 @@ def test_forecast_model_names_are_written_for_readers():
         "(the same month last year)"
     )
     assert model_label("croston") == "croston"  # unknown names are shown as they are
+
+
+def test_okr_section_names_regional_key_results_and_counts_objectives_and_regions_apart():
+    from types import SimpleNamespace
+
+    from salesreport import views
+
+    row = dict(metric="", window="", baseline=np.nan, target=np.nan, value=np.nan, weight=1)
+    okrs = pd.DataFrame(
+        [
+            {**row, "objective": "Pipe", "key_result": None, "grade": 1.0, "status": "green", "segment": "all"},
+            {**row, "objective": "Pipe", "key_result": "Coverage 3x", "metric": "pipeline_coverage",
+             "window": "month", "baseline": 1.0, "target": 3.0, "value": 3.84, "grade": 1.0,
+             "status": "green", "segment": "all"},
+            {**row, "objective": "Pipe", "key_result": None, "grade": 0.2, "status": "red", "segment": "region=DE"},
+            {**row, "objective": "Pipe", "key_result": "Coverage 3x", "metric": "pipeline_coverage",
+             "window": "month", "baseline": 1.0, "target": 3.0, "value": 1.4, "grade": 0.2,
+             "status": "red", "segment": "region=DE"},
+            {**row, "objective": "Cash", "key_result": None, "grade": 0.5, "status": "yellow", "segment": "all"},
+            {**row, "objective": "Cash", "key_result": "Revenue YTD", "metric": "revenue", "window": "ytd",
+             "baseline": 0.0, "target": 2e6, "value": 1e6, "grade": 0.5, "status": "yellow", "segment": "all"},
+        ]
+    )  # fmt: skip
+    ctx = SimpleNamespace(frames={"okrs": okrs}, currency="EUR")
+    out = views.okr_section(ctx)
+    # team level: Pipe green, Cash yellow -> 1 of 2; the DE spoke of Pipe is red -> 0 of 1
+    assert "1 of 2 objectives on track; by region, 0 of 1 on track" in out[0]
+    html = out[2]
+    assert "DE: Coverage 3x" in html and "3.8×" in html and "1.4×" in html
+    assert "€2M" in html and "€1M" in html  # money in the team's currency
