@@ -219,23 +219,32 @@ def account_executives(tables: Tables, month: str) -> list[str]:
     the end of the month or closed (won or lost) in it.
     """
     start, end = _bounds(month)
-    r = tables.reps
-    if r is not None:
-        hired = r["hire_date"] if "hire_date" in r else pd.Series(pd.NaT, index=r.index)
-        left = r["leave_date"] if "leave_date" in r else pd.Series(pd.NaT, index=r.index)
-        keep = (
-            (r["role"].astype(str).str.lower() == "ae")
-            & (hired.isna() | (hired <= end))
-            & (left.isna() | (left >= start))
-        )
-        ids = r.loc[keep, "rep_id"]
-    elif tables.opportunities is not None:
+    if tables.reps is not None:
+        return employed(tables, month, "ae")
+    if tables.opportunities is not None:
         o = tables.opportunities
         closed_in = o["status"].isin(["won", "lost"]) & o["close_date"].between(start, end)
         ids = o.loc[open_at(o, end) | closed_in, "owner_id"]
-    else:
+        return sorted(ids.dropna().astype(str).unique())
+    return []
+
+
+def employed(tables: Tables, month: str, role: str) -> list[str]:
+    """Reps of ``role`` (case-insensitive) employed at some point in ``month``, sorted:
+    ``hire_date`` empty or on/before its last day, ``leave_date`` empty or on/after its
+    first day. Empty without a reps table."""
+    r = tables.reps
+    if r is None:
         return []
-    return sorted(ids.dropna().astype(str).unique())
+    start, end = _bounds(month)
+    hired = r["hire_date"] if "hire_date" in r else pd.Series(pd.NaT, index=r.index)
+    left = r["leave_date"] if "leave_date" in r else pd.Series(pd.NaT, index=r.index)
+    keep = (
+        (r["role"].astype(str).str.lower() == role.lower())
+        & (hired.isna() | (hired <= end))
+        & (left.isna() | (left >= start))
+    )
+    return sorted(r.loc[keep, "rep_id"].dropna().astype(str).unique())
 
 
 def rep_label(tables: Tables, rep_id: str) -> str:
@@ -340,7 +349,12 @@ def bookings_leaderboard(tables: Tables, month: str, fy_start: int = 1) -> pd.Da
 def sdr_table(tables: Tables, month: str) -> pd.DataFrame:
     """Per SDR in ``month``: calls, emails, LinkedIn requests, meetings (activities by timestamp),
     leads created and converted (by ``created_date``), meeting rate (meetings / (calls + emails +
-    linkedin)) and the mean age in days at month end of their open, unconverted leads."""
+    linkedin)) and the mean age in days at month end of their open, unconverted leads.
+
+    With a reps table the rows are the SDRs (``role`` sdr) employed in the month
+    plus any SDR who logged an activity or created a lead in it (an SDR who left
+    years ago does not fill the table with zeros); without one, every rep with
+    activity or leads. Counts are integers."""
     start, end = _bounds(month)
     rows = []
     if tables.activities is not None:
@@ -379,9 +393,15 @@ def sdr_table(tables: Tables, month: str) -> pd.DataFrame:
     out = pd.concat(rows, axis=1)
     out.index.name = "rep_id"
     if tables.reps is not None:
+        # SDRs employed in the month, and any SDR who logged activity or created leads in it
         r = tables.reps.drop_duplicates("rep_id").set_index("rep_id")
-        out = out[out.index.isin(r.index[r["role"] == "sdr"])]
-    out = out.fillna({c: 0 for c in out.columns if c != "lead_age_days"})
+        sdrs = r.index[r["role"].astype(str).str.lower() == "sdr"]
+        busy = out.drop(columns=["lead_age_days"], errors="ignore").fillna(0).sum(axis=1) > 0
+        now = set(employed(tables, month, "sdr"))
+        out = out[out.index.isin(sdrs) & (out.index.isin(now) | busy)]
+        out = out.reindex(out.index.union(pd.Index(sorted(now), name=out.index.name)))
+    counts = [c for c in out.columns if c not in ("lead_age_days", "meeting_rate")]
+    out[counts] = out[counts].fillna(0).astype(int)
     if {"call", "email", "linkedin", "meeting"} <= set(out.columns):
         touches = out["call"] + out["email"] + out["linkedin"]
         out["meeting_rate"] = (out["meeting"] / touches).where(touches > 0)

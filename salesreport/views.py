@@ -850,7 +850,13 @@ def sdr_section(ctx) -> Output:
     if t.empty:
         return [H.missing("No SDR activity or leads this month.")]
     meetings = int(t["meeting"].sum()) if "meeting" in t.columns else 0
-    title = f"SDRs booked {meetings:,} meetings in {pd.Period(ctx.month, 'M').strftime('%B')}"
+    month_name = pd.Period(ctx.month, "M").strftime("%B")
+    title = f"SDRs booked {meetings:,} meetings in {month_name}"
+    if ctx.tables.activities is not None:
+        a = analysis.activity_by_rep(ctx.tables, ctx.month)
+        team = int(a.loc[a["type"] == "meeting", "count"].sum())
+        if team > meetings:
+            title = f"SDRs booked {meetings:,} of the team's {team:,} meetings in {month_name}"
     out = [H.heading(title, anchor="sdr")]
     if "meeting" in t.columns:
         long = t.head(TOP_REPS).melt(

@@ -324,3 +324,48 @@ def test_okr_section_names_regional_key_results_and_counts_objectives_and_region
     html = out[2]
     assert "DE: Coverage 3x" in html and "3.8×" in html and "1.4×" in html
     assert "€2M" in html and "€1M" in html  # money in the team's currency
+
+
+def test_sdr_table_lists_the_sdrs_of_the_month_with_whole_counts():
+    reps = pd.DataFrame(
+        {
+            "rep_id": ["s1", "s2", "s3", "s4", "r1"],
+            "name": ["Sue", "Sam", "Sid", "Sol", "Ann"],
+            "role": ["sdr", "sdr", "SDR", "sdr", "ae"],
+            "region": ["DE"] * 5,
+            "hire_date": [D("2025-01-01"), D("2020-01-01"), D("2020-01-01"), D("2026-10-20"), D("2020-01-01")],
+            "leave_date": [pd.NaT, D("2024-06-30"), D("2024-06-30"), pd.NaT, pd.NaT],
+        }
+    )  # fmt: skip
+    acts = pd.DataFrame(
+        {
+            "activity_id": ["a1", "a2", "a3", "a4", "a5", "a6"],
+            "rep_id": ["s1", "s1", "s1", "s3", "r1", "s2"],
+            "type": ["call", "call", "meeting", "email", "call", "call"],
+            "timestamp": [D("2026-10-02"), D("2026-10-03"), D("2026-10-31 18:00"), D("2026-10-05"),
+                          D("2026-10-06"), D("2026-09-30")],
+        }
+    )  # fmt: skip
+    leads = pd.DataFrame(
+        {
+            "lead_id": ["l1", "l2", "l3"],
+            "owner_id": ["s1", "s1", "s2"],
+            "created_date": [D("2026-10-01"), D("2026-10-11"), D("2024-01-01")],
+            "status": ["converted", "open", "open"],
+            "converted_date": [D("2026-10-20"), pd.NaT, pd.NaT],
+            "opportunity_id": ["o1", None, None],
+        }
+    )
+    t = analysis.sdr_table(Tables(activities=acts, leads=leads, reps=reps), "2026-10")
+    got = t.set_index("rep_id")
+    # s1 employed and busy; s3 left in 2024 but logged an email in October (kept: busy);
+    # s4 hired on 20 October (employed, nothing logged: zeros); s2 left in 2024 and only
+    # logged in September (dropped, with their 2024 open lead); r1 is an AE.
+    assert set(got.index) == {"s1", "s3", "s4"}
+    assert got.loc["s1", ["call", "email", "linkedin", "meeting"]].tolist() == [2, 0, 0, 1]
+    assert got.loc["s1", ["leads_created", "leads_converted"]].tolist() == [2, 1]
+    assert got.loc["s1", "meeting_rate"] == pytest.approx(1 / 2)  # 1 meeting / 2 calls
+    # the open lead l2: created 11 October, age at 31 October = 20 days
+    assert got.loc["s1", "lead_age_days"] == pytest.approx(20)
+    assert got.loc["s3", "meeting_rate"] == 0 and np.isnan(got.loc["s4", "meeting_rate"])
+    assert str(t["call"].dtype).startswith("int") and t.iloc[0]["rep_id"] == "s1"
