@@ -1032,13 +1032,37 @@ def pipeline_forecast_section(ctx) -> Output:
         fc.loc[fc["selected"].astype(bool), "period"].astype(str)
     )["point"]
     wide.index = wide.index.astype(str)
-    wide["statistical forecast"] = sel.reindex(wide.index)
-    title = "Pipeline-based forecast beside the statistical forecast, next three months"
     money = lambda v: charts.fmt_money(v, ctx.currency)  # noqa: E731
-    t = wide.reset_index()
+    bookings_are_revenue = ctx.tables.orders is None
+    stat = "Revenue forecast (statistical)" if bookings_are_revenue else "Revenue forecast (orders)"
+    wide[stat] = sel.reindex(wide.index)
+    total = float(wide["total"].sum()) if "total" in wide else float("nan")
+    n = len(wide)
+    title = f"The open pipeline points to {money(total)} of bookings over the next {n} months"
+    t = wide.reset_index().rename(
+        columns={
+            "period": "Month",
+            "open pipeline": "From open deals (weighted)",
+            "run rate": "From deals not yet created",
+            "total": "Bookings expected",
+        }
+    )
+    note = (
+        "Bookings: the value of deals expected to be won. Each open deal counts at the win "
+        "rate of its current stage, in the month of its expected close date (overdue deals "
+        "in the next month); deals created and won within a month come at the rate of the "
+        "last six months. "
+    )
+    note += (
+        "With no orders table, revenue is bookings, so the two forecasts measure the same thing."
+        if bookings_are_revenue
+        else "Revenue comes from the orders table, so it differs from bookings when contracts "
+        "are invoiced over time or orders lag the deal: compare the trend, not the level."
+    )
     return [
         H.heading(title, anchor="pipeline-forecast"),
-        H.table(t, formats={c: money for c in t.columns if c != "period"}),
+        H.table(t, formats={c: money for c in t.columns if c != "Month"}),
+        H.paragraph(note, "sr-note"),
     ]
 
 
