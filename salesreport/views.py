@@ -648,6 +648,17 @@ def funnel_section(ctx) -> Output:
     ]
     if ctx.tables.leads is None:
         out.append(needs("leads", "The lead steps of the funnel"))
+    steps = f.set_index("step")["count"]
+    conv, opps = steps.get("Leads converted"), steps.get("Opportunities created")
+    if conv is not None and opps is not None and opps > conv:
+        out.append(
+            H.paragraph(
+                f"Not every opportunity starts as a lead: {int(opps):,} opportunities "
+                f"were created against {int(conv):,} converted leads; the rest were opened "
+                "directly (by account executives, partners or renewals).",
+                "sr-note",
+            )
+        )
     return out
 
 
