@@ -14,10 +14,12 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from salesreport.params import (
@@ -259,10 +261,46 @@ def _append_forecast_kpis(
     f["target"] = float("nan")
     f["unit"] = "ratio"
     f = f[list(kpis.columns)] if len(kpis.columns) else f
+    merged = _merge_sorted_metrics(kpis, f)
+    if merged is not None:
+        return merged
     out = pd.concat([kpis, f], ignore_index=True)
     return out.sort_values(["metric", "window", "period", "segment"], kind="stable").reset_index(
         drop=True
     )
+
+
+def _merge_sorted_metrics(kpis: pd.DataFrame, extra: pd.DataFrame) -> pd.DataFrame | None:
+    """``concat([kpis, extra])`` stably sorted by metric, window, period, segment, without
+    sorting the millions of ``kpis`` rows again; ``None`` when this shortcut does not apply.
+
+    It applies when ``kpis`` is already sorted by metric (as :func:`compute_kpis` returns it,
+    fully sorted by the four columns) and no metric of ``extra`` is in ``kpis``: then each
+    metric's rows of ``extra``, sorted, go as one block between the ``kpis`` metrics, which
+    is where the stable sort of the whole puts them.
+    """
+    keys = ["metric", "window", "period", "segment"]
+    if not len(kpis) or not len(extra) or list(kpis.columns) != list(extra.columns):
+        return None
+    metric = kpis["metric"]
+    if not all(isinstance(m, str) for m in extra["metric"]) or metric.hasnans:
+        return None
+    if not pd.Index(metric).is_monotonic_increasing:
+        return None
+    values = metric.to_numpy(object)
+    blocks = extra.sort_values(keys, kind="stable").groupby("metric", sort=True)
+    pieces, start = [], 0
+    for name, block in blocks:
+        lo = int(np.searchsorted(values, name, side="left"))
+        if lo != int(np.searchsorted(values, name, side="right")):
+            return None  # the metric is in both: the full sort decides the order
+        if lo > start:
+            pieces.append(kpis.iloc[start:lo])
+        pieces.append(block)
+        start = lo
+    if start < len(kpis):
+        pieces.append(kpis.iloc[start:])
+    return pd.concat(pieces, ignore_index=True)
 
 
 # --------------------------------------------------------------------------- persistence
@@ -309,6 +347,53 @@ def _to_parquet(df: pd.DataFrame, path: Path) -> None:
     df.to_parquet(path, index=not isinstance(df.index, pd.RangeIndex))
 
 
+class _SavedTables(Tables):
+    """Saved tables, each read from its Parquet file the first time it is used: a notebook
+    reads only the tables its sections need (the executive report needs no activities)."""
+
+    def __init__(self, paths: dict[str, Path]) -> None:
+        super().__init__()
+        object.__setattr__(self, "_unread", dict(paths))
+
+    def __getattribute__(self, name: str):
+        unread = object.__getattribute__(self, "__dict__").get("_unread")
+        if unread and name in unread:
+            object.__setattr__(self, name, pd.read_parquet(unread.pop(name)))
+        return object.__getattribute__(self, name)
+
+
+class _SavedFrames(MutableMapping):
+    """Saved frames by name, each read from its Parquet file the first time it is used."""
+
+    def __init__(self, paths: dict[str, Path]) -> None:
+        self._paths = dict(paths)
+        self._read: dict[str, Any] = {}
+
+    def __getitem__(self, name: str):
+        if name not in self._read:
+            self._read[name] = pd.read_parquet(self._paths[name])  # KeyError when absent
+        return self._read[name]
+
+    def __setitem__(self, name: str, value) -> None:
+        self._paths.pop(name, None)
+        self._read[name] = value
+
+    def __delitem__(self, name: str) -> None:
+        if name not in self._paths and name not in self._read:
+            raise KeyError(name)
+        self._paths.pop(name, None)
+        self._read.pop(name, None)
+
+    def __iter__(self):
+        return iter(sorted(set(self._paths) | set(self._read)))
+
+    def __len__(self) -> int:
+        return len(set(self._paths) | set(self._read))
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._paths or name in self._read
+
+
 def load_context(run_dir: str | Path, wait_seconds: float = 600.0) -> ReportContext:
     """Read a saved context; in a pipeline run, wait until the pipeline has finished writing it.
 
@@ -326,14 +411,14 @@ def load_context(run_dir: str | Path, wait_seconds: float = 600.0) -> ReportCont
         time.sleep(0.1)
     header = json.loads((run_dir / "context.json").read_text(encoding="utf-8"))
     params = validate_params(header["params"], source=str(run_dir / "context.json"))
-    tables = Tables(
-        **{
-            n: pd.read_parquet(run_dir / "tables" / f"{n}.parquet")
+    tables = _SavedTables(
+        {
+            n: run_dir / "tables" / f"{n}.parquet"
             for n in TABLE_NAMES
             if (run_dir / "tables" / f"{n}.parquet").exists()
         }
     )
-    frames = {p.stem: pd.read_parquet(p) for p in sorted((run_dir / "frames").glob("*.parquet"))}
+    frames = _SavedFrames({p.stem: p for p in sorted((run_dir / "frames").glob("*.parquet"))})
     return ReportContext(
         params=params, month=header["month"], tables=tables, frames=frames, notes=header["notes"]
     )

@@ -109,16 +109,15 @@ def customer_kpis(
         raise ValueError(
             f"customer_kpis: windows lacks columns {missing}; pass salesreport.periods.windows_frame()"
         )
-    w_start = month_ordinal(windows["start"])
-    w_end = month_ordinal(windows["end"])
+    from salesreport.kpis.core import memo
+
+    w_start, w_end, p, months = memo(
+        "customer_purchases",
+        (tables.orders, tables.opportunities, tables.accounts, windows),
+        lambda: _purchases_in_windows(tables, windows),
+    )
     n_w = len(windows)
     hi = int(w_end.max()) if n_w else 0
-
-    p = purchases(tables)
-    months_all = month_ordinal(p["date"])
-    keep = months_all <= hi
-    p = p[keep].reset_index(drop=True)
-    months = months_all[keep]
     seg_rows = segment_labels(p, segment_col) if segment_col is not None else None
     if len(p) == 0 or n_w == 0:
         labels = ["all"] if segment_col is None else []
@@ -126,7 +125,10 @@ def customer_kpis(
             windows, labels, {m: np.full((len(labels), n_w), np.nan) for m in CUSTOMER_METRICS}
         )
 
-    codes, first_row = first_purchases(p)
+    # the same for every segment column: shared within an engine run
+    codes, first_row, a_c, a_m, a_rev, cum = memo(
+        "customer_months", (p,), lambda: _customer_months(p, months)
+    )
     first_month = months[first_row]
     if seg_rows is not None:
         seg_row_codes, labels = pd.factorize(seg_rows.to_numpy(), sort=True)
@@ -136,17 +138,6 @@ def customer_kpis(
         labels = ["all"]
         seg_of = np.zeros(len(first_row), dtype=np.int64)
     n_seg = len(labels)
-
-    # one row per (customer, month with a purchase), sorted by customer then month
-    am = (
-        pd.DataFrame({"c": codes, "m": months, "amount": p["amount"].to_numpy()})
-        .groupby(["c", "m"], sort=True)["amount"]
-        .sum()
-    )
-    a_c = am.index.get_level_values("c").to_numpy(np.int64)
-    a_m = am.index.get_level_values("m").to_numpy(np.int64)
-    a_rev = am.to_numpy(float)
-    cum = _Cumulative(a_c, a_m, am.groupby(level="c").cumsum().to_numpy(float))
 
     # monthly grid lo..hi, lo at least one month before every window start
     lo = int(min(first_month.min(), w_start.min() - 1))
@@ -197,6 +188,34 @@ def customer_kpis(
     for v in values.values():
         v[:, before_data] = np.nan
     return _frame(windows, labels, values)
+
+
+def _purchases_in_windows(tables: Tables, windows: pd.DataFrame) -> tuple:
+    """Window start/end month ordinals, the purchases up to the last window's end month and
+    their month ordinals."""
+    w_start = month_ordinal(windows["start"])
+    w_end = month_ordinal(windows["end"])
+    hi = int(w_end.max()) if len(windows) else 0
+    p = purchases(tables)
+    months_all = month_ordinal(p["date"])
+    keep = months_all <= hi
+    return w_start, w_end, p[keep].reset_index(drop=True), months_all[keep]
+
+
+def _customer_months(p: pd.DataFrame, months: np.ndarray) -> tuple:
+    """Customer codes, first-purchase rows and one row per (customer, month with a purchase),
+    sorted by customer then month: ``codes, first_row, a_c, a_m, a_rev, cumulative``."""
+    codes, first_row = first_purchases(p)
+    am = (
+        pd.DataFrame({"c": codes, "m": months, "amount": p["amount"].to_numpy()})
+        .groupby(["c", "m"], sort=True)["amount"]
+        .sum()
+    )
+    a_c = am.index.get_level_values("c").to_numpy(np.int64)
+    a_m = am.index.get_level_values("m").to_numpy(np.int64)
+    a_rev = am.to_numpy(float)
+    cum = _Cumulative(a_c, a_m, am.groupby(level="c").cumsum().to_numpy(float))
+    return codes, first_row, a_c, a_m, a_rev, cum
 
 
 def _div(num: np.ndarray, den: np.ndarray) -> np.ndarray:

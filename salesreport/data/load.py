@@ -15,6 +15,19 @@ Order of the steps (each counted in :class:`DataQuality`):
    -> one :class:`DataError` listing every table over the limit;
 7. amounts in other currencies converted with ``fx_rates`` -> ``converted``;
 8. the point-in-time cut to the report month (:func:`as_of`) -> ``after_month``.
+
+Which rows each count refers to is unchanged by the memory layout below: ``rows_read``,
+structural checks, ``filtered`` and the parent keys that decide ``flagged``/orphan rows use
+the whole files; ``dropped``/``repaired``/``flagged``/``converted``/``after_month`` count the
+team's rows (the rows in scope), as they always did.
+
+Memory (large files): Parquet text columns are read into Arrow memory
+(``pd.ArrowDtype(pa.string())``) and parsed there; whole-file columns stay Arrow (or
+numbers/dates) through parsing, structural checks and the team filters (key look-ups use
+Arrow's hash join), and only the team's rows become ``object`` text, the contract's dtype, in
+step 6 (repeated values share one Python string). Each table's whole-file data is released as
+soon as its rows in scope are checked. CSV, Excel and SQL sources are read as ``object`` text
+as before.
 """
 
 from __future__ import annotations
@@ -24,7 +37,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
+from salesreport.data.parse import in_keys, is_arrow_text, key_values, objects_frame
 from salesreport.data.pit import as_of
 from salesreport.data.presets import apply_derive, derive_sources, load_preset, rename_columns
 from salesreport.data.quality import DataQuality
@@ -233,7 +248,8 @@ def prepare(raw: RawTable, params: TeamParams) -> ParsedTable:
     preset = load_preset(params.data.preset) if params.data.preset else None
     user = params.data.mapping.get(table, {})
     contract = [c.name for c in spec.columns]
-    mapped, applied, dupes = rename_columns(raw.frame, table, preset, user, contract)
+    frame_in = objects_frame(raw.frame) if preset else raw.frame  # preset rules expect objects
+    mapped, applied, dupes = rename_columns(frame_in, table, preset, user, contract)
     derived, skipped = (mapped, []) if dupes else apply_derive(mapped, table, preset)
     if dupes:  # cannot parse a frame with two columns of one name; report and stop later
         derived = mapped.loc[:, ~mapped.columns.duplicated()]
@@ -260,8 +276,17 @@ def prepare(raw: RawTable, params: TeamParams) -> ParsedTable:
     return pt
 
 
+def _release_arrow_memory() -> None:
+    """Give the memory of freed Arrow buffers back to the system (the pool keeps it otherwise)."""
+    pool = pa.default_memory_pool()
+    if hasattr(pool, "release_unused"):
+        pool.release_unused()
+
+
 def _text_in(values: pd.Series, allowed: set[str]) -> pd.Series:
     """``True`` where a value, as text, is one of ``allowed`` (missing values never are)."""
+    if is_arrow_text(values):  # already text: no need for Python strings
+        return pd.Series(values.isin(allowed), index=values.index, dtype=bool)
     return (values.notna() & values.astype(str).isin(allowed)).astype(bool)
 
 
@@ -313,8 +338,8 @@ def filter_rows(
         ok = pd.Series(False, index=df.index)
         for col, parent, pkey in links:
             pf = parsed[parent].frame
-            kept_keys = set(pf.loc[keep[parent], pkey].dropna())
-            ok |= df[col].isin(kept_keys)
+            kept_keys = key_values(pf.loc[keep[parent], pkey])
+            ok |= in_keys(df[col], kept_keys)
         if table == "targets":
             ok |= df["rep_id"].isna()
         gone = keep[table] & ~ok
@@ -445,18 +470,22 @@ def load_tables(
         )
     raise_problems(problems)
 
-    frames: dict[str, pd.DataFrame] = {}
-    in_scope: dict[str, int] = {}
-    for table, pt in parsed.items():
-        df = pt.frame.loc[keep[table]].copy()
-        in_scope[table] = len(df)
-        frames[table] = check_rows(pt, df, q)
     parents = {parent for _, _, parent, _, _ in REFERENCES}  # only these are looked up
     all_keys = {
-        t: set(pt.frame[TABLES[t].key].dropna())
+        t: key_values(pt.frame[TABLES[t].key])
         for t, pt in parsed.items()
         if t in parents and TABLES[t].key and TABLES[t].key in pt.frame.columns
     }
+    frames: dict[str, pd.DataFrame] = {}
+    in_scope: dict[str, int] = {}
+    for table, pt in parsed.items():
+        # the team's rows only leave Arrow memory (text as ``object``, the contract's dtype)
+        df = objects_frame(pt.frame.loc[keep[table]]).copy()
+        in_scope[table] = len(df)
+        frames[table] = check_rows(pt, df, q)
+        pt.release()  # the whole file is not read again (only the names below)
+    del keep
+    _release_arrow_memory()
     frames = check_references(frames, all_keys, parsed, q)
     raise_problems(
         threshold_problems(
@@ -464,20 +493,29 @@ def load_tables(
         )
     )
 
+    files = {t: pt.file for t, pt in parsed.items()}
+    fingerprints = {t: pt.sha256 for t, pt in parsed.items()}
+    sources = {**{t: pt.path for t, pt in parsed.items()}, **extra_sources}
+    # the whole files (every team's rows) are not needed any more: free them before the copies
+    del parsed, all_keys
+    _release_arrow_memory()
     for table, df in frames.items():
-        frames[table] = convert_currency(df, params, table, parsed[table].file, q)
+        frames[table] = convert_currency(df, params, table, files[table], q)
     tables, counts = as_of(Tables(**frames), month)
+    del frames
     for rec in counts.to_dict("records"):
-        q.add(rec["table"], parsed[rec["table"]].file, "after_month", rec["reason"], rec["rows"])
+        q.add(rec["table"], files[rec["table"]], "after_month", rec["reason"], rec["rows"])
     final = {}
     for table, df in tables.items():
         q.set_kept(table, len(df))
-        final[table] = df.reset_index(drop=True)
+        # the frames are this function's own copies: renumber in place (no copy of the data)
+        df.index = pd.RangeIndex(len(df))
+        final[table] = df
     return LoadResult(
         tables=Tables(**final),
         quality=q,
-        fingerprints={t: pt.sha256 for t, pt in parsed.items()},
-        sources={**{t: pt.path for t, pt in parsed.items()}, **extra_sources},
+        fingerprints=fingerprints,
+        sources=sources,
         month=month,
         ignored_files=ignored,
     )

@@ -17,6 +17,14 @@ Accepted forms:
   ``%`` (divided by 100);
 * booleans: ``TRUE/FALSE``, ``true/false``, ``t/f``, ``yes/no``, ``1/0``;
 * periods: ``2026-10``, ``2026-Q4``, ``2026`` (a date is cut to its month).
+
+Every parser takes ``object`` columns (CSV: ``str``/``None``; Parquet, Excel and SQL cells as
+stored) and Arrow-backed text columns (``pd.ArrowDtype(pa.string())``, how the loader reads
+Parquet text) alike: an Arrow column gives exactly the result of the same values as ``object``
+(:func:`as_objects`). Arrow columns are parsed per distinct value (dictionary encoding) or with
+Arrow compute where the parser has such a path, else converted to ``object`` first. Plain text
+columns stay Arrow-backed (:func:`to_text` returns them unchanged when no value is blank or
+padded).
 """
 
 from __future__ import annotations
@@ -50,8 +58,88 @@ def _isstr(v: object) -> bool:
     return isinstance(v, str)
 
 
+def is_arrow_text(s: pd.Series) -> bool:
+    """``True`` for an Arrow-backed text column (``ArrowDtype(pa.string())``, as read from Parquet)."""
+    dtype = s.dtype
+    return isinstance(dtype, pd.ArrowDtype) and (
+        pa.types.is_string(dtype.pyarrow_dtype) or pa.types.is_large_string(dtype.pyarrow_dtype)
+    )
+
+
+def as_objects(s: pd.Series) -> pd.Series:
+    """An Arrow-backed text column as ``object`` holding ``str`` or ``None``; others unchanged.
+
+    The same values ``pandas.read_parquet`` gives a Parquet text column, so every parser
+    reads an Arrow column exactly as it reads that one.
+    """
+    if not is_arrow_text(s):
+        return s
+    arr = _arrow(s)
+    values = None
+    if len(arr) >= _PER_VALUE_MIN_ROWS:
+        # repeated values (regions, stages, owners) share one Python string each
+        probe = arr.take(np.arange(0, len(arr), max(1, len(arr) // _PER_VALUE_MIN_ROWS)))
+        if pc.count_distinct(probe, mode="all").as_py() <= 0.5 * len(probe):
+            enc = pc.dictionary_encode(arr)
+            uniques = np.empty(len(enc.dictionary) + 1, dtype=object)
+            uniques[:-1] = enc.dictionary.to_numpy(zero_copy_only=False)
+            uniques[-1] = None
+            codes = enc.indices.fill_null(len(enc.dictionary)).to_numpy(zero_copy_only=False)
+            values = uniques[codes]
+    if values is None:
+        values = arr.to_numpy(zero_copy_only=False)
+    return pd.Series(values, index=s.index, name=s.name, dtype=object)
+
+
+def objects_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with every Arrow-backed text column turned into ``object`` (:func:`as_objects`)."""
+    arrow = [c for c in df.columns if is_arrow_text(df[c])]
+    if not arrow:
+        return df
+    out = df.copy(deep=False)
+    for c in arrow:
+        out[c] = as_objects(df[c])
+    return out
+
+
+def key_values(values: pd.Series) -> set | pa.Array:
+    """The distinct non-missing values of a key column, for :func:`in_keys`.
+
+    An Arrow-backed column gives an Arrow array (no Python strings); any other a ``set``.
+    """
+    if is_arrow_text(values):
+        return pc.unique(_arrow(values)).drop_null()
+    return set(values.dropna())
+
+
+def in_keys(values: pd.Series, keys: set | pa.Array) -> np.ndarray:
+    """``values.isin(keys)`` as a bool array, by Arrow's hash join when ``keys`` is Arrow.
+
+    Text compares as text either way; missing values are never in ``keys``. A column that
+    is not all text (or ``keys`` given as a ``set``) takes pandas' ``isin``.
+    """
+    if isinstance(keys, pa.Array | pa.ChunkedArray):
+        if is_arrow_text(values):
+            arr = _arrow(values)
+        else:
+            try:
+                arr = pa.array(values.to_numpy(dtype=object, na_value=None), type=keys.type)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                return values.isin(set(keys.to_pylist())).to_numpy(dtype=bool)
+        return pc.is_in(arr, value_set=keys).fill_null(False).to_numpy(zero_copy_only=False)
+    return np.asarray(values.isin(keys), dtype=bool)
+
+
+def _arrow(s: pd.Series) -> pa.Array:
+    """The Arrow array (one chunk) behind an Arrow-backed column."""
+    arr = pa.array(s.array)
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
 def _all_text(s: pd.Series) -> bool:
     """``True`` when every non-missing value is a ``str`` (CSV columns): the fast paths apply."""
+    if is_arrow_text(s):
+        return True
     return (is_object_dtype(s) or is_string_dtype(s)) and pd.api.types.infer_dtype(
         s, skipna=True
     ) in ("string", "empty")
@@ -62,6 +150,9 @@ def _all_text(s: pd.Series) -> bool:
 # result is the same. Only for all-text columns: distinct strings are distinct values (an object
 # column mixing 1, 1.0 and True would merge them in a hash table).
 _PER_VALUE_MIN_ROWS = 2_000
+# a column of (nearly) distinct dates/times longer than this is parsed in slices of it: the
+# parse makes several temporary arrays of the column's length (Python strings among them)
+_CHUNK_ROWS = 500_000
 _PER_VALUE_MAX_SHARE = 0.5
 
 
@@ -73,13 +164,24 @@ def _per_value(s: pd.Series, parse) -> tuple[pd.Series, ...] | None:
     """
     if len(s) < _PER_VALUE_MIN_ROWS or not _all_text(s):
         return None
-    values = s.to_numpy(dtype=object, na_value=None)
-    probe = values[:: max(1, len(values) // _PER_VALUE_MIN_ROWS)]
-    if len(pd.unique(probe)) > 0.9 * len(probe):  # (nearly) all distinct: IDs, timestamps
-        return None
-    codes, uniques = pd.factorize(values)
-    if len(uniques) > _PER_VALUE_MAX_SHARE * len(s):
-        return None
+    if is_arrow_text(s):  # the same decisions and distinct values, without Python strings
+        arr = _arrow(s)
+        probe = arr.take(np.arange(0, len(arr), max(1, len(arr) // _PER_VALUE_MIN_ROWS)))
+        if pc.count_distinct(probe, mode="all").as_py() > 0.9 * len(probe):
+            return None
+        enc = pc.dictionary_encode(arr)
+        if len(enc.dictionary) > _PER_VALUE_MAX_SHARE * len(s):
+            return None
+        uniques = enc.dictionary.to_numpy(zero_copy_only=False)
+        codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
+    else:
+        values = s.to_numpy(dtype=object, na_value=None)
+        probe = values[:: max(1, len(values) // _PER_VALUE_MIN_ROWS)]
+        if len(pd.unique(probe)) > 0.9 * len(probe):  # (nearly) all distinct: IDs, timestamps
+            return None
+        codes, uniques = pd.factorize(values)
+        if len(uniques) > _PER_VALUE_MAX_SHARE * len(s):
+            return None
     values = np.empty(len(uniques) + 1, dtype=object)
     values[: len(uniques)] = uniques
     values[-1] = None
@@ -100,6 +202,15 @@ def to_text(s: pd.Series) -> pd.Series:
     return fast[0] if fast is not None else _to_text(s)
 
 
+def _arrow_to_text(s: pd.Series) -> pd.Series:
+    """:func:`_to_text` of an Arrow-backed column: itself (still Arrow) when no value is blank
+    or has surrounding spaces, else the ``object`` result of the general path."""
+    odd = pc.match_substring_regex(_arrow(s), _NEEDS_STRIP).fill_null(False)
+    if pc.any(odd).as_py():
+        return _to_text(as_objects(s))
+    return s
+
+
 # every character ``str.isspace`` accepts (what ``str.strip()`` removes), for RE2
 _SPACE_CLASS = (
     r"[\t\n\x0b\x0c\r\x1c-\x1f \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}"
@@ -109,6 +220,8 @@ _NEEDS_STRIP = rf"^$|^{_SPACE_CLASS}|{_SPACE_CLASS}$"
 
 
 def _to_text(s: pd.Series) -> pd.Series:
+    if is_arrow_text(s):
+        return _arrow_to_text(s)
     if _all_text(s):
         if len(s) >= _PER_VALUE_MIN_ROWS:
             # only values that are empty or start/end with a space need Python's strip
@@ -155,6 +268,7 @@ def _to_text(s: pd.Series) -> pd.Series:
 
 def blank_mask(s: pd.Series) -> pd.Series:
     """``True`` where a raw value is missing or only spaces."""
+    s = as_objects(s)
     if _all_text(s):
         return s.isna() | (s.astype(object).str.strip() == "").fillna(True).astype(bool)
     if is_object_dtype(s) or is_string_dtype(s):
@@ -189,6 +303,12 @@ def parse_datetimes(s: pd.Series, tz: str, *, date_only: bool) -> tuple[pd.Serie
     fast = _per_value(s, lambda u: parse(u, tz, date_only=date_only))
     if fast is not None:
         return fast[0], fast[1]
+    if len(s) > _CHUNK_ROWS:  # element-wise: in slices, to bound the temporary arrays
+        parts = [
+            parse(s.iloc[i : i + _CHUNK_ROWS], tz, date_only=date_only)
+            for i in range(0, len(s), _CHUNK_ROWS)
+        ]
+        return pd.concat([p[0] for p in parts]), pd.concat([p[1] for p in parts])
     return parse(s, tz, date_only=date_only)
 
 
@@ -200,8 +320,11 @@ _ISO_ZONED = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:Z|[+-]\d{2}:\d{2})$"
 
 def _parse_text_datetimes(s: pd.Series, tz: str, *, date_only: bool) -> tuple[pd.Series, pd.Series]:
     """:func:`_parse_datetimes` for an all-text column, zoned ISO timestamps vectorised."""
-    values = s.to_numpy(dtype=object, na_value=None)
-    arr = pa.array(values, type=pa.string(), from_pandas=True)
+    if is_arrow_text(s):
+        arr = _arrow(s)
+    else:
+        values = s.to_numpy(dtype=object, na_value=None)
+        arr = pa.array(values, type=pa.string(), from_pandas=True)
     fast = pc.match_substring_regex(arr, _ISO_ZONED).fill_null(False).to_numpy(zero_copy_only=False)
     if not fast.any():
         return _parse_datetimes(s, tz, date_only=date_only)
@@ -242,6 +365,7 @@ def _parse_text_datetimes(s: pd.Series, tz: str, *, date_only: bool) -> tuple[pd
 
 
 def _parse_datetimes(s: pd.Series, tz: str, *, date_only: bool) -> tuple[pd.Series, pd.Series]:
+    s = as_objects(s)
     idx = s.index
     if is_datetime64_any_dtype(s):
         vals = s
@@ -310,6 +434,7 @@ def parse_numbers(s: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def _parse_numbers(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    s = as_objects(s)
     idx = s.index
     if is_bool_dtype(s):
         return s.astype(float), pd.Series(False, index=idx)
@@ -358,6 +483,7 @@ def parse_bools(s: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def _parse_bools(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    s = as_objects(s)
     text = to_text(s)
     low = text.map(lambda v: v.lower() if isinstance(v, str) else v)
     out = pd.Series(
@@ -381,6 +507,7 @@ def parse_periods(s: pd.Series, *, month_only: bool) -> tuple[pd.Series, pd.Seri
 
 
 def _parse_periods(s: pd.Series, *, month_only: bool) -> tuple[pd.Series, pd.Series]:
+    s = as_objects(s)
     text = to_text(s)
     out = text.copy()
     is_date = text.str.match(r"^\d{4}-\d{2}-\d{2}", na=False).astype(bool)
@@ -409,6 +536,7 @@ def normalise_category(s: pd.Series, *, closed_set: bool) -> tuple[pd.Series, pd
 
 
 def _normalise_category(s: pd.Series, *, closed_set: bool) -> tuple[pd.Series, pd.Series]:
+    s = as_objects(s)
     text = to_text(s)
     low = text.str.lower().str.replace(r"\s+", " ", regex=True)
     if closed_set:
@@ -416,3 +544,14 @@ def _normalise_category(s: pd.Series, *, closed_set: bool) -> tuple[pd.Series, p
     low = low.astype(object).where(text.notna(), None)
     changed = text.notna() & (low != text)
     return low, changed.astype(bool)
+
+
+def parse_currency(s: pd.Series) -> pd.Series:
+    """Currency codes: stripped text upper-cased, ``None`` where blank."""
+    fast = _per_value(s, lambda u: (_parse_currency(u),))
+    return fast[0] if fast is not None else _parse_currency(as_objects(s))
+
+
+def _parse_currency(s: pd.Series) -> pd.Series:
+    vals = to_text(s).str.upper().astype(object)
+    return vals.where(vals.notna(), None)

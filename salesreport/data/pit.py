@@ -35,7 +35,7 @@ from salesreport.tables import Tables
 COUNT_COLUMNS = ["table", "action", "reason", "count", "rows"]
 
 
-def as_of(tables: Tables, month: str) -> tuple[Tables, pd.DataFrame]:
+def as_of(tables: Tables, month: str, *, copy: bool = True) -> tuple[Tables, pd.DataFrame]:
     """Cut ``tables`` to what was knowable at the end of ``month`` (rules in the module docstring).
 
     Parameters
@@ -44,11 +44,15 @@ def as_of(tables: Tables, month: str) -> tuple[Tables, pd.DataFrame]:
         Tables in contract form (not modified).
     month : str
         The report month ``YYYY-MM``.
+    copy : bool
+        ``False``: a table the cut does not change is returned as the same object (not a
+        copy; for tables already cut, e.g. by the loader, on millions of rows). A table it
+        changes is always a copy; ``tables`` is never modified.
 
     Returns
     -------
     tuple[Tables, pandas.DataFrame]
-        The cut tables (copies; index labels kept) and what changed, one row per
+        The cut tables (copies, unless ``copy=False``; index labels kept) and what changed, one row per
         table and reason: ``table, action, reason, count, rows`` with ``action``
         always ``after_month`` and ``rows`` the index labels touched
         (spreadsheet row numbers when :func:`~salesreport.data.load_tables`
@@ -77,7 +81,13 @@ def as_of(tables: Tables, month: str) -> tuple[Tables, pd.DataFrame]:
     def cut(name: str, col: str, later: pd.Series) -> pd.DataFrame:
         df = tables.get(name)
         note(name, f"{col} after {month}, dropped", later)
+        if not copy and not later.any():
+            return df  # the caller's frame: :func:`own` copies it before any change
         return df.loc[~later].copy()
+
+    def own(df: pd.DataFrame) -> pd.DataFrame:
+        """``df``, or a copy when it is still the caller's frame (before changing it)."""
+        return df.copy() if any(df is f for _, f in tables.items()) else df
 
     for name, col in (
         ("orders", "order_date"),
@@ -102,6 +112,7 @@ def as_of(tables: Tables, month: str) -> tuple[Tables, pd.DataFrame]:
         closed_later = opp["status"].isin(["won", "lost"]) & (opp["close_date"] > end)
         if closed_later.any():
             note("opportunities", f"closed after {month}: open at the end of {month}", closed_later)
+            opp = own(opp)
             opp.loc[closed_later, "status"] = "open"
             if "lost_reason" in opp.columns:
                 opp["lost_reason"] = opp["lost_reason"].mask(closed_later)
@@ -118,6 +129,7 @@ def as_of(tables: Tables, month: str) -> tuple[Tables, pd.DataFrame]:
             moved = (opp["status"] == "open") & stage_then.notna() & (stage_then != opp["stage"])
             if moved.any():
                 note("opportunities", f"stage set to the stage at the end of {month}", moved)
+                opp = own(opp)
                 opp.loc[moved, "stage"] = stage_then[moved]
                 # probability and forecast category belonged to the later stage
                 for col in ("probability", "forecast_category"):
@@ -130,11 +142,13 @@ def as_of(tables: Tables, month: str) -> tuple[Tables, pd.DataFrame]:
         if "converted_date" in leads.columns:
             later = (leads["converted_date"] > end).fillna(False).astype(bool)
             note("leads", f"converted after {month}: conversion cleared", later)
-            leads["converted_date"] = leads["converted_date"].mask(later)
-            if "opportunity_id" in leads.columns:
-                leads["opportunity_id"] = leads["opportunity_id"].mask(later)
-            if "status" in leads.columns:
-                leads.loc[later & (leads["status"] == "converted"), "status"] = "working"
+            if later.any():  # (masking nothing changes nothing: skipped)
+                leads = own(leads)
+                leads["converted_date"] = leads["converted_date"].mask(later)
+                if "opportunity_id" in leads.columns:
+                    leads["opportunity_id"] = leads["opportunity_id"].mask(later)
+                if "status" in leads.columns:
+                    leads.loc[later & (leads["status"] == "converted"), "status"] = "working"
         if "opportunity_id" in leads.columns and opp is not None:
             created_later = leads["opportunity_id"].notna() & ~leads["opportunity_id"].isin(
                 tables.opportunities["opportunity_id"][tables.opportunities["created_date"] <= end]
@@ -144,13 +158,17 @@ def as_of(tables: Tables, month: str) -> tuple[Tables, pd.DataFrame]:
             note(
                 "leads", f"opportunity created after {month}: opportunity_id cleared", created_later
             )
-            leads["opportunity_id"] = leads["opportunity_id"].mask(created_later)
+            if created_later.any():
+                leads = own(leads)
+                leads["opportunity_id"] = leads["opportunity_id"].mask(created_later)
         out["leads"] = leads
 
     reps = out.get("reps")
     if reps is not None and "leave_date" in reps.columns:
         later = (reps["leave_date"] > end).fillna(False).astype(bool)
         note("reps", f"leave_date after {month}, cleared", later)
-        reps["leave_date"] = reps["leave_date"].mask(later)
+        if later.any():
+            reps = own(reps)
+            reps["leave_date"] = reps["leave_date"].mask(later)
 
     return tables.replace(**out), pd.DataFrame(counts, columns=COUNT_COLUMNS)

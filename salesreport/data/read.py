@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from salesreport.exceptions import DataError
 from salesreport.tables import TABLE_NAMES
@@ -148,7 +150,9 @@ def read_csv_bytes(data: bytes, encoding: str | None = None) -> pd.DataFrame:
     return out
 
 
-def read_table(path: str | Path, encoding: str | None = None) -> pd.DataFrame:
+def read_table(
+    path: str | Path, encoding: str | None = None, *, arrow_text: bool = False
+) -> pd.DataFrame:
     """Read one CSV, Parquet or Excel (first sheet) file into a frame, values uninterpreted.
 
     Parameters
@@ -158,6 +162,10 @@ def read_table(path: str | Path, encoding: str | None = None) -> pd.DataFrame:
     encoding : str, optional
         Forced CSV encoding; default UTF-8 (with or without byte-order mark),
         else Windows-1252.
+    arrow_text : bool
+        Keep Parquet text columns Arrow-backed (``pd.ArrowDtype(pa.string())``) instead of
+        ``object`` (what :func:`~salesreport.data.load_tables` reads: several times smaller;
+        the parsers read both alike). CSV and Excel are not affected.
 
     Returns
     -------
@@ -175,7 +183,7 @@ def read_table(path: str | Path, encoding: str | None = None) -> pd.DataFrame:
     """
     path = Path(path)
     try:
-        return _read_table(path, encoding)
+        return _read_table(path, encoding, arrow_text)
     except ReadError as exc:
         exc.file = path.name
         exc.problems = [
@@ -184,7 +192,15 @@ def read_table(path: str | Path, encoding: str | None = None) -> pd.DataFrame:
         raise
 
 
-def _read_table(path: Path, encoding: str | None) -> pd.DataFrame:
+# Parquet text columns kept in Arrow memory (``arrow_text``): a fraction of the size of Python
+# strings; :func:`salesreport.data.parse.as_objects` gives the values ``read_parquet`` gives.
+_ARROW_TEXT = {
+    pa.string(): pd.ArrowDtype(pa.string()),
+    pa.large_string(): pd.ArrowDtype(pa.large_string()),
+}
+
+
+def _read_table(path: Path, encoding: str | None, arrow_text: bool = False) -> pd.DataFrame:
     suffix = path.suffix.lower()
     try:
         data = path.read_bytes()
@@ -198,7 +214,13 @@ def _read_table(path: Path, encoding: str | None) -> pd.DataFrame:
         df = read_csv_bytes(data, encoding)
     elif suffix == ".parquet":
         try:
-            df = pd.read_parquet(io.BytesIO(data), engine="pyarrow")
+            if arrow_text:
+                table = pq.read_table(io.BytesIO(data))
+                del data
+                df = table.to_pandas(types_mapper=_ARROW_TEXT.get, self_destruct=True)
+                del table
+            else:
+                df = pd.read_parquet(io.BytesIO(data), engine="pyarrow")
         except Exception as exc:  # pyarrow raises several kinds for a broken file
             raise ReadError(
                 f"is not a readable Parquet file ({type(exc).__name__}: {exc})",
@@ -238,8 +260,10 @@ def sha256_bytes(data: bytes) -> str:
 
 
 def read_file(path: Path, table: str, encoding: str | None = None) -> RawTable:
-    """Read one table file into a :class:`RawTable` (raises :class:`ReadError`)."""
-    frame = read_table(path, encoding)
+    """Read one table file into a :class:`RawTable` (raises :class:`ReadError`).
+
+    Parquet text columns stay Arrow-backed (see :func:`read_table`)."""
+    frame = read_table(path, encoding, arrow_text=True)
     return RawTable(table, path.name, str(path), frame, sha256_bytes(path.read_bytes()))
 
 

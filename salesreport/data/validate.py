@@ -33,8 +33,11 @@ import pandas as pd
 import pandera.pandas as pa
 
 from salesreport.data.parse import (
+    as_objects,
+    in_keys,
     normalise_category,
     parse_bools,
+    parse_currency,
     parse_datetimes,
     parse_integers,
     parse_numbers,
@@ -107,6 +110,16 @@ class ParsedTable:
     user_mapping: dict[str, str] = field(default_factory=dict)
     pct_scale: bool = False  # probability given on a 0-100 scale
 
+    def release(self) -> None:
+        """Drop the whole file's rows (``raw``, ``frame``, the masks), keeping the names.
+
+        :func:`~salesreport.data.load_tables` calls it once the table's rows in scope are
+        checked: later steps only name the file.
+        """
+        self.raw = self.raw.iloc[:0]
+        self.frame = self.frame.iloc[:0]
+        self.invalid, self.unknown, self.changed = {}, {}, {}
+
     def bad_mask(self, col: str) -> pd.Series:
         m = pd.Series(False, index=self.frame.index)
         if col in self.invalid:
@@ -143,8 +156,7 @@ def parse_table(
                     changed[col.name] = ch
                     unknown[col.name] = vals.notna() & ~vals.isin(col.allowed)
             elif col.name == "currency":
-                vals = to_text(s).str.upper().astype(object)
-                vals = vals.where(vals.notna(), None)
+                vals = parse_currency(s)
             else:
                 vals = to_text(s)
         elif col.type in ("date", "timestamp"):
@@ -174,7 +186,7 @@ def parse_table(
 
 
 def _examples(raw: pd.Series, mask: pd.Series) -> str:
-    vals = raw[mask].astype(str).drop_duplicates().head(EXAMPLE_VALUES).tolist()
+    vals = as_objects(raw[mask]).astype(str).drop_duplicates().head(EXAMPLE_VALUES).tolist()
     return ", ".join(repr(v) for v in vals)
 
 
@@ -485,14 +497,15 @@ def probability_scale(prob: pd.Series) -> bool:
 
 def check_references(
     frames: dict[str, pd.DataFrame],
-    all_keys: dict[str, set],
+    all_keys: dict[str, object],
     parsed: dict[str, ParsedTable],
     q: DataQuality,
 ) -> dict[str, pd.DataFrame]:
     """Rows pointing at a row of another table that is not in its file.
 
     ``all_keys`` holds every key of each parent table's file (before filters),
-    so a row whose parent was filtered out for the team is no orphan.
+    so a row whose parent was filtered out for the team is no orphan (a ``set``, or the
+    Arrow array :func:`~salesreport.data.parse.key_values` gives).
     ``stage_history`` rows of an unknown opportunity are dropped; the other
     references are flagged and kept.
     """
@@ -502,7 +515,7 @@ def check_references(
             continue
         df = out[child]
         vals = df[col]
-        orphan = vals.notna() & ~vals.isin(all_keys[parent])
+        orphan = vals.notna() & ~in_keys(vals, all_keys[parent])
         if not orphan.any():
             continue
         rows = list(orphan[orphan].index)

@@ -233,9 +233,78 @@ def long_frame(
     value = np.concatenate(
         [np.asarray(v, dtype=float)[:, sel].T.reshape(-1) for v in values.values()]
     )
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {"metric": metric, "window": window, "period": period, "segment": seg, "value": value}
     )
+    LONG_LAYOUT[id(out)] = (weakref.ref(out), LongLayout.of(win, sel, labels, list(values)))
+    weakref.finalize(out, LONG_LAYOUT.pop, id(out), None)
+    return out
+
+
+@dataclass
+class LongLayout:
+    """How :func:`long_frame` laid out its key columns, so that the engine can code them
+    without hashing millions of strings: row ``(m, w, s)`` (metric, window row, segment, in
+    that nesting) holds ``metrics[m]``, ``windows[w_code[w]]``, ``periods[p_code[w]]`` and
+    ``segments[s]``."""
+
+    metrics: np.ndarray
+    windows: np.ndarray
+    w_code: np.ndarray
+    periods: np.ndarray
+    p_code: np.ndarray
+    segments: np.ndarray
+
+    @classmethod
+    def of(cls, win: Win, sel: np.ndarray, labels: list[str], metrics: list[str]) -> LongLayout:
+        w_code, windows = pd.factorize(win.window[sel])
+        p_code, periods = pd.factorize(win.period[sel])
+        return cls(
+            metrics=np.asarray(metrics, dtype=object),
+            windows=np.asarray(windows, dtype=object),
+            w_code=w_code,
+            periods=np.asarray(periods, dtype=object),
+            p_code=p_code,
+            segments=np.asarray(labels, dtype=object),
+        )
+
+    def uniques(self, column: str) -> np.ndarray:
+        return {
+            "metric": self.metrics,
+            "window": self.windows,
+            "period": self.periods,
+            "segment": self.segments,
+        }[column]
+
+    def codes(self, column: str, recode: np.ndarray) -> np.ndarray:
+        """The column's codes, each local code ``i`` (into :meth:`uniques`) as ``recode[i]``."""
+        n_m, n_w, n_seg = len(self.metrics), len(self.w_code), len(self.segments)
+        recode = np.asarray(recode, dtype=np.int64)
+        if column == "metric":
+            return np.repeat(recode, n_w * n_seg)
+        if column == "segment":
+            return np.tile(recode, n_w * n_m)
+        local = self.w_code if column == "window" else self.p_code
+        return np.tile(np.repeat(recode[local], n_seg), n_m)
+
+
+#: id(frame) -> (weak reference, layout) of the frames :func:`long_frame` made
+LONG_LAYOUT: dict[int, tuple[weakref.ref, LongLayout]] = {}
+
+
+def layout_of(df: pd.DataFrame) -> LongLayout | None:
+    """The :class:`LongLayout` of a frame made by :func:`long_frame` (``None`` for any other,
+    or when its key columns no longer match it)."""
+    hit = LONG_LAYOUT.get(id(df))
+    if hit is None or hit[0]() is not df or list(df.columns) != OUTPUT_COLUMNS:
+        return None
+    layout = hit[1]
+    for col in ("metric", "window", "period", "segment"):
+        uniq = layout.uniques(col)
+        expect = uniq[layout.codes(col, np.arange(len(uniq)))]
+        if not np.array_equal(df[col].to_numpy(object), expect):
+            return None  # changed after long_frame made it
+    return layout
 
 
 def contract_months(df: pd.DataFrame) -> np.ndarray:
