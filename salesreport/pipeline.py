@@ -38,7 +38,7 @@ FLOAT_FORMAT = "%.12g"
 FILES_WHAT = {
     "kpis.csv": "every KPI by window, month and segment, with target and prior year",
     "okrs.csv": "OKR key results and objectives with grades",
-    "forecast.csv": "monthly revenue forecast of every candidate model; `selected` marks the one shown",
+    "forecast.csv": "monthly revenue forecast of every candidate model, the one shown marked in the “selected” column",
     "forecast_accuracy.csv": "realised and backtest forecast accuracy, with summary rows",
     "cohorts.csv": "customer cohorts by month of first purchase",
     "run.json": "parameters, input fingerprints, row counts, versions and timings of this run",
