@@ -144,10 +144,8 @@ def customer_kpis(
     n = hi - lo + 1
     W = params.active_window_months
     active = _active_by_month(a_c, a_m, seg_of[a_c], lo, n, n_seg, W)
-    new_m = np.zeros((n_seg, n))
-    np.add.at(new_m, (seg_of, first_month - lo), 1.0)
-    rev_m = np.zeros((n_seg, n))
-    np.add.at(rev_m, (seg_of[a_c], a_m - lo), a_rev)
+    new_m = _grid_sum((n_seg, n), seg_of, first_month - lo)
+    rev_m = _grid_sum((n_seg, n), seg_of[a_c], a_m - lo, a_rev)
 
     ie, isb = w_end - lo, w_start - 1 - lo  # grid columns of the end and of the month before
     new_cum = np.cumsum(new_m, axis=1)
@@ -247,10 +245,33 @@ def _active_by_month(
     same = np.zeros(len(a_c), dtype=bool)
     same[:-1] = a_c[1:] == a_c[:-1]
     stop = np.where(same, np.minimum(a_m + W, nxt), a_m + W)
-    diff = np.zeros((n_seg, n + 1))
-    np.add.at(diff, (seg, a_m - lo), 1.0)
-    np.add.at(diff, (seg, np.minimum(stop - lo, n)), -1.0)
+    # counts: whole numbers, exact in any order
+    diff = _grid_sum((n_seg, n + 1), seg, a_m - lo)
+    diff -= _grid_sum((n_seg, n + 1), seg, np.minimum(stop - lo, n))
     return np.cumsum(diff, axis=1)[:, :n]
+
+
+def _grid_sum(
+    shape: tuple[int, int], rows: np.ndarray, cols: np.ndarray, weights: np.ndarray | None = None
+) -> np.ndarray:
+    """``np.add.at(np.zeros(shape), (rows, cols), weights)`` (``None``: 1 per row) by
+    ``bincount``: the same sums added in the same row order, many times faster. Positions
+    outside the grid go to ``np.add.at`` (which wraps negative ones and raises past the end)."""
+    n_r, n_c = shape
+    rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+    inside = not len(rows) or (
+        rows.min() >= 0 and rows.max() < n_r and cols.min() >= 0 and cols.max() < n_c
+    )
+    w = 1.0 if weights is None else np.asarray(weights, dtype=float)
+    if not inside:
+        out = np.zeros(shape)
+        np.add.at(out, (rows, cols), w)
+        return out
+    flat = rows * n_c + cols
+    if weights is None:
+        return np.bincount(flat, minlength=n_r * n_c).reshape(n_r, n_c).astype(float)
+    w = np.broadcast_to(w, flat.shape)
+    return np.bincount(flat, weights=w, minlength=n_r * n_c).reshape(n_r, n_c)
 
 
 class _Cumulative:
@@ -291,12 +312,9 @@ def _revenue_retention(
     earlier = (r_mid - r_old)[bought]
     later = (r_e - r_mid)[bought]
     s, t = seg_of[c_idx[bought]], t_idx[bought]
-    base = np.zeros((n_seg, len(ends)))
-    net = np.zeros((n_seg, len(ends)))
-    gross = np.zeros((n_seg, len(ends)))
-    np.add.at(base, (s, t), earlier)
-    np.add.at(net, (s, t), later)
-    np.add.at(gross, (s, t), np.minimum(later, earlier))
+    base = _grid_sum((n_seg, len(ends)), s, t, earlier)
+    net = _grid_sum((n_seg, len(ends)), s, t, later)
+    gross = _grid_sum((n_seg, len(ends)), s, t, np.minimum(later, earlier))
     col = np.searchsorted(ends, w_end)
     return _div(net, base)[:, col], _div(gross, base)[:, col]
 
@@ -315,10 +333,8 @@ def _new_customer_arpu(
     )
     rev, _ = cum.at(c_idx, w_end[w_idx])  # nothing before the first month
     per_month = rev / (w_end[w_idx] - first_month[c_idx] + 1)
-    total = np.zeros((n_seg, len(w_end)))
-    count = np.zeros((n_seg, len(w_end)))
-    np.add.at(total, (seg_of[c_idx], w_idx), per_month)
-    np.add.at(count, (seg_of[c_idx], w_idx), 1.0)
+    total = _grid_sum((n_seg, len(w_end)), seg_of[c_idx], w_idx, per_month)
+    count = _grid_sum((n_seg, len(w_end)), seg_of[c_idx], w_idx)
     return _div(total, count)
 
 

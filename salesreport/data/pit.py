@@ -27,12 +27,74 @@ A report for month M sees only what was dated on or before the last day of M
 
 from __future__ import annotations
 
+import weakref
+
 import pandas as pd
 
 from salesreport.periods import month_end, month_end_exclusive, month_period
 from salesreport.tables import Tables
 
 COUNT_COLUMNS = ["table", "action", "reason", "count", "rows"]
+
+#: id(frame) -> (weak reference, month) of the frames :func:`as_of` returned
+_CUT: dict[int, tuple[weakref.ref, str]] = {}
+
+#: the date column of each table that drops rows dated after the month (``<= end``), and
+#: the ones that are cleared after it
+_DROP_BY = {
+    "orders": "order_date",
+    "forecast_submissions": "submitted_date",
+    "stage_history": "entered_date",
+    "opportunities": "created_date",
+    "leads": "created_date",
+    "reps": "hire_date",
+}
+_CLEARED = {"leads": "converted_date", "reps": "leave_date"}
+
+
+def _mark_cut(tables: Tables, month: str) -> None:
+    """Remember that these frame objects are cut to ``month``."""
+    for _, df in tables.items():
+        if df is not None and id(df) not in _CUT:
+            _CUT[id(df)] = (weakref.ref(df), month)
+            weakref.finalize(df, _CUT.pop, id(df), None)
+
+
+def _any_after(values: pd.Series, bound, inclusive: bool = False) -> bool:
+    """A value after ``bound`` (or at it, ``inclusive``); ``True`` (undecided) when the column
+    is not a datetime column."""
+    if not pd.api.types.is_datetime64_any_dtype(values):
+        return True
+    top = values.max()
+    return bool(pd.notna(top) and (top >= bound if inclusive else top > bound))
+
+
+def _already_cut(tables: Tables, month: str, end, stop) -> bool:
+    """Every frame is one :func:`as_of` returned for ``month`` and its dates still end by then.
+
+    The dates are checked again (a column's maximum, cheap) in case a frame was changed in
+    place since; the rules that need joins (stage at the month end, leads' opportunities
+    created later) are trusted to the mark.
+    """
+    for name, df in tables.items():
+        hit = _CUT.get(id(df))
+        if hit is None or hit[0]() is not df or hit[1] != month:
+            return False
+        for col in (_DROP_BY.get(name), _CLEARED.get(name)):
+            if col is not None and col in df.columns and _any_after(df[col], end):
+                return False
+        ts = df["timestamp"] if name == "activities" and "timestamp" in df.columns else None
+        if ts is not None and _any_after(ts, stop, inclusive=True):
+            return False
+        if name == "opportunities" and {"status", "close_date"} <= set(df.columns):
+            closed = df["status"].isin(["won", "lost"]).to_numpy()
+            if _any_after(df["close_date"][closed], end):
+                return False
+        if name == "spend" and "month" in df.columns and len(df):
+            months = pd.PeriodIndex(pd.unique(df["month"].astype(str)), freq="M")
+            if months.max() > month_period(month):
+                return False
+    return True
 
 
 def as_of(tables: Tables, month: str, *, copy: bool = True) -> tuple[Tables, pd.DataFrame]:
@@ -47,7 +109,10 @@ def as_of(tables: Tables, month: str, *, copy: bool = True) -> tuple[Tables, pd.
     copy : bool
         ``False``: a table the cut does not change is returned as the same object (not a
         copy; for tables already cut, e.g. by the loader, on millions of rows). A table it
-        changes is always a copy; ``tables`` is never modified.
+        changes is always a copy; ``tables`` is never modified. Tables that are all frames
+        this function returned for the same ``month`` (and whose dates still end by then)
+        come back as they are at once, without the joins (the loader's cut, then the KPI
+        engine's).
 
     Returns
     -------
@@ -61,6 +126,8 @@ def as_of(tables: Tables, month: str, *, copy: bool = True) -> tuple[Tables, pd.
     p = month_period(month)
     end = month_end(p)  # last day, midnight: a date column is <= end
     stop = month_end_exclusive(p)  # first instant of M+1: a timestamp is < stop
+    if not copy and _already_cut(tables, month, end, stop):
+        return tables, pd.DataFrame([], columns=COUNT_COLUMNS)
     counts: list[dict] = []
 
     def note(table: str, reason: str, mask: pd.Series) -> None:
@@ -171,4 +238,6 @@ def as_of(tables: Tables, month: str, *, copy: bool = True) -> tuple[Tables, pd.
             reps = own(reps)
             reps["leave_date"] = reps["leave_date"].mask(later)
 
-    return tables.replace(**out), pd.DataFrame(counts, columns=COUNT_COLUMNS)
+    result = tables.replace(**out)
+    _mark_cut(result, month)
+    return result, pd.DataFrame(counts, columns=COUNT_COLUMNS)

@@ -226,16 +226,19 @@ def long_frame(
         return pd.DataFrame(columns=OUTPUT_COLUMNS)
     sel = np.arange(len(win)) if keep is None else np.flatnonzero(keep)
     n_w, n_seg, n_m = len(sel), len(labels), len(values)
-    window = np.tile(np.repeat(win.window[sel], n_seg), n_m)
-    period = np.tile(np.repeat(win.period[sel], n_seg), n_m)
-    seg = np.tile(np.asarray(labels, dtype=object), n_w * n_m)
-    metric = np.repeat(np.asarray(list(values), dtype=object), n_w * n_seg)
+    # the four key columns as one 2-D object array, filled by broadcasting (no repeated or
+    # tiled temporaries), which the frame takes as its object block without stacking a copy
+    keys = np.empty((4, n_m * n_w * n_seg), dtype=object)
+    grid = keys.reshape(4, n_m, n_w, n_seg)
+    grid[0] = np.asarray(list(values), dtype=object)[:, None, None]
+    grid[1] = win.window[sel][None, :, None]
+    grid[2] = win.period[sel][None, :, None]
+    grid[3] = np.asarray(labels, dtype=object)[None, None, :]
     value = np.concatenate(
         [np.asarray(v, dtype=float)[:, sel].T.reshape(-1) for v in values.values()]
     )
-    out = pd.DataFrame(
-        {"metric": metric, "window": window, "period": period, "segment": seg, "value": value}
-    )
+    out = pd.DataFrame(keys.T, columns=OUTPUT_COLUMNS[:4], copy=False)
+    out["value"] = value
     LONG_LAYOUT[id(out)] = (weakref.ref(out), LongLayout.of(win, sel, labels, list(values)))
     weakref.finalize(out, LONG_LAYOUT.pop, id(out), None)
     return out
@@ -279,7 +282,7 @@ class LongLayout:
     def codes(self, column: str, recode: np.ndarray) -> np.ndarray:
         """The column's codes, each local code ``i`` (into :meth:`uniques`) as ``recode[i]``."""
         n_m, n_w, n_seg = len(self.metrics), len(self.w_code), len(self.segments)
-        recode = np.asarray(recode, dtype=np.int64)
+        recode = np.asarray(recode)  # (the caller's integer type: int32 for millions of rows)
         if column == "metric":
             return np.repeat(recode, n_w * n_seg)
         if column == "segment":
@@ -299,10 +302,18 @@ def layout_of(df: pd.DataFrame) -> LongLayout | None:
     if hit is None or hit[0]() is not df or list(df.columns) != OUTPUT_COLUMNS:
         return None
     layout = hit[1]
+    shape = (len(layout.metrics), len(layout.w_code), len(layout.segments))
     for col in ("metric", "window", "period", "segment"):
-        uniq = layout.uniques(col)
-        expect = uniq[layout.codes(col, np.arange(len(uniq)))]
-        if not np.array_equal(df[col].to_numpy(object), expect):
+        # each row's expected value, broadcast over the (metric, window row, segment) grid
+        if col == "metric":
+            expect = layout.metrics[:, None, None]
+        elif col == "segment":
+            expect = layout.segments[None, None, :]
+        else:
+            local = layout.w_code if col == "window" else layout.p_code
+            expect = layout.uniques(col)[local][None, :, None]
+        got = df[col].to_numpy(object)
+        if got.shape != (int(np.prod(shape)),) or not (got.reshape(shape) == expect).all():
             return None  # changed after long_frame made it
     return layout
 

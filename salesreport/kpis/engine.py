@@ -107,11 +107,14 @@ def _period_ords(s: pd.Series) -> np.ndarray:
     codes, uniq = pd.factorize(s.to_numpy(object))
     if not len(uniq):
         return np.zeros(0, dtype=np.int64)
-    return pd.PeriodIndex(list(uniq), freq="M").asi8.astype(np.int64)[codes]
+    return pd.PeriodIndex(list(uniq), freq="M").asi8.astype(np.int32)[codes]
 
 
 class _RowKeys:
-    """Integer keys of (metric, window, segment, period) for joining and sorting fast."""
+    """Integer keys of (metric, window, segment, period) for joining and sorting fast.
+
+    Codes and month ordinals are int32 (millions of rows: half the memory of int64); the
+    combined key is int64."""
 
     COLS = ("metric", "window", "segment")
 
@@ -119,28 +122,39 @@ class _RowKeys:
         self.codes, self.uniques = {}, {}
         for c in self.COLS:
             codes, uniq = pd.factorize(df[c].to_numpy(object), sort=True)
-            self.codes[c], self.uniques[c] = codes.astype(np.int64), pd.Index(uniq)
+            self.codes[c], self.uniques[c] = codes.astype(np.int32), pd.Index(uniq)
         self.per = _period_ords(df["period"])
         self.key = self._combine(self.codes, self.per)
 
+    @property
+    def month_step(self) -> int:
+        """What one month more adds to a key (the period digit sits above the segment's)."""
+        return len(self.uniques["segment"]) + 1
+
     def _combine(self, codes: dict, per: np.ndarray) -> np.ndarray:
+        """One integer per row, ordered as (metric, window, period, segment): the keys sort
+        rows in the output's order, and the same row a year earlier is ``key - 12 *
+        month_step`` (-1 for a row with an unknown metric, window or segment)."""
         # in place: each temporary of millions of rows costs more than the arithmetic
         g = np.zeros(len(per), dtype=np.int64)
         bad = np.zeros(len(per), dtype=bool)
-        for c in self.COLS:
+        for c in ("metric", "window"):
             np.multiply(g, len(self.uniques[c]) + 1, out=g)
             np.add(g, codes[c], out=g)
             bad |= codes[c] < 0
         np.multiply(g, 1_000_000, out=g)
         np.add(g, per, out=g)
         np.add(g, 500_000, out=g)
+        np.multiply(g, self.month_step, out=g)
+        np.add(g, codes["segment"], out=g)
+        bad |= codes["segment"] < 0
         g[bad] = -1
         return g
 
     def of(self, other: pd.DataFrame) -> np.ndarray:
         """Keys of another frame's rows in this frame's coding (-1: unknown)."""
         codes = {
-            c: self.uniques[c].get_indexer(other[c].to_numpy(object)).astype(np.int64)
+            c: self.uniques[c].get_indexer(other[c].to_numpy(object)).astype(np.int32)
             for c in self.COLS
         }
         return self._combine(codes, _period_ords(other["period"]))
@@ -243,21 +257,16 @@ def _compute(tables: Tables, params: TeamParams, month: str) -> pd.DataFrame:
         keys = _RowKeys(kpis)
     parts.clear()  # coded or copied: free them before the next copies
     keep = keys.per >= (month_period(month) - (params.history_months - 1)).ordinal
-    order = np.lexsort(
-        [
-            keys.codes["segment"][keep],
-            keys.per[keep],
-            keys.codes["window"][keep],
-            keys.codes["metric"][keep],
-        ]
-    )
     # prior and target only for the rows kept (the history months), looked up in key order:
     # sorted queries make the binary searches several times faster on millions of rows
     at = keys.order[keep[keys.order]]
     n = len(keys.key)
     prior = np.full(n, np.nan)
     prior[at] = keys.lookup(
-        keys.key, kpis["value"].to_numpy(float), keys.key[at] - 12, keys_order=keys.order
+        keys.key,
+        kpis["value"].to_numpy(float),
+        keys.key[at] - 12 * keys.month_step,
+        keys_order=keys.order,
     )
     target = np.full(n, np.nan)
     target[at] = _targets(kpis, keys, tables, params, windows, at)
@@ -267,11 +276,29 @@ def _compute(tables: Tables, params: TeamParams, month: str) -> pd.DataFrame:
     unit_of = np.array(
         [units.get(m, np.nan) for m in keys.uniques["metric"]] + [np.nan], dtype=object
     )
-    rows = np.flatnonzero(keep)[order]  # one take per column instead of two frame copies
-    out = {c: (added[c] if c in added else kpis[c].to_numpy())[rows] for c in KPI_COLUMNS[:-1]}
+    if (keys.key[at] >= 0).all():  # the key order is the output's order
+        rows = at
+    else:  # a missing key value: sorted column by column (missing codes first in each)
+        order = np.lexsort(
+            [
+                keys.codes["segment"][keep],
+                keys.per[keep],
+                keys.codes["window"][keep],
+                keys.codes["metric"][keep],
+            ]
+        )
+        rows = np.flatnonzero(keep)[order]  # one take per column instead of two frame copies
+    out = {c: added[c][rows] if c in added else _take(kpis[c], rows) for c in KPI_COLUMNS[:-1]}
     out["unit"] = unit_of[keys.codes["metric"][rows]]  # code -1 (no metric): the NaN at the end
     del kpis, keys, added, prior, target
     return pd.DataFrame(out, copy=False)  # the arrays are new: no copy before the blocks
+
+
+def _take(column, rows: np.ndarray) -> np.ndarray:
+    """``column.to_numpy()[rows]``; a coded column makes text for those rows only."""
+    if isinstance(column, _Lazy):
+        return column.uniques[column.codes[rows]]
+    return column.to_numpy()[rows]
 
 
 class _Columns:
@@ -347,15 +374,15 @@ class _PartKeys:
             g_codes, g_uniq = coding[col]
             pieces, at = [], 0
             for (uniq, codes), lay in zip(local[col], layouts, strict=True):
-                recode = g_codes[at : at + len(uniq)]
+                recode = g_codes[at : at + len(uniq)].astype(np.int32)
                 at += len(uniq)
                 pieces.append(lay.codes(col, recode) if lay is not None else recode[codes])
-            codes = np.concatenate(pieces).astype(np.int64, copy=False)
+            codes = np.concatenate(pieces).astype(np.int32, copy=False)
             del pieces
             if col == "period":
                 period_text = np.asarray(g_uniq, dtype=object)
                 keys.period_codes = codes
-                ords = pd.PeriodIndex(list(g_uniq), freq="M").asi8.astype(np.int64)
+                ords = pd.PeriodIndex(list(g_uniq), freq="M").asi8.astype(np.int32)
                 keys.per = ords[codes]
             else:
                 keys.codes[col], keys.uniques[col] = codes, pd.Index(g_uniq)
@@ -413,7 +440,9 @@ def kpi_status(kpis: pd.DataFrame, params: TeamParams) -> pd.DataFrame:
     * benchmark: ``params.benchmarks[metric]`` (empty when not set).
     * yoy_change: value / prior - 1, empty when prior is 0 or empty.
     """
-    df = kpis.copy()
+    # a shallow copy: the new columns go into this frame only, the millions of rows of kpis'
+    # own columns are shared (neither frame is changed in place afterwards)
+    df = kpis.copy(deep=False)
     v = df["value"].to_numpy(float)
     t = df["target"].to_numpy(float)
     # per distinct metric, spread back by code: one hash pass over millions of rows, not two
