@@ -187,3 +187,13 @@ def test_excel_serials_and_iso_text_agree(days):
     a, _ = parse_datetimes(serials, "UTC", date_only=True)
     b, _ = parse_datetimes(iso, "UTC", date_only=True)
     assert a.tolist() == b.tolist() == [pd.Timestamp(d) for d in days]
+
+
+def test_unix_times_past_2262_are_unreadable_not_an_error():
+    # datetime64[ns] ends on 2262-04-11: 9_500_000_000 s (year 2271) and
+    # 17_000_000_001_234 ms (year 2508) cannot be held; 1_790_000_000 s is 2026-09-21 UTC.
+    s = pd.Series(["9500000000", "17000000001234", "1790000000"])
+    vals, bad = parse_datetimes(s, "UTC", date_only=False)
+    assert bad.tolist() == [True, True, False]
+    assert vals.isna().tolist() == [True, True, False]
+    assert vals.iloc[2] == pd.Timestamp("2026-09-21 14:13:20")

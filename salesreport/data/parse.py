@@ -280,8 +280,10 @@ def _from_numbers(x: pd.Series, tz: str) -> tuple[pd.Series, pd.Series]:
     """Numbers in a date column: Excel serial days (< 100000, local), Unix seconds or ms (UTC)."""
     out = pd.Series(pd.NaT, index=x.index, dtype="datetime64[ns]")
     serial = (x > 0) & (x < 100_000)
-    secs = (x >= 1e9) & (x < 1e10)
-    ms = (x >= 1e11) & (x < 1e14)
+    # Unix times past 2262-04-11 cannot be held in datetime64[ns]: unreadable, not an error
+    top = pd.Timestamp.max.value / 1e9  # the last representable second since 1970
+    secs = (x >= 1e9) & (x < min(1e10, top))
+    ms = (x >= 1e11) & (x < min(1e14, top * 1e3))
     if serial.any():
         out[serial] = EXCEL_EPOCH + pd.to_timedelta(x[serial] * 86400.0, unit="s").round("s")
     for mask, unit in ((secs, "s"), (ms, "ms")):
