@@ -1091,20 +1091,9 @@ def submissions_section(ctx) -> Output:
         wape = (commit["actual"] - commit["submitted"]).abs().sum() / commit["actual"].abs().sum()
         title = f"The team's commit calls were off by {wape:.0%} on average (WAPE)"
     money = lambda v: charts.fmt_money(v, ctx.currency)  # noqa: E731
-    cols = [
-        c
-        for c in [
-            "period",
-            "category",
-            "level",
-            "submitted_date",
-            "submitted",
-            "actual",
-            "error",
-            "ape",
-        ]
-        if c in s.columns
-    ]
+    from salesreport.forecast.accuracy import SUBMISSION_COLUMNS
+
+    cols = [c for c in SUBMISSION_COLUMNS if c in s.columns and c != "complete"]
     return [
         H.heading(title, anchor="submissions"),
         H.table(
