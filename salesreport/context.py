@@ -63,7 +63,7 @@ class ReportContext:
 
     def __getattr__(self, name: str) -> pd.DataFrame:
         frames = self.__dict__.get("frames", {})
-        if name in frames:
+        if not name.startswith("_") and name in frames:  # (IPython probes _repr_*_ names)
             return frames[name]
         raise AttributeError(name)
 
@@ -97,8 +97,14 @@ def build_context(
     quality_rows: pd.DataFrame | None = None,
     ledger_path: Path | None = None,
     progress=None,
+    frames: MutableMapping[str, pd.DataFrame] | None = None,
 ) -> ReportContext:
-    """Compute every frame of the report from already loaded (as-of ``month``) tables."""
+    """Compute every frame of the report from already loaded (as-of ``month``) tables.
+
+    ``frames`` is where each frame is put as soon as it is computed (a new ``dict`` when
+    not given); the pipeline passes :meth:`ContextWriter.frames`, which saves each one at
+    once, so the notebooks start on the first frames while the rest are computed.
+    """
     from salesreport import cohorts as cohorts_mod
     from salesreport import forecast as fc_mod
     from salesreport.forecast import accuracy as acc_mod
@@ -113,7 +119,7 @@ def build_context(
 
     parse_month(month)
     notes: dict[str, Any] = {}
-    frames: dict[str, pd.DataFrame] = {}
+    frames = {} if frames is None else frames
     frames["quality"] = quality if quality is not None else pd.DataFrame()
     frames["quality_rows"] = quality_rows if quality_rows is not None else pd.DataFrame()
 
@@ -306,25 +312,85 @@ def _merge_sorted_metrics(kpis: pd.DataFrame, extra: pd.DataFrame) -> pd.DataFra
 # --------------------------------------------------------------------------- persistence
 
 
+#: written once the tables are saved (params, month): a notebook may start reading
+BEGIN_FILE = "context-begin.json"
+#: written last (notes, the frames' names): the context is complete
+FINAL_FILE = "context.json"
+
+
 def save_context(ctx: ReportContext, run_dir: Path) -> None:
     """Write the context's frames and tables into ``run_dir`` (Parquet), plus a JSON header."""
-    run_dir = Path(run_dir)
-    (run_dir / "tables").mkdir(parents=True, exist_ok=True)
-    (run_dir / "frames").mkdir(parents=True, exist_ok=True)
-    for name, df in ctx.tables.items():
-        _to_parquet(df, run_dir / "tables" / f"{name}.parquet")
+    writer = ContextWriter(run_dir)
+    writer.begin(ctx.params, ctx.month, ctx.tables)
     for name, df in ctx.frames.items():
+        writer.frames[name] = df
+    writer.finish(ctx.notes)
+
+
+class ContextWriter:
+    """Save a context while it is computed, so notebooks can start before it is complete.
+
+    :meth:`begin` saves the tables and then ``context-begin.json`` (params, month);
+    each frame put into :attr:`frames` is saved at once (written to a temporary file and
+    renamed, so a reader never sees half a file); :meth:`finish` writes ``context.json``
+    (the notes and the names of the frames) last. :func:`load_context` starts after
+    ``context-begin.json`` and waits, frame by frame, for what a section reads.
+    """
+
+    def __init__(self, run_dir: str | Path) -> None:
+        self.run_dir = Path(run_dir)
+        self.frames = _FrameSink(self.run_dir / "frames")
+
+    def begin(self, params: TeamParams, month: str, tables: Tables) -> None:
+        (self.run_dir / "tables").mkdir(parents=True, exist_ok=True)
+        (self.run_dir / "frames").mkdir(parents=True, exist_ok=True)
+        for name, df in tables.items():
+            _to_parquet(df, self.run_dir / "tables" / f"{name}.parquet")
+        _write_json(
+            self.run_dir / BEGIN_FILE, {"month": month, "params": params.model_dump(mode="json")}
+        )
+
+    def finish(self, notes: dict[str, Any]) -> None:
+        _write_json(self.run_dir / FINAL_FILE, {"notes": notes, "frames": sorted(self.frames)})
+
+
+class _FrameSink(dict):
+    """A dict of frames that saves each DataFrame to ``<name>.parquet`` when it is set."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__()
+        self._folder = folder
+
+    def __setitem__(self, name: str, df) -> None:
+        if name in self:
+            # a notebook may already have read the first version
+            raise RuntimeError(f"context frame {name!r} was computed twice")
+        super().__setitem__(name, df)
         if isinstance(df, pd.DataFrame):
-            _to_parquet(df, run_dir / "frames" / f"{name}.parquet")
-    header = {
-        "month": ctx.month,
-        "params": ctx.params.model_dump(mode="json"),
-        "notes": ctx.notes,
-    }
-    # written last and renamed into place: its presence means the context is complete
-    tmp = run_dir / "context.json.tmp"
-    tmp.write_text(json.dumps(header, indent=1, default=str), encoding="utf-8")
-    os.replace(tmp, run_dir / "context.json")
+            tmp = self._folder / f".{name}.parquet.tmp"
+            _to_parquet(df, tmp)
+            os.replace(tmp, self._folder / f"{name}.parquet")
+
+
+def _write_json(path: Path, data: dict) -> None:
+    """Write JSON to a temporary file and rename it into place (readers see all or nothing)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1, default=str), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _wait_for(paths: list[Path], deadline: float, what: str) -> Path:
+    """The first of ``paths`` that exists, polling every 50 ms until ``deadline``."""
+    while True:
+        for path in paths:
+            if path.exists():
+                return path
+        if time.monotonic() > deadline:
+            raise FileNotFoundError(
+                f"{paths[0]}: {what} not written in time; the pipeline that computes the "
+                "context stopped or is too slow (notebook_timeout in the team's YAML)"
+            )
+        time.sleep(0.05)
 
 
 def periods_as_text(df: pd.DataFrame) -> pd.DataFrame:
@@ -363,54 +429,108 @@ class _SavedTables(Tables):
 
 
 class _SavedFrames(MutableMapping):
-    """Saved frames by name, each read from its Parquet file the first time it is used."""
+    """Saved frames by name, each read from its Parquet file the first time it is used.
 
-    def __init__(self, paths: dict[str, Path]) -> None:
-        self._paths = dict(paths)
+    While the pipeline is still computing (no ``context.json`` yet), asking for a frame
+    that is not saved yet waits for it; once ``context.json`` is there, a frame without a
+    file is absent (``KeyError``). Listing the frames waits for ``context.json``.
+    """
+
+    def __init__(self, folder: Path, final: Path | None = None, deadline: float = 0.0) -> None:
+        self._folder = folder
+        self._final = final
+        self._deadline = deadline
+        self._dropped: set[str] = set()
         self._read: dict[str, Any] = {}
+
+    def _path(self, name: str) -> Path | None:
+        """The frame's file, waiting for it while the context is incomplete; None if absent."""
+        if name in self._dropped or not isinstance(name, str):
+            return None
+        path = self._folder / f"{name}.parquet"
+        if self._final is None or path.exists():
+            return path if path.exists() else None
+        found = _wait_for([path, self._final], self._deadline, f"context frame {name!r}")
+        return found if found == path else (path if path.exists() else None)
+
+    def _names(self) -> set[str]:
+        if self._final is not None:
+            _wait_for([self._final], self._deadline, "the report context")
+        saved = {p.stem for p in self._folder.glob("*.parquet")} - self._dropped
+        return saved | set(self._read)
 
     def __getitem__(self, name: str):
         if name not in self._read:
-            self._read[name] = pd.read_parquet(self._paths[name])  # KeyError when absent
+            path = self._path(name)
+            if path is None:
+                raise KeyError(name)
+            self._read[name] = pd.read_parquet(path)
         return self._read[name]
 
     def __setitem__(self, name: str, value) -> None:
-        self._paths.pop(name, None)
+        self._dropped.add(name)
         self._read[name] = value
 
     def __delitem__(self, name: str) -> None:
-        if name not in self._paths and name not in self._read:
+        if name not in self:
             raise KeyError(name)
-        self._paths.pop(name, None)
+        self._dropped.add(name)
         self._read.pop(name, None)
 
     def __iter__(self):
-        return iter(sorted(set(self._paths) | set(self._read)))
+        return iter(sorted(self._names()))
 
     def __len__(self) -> int:
-        return len(set(self._paths) | set(self._read))
+        return len(self._names())
 
     def __contains__(self, name: object) -> bool:
-        return name in self._paths or name in self._read
+        return name in self._read or self._path(name) is not None  # type: ignore[arg-type]
+
+
+class _SavedNotes(MutableMapping):
+    """The context's notes, read from ``context.json`` when first used (waiting for it)."""
+
+    def __init__(self, final: Path, deadline: float) -> None:
+        self._final = final
+        self._deadline = deadline
+        self._notes: dict[str, Any] | None = None
+
+    def _get(self) -> dict[str, Any]:
+        if self._notes is None:
+            _wait_for([self._final], self._deadline, "the report context")
+            self._notes = json.loads(self._final.read_text(encoding="utf-8"))["notes"]
+        return self._notes
+
+    def __getitem__(self, key: str):
+        return self._get()[key]
+
+    def __setitem__(self, key: str, value) -> None:
+        self._get()[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._get()[key]
+
+    def __iter__(self):
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
 
 
 def load_context(run_dir: str | Path, wait_seconds: float = 600.0) -> ReportContext:
-    """Read a saved context; in a pipeline run, wait until the pipeline has finished writing it.
+    """Read a saved context; in a pipeline run, start before the pipeline has finished it.
 
-    The pipeline starts the notebooks' kernels while it computes, so a notebook
-    may get here first: it waits for ``context.json`` (written last). The
-    pipeline stops the notebooks if the computation fails.
+    The pipeline starts the notebooks' kernels while it loads and computes: a notebook
+    waits here for the tables (``context-begin.json``), and then each frame or the
+    notes wait, when first used, until the pipeline has saved them (see
+    :class:`ContextWriter`). The pipeline stops the notebooks if the computation fails;
+    ``wait_seconds`` bounds every wait.
     """
     run_dir = Path(run_dir)
     deadline = time.monotonic() + wait_seconds
-    while not (run_dir / "context.json").exists():
-        if time.monotonic() > deadline:
-            raise FileNotFoundError(
-                f"{run_dir / 'context.json'}: no report context after {wait_seconds:.0f} s"
-            )
-        time.sleep(0.1)
-    header = json.loads((run_dir / "context.json").read_text(encoding="utf-8"))
-    params = validate_params(header["params"], source=str(run_dir / "context.json"))
+    _wait_for([run_dir / BEGIN_FILE], deadline, "the report context")
+    header = json.loads((run_dir / BEGIN_FILE).read_text(encoding="utf-8"))
+    params = validate_params(header["params"], source=str(run_dir / BEGIN_FILE))
     tables = _SavedTables(
         {
             n: run_dir / "tables" / f"{n}.parquet"
@@ -418,9 +538,14 @@ def load_context(run_dir: str | Path, wait_seconds: float = 600.0) -> ReportCont
             if (run_dir / "tables" / f"{n}.parquet").exists()
         }
     )
-    frames = _SavedFrames({p.stem: p for p in sorted((run_dir / "frames").glob("*.parquet"))})
+    final = run_dir / FINAL_FILE
+    frames = _SavedFrames(run_dir / "frames", final, deadline)
     return ReportContext(
-        params=params, month=header["month"], tables=tables, frames=frames, notes=header["notes"]
+        params=params,
+        month=header["month"],
+        tables=tables,
+        frames=frames,
+        notes=_SavedNotes(final, deadline),  # type: ignore[arg-type]
     )
 
 

@@ -1,10 +1,12 @@
 """Execute one audience notebook with papermill and convert it to HTML.
 
 The pipeline runs this module as one child process per worker (``python -m
-salesreport.execute JOB.json [JOB.json ...]``): each child executes its share
-of the notebooks one after another, so papermill and nbconvert are imported
-once per worker, notebooks run in parallel across workers, a dying kernel
-cannot take the pipeline down, and Ctrl-C reaches every kernel. A finished
+salesreport.execute JOB.json [JOB.json ...]``), each given every job in the
+same order: a worker takes the next job no other worker has taken (see
+:func:`claim`), so a worker that finishes a short notebook goes on at once.
+Papermill and nbconvert are imported once per worker, notebooks run in
+parallel across workers, a dying kernel cannot take the pipeline down, and
+Ctrl-C reaches every kernel. A finished
 job touches its ``done`` file; a failure is written to the job's ``error``
 file as JSON (notebook, cell number, exception, message) and the child stops.
 """
@@ -12,6 +14,7 @@ file as JSON (notebook, cell number, exception, message) and the child stops.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import traceback
@@ -125,10 +128,32 @@ def _skip_unused_slow_imports() -> None:
     sys.modules.setdefault("rfc3987_syntax", None)
 
 
+def claim(job_file: str | Path) -> bool:
+    """Take a job for this process: creates ``<job file>.claim`` (holding the process id)
+    only if no other worker has created it; ``False`` when the job is taken."""
+    try:
+        fd = os.open(f"{job_file}.claim", os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "w") as fh:
+        fh.write(str(os.getpid()))
+    return True
+
+
+def claimed_by(job_file: str | Path) -> int | None:
+    """The process id of the worker that took the job, ``None`` while nobody has."""
+    try:
+        return int(Path(f"{job_file}.claim").read_text() or 0) or None
+    except (OSError, ValueError):
+        return None
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     _skip_unused_slow_imports()
     for path in argv:
+        if not claim(path):
+            continue
         code = run_job(json.loads(Path(path).read_text(encoding="utf-8")))
         if code:
             return code

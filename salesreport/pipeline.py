@@ -24,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from salesreport.exceptions import LockedError, NotebookError, ParameterError, PublishError
+from salesreport.execute import claimed_by
 from salesreport.params import (
     TeamParams,
     check_team_name,
@@ -228,14 +229,14 @@ def _run_locked(
         jobs, workers_ = [], []
         if early:
             jobs = prepare_notebooks(params, month, paths, None)
-            workers_ = start_workers(jobs, workers or params.workers)
+            workers_ = start_workers(start_order(jobs), workers or params.workers)
         try:
             with progress.step("Load and validate data"):
                 loaded = load_tables(params, data, month, strict=params.strict)
                 progress.say("    " + loaded.quality.summary_text().replace("\n", "\n    "))
             if not early:
                 jobs = prepare_notebooks(params, month, paths, loaded.tables)
-                workers_ = start_workers(jobs, workers or params.workers)
+                workers_ = start_workers(start_order(jobs), workers or params.workers)
             with progress.step("Compute KPIs, cohorts and forecasts"):
                 ctx = _compute(params, loaded, month, paths)
         except BaseException:
@@ -267,9 +268,12 @@ def _run_locked(
 
 
 def _compute(params, loaded, month: str, paths: RunPaths):
-    """Every number of the report, saved where the notebooks read it (context.json last)."""
-    from salesreport.context import build_context, save_context
+    """Every number of the report, each frame saved where the notebooks read it as soon as it
+    is computed: the notebooks start on the tables and the first frames meanwhile."""
+    from salesreport.context import ContextWriter, build_context
 
+    writer = ContextWriter(paths.work / "context")
+    writer.begin(params, month, loaded.tables)
     ctx = build_context(
         params,
         loaded.tables,
@@ -277,9 +281,10 @@ def _compute(params, loaded, month: str, paths: RunPaths):
         quality=loaded.quality.to_frame(),
         quality_rows=loaded.quality.rows(),
         ledger_path=paths.ledger,
+        frames=writer.frames,
     )
-    save_context(ctx, paths.work / "context")  # the waiting notebooks start now
-    write_outputs(ctx, paths.stage)  # the CSVs are written while they run
+    writer.finish(ctx.notes)  # the context is complete
+    write_outputs(ctx, paths.stage)  # the CSVs are written while the notebooks run
     return ctx
 
 
@@ -371,6 +376,25 @@ def notebook_jobs(
     return jobs
 
 
+#: The order notebooks start in. The context is saved frame by frame while it is computed
+#: (forecasts first, then KPIs, then cohorts; see ``context.build_context``), so the
+#: notebooks whose first sections read the tables or the forecasts go first, while the
+#: KPIs are still being computed, and the executive and manager pages, which open with
+#: KPIs, go last. Any other page keeps its place after these.
+START_ORDER = ("operations", "forecast", "rep", "sdr", "executive", "manager")
+
+
+def start_order(jobs: list[dict]) -> list[dict]:
+    """``jobs`` in the order they should start (:data:`START_ORDER`; per-rep pages with
+    ``rep``); the report's index keeps the audience order whatever this order is."""
+
+    def rank(job: dict) -> int:
+        audience = Path(job["input"]).stem
+        return START_ORDER.index(audience) if audience in START_ORDER else len(START_ORDER)
+
+    return sorted(jobs, key=rank)  # stable: pages of one audience keep their order
+
+
 def _rep_pages(reps: list[tuple[str, str]]) -> list[str]:
     """``rep-<id>`` page names safe on any file system: characters other than letters,
     digits, ``_`` and ``-`` become ``_``; ids that would collide get a short hash."""
@@ -406,21 +430,22 @@ def run_jobs(
 
 
 def start_workers(jobs: list[dict], workers: int) -> list[tuple[subprocess.Popen, list[dict]]]:
-    """Start the worker processes; jobs are dealt round-robin, each worker runs its share in order."""
+    """Start the worker processes. Each is given every job, in order, and takes the next one
+    no other worker has taken (:func:`salesreport.execute.claim`): a worker that finishes a
+    short notebook starts the next at once."""
     workers = max(1, min(workers, len(jobs)))
-    batches = [jobs[i::workers] for i in range(workers)]
     env = dict(os.environ, PYTHONUNBUFFERED="1", MPLBACKEND="Agg")
     return [
         (
             subprocess.Popen(
-                [sys.executable, "-m", "salesreport.execute", *[j["job_file"] for j in batch]],
+                [sys.executable, "-m", "salesreport.execute", *[j["job_file"] for j in jobs]],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 env=env,
             ),
-            batch,
+            jobs,
         )
-        for batch in batches
+        for _ in range(workers)
     ]
 
 
@@ -455,6 +480,9 @@ def wait_workers(
                 if proc.poll() not in (None, 0) and failure is None:
                     stderr[i] = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
                     failed = next((j for j in batch if Path(j["error"]).exists()), None)
+                    failed = failed or next(
+                        (j for j in batch if claimed_by(j["job_file"]) == proc.pid), None
+                    )
                     failed = failed or next(j for j in batch if j["page"] not in seen)
                     failure = _failure(failed, proc.returncode, stderr[i])
             if failure is not None:

@@ -67,6 +67,24 @@ def _kpi_index(ctx) -> pd.DataFrame:
     return idx
 
 
+def _kpi_rows(ctx, metrics: str | list[str]) -> pd.DataFrame:
+    """The ``kpis`` rows of one metric or several, in the frame's order.
+
+    Each metric's row positions are found once per context: the frame has a row per
+    metric, window, month and segment (170k for the sample), and comparing all of its
+    text keys in every section costs more than the section itself.
+    """
+    k = ctx.frames["kpis"]
+    positions = ctx.__dict__.get("_kpi_positions")
+    if positions is None:
+        positions = k.groupby("metric", sort=False).indices if len(k) else {}
+        ctx.__dict__["_kpi_positions"] = positions
+    names = [metrics] if isinstance(metrics, str) else list(metrics)
+    parts = [positions[m] for m in names if m in positions]
+    rows = np.sort(np.concatenate(parts)) if parts else np.array([], dtype=np.intp)
+    return k.iloc[rows]
+
+
 def kpi(
     ctx, metric: str, window: str = "month", segment: str = "all", period: str | None = None
 ) -> dict:
@@ -208,8 +226,8 @@ def executive_headline(ctx) -> Output:
 def monthly_kpi_frame(
     ctx, metric: str, window: str = "month", segment: str = "all", months: int = 24
 ) -> pd.DataFrame:
-    k = ctx.frames["kpis"]
-    f = k[(k["metric"] == metric) & (k["window"] == window) & (k["segment"] == segment)]
+    k = _kpi_rows(ctx, metric)
+    f = k[(k["window"] == window) & (k["segment"] == segment)]
     return f[["period", "value", "target", "prior"]].tail(months).reset_index(drop=True)
 
 
@@ -390,14 +408,10 @@ def okr_section(ctx) -> Output:
 
 def biggest_changes(ctx, n: int = 3) -> Output:
     """The ``n`` team KPIs that moved most against last year this month, and the segment behind each."""
-    k = ctx.frames["kpis"]
     cat = _catalogue()
+    k = _kpi_rows(ctx, [*cat.index[cat["additive"]], "win_rate", "average_deal_size"])
     m = k[(k["window"] == "month") & (k["period"] == ctx.month) & (k["segment"] == "all")].copy()
     m = m[m["value"].notna() & m["prior"].notna() & (m["prior"] != 0)]
-    m = m[
-        m["metric"].isin(cat.index[cat["additive"]])
-        | m["metric"].isin(["win_rate", "average_deal_size"])
-    ]
     if m.empty:
         return [
             H.heading("What changed most", anchor="changes"),
@@ -409,7 +423,7 @@ def biggest_changes(ctx, n: int = 3) -> Output:
     for _, r in m.iterrows():
         title = cat.loc[r["metric"], "title"] if r["metric"] in cat.index else r["metric"]
         word = "up" if r["change"] > 0 else "down"
-        why = _driver(k, r["metric"], ctx.month)
+        why = _driver(_kpi_rows(ctx, r["metric"]), r["metric"], ctx.month)
         items.append(
             f"<li><strong>{H.esc(title)}</strong> {word} {abs(r['change']):.0%} on last year "
             f"({H.esc(_fmt(r['value'], r['unit'], ctx.currency, r['metric']))} against {H.esc(_fmt(r['prior'], r['unit'], ctx.currency, r['metric']))})"
@@ -759,12 +773,8 @@ def cohort_section(ctx) -> Output:
             "Revenue retention by cohort year",
         )
     )
-    k = ctx.frames["kpis"]
-    nrr = k[
-        (k["metric"].isin(["net_revenue_retention", "gross_revenue_retention"]))
-        & (k["window"] == "month")
-        & (k["segment"] == "all")
-    ]
+    k = _kpi_rows(ctx, ["net_revenue_retention", "gross_revenue_retention"])
+    nrr = k[(k["window"] == "month") & (k["segment"] == "all")]
     if len(nrr):
         wide = (
             nrr.pivot(index="period", columns="metric", values="value")

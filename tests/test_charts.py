@@ -795,3 +795,28 @@ def test_a_figure_is_drawn_once_and_redrawn_only_after_a_change(monkeypatch):
     fig.axes[0].set_title("changed after finish")
     changed = theme.png_bytes(fig)
     assert calls == [theme.DPI] and changed != first  # a changed figure is drawn again
+
+
+def test_the_one_pass_png_has_the_same_pixels_as_savefig(monkeypatch):
+    """finish() draws the Agg canvas once instead of savefig's two passes: same picture."""
+    from PIL import Image
+
+    from salesreport.charts import theme
+
+    def pixels(fig):
+        return np.asarray(Image.open(io.BytesIO(theme.png_bytes(fig))).convert("RGB"))
+
+    def draw():
+        return c.revenue_vs_target(monthly_frame(24), "EUR", "Revenue 4% above target")
+
+    one_pass = pixels(draw())
+
+    def with_savefig(fig, dpi):
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
+        return buf.getvalue()
+
+    monkeypatch.setattr(theme, "_render_png", with_savefig)
+    reference = pixels(draw())
+    assert one_pass.shape == reference.shape == (round(theme.HEIGHT_IN * theme.DPI), 902, 3)
+    assert np.array_equal(one_pass, reference)

@@ -153,15 +153,37 @@ def finish(fig: Figure, title: str) -> Figure:
     """
     fig.suptitle(title, x=0.01, ha="left")
     fig._salesreport_png = _render_png(fig, DPI)  # noqa: SLF001 - our own attribute
-    fig.stale = False  # savefig restores the face colour, which marks the figure stale
+    fig.stale = False  # (a savefig restores the face colour, which marks the figure stale)
     return fig
 
 
+#: zlib level of the PNGs: 3 compresses these flat-colour charts as well as the default 6
+#: (within 1 %) in about half the time
+PNG_COMPRESS_LEVEL = 3
+
+
 def _render_png(fig: Figure, dpi: int) -> bytes:
-    """One drawing pass to PNG bytes; the constrained layout fills the figure, so no tight
-    bounding box (which would cost a second pass)."""
+    """One drawing pass to PNG bytes (RGB: the house figures are opaque white).
+
+    ``savefig`` draws a figure with a layout engine twice (a pass to lay it out, then
+    the real one); drawing the Agg canvas once lays it out and draws it in one pass, to
+    the same pixels. The constrained layout fills the figure, so no tight bounding box
+    is needed either. Other resolutions, and figures that are not opaque, go through
+    ``savefig``.
+    """
+    from PIL import Image
+
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
+    if dpi != fig.dpi or fig.get_facecolor()[3] < 1:
+        fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
+        return buf.getvalue()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    canvas.draw()
+    size = canvas.get_width_height(physical=True)
+    image = Image.frombuffer("RGBA", size, canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    image.convert("RGB").save(buf, format="png", compress_level=PNG_COMPRESS_LEVEL)
     return buf.getvalue()
 
 
