@@ -245,12 +245,14 @@ def _run_locked(
 
         ran = True  # from here on, a failure keeps the executed notebooks for debugging
         with progress.step("Run notebooks"):
-            pages = wait_workers(workers_, jobs, progress, paths.failed_dir)
-
-        with progress.step("Write index and run.json"):
-            shutil.copytree(paths.work / "notebooks", paths.stage / "notebooks")
+            # the index needs only the computed numbers: written while the notebooks run
+            pages = [j["page"] for j in jobs]
             labels = {j["page"]: j["label"] for j in jobs if j.get("label")}
             write_index(ctx, paths.stage, pages, loaded, labels)
+            wait_workers(workers_, jobs, progress, paths.failed_dir)
+
+        with progress.step("Write run.json"):
+            shutil.copytree(paths.work / "notebooks", paths.stage / "notebooks")
             write_run_json(params, month, data, loaded, progress.timings, paths.stage, started)
 
         with progress.step("Publish"):

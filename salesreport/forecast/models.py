@@ -483,7 +483,8 @@ def ml(y: np.ndarray, origins: np.ndarray, horizon: int, m: int = SEASON) -> np.
         x = y[:n] / scale
         rows = np.arange(top, n)
         feats = np.column_stack([x[rows - lag] for lag in lags] + [eye[rows % m]])
-        with config_context(assume_finite=True):
+        # the inputs are built here, finite and well-formed: skip sklearn's checks
+        with config_context(assume_finite=True, skip_parameter_validation=True):
             model = Ridge(alpha=0.3, solver="cholesky").fit(feats, x[rows])
         coef_lag, coef_month = model.coef_[: len(lags)], model.coef_[len(lags) :]
         xx = list(x)
