@@ -293,6 +293,16 @@ def rep_names(tables: Tables) -> pd.Series:
     return r["name"].fillna(pd.Series(r.index, index=r.index))
 
 
+def account_names(tables: Tables) -> pd.Series:
+    """``account_id`` -> the account's ``name`` (the id where the name is empty); empty when
+    the accounts table or its optional ``name`` column is missing."""
+    a = tables.accounts
+    if a is None or "name" not in a.columns:
+        return pd.Series(dtype=object)
+    a = a.drop_duplicates("account_id").set_index("account_id")
+    return a["name"].fillna(pd.Series(a.index, index=a.index))
+
+
 def bookings_leaderboard(tables: Tables, month: str, fy_start: int = 1) -> pd.DataFrame:
     """Per account executive: won bookings month and year to date against quota.
 

@@ -522,6 +522,7 @@ def attention_section(ctx) -> Output:
     d = analysis.deals_needing_attention(ctx.tables, ctx.month, t.stalled_days, t.no_activity_days)
     names = analysis.rep_names(ctx.tables)
     d["owner"] = d["owner_id"].map(names).fillna(d["owner_id"])
+    d["account"] = d["account_id"].map(analysis.account_names(ctx.tables)).fillna(d["account_id"])
     title = f"{len(d)} open deals need attention, worth {charts.fmt_money(d['amount'].sum(), ctx.currency)}"
     out = [H.heading(title, anchor="attention")]
     out.append(
@@ -530,7 +531,7 @@ def attention_section(ctx) -> Output:
             "sr-note",
         )
     )
-    cols = ["opportunity_id", "account_id", "owner", "stage", "amount", "close_date", "reasons"]
+    cols = ["opportunity_id", "account", "owner", "stage", "amount", "close_date", "reasons"]
     out.append(
         H.table(
             d[cols],

@@ -369,3 +369,13 @@ def test_sdr_table_lists_the_sdrs_of_the_month_with_whole_counts():
     assert got.loc["s1", "lead_age_days"] == pytest.approx(20)
     assert got.loc["s3", "meeting_rate"] == 0 and np.isnan(got.loc["s4", "meeting_rate"])
     assert str(t["call"].dtype).startswith("int") and t.iloc[0]["rep_id"] == "s1"
+
+
+def test_account_names_fall_back_to_the_id_and_need_the_optional_name_column():
+    accounts = pd.DataFrame(
+        {"account_id": ["A1", "A2", "A2", "A3"], "name": ["Acme GmbH", "Beta SA", "Beta dup", None]}
+    )
+    got = analysis.account_names(Tables(accounts=accounts))
+    assert got.to_dict() == {"A1": "Acme GmbH", "A2": "Beta SA", "A3": "A3"}  # first row kept
+    assert analysis.account_names(Tables(accounts=accounts[["account_id"]])).empty
+    assert analysis.account_names(Tables()).empty
