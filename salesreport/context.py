@@ -122,6 +122,7 @@ def build_context(
     frames = {} if frames is None else frames
     frames["quality"] = quality if quality is not None else pd.DataFrame()
     frames["quality_rows"] = quality_rows if quality_rows is not None else pd.DataFrame()
+    frames["missing_metrics"] = missing_metrics(tables)
 
     step("revenue")
     y = monthly_revenue(tables, end_month=month)
@@ -172,6 +173,14 @@ def build_context(
 
     frames["revenue_targets"] = monthly_revenue_targets(tables, params, month, horizon)
 
+    # before the KPIs: a notebook started early (operations) reads the cohorts next
+    step("cohorts")
+    frames["cohorts"] = cohorts_mod.cohort_table(tables, month)
+    for col in params.cohorts.segment_by:
+        seg = _safe(f"cohorts by {col}", notes, cohorts_mod.cohort_table, tables, month, col)
+        if seg is not None:
+            frames[f"cohorts_by_{col}"] = seg
+
     step("KPIs")
     kpis = compute_kpis(tables, params, month)
     fkpis = acc_mod.forecast_kpis(
@@ -186,15 +195,6 @@ def build_context(
     frames["kpis"] = kpis
     frames["kpi_status"] = kpi_status(kpis, params)
     frames["okrs"] = grade_okrs(kpis, params, month)
-    frames["missing_metrics"] = missing_metrics(tables)
-
-    step("cohorts")
-    frames["cohorts"] = cohorts_mod.cohort_table(tables, month)
-    for col in params.cohorts.segment_by:
-        seg = _safe(f"cohorts by {col}", notes, cohorts_mod.cohort_table, tables, month, col)
-        if seg is not None:
-            frames[f"cohorts_by_{col}"] = seg
-
     return ReportContext(params=params, month=month, tables=tables, frames=frames, notes=notes)
 
 
