@@ -302,21 +302,33 @@ def _revenue_retention(
     cum: _Cumulative, first_month: np.ndarray, seg_of: np.ndarray, w_end: np.ndarray, n_seg: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """NRR and GRR at each window's end month (see the module docstring)."""
+    from salesreport.kpis.core import memo
+
     ends = np.unique(w_end)
+    # the customers' revenues do not depend on the segment column: shared within an engine run
+    c_idx, t, earlier, later = memo(
+        f"nrr:{ends.tobytes().hex()}", (cum,), lambda: _retention_pairs(cum, first_month, ends)
+    )
+    s = seg_of[c_idx]
+    base = _grid_sum((n_seg, len(ends)), s, t, earlier)
+    net = _grid_sum((n_seg, len(ends)), s, t, later)
+    gross = _grid_sum((n_seg, len(ends)), s, t, np.minimum(later, earlier))
+    col = np.searchsorted(ends, w_end)
+    return _div(net, base)[:, col], _div(gross, base)[:, col]
+
+
+def _retention_pairs(
+    cum: _Cumulative, first_month: np.ndarray, ends: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(customer, end month position, revenue in months end-23 .. end-12, revenue in months
+    end-11 .. end) of the customers with a purchase in months end-23 .. end-12."""
     c_idx, t_idx = np.nonzero(first_month[:, None] <= ends[None, :] - NRR_MONTHS)
     e = ends[t_idx]
     r_e, _ = cum.at(c_idx, e)
     r_mid, n_mid = cum.at(c_idx, e - NRR_MONTHS)
     r_old, n_old = cum.at(c_idx, e - 2 * NRR_MONTHS)
     bought = (n_mid - n_old) > 0
-    earlier = (r_mid - r_old)[bought]
-    later = (r_e - r_mid)[bought]
-    s, t = seg_of[c_idx[bought]], t_idx[bought]
-    base = _grid_sum((n_seg, len(ends)), s, t, earlier)
-    net = _grid_sum((n_seg, len(ends)), s, t, later)
-    gross = _grid_sum((n_seg, len(ends)), s, t, np.minimum(later, earlier))
-    col = np.searchsorted(ends, w_end)
-    return _div(net, base)[:, col], _div(gross, base)[:, col]
+    return c_idx[bought], t_idx[bought], (r_mid - r_old)[bought], (r_e - r_mid)[bought]
 
 
 def _new_customer_arpu(
@@ -328,11 +340,20 @@ def _new_customer_arpu(
     n_seg: int,
 ) -> np.ndarray:
     """Mean monthly revenue, first month through the window's end, of customers new in it."""
-    c_idx, w_idx = np.nonzero(
-        (first_month[:, None] >= w_start[None, :]) & (first_month[:, None] <= w_end[None, :])
+
+    def per_customer() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        c_idx, w_idx = np.nonzero(
+            (first_month[:, None] >= w_start[None, :]) & (first_month[:, None] <= w_end[None, :])
+        )
+        rev, _ = cum.at(c_idx, w_end[w_idx])  # nothing before the first month
+        return c_idx, w_idx, rev / (w_end[w_idx] - first_month[c_idx] + 1)
+
+    from salesreport.kpis.core import memo
+
+    # independent of the segment column: shared within an engine run
+    c_idx, w_idx, per_month = memo(
+        f"arpu_new:{w_start.tobytes().hex()}:{w_end.tobytes().hex()}", (cum,), per_customer
     )
-    rev, _ = cum.at(c_idx, w_end[w_idx])  # nothing before the first month
-    per_month = rev / (w_end[w_idx] - first_month[c_idx] + 1)
     total = _grid_sum((n_seg, len(w_end)), seg_of[c_idx], w_idx, per_month)
     count = _grid_sum((n_seg, len(w_end)), seg_of[c_idx], w_idx)
     return _div(total, count)

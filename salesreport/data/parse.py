@@ -198,6 +198,11 @@ def to_text(s: pd.Series) -> pd.Series:
     Whole numbers stored as floats (``123.0`` from Excel) become ``"123"``;
     dates become ISO text.
     """
+    if is_arrow_text(s) and not _any_needs_strip(s):
+        # plain text stays Arrow (checked for blank or padded values, per distinct value
+        # where repeated): no ``object`` column of the whole file, which the per-value path
+        # would spread its strings into
+        return s
     fast = _per_value(s, lambda u: (_to_text(u),))
     return fast[0] if fast is not None else _to_text(s)
 
@@ -205,8 +210,7 @@ def to_text(s: pd.Series) -> pd.Series:
 def _arrow_to_text(s: pd.Series) -> pd.Series:
     """:func:`_to_text` of an Arrow-backed column: itself (still Arrow) when no value is blank
     or has surrounding spaces, else the ``object`` result of the general path."""
-    odd = pc.match_substring_regex(_arrow(s), _NEEDS_STRIP).fill_null(False)
-    if pc.any(odd).as_py():
+    if _any_needs_strip(s):
         return _to_text(as_objects(s))
     return s
 
@@ -217,6 +221,18 @@ _SPACE_CLASS = (
     r"\x{202f}\x{205f}\x{3000}]"
 )
 _NEEDS_STRIP = rf"^$|^{_SPACE_CLASS}|{_SPACE_CLASS}$"
+
+
+def _any_needs_strip(s: pd.Series) -> bool:
+    """Whether a value of an Arrow-backed text column is blank or has surrounding spaces
+    (missing values do not). A column of repeated values is checked on its distinct values:
+    hashing each row once is several times cheaper than matching each row."""
+    arr = _arrow(s)
+    if len(arr) >= _PER_VALUE_MIN_ROWS:
+        probe = arr.take(np.arange(0, len(arr), max(1, len(arr) // _PER_VALUE_MIN_ROWS)))
+        if pc.count_distinct(probe, mode="all").as_py() <= 0.9 * len(probe):
+            arr = pc.dictionary_encode(arr).dictionary
+    return bool(pc.any(pc.match_substring_regex(arr, _NEEDS_STRIP).fill_null(False)).as_py())
 
 
 def _to_text(s: pd.Series) -> pd.Series:
@@ -320,6 +336,33 @@ def parse_datetimes(s: pd.Series, tz: str, *, date_only: bool) -> tuple[pd.Serie
 _ISO_ZONED = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:Z|[+-]\d{2}:\d{2})$"
 
 
+def _digits(sel: pa.Array, start: int, stop: int) -> np.ndarray:
+    """The number written in characters ``start:stop`` of each value of a string array whose
+    first characters are ASCII (``_ISO_ZONED`` matched it), read from the bytes in place."""
+    offsets = np.frombuffer(sel.buffers()[1], dtype=np.int32)[sel.offset : sel.offset + len(sel)]
+    data = np.frombuffer(sel.buffers()[2], dtype=np.uint8)
+    out = np.zeros(len(sel), dtype=np.int64)
+    for k in range(start, stop):
+        out = out * 10 + (data[offsets + k].astype(np.int64) - 48)
+    return out
+
+
+def _same_local(sel: pa.Array, local: np.ndarray) -> np.ndarray:
+    """Per value: ``local`` (``datetime64[s]``, as numpy read ``YYYY-MM-DD?hh:mm:ss``) shows
+    the date and time written, i.e. ``datetime_as_string(local)`` equals the text with ``T``
+    for the separator, compared as numbers (no string per value)."""
+    days = local.astype("datetime64[D]")
+    months = local.astype("datetime64[M]")
+    ym = months.astype(np.int64)  # months since 1970-01
+    secs = (local - days).astype(np.int64)
+    same = (ym // 12 + 1970 == _digits(sel, 0, 4)) & (ym % 12 + 1 == _digits(sel, 5, 7))
+    same &= (days - months.astype("datetime64[D]")).astype(np.int64) + 1 == _digits(sel, 8, 10)
+    same &= secs // 3600 == _digits(sel, 11, 13)
+    same &= secs // 60 % 60 == _digits(sel, 14, 16)
+    same &= secs % 60 == _digits(sel, 17, 19)
+    return same & ~np.isnat(local)
+
+
 def _parse_text_datetimes(s: pd.Series, tz: str, *, date_only: bool) -> tuple[pd.Series, pd.Series]:
     """:func:`_parse_datetimes` for an all-text column, zoned ISO timestamps vectorised."""
     if is_arrow_text(s):
@@ -331,13 +374,15 @@ def _parse_text_datetimes(s: pd.Series, tz: str, *, date_only: bool) -> tuple[pd
     if not fast.any():
         return _parse_datetimes(s, tz, date_only=date_only)
     sel = arr.filter(pa.array(fast))
+    if pa.types.is_large_string(sel.type):
+        sel = sel.cast(pa.string())
     local_text = pc.utf8_slice_codeunits(sel, 0, 19).to_numpy(zero_copy_only=False)
     try:
         local = local_text.astype("datetime64[s]")
     except ValueError:  # an impossible date or time: the general path reports it
         return _parse_datetimes(s, tz, date_only=date_only)
-    back = np.datetime_as_string(local, unit="s")
-    same = back == np.char.replace(local_text.astype(str), " ", "T")
+    del local_text
+    same = _same_local(sel, local)  # the values numpy read as written, not normalised
     zulu = pc.equal(pc.utf8_length(sel), 20).to_numpy(zero_copy_only=False)
     off = pc.utf8_slice_codeunits(sel, 19, 25)
     hh = pc.cast(pc.if_else(zulu, "000", pc.utf8_slice_codeunits(off, 1, 3)), pa.int64())

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 ACTIONS = ("dropped", "repaired", "flagged", "filtered", "converted", "after_month")
@@ -30,7 +31,8 @@ EXAMPLE_ROWS = 5
 
 def format_rows(rows: Iterable[Any], limit: int = EXAMPLE_ROWS) -> str:
     """``[2, 5, 9, 11, 12, 40]`` -> ``"2, 5, 9, 11, 12, ..."`` (the first ``limit`` rows)."""
-    rows = list(rows)
+    if not isinstance(rows, list | tuple | np.ndarray):
+        rows = list(rows)
     text = ", ".join(str(r) for r in rows[:limit])
     return text + (", ..." if len(rows) > limit else "")
 
@@ -43,7 +45,7 @@ class Issue:
     file: str
     action: str
     reason: str
-    rows: list[Any]
+    rows: list[Any] | np.ndarray  # an array (no Python int per row) for millions of rows
     column: str | None = None
     bad: bool = False
     fix: str = ""
@@ -74,11 +76,16 @@ class DataQuality:
         fix: str = "",
         count: int | None = None,
     ) -> None:
-        """Record an issue; nothing is recorded when it touched no row."""
+        """Record an issue; nothing is recorded when it touched no row.
+
+        ``rows`` given as a NumPy array or pandas Index is kept as an array (the team's
+        filtered or converted rows can be millions: no Python int each); anything else
+        becomes a list.
+        """
         if action not in ACTIONS:
             raise ValueError(f"unknown data-quality action {action!r}; use one of {ACTIONS}")
-        rows = list(rows)
-        if not rows and not count:
+        rows = np.asarray(rows) if isinstance(rows, np.ndarray | pd.Index) else list(rows)
+        if not len(rows) and not count:
             return
         self.issues.append(Issue(table, file, action, reason, rows, column, bad, fix, count))
 
@@ -140,7 +147,7 @@ class DataQuality:
                 + (f" ({extra})" if extra else "")
             )
             for i in issues:
-                where = f" (rows {format_rows(i.rows)})" if i.rows else ""
+                where = f" (rows {format_rows(i.rows)})" if len(i.rows) else ""
                 lines.append(f"  {i.action:<11} {i.n:>6}  {i.reason}{where}")
         return "\n".join(lines)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import ctypes
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -313,9 +314,30 @@ def layout_of(df: pd.DataFrame) -> LongLayout | None:
             local = layout.w_code if col == "window" else layout.p_code
             expect = layout.uniques(col)[local][None, :, None]
         got = df[col].to_numpy(object)
-        if got.shape != (int(np.prod(shape)),) or not (got.reshape(shape) == expect).all():
+        if got.shape != (int(np.prod(shape)),):
+            return None
+        # the very objects long_frame put there (pointers compared: no Python call per cell),
+        # else equal values (a cell replaced by an equal string still matches)
+        if not _same_objects(got, expect, shape) and not (got.reshape(shape) == expect).all():
             return None  # changed after long_frame made it
     return layout
+
+
+def _same_objects(got: np.ndarray, expect: np.ndarray, shape: tuple[int, ...]) -> bool:
+    """``True`` when every cell of the object array ``got`` (reshaped to ``shape``) is the very
+    object ``expect`` broadcasts there: the arrays' pointers compared in C, for millions of
+    cells. ``False`` (undecided: compare the values) for anything but a contiguous object
+    array."""
+    if got.dtype != object or expect.dtype != object or not got.flags.c_contiguous:
+        return False
+    if not got.size:
+        return True
+    # an object array holds one PyObject pointer per cell: read them as integers (``got``
+    # stays alive, so does the memory read)
+    raw = (ctypes.c_char * got.nbytes).from_address(got.ctypes.data)
+    pointers = np.frombuffer(raw, dtype=np.uintp).reshape(shape)
+    ids = np.array([id(v) for v in expect.ravel()], dtype=np.uintp).reshape(expect.shape)
+    return bool((pointers == ids).all())
 
 
 def contract_months(df: pd.DataFrame) -> np.ndarray:

@@ -37,6 +37,8 @@ from salesreport.tables import Tables
 
 KPI_COLUMNS = ["metric", "window", "period", "segment", "value", "target", "prior", "unit"]
 STATUS_COLUMNS = [*KPI_COLUMNS, "status", "benchmark", "yoy_change"]
+#: ``kpi_status`` codes 0..3 -> the ``status`` values
+STATUS_VALUES = np.array(["green", "amber", "red", None], dtype=object)
 EXTRA_MONTHS = 24  # history computed before the first reported month: prior and prior growth
 
 MetricFn = Callable[[Tables, pd.DataFrame, TeamParams, "str | None"], pd.DataFrame]
@@ -182,18 +184,19 @@ class _RowKeys:
         """
         if keys_order is None:
             keys_order = np.argsort(keys, kind="stable")
-        sk = keys[keys_order]
-        head = np.ones(len(sk), dtype=bool)
-        head[1:] = sk[1:] != sk[:-1]
-        right, first = sk[head], keys_order[head]  # as np.unique(keys, return_index=True)
-        v = np.asarray(values, dtype=float)[first]
-        if not len(v):
+        if not len(keys):
             return np.full(len(at), np.nan)
+        # the first row (stable order) of each key is the leftmost match in the sorted keys: no
+        # array of distinct keys and first rows (several of millions of rows) is needed
+        sk = keys[keys_order]
         q = at if at_order is None else at[at_order]
-        # ``right`` is sorted and unique: a binary search finds each key (no hash table)
-        pos = np.minimum(np.searchsorted(right, q), len(right) - 1)
-        ok = (right[pos] == q) & (q >= 0)
-        found = np.where(ok, v[pos], np.nan)
+        # ``sk`` is sorted: a binary search finds each key (no hash table)
+        pos = np.searchsorted(sk, q, side="left")
+        np.minimum(pos, len(sk) - 1, out=pos)
+        ok = (sk[pos] == q) & (q >= 0)
+        del sk
+        v = np.asarray(values, dtype=float)
+        found = np.where(ok, v[keys_order[pos]], np.nan)
         if at_order is None:
             return found
         out = np.empty(len(at), dtype=float)
@@ -260,25 +263,36 @@ def _compute(tables: Tables, params: TeamParams, month: str) -> pd.DataFrame:
     # prior and target only for the rows kept (the history months), looked up in key order:
     # sorted queries make the binary searches several times faster on millions of rows
     at = keys.order[keep[keys.order]]
-    n = len(keys.key)
-    prior = np.full(n, np.nan)
-    prior[at] = keys.lookup(
+    key_at = keys.key[at]
+    in_order = bool((key_at >= 0).all())  # the key order is the output's order
+    if in_order:  # the months are only needed to sort the rows otherwise
+        keys.per = None
+    # in the order of ``at`` (arrays of the kept rows only, not of every computed row)
+    prior_at = keys.lookup(
         keys.key,
         kpis["value"].to_numpy(float),
-        keys.key[at] - 12 * keys.month_step,
+        key_at - 12 * keys.month_step,
         keys_order=keys.order,
     )
-    target = np.full(n, np.nan)
-    target[at] = _targets(kpis, keys, tables, params, windows, at)
-    # the new columns stay arrays until the final frame (no column inserts into a long frame)
-    added = {"prior": prior, "target": target}
+    target_at = _targets(kpis, keys, tables, params, windows, at, key_at)
+    del key_at
+    # the combined keys and their order are not needed any more: free them before the
+    # output's columns are made
+    keys.key, keys._order = None, None
     units = {k.name: k.unit_label(params.currency) for k in CATALOGUE.values()}
     unit_of = np.array(
         [units.get(m, np.nan) for m in keys.uniques["metric"]] + [np.nan], dtype=object
     )
-    if (keys.key[at] >= 0).all():  # the key order is the output's order
+    if in_order:
         rows = at
+        # the new columns stay arrays until the final frame (no column inserts into a long frame)
+        added = {"prior": prior_at, "target": target_at}
     else:  # a missing key value: sorted column by column (missing codes first in each)
+        n = len(keep)
+        prior = np.full(n, np.nan)
+        prior[at] = prior_at
+        target = np.full(n, np.nan)
+        target[at] = target_at
         order = np.lexsort(
             [
                 keys.codes["segment"][keep],
@@ -288,9 +302,12 @@ def _compute(tables: Tables, params: TeamParams, month: str) -> pd.DataFrame:
             ]
         )
         rows = np.flatnonzero(keep)[order]  # one take per column instead of two frame copies
-    out = {c: added[c][rows] if c in added else _take(kpis[c], rows) for c in KPI_COLUMNS[:-1]}
+        added = {"prior": prior[rows], "target": target[rows]}
+        del prior, target
+    del prior_at, target_at
+    out = {c: added[c] if c in added else _take(kpis[c], rows) for c in KPI_COLUMNS[:-1]}
     out["unit"] = unit_of[keys.codes["metric"][rows]]  # code -1 (no metric): the NaN at the end
-    del kpis, keys, added, prior, target
+    del kpis, keys, added
     return pd.DataFrame(out, copy=False)  # the arrays are new: no copy before the blocks
 
 
@@ -397,17 +414,23 @@ def _targets(
     params: TeamParams,
     windows: pd.DataFrame,
     at: np.ndarray | None = None,
+    at_keys: np.ndarray | None = None,
 ) -> np.ndarray:
     """The ``target`` column: each metric's targets for its segments and windows.
 
-    ``at``: only these rows (positions; fastest in key order), else every row.
+    ``at``: only these rows (positions; fastest in key order), else every row; ``at_keys``:
+    ``keys.key[at]`` when the caller has it.
     """
     rows = target_rows(tables, params)
     out = np.full(len(kpis) if at is None else len(at), np.nan)
     if rows.empty:
         return out
     win = Win.of(windows)
-    parts = []
+    # the keys of the rows ``long_frame(win, labels, {metric: t})`` would give, made from the
+    # window and label codes (no frame of text keys to hash): rows metric, window, segment
+    w_codes = keys.uniques["window"].get_indexer(win.window).astype(np.int32)
+    w_per = _period_ords(pd.Series(win.period, dtype=object))
+    key_parts, value_parts = [], []
     metric_code = {m: i for i, m in enumerate(keys.uniques["metric"])}
     for metric in sorted(set(rows["metric"]) & set(metric_code)):
         seg_codes = np.unique(keys.codes["segment"][keys.codes["metric"] == metric_code[metric]])
@@ -420,13 +443,22 @@ def _targets(
             params.fiscal_year_start_month,
             CATALOGUE[metric].additive,
         )
-        parts.append(long_frame(win, labels, {metric: t}))
-    if not parts:
+        n_seg = len(labels)
+        codes = {
+            "metric": np.full(len(win) * n_seg, metric_code[metric], dtype=np.int32),
+            "window": np.repeat(w_codes, n_seg),
+            "segment": np.tile(
+                keys.uniques["segment"].get_indexer(labels).astype(np.int32), len(win)
+            ),
+        }
+        key_parts.append(keys._combine(codes, np.repeat(w_per, n_seg)))
+        value_parts.append(np.asarray(t, dtype=float).T.reshape(-1))  # window-major, as long_frame
+    if not key_parts:
         return out
-    tf = pd.concat(parts, ignore_index=True)
+    t_keys, t_values = np.concatenate(key_parts), np.concatenate(value_parts)
     if at is None:
-        return keys.lookup(keys.of(tf), tf["value"].to_numpy(float), keys.key, at_order=keys.order)
-    return keys.lookup(keys.of(tf), tf["value"].to_numpy(float), keys.key[at])
+        return keys.lookup(t_keys, t_values, keys.key, at_order=keys.order)
+    return keys.lookup(t_keys, t_values, keys.key[at] if at_keys is None else at_keys)
 
 
 def kpi_status(kpis: pd.DataFrame, params: TeamParams) -> pd.DataFrame:
@@ -453,10 +485,16 @@ def kpi_status(kpis: pd.DataFrame, params: TeamParams) -> pd.DataFrame:
         r = np.where(hib, v / t, np.where(v > 0, t / v, np.inf))
     met_nonpos = np.where(hib, v >= t, v <= t)
     g, a = params.rag.green, params.rag.amber
-    status = np.where(r >= g, "green", np.where(r >= a, "amber", "red")).astype(object)
-    status = np.where(t <= 0, np.where(met_nonpos, "green", "red"), status).astype(object)
-    status[np.isnan(v) | np.isnan(t)] = None
-    df["status"] = status
+    # a small code per row, then one shared string per status (no Python string per row)
+    code = np.full(len(v), 2, dtype=np.int8)  # red
+    code[r >= a] = 1  # amber
+    code[r >= g] = 0  # green (wins over amber whatever the thresholds)
+    del r
+    nonpos = t <= 0
+    code[nonpos] = np.where(met_nonpos[nonpos], 0, 2)
+    del met_nonpos, nonpos
+    code[np.isnan(v) | np.isnan(t)] = 3  # empty
+    df["status"] = STATUS_VALUES[code]
     bench = np.array([params.benchmarks.get(m, np.nan) for m in m_uniq] + [np.nan], dtype=float)
     df["benchmark"] = bench[m_codes]
     p = df["prior"].to_numpy(float)

@@ -78,13 +78,18 @@ def grade_okrs(kpis: pd.DataFrame, params: TeamParams, month: str) -> pd.DataFra
         ``objective, key_result, metric, window, baseline, target, value, grade, status,
         weight, committed, segment`` (see the module docstring).
     """
+    if not params.okrs:
+        return pd.DataFrame([], columns=OKR_COLUMNS)
     now = kpis[kpis["period"] == month]
+    segments = now["segment"].astype(str).unique()
+    # only the metrics the key results grade (the month's rows of every metric are many)
+    wanted = {kr.metric for obj in params.okrs for kr in obj.key_results}
+    now = now[now["metric"].isin(wanted)]
     lookup = (
         now.drop_duplicates(["metric", "window", "segment"])
         .set_index(["metric", "window", "segment"])["value"]
         .astype(float)
     )
-    segments = now["segment"].astype(str).unique()
     rows: list[dict] = []
     for obj in params.okrs:
         copies: list[str | None] = [None]

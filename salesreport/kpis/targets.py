@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from salesreport.kpis.core import memo
 from salesreport.params import TeamParams
 from salesreport.periods import period_bounds
 from salesreport.tables import Tables
@@ -51,8 +52,16 @@ def target_rows(tables: Tables, params: TeamParams) -> pd.DataFrame:
     -------
     pandas.DataFrame
         ``metric, period, rep_id, region, value, source`` (``source`` is ``table`` or
-        ``yaml``; ``rep_id``/``region`` are '' when not set).
+        ``yaml``; ``rep_id``/``region`` are '' when not set). Within one KPI engine run
+        (:func:`~salesreport.kpis.core.shared_work`) the same frame is shared by every metric
+        function: callers do not change it.
     """
+    return memo(
+        f"target_rows:{id(params)}", (tables.targets,), lambda: _target_rows(tables, params)
+    )
+
+
+def _target_rows(tables: Tables, params: TeamParams) -> pd.DataFrame:
     parts = []
     if params.targets:
         y = pd.DataFrame([t.model_dump() for t in params.targets])
@@ -123,10 +132,16 @@ def monthly_target_matrix(
     """
     n = hi - lo + 1
     out = np.full((len(labels), n), np.nan)
-    r = rows[rows["metric"] == metric]
-    if r.empty or n <= 0:
+    if n <= 0:
         return out
-    res = _resolved_months(_with_bounds(r, fy_start))
+    # the same for every segment column and caller: shared within a KPI engine run
+    res = memo(
+        f"target_months:{metric}:{fy_start}",
+        (rows,),
+        lambda: _metric_months(rows, metric, fy_start),
+    )
+    if res is None:
+        return out
     res = res[(res["month"] >= lo) & (res["month"] <= hi)]
     team = res[(res["rep_id"] == "") & (res["region"] == "")]
     regions = res[(res["rep_id"] == "") & (res["region"] != "")]
@@ -150,6 +165,14 @@ def monthly_target_matrix(
         months = sums.index.get_level_values(1).to_numpy(np.int64)
         out[rows_at[ok], months[ok] - lo] = sums.to_numpy(float)[ok]
     return out[row_of.get_indexer(labels)] if len(row_of) < len(labels) else out
+
+
+def _metric_months(rows: pd.DataFrame, metric: str, fy_start: int) -> pd.DataFrame | None:
+    """:func:`_resolved_months` of ``metric``'s rows (``None`` when it has none)."""
+    r = rows[rows["metric"] == metric]
+    if r.empty:
+        return None
+    return _resolved_months(_with_bounds(r, fy_start))
 
 
 def window_targets(
@@ -182,7 +205,9 @@ def window_targets(
     e_ord = _ords(windows["end_month"])
     if additive:
         lo, hi = int(s_ord.min()), int(e_ord.max())
-        m = monthly_target_matrix(r, metric, labels, lo, hi, fy_start)
+        # ``rows``, not ``r``: the matrix picks the metric's rows itself and, given the same
+        # frame each time, reuses its work within an engine run
+        m = monthly_target_matrix(rows, metric, labels, lo, hi, fy_start)
         val = np.cumsum(np.nan_to_num(m), axis=1)
         have = np.cumsum(~np.isnan(m), axis=1)
         val = np.concatenate([np.zeros((len(labels), 1)), val], axis=1)
