@@ -54,27 +54,24 @@ def needs(table: str, what: str) -> str:
 # --------------------------------------------------------------------------- KPI helpers
 
 
-def _kpi_index(ctx) -> pd.DataFrame:
-    """The KPI frame (with status) indexed for lookups, built once per context."""
-    idx = ctx.__dict__.get("_kpi_index")
-    if idx is None:
-        k = ctx.frames.get("kpi_status")
-        if k is None or k.empty:
-            k = ctx.frames.get("kpis", pd.DataFrame())
-        keys = ["metric", "window", "segment", "period"]
-        idx = k.set_index(keys).sort_index() if not k.empty else k
-        ctx.__dict__["_kpi_index"] = idx
-    return idx
+def _kpi_frame(ctx) -> pd.DataFrame:
+    """The KPI rows the sections read: ``kpi_status`` (``kpis`` plus status, benchmark and
+    year-on-year change, row for row), else ``kpis``. A notebook reads one of the two saved
+    frames, not both."""
+    k = ctx.frames.get("kpi_status")
+    if k is None or k.empty:
+        k = ctx.frames.get("kpis", pd.DataFrame())
+    return k
 
 
 def _kpi_rows(ctx, metrics: str | list[str]) -> pd.DataFrame:
-    """The ``kpis`` rows of one metric or several, in the frame's order.
+    """The KPI rows of one metric or several, in the frame's order.
 
     Each metric's row positions are found once per context: the frame has a row per
     metric, window, month and segment (170k for the sample), and comparing all of its
     text keys in every section costs more than the section itself.
     """
-    k = ctx.frames["kpis"]
+    k = _kpi_frame(ctx)
     positions = ctx.__dict__.get("_kpi_positions")
     if positions is None:
         positions = k.groupby("metric", sort=False).indices if len(k) else {}
@@ -89,13 +86,15 @@ def kpi(
     ctx, metric: str, window: str = "month", segment: str = "all", period: str | None = None
 ) -> dict:
     """One KPI row as a dict (value, target, prior, status...), empty values as NaN."""
-    idx = _kpi_index(ctx)
-    key = (metric, window, segment, period or ctx.month)
-    if idx.empty or key not in idx.index:
+    rows = _kpi_rows(ctx, metric)
+    hit = rows[
+        (rows["window"] == window)
+        & (rows["segment"] == segment)
+        & (rows["period"] == (period or ctx.month))
+    ] if len(rows) else rows  # fmt: skip
+    if hit.empty:
         return {"value": np.nan, "target": np.nan, "prior": np.nan}
-    row = idx.loc[key]
-    row = row.iloc[0] if isinstance(row, pd.DataFrame) else row
-    return row.to_dict()
+    return hit.iloc[0].to_dict()
 
 
 #: ratios read as multiples ("3.8×"), not shares ("380%")
