@@ -95,3 +95,30 @@ def test_private_names_never_wait_for_the_context(tmp_path):
     started = time.monotonic()
     assert not hasattr(ctx, "_repr_html_")
     assert time.monotonic() - started < 1
+
+
+def test_every_frame_saved_while_computing_equals_the_frame_the_run_ends_with(tmp_path, sample_dir):
+    """Frames are saved the moment they are set: none may change afterwards, or the notebooks
+    (which read the saved files) and the CSVs (written from memory) would disagree."""
+    from salesreport.context import build_context, periods_as_text
+    from salesreport.data import load_tables
+    from tests.conftest import REPORT_MONTH
+
+    params = load_params("emea")
+    loaded = load_tables(params, str(sample_dir), REPORT_MONTH)
+    writer = ContextWriter(tmp_path)
+    writer.begin(params, REPORT_MONTH, loaded.tables)
+    ctx = build_context(
+        params, loaded.tables, REPORT_MONTH, quality=loaded.quality.to_frame(),
+        quality_rows=loaded.quality.rows(), frames=writer.frames,
+    )  # fmt: skip
+    writer.finish(ctx.notes)
+    saved = load_context(tmp_path, wait_seconds=5)
+    assert sorted(saved.frames) == sorted(ctx.frames)
+    for name in saved.frames:
+        expected = periods_as_text(ctx.frames[name])
+        got = saved.frames[name]
+        if not len(expected.columns):  # an empty frame (no ledger yet): empty when read back
+            assert got.shape == (0, 0), name
+            continue
+        pd.testing.assert_frame_equal(got, expected, check_index_type=False, obj=name)
