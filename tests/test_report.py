@@ -385,6 +385,9 @@ def test_ctrl_c_publishes_nothing_and_leaves_no_kernels(one_page_project, sample
         cwd=ROOT, env={**os.environ, "CI": "1", "SALESREPORT_HOME": str(root)},
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True,  # its own process group, as a shell gives a foreground job
+        # a terminal's foreground job takes Ctrl-C even when pytest itself runs in the
+        # background of a script, where SIGINT is ignored and children inherit that
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 240
