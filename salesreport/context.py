@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from salesreport.params import (
@@ -182,7 +181,6 @@ def build_context(
             frames[f"cohorts_by_{col}"] = seg
 
     step("KPIs")
-    kpis = compute_kpis(tables, params, month)
     fkpis = acc_mod.forecast_kpis(
         ledger,
         backtest,
@@ -191,7 +189,8 @@ def build_context(
         month,
         history_months=params.history_months,
     )
-    kpis = _append_forecast_kpis(kpis, fkpis, params)
+    # the forecast KPIs go in as the KPI rows are assembled (no copy of millions of rows)
+    kpis = compute_kpis(tables, params, month, extra=_forecast_kpi_rows(fkpis))
     frames["kpis"] = kpis
     frames["kpi_status"] = kpi_status(kpis, params)
     frames["okrs"] = grade_okrs(kpis, params, month)
@@ -251,12 +250,13 @@ def _segment_forecasts(tables, params, month, candidates, notes) -> pd.DataFrame
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def _append_forecast_kpis(
-    kpis: pd.DataFrame, fkpis: pd.DataFrame, params: TeamParams
-) -> pd.DataFrame:
-    """Give the forecast KPIs the kpis.csv shape (prior = same period a year earlier)."""
+def _forecast_kpi_rows(fkpis: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The forecast KPIs in the kpis.csv shape and column order (``prior`` = the same period
+    a year earlier, ``target`` empty, ``unit`` ``ratio``); ``None`` when there are none."""
+    from salesreport.kpis.engine import KPI_COLUMNS
+
     if fkpis is None or fkpis.empty:
-        return kpis
+        return None
     f = fkpis[["metric", "window", "period", "segment", "value"]].copy()
     prior = f.assign(period=(pd.PeriodIndex(f["period"], freq="M") + 12).astype(str))
     f = f.merge(
@@ -266,47 +266,7 @@ def _append_forecast_kpis(
     )
     f["target"] = float("nan")
     f["unit"] = "ratio"
-    f = f[list(kpis.columns)] if len(kpis.columns) else f
-    merged = _merge_sorted_metrics(kpis, f)
-    if merged is not None:
-        return merged
-    out = pd.concat([kpis, f], ignore_index=True)
-    return out.sort_values(["metric", "window", "period", "segment"], kind="stable").reset_index(
-        drop=True
-    )
-
-
-def _merge_sorted_metrics(kpis: pd.DataFrame, extra: pd.DataFrame) -> pd.DataFrame | None:
-    """``concat([kpis, extra])`` stably sorted by metric, window, period, segment, without
-    sorting the millions of ``kpis`` rows again; ``None`` when this shortcut does not apply.
-
-    It applies when ``kpis`` is already sorted by metric (as :func:`compute_kpis` returns it,
-    fully sorted by the four columns) and no metric of ``extra`` is in ``kpis``: then each
-    metric's rows of ``extra``, sorted, go as one block between the ``kpis`` metrics, which
-    is where the stable sort of the whole puts them.
-    """
-    keys = ["metric", "window", "period", "segment"]
-    if not len(kpis) or not len(extra) or list(kpis.columns) != list(extra.columns):
-        return None
-    metric = kpis["metric"]
-    if not all(isinstance(m, str) for m in extra["metric"]) or metric.hasnans:
-        return None
-    if not pd.Index(metric).is_monotonic_increasing:
-        return None
-    values = metric.to_numpy(object)
-    blocks = extra.sort_values(keys, kind="stable").groupby("metric", sort=True)
-    pieces, start = [], 0
-    for name, block in blocks:
-        lo = int(np.searchsorted(values, name, side="left"))
-        if lo != int(np.searchsorted(values, name, side="right")):
-            return None  # the metric is in both: the full sort decides the order
-        if lo > start:
-            pieces.append(kpis.iloc[start:lo])
-        pieces.append(block)
-        start = lo
-    if start < len(kpis):
-        pieces.append(kpis.iloc[start:])
-    return pd.concat(pieces, ignore_index=True)
+    return f[KPI_COLUMNS]
 
 
 # --------------------------------------------------------------------------- persistence

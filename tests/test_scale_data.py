@@ -95,3 +95,20 @@ def test_digits_and_same_local_compare_the_written_date_and_time():
         False,
         False,
     ]
+
+
+def test_needs_strip_reads_first_and_last_bytes_and_matches_the_rest():
+    import pyarrow as pa
+
+    from salesreport.data.parse import needs_strip
+
+    values = ["a", " a", "a\t", "", None, "\u3000a", "a\u00a0", "é", "a b", "\x1cz", "ü\u2009ü"]
+    # by hand (str.strip): plain; leading space; trailing tab; blank; missing (never);
+    # ideographic space; no-break space; one non-ASCII letter (matched, not a space);
+    # inner space only; file separator (a space for str.isspace); thin space inside only
+    expect = [False, True, True, True, False, True, True, False, False, True, False]
+    for typ in (pa.string(), pa.large_string()):
+        arr = pa.array(values, type=typ)
+        assert needs_strip(arr).tolist() == expect
+        assert needs_strip(arr.slice(1, 3)).tolist() == expect[1:4]  # an offset into buffers
+    assert needs_strip(pa.array(["", None], type=pa.string())).tolist() == [True, False]

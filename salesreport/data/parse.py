@@ -223,16 +223,55 @@ _SPACE_CLASS = (
 _NEEDS_STRIP = rf"^$|^{_SPACE_CLASS}|{_SPACE_CLASS}$"
 
 
+#: the one-byte (ASCII) characters of ``_SPACE_CLASS``, by byte value
+_ASCII_SPACE = np.zeros(256, dtype=bool)
+_ASCII_SPACE[[0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x1F, 0x20]] = True
+
+
 def _any_needs_strip(s: pd.Series) -> bool:
     """Whether a value of an Arrow-backed text column is blank or has surrounding spaces
-    (missing values do not). A column of repeated values is checked on its distinct values:
-    hashing each row once is several times cheaper than matching each row."""
-    arr = _arrow(s)
-    if len(arr) >= _PER_VALUE_MIN_ROWS:
-        probe = arr.take(np.arange(0, len(arr), max(1, len(arr) // _PER_VALUE_MIN_ROWS)))
-        if pc.count_distinct(probe, mode="all").as_py() <= 0.9 * len(probe):
-            arr = pc.dictionary_encode(arr).dictionary
-    return bool(pc.any(pc.match_substring_regex(arr, _NEEDS_STRIP).fill_null(False)).as_py())
+    (missing values do not): :func:`needs_strip` of its Arrow array."""
+    return bool(needs_strip(_arrow(s)).any())
+
+
+def needs_strip(arr: pa.Array) -> np.ndarray:
+    """Per value of an Arrow string array: ``True`` when it is blank or starts or ends with a
+    character ``str.strip()`` removes (``_NEEDS_STRIP``); ``False`` when missing.
+
+    Read from the bytes in place: a value whose first and last bytes are ASCII needs
+    stripping exactly when it is empty or one of those bytes is an ASCII space character
+    (UTF-8 writes every other character with bytes >= 0x80); only the values starting or
+    ending with another character are matched with the regular expression.
+    """
+    if pa.types.is_large_string(arr.type):
+        off_type = np.int64
+    elif pa.types.is_string(arr.type):
+        off_type = np.int32
+    else:
+        return (
+            pc.match_substring_regex(arr, _NEEDS_STRIP)
+            .fill_null(False)
+            .to_numpy(zero_copy_only=False)
+        )
+    n = len(arr)
+    buffers = arr.buffers()
+    offsets = np.frombuffer(buffers[1], dtype=off_type)[arr.offset : arr.offset + n + 1]
+    data = buffers[2]
+    data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    start, stop = offsets[:-1], offsets[1:]
+    if not len(data):  # every value empty (or missing)
+        return arr.is_valid().to_numpy(zero_copy_only=False)
+    # an empty value reads a neighbour's byte here: it needs stripping whatever that is
+    first = data[np.minimum(start, len(data) - 1)]
+    last = data[np.maximum(stop - 1, 0)]
+    out = (stop <= start) | _ASCII_SPACE[first] | _ASCII_SPACE[last]
+    unsure = np.flatnonzero(~out & ((first >= 0x80) | (last >= 0x80)))
+    if len(unsure):
+        matched = pc.match_substring_regex(arr.take(pa.array(unsure)), _NEEDS_STRIP)
+        out[unsure] = matched.fill_null(False).to_numpy(zero_copy_only=False)
+    if arr.null_count:
+        out &= arr.is_valid().to_numpy(zero_copy_only=False)
+    return out
 
 
 def _to_text(s: pd.Series) -> pd.Series:

@@ -76,19 +76,67 @@ def open_at(opp: pd.DataFrame, end: pd.Timestamp) -> pd.Series:
     return (opp["created_date"] <= end) & ~closed
 
 
+class _History:
+    """``stage_history`` coded once against the opportunities (shared by one forecast's steps).
+
+    ``opp_codes``: each opportunity row's id code (``n``, one past the last, for a missing
+    id); ``codes``: each stage_history row's code of the same id (``n`` when no opportunity
+    has it); per-code arrays have ``n + 1`` entries, the last for "no id"; ``order``:
+    the history rows stably sorted by ``entered_date``, missing dates last (the order of
+    ``sort_values("entered_date", kind="stable")``).
+    """
+
+    def __init__(self, opp: pd.DataFrame, sh: pd.DataFrame):
+        self.sh = sh
+        opp_codes, uniq = pd.factorize(opp["opportunity_id"])
+        self.n = n = len(uniq)
+        self.opp_codes = np.where(opp_codes >= 0, opp_codes, n)
+        codes = pd.Index(uniq).get_indexer(sh["opportunity_id"])
+        self.codes = np.where(codes >= 0, codes, n)
+        when = sh["entered_date"].to_numpy("datetime64[ns]").view(np.int64).copy()
+        when[np.isnat(sh["entered_date"].to_numpy("datetime64[ns]"))] = np.iinfo(np.int64).max
+        self.order = np.argsort(when, kind="stable")
+
+    def entered_by(self, end: pd.Timestamp) -> np.ndarray:
+        """``True`` for the history rows entered on or before ``end``."""
+        return (self.sh["entered_date"] <= end).to_numpy(bool)
+
+
+def _pick(codes: np.ndarray, rows: np.ndarray, n: int, last: bool) -> np.ndarray:
+    """For each code ``0..n-1``, the first (or ``last``) of ``rows`` with it, else ``-1``
+    (``n + 1`` entries: the last, for "no id", is ``-1``)."""
+    out = np.full(n + 1, -1, dtype=np.int64)
+    if last:
+        codes, rows = codes[::-1], rows[::-1]
+    found, at = np.unique(codes, return_index=True)  # first occurrence of each code
+    out[found] = rows[at]
+    return out
+
+
 def stage_at(tables: Tables, end: pd.Timestamp) -> pd.Series:
     """Each opportunity's stage at ``end`` (rules in the module docstring), on its index."""
     opp = _opportunities(tables)
     sh = tables.stage_history
     if sh is None or sh.empty:
         return opp["stage"].copy()
-    hist = sh.sort_values("entered_date", kind="stable")
-    known = hist[hist["entered_date"] <= end].groupby("opportunity_id")["stage"].last()
-    first = hist.groupby("opportunity_id")["stage"].first()
-    ids = opp["opportunity_id"]
-    out = ids.map(known)
-    out = out.fillna(ids.map(first))
-    return out.fillna(opp["stage"])
+    return _stage_at(opp, _History(opp, sh), end)
+
+
+def _stage_at(opp: pd.DataFrame, hist: _History, end: pd.Timestamp) -> pd.Series:
+    """:func:`stage_at` from the coded history: per id, the last stage (in entered order)
+    entered on or before ``end``, else its first stage, else the opportunity's ``stage``
+    (a missing stage in the history never counts, as in ``groupby().last()/first()``)."""
+    stage = hist.sh["stage"].to_numpy(object)
+    usable = (hist.codes < hist.n) & pd.notna(stage)
+    rows = hist.order[usable[hist.order]]  # usable history rows, in entered order
+    first = _pick(hist.codes[rows], rows, hist.n, last=False)
+    rows = rows[hist.entered_by(end)[rows]]
+    known = _pick(hist.codes[rows], rows, hist.n, last=True)
+    c = hist.opp_codes
+    at = known[c]
+    at = np.where(at < 0, first[c], at)
+    values = np.where(at >= 0, stage[np.maximum(at, 0)], opp["stage"].to_numpy(object))
+    return pd.Series(values, index=opp.index, name="opportunity_id", dtype=object)
 
 
 def stage_win_rates(
@@ -97,6 +145,7 @@ def stage_win_rates(
     params: TeamParams | None = None,
     min_closed: int = MIN_CLOSED,
     stages: list[str] | None = None,
+    _hist: _History | None = None,
 ) -> pd.DataFrame:
     """Win rate per stage, learned from what was closed by the end of ``month``.
 
@@ -112,6 +161,8 @@ def stage_win_rates(
         Fewest closed opportunities ever in a stage for its learned rate to be used.
     stages : list of str, optional
         Stages to report besides those learned or configured (e.g. the open ones).
+    _hist : _History, optional
+        ``stage_history`` already coded against ``tables.opportunities`` (internal).
 
     Returns
     -------
@@ -121,11 +172,14 @@ def stage_win_rates(
     """
     opp = _opportunities(tables)
     end = month_end(_month(month))
-    closed = opp[opp["status"].isin(CLOSED) & (opp["close_date"] <= end)]
+    is_closed = (opp["status"].isin(CLOSED) & (opp["close_date"] <= end)).to_numpy(bool)
+    closed = opp[is_closed]
     n_closed = len(closed)
     overall = float((closed["status"] == "won").sum()) / n_closed if n_closed else np.nan
     sh = tables.stage_history
-    if sh is not None and not sh.empty:
+    if sh is not None and not sh.empty and _hist is not None and _unique_ids(closed):
+        learned = _learned(closed, is_closed, _hist, end)
+    elif sh is not None and not sh.empty:
         won = closed.set_index("opportunity_id")["status"].eq("won")
         ever = sh.loc[
             sh["opportunity_id"].isin(won.index) & (sh["entered_date"] <= end),
@@ -154,6 +208,35 @@ def stage_win_rates(
     return out
 
 
+def _unique_ids(closed: pd.DataFrame) -> bool:
+    """The closed opportunities' ids are present and distinct (the coded path's condition)."""
+    ids = closed["opportunity_id"]
+    return bool(ids.notna().all()) and ids.is_unique
+
+
+def _learned(
+    closed: pd.DataFrame, is_closed: np.ndarray, hist: _History, end: pd.Timestamp
+) -> pd.DataFrame:
+    """Per stage: ``closed`` = distinct closed opportunities with a history row for it entered
+    on or before ``end``, ``won`` = how many of them were won (index: the stages)."""
+    won = np.full(hist.n + 1, -1, dtype=np.int64)  # per id code: -1 not closed, 0 lost, 1 won
+    won[hist.opp_codes[is_closed]] = closed["status"].eq("won").to_numpy(np.int64)
+    rows = np.flatnonzero((won[hist.codes] >= 0) & hist.entered_by(end))
+    s_codes, names = pd.factorize(hist.sh["stage"].to_numpy(object)[rows])  # missing: -1
+    rows, s_codes = rows[s_codes >= 0], s_codes[s_codes >= 0]
+    ns = max(len(names), 1)
+    pairs = np.sort(hist.codes[rows].astype(np.int64) * ns + s_codes)
+    pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]][: len(pairs)]]  # distinct (id, stage)
+    stage = pairs % ns
+    n_closed = np.bincount(stage, minlength=len(names))
+    n_won = np.bincount(stage, weights=won[pairs // ns], minlength=len(names))
+    learned = pd.DataFrame(
+        {"closed": n_closed.astype(np.int64), "won": n_won.astype(np.int64)},
+        index=pd.Index(names, dtype=object, name="stage"),
+    )
+    return learned[learned["closed"] > 0]
+
+
 def _run_rate(opp: pd.DataFrame, m: pd.Period, months: int) -> float:
     """Mean monthly amount of deals created and won in the same month, over ``months`` months."""
     first = opp["created_date"].min().to_period("M")
@@ -174,13 +257,20 @@ def _components(
     params: TeamParams | None,
     run_rate_months: int,
     min_closed: int,
+    hist: _History | None = None,
 ) -> pd.DataFrame:
-    """Wide frame: index = forecast months, columns = COMPONENTS."""
+    """Wide frame: index = forecast months, columns = COMPONENTS (``hist``: the coded
+    stage history, made here when not given; the backtest codes it once for every origin)."""
     opp = _opportunities(tables)
     end = month_end(m)
     is_open = open_at(opp, end)
-    stage = stage_at(tables, end)[is_open]
-    rates = stage_win_rates(tables, m, params, min_closed, sorted(stage.dropna().unique()))
+    sh = tables.stage_history
+    if hist is None and sh is not None and not sh.empty:
+        hist = _History(opp, sh)
+    stage = (opp["stage"] if hist is None else _stage_at(opp, hist, end))[is_open]
+    rates = stage_win_rates(
+        tables, m, params, min_closed, sorted(stage.dropna().unique()), _hist=hist
+    )
     rate = stage.map(rates.set_index("stage")["win_rate"])
     missing = sorted(stage[rate.isna()].dropna().unique().tolist())
     if missing:
@@ -301,8 +391,11 @@ def pipeline_backtest(
 
         actuals = monthly_revenue(tables)
     frames = []
-    for origin in sorted({_month(m) for m in months}):
-        wide = _components(tables, origin, int(horizon), params, run_rate_months, min_closed)
+    origins = sorted({_month(m) for m in months})
+    # coded once: the same for every origin
+    hist = _History(_opportunities(tables), tables.stage_history) if origins else None
+    for origin in origins:
+        wide = _components(tables, origin, int(horizon), params, run_rate_months, min_closed, hist)
         frames.append(
             pd.DataFrame(
                 {

@@ -204,7 +204,9 @@ class _RowKeys:
         return out
 
 
-def compute_kpis(tables: Tables, params: TeamParams, month: str) -> pd.DataFrame:
+def compute_kpis(
+    tables: Tables, params: TeamParams, month: str, extra: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Every catalogue KPI for the report month, as ``kpis.csv`` rows.
 
     Parameters
@@ -216,6 +218,11 @@ def compute_kpis(tables: Tables, params: TeamParams, month: str) -> pd.DataFrame
         Fiscal year start, history length, targets, stage probabilities, thresholds.
     month : str
         The report month, ``YYYY-MM``.
+    extra : pandas.DataFrame, optional
+        More rows with the output's columns (the forecast KPIs the report adds), placed where
+        ``concat([kpis, extra]).sort_values([metric, window, period, segment],
+        kind="stable")`` puts them; when their metrics are not catalogue metrics they are
+        inserted as blocks while the output is assembled (no copy of the millions of rows).
 
     Returns
     -------
@@ -226,14 +233,23 @@ def compute_kpis(tables: Tables, params: TeamParams, month: str) -> pd.DataFrame
         metric's source table; ``prior`` the same window 12 months earlier; ``target`` from the
         targets table or the YAML; NaN where a value cannot be computed. Sorted stably by
         ``metric, window, period, segment``. The forecast metrics are not here (the forecast
-        module computes them).
+        module computes them; see ``extra``).
     """
     parse_month(month)
+    if extra is not None and not len(extra):
+        extra = None
     with shared_work():
-        return _compute(as_of(tables, month), params, month)
+        out, merged = _compute(as_of(tables, month), params, month, extra)
+    if extra is None or merged:
+        return out
+    both = pd.concat([out, extra], ignore_index=True)
+    return both.sort_values(KPI_COLUMNS[:4], kind="stable").reset_index(drop=True)
 
 
-def _compute(tables: Tables, params: TeamParams, month: str) -> pd.DataFrame:
+def _compute(
+    tables: Tables, params: TeamParams, month: str, extra: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, bool]:
+    """The KPI rows and whether ``extra`` is among them (see :func:`compute_kpis`)."""
     fy = params.fiscal_year_start_month
     windows = windows_frame(month, params.history_months + EXTRA_MONTHS, fy)
     frames = []
@@ -305,10 +321,85 @@ def _compute(tables: Tables, params: TeamParams, month: str) -> pd.DataFrame:
         added = {"prior": prior[rows], "target": target[rows]}
         del prior, target
     del prior_at, target_at
-    out = {c: added[c] if c in added else _take(kpis[c], rows) for c in KPI_COLUMNS[:-1]}
-    out["unit"] = unit_of[keys.codes["metric"][rows]]  # code -1 (no metric): the NaN at the end
+    # (the rows' metric codes are not kept: made again for the unit, the last column)
+    pos = _extra_positions(extra, keys.uniques["metric"], keys.codes["metric"][rows])
+    if pos is not None:
+        ext = extra.sort_values(KPI_COLUMNS[:4], kind="stable")
+        dtypes = {c: v.dtype for c, v in added.items()}
+        for c in KPI_COLUMNS[:-1]:
+            if c not in added:
+                dtypes[c] = _source(kpis[c], rows[:0])[0].dtype
+        dtypes["unit"] = unit_of.dtype
+        if any(ext[c].to_numpy().dtype != dtypes[c] for c in KPI_COLUMNS):
+            pos = None  # a column type the extra rows do not share: concatenated and sorted
+    if pos is not None:  # the extra rows go in as each column is taken (one copy)
+        out = {}
+        for c in KPI_COLUMNS:
+            if c == "unit":
+                # code -1 (no metric): the NaN at the end
+                src, at = unit_of, keys.codes["metric"][rows]
+            elif c in added:
+                src, at = added.pop(c), None  # (its memory goes once copied)
+            else:
+                src, at = _source(kpis[c], rows)
+            out[c] = _with_rows(src, at, len(rows), pos, ext[c].to_numpy())
+            del src, at
+    if pos is None:
+        out = {c: added[c] if c in added else _take(kpis[c], rows) for c in KPI_COLUMNS[:-1]}
+        out["unit"] = unit_of[keys.codes["metric"][rows]]  # code -1: the NaN at the end
     del kpis, keys, added
-    return pd.DataFrame(out, copy=False)  # the arrays are new: no copy before the blocks
+    # the arrays are new: no copy before the blocks
+    return pd.DataFrame(out, copy=False), pos is not None
+
+
+def _extra_positions(
+    extra: pd.DataFrame | None, metrics: pd.Index, metric_codes: np.ndarray
+) -> np.ndarray | None:
+    """Where each of ``extra``'s rows (sorted stably by the key columns) goes among the output
+    rows (its metric's block position: the output rows are sorted by metric code, codes in
+    sorted metric order); ``None`` when the rows cannot simply be inserted (a metric also in
+    the output or a missing one, unsorted metrics, other columns)."""
+    if extra is None or list(extra.columns) != KPI_COLUMNS or not len(metric_codes):
+        return None
+    names = extra.sort_values(KPI_COLUMNS[:4], kind="stable")["metric"].to_numpy(object)
+    uniq = np.asarray(metrics, dtype=object)
+    if not all(isinstance(m, str) for m in names) or not all(isinstance(m, str) for m in uniq):
+        return None
+    if not pd.Index(uniq).is_monotonic_increasing or set(names) & set(uniq):
+        return None
+    if metric_codes[0] < 0 or (metric_codes[1:] < metric_codes[:-1]).any():
+        return None
+    return np.searchsorted(metric_codes, np.searchsorted(uniq, names, side="left"), side="left")
+
+
+def _source(column, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(values, at)`` with ``values[at]`` = :func:`_take` of ``column`` at ``rows``."""
+    if isinstance(column, _Lazy):
+        return np.asarray(column.uniques), column.codes[rows]
+    return column.to_numpy(), rows
+
+
+def _with_rows(
+    src: np.ndarray, at: np.ndarray | None, n: int, pos: np.ndarray, ext: np.ndarray
+) -> np.ndarray | None:
+    """``src[at]`` (``src`` itself when ``at`` is ``None``; ``n`` values) with ``ext[i]``
+    placed before value ``pos[i]`` (``pos`` sorted; equal positions keep ``ext``'s order),
+    filled piece by piece into one new array (``ext`` has ``src``'s dtype)."""
+    out = np.empty(n + len(ext), dtype=src.dtype)
+    done = prev = 0
+    bounds = np.unique(pos).tolist()
+    for b in bounds if bounds and bounds[-1] == n else [*bounds, n]:
+        if b > prev:
+            dst = out[done + prev : done + b]
+            if at is None:
+                dst[...] = src[prev:b]
+            else:
+                np.take(src, at[prev:b], out=dst)
+        lo, hi = np.searchsorted(pos, b, "left"), np.searchsorted(pos, b, "right")
+        out[done + b : done + b + hi - lo] = ext[lo:hi]
+        done += hi - lo
+        prev = b
+    return out
 
 
 def _take(column, rows: np.ndarray) -> np.ndarray:
