@@ -124,8 +124,9 @@ def run_step(step: str, folder: Path, team: str, month: str, profile: bool) -> d
         pstats.Stats(prof, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
         pstats.Stats(prof, stream=sys.stderr).sort_stats("tottime").print_stats(30)
     out = {"step": step, "seconds": secs, "cpu_seconds": cpu, "base_mb": base}
-    if step == "load":
+    if step in ("load", "total"):  # both hold the loaded tables (a LoadResult, a context)
         out["team_rows"] = {t: len(getattr(result.tables, t)) for t in COUNTED}
+    if step == "load":
         with open(cache, "wb") as fh:
             pickle.dump(
                 {"tables": result.tables, "quality": result.quality}, fh, pickle.HIGHEST_PROTOCOL
