@@ -566,9 +566,9 @@ def write_index(
     bad = q[q["action"].isin(["dropped", "repaired", "flagged"])] if len(q) else q
     if len(bad):
         quality_line = (
-            f"{int(bad.loc[bad['action'] == 'dropped', 'count'].sum())} rows dropped, "
-            f"{int(bad.loc[bad['action'] == 'repaired', 'count'].sum())} repaired and "
-            f"{int(bad.loc[bad['action'] == 'flagged', 'count'].sum())} flagged; details in the operations report."
+            f"{int(bad.loc[bad['action'] == 'dropped', 'count'].sum()):,} rows dropped, "
+            f"{int(bad.loc[bad['action'] == 'repaired', 'count'].sum()):,} repaired and "
+            f"{int(bad.loc[bad['action'] == 'flagged', 'count'].sum()):,} flagged; details in the operations report."
         )
     else:
         quality_line = "No row was dropped or repaired."

@@ -789,6 +789,11 @@ def cohort_section(ctx) -> Output:
     return out
 
 
+def _whole_number(v) -> str:
+    """A row count with thousands separators (``9,554``); empty as "—"."""
+    return "—" if pd.isna(v) else f"{int(v):,}"
+
+
 def quality_section(ctx) -> Output:
     q = ctx.frames.get("quality", pd.DataFrame())
     rows = ctx.frames.get("quality_rows", pd.DataFrame())
@@ -796,20 +801,21 @@ def quality_section(ctx) -> Output:
     n_drop = int(bad.loc[bad["action"] == "dropped", "count"].sum()) if len(bad) else 0
     n_rep = int(bad.loc[bad["action"] == "repaired", "count"].sum()) if len(bad) else 0
     title = (
-        f"Data quality: {n_drop} rows dropped and {n_rep} repaired"
+        f"Data quality: {n_drop:,} rows dropped and {n_rep:,} repaired"
         if len(bad)
         else "Data quality: every row passed its checks"
     )
     out = [H.heading(title, anchor="data-quality")]
+    counts = {c: _whole_number for c in ("rows_read", "rows_kept", "count")}
     if len(rows):
-        out.append(H.table(rows, max_rows=20))
+        out.append(H.table(rows, formats=counts, max_rows=20))
     if len(q):
         cols = [
             c
             for c in ["table", "file", "action", "reason", "count", "example_rows"]
             if c in q.columns
         ]
-        out.append(H.table(q[cols], max_rows=60))
+        out.append(H.table(q[cols], formats=counts, max_rows=60))
     missing = ctx.frames.get("missing_metrics", pd.DataFrame())
     if len(missing):
         out.append(H.heading("Metrics turned off by missing tables", level=3))
