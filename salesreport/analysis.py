@@ -286,21 +286,23 @@ def rep_activity(tables: Tables, month: str, rep_id: str) -> pd.DataFrame:
     )
 
 
-def rep_names(tables: Tables) -> pd.Series:
-    if tables.reps is None:
+def _names(frame: pd.DataFrame | None, key: str) -> pd.Series:
+    """``key`` -> the row's ``name`` (first row per key; the key itself where the name is
+    empty); empty without the table or its ``name`` column."""
+    if frame is None or "name" not in frame.columns:
         return pd.Series(dtype=object)
-    r = tables.reps.drop_duplicates("rep_id").set_index("rep_id")
-    return r["name"].fillna(pd.Series(r.index, index=r.index))
+    f = frame.drop_duplicates(key).set_index(key)
+    return f["name"].fillna(pd.Series(f.index, index=f.index))
+
+
+def rep_names(tables: Tables) -> pd.Series:
+    """``rep_id`` -> the rep's name (the id where it is empty)."""
+    return _names(tables.reps, "rep_id")
 
 
 def account_names(tables: Tables) -> pd.Series:
-    """``account_id`` -> the account's ``name`` (the id where the name is empty); empty when
-    the accounts table or its optional ``name`` column is missing."""
-    a = tables.accounts
-    if a is None or "name" not in a.columns:
-        return pd.Series(dtype=object)
-    a = a.drop_duplicates("account_id").set_index("account_id")
-    return a["name"].fillna(pd.Series(a.index, index=a.index))
+    """``account_id`` -> the account's optional ``name`` (the id where it is empty)."""
+    return _names(tables.accounts, "account_id")
 
 
 def bookings_leaderboard(tables: Tables, month: str, fy_start: int = 1) -> pd.DataFrame:

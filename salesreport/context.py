@@ -396,7 +396,7 @@ class _SavedFrames(MutableMapping):
     file is absent (``KeyError``). Listing the frames waits for ``context.json``.
     """
 
-    def __init__(self, folder: Path, final: Path | None = None, deadline: float = 0.0) -> None:
+    def __init__(self, folder: Path, final: Path, deadline: float) -> None:
         self._folder = folder
         self._final = final
         self._deadline = deadline
@@ -408,14 +408,11 @@ class _SavedFrames(MutableMapping):
         if name in self._dropped or not isinstance(name, str):
             return None
         path = self._folder / f"{name}.parquet"
-        if self._final is None or path.exists():
-            return path if path.exists() else None
-        found = _wait_for([path, self._final], self._deadline, f"context frame {name!r}")
-        return found if found == path else (path if path.exists() else None)
+        _wait_for([path, self._final], self._deadline, f"context frame {name!r}")
+        return path if path.exists() else None
 
     def _names(self) -> set[str]:
-        if self._final is not None:
-            _wait_for([self._final], self._deadline, "the report context")
+        _wait_for([self._final], self._deadline, "the report context")
         saved = {p.stem for p in self._folder.glob("*.parquet")} - self._dropped
         return saved | set(self._read)
 

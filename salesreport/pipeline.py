@@ -240,7 +240,7 @@ def _run_locked(
             with progress.step("Compute KPIs, cohorts and forecasts"):
                 ctx = _compute(params, loaded, month, paths)
         except BaseException:
-            _stop(p for p, _ in workers_)
+            _stop(workers_)
             raise
 
         ran = True  # from here on, a failure keeps the executed notebooks for debugging
@@ -379,7 +379,7 @@ def notebook_jobs(
 
 
 #: The order notebooks start in. The context is saved frame by frame while it is computed
-#: (forecasts first, then KPIs, then cohorts; see ``context.build_context``), so the
+#: (forecasts first, then cohorts, then KPIs; see ``context.build_context``), so the
 #: notebooks whose first sections read the tables or the forecasts go first, while the
 #: KPIs are still being computed, and the executive and manager pages, which open with
 #: KPIs, go last. Any other page keeps its place after these.
@@ -431,28 +431,25 @@ def run_jobs(
     return wait_workers(start_workers(jobs, workers), jobs, progress, failed_dir)
 
 
-def start_workers(jobs: list[dict], workers: int) -> list[tuple[subprocess.Popen, list[dict]]]:
+def start_workers(jobs: list[dict], workers: int) -> list[subprocess.Popen]:
     """Start the worker processes. Each is given every job, in order, and takes the next one
     no other worker has taken (:func:`salesreport.execute.claim`): a worker that finishes a
     short notebook starts the next at once."""
     workers = max(1, min(workers, len(jobs)))
     env = dict(os.environ, PYTHONUNBUFFERED="1", MPLBACKEND="Agg")
     return [
-        (
-            subprocess.Popen(
-                [sys.executable, "-m", "salesreport.execute", *[j["job_file"] for j in jobs]],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                env=env,
-            ),
-            jobs,
+        subprocess.Popen(
+            [sys.executable, "-m", "salesreport.execute", *[j["job_file"] for j in jobs]],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=env,
         )
         for _ in range(workers)
     ]
 
 
 def wait_workers(
-    procs: list[tuple[subprocess.Popen, list[dict]]],
+    procs: list[subprocess.Popen],
     jobs: list[dict],
     progress: Progress,
     failed_dir: Path | None = None,
@@ -477,15 +474,15 @@ def wait_workers(
                         bar.update(1)
                     else:
                         progress.say(f"    notebook {job['page']}: done")
-            alive = [p for p, _ in procs if p.poll() is None]
-            for i, (proc, batch) in enumerate(procs):
+            alive = [p for p in procs if p.poll() is None]
+            for i, proc in enumerate(procs):
                 if proc.poll() not in (None, 0) and failure is None:
                     stderr[i] = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
-                    failed = next((j for j in batch if Path(j["error"]).exists()), None)
+                    failed = next((j for j in jobs if Path(j["error"]).exists()), None)
                     failed = failed or next(
-                        (j for j in batch if claimed_by(j["job_file"]) == proc.pid), None
+                        (j for j in jobs if claimed_by(j["job_file"]) == proc.pid), None
                     )
-                    failed = failed or next(j for j in batch if j["page"] not in seen)
+                    failed = failed or next(j for j in jobs if j["page"] not in seen)
                     failure = _failure(failed, proc.returncode, stderr[i])
             if failure is not None:
                 _stop(p for p in alive)
@@ -494,7 +491,7 @@ def wait_workers(
                 break
             time.sleep(0.05)
     except KeyboardInterrupt:
-        _stop(p for p, _ in procs)
+        _stop(procs)
         raise
     finally:
         if bar is not None:
@@ -547,7 +544,7 @@ def write_index(
 ) -> None:
     """The team's index.html; ``labels`` names the per-rep pages (page -> "Name (id)")."""
     from salesreport.html import AUDIENCE_TITLES, render_index
-    from salesreport.views import headline_sentence, headline_tiles
+    from salesreport.views import headline_sentence, headline_tiles, quality_problems
 
     reports = []
     for page in pages:
@@ -563,12 +560,11 @@ def write_index(
         if (stage / name).exists() or name == "run.json"
     ]
     q = ctx.frames.get("quality", pd.DataFrame())
-    bad = q[q["action"].isin(["dropped", "repaired", "flagged"])] if len(q) else q
+    bad, n = quality_problems(q)
     if len(bad):
         quality_line = (
-            f"{int(bad.loc[bad['action'] == 'dropped', 'count'].sum()):,} rows dropped, "
-            f"{int(bad.loc[bad['action'] == 'repaired', 'count'].sum()):,} repaired and "
-            f"{int(bad.loc[bad['action'] == 'flagged', 'count'].sum()):,} flagged; details in the operations report."
+            f"{n['dropped']:,} rows dropped, {n['repaired']:,} repaired and "
+            f"{n['flagged']:,} flagged; details in the operations report."
         )
     else:
         quality_line = "No row was dropped or repaired."

@@ -87,14 +87,15 @@ def kpi(
 ) -> dict:
     """One KPI row as a dict (value, target, prior, status...), empty values as NaN."""
     rows = _kpi_rows(ctx, metric)
-    hit = rows[
-        (rows["window"] == window)
-        & (rows["segment"] == segment)
-        & (rows["period"] == (period or ctx.month))
-    ] if len(rows) else rows  # fmt: skip
-    if hit.empty:
+    if len(rows):
+        rows = rows[
+            (rows["window"] == window)
+            & (rows["segment"] == segment)
+            & (rows["period"] == (period or ctx.month))
+        ]
+    if rows.empty:
         return {"value": np.nan, "target": np.nan, "prior": np.nan}
-    return hit.iloc[0].to_dict()
+    return rows.iloc[0].to_dict()
 
 
 #: ratios read as multiples ("3.8×"), not shares ("380%")
@@ -794,14 +795,27 @@ def _whole_number(v) -> str:
     return "—" if pd.isna(v) else f"{int(v):,}"
 
 
+#: data-quality actions that change or question a row (filtered and converted rows are
+#: the team's scope and currency, not problems)
+PROBLEMS = ("dropped", "repaired", "flagged")
+
+
+def quality_problems(q: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The data-quality rows that are problems (:data:`PROBLEMS`) and their row counts by
+    action; the operations report and the team's index say the same numbers."""
+    bad = q[q["action"].isin(PROBLEMS)] if len(q) else q
+    counts = {
+        a: int(bad.loc[bad["action"] == a, "count"].sum()) if len(bad) else 0 for a in PROBLEMS
+    }
+    return bad, counts
+
+
 def quality_section(ctx) -> Output:
     q = ctx.frames.get("quality", pd.DataFrame())
     rows = ctx.frames.get("quality_rows", pd.DataFrame())
-    bad = q[q["action"].isin(["dropped", "repaired", "flagged"])] if len(q) else q
-    n_drop = int(bad.loc[bad["action"] == "dropped", "count"].sum()) if len(bad) else 0
-    n_rep = int(bad.loc[bad["action"] == "repaired", "count"].sum()) if len(bad) else 0
+    bad, n = quality_problems(q)
     title = (
-        f"Data quality: {n_drop:,} rows dropped and {n_rep:,} repaired"
+        f"Data quality: {n['dropped']:,} rows dropped and {n['repaired']:,} repaired"
         if len(bad)
         else "Data quality: every row passed its checks"
     )

@@ -153,7 +153,7 @@ def finish(fig: Figure, title: str) -> Figure:
     """
     fig.suptitle(title, x=0.01, ha="left")
     fig._salesreport_png = _render_png(fig, DPI)  # noqa: SLF001 - our own attribute
-    fig.stale = False  # (a savefig restores the face colour, which marks the figure stale)
+    fig.stale = False  # the PNG shows the figure as it is now (savefig's fallback marks it stale)
     return fig
 
 
