@@ -59,6 +59,9 @@ class ReportContext:
     tables: Tables
     frames: dict[str, pd.DataFrame] = field(default_factory=dict)
     notes: dict[str, Any] = field(default_factory=dict)
+    #: the folder a saved context was read from (:func:`load_context`); sections drawn for
+    #: one notebook are kept there for the others (:func:`salesreport.views.shared_section`)
+    folder: Path | None = None
 
     def __getattr__(self, name: str) -> pd.DataFrame:
         frames = self.__dict__.get("frames", {})
@@ -503,6 +506,7 @@ def load_context(run_dir: str | Path, wait_seconds: float = 600.0) -> ReportCont
         tables=tables,
         frames=frames,
         notes=_SavedNotes(final, deadline),  # type: ignore[arg-type]
+        folder=run_dir,
     )
 
 

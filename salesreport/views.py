@@ -8,6 +8,12 @@ A section whose data is missing says which table would unlock it.
 
 from __future__ import annotations
 
+import base64
+import functools
+import hashlib
+import json
+import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +22,7 @@ import pandas as pd
 
 from salesreport import analysis, charts
 from salesreport import html as H
+from salesreport.charts.theme import png_bytes
 from salesreport.params import project_root
 from salesreport.tables import TABLES
 
@@ -33,7 +40,74 @@ def show(outputs: Output) -> None:
             display(HTML(item))
         else:
             display(item)
-            plt.close(item)
+            if not isinstance(item, SavedChart):
+                plt.close(item)
+
+
+class SavedChart:
+    """A chart another notebook of the same run drew: shown as the same PNG, with the same
+    text form, as the figure it was drawn from (see :func:`shared_section`)."""
+
+    def __init__(self, png: bytes, text: str) -> None:
+        self.png, self.text = png, text
+
+    def _repr_png_(self) -> bytes:
+        return self.png
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+#: where a run's shared sections are kept, inside the saved context's folder
+SECTIONS_DIR = "sections"
+
+
+def shared_section(fn: Callable[..., Output]) -> Callable[..., Output]:
+    """A section shown by more than one notebook is built once per run.
+
+    A section depends only on the context and its arguments, so when the context was read
+    from a pipeline run's folder (``ctx.folder``), the first notebook to build it saves its
+    outputs (HTML text, and each chart's PNG) under ``<folder>/sections/``, and the other
+    notebooks show those same outputs instead of computing and drawing them again. A
+    context built in memory (JupyterLab without ``run_dir``, the tests) keeps nothing. Two
+    notebooks building the same section at the same moment both build it; the file is
+    replaced whole (an atomic rename), never read half-written.
+    """
+
+    @functools.wraps(fn)
+    def section(ctx, *args: Any, **kwargs: Any) -> Output:
+        folder = getattr(ctx, "folder", None)
+        if folder is None:
+            return fn(ctx, *args, **kwargs)
+        call = json.dumps([fn.__name__, args, sorted(kwargs.items())], default=str)
+        path = Path(folder) / SECTIONS_DIR / f"{hashlib.sha256(call.encode()).hexdigest()}.json"
+        if path.exists():
+            saved = json.loads(path.read_text(encoding="utf-8"))
+            return [
+                item["html"]
+                if "html" in item
+                else SavedChart(base64.b64decode(item["png"]), item["text"])
+                for item in saved["outputs"]
+            ]
+        outputs = fn(ctx, *args, **kwargs)
+        _save_section(path, call, outputs)
+        return outputs
+
+    return section
+
+
+def _save_section(path: Path, call: str, outputs: Output) -> None:
+    items = []
+    for item in outputs:
+        if isinstance(item, str):
+            items.append({"html": item})
+        else:
+            png = item.png if isinstance(item, SavedChart) else png_bytes(item)
+            items.append({"png": base64.b64encode(png).decode("ascii"), "text": repr(item)})
+    path.parent.mkdir(exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"call": call, "outputs": items}), encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def _try_chart(fn, *args, **kwargs) -> Any:
@@ -254,6 +328,7 @@ def revenue_trend(ctx) -> Output:
     ]
 
 
+@shared_section
 def forecast_section(ctx, heading: bool = True) -> Output:
     fc = ctx.frames.get("forecast", pd.DataFrame())
     if fc.empty:
@@ -453,6 +528,7 @@ def _driver(k: pd.DataFrame, metric: str, month: str) -> str:
     return f"; largest move in {top['segment']} ({sign}{abs(top['delta']):,.0f})"
 
 
+@shared_section
 def win_loss(ctx) -> Output:
     if ctx.tables.opportunities is None or "lost_reason" not in ctx.tables.opportunities.columns:
         return [
@@ -492,6 +568,7 @@ def win_loss(ctx) -> Output:
 # --------------------------------------------------------------------------- manager
 
 
+@shared_section
 def pipeline_section(ctx) -> Output:
     if ctx.tables.opportunities is None:
         return [needs("opportunities", "The pipeline view")]
@@ -545,6 +622,7 @@ def attention_section(ctx) -> Output:
     return out
 
 
+@shared_section
 def activity_section(ctx) -> Output:
     if ctx.tables.activities is None:
         return [needs("activities", "Team activity")]
@@ -564,6 +642,7 @@ def activity_section(ctx) -> Output:
     ]
 
 
+@shared_section
 def attainment_section(ctx, rep_id: str = "") -> Output:
     if ctx.tables.opportunities is None:
         return [needs("opportunities", "Attainment")]
