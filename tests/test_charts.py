@@ -820,3 +820,20 @@ def test_the_one_pass_png_has_the_same_pixels_as_savefig(monkeypatch):
     reference = pixels(draw())
     assert one_pass.shape == reference.shape == (round(theme.HEIGHT_IN * theme.DPI), 902, 3)
     assert np.array_equal(one_pass, reference)
+
+
+def test_a_value_label_sits_its_offset_beside_the_point_without_a_clip_test():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from salesreport.charts.theme import new_figure, value_label
+
+    fig, ax = new_figure()
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 1)
+    label = value_label(ax, "7", (7, 0.5), (6, 0), va="center")
+    assert label.get_annotation_clip() is False  # never asks whether (7, 0.5) is inside
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    x_point = ax.transData.transform((7, 0.5))[0]
+    # 6 points to the right: 6 / 72 inch at the figure's 110 dpi = 9.17 px
+    assert label.get_window_extent(renderer).x0 == pytest.approx(x_point + 6 * 110 / 72, abs=1)

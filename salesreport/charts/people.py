@@ -20,6 +20,7 @@ from salesreport.charts.theme import (
     require,
     require_values,
     themed,
+    value_label,
     with_period,
 )
 
@@ -87,11 +88,11 @@ def activity_by_rep(
             top = values.max()
             ax.set_xlim(0, top * 1.35 if top > 0 else 1)
             for yi, v in zip(y, values, strict=True):
-                ax.annotate(
+                value_label(
+                    ax,
                     fmt_number(v),
                     (v, yi),
-                    xytext=(3, 0),
-                    textcoords="offset points",
+                    (3, 0),
                     va="center",
                     fontsize=7.5 if n_reps > 15 else 8.5,
                     color="#333333",
@@ -166,11 +167,11 @@ def okr_scorecard(
         for yi, (_label, g, status, header) in zip(y, rows, strict=True):
             if np.isnan(g):
                 if not header:  # a key result that cannot be graded yet
-                    ax.annotate(
+                    value_label(
+                        ax,
                         "— no data",
                         (0, yi),
-                        xytext=(5, 0),
-                        textcoords="offset points",
+                        (5, 0),
                         va="center",
                         fontsize=9,
                         color="#666666",
@@ -185,11 +186,11 @@ def okr_scorecard(
                 lw=0.8,
                 zorder=2,
             )
-            ax.annotate(
+            value_label(
+                ax,
                 f"{g:.2f} · {status}",
                 (g, yi),
-                xytext=(5, 0),
-                textcoords="offset points",
+                (5, 0),
                 va="center",
                 fontsize=9,
                 fontweight="bold" if header else "normal",

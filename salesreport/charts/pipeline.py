@@ -23,6 +23,7 @@ from salesreport.charts.theme import (
     require,
     require_values,
     themed,
+    value_label,
     with_period,
 )
 
@@ -95,11 +96,11 @@ def funnel(frame: pd.DataFrame, title: str = "Funnel", period_label: str | None 
                         f", {_rate(counts[i] / first if first else np.nan)} of {steps[0].lower()}"
                     )
                 text += ")"
-            ax.annotate(
+            value_label(
+                ax,
                 text,
                 (np.nan_to_num(counts[i]), y[i]),
-                xytext=(6, 0),
-                textcoords="offset points",
+                (6, 0),
                 va="center",
                 fontsize=9,
                 color="#333333",
@@ -135,11 +136,11 @@ def stage_durations(
         )
         ax.barh(y, np.nan_to_num(med), height=0.62, color=ACTUAL, label="Median")
         for yi, m, q in zip(y, med, p75, strict=True):
-            ax.annotate(
+            value_label(
+                ax,
                 f"{fmt_number(m)} d median · {fmt_number(q)} d p75",
                 (np.nanmax([m, q, 0]), yi),
-                xytext=(6, 0),
-                textcoords="offset points",
+                (6, 0),
                 va="center",
                 fontsize=8.5,
                 color="#333333",
@@ -219,11 +220,11 @@ def waterfall(
             text = fmt_money(h, currency)
             if k == "up":
                 text = "+" + text
-            ax.annotate(
+            value_label(
+                ax,
                 text,
                 (xi, max(b, b + h)),
-                xytext=(0, 3),
-                textcoords="offset points",
+                (0, 3),
                 ha="center",
                 va="bottom",
                 fontsize=9,

@@ -32,6 +32,7 @@ from salesreport.charts.theme import (
     require_values,
     themed,
     to_periods,
+    value_label,
     with_period,
 )
 
@@ -198,11 +199,11 @@ def stacked_month_bars(
         fmt = money_formatter(currency)
         for xi, total in zip(table.index, bottom, strict=True):
             if total > 0:
-                ax.annotate(
+                value_label(
+                    ax,
                     fmt_money(total, currency),
                     (xi, total),
-                    xytext=(0, 2),
-                    textcoords="offset points",
+                    (0, 2),
                     ha="center",
                     va="bottom",
                     fontsize=8,
@@ -308,11 +309,11 @@ def kpi_bars(
             text = value_fmt(v)
             if pd.notna(t) and t != 0 and pd.notna(v):
                 text += f"  ({fmt_pct(v / t)} of target)"
-            ax.annotate(
+            value_label(
+                ax,
                 text,
                 (max(v if pd.notna(v) else 0, t if pd.notna(t) else 0), yi),
-                xytext=(6, 0),
-                textcoords="offset points",
+                (6, 0),
                 va="center",
                 fontsize=8.5,
                 color="#333333",
