@@ -126,7 +126,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
 
 from salesreport.params import last_complete_month, parse_month, project_root
 from salesreport.tables import TABLE_NAMES
@@ -407,6 +406,8 @@ def _u(keys: np.ndarray, field: int) -> np.ndarray:
 
 
 def _norm(keys: np.ndarray, field: int) -> np.ndarray:
+    from scipy import special  # here: a run that only reads the sample never loads scipy
+
     return special.ndtri(_u(keys, field))
 
 
@@ -893,6 +894,8 @@ def _new_deal_base(k: np.ndarray, region, created, seg, src, lead) -> dict:
 # --------------------------------------------------------------------------------------
 def _counts(seed: int, tag: int, rate0: float, scale: float, months: np.ndarray) -> tuple:
     """Poisson count per (region, month): rows of region and month index, and their keys."""
+    from scipy import stats  # here: a run that only reads the sample never loads scipy
+
     n_reg = len(REGIONS)
     reg = np.repeat(np.arange(n_reg), len(months))
     mi = np.tile(months, n_reg)

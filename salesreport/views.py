@@ -22,7 +22,6 @@ import pandas as pd
 
 from salesreport import analysis, charts
 from salesreport import html as H
-from salesreport.charts.theme import png_bytes
 from salesreport.params import project_root
 from salesreport.tables import TABLES
 
@@ -102,7 +101,7 @@ def _save_section(path: Path, call: str, outputs: Output) -> None:
         if isinstance(item, str):
             items.append({"html": item})
         else:
-            png = item.png if isinstance(item, SavedChart) else png_bytes(item)
+            png = item.png if isinstance(item, SavedChart) else charts.theme.png_bytes(item)
             items.append({"png": base64.b64encode(png).decode("ascii"), "text": repr(item)})
     path.parent.mkdir(exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

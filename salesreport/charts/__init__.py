@@ -16,50 +16,132 @@ House rules every chart follows:
 * 8.2 in at 110 dpi: a chart fills a 900 px column and stays legible.
 
 Use :func:`figure_to_data_uri` to embed a figure in HTML outside a notebook.
+
+Each name is imported from its module when first used: code that only formats numbers
+(``fmt_money``, the ``finding_title_*`` helpers), such as the pipeline writing a team's
+index page, never loads matplotlib and seaborn.
 """
 
-from salesreport.charts.customers import nrr_grr_trend, retention_heatmap, revenue_retention_curves
-from salesreport.charts.forecast import (
-    accuracy_by_horizon,
-    forecast_fan,
-    forecast_vs_actual,
-    trend_decomposition,
-)
-from salesreport.charts.formatting import (
-    MISSING,
-    currency_symbol,
-    fmt_money,
-    fmt_number,
-    fmt_pct,
-    is_currency,
-    money_formatter,
-    number_formatter,
-    pct_formatter,
-    unit_formatters,
-)
-from salesreport.charts.people import activity_by_rep, okr_scorecard
-from salesreport.charts.pipeline import funnel, pipeline_by_stage, stage_durations, waterfall
-from salesreport.charts.revenue import kpi_bars, kpi_trend, revenue_by_segment, revenue_vs_target
-from salesreport.charts.theme import (
-    PALETTE,
-    STATUS_COLOURS,
-    enable_notebook_display,
-    figure_to_data_uri,
-    house_rc,
-    set_theme,
-    themed,
-)
-from salesreport.charts.titles import (
-    finding_title_accuracy,
-    finding_title_attainment,
-    finding_title_change,
-    finding_title_count,
-    finding_title_forecast,
-    finding_title_funnel,
-    finding_title_retention,
-    finding_title_revenue,
-    finding_title_vs_target,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+#: the module (``salesreport.charts.<module>``) that defines each public name
+_MODULES: dict[str, tuple[str, ...]] = {
+    "customers": ("nrr_grr_trend", "retention_heatmap", "revenue_retention_curves"),
+    "forecast": (
+        "accuracy_by_horizon",
+        "forecast_fan",
+        "forecast_vs_actual",
+        "trend_decomposition",
+    ),
+    "formatting": (
+        "MISSING",
+        "currency_symbol",
+        "fmt_money",
+        "fmt_number",
+        "fmt_pct",
+        "is_currency",
+        "money_formatter",
+        "number_formatter",
+        "pct_formatter",
+        "unit_formatters",
+    ),
+    "people": ("activity_by_rep", "okr_scorecard"),
+    "pipeline": ("funnel", "pipeline_by_stage", "stage_durations", "waterfall"),
+    "revenue": ("kpi_bars", "kpi_trend", "revenue_by_segment", "revenue_vs_target"),
+    "theme": (
+        "PALETTE",
+        "STATUS_COLOURS",
+        "enable_notebook_display",
+        "figure_to_data_uri",
+        "house_rc",
+        "set_theme",
+        "themed",
+    ),
+    "titles": (
+        "finding_title_accuracy",
+        "finding_title_attainment",
+        "finding_title_change",
+        "finding_title_count",
+        "finding_title_forecast",
+        "finding_title_funnel",
+        "finding_title_retention",
+        "finding_title_revenue",
+        "finding_title_vs_target",
+    ),
+}
+_HOME = {name: module for module, names in _MODULES.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's module (or a submodule itself) on first use."""
+    if name in _MODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
+    globals()[name] = value  # later uses skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOME, *_MODULES})
+
+
+if TYPE_CHECKING:  # the names as static imports, for type checkers and editors
+    from salesreport.charts.customers import (
+        nrr_grr_trend,
+        retention_heatmap,
+        revenue_retention_curves,
+    )
+    from salesreport.charts.forecast import (
+        accuracy_by_horizon,
+        forecast_fan,
+        forecast_vs_actual,
+        trend_decomposition,
+    )
+    from salesreport.charts.formatting import (
+        MISSING,
+        currency_symbol,
+        fmt_money,
+        fmt_number,
+        fmt_pct,
+        is_currency,
+        money_formatter,
+        number_formatter,
+        pct_formatter,
+        unit_formatters,
+    )
+    from salesreport.charts.people import activity_by_rep, okr_scorecard
+    from salesreport.charts.pipeline import funnel, pipeline_by_stage, stage_durations, waterfall
+    from salesreport.charts.revenue import (
+        kpi_bars,
+        kpi_trend,
+        revenue_by_segment,
+        revenue_vs_target,
+    )
+    from salesreport.charts.theme import (
+        PALETTE,
+        STATUS_COLOURS,
+        enable_notebook_display,
+        figure_to_data_uri,
+        house_rc,
+        set_theme,
+        themed,
+    )
+    from salesreport.charts.titles import (
+        finding_title_accuracy,
+        finding_title_attainment,
+        finding_title_change,
+        finding_title_count,
+        finding_title_forecast,
+        finding_title_funnel,
+        finding_title_retention,
+        finding_title_revenue,
+        finding_title_vs_target,
+    )
 
 __all__ = [
     "MISSING",

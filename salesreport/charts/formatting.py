@@ -18,10 +18,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from numbers import Real
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from matplotlib.ticker import FuncFormatter
+
+if TYPE_CHECKING:
+    from matplotlib.ticker import FuncFormatter
 
 MISSING = "—"
 
@@ -191,9 +193,17 @@ def money_tick(x: float, currency: str = "EUR") -> str:
     return fmt_money(value, currency, decimals=_exact_decimals(_scaled(value)))
 
 
+def _tick_formatter(tick: Callable[[float, int | None], str]) -> FuncFormatter:
+    """``tick`` as a matplotlib tick formatter (imported here: the text formats above need
+    no matplotlib)."""
+    from matplotlib.ticker import FuncFormatter
+
+    return FuncFormatter(tick)
+
+
 def money_formatter(currency: str = "EUR") -> FuncFormatter:
     """A matplotlib tick formatter writing compact money (``"€250k"``, ``"€1.5M"``)."""
-    return FuncFormatter(lambda x, _pos: money_tick(x, currency))
+    return _tick_formatter(lambda x, _pos: money_tick(x, currency))
 
 
 def pct_formatter() -> FuncFormatter:
@@ -205,7 +215,7 @@ def pct_formatter() -> FuncFormatter:
             return ""
         return fmt_pct(value, decimals=_exact_decimals(value * 100, 1))
 
-    return FuncFormatter(_tick)
+    return _tick_formatter(_tick)
 
 
 def number_formatter(compact: bool = True) -> FuncFormatter:
@@ -218,7 +228,7 @@ def number_formatter(compact: bool = True) -> FuncFormatter:
         d = _exact_decimals(_scaled(value) if compact and abs(value) >= 999.5 else value, 2)
         return fmt_number(value, decimals=d, compact=compact)
 
-    return FuncFormatter(_tick)
+    return _tick_formatter(_tick)
 
 
 def is_currency(unit: str | None) -> bool:
