@@ -837,3 +837,33 @@ def test_a_value_label_sits_its_offset_beside_the_point_without_a_clip_test():
     x_point = ax.transData.transform((7, 0.5))[0]
     # 6 points to the right: 6 / 72 inch at the figure's 110 dpi = 9.17 px
     assert label.get_window_extent(renderer).x0 == pytest.approx(x_point + 6 * 110 / 72, abs=1)
+
+
+def test_every_public_chart_name_resolves_to_its_module():
+    import importlib
+
+    for name in c.__all__:
+        value = getattr(c, name)
+        assert value is getattr(
+            importlib.import_module(f"salesreport.charts.{c._HOME[name]}"), name
+        )
+    with pytest.raises(AttributeError, match="no attribute 'no_such_chart'"):
+        c.no_such_chart  # noqa: B018
+
+
+def test_formatting_numbers_and_the_pipeline_load_no_matplotlib():
+    """The pipeline's main process writes the index page with views' headline helpers and
+    the number formats; it must not pay for matplotlib and seaborn (the kernels draw)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import salesreport.pipeline, salesreport.views\n"
+        "from salesreport import charts\n"
+        "assert charts.fmt_money(1_234_567, 'EUR') == '€1.2M'\n"
+        "assert charts.finding_title_count('Deals', 3, 'Oct') == '3 Deals Oct'\n"
+        "print(sorted(m for m in ('matplotlib', 'seaborn') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -25,7 +25,7 @@ index page, never loads matplotlib and seaborn.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 #: the module (``salesreport.charts.<module>``) that defines each public name
 _MODULES: dict[str, tuple[str, ...]] = {
@@ -90,101 +90,4 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *_HOME, *_MODULES})
 
 
-if TYPE_CHECKING:  # the names as static imports, for type checkers and editors
-    from salesreport.charts.customers import (
-        nrr_grr_trend,
-        retention_heatmap,
-        revenue_retention_curves,
-    )
-    from salesreport.charts.forecast import (
-        accuracy_by_horizon,
-        forecast_fan,
-        forecast_vs_actual,
-        trend_decomposition,
-    )
-    from salesreport.charts.formatting import (
-        MISSING,
-        currency_symbol,
-        fmt_money,
-        fmt_number,
-        fmt_pct,
-        is_currency,
-        money_formatter,
-        number_formatter,
-        pct_formatter,
-        unit_formatters,
-    )
-    from salesreport.charts.people import activity_by_rep, okr_scorecard
-    from salesreport.charts.pipeline import funnel, pipeline_by_stage, stage_durations, waterfall
-    from salesreport.charts.revenue import (
-        kpi_bars,
-        kpi_trend,
-        revenue_by_segment,
-        revenue_vs_target,
-    )
-    from salesreport.charts.theme import (
-        PALETTE,
-        STATUS_COLOURS,
-        enable_notebook_display,
-        figure_to_data_uri,
-        house_rc,
-        set_theme,
-        themed,
-    )
-    from salesreport.charts.titles import (
-        finding_title_accuracy,
-        finding_title_attainment,
-        finding_title_change,
-        finding_title_count,
-        finding_title_forecast,
-        finding_title_funnel,
-        finding_title_retention,
-        finding_title_revenue,
-        finding_title_vs_target,
-    )
-
-__all__ = [
-    "MISSING",
-    "PALETTE",
-    "STATUS_COLOURS",
-    "accuracy_by_horizon",
-    "activity_by_rep",
-    "currency_symbol",
-    "enable_notebook_display",
-    "figure_to_data_uri",
-    "finding_title_accuracy",
-    "finding_title_attainment",
-    "finding_title_change",
-    "finding_title_count",
-    "finding_title_forecast",
-    "finding_title_funnel",
-    "finding_title_retention",
-    "finding_title_revenue",
-    "finding_title_vs_target",
-    "fmt_money",
-    "fmt_number",
-    "fmt_pct",
-    "forecast_fan",
-    "forecast_vs_actual",
-    "funnel",
-    "house_rc",
-    "is_currency",
-    "kpi_bars",
-    "kpi_trend",
-    "money_formatter",
-    "nrr_grr_trend",
-    "number_formatter",
-    "okr_scorecard",
-    "pct_formatter",
-    "pipeline_by_stage",
-    "retention_heatmap",
-    "revenue_by_segment",
-    "revenue_retention_curves",
-    "revenue_vs_target",
-    "set_theme",
-    "stage_durations",
-    "themed",
-    "trend_decomposition",
-    "unit_formatters",
-    "waterfall",
-]
+__all__ = sorted(_HOME)
