@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+from pandas.api.types import is_scalar
 
 from salesreport.params import (
     TeamParams,
@@ -105,7 +107,9 @@ def build_context(
 
     ``frames`` is where each frame is put as soon as it is computed (a new ``dict`` when
     not given); the pipeline passes :meth:`ContextWriter.frames`, which saves each one at
-    once, so the notebooks start on the first frames while the rest are computed.
+    once, so the notebooks start on the first frames while the rest are computed
+    (all but ``kpis`` when it has rows: the notebooks read ``kpi_status``, the same rows
+    with three more columns, and ``kpis`` stays in the returned context's frames).
     """
     from salesreport import cohorts as cohorts_mod
     from salesreport import forecast as fc_mod
@@ -194,7 +198,12 @@ def build_context(
     )
     # the forecast KPIs go in as the KPI rows are assembled (no copy of millions of rows)
     kpis = compute_kpis(tables, params, month, extra=_forecast_kpi_rows(fkpis))
-    frames["kpis"] = kpis
+    if len(kpis) and isinstance(frames, _FrameSink):
+        # never read from a saved context: the sections read kpi_status (below), which is
+        # kpis plus three columns, row for row; kpis.csv is written from memory
+        frames.keep_unsaved("kpis", kpis)
+    else:
+        frames["kpis"] = kpis
     frames["kpi_status"] = kpi_status(kpis, params)
     frames["okrs"] = grade_okrs(kpis, params, month)
     return ReportContext(params=params, month=month, tables=tables, frames=frames, notes=notes)
@@ -295,7 +304,8 @@ class ContextWriter:
 
     :meth:`begin` saves the tables and then ``context-begin.json`` (params, month);
     each frame put into :attr:`frames` is saved at once (written to a temporary file and
-    renamed, so a reader never sees half a file); :meth:`finish` writes ``context.json``
+    renamed, so a reader never sees half a file), except a frame no notebook reads
+    (:meth:`_FrameSink.keep_unsaved`: ``kpis``); :meth:`finish` writes ``context.json``
     (the notes and the names of the frames) last. :func:`load_context` starts after
     ``context-begin.json`` and waits, frame by frame, for what a section reads.
     """
@@ -314,15 +324,41 @@ class ContextWriter:
         )
 
     def finish(self, notes: dict[str, Any]) -> None:
-        _write_json(self.run_dir / FINAL_FILE, {"notes": notes, "frames": sorted(self.frames)})
+        """Write ``context.json``: the notes, the names of the saved frames (``frames``) and
+        of the frames kept in memory only (``not_saved``, see :meth:`_FrameSink.keep_unsaved`)."""
+        unsaved = self.frames.unsaved
+        _write_json(
+            self.run_dir / FINAL_FILE,
+            {
+                "notes": notes,
+                "frames": sorted(n for n in self.frames if n not in unsaved),
+                "not_saved": sorted(unsaved),
+            },
+        )
 
 
 class _FrameSink(dict):
-    """A dict of frames that saves each DataFrame to ``<name>.parquet`` when it is set."""
+    """A dict of frames that saves each DataFrame to ``<name>.parquet`` when it is set.
+
+    :meth:`keep_unsaved` puts a frame in without saving it: one no notebook reads from a
+    saved context (:func:`build_context` keeps ``kpis`` so when it has rows; the sections
+    read ``kpi_status``). A reader of the saved context finds such a frame absent
+    (``KeyError`` once ``context.json`` is written); the pipeline's CSVs, written from
+    memory, have it.
+    """
 
     def __init__(self, folder: Path) -> None:
         super().__init__()
         self._folder = folder
+        #: names of the frames put in with :meth:`keep_unsaved`
+        self.unsaved: set[str] = set()
+
+    def keep_unsaved(self, name: str, df) -> None:
+        """Put ``df`` in under ``name`` without saving it (see the class docstring)."""
+        if name in self:
+            raise RuntimeError(f"context frame {name!r} was computed twice")
+        super().__setitem__(name, df)
+        self.unsaved.add(name)
 
     def __setitem__(self, name: str, df) -> None:
         if name in self:
@@ -357,18 +393,54 @@ def _wait_for(paths: list[Path], deadline: float, what: str) -> Path:
 
 
 def periods_as_text(df: pd.DataFrame) -> pd.DataFrame:
-    """A copy with every ``Period`` (column values or index) written as text (``2026-10``)."""
-    df = df.copy()
-    for col in df.columns:
-        if isinstance(df[col].dtype, pd.PeriodDtype):
-            df[col] = df[col].astype(str).where(df[col].notna(), None)
-        elif df[col].dtype == object:
-            first = df[col].dropna().head(1)
-            if len(first) and isinstance(first.iloc[0], pd.Period):
-                df[col] = df[col].map(lambda v: str(v) if isinstance(v, pd.Period) else v)
-    if isinstance(df.index, pd.PeriodIndex):
-        df.index = df.index.astype(str)
-    return df
+    """``df`` with every ``Period`` (column values or index) written as text (``2026-10``).
+
+    A ``Period`` column becomes an ``object`` column of text (``None`` where the period is
+    missing); an ``object`` column whose first non-missing value is a ``Period`` has each
+    ``Period`` in it written as text (other values are kept); a ``PeriodIndex`` becomes an
+    index of text. The result is a new frame that shares the unchanged columns' data with
+    ``df`` (``df`` itself is never modified); when nothing is a ``Period``, it is ``df``
+    itself. Each column is converted through its distinct periods (a few dozen months),
+    not value by value.
+    """
+    changed: dict[int, pd.Series] = {}
+    for i in range(df.shape[1]):
+        col = df.iloc[:, i]
+        if isinstance(col.dtype, pd.PeriodDtype):
+            changed[i] = _period_text(col)
+        elif col.dtype == object and isinstance(_first_present(col), pd.Period):
+            changed[i] = col.map(lambda v: str(v) if isinstance(v, pd.Period) else v)
+    period_index = isinstance(df.index, pd.PeriodIndex)
+    if not changed and not period_index:
+        return df
+    out = df.copy(deep=False)
+    for i, values in changed.items():
+        out.isetitem(i, values)
+    if period_index:
+        out.index = df.index.astype(str)
+    return out
+
+
+def _period_text(col: pd.Series) -> pd.Series:
+    """A ``Period`` column as text (``object``; ``None`` where missing), the same as
+    ``col.astype(str).where(col.notna(), None)``, converting each distinct period once."""
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    text = np.empty(len(uniques) + 1, dtype=object)
+    text[:-1] = np.asarray(pd.Index(uniques).astype(str), dtype=object)
+    text[-1] = None  # code -1: a missing period
+    return pd.Series(text[codes], index=col.index, name=col.name, dtype=object)
+
+
+def _first_present(col: pd.Series):
+    """The first non-missing value of an ``object`` column (``None`` if there is none);
+    looks at the first value before scanning the whole column for missing values."""
+    if not len(col):
+        return None
+    first = col.iat[0]
+    if not (is_scalar(first) and pd.isna(first)):
+        return first
+    present = col.dropna()
+    return present.iat[0] if len(present) else None
 
 
 def _to_parquet(df: pd.DataFrame, path: Path) -> None:

@@ -455,7 +455,8 @@ def select_submissions(
     s["first_month"] = s["period"].map(lambda p: bounds[p][0])
     s["last_month"] = s["period"].map(lambda p: bounds[p][1])
     edge = s["last_month"] if cutoff == "period_end" else s["first_month"] - 1
-    s["cutoff"] = edge.map(month_end)
+    # a few distinct months: each month's last day worked out once, not once per row
+    s["cutoff"] = edge.map({m: month_end(m) for m in edge.unique()})
     s = s[pd.to_datetime(s["submitted_date"]) <= s["cutoff"]]
     rep, region = _has(s, "rep_id"), _has(s, "region")
     s["level"] = np.where(rep, "rep", np.where(region, "region", "team"))

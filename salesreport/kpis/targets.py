@@ -134,25 +134,23 @@ def monthly_target_matrix(
     out = np.full((len(labels), n), np.nan)
     if n <= 0:
         return out
-    # the same for every segment column and caller: shared within a KPI engine run
-    res = memo(
-        f"target_months:{metric}:{fy_start}",
+    # the same for every segment column, month range and caller: shared within a KPI
+    # engine run (each month's sums are the same whatever range is asked for)
+    sums = memo(
+        f"target_month_sums:{metric}:{fy_start}",
         (rows,),
-        lambda: _metric_months(rows, metric, fy_start),
+        lambda: _month_sums(_metric_months(rows, metric, fy_start)),
     )
-    if res is None:
+    if sums is None:
         return out
-    res = res[(res["month"] >= lo) & (res["month"] <= hi)]
-    team = res[(res["rep_id"] == "") & (res["region"] == "")]
-    regions = res[(res["rep_id"] == "") & (res["region"] != "")]
-    reps = res[res["rep_id"] != ""]
-    rep_sum = reps.groupby(["rep_id", "month"])["value"].sum()
-    region_sum = regions.groupby(["region", "month"])["value"].sum()
+    team_sum, rep_sum, region_sum = (
+        s[(m >= lo) & (m <= hi)]
+        for s, m in zip(sums[0], sums[1], strict=True)  # each series and its month ordinals
+    )
     row_of = pd.Index(labels).unique()
     out = np.full((len(row_of), n), np.nan)
     if "all" in row_of:
-        s = regions.groupby("month")["value"].sum()
-        s = team.set_index("month")["value"].combine_first(s)
+        s = team_sum
         out[row_of.get_loc("all"), s.index.to_numpy(np.int64) - lo] = s.to_numpy(float)
     # owner_id=X takes rep X's months, region=R region R's: one scatter per kind, not per label
     for col, sums in (("owner_id", rep_sum), ("region", region_sum)):
@@ -165,6 +163,31 @@ def monthly_target_matrix(
         months = sums.index.get_level_values(1).to_numpy(np.int64)
         out[rows_at[ok], months[ok] - lo] = sums.to_numpy(float)[ok]
     return out[row_of.get_indexer(labels)] if len(row_of) < len(labels) else out
+
+
+def _month_sums(
+    res: pd.DataFrame | None,
+) -> tuple[tuple[pd.Series, pd.Series, pd.Series], tuple[np.ndarray, ...]] | None:
+    """The monthly sums :func:`monthly_target_matrix` scatters, over every month of ``res``
+    (:func:`_metric_months`): the team's (its own row, else the sum of the regions'), by
+    ``(rep_id, month)`` and by ``(region, month)``; with each one's month ordinals (a range
+    of months is a mask on them). ``None`` when the metric has no rows."""
+    if res is None:
+        return None
+    team = res[(res["rep_id"] == "") & (res["region"] == "")]
+    regions = res[(res["rep_id"] == "") & (res["region"] != "")]
+    reps = res[res["rep_id"] != ""]
+    rep_sum = reps.groupby(["rep_id", "month"])["value"].sum()
+    region_sum = regions.groupby(["region", "month"])["value"].sum()
+    team_sum = team.set_index("month")["value"].combine_first(
+        regions.groupby("month")["value"].sum()
+    )
+    months = (
+        team_sum.index.to_numpy(np.int64),
+        rep_sum.index.get_level_values(1).to_numpy(np.int64),
+        region_sum.index.get_level_values(1).to_numpy(np.int64),
+    )
+    return (team_sum, rep_sum, region_sum), months
 
 
 def _metric_months(rows: pd.DataFrame, metric: str, fy_start: int) -> pd.DataFrame | None:
