@@ -1,3 +1,3 @@
-from salesreport.cli import main
+from salesreport.cli import run
 
-raise SystemExit(main())
+run()
