@@ -20,8 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from salesreport.exceptions import LockedError, NotebookError, ParameterError, PublishError
 from salesreport.execute import claimed_by
@@ -34,6 +33,9 @@ from salesreport.params import (
     parse_month,
     project_root,
 )
+
+if TYPE_CHECKING:  # pandas is imported where it is used: the workers start before it loads
+    import pandas as pd
 
 FLOAT_FORMAT = "%.12g"
 FILES_WHAT = {
@@ -215,8 +217,6 @@ def _check_notebooks(params: TeamParams) -> None:
 def _run_locked(
     params, month, data, paths: RunPaths, progress: Progress, workers, started
 ) -> RunResult:
-    from salesreport.data import load_tables
-
     shutil.rmtree(paths.build_dir, ignore_errors=True)
     paths.stage.mkdir(parents=True)
     paths.work.mkdir(parents=True)
@@ -232,6 +232,8 @@ def _run_locked(
             workers_ = start_workers(start_order(jobs), workers or params.workers)
         try:
             with progress.step("Load and validate data"):
+                from salesreport.data import load_tables  # pandas, pyarrow: once workers start
+
                 loaded = load_tables(params, data, month, strict=params.strict)
                 progress.say("    " + loaded.quality.summary_text().replace("\n", "\n    "))
             if not early:
@@ -350,6 +352,7 @@ def _csv_fast(df: pd.DataFrame) -> bool:
     column labels (one level, at least one column), and columns of numpy floats (32 or 64
     bits), integers, booleans, or ``object`` holding only text and missing values."""
     import numpy as np
+    import pandas as pd
     from pandas.api.types import infer_dtype
 
     if not df.shape[1] or isinstance(df.columns, pd.MultiIndex):
@@ -375,6 +378,7 @@ def _csv_cells(df: pd.DataFrame) -> list[list[str]]:
     their digits; booleans: ``True`` / ``False``; text: the text, ``''`` where missing.
     """
     import numpy as np
+    import pandas as pd
     from pandas.api.types import infer_dtype
 
     cells = []
@@ -407,6 +411,7 @@ def _format_floats(values) -> list[str]:
     distinct value.
     """
     import numpy as np
+    import pandas as pd
 
     values = np.asarray(values, dtype=np.float64)
     out = np.empty(len(values), dtype=object)
@@ -661,6 +666,8 @@ def write_index(
     ctx, stage: Path, pages: list[str], loaded, labels: dict[str, str] | None = None
 ) -> None:
     """The team's index.html; ``labels`` names the per-rep pages (page -> "Name (id)")."""
+    import pandas as pd
+
     from salesreport.html import AUDIENCE_TITLES, render_index
     from salesreport.views import headline_sentence, headline_tiles, quality_problems
 
