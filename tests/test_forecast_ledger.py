@@ -173,3 +173,11 @@ def test_a_ledger_without_its_columns_is_a_data_error(tmp_path):
         read_ledger(path, "emea", "2026-03")
     with pytest.raises(DataError, match="move it aside"):
         record_forecasts(path, "emea", "2026-03", snaive_candidates(series("2026-03")))
+
+
+def test_the_ledger_lock_is_hidden_beside_the_ledger(tmp_path):
+    """A team's reports folder shows the ledger, not a stray lock file next to it."""
+    path = tmp_path / "forecast_ledger.csv"
+    record_forecasts(path, "emea", "2026-03", snaive_candidates(series("2026-03")))
+    visible = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("."))
+    assert visible == ["forecast_ledger.csv"]

@@ -21,8 +21,9 @@ Rules:
   never duplicates forecasts, and the ledger always holds what the latest published report
   for that month said. Rows of other months and other teams are kept byte-identical.
 * The file is rewritten atomically (a temporary file in the same folder, then
-  :func:`os.replace`), under a lock file ``<ledger>.lock`` so two runs of the same team for
-  different months cannot lose each other's rows. A failure mid-write leaves the old file.
+  :func:`os.replace`), under a hidden lock file beside it (``.<ledger name>.lock``) so two
+  runs of the same team for different months cannot lose each other's rows. A failure
+  mid-write leaves the old file.
 * Rows are sorted stably by ``team, made_in, model, period``; floats are written with
   ``%.12g`` and ``selected`` as ``True``/``False``, so the same content is the same bytes.
 * :func:`read_ledger` ignores rows made after the report month, so a report re-run for an
@@ -208,7 +209,7 @@ def record_forecasts(
     -----
     The team's rows with ``made_in`` equal to this month are dropped and the new ones added;
     the result is sorted stably by ``team, made_in, model, period`` and written atomically
-    under ``<ledger>.lock``. Existing rows are carried over as text, byte for byte.
+    under the hidden lock file ``.<ledger name>.lock``. Existing rows are carried over as text, byte for byte.
     """
     from filelock import FileLock
 
@@ -216,7 +217,7 @@ def record_forecasts(
     made = _month_text(made_in, "made_in")
     new = _format(ledger_rows(team, made, candidates_frame))
     path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(path) + ".lock"):
+    with FileLock(str(path.with_name(f".{path.name}.lock"))):
         if path.exists():
             old = _read_raw(path)
             keep = ~((old["team"] == team) & (old["made_in"] == made))
