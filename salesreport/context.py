@@ -319,7 +319,7 @@ class ContextWriter:
         (self.run_dir / "frames").mkdir(parents=True, exist_ok=True)
         for name, df in tables.items():
             _to_parquet(df, self.run_dir / "tables" / f"{name}.parquet")
-        _write_json(
+        write_json(
             self.run_dir / BEGIN_FILE, {"month": month, "params": params.model_dump(mode="json")}
         )
 
@@ -327,7 +327,7 @@ class ContextWriter:
         """Write ``context.json``: the notes, the names of the saved frames (``frames``) and
         of the frames kept in memory only (``not_saved``, see :meth:`_FrameSink.keep_unsaved`)."""
         unsaved = self.frames.unsaved
-        _write_json(
+        write_json(
             self.run_dir / FINAL_FILE,
             {
                 "notes": notes,
@@ -371,9 +371,10 @@ class _FrameSink(dict):
             os.replace(tmp, self._folder / f"{name}.parquet")
 
 
-def _write_json(path: Path, data: dict) -> None:
-    """Write JSON to a temporary file and rename it into place (readers see all or nothing)."""
-    tmp = path.with_name(path.name + ".tmp")
+def write_json(path: Path, data: dict) -> None:
+    """Write JSON to a temporary file and rename it into place (readers see all or nothing;
+    the temporary name is this process's own, so two writers never share one)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(data, indent=1, default=str), encoding="utf-8")
     os.replace(tmp, path)
 

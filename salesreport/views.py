@@ -12,7 +12,6 @@ import base64
 import functools
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import pandas as pd
 
 from salesreport import analysis, charts
 from salesreport import html as H
+from salesreport.context import write_json
 from salesreport.params import project_root
 from salesreport.tables import TABLES
 
@@ -104,9 +104,7 @@ def _save_section(path: Path, call: str, outputs: Output) -> None:
             png = item.png if isinstance(item, SavedChart) else charts.theme.png_bytes(item)
             items.append({"png": base64.b64encode(png).decode("ascii"), "text": repr(item)})
     path.parent.mkdir(exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"call": call, "outputs": items}), encoding="utf-8")
-    os.replace(tmp, path)
+    write_json(path, {"call": call, "outputs": items})
 
 
 def _try_chart(fn, *args, **kwargs) -> Any:
