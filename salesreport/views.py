@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import inspect
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -73,12 +74,18 @@ def shared_section(fn: Callable[..., Output]) -> Callable[..., Output]:
     replaced whole (an atomic rename), never read half-written.
     """
 
+    signature = inspect.signature(fn)
+
     @functools.wraps(fn)
     def section(ctx, *args: Any, **kwargs: Any) -> Output:
         folder = getattr(ctx, "folder", None)
         if folder is None:
             return fn(ctx, *args, **kwargs)
-        call = json.dumps([fn.__name__, args, sorted(kwargs.items())], default=str)
+        # the arguments as bound, defaults included: f(ctx) and f(ctx, "") are one section
+        bound = signature.bind(ctx, *args, **kwargs)
+        bound.apply_defaults()
+        named = sorted(list(bound.arguments.items())[1:])
+        call = json.dumps([fn.__name__, named], default=str)
         path = Path(folder) / SECTIONS_DIR / f"{hashlib.sha256(call.encode()).hexdigest()}.json"
         if path.exists():
             saved = json.loads(path.read_text(encoding="utf-8"))

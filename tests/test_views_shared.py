@@ -46,7 +46,7 @@ def test_a_section_is_built_once_and_read_back_with_the_same_outputs(tmp_path):
     assert repr(again[1]) == repr(first[1])
     saved = list((tmp_path / views.SECTIONS_DIR).glob("*.json"))
     assert len(saved) == 1 and not list((tmp_path / views.SECTIONS_DIR).glob(".*tmp"))
-    assert json.loads(saved[0].read_text())["call"] == '["section", [], []]'
+    assert json.loads(saved[0].read_text())["call"] == '["section", [["label", "x"]]]'
 
 
 def test_each_set_of_arguments_is_its_own_section(tmp_path):
@@ -54,10 +54,12 @@ def test_each_set_of_arguments_is_its_own_section(tmp_path):
     section(_ctx(tmp_path), "a")
     section(_ctx(tmp_path), label="a")
     section(_ctx(tmp_path), "b")
-    section(_ctx(tmp_path), "a")
-    section(_ctx(tmp_path), label="a")
-    # positional "a", keyword "a" and "b" are three calls; their repeats are read back
-    assert calls == [("a",), ("a",), ("b",)]
+    section(_ctx(tmp_path))
+    section(_ctx(tmp_path), "x")
+    section(_ctx(tmp_path), label="b")
+    # the arguments count as bound, defaults included: "a" (positional or keyword), "b" and
+    # the default "x" are three sections; the other calls read them back
+    assert calls == [("a",), ("b",), ("x",)]
     assert len(list((tmp_path / views.SECTIONS_DIR).glob("*.json"))) == 3
 
 
