@@ -249,7 +249,7 @@ def employed(tables: Tables, month: str, role: str) -> list[str]:
 
 def rep_label(tables: Tables, rep_id: str) -> str:
     """``"Grace Kelly (R0291)"``, or the id alone when the reps table has no name for it."""
-    name = rep_names(tables).get(rep_id)
+    name = _names(tables.reps, "rep_id", unique=False).get(rep_id)
     return f"{name} ({rep_id})" if isinstance(name, str) and name and name != rep_id else rep_id
 
 
@@ -286,22 +286,34 @@ def rep_activity(tables: Tables, month: str, rep_id: str) -> pd.DataFrame:
     )
 
 
-def _names(frame: pd.DataFrame | None, key: str) -> pd.Series:
+def _names(frame: pd.DataFrame | None, key: str, unique: bool = True) -> pd.Series:
     """``key`` -> the row's ``name`` (first row per key; the key itself where the name is
-    empty); empty without the table or its ``name`` column."""
+    empty); empty without the table or its ``name`` column.
+
+    With ``unique``, a name that two or more keys share gets its key in brackets
+    (``"Grace de Vries (R0336)"``, ``"Grace de Vries (R0354)"``): tables and charts label
+    rows by name, and two people must never read, or be grouped, as one.
+    """
     if frame is None or "name" not in frame.columns:
         return pd.Series(dtype=object)
     f = frame.drop_duplicates(key).set_index(key)
-    return f["name"].fillna(pd.Series(f.index, index=f.index))
+    ids = pd.Series(f.index.astype(str), index=f.index)
+    names = f["name"].where(f["name"].astype(str).str.strip() != "").fillna(ids).astype(str)
+    if unique:
+        shared = names.duplicated(keep=False) & (names != ids)
+        names = names.where(~shared, names + " (" + ids + ")")
+    return names
 
 
 def rep_names(tables: Tables) -> pd.Series:
-    """``rep_id`` -> the rep's name (the id where it is empty)."""
+    """``rep_id`` -> the rep's name (the id where it is empty); a name two reps share
+    carries the id in brackets."""
     return _names(tables.reps, "rep_id")
 
 
 def account_names(tables: Tables) -> pd.Series:
-    """``account_id`` -> the account's optional ``name`` (the id where it is empty)."""
+    """``account_id`` -> the account's optional ``name`` (the id where it is empty); a name
+    two accounts share carries the id in brackets."""
     return _names(tables.accounts, "account_id")
 
 

@@ -379,3 +379,38 @@ def test_account_names_fall_back_to_the_id_and_need_the_optional_name_column():
     assert got.to_dict() == {"A1": "Acme GmbH", "A2": "Beta SA", "A3": "A3"}  # first row kept
     assert analysis.account_names(Tables(accounts=accounts[["account_id"]])).empty
     assert analysis.account_names(Tables()).empty
+
+
+def test_a_name_two_reps_share_carries_the_id_so_rows_never_merge():
+    reps = pd.DataFrame(
+        {
+            "rep_id": ["R1", "R2", "R3", "R4"],
+            "name": ["Grace de Vries", "Grace de Vries", "Ana Ruiz", None],
+        }
+    )
+    tables = Tables(reps=reps)
+    got = analysis.rep_names(tables)
+    assert got.to_dict() == {
+        "R1": "Grace de Vries (R1)",
+        "R2": "Grace de Vries (R2)",
+        "R3": "Ana Ruiz",  # a name of its own stays as it is
+        "R4": "R4",
+    }
+    # a page title names the rep once, with the id, whatever other reps are called
+    assert analysis.rep_label(tables, "R1") == "Grace de Vries (R1)"
+    assert analysis.rep_label(tables, "R3") == "Ana Ruiz (R3)"
+    assert analysis.rep_label(tables, "R4") == "R4"
+    # activity counted per rep: the two Graces are two rows, each with its own count
+    acts = pd.DataFrame(
+        {
+            "activity_id": ["a1", "a2", "a3"],
+            "rep_id": ["R1", "R2", "R2"],
+            "type": ["call", "call", "call"],
+            "timestamp": pd.to_datetime(["2026-10-02", "2026-10-03", "2026-10-04"]),
+        }
+    )
+    by_rep = analysis.activity_by_rep(Tables(reps=reps, activities=acts), "2026-10")
+    assert by_rep.set_index("rep")["count"].to_dict() == {
+        "Grace de Vries (R1)": 1,
+        "Grace de Vries (R2)": 2,
+    }
