@@ -587,13 +587,19 @@ def pipeline_section(ctx) -> Output:
     title = f"Open pipeline {charts.fmt_money(total, ctx.currency)} across {int(pb['count'].sum())} deals{covtxt}"
     return [
         H.heading(title, anchor="pipeline"),
-        _try_chart(
-            charts.pipeline_by_stage,
-            pb,
-            ctx.currency,
-            f"Open pipeline ({ctx.currency}) by stage and expected close month",
-        ),
+        _pipeline_chart(ctx, pb),
     ]
+
+
+def _pipeline_chart(ctx, pb: pd.DataFrame):
+    """Open pipeline by expected close month, stacked in the team's ``stage_order``."""
+    return _try_chart(
+        charts.pipeline_by_stage,
+        pb,
+        ctx.currency,
+        f"Open pipeline ({ctx.currency}) by stage and expected close month",
+        stage_order=ctx.params.stage_order,
+    )
 
 
 def attention_section(ctx) -> Output:
@@ -931,12 +937,7 @@ def rep_pipeline_section(ctx, rep_id: str) -> Output:
     title = f"{who}: open pipeline {charts.fmt_money(pb['value'].sum(), ctx.currency)} in {int(pb['count'].sum())} deals"
     return [
         H.heading(title, anchor="rep-pipeline"),
-        _try_chart(
-            charts.pipeline_by_stage,
-            pb,
-            ctx.currency,
-            f"Open pipeline ({ctx.currency}) by stage and expected close month",
-        ),
+        _pipeline_chart(ctx, pb),
     ]
 
 
