@@ -80,7 +80,7 @@ def toc_placeholder() -> str:
 
 _WORDS = {"ytd": "YTD", "qtd": "QTD", "mtd": "MTD", "id": "ID", "yoy": "YoY", "mom": "MoM",
           "sdr": "SDR", "ae": "AE", "okr": "OKR", "kpi": "KPI", "mase": "MASE", "mape": "MAPE",
-          "wape": "WAPE", "pct": "%"}  # fmt: skip
+          "wape": "WAPE", "ape": "APE", "pct": "%"}  # fmt: skip
 
 
 def header(column: Any) -> str:

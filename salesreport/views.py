@@ -406,6 +406,28 @@ def model_label(model: str) -> str:
     return MODEL_LABELS.get(model, model)
 
 
+#: Short model names for table rows and chart legends.
+MODEL_NAMES = {
+    "snaive": "Seasonal naive",
+    "ets": "Exponential smoothing",
+    "theta": "Theta",
+    "arima": "ARIMA",
+    "ml": "Ridge regression",
+    "pipeline": "Weighted pipeline",
+    "selected": "Published forecast",
+}
+
+
+def model_name(model: str) -> str:
+    """A forecast model's short name: ``ml`` -> ``Ridge regression``, ``ensemble(ml,arima)``
+    -> ``Average of Ridge regression, ARIMA``; ``selected`` is the forecast the report
+    published each month (the model chosen then)."""
+    model = str(model)
+    if model.startswith("ensemble(") and model.endswith(")"):
+        return "Average of " + ", ".join(MODEL_NAMES.get(m, m) for m in model[9:-1].split(",") if m)
+    return MODEL_NAMES.get(model, model)
+
+
 def segment_forecast_section(ctx) -> Output:
     """Segment forecasts reconciled to the team's (top-down, proportional to their own forecasts)."""
     sf = ctx.frames.get("segment_forecasts", pd.DataFrame())
@@ -418,14 +440,21 @@ def segment_forecast_section(ctx) -> Output:
         ]
     wide = sf.pivot_table(index="period", columns="segment", values="point", aggfunc="sum")
     wide.index = wide.index.astype(str)
-    wide["total"] = wide.sum(axis=1)
+    # "region=DE" -> "DE" when every segment is a region; "region: DE" when they mix
+    keys = {str(c).split("=", 1)[0] for c in wide.columns if "=" in str(c)}
+    one_key = len(keys) == 1 and all("=" in str(c) for c in wide.columns)
+    wide.columns = [
+        str(c).split("=", 1)[1] if one_key else str(c).replace("=", ": ", 1) for c in wide.columns
+    ]
+    wide["Total"] = wide.sum(axis=1)
     money = lambda v: charts.fmt_money(v, ctx.currency)  # noqa: E731
-    t = wide.reset_index()
+    t = wide.rename_axis("Month").reset_index()
     method = sf["method"].iloc[0] if "method" in sf.columns else "proportional"
+    by = f" by {keys.pop()}" if one_key else " by segment"
     return [
-        H.heading("Forecast by segment, adding up to the team forecast", anchor="segment-forecast"),
-        H.paragraph(f"Reconciliation: {method}.", "sr-note"),
-        H.table(t, formats={c: money for c in t.columns if c != "period"}, max_rows=12),
+        H.heading(f"Forecast{by}, adding up to the team forecast", anchor="segment-forecast"),
+        H.paragraph(f"Revenue forecast ({ctx.currency}); reconciliation: {method}.", "sr-note"),
+        H.table(t, formats={c: money for c in t.columns if c != "Month"}, max_rows=12),
     ]
 
 
@@ -843,7 +872,7 @@ def cohort_section(ctx) -> Output:
         (m["active"].sum() / m["customers"].sum()) if len(m) and m["customers"].sum() else np.nan
     )
     title = (
-        f"{avg12:.0%} of customers still buying 12 months after their first purchase"
+        f"{avg12:.0%} of customers bought again in month 12 after their first purchase"
         if pd.notna(avg12)
         else "Customer retention by cohort"
     )
@@ -853,7 +882,7 @@ def cohort_section(ctx) -> Output:
         _try_chart(
             charts.retention_heatmap,
             retention_matrix(recent),
-            "Share of each monthly cohort still buying, by months since first purchase",
+            "Share of each monthly cohort buying in each month after its first purchase",
         ),
     ]
     out.append(
@@ -983,10 +1012,13 @@ def sdr_section(ctx) -> Output:
         if team > meetings:
             title = f"SDRs booked {meetings:,} of the team's {team:,} meetings in {month_name}"
     out = [H.heading(title, anchor="sdr")]
+    types = [c for c in ["call", "email", "linkedin", "meeting"] if c in t.columns]
     if "meeting" in t.columns:
+        # most meetings first, then most activity: the chart's order, so table and chart agree
+        t = t.iloc[np.lexsort((-t[types].sum(axis=1).to_numpy(), -t["meeting"].to_numpy()))]
         long = t.head(TOP_REPS).melt(
             id_vars=["rep"],
-            value_vars=[c for c in ["call", "email", "linkedin", "meeting"] if c in t.columns],
+            value_vars=types,
             var_name="type",
             value_name="count",
         )
@@ -995,19 +1027,42 @@ def sdr_section(ctx) -> Output:
                 charts.activity_by_rep,
                 long,
                 f"SDR activity by type, {pd.Period(ctx.month, 'M').strftime('%B %Y')}"
-                f" (top {min(TOP_REPS, len(t))} by meetings)",
+                f" (top {min(TOP_REPS, len(t))} by meetings booked)",
+                sort_by="meeting",
             )
         )
     out.append(
         H.table(
-            t.drop(columns=["rep_id"]),
+            t.drop(columns=["rep_id"]).rename(columns=SDR_COLUMNS),
             formats={
-                "meeting_rate": charts.fmt_pct,
-                "lead_age_days": lambda v: f"{v:.0f}" if pd.notna(v) else "—",
+                SDR_COLUMNS["meeting_rate"]: charts.fmt_pct,
+                SDR_COLUMNS["lead_age_days"]: lambda v: f"{v:.0f}" if pd.notna(v) else "—",
             },
         )
     )
+    out.append(
+        H.paragraph(
+            "Meetings per touch: meetings booked over calls, emails and LinkedIn requests. "
+            "Open lead age: the mean age at month end of the leads the SDR owns that are "
+            "not converted, disqualified, closed or lost.",
+            "sr-note",
+        )
+    )
     return out
+
+
+#: The SDR table's columns as the page shows them.
+SDR_COLUMNS = {
+    "rep": "SDR",
+    "call": "Calls",
+    "email": "Emails",
+    "linkedin": "LinkedIn requests",
+    "meeting": "Meetings booked",
+    "leads_created": "Leads created",
+    "leads_converted": "Leads converted",
+    "lead_age_days": "Open lead age (days)",
+    "meeting_rate": "Meetings per touch",
+}
 
 
 def sdr_trend_section(ctx) -> Output:
@@ -1075,6 +1130,8 @@ def accuracy_section(ctx) -> Output:
     byh = detail.groupby(["model", "horizon"], as_index=False).apply(
         lambda g: pd.Series({"mape": g["ape"].mean()}), include_groups=False
     )
+    byh["selected"] = byh["model"] == "selected"  # the published forecast, drawn thicker
+    byh["model"] = byh["model"].map(model_name)
     if len(byh):
         out.append(
             _try_chart(charts.accuracy_by_horizon, byh, "Mean absolute percentage error by horizon")
@@ -1089,6 +1146,7 @@ def accuracy_section(ctx) -> Output:
             H.table(
                 wide,
                 formats={
+                    "model": model_name,
                     "mape": charts.fmt_pct,
                     "wape": charts.fmt_pct,
                     "bias": lambda v: charts.fmt_pct(v, signed=True),
@@ -1099,6 +1157,8 @@ def accuracy_section(ctx) -> Output:
         )
         out.append(
             H.paragraph(
+                "Published forecast: the forecast the report published at each origin, from the "
+                "model chosen then. "
                 "MAPE and WAPE: mean and weighted absolute percentage error; MASE: error relative to "
                 "a seasonal naive forecast (below 1 is better than repeating last year); bias: "
                 "(forecast − actual) / actual. Per-horizon figures are in forecast_accuracy.csv.",
@@ -1120,10 +1180,13 @@ def trend_section(ctx) -> Output:
     )
     last = tr.iloc[-1]
     yoy = last.get("yoy_growth")
+    unusual = {0: "no unusual months", 1: "1 unusual month"}.get(
+        len(flagged), f"{len(flagged)} unusual months"
+    )
     title = (
-        f"Revenue {'up' if yoy >= 0 else 'down'} {abs(yoy):.0%} on the same month last year; {len(flagged)} unusual months"
+        f"Revenue {'up' if yoy >= 0 else 'down'} {abs(yoy):.0%} on the same month last year; {unusual}"
         if pd.notna(yoy)
-        else f"Revenue trend; {len(flagged)} unusual months"
+        else f"Revenue trend; {unusual}"
     )
     out = [
         H.heading(title, anchor="trend"),
@@ -1208,17 +1271,26 @@ def submissions_section(ctx) -> Output:
     from salesreport.forecast.accuracy import SUBMISSION_COLUMNS
 
     cols = [c for c in SUBMISSION_COLUMNS if c in s.columns and c != "complete"]
+    words = lambda v: str(v).replace("_", " ").capitalize() if pd.notna(v) else "—"  # noqa: E731
     return [
         H.heading(title, anchor="submissions"),
         H.table(
             s[cols].tail(24),
             formats={
+                "category": words,
+                "level": words,
                 "submitted": money,
                 "actual": money,
                 "error": money,
                 "ape": charts.fmt_pct,
                 "submitted_date": lambda v: f"{v:%Y-%m-%d}" if pd.notna(v) else "—",
             },
+        ),
+        H.paragraph(
+            "Error: the call minus the actual revenue (positive: the call was too high); APE: "
+            "the error's size as a share of the actual revenue. Calls for months not yet over "
+            "have no actual.",
+            "sr-note",
         ),
     ]
 
@@ -1227,11 +1299,22 @@ def forecast_table(ctx) -> Output:
     fc = ctx.frames["forecast"]
     sel = fc[fc["selected"].astype(bool)]
     money = lambda v: charts.fmt_money(v, ctx.currency)  # noqa: E731
-    cols = [c for c in sel.columns if c not in ("selected",)]
+    t = sel[list(FORECAST_COLUMNS)].rename(columns=FORECAST_COLUMNS)  # the model: in the note above
     return [
         H.heading("Forecast by month", level=3),
-        H.table(sel[cols], formats={c: money for c in cols if c not in ("period", "model")}),
+        H.table(t, formats={c: money for c in t.columns if c != "Month"}),
     ]
+
+
+#: forecast.csv's columns as the forecast table shows them.
+FORECAST_COLUMNS = {
+    "period": "Month",
+    "point": "Forecast",
+    "lo80": "80% low",
+    "hi80": "80% high",
+    "lo95": "95% low",
+    "hi95": "95% high",
+}
 
 
 def notes_section(ctx) -> Output:

@@ -664,6 +664,20 @@ def test_activity_by_rep_one_panel_per_type_busiest_on_top():
     assert fig.get_supxlabel() == "Activities logged (count), Oct 2026"
 
 
+def test_activity_by_rep_sorted_by_one_type_then_by_total():
+    df = pd.DataFrame(
+        {
+            "rep": ["Ann", "Ann", "Bob", "Bob", "Cy", "Cy"],
+            "type": ["call", "meeting", "call", "meeting", "call", "meeting"],
+            "count": [2, 4, 30, 1, 9, 4],
+        }
+    )
+    fig = c.activity_by_rep(df, "t", sort_by="meeting")
+    # meetings: Ann 4, Cy 4, Bob 1; Ann and Cy tie, Cy has more in all (13 > 6) -> Cy on top.
+    # By total alone Bob (31) would be on top.
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["Bob", "Ann", "Cy"]
+
+
 def test_activity_by_rep_merges_small_types_into_other():
     types = ["call", "email", "meeting", "linkedin", "proposal", "sms", "fax"]
     df = pd.DataFrame({"rep": "Ann", "type": types, "count": [7, 6, 5, 4, 3, 2, 1]})

@@ -41,9 +41,9 @@ def _cohort_labels(index: pd.Index, chart: str) -> list[str]:
 def retention_heatmap(
     matrix: pd.DataFrame,
     title: str = "Customer retention by cohort",
-    value_label: str = "Customers still buying (% of cohort)",
+    value_label: str = "Customers buying that month (% of cohort)",
 ) -> Figure:
-    """Share of each cohort still buying, by months since its first purchase.
+    """Share of each cohort buying in each month since its first purchase.
 
     Parameters
     ----------

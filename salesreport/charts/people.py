@@ -39,8 +39,10 @@ def activity_by_rep(
     title: str = "Activity by rep",
     period_label: str | None = None,
     max_types: int = 5,
+    sort_by: str | None = None,
 ) -> Figure:
-    """Activities per rep, one small panel per activity type, reps sorted by total activity.
+    """Activities per rep, one small panel per activity type, reps sorted by total activity
+    (or, with ``sort_by``, by their count of that type, then total activity), busiest on top.
 
     ``frame``: ``rep`` (name or id), ``type`` (``call``, ``email``, ``meeting``,
     ``linkedin``, ``proposal`` or any other string), ``count`` (summed per rep
@@ -68,7 +70,10 @@ def activity_by_rep(
         table = table[keep].assign(other=table[rest].sum(axis=1))
         columns = [*keep, "other"]
     table = table[columns]
-    table = table.loc[table.sum(axis=1).sort_values(ascending=True).index]  # busiest on top
+    keys = pd.DataFrame({"total": table.sum(axis=1)})
+    if sort_by is not None and sort_by in table.columns:
+        keys.insert(0, "by", table[sort_by])
+    table = table.loc[keys.sort_values(list(keys.columns), kind="stable").index]  # busiest on top
     n_reps, n_types = table.shape
     with themed():
         fig, axes = new_figure(
