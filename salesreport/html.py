@@ -83,6 +83,12 @@ _WORDS = {"ytd": "YTD", "qtd": "QTD", "mtd": "MTD", "id": "ID", "yoy": "YoY", "m
           "wape": "WAPE", "ape": "APE", "pct": "%"}  # fmt: skip
 
 
+def sentence(text: str) -> str:
+    """``text`` with its first letter upper case and the rest untouched (``region DE`` ->
+    ``Region DE``; ``str.capitalize`` would give ``Region de``)."""
+    return text[:1].upper() + text[1:]
+
+
 def header(column: Any) -> str:
     """A column name as a reader sees it: ``bookings_ytd`` -> ``Bookings YTD``; names that
     are already written for people (capitals, spaces) are kept as they are."""
@@ -90,7 +96,7 @@ def header(column: Any) -> str:
     if not re.fullmatch(r"[a-z0-9_]+", text):
         return text
     words = [_WORDS.get(w, w) for w in text.split("_") if w]
-    return " ".join(words)[:1].upper() + " ".join(words)[1:] if words else text
+    return sentence(" ".join(words)) if words else text
 
 
 def table(

@@ -196,6 +196,30 @@ def _fmt(value: float, unit: str, currency: str, metric: str = "") -> str:
     return charts.fmt_number(value)
 
 
+#: KPI windows as readers say them.
+WINDOW_NAMES = {
+    "month": "Month",
+    "qtd": "Quarter to date",
+    "ytd": "Year to date",
+    "trailing12": "Last 12 months",
+}
+
+
+def segment_label(ctx, segment: str) -> str:
+    """A KPI segment as readers say it: ``all`` -> ``the team``, ``region=DE`` ->
+    ``region DE``, ``owner_id=R0268`` -> ``rep Kira Martin`` (the reps table's name; the
+    id without one), ``account_id=A1`` -> ``account Acme GmbH``."""
+    segment = str(segment)
+    if segment == "all" or "=" not in segment:
+        return "the team" if segment == "all" else segment
+    key, value = segment.split("=", 1)
+    if key in ("owner_id", "rep_id"):
+        return "rep " + str(analysis.rep_names(ctx.tables).get(value, value))
+    if key == "account_id":
+        return "account " + str(analysis.account_names(ctx.tables).get(value, value))
+    return f"{key.replace('_', ' ')} {value}"
+
+
 def _catalogue() -> pd.DataFrame:
     from salesreport.kpis import catalogue_frame
 
@@ -507,7 +531,11 @@ def okr_section(ctx) -> Output:
         ),
         H.table(
             krs[cols],
-            formats={"grade": lambda v: charts.fmt_pct(v)},
+            formats={
+                "grade": lambda v: charts.fmt_pct(v),
+                "segment": lambda v: H.sentence(segment_label(ctx, v)),
+                "window": lambda v: WINDOW_NAMES.get(v, v),
+            },
             numeric=["baseline", "target", "value", "grade"],
             badges=["status"],
         ),
@@ -531,7 +559,7 @@ def biggest_changes(ctx, n: int = 3) -> Output:
     for _, r in m.iterrows():
         title = cat.loc[r["metric"], "title"] if r["metric"] in cat.index else r["metric"]
         word = "up" if r["change"] > 0 else "down"
-        why = _driver(_kpi_rows(ctx, r["metric"]), r["metric"], ctx.month)
+        why = _driver(ctx, _kpi_rows(ctx, r["metric"]), r["metric"], r["unit"])
         items.append(
             f"<li><strong>{H.esc(title)}</strong> {word} {abs(r['change']):.0%} on last year "
             f"({H.esc(_fmt(r['value'], r['unit'], ctx.currency, r['metric']))} against {H.esc(_fmt(r['prior'], r['unit'], ctx.currency, r['metric']))})"
@@ -543,12 +571,13 @@ def biggest_changes(ctx, n: int = 3) -> Output:
     ]
 
 
-def _driver(k: pd.DataFrame, metric: str, month: str) -> str:
-    """'; most of it from region=DE (+€120k)' — the segment whose change explains most of the total's."""
+def _driver(ctx, k: pd.DataFrame, metric: str, unit: str) -> str:
+    """'; largest move in region DE (+€120k)': the segment whose value moved most against
+    last year this month (rates move in percentage points)."""
     s = k[
         (k["metric"] == metric)
         & (k["window"] == "month")
-        & (k["period"] == month)
+        & (k["period"] == ctx.month)
         & (k["segment"] != "all")
     ]
     s = s[~s["segment"].str.startswith("stage=")]
@@ -558,7 +587,13 @@ def _driver(k: pd.DataFrame, metric: str, month: str) -> str:
     s["delta"] = s["value"] - s["prior"].fillna(0)
     top = s.reindex(s["delta"].abs().sort_values(ascending=False).index).iloc[0]
     sign = "+" if top["delta"] >= 0 else "−"
-    return f"; largest move in {top['segment']} ({sign}{abs(top['delta']):,.0f})"
+    size = abs(top["delta"])
+    moved = (
+        f"{size * 100:,.0f} pts"
+        if unit in ("ratio", "share") and metric not in MULTIPLES
+        else _fmt(size, unit, ctx.currency, metric)
+    )
+    return f"; largest move in {segment_label(ctx, top['segment'])} ({sign}{moved})"
 
 
 @shared_section
@@ -586,7 +621,7 @@ def win_loss(ctx) -> Output:
         _try_chart(
             charts.kpi_bars,
             chart_df,
-            "deals",
+            "count",
             "Lost deals by reason, last 12 months",
             metric="Lost deals",
             sort=True,

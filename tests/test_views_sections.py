@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -80,3 +81,50 @@ def test_sdr_section_ranks_by_meetings_and_names_its_columns_for_people():
     # Kim: 2 meetings / 1 touch = 200%; Sam: 1 / 5 = 20%
     assert re.search(r"Kim</td>.*200%", table) and re.search(r"Sam</td>.*20%", table)
     assert "Meetings per touch: meetings booked over calls" in note
+
+
+def test_segments_read_as_words_with_rep_and_account_names():
+    tables = Tables(
+        reps=pd.DataFrame({"rep_id": ["R1"], "name": ["Kira Martin"]}),
+        accounts=pd.DataFrame({"account_id": ["A1"], "name": ["Acme GmbH"]}),
+    )
+    ctx = ReportContext(params=load_params("emea"), month="2026-10", tables=tables)
+    label = lambda s: views.segment_label(ctx, s)  # noqa: E731
+    assert label("all") == "the team"
+    assert label("region=DE") == "region DE"
+    assert label("lead_source=web") == "lead source web"
+    assert label("owner_id=R1") == "rep Kira Martin"
+    assert label("owner_id=R9") == "rep R9"  # not in the reps table: the id
+    assert label("account_id=A1") == "account Acme GmbH"
+
+
+def _status(rows) -> pd.DataFrame:
+    cols = ["metric", "segment", "value", "prior", "unit"]
+    f = pd.DataFrame(rows, columns=cols).assign(window="month", period="2026-10", target=np.nan)
+    return f.assign(status="none", benchmark=np.nan, yoy_change=np.nan)
+
+
+def test_what_changed_names_the_segment_and_its_move_in_the_metrics_unit():
+    reps = pd.DataFrame({"rep_id": ["R1", "R2"], "name": ["Kira Martin", "Ravi Roy"]})
+    status = _status(
+        [
+            # revenue 200 against 100: +100%; region DE moved +100 (150 - 50), FR 0
+            ("revenue", "all", 200.0, 100.0, "EUR"),
+            ("revenue", "region=DE", 150.0, 50.0, "EUR"),
+            ("revenue", "region=FR", 50.0, 50.0, "EUR"),
+            # win rate 0.30 against 0.60: -50%; R2's 0.20 against 0.70 is -50 points
+            ("win_rate", "all", 0.30, 0.60, "ratio"),
+            ("win_rate", "owner_id=R1", 0.40, 0.50, "ratio"),
+            ("win_rate", "owner_id=R2", 0.20, 0.70, "ratio"),
+        ]
+    )
+    ctx = ReportContext(
+        params=load_params("emea"),
+        month="2026-10",
+        tables=Tables(reps=reps),
+        frames={"kpi_status": status},
+        notes={},
+    )
+    text = views.biggest_changes(ctx)[1]
+    assert "up 100% on last year (€200 against €100); largest move in region DE (+€100)" in text
+    assert "down 50% on last year (30% against 60%); largest move in rep Ravi Roy (−50 pts)" in text
