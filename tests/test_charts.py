@@ -646,6 +646,20 @@ def test_nrr_grr_trend_two_lines_and_100_percent_mark():
 # ---------------------------------------------------------------- people and goals
 
 
+def test_a_stage_keeps_its_colour_whichever_stages_a_chart_shows():
+    order = ["Prospecting", "Qualification", "Discovery"]
+    team = pd.DataFrame({"stage": order, "close_month": "2026-11", "value": [1.0, 2.0, 3.0]})
+    rep = team[team["stage"] != "Qualification"]  # one rep has no deal in Qualification
+    colour = {}
+    for frame in (team, rep):
+        fig = c.pipeline_by_stage(frame, "EUR", "t", stage_order=order)
+        colour[len(frame)] = {
+            b.get_label(): b.patches[0].get_facecolor() for b in fig.axes[0].containers
+        }
+    assert colour[2]["Discovery"] == colour[3]["Discovery"]  # the third colour both times
+    assert colour[2]["Discovery"] != colour[3]["Qualification"]
+
+
 def test_activity_by_rep_one_panel_per_type_busiest_on_top():
     df = pd.DataFrame(
         {

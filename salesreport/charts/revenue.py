@@ -171,8 +171,10 @@ def stacked_month_bars(
     """Bars per month stacked by ``group`` (shared by pipeline and revenue-by-segment charts).
 
     Groups stack in ``order`` (bottom first), then the others by total value,
-    largest lowest. Month labels count from the first month (``anchor_first``,
-    for forward-looking charts) or back from the last.
+    largest lowest. A group in ``order`` keeps the colour of its place there, present or
+    not, so a stage has one colour on every chart (the team's and each rep's). Month
+    labels count from the first month (``anchor_first``, for forward-looking charts) or
+    back from the last.
     """
     require(frame, chart, [group, month_col, "value"])
     value = pd.to_numeric(frame["value"], errors="coerce").astype(float)
@@ -185,11 +187,13 @@ def stacked_month_bars(
         }
     )
     table = data.pivot_table(index="m", columns="g", values="v", aggfunc="sum", fill_value=0.0)
-    known = [g for g in (order or []) if g in table.columns]
+    order = list(order or [])
+    known = [g for g in order if g in table.columns]
     rest = table.drop(columns=known).sum().sort_values(ascending=False, kind="stable")
     table = table[known + rest.index.tolist()]
     table = table.reindex(range(table.index.min(), table.index.max() + 1), fill_value=0.0)
-    colours = (SERIES * 3)[: table.shape[1]]
+    slots = [order.index(g) for g in known] + [len(order) + i for i in range(len(rest))]
+    colours = [SERIES[slot % len(SERIES)] for slot in slots]
     with themed():
         fig, ax = new_figure()
         bottom = np.zeros(len(table))
