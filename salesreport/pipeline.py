@@ -671,14 +671,14 @@ def write_index(
     from salesreport.html import AUDIENCE_TITLES, render_index
     from salesreport.views import headline_sentence, headline_tiles, quality_problems
 
-    reports = []
+    reports, rep_pages = [], []
     for page in pages:
-        aud = page.split("-", 1)[0] if page.startswith("rep-") else page
-        title, what = AUDIENCE_TITLES[aud]
-        if page.startswith("rep-"):
-            who = (labels or {}).get(page) or page[4:]
-            title, what = f"{title}: {who}", "One AE's attainment, wins, pipeline and activity"
+        if page.startswith("rep-"):  # one page per AE: listed by name under the audiences
+            rep_pages.append({"href": f"{page}.html", "name": (labels or {}).get(page) or page[4:]})
+            continue
+        title, what = AUDIENCE_TITLES[page]
         reports.append({"href": f"{page}.html", "title": title, "what": what})
+    rep_pages.sort(key=lambda r: (r["name"].casefold(), r["href"]))
     files = [
         {"href": name, "name": name, "what": what}
         for name, what in FILES_WHAT.items()
@@ -699,6 +699,7 @@ def write_index(
         headline=headline_sentence(ctx),
         tiles=headline_tiles(ctx),
         reports=reports,
+        rep_pages=rep_pages,
         files=files,
         quality_line=quality_line,
         quality_rows=bad[["table", "action", "reason", "count"]].to_dict("records")

@@ -265,6 +265,8 @@ def test_per_rep_pages_for_the_aes_employed_in_the_month(project, sample_dir, tm
     with (data / "reps.csv").open(newline="", encoding="utf-8") as f:
         names = {r["rep_id"]: r["name"] for r in csv.DictReader(f)}
     index = (out / "index.html").read_text()
+    listed = re.findall(r'<li><a href="rep-[^"]+\.html">([^<]+)</a></li>', index)
+    assert listed == sorted((f"{names[r]} ({r})" for r in keep), key=str.casefold)  # by name
     for rep in keep:
         label = f"{names[rep]} ({rep})"
         assert f'href="rep-{rep}.html"' in index and label in index
