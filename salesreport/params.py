@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from salesreport.exceptions import ParameterError
 
@@ -126,6 +134,9 @@ class CohortParams(_Strict):
 
 
 class TeamParams(_Strict):
+    #: the YAML file read (load_params); error messages tell the user to edit this file
+    _source: str | None = PrivateAttr(default=None)
+
     team: str
     display_name: str | None = None
     data: DataSource = Field(default_factory=DataSource)
@@ -319,7 +330,14 @@ def load_params(team: str | None = None, params_file: str | Path | None = None) 
     if team_raw.get("team") is None:
         raise ParameterError(f"{path}: must name the team ('team: emea')")
     merged = deep_merge(defaults, team_raw)
-    return validate_params(merged, source=str(path))
+    params = validate_params(merged, source=str(path))
+    params._source = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+    return params
+
+
+def params_source(params: TeamParams) -> str:
+    """The YAML file to edit for ``params``: the ``--params`` file, else ``params/<team>.yaml``."""
+    return params._source or f"params/{params.team}.yaml"  # noqa: SLF001 - set by load_params
 
 
 def list_teams() -> list[str]:

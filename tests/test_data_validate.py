@@ -469,3 +469,20 @@ def test_no_folder_and_no_path_uses_the_bundled_sample(tmp_path, monkeypatch):
     assert res.sources["_sample"] == str(folder)
     assert res.to_json()["sample"] == str(folder)
     assert set(res.to_json()["tables"]) == {"opportunities"}
+
+
+def test_a_fix_names_the_parameters_file_the_run_read(tmp_path):
+    """With ``--params FILE`` the advice names that file, not params/<team>.yaml."""
+    from salesreport.params import load_params, params_source
+
+    yaml_file = tmp_path / "elsewhere" / "team.yaml"
+    yaml_file.parent.mkdir()
+    yaml_file.write_text("team: solo\n", encoding="utf-8")
+    params = load_params(params_file=yaml_file)
+    assert params_source(params) == str(yaml_file)
+    assert params_source(load_params("emea")) == "params/emea.yaml"
+    rows = base_opportunities(2)
+    rows[1]["currency"] = "GBP"
+    with pytest.raises(DataError) as err:
+        _load(tmp_path, params=params, opportunities=rows)
+    assert f"Add the rates (value of 1 unit in EUR) to {yaml_file}, e.g." in str(err.value)

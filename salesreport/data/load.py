@@ -55,7 +55,6 @@ from salesreport.data.validate import (
     check_references,
     check_rows,
     currency_problems,
-    params_file,
     parse_table,
     probability_scale,
     problem,
@@ -64,7 +63,7 @@ from salesreport.data.validate import (
     threshold_problems,
 )
 from salesreport.exceptions import DataError
-from salesreport.params import TeamParams, parse_month, project_root
+from salesreport.params import TeamParams, params_source, parse_month, project_root
 from salesreport.tables import TABLE_NAMES, TABLES, Tables
 
 # a table without a filter column keeps the rows that reference a kept row of these tables
@@ -176,7 +175,7 @@ def read_source(
         except ReadError as exc:
             raise_problems([problem(f"sql (${sql.url_env})", None, [], exc.reason, exc.fix)])
         present = set(raws)
-        where = f"data.sql.tables in {params_file(params.team)}"
+        where = f"data.sql.tables in {params_source(params)}"
     else:
         folder, is_sample = _data_folder(params, data_dir)
         if not folder.is_dir():
@@ -188,7 +187,7 @@ def read_source(
                         [],
                         "is not a folder",
                         "Pass --data DIR with the folder holding NAME.csv/.parquet/.xlsx, or set "
-                        f"data.path in {params_file(params.team)}.",
+                        f"data.path in {params_source(params)}.",
                     )
                 ]
             )
@@ -229,14 +228,14 @@ def read_source(
                 [],
                 f"holds neither opportunities nor orders{hint}",
                 "Add opportunities.csv or orders.csv (or .parquet/.xlsx); for a CRM export set "
-                f"data.preset in {params_file(params.team)}.",
+                f"data.preset in {params_source(params)}.",
             )
         )
     unknown_maps = sorted(set(params.data.mapping) - set(TABLE_NAMES))
     if unknown_maps:
         problems.append(
             problem(
-                params_file(params.team),
+                params_source(params),
                 None,
                 [],
                 f"data.mapping names unknown tables {unknown_maps}",
@@ -477,16 +476,16 @@ def load_tables(
         pt = prepare(raws.pop(table), params)
         parsed[table] = pt
         q.set_rows(table, pt.file, len(pt.frame))
-        problems += structural_problems(pt, params.team)
+        problems += structural_problems(pt, params_source(params))
     for col in params.filters:
         if parsed and not any(col in pt.frame.columns for pt in parsed.values()):
             problems.append(
                 problem(
-                    params_file(params.team),
+                    params_source(params),
                     col,
                     [],
                     "is a filter column (filters) but no table has it",
-                    f"Fix the column name under filters in {params_file(params.team)} or remove the filter.",
+                    f"Fix the column name under filters in {params_source(params)} or remove the filter.",
                 )
             )
     raise_problems(problems)
@@ -504,12 +503,12 @@ def load_tables(
                     ", ".join(cols) or None,
                     [],
                     f"no row is left after the team's filters {dict(params.filters)} (values in the file: {seen})",
-                    f"Fix filters in {params_file(params.team)} to match the values in the data.",
+                    f"Fix filters in {params_source(params)} to match the values in the data.",
                 )
             )
     for table, pt in parsed.items():
         problems += currency_problems(
-            pt, params.currency, params.fx_rates, params.team, keep[table]
+            pt, params.currency, params.fx_rates, params_source(params), keep[table]
         )
     raise_problems(problems)
 
@@ -532,7 +531,7 @@ def load_tables(
     frames = check_references(frames, all_keys, parsed, q)
     raise_problems(
         threshold_problems(
-            parsed, in_scope, q, params.thresholds.bad_row_share, strict, params.team
+            parsed, in_scope, q, params.thresholds.bad_row_share, strict, params_source(params)
         )
     )
 

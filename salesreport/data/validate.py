@@ -80,10 +80,6 @@ REFERENCES = (
 EXAMPLE_VALUES = 3
 
 
-def params_file(team: str) -> str:
-    return f"params/{team}.yaml"
-
-
 @dataclass
 class ParsedTable:
     """One table after mapping and parsing, with per-column masks of what could not be read.
@@ -209,10 +205,10 @@ def problem_line(p: dict) -> str:
     return f"{p['file']}: {col}{p['reason']}{rows}. {p['fix']}"
 
 
-def structural_problems(pt: ParsedTable, team: str) -> list[dict]:
+def structural_problems(pt: ParsedTable, params_path: str) -> list[dict]:
     """Every structural problem of one parsed table (missing columns, mostly unreadable columns)."""
     out: list[dict] = []
-    pf = params_file(team)
+    pf = params_path
     for col in pt.duplicate_columns:
         theirs = [k for k, v in pt.applied_mapping.items() if v == col]
         out.append(
@@ -278,7 +274,7 @@ def currency_problems(
     pt: ParsedTable,
     team_currency: str,
     rates: dict[str, float],
-    team: str,
+    params_path: str,
     keep: pd.Series | None = None,
 ) -> list[dict]:
     """A currency with no rate in ``fx_rates`` among the team's rows ``keep`` (never mixed silently).
@@ -301,7 +297,7 @@ def currency_problems(
             "currency",
             list(missing[missing].index[:10]),
             f"holds {', '.join(codes)} with no exchange rate to {team_currency}",
-            f"Add the rates (value of 1 unit in {team_currency}) to {params_file(team)}, "
+            f"Add the rates (value of 1 unit in {team_currency}) to {params_path}, "
             f"e.g. fx_rates: {{{example}}}.",
         )
     ]
@@ -536,7 +532,7 @@ def threshold_problems(
     q: DataQuality,
     share: float,
     strict: bool,
-    team: str,
+    params_path: str,
 ) -> list[dict]:
     """Tables whose bad rows exceed ``share`` of their rows in scope (any, with ``strict``)."""
     out = []
@@ -558,9 +554,9 @@ def threshold_problems(
             else f"more than thresholds.bad_row_share = {share:.0%}"
         )
         fix = "Clean the export" + (
-            f" or run without --strict / strict: false in {params_file(team)}."
+            f" or run without --strict / strict: false in {params_path}."
             if strict
-            else f" or raise thresholds.bad_row_share in {params_file(team)}."
+            else f" or raise thresholds.bad_row_share in {params_path}."
         )
         out.append(
             problem(
