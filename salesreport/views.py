@@ -129,6 +129,12 @@ def needs(table: str, what: str) -> str:
     )
 
 
+def section_needs(table: str, what: str, anchor: str) -> Output:
+    """A section the data cannot fill: a heading saying so (listed in the page's contents
+    like every other section) and what table would unlock it."""
+    return [H.heading(f"{what}: no {table} table in the data", anchor=anchor), needs(table, what)]
+
+
 # --------------------------------------------------------------------------- KPI helpers
 
 
@@ -315,13 +321,14 @@ def executive_headline(ctx) -> Output:
     out.append(
         H.tiles(tiles) if tiles else H.missing("No headline KPI could be computed from this data.")
     )
-    out.append(
-        H.paragraph(
-            "Colours compare each value with its target: green at or above target, amber within "
-            f"{1 - ctx.params.rag.amber:.0%}, red below that.",
-            "sr-note",
+    if any(t.get("status") in ("green", "amber", "red") for t in tiles):
+        out.append(
+            H.paragraph(
+                "Colours compare each value with its target: green at or above target, amber "
+                f"within {1 - ctx.params.rag.amber:.0%}, red below that.",
+                "sr-note",
+            )
         )
-    )
     return out
 
 
@@ -329,6 +336,8 @@ def monthly_kpi_frame(
     ctx, metric: str, window: str = "month", segment: str = "all", months: int = 24
 ) -> pd.DataFrame:
     k = _kpi_rows(ctx, metric)
+    if k.empty:  # no such KPI (or no KPI at all) in this run
+        return pd.DataFrame(columns=["period", "value", "target", "prior"])
     f = k[(k["window"] == window) & (k["segment"] == segment)]
     return f[["period", "value", "target", "prior"]].tail(months).reset_index(drop=True)
 
@@ -351,7 +360,9 @@ def revenue_trend(ctx) -> Output:
             charts.revenue_vs_target,
             frame,
             ctx.currency,
-            f"Monthly revenue ({ctx.currency}): actual, target and the same month last year",
+            f"Monthly revenue ({ctx.currency}): actual, target and the same month last year"
+            if frame["target"].notna().any()
+            else f"Monthly revenue ({ctx.currency}): actual and the same month last year",
         ),
     ]
 
@@ -397,7 +408,8 @@ def forecast_section(ctx, heading: bool = True) -> Output:
             hist.tail(36),
             sel,
             ctx.currency,
-            f"Monthly revenue ({ctx.currency}): forecast with 80% and 95% intervals, and target",
+            f"Monthly revenue ({ctx.currency}): forecast with 80% and 95% intervals"
+            + (", and target" if target is not None and target.notna().any() else ""),
             target=target,
         )
     )
@@ -486,8 +498,8 @@ def okr_section(ctx) -> Output:
     okrs = ctx.frames.get("okrs", pd.DataFrame())
     if okrs.empty:
         return [
-            H.heading("OKRs", anchor="okrs"),
-            H.missing("No OKRs are set for this team: add an `okrs:` block to its YAML."),
+            H.heading("No OKRs are set for this team", anchor="okrs"),
+            H.missing("Add an `okrs:` block to the team's YAML to grade key results here."),
         ]
     objs = okrs[okrs["key_result"].isna() | (okrs["key_result"] == "")]
     level = objs["segment"].astype(str) if "segment" in objs else pd.Series("all", objs.index)
@@ -600,14 +612,13 @@ def _driver(ctx, k: pd.DataFrame, metric: str, unit: str) -> str:
 def win_loss(ctx) -> Output:
     if ctx.tables.opportunities is None or "lost_reason" not in ctx.tables.opportunities.columns:
         return [
-            H.heading("Why deals were lost", anchor="win-loss"),
+            H.heading("Why deals were lost: no lost_reason in the data", anchor="win-loss"),
             H.missing("Win/loss reasons need the opportunities table with a lost_reason column."),
         ]
     lr = analysis.lost_reasons(ctx.tables, ctx.month)
     if lr.empty:
         return [
-            H.heading("Why deals were lost", anchor="win-loss"),
-            H.paragraph("No deal was lost in the last 12 months."),
+            H.heading("No deal was lost in the last 12 months", anchor="win-loss"),
         ]
     top = lr.iloc[0]
     title = f"“{top['lost_reason']}” behind {top['share']:.0%} of lost deals in the last 12 months"
@@ -639,7 +650,7 @@ def win_loss(ctx) -> Output:
 @shared_section
 def pipeline_section(ctx) -> Output:
     if ctx.tables.opportunities is None:
-        return [needs("opportunities", "The pipeline view")]
+        return section_needs("opportunities", "Pipeline", "pipeline")
     pb = analysis.pipeline_by_stage(ctx.tables, ctx.month, ctx.params.stage_order)
     total = pb["value"].sum()
     cov = kpi(ctx, "pipeline_coverage", "month")
@@ -668,7 +679,7 @@ def _pipeline_chart(ctx, pb: pd.DataFrame):
 
 def attention_section(ctx) -> Output:
     if ctx.tables.opportunities is None:
-        return [needs("opportunities", "Deals needing attention")]
+        return section_needs("opportunities", "Deals needing attention", "attention")
     t = ctx.params.thresholds
     d = analysis.deals_needing_attention(ctx.tables, ctx.month, t.stalled_days, t.no_activity_days)
     names = analysis.rep_names(ctx.tables)
@@ -699,7 +710,7 @@ def attention_section(ctx) -> Output:
 @shared_section
 def activity_section(ctx) -> Output:
     if ctx.tables.activities is None:
-        return [needs("activities", "Team activity")]
+        return section_needs("activities", "Team activity", "activity")
     a = analysis.activity_by_rep(ctx.tables, ctx.month)
     total = int(a["count"].sum())
     meetings = int(a.loc[a["type"] == "meeting", "count"].sum())
@@ -719,7 +730,7 @@ def activity_section(ctx) -> Output:
 @shared_section
 def attainment_section(ctx, rep_id: str = "") -> Output:
     if ctx.tables.opportunities is None:
-        return [needs("opportunities", "Attainment")]
+        return section_needs("opportunities", "Attainment", "attainment")
     lb = analysis.bookings_leaderboard(ctx.tables, ctx.month, ctx.params.fiscal_year_start_month)
     if rep_id:
         lb = lb[lb["owner_id"] == rep_id]
@@ -861,7 +872,7 @@ def stages_section(ctx) -> Output:
 
 def waterfall_section(ctx) -> Output:
     if ctx.tables.opportunities is None:
-        return [needs("opportunities", "The pipeline waterfall")]
+        return section_needs("opportunities", "Pipeline bridge", "waterfall")
     w = analysis.pipeline_waterfall(ctx.tables, ctx.month)
     vals = dict(zip(w["step"], w["value"], strict=True))
     change = vals["Open at end"] - vals["Open at start"]
@@ -1008,7 +1019,7 @@ def rep_pipeline_section(ctx, rep_id: str) -> Output:
 def rep_activity_section(ctx, rep_id: str) -> Output:
     """One AE's activities in the month by type, beside the team's per-rep median."""
     if ctx.tables.activities is None:
-        return [needs("activities", "Activity")]
+        return section_needs("activities", "Activity", "activity")
     t = analysis.rep_activity(ctx.tables, ctx.month, rep_id)
     who = analysis.rep_label(ctx.tables, rep_id)
     label = pd.Period(ctx.month, "M").strftime("%B")
@@ -1034,7 +1045,7 @@ def rep_activity_section(ctx, rep_id: str) -> Output:
 
 def sdr_section(ctx) -> Output:
     if ctx.tables.activities is None and ctx.tables.leads is None:
-        return [needs("activities", "The SDR view")]
+        return section_needs("activities", "SDR activity", "sdr")
     t = analysis.sdr_table(ctx.tables, ctx.month)
     if t.empty:
         return [H.missing("No SDR activity or leads this month.")]
@@ -1124,7 +1135,7 @@ def sdr_trend_section(ctx) -> Output:
             ),
         ]
     if not out:
-        return [needs("leads", "SDR trends")]
+        return section_needs("leads", "SDR trends", "sdr-trends")
     return out
 
 

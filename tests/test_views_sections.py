@@ -128,3 +128,62 @@ def test_what_changed_names_the_segment_and_its_move_in_the_metrics_unit():
     text = views.biggest_changes(ctx)[1]
     assert "up 100% on last year (€200 against €100); largest move in region DE (+€100)" in text
     assert "down 50% on last year (30% against 60%); largest move in rep Ravi Roy (−50 pts)" in text
+
+
+@pytest.mark.parametrize("target", [np.nan, 90.0])
+def test_executive_charts_and_notes_mention_a_target_only_when_there_is_one(target):
+    rows = []
+    for window in ("month", "ytd"):
+        for period, value in (("2026-09", 80.0), ("2026-10", 100.0)):
+            status = "none" if np.isnan(target) else "green"
+            rows.append(("revenue", window, period, "all", value, target, 70.0, "EUR", status))
+    cols = ["metric", "window", "period", "segment", "value", "target", "prior", "unit", "status"]
+    status = pd.DataFrame(rows, columns=cols).assign(benchmark=np.nan, yoy_change=np.nan)
+    ctx = ReportContext(
+        params=load_params("emea"),
+        month="2026-10",
+        tables=Tables(),
+        frames={"kpi_status": status},
+        notes={},
+    )
+    note = "Colours compare each value with its target"
+    head = "".join(x for x in views.executive_headline(ctx) if isinstance(x, str))
+    heading, fig = views.revenue_trend(ctx)
+    if np.isnan(target):
+        assert note not in head
+        assert heading.endswith("Monthly revenue against last year</h2>")
+        assert (
+            fig._suptitle.get_text() == "Monthly revenue (EUR): actual and the same month last year"
+        )
+    else:
+        assert note in head
+        assert "Revenue in Oct 2026 above its monthly target" in heading
+        assert fig._suptitle.get_text() == (
+            "Monthly revenue (EUR): actual, target and the same month last year"
+        )
+
+
+@pytest.mark.parametrize(
+    ("section", "heading"),
+    [
+        (views.pipeline_section, "Pipeline: no opportunities table in the data"),
+        (views.attention_section, "Deals needing attention: no opportunities table in the data"),
+        (views.attainment_section, "Attainment: no opportunities table in the data"),
+        (views.activity_section, "Team activity: no activities table in the data"),
+        (views.waterfall_section, "Pipeline bridge: no opportunities table in the data"),
+        (views.sdr_section, "SDR activity: no activities table in the data"),
+        (views.sdr_trend_section, "SDR trends: no leads table in the data"),
+    ],
+)
+def test_a_section_without_its_table_has_a_heading_and_says_what_unlocks_it(section, heading):
+    status = pd.DataFrame(columns=[*STATUS_COLUMNS, "status", "benchmark", "yoy_change"])
+    ctx = ReportContext(
+        params=load_params("emea"),
+        month="2026-10",
+        tables=Tables(),
+        frames={"kpi_status": status},
+        notes={},
+    )
+    out = section(ctx)
+    assert heading in out[0] and "<h2" in out[0]  # listed in the page's contents
+    assert "to the team&#x27;s data folder to unlock it" in out[1]
