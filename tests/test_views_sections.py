@@ -17,6 +17,20 @@ from tests.test_analysis import history, opps
 STATUS_COLUMNS = ["metric", "window", "period", "segment", "value", "target", "prior", "unit"]
 
 
+def _ctx(tables: Tables | None = None, status: pd.DataFrame | None = None, params=None):
+    """A context for October 2026 on ``tables``, with ``status`` as its kpi_status frame
+    (empty, with its columns, by default)."""
+    if status is None:
+        status = pd.DataFrame(columns=[*STATUS_COLUMNS, "status", "benchmark", "yoy_change"])
+    return ReportContext(
+        params=params or load_params("emea"),
+        month="2026-10",
+        tables=tables or Tables(),
+        frames={"kpi_status": status},
+        notes={},
+    )
+
+
 @pytest.mark.parametrize(
     "call",
     [lambda ctx: views.pipeline_section(ctx), lambda ctx: views.rep_pipeline_section(ctx, "r1")],
@@ -27,13 +41,8 @@ def test_stages_stack_in_the_teams_stage_order_not_by_size(call, order):
     # open at 2026-10-31 (tests/test_analysis.py): Proposal 200 + 50, Discovery 300, all
     # owned by r1 here. Stacked by size, Discovery would sit at the bottom whatever the order.
     params = load_params("emea").model_copy(update={"stage_order": order})
-    status = pd.DataFrame(columns=[*STATUS_COLUMNS, "status", "benchmark", "yoy_change"])
-    ctx = ReportContext(
-        params=params,
-        month="2026-10",
-        tables=Tables(opportunities=opps().assign(owner_id="r1"), stage_history=history()),
-        frames={"kpi_status": status},
-        notes={},
+    ctx = _ctx(
+        Tables(opportunities=opps().assign(owner_id="r1"), stage_history=history()), params=params
     )
     fig = call(ctx)[1]
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
@@ -63,13 +72,7 @@ def test_sdr_section_ranks_by_meetings_and_names_its_columns_for_people():
             "timestamp": pd.Timestamp("2026-10-05"),
         }
     )
-    ctx = ReportContext(
-        params=load_params("emea"),
-        month="2026-10",
-        tables=Tables(reps=reps, activities=acts),
-        frames={},
-        notes={},
-    )
+    ctx = _ctx(Tables(reps=reps, activities=acts))
     heading, fig, table, note = views.sdr_section(ctx)
     assert "SDRs booked 4 of the team&#x27;s 5 meetings in October" in heading
     # the chart reads top down Kim, Lee, Sam (tick labels run bottom up), as the table does
@@ -88,7 +91,7 @@ def test_segments_read_as_words_with_rep_and_account_names():
         reps=pd.DataFrame({"rep_id": ["R1"], "name": ["Kira Martin"]}),
         accounts=pd.DataFrame({"account_id": ["A1"], "name": ["Acme GmbH"]}),
     )
-    ctx = ReportContext(params=load_params("emea"), month="2026-10", tables=tables)
+    ctx = _ctx(tables)
     label = lambda s: views.segment_label(ctx, s)  # noqa: E731
     assert label("all") == "the team"
     assert label("region=DE") == "region DE"
@@ -118,13 +121,7 @@ def test_what_changed_names_the_segment_and_its_move_in_the_metrics_unit():
             ("win_rate", "owner_id=R2", 0.20, 0.70, "ratio"),
         ]
     )
-    ctx = ReportContext(
-        params=load_params("emea"),
-        month="2026-10",
-        tables=Tables(reps=reps),
-        frames={"kpi_status": status},
-        notes={},
-    )
+    ctx = _ctx(Tables(reps=reps), status)
     text = views.biggest_changes(ctx)[1]
     assert "up 100% on last year (€200 against €100); largest move in region DE (+€100)" in text
     assert "down 50% on last year (30% against 60%); largest move in rep Ravi Roy (−50 pts)" in text
@@ -139,13 +136,7 @@ def test_executive_charts_and_notes_mention_a_target_only_when_there_is_one(targ
             rows.append(("revenue", window, period, "all", value, target, 70.0, "EUR", status))
     cols = ["metric", "window", "period", "segment", "value", "target", "prior", "unit", "status"]
     status = pd.DataFrame(rows, columns=cols).assign(benchmark=np.nan, yoy_change=np.nan)
-    ctx = ReportContext(
-        params=load_params("emea"),
-        month="2026-10",
-        tables=Tables(),
-        frames={"kpi_status": status},
-        notes={},
-    )
+    ctx = _ctx(status=status)
     note = "Colours compare each value with its target"
     head = "".join(x for x in views.executive_headline(ctx) if isinstance(x, str))
     heading, fig = views.revenue_trend(ctx)
@@ -176,14 +167,6 @@ def test_executive_charts_and_notes_mention_a_target_only_when_there_is_one(targ
     ],
 )
 def test_a_section_without_its_table_has_a_heading_and_says_what_unlocks_it(section, heading):
-    status = pd.DataFrame(columns=[*STATUS_COLUMNS, "status", "benchmark", "yoy_change"])
-    ctx = ReportContext(
-        params=load_params("emea"),
-        month="2026-10",
-        tables=Tables(),
-        frames={"kpi_status": status},
-        notes={},
-    )
-    out = section(ctx)
+    out = section(_ctx())
     assert heading in out[0] and "<h2" in out[0]  # listed in the page's contents
     assert "to the team&#x27;s data folder to unlock it" in out[1]
