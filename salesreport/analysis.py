@@ -16,7 +16,7 @@ import pandas as pd
 
 from salesreport.forecast.pipeline_forecast import open_at, stage_at
 from salesreport.periods import month_end, month_period, month_start
-from salesreport.tables import Tables
+from salesreport.tables import Tables, closed_leads
 
 
 def _bounds(month: str) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -36,6 +36,10 @@ def pipeline_by_stage(
     _, end = _bounds(month)
     mask = open_at(opps, end)
     df = opps.loc[mask, ["opportunity_id", "close_date", "amount"]].copy()
+    if df.empty:  # no open deal (an AE without any opportunity yet, say)
+        return pd.DataFrame(
+            {"stage": [], "close_month": [], "value": pd.Series(dtype=float), "count": []}
+        )
     df["stage"] = stage_at(tables, end).loc[df.index]
     close = df["close_date"].where(df["close_date"] >= month_start(month_period(month)), end)
     df["close_month"] = close.dt.to_period("M").astype(str)
@@ -90,11 +94,35 @@ def deals_needing_attention(
     return df.sort_values("amount", ascending=False, kind="stable")[cols].reset_index(drop=True)
 
 
+def converted_leads(leads: pd.DataFrame, end: pd.Timestamp) -> pd.Series | None:
+    """Leads converted by ``end``: with an ``opportunity_id`` (a lead becomes an opportunity),
+    or, when the table has no such column, with a ``converted_date`` on or before ``end``.
+    ``None`` when the table has neither optional column (nothing tells a converted lead)."""
+    if "opportunity_id" in leads.columns:
+        ids = leads["opportunity_id"].astype(object)
+        return ids.notna() & (ids.astype(str).str.strip() != "")
+    if "converted_date" in leads.columns:
+        return leads["converted_date"] <= end
+    return None
+
+
+def open_leads(leads: pd.DataFrame, end: pd.Timestamp) -> pd.Series:
+    """Leads open at ``end`` (the open-lead age KPI's rule, docs/kpis.md): created on or before
+    ``end``, no ``converted_date`` on or before it, and a status that is not a closed one
+    (:func:`salesreport.tables.closed_leads`)."""
+    mask = (leads["created_date"] <= end) & ~closed_leads(leads)
+    if "converted_date" in leads.columns:
+        mask &= ~(leads["converted_date"] <= end)
+    return mask
+
+
 def funnel(tables: Tables, month: str, months: int = 12) -> pd.DataFrame:
     """Lead → opportunity → won over the ``months`` months ending with ``month``.
 
     Leads by ``created_date``; opportunities by ``created_date``; won deals by
-    ``close_date``. Columns ``step``, ``count``. Steps whose table is absent are left out.
+    ``close_date``. "Leads converted": of the leads created, those converted by the end
+    of ``month`` (:func:`converted_leads`). Columns ``step``, ``count``. Steps whose table
+    (or, for converted leads, whose optional columns) are absent are left out.
     """
     p = month_period(month)
     start, end = month_start(p - (months - 1)), month_end(p)
@@ -103,7 +131,9 @@ def funnel(tables: Tables, month: str, months: int = 12) -> pd.DataFrame:
         leads = tables.leads
         in_w = leads["created_date"].between(start, end)
         rows.append(("Leads created", int(in_w.sum())))
-        rows.append(("Leads converted", int((in_w & leads["opportunity_id"].notna()).sum())))
+        converted = converted_leads(leads, end)
+        if converted is not None:
+            rows.append(("Leads converted", int((in_w & converted).sum())))
     if tables.opportunities is not None:
         o = tables.opportunities
         rows.append(("Opportunities created", int(o["created_date"].between(start, end).sum())))
@@ -372,8 +402,10 @@ def bookings_leaderboard(tables: Tables, month: str, fy_start: int = 1) -> pd.Da
 
 def sdr_table(tables: Tables, month: str) -> pd.DataFrame:
     """Per SDR in ``month``: calls, emails, LinkedIn requests, meetings (activities by timestamp),
-    leads created and converted (by ``created_date``), meeting rate (meetings / (calls + emails +
-    linkedin)) and the mean age in days at month end of their open, unconverted leads.
+    leads created in the month and, of those, converted by its end (:func:`converted_leads`;
+    the column is absent when the leads table cannot tell), meeting rate (meetings / (calls +
+    emails + linkedin)) and the mean age in days at month end of the SDR's open leads
+    (:func:`open_leads`, the rule of the ``average_lead_age_days`` KPI).
 
     With a reps table the rows are the SDRs (``role`` sdr) employed in the month
     plus any SDR who logged an activity or created a lead in it (an SDR who left
@@ -390,19 +422,14 @@ def sdr_table(tables: Tables, month: str) -> pd.DataFrame:
         rows.append(pv.reindex(columns=["call", "email", "linkedin", "meeting"], fill_value=0))
     if tables.leads is not None:
         lds = tables.leads
-        lm = lds[lds["created_date"].between(start, end)]
-        rows.append(
-            pd.DataFrame(
-                {
-                    "leads_created": lm.groupby("owner_id").size(),
-                    "leads_converted": lm[lm["opportunity_id"].notna()].groupby("owner_id").size(),
-                }
-            )
-        )
-        open_ = lds[(lds["created_date"] <= end) & lds["converted_date"].isna()]
-        open_ = open_[
-            ~open_["status"].str.lower().isin(["converted", "disqualified", "closed", "lost"])
-        ]
+        in_month = lds["created_date"].between(start, end)
+        lm = lds[in_month]
+        counts = {"leads_created": lm.groupby("owner_id").size()}
+        converted = converted_leads(lds, end)
+        if converted is not None:
+            counts["leads_converted"] = lds[in_month & converted].groupby("owner_id").size()
+        rows.append(pd.DataFrame(counts))
+        open_ = lds[open_leads(lds, end)]
         rows.append(
             pd.DataFrame(
                 {

@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 ColumnType = Literal["string", "date", "timestamp", "number", "integer", "period", "bool"]
@@ -254,3 +255,37 @@ class Tables:
         for n, df in tables.items():
             setattr(out, n, df)
         return out
+
+
+#: lead statuses that take a lead out of the open leads (compared lower case, stripped; any
+#: status starting with "closed" counts too). Shared by the open-lead age KPI and the SDR table.
+CLOSED_LEAD_STATUSES = (
+    "converted",
+    "closed",
+    "disqualified",
+    "unqualified",
+    "lost",
+    "dead",
+    "junk",
+    "rejected",
+)
+
+
+def closed_leads(leads: pd.DataFrame) -> np.ndarray:
+    """True where a lead's status is a closed one (:data:`CLOSED_LEAD_STATUSES`, "closed*"),
+    except ``converted`` with a ``converted_date``: that status is dated, so the lead counts as
+    open until then (the conversion date ends its open life)."""
+    codes, uniq = pd.factorize(leads["status"].to_numpy(object))
+    norm = pd.Series(uniq, dtype=object).astype(str).str.strip().str.lower()
+    is_closed = (norm.isin(CLOSED_LEAD_STATUSES) | norm.str.startswith("closed")).to_numpy()
+    if not len(uniq):
+        return np.zeros(len(leads), dtype=bool)
+    ok = codes >= 0
+    c = np.maximum(codes, 0)
+    closed = ok & is_closed[c]
+    if "converted_date" in leads.columns:
+        dated = (
+            ok & (norm == "converted").to_numpy()[c] & leads["converted_date"].notna().to_numpy()
+        )
+        closed &= ~dated
+    return closed

@@ -115,11 +115,15 @@ def _save_section(path: Path, call: str, outputs: Output) -> None:
 
 
 def _try_chart(fn, *args, **kwargs) -> Any:
-    """A chart, or a note saying why there is none (charts raise ValueError on empty data)."""
+    """A chart, or a note saying why there is none (charts raise ValueError on empty data;
+    their "no data for <chart>" names the chart for developers, so readers get plain words)."""
     try:
         return fn(*args, **kwargs)
     except ValueError as exc:
-        return H.missing(str(exc))
+        text = str(exc)
+        if text.startswith("no data for "):
+            text = "Nothing to chart: the data has no rows for this view in this period."
+        return H.missing(text)
 
 
 def needs(table: str, what: str) -> str:
@@ -1009,6 +1013,9 @@ def rep_pipeline_section(ctx, rep_id: str) -> Output:
     tb = ctx.tables.replace(opportunities=o[o["owner_id"] == rep_id])
     pb = analysis.pipeline_by_stage(tb, ctx.month, ctx.params.stage_order)
     who = analysis.rep_label(ctx.tables, rep_id)
+    if pb.empty:
+        month = pd.Period(ctx.month, "M").strftime("%B %Y")
+        return [H.heading(f"{who}: no open deals at the end of {month}", anchor="rep-pipeline")]
     title = f"{who}: open pipeline {charts.fmt_money(pb['value'].sum(), ctx.currency)} in {int(pb['count'].sum())} deals"
     return [
         H.heading(title, anchor="rep-pipeline"),

@@ -414,3 +414,40 @@ def test_a_name_two_reps_share_carries_the_id_so_rows_never_merge():
         "Grace de Vries (R1)": 1,
         "Grace de Vries (R2)": 2,
     }
+
+
+def _leads(**optional) -> pd.DataFrame:
+    base = {
+        "lead_id": ["l1", "l2", "l3", "l4"],
+        "created_date": [D("2026-09-01"), D("2026-10-01"), D("2026-10-21"), D("2026-10-05")],
+        "source": ["web"] * 4,
+        "status": ["converted", "junk", "open", "Closed - no budget"],
+        "owner_id": ["s1"] * 4,
+        "region": ["DE"] * 4,
+    }
+    return pd.DataFrame({**base, **optional})
+
+
+def test_sdr_lead_age_follows_the_open_lead_rule_of_the_kpi():
+    # At 31 October: l1 is 'converted' but its converted_date (5 November) comes later, so it is
+    # open, 60 days old (1 Sep -> 31 Oct); l2 'junk' and l4 'closed...' are closed whatever
+    # their age; l3 is open, 10 days old. Mean (60 + 10) / 2 = 35.
+    leads = _leads(converted_date=[D("2026-11-05"), pd.NaT, pd.NaT, pd.NaT])
+    t = analysis.sdr_table(Tables(leads=leads), "2026-10").set_index("rep_id")
+    assert t.loc["s1", "lead_age_days"] == pytest.approx(35)
+    # created in October: l2, l3, l4; none converted by 31 October (l1: September, and later)
+    assert t.loc["s1", "leads_created"] == 3 and t.loc["s1", "leads_converted"] == 0
+
+
+def test_converted_leads_use_the_opportunity_else_the_conversion_date_else_nothing():
+    end = D("2026-10-31")
+    with_opp = _leads(opportunity_id=["O1", None, "", "O4"])
+    assert analysis.converted_leads(with_opp, end).tolist() == [True, False, False, True]
+    dated = _leads(converted_date=[D("2026-10-02"), pd.NaT, D("2026-11-02"), pd.NaT])
+    assert analysis.converted_leads(dated, end).tolist() == [True, False, False, False]
+    bare = _leads()
+    assert analysis.converted_leads(bare, end) is None
+    # a leads table with only its required columns: no "Leads converted" step, no column
+    steps = analysis.funnel(Tables(leads=bare), "2026-10")
+    assert steps["step"].tolist() == ["Leads created"] and steps["count"].tolist() == [4]
+    assert "leads_converted" not in analysis.sdr_table(Tables(leads=bare), "2026-10").columns

@@ -170,3 +170,14 @@ def test_a_section_without_its_table_has_a_heading_and_says_what_unlocks_it(sect
     out = section(_ctx())
     assert heading in out[0] and "<h2" in out[0]  # listed in the page's contents
     assert "to the team&#x27;s data folder to unlock it" in out[1]
+
+
+def test_an_ae_without_any_opportunity_gets_an_empty_pipeline_not_an_error():
+    ctx = _ctx(Tables(opportunities=opps(), stage_history=history()))
+    (heading,) = views.rep_pipeline_section(ctx, "r9")  # r9 owns no opportunity
+    assert "r9: no open deals at the end of October 2026" in heading
+
+
+def test_a_chart_with_no_rows_is_explained_in_plain_words():
+    note = views._try_chart(views.charts.funnel, pd.DataFrame(columns=["step", "count"]), "t")
+    assert "Nothing to chart" in note and "funnel" not in note

@@ -30,46 +30,13 @@ from salesreport.kpis.core import (
     window_sums,
 )
 from salesreport.params import TeamParams
-from salesreport.tables import Tables
-
-#: lead statuses that take a lead out of the open-lead age (compared lower case, stripped;
-#: any status starting with "closed" counts too)
-CLOSED_LEAD_STATUSES = (
-    "converted",
-    "closed",
-    "disqualified",
-    "unqualified",
-    "lost",
-    "dead",
-    "junk",
-    "rejected",
-)
+from salesreport.tables import Tables, closed_leads
 
 
 def _filled(s: pd.Series) -> np.ndarray:
     """True where a text value is present and not blank."""
     v = s.astype(object)
     return (v.notna() & (v.astype(str).str.strip() != "")).to_numpy()
-
-
-def _closed(leads: pd.DataFrame) -> np.ndarray:
-    """True where a lead's status is a closed one (:data:`CLOSED_LEAD_STATUSES`, "closed*"),
-    except ``converted`` with a ``converted_date``: that status is dated, so the lead counts as
-    open until then (the conversion date ends its open life)."""
-    codes, uniq = pd.factorize(leads["status"].to_numpy(object))
-    norm = pd.Series(uniq, dtype=object).astype(str).str.strip().str.lower()
-    is_closed = (norm.isin(CLOSED_LEAD_STATUSES) | norm.str.startswith("closed")).to_numpy()
-    if not len(uniq):
-        return np.zeros(len(leads), dtype=bool)
-    ok = codes >= 0
-    c = np.maximum(codes, 0)
-    closed = ok & is_closed[c]
-    if "converted_date" in leads.columns:
-        dated = (
-            ok & (norm == "converted").to_numpy()[c] & leads["converted_date"].notna().to_numpy()
-        )
-        closed &= ~dated
-    return closed
 
 
 def lead_metrics(
@@ -84,7 +51,7 @@ def lead_metrics(
       day of the report month (the last window's end);
     * average_lead_age_days: at the last day L of the window's last month, the mean of
       ``L - created_date`` (days) over leads with ``created_date <= L``, no ``converted_date``
-      on or before L, and a status not in :data:`CLOSED_LEAD_STATUSES` (nor starting with
+      on or before L, and a status not in :data:`salesreport.tables.CLOSED_LEAD_STATUSES` (nor starting with
       "closed"); a lead with status ``converted`` and a ``converted_date`` counts as open
       until that date (the status is dated by it); other closed statuses carry no date and
       exclude the lead at every month end.
@@ -113,7 +80,7 @@ def lead_metrics(
     converted = (conv_day <= report_end).astype(float)
     n, n_opp, n_conv = window_sums(codes, n_seg, months, [None, has_opp, converted], win.s, win.e)
 
-    closed = memo("closed_leads", (leads,), lambda: _closed(leads))
+    closed = memo("closed_leads", (leads,), lambda: closed_leads(leads))
     first = np.where(c_ok & ~closed, created, FAR)
     stop = np.where(conv_ok, conv_m, FAR)
     created_day = np.nan_to_num(day_numbers(leads["created_date"]))
