@@ -83,6 +83,13 @@ _WORDS = {"ytd": "YTD", "qtd": "QTD", "mtd": "MTD", "id": "ID", "yoy": "YoY", "m
           "wape": "WAPE", "ape": "APE", "pct": "%"}  # fmt: skip
 
 
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """``1 row``, ``20 rows``, ``1,204 activities``: ``n`` with its noun in the right number
+    (``plural`` for nouns that do not take an ``s``)."""
+    n = int(n)
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+
+
 def sentence(text: str) -> str:
     """``text`` with its first letter upper case and the rest untouched (``region DE`` ->
     ``Region DE``; ``str.capitalize`` would give ``Region de``)."""

@@ -668,7 +668,7 @@ def write_index(
     """The team's index.html; ``labels`` names the per-rep pages (page -> "Name (id)")."""
     import pandas as pd
 
-    from salesreport.html import AUDIENCE_TITLES, render_index
+    from salesreport.html import AUDIENCE_TITLES, count, render_index
     from salesreport.views import headline_sentence, headline_tiles, quality_problems
 
     reports, rep_pages = [], []
@@ -688,7 +688,7 @@ def write_index(
     bad, n = quality_problems(q)
     if len(bad):
         quality_line = (
-            f"{n['dropped']:,} rows dropped, {n['repaired']:,} repaired and "
+            f"{count(n['dropped'], 'row')} dropped, {n['repaired']:,} repaired and "
             f"{n['flagged']:,} flagged; details in the operations report."
         )
     else:

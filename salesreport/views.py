@@ -663,7 +663,7 @@ def pipeline_section(ctx) -> Output:
         if pd.notna(cov.get("value"))
         else ""
     )
-    title = f"Open pipeline {charts.fmt_money(total, ctx.currency)} across {int(pb['count'].sum())} deals{covtxt}"
+    title = f"Open pipeline {charts.fmt_money(total, ctx.currency)} across {H.count(pb['count'].sum(), 'deal')}{covtxt}"
     return [
         H.heading(title, anchor="pipeline"),
         _pipeline_chart(ctx, pb),
@@ -689,7 +689,8 @@ def attention_section(ctx) -> Output:
     names = analysis.rep_names(ctx.tables)
     d["owner"] = d["owner_id"].map(names).fillna(d["owner_id"])
     d["account"] = d["account_id"].map(analysis.account_names(ctx.tables)).fillna(d["account_id"])
-    title = f"{len(d)} open deals need attention, worth {charts.fmt_money(d['amount'].sum(), ctx.currency)}"
+    need = "needs" if len(d) == 1 else "need"
+    title = f"{H.count(len(d), 'open deal')} {need} attention, worth {charts.fmt_money(d['amount'].sum(), ctx.currency)}"
     out = [H.heading(title, anchor="attention")]
     out.append(
         H.paragraph(
@@ -718,7 +719,7 @@ def activity_section(ctx) -> Output:
     a = analysis.activity_by_rep(ctx.tables, ctx.month)
     total = int(a["count"].sum())
     meetings = int(a.loc[a["type"] == "meeting", "count"].sum())
-    title = f"{total:,} activities logged in {pd.Period(ctx.month, 'M').strftime('%B')}, {meetings:,} of them meetings"
+    title = f"{H.count(total, 'activity', 'activities')} logged in {pd.Period(ctx.month, 'M').strftime('%B')}, {meetings:,} of them meetings"
     top = a.groupby("rep")["count"].sum().nlargest(TOP_REPS).index
     return [
         H.heading(title, anchor="activity"),
@@ -821,7 +822,7 @@ def funnel_section(ctx) -> Output:
     won = f.loc[f["step"] == "Deals won", "count"]
     first = f.iloc[0]
     title = (
-        f"{int(won.iloc[0]):,} deals won from {int(first['count']):,} {first['step'].lower()} in the last 12 months"
+        f"{H.count(won.iloc[0], 'deal')} won from {int(first['count']):,} {first['step'].lower()} in the last 12 months"
         if len(won)
         else "Funnel over the last 12 months"
     )
@@ -983,7 +984,7 @@ def quality_section(ctx) -> Output:
     rows = ctx.frames.get("quality_rows", pd.DataFrame())
     bad, n = quality_problems(q)
     title = (
-        f"Data quality: {n['dropped']:,} rows dropped and {n['repaired']:,} repaired"
+        f"Data quality: {H.count(n['dropped'], 'row')} dropped and {n['repaired']:,} repaired"
         if len(bad)
         else "Data quality: every row passed its checks"
     )
@@ -1016,7 +1017,7 @@ def rep_pipeline_section(ctx, rep_id: str) -> Output:
     if pb.empty:
         month = pd.Period(ctx.month, "M").strftime("%B %Y")
         return [H.heading(f"{who}: no open deals at the end of {month}", anchor="rep-pipeline")]
-    title = f"{who}: open pipeline {charts.fmt_money(pb['value'].sum(), ctx.currency)} in {int(pb['count'].sum())} deals"
+    title = f"{who}: open pipeline {charts.fmt_money(pb['value'].sum(), ctx.currency)} in {H.count(pb['count'].sum(), 'deal')}"
     return [
         H.heading(title, anchor="rep-pipeline"),
         _pipeline_chart(ctx, pb),
@@ -1033,7 +1034,7 @@ def rep_activity_section(ctx, rep_id: str) -> Output:
     if t.empty:
         return [H.heading("Activity", anchor="activity"), H.missing(f"No activity in {label}.")]
     total, median = int(t["count"].sum()), float(t["team_median"].sum())
-    title = f"{who}: {total:,} activities logged in {label} (a typical rep: {median:,.0f})"
+    title = f"{who}: {H.count(total, 'activity', 'activities')} logged in {label} (a typical rep: {median:,.0f})"
     from salesreport.charts.people import ACTIVITY_NAMES
 
     shown = t.assign(type=t["type"].map(ACTIVITY_NAMES).fillna(t["type"].str.capitalize()))
@@ -1041,7 +1042,7 @@ def rep_activity_section(ctx, rep_id: str) -> Output:
         columns={
             "type": "Activity",
             "count": who,
-            "team_median": f"Median rep ({int(t['reps'].iloc[0])} reps)",
+            "team_median": f"Median rep ({H.count(t['reps'].iloc[0], 'rep')})",
         }
     ).drop(columns=["reps"])
     return [
@@ -1058,7 +1059,7 @@ def sdr_section(ctx) -> Output:
         return [H.missing("No SDR activity or leads this month.")]
     meetings = int(t["meeting"].sum()) if "meeting" in t.columns else 0
     month_name = pd.Period(ctx.month, "M").strftime("%B")
-    title = f"SDRs booked {meetings:,} meetings in {month_name}"
+    title = f"SDRs booked {H.count(meetings, 'meeting')} in {month_name}"
     if ctx.tables.activities is not None:
         a = analysis.activity_by_rep(ctx.tables, ctx.month)
         team = int(a.loc[a["type"] == "meeting", "count"].sum())

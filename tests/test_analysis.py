@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from salesreport import analysis
-from salesreport.html import add_toc, esc, heading, table, toc_placeholder
+from salesreport.html import add_toc, count, esc, heading, table, toc_placeholder
 from salesreport.tables import Tables
 
 D = pd.Timestamp
@@ -451,3 +451,10 @@ def test_converted_leads_use_the_opportunity_else_the_conversion_date_else_nothi
     steps = analysis.funnel(Tables(leads=bare), "2026-10")
     assert steps["step"].tolist() == ["Leads created"] and steps["count"].tolist() == [4]
     assert "leads_converted" not in analysis.sdr_table(Tables(leads=bare), "2026-10").columns
+
+
+def test_counts_agree_with_their_noun():
+    assert count(1, "row") == "1 row"
+    assert count(0, "row") == "0 rows"
+    assert count(1204, "activity", "activities") == "1,204 activities"
+    assert count(1, "activity", "activities") == "1 activity"
