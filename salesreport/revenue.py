@@ -42,8 +42,8 @@ def monthly_revenue(
     """Revenue per calendar month on a ``PeriodIndex``, months without sales as 0.
 
     With ``segment_col``, a frame with one column per segment value. The index
-    runs from the first month with revenue (or ``start_month``) to
-    ``end_month`` (default: the last month with revenue).
+    runs from the first month with revenue (or ``start_month``; ``end_month`` itself when
+    there is no revenue at all) to ``end_month`` (default: the last month with revenue).
     """
     rows = revenue_rows(tables)
     month = rows["date"].dt.to_period("M")
@@ -57,8 +57,11 @@ def monthly_revenue(
         )
     if len(s.index) == 0 and end_month is None:
         return s
-    first = pd.Period(start_month, "M") if start_month is not None else s.index.min()
     last = pd.Period(end_month, "M") if end_month is not None else s.index.max()
+    if start_month is not None:
+        first = pd.Period(start_month, "M")
+    else:  # no revenue at all by end_month (nothing won yet): that one month, at 0
+        first = s.index.min() if len(s.index) else last
     idx = pd.period_range(first, last, freq="M", name="period")
     out = s.reindex(idx, fill_value=0.0).astype(float)
     if segment_col is None:

@@ -184,3 +184,37 @@ def test_open_opportunity_gets_stage_at_month_and_loses_later_probability():
     assert row["stage"] == "Discovery"  # entered on the last day of October
     assert pd.isna(row["probability"]) and pd.isna(row["forecast_category"])
     assert len(cut.stage_history) == 2
+
+
+def test_a_month_before_the_data_starts_stops_with_the_first_month_to_choose(tmp_path):
+    import pytest
+
+    from salesreport.exceptions import DataError
+
+    folder = make_folder(
+        tmp_path,
+        opportunities=[opp("O1", "2025-03-10", "2025-04-02", "won", 100)],
+        orders=[
+            {"order_id": "X1", "account_id": "A-O1", "order_date": "2025-05-01", "amount": 100}
+        ],
+    )
+    with pytest.raises(DataError) as err:
+        load_tables(make_params(), folder, "2025-02")
+    assert str(err.value) == (
+        "orders.csv: no row is dated on or before 28 February 2025, and neither is any row "
+        "of opportunities.csv (the first is in March 2025). Choose --month 2025-03 or later."
+    )
+    # the month the first opportunity was opened: a report (revenue 0, nothing won yet)
+    loaded = load_tables(make_params(), folder, "2025-03")
+    assert len(loaded.tables.opportunities) == 1 and len(loaded.tables.orders) == 0
+
+
+def test_revenue_before_the_first_sale_is_one_month_at_zero():
+    from salesreport.revenue import monthly_revenue
+
+    orders = pd.DataFrame(
+        {"order_id": ["X1"], "account_id": ["A"], "order_date": [pd.Timestamp("2025-05-01")],
+         "amount": [100.0]}
+    ).iloc[0:0]  # fmt: skip
+    y = monthly_revenue(Tables(orders=orders), end_month="2025-03")
+    assert list(y.index.astype(str)) == ["2025-03"] and y.tolist() == [0.0]

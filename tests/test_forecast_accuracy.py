@@ -374,3 +374,15 @@ def test_forecast_kpis_with_history_months_have_one_row_per_month():
     # the computed rows are unchanged
     v = out.set_index(["metric", "period"])
     assert v.loc[("forecast_accuracy", "2026-01"), "value"] == pytest.approx(1 - 10 / 120)
+
+
+def test_no_forecast_call_by_the_report_month_scores_nothing():
+    from salesreport.forecast.accuracy import SUBMISSION_COLUMNS, score_submissions
+
+    none = pd.DataFrame(
+        {"submitted_date": pd.Series(dtype="datetime64[ns]"), "period": [], "category": [],
+         "amount": pd.Series(dtype=float)}
+    )  # fmt: skip
+    y = pd.Series([10.0], index=pd.PeriodIndex(["2025-03"], freq="M"))
+    got = score_submissions(none, y)
+    assert got.empty and list(got.columns) == SUBMISSION_COLUMNS

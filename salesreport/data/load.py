@@ -64,6 +64,7 @@ from salesreport.data.validate import (
 )
 from salesreport.exceptions import DataError
 from salesreport.params import TeamParams, params_source, parse_month, project_root
+from salesreport.periods import month_period
 from salesreport.tables import TABLE_NAMES, TABLES, Tables
 
 # a table without a filter column keeps the rows that reference a kept row of these tables
@@ -130,6 +131,36 @@ class LoadResult:
             "quality": self.quality.to_json(),
             "ignored_files": list(self.ignored_files),
         }
+
+
+#: the tables a report needs one row of (at least one of them), by the date that puts a row
+#: in a month
+REVENUE_DATES = {"orders": "order_date", "opportunities": "created_date"}
+
+
+def _nothing_by_month(
+    tables: Tables, first_dated: dict[str, pd.Timestamp], files: dict[str, str], month: str
+) -> list[dict]:
+    """A problem when no orders and no opportunities are dated on or before the end of
+    ``month`` (a month before the data starts): there is nothing to report on."""
+    present = [t for t in REVENUE_DATES if tables.get(t) is not None]
+    if not present or any(len(tables.get(t)) for t in present):
+        return []
+    firsts = [d for d in first_dated.values() if pd.notna(d)]
+    end = month_period(month).end_time
+    others = [files[t] for t in present[1:]]
+    also = f", and neither is any row of {' or '.join(others)}" if others else ""
+    start = f" (the first is in {min(firsts):%B %Y})" if firsts else ""
+    fix = f"Choose --month {min(firsts):%Y-%m} or later." if firsts else "Check the dates."
+    return [
+        problem(
+            files[present[0]],
+            None,
+            [],
+            f"no row is dated on or before {end:%-d %B %Y}{also}{start}",
+            fix,
+        )
+    ]
 
 
 def raise_problems(problems: list[dict]) -> None:
@@ -543,8 +574,12 @@ def load_tables(
     _release_arrow_memory()
     for table, df in frames.items():
         frames[table] = convert_currency(df, params, table, files[table], q)
+    first_dated = {  # the earliest row of each revenue table, before the month's cut
+        t: frames[t][col].min() for t, col in REVENUE_DATES.items() if t in frames
+    }
     tables, counts = as_of(Tables(**frames), month)
     del frames
+    raise_problems(_nothing_by_month(tables, first_dated, files, month))
     for rec in counts.to_dict("records"):
         q.add(rec["table"], files[rec["table"]], "after_month", rec["reason"], rec["rows"])
     final = {}

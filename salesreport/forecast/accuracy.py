@@ -450,6 +450,11 @@ def select_submissions(
     s["category"] = s["category"].astype(str).str.lower()
     if categories is not None:
         s = s[s["category"].isin(categories)]
+    if s.empty:  # no call at all (or none dated by the report month)
+        cols = ["period", "category", "level", "submitted_date", "submitted"]
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in cols}).assign(
+            first_month=pd.Series(dtype="period[M]"), last_month=pd.Series(dtype="period[M]")
+        )
     s["period"] = s["period"].astype(str)
     bounds = {p: period_bounds(p, fy_start) for p in s["period"].unique()}
     s["first_month"] = s["period"].map(lambda p: bounds[p][0])
