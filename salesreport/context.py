@@ -83,12 +83,16 @@ class ReportContext:
 def _safe(step: str, notes: dict, fn, *args, **kwargs):
     """Run an optional computation; record *why* it produced nothing instead of hiding it.
 
-    Only :class:`ValueError` (a documented "cannot compute from this data")
-    is caught; any other exception is a bug and surfaces.
+    Only :class:`ValueError` (a documented "cannot compute from this data") and
+    :class:`~salesreport.exceptions.ParameterError` (the YAML asks for a column this data
+    does not have, e.g. ``cohorts.segment_by: [segment]`` on orders without one) are caught;
+    any other exception is a bug and surfaces.
     """
+    from salesreport.exceptions import ParameterError
+
     try:
         return fn(*args, **kwargs)
-    except ValueError as exc:
+    except (ValueError, ParameterError) as exc:
         notes.setdefault("unavailable", {})[step] = str(exc)
         return None
 

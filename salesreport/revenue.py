@@ -46,6 +46,11 @@ def monthly_revenue(
     there is no revenue at all) to ``end_month`` (default: the last month with revenue).
     """
     rows = revenue_rows(tables)
+    if segment_col is not None and segment_col not in rows.columns:
+        raise ValueError(
+            f"revenue by {segment_col} needs a {segment_col!r} column in the "
+            f"{revenue_source(tables)} table, which has none"
+        )
     month = rows["date"].dt.to_period("M")
     if segment_col is None:
         s = rows["amount"].groupby(month).sum()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from salesreport.context import monthly_revenue_targets, periods_as_text
@@ -46,3 +47,28 @@ def test_periods_are_written_as_text():
     )
     out = periods_as_text(df)
     assert out["p"].tolist() == ["2026-01", "2026-02"] and out["o"].tolist() == ["2026-03", None]
+
+
+def test_a_yaml_segment_the_data_lacks_is_a_note_not_a_failed_run():
+    """forecast.segments and cohorts.segment_by name columns the data may not have (orders'
+    region and segment are optional): the run goes on and says why those views are empty."""
+    from salesreport.context import build_context
+    from tests.conftest_data import make_params
+
+    months = pd.period_range("2024-01", "2026-10", freq="M")
+    orders = pd.DataFrame(
+        {
+            "order_id": [f"X{i}" for i in range(len(months))],
+            "account_id": [f"A{i % 5}" for i in range(len(months))],
+            "order_date": months.to_timestamp(),
+            "amount": 100.0 + np.arange(len(months)),
+        }
+    )
+    params = make_params(forecast={"segments": ["region"]}, cohorts={"segment_by": ["segment"]})
+    ctx = build_context(params, Tables(orders=orders), "2026-10")
+    unavailable = ctx.notes["unavailable"]
+    assert (
+        "needs a 'region' column in the orders table" in unavailable["segment forecasts by region"]
+    )
+    assert "cannot segment customers by 'segment'" in unavailable["cohorts by segment"]
+    assert len(ctx.frames["cohorts"]) and len(ctx.frames["forecast"])  # the rest is there
