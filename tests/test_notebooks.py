@@ -39,3 +39,26 @@ def test_papermill_reads_every_parameter_with_its_type_and_help(path, caplog):
     assert not [r.getMessage() for r in caplog.records if r.name.startswith("papermill")]
     assert {name: p["inferred_type_name"] for name, p in found.items()} == expected
     assert all(p["help"] for p in found.values()), "every parameter has a comment"
+
+
+def test_a_notebook_runs_top_to_bottom_as_an_analyst_opens_it(tmp_path, sample_dir):
+    """JupyterLab: no ``run_dir``, so the kernel loads the team's data and computes every
+    number itself with the pipeline's functions; the page's sections all come out."""
+    from salesreport.execute import ensure_kernel
+    from tests.conftest import REPORT_MONTH
+
+    out = tmp_path / "executive.ipynb"
+    pm.execute_notebook(
+        str(project_root() / "notebooks" / "executive.ipynb"),
+        str(out),
+        parameters={"month": REPORT_MONTH, "data_dir": str(sample_dir)},
+        kernel_name=ensure_kernel(),
+        cwd=str(project_root() / "notebooks"),
+        progress_bar=False,
+    )
+    nb = nbformat.read(out, as_version=4)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
+    assert "target year to date" in html and "forecast at" in html
+    assert any("image/png" in o.get("data", {}) for o in outputs)
