@@ -462,6 +462,51 @@ def sdr_table(tables: Tables, month: str) -> pd.DataFrame:
     return out.sort_values(sort, ascending=False, kind="stable").reset_index(drop=True)
 
 
+def sdr_funnel(tables: Tables, month: str) -> pd.DataFrame:
+    """The SDR team's month as a funnel: touches -> meetings booked -> opportunities.
+
+    The SDRs: reps with ``role`` sdr (case-insensitive) with a reps table, else the owners
+    of leads. Steps, each left out when its data is absent:
+
+    * ``Touches``: their calls, emails and LinkedIn requests in ``month`` (activities by
+      ``timestamp``);
+    * ``Meetings booked``: their ``meeting`` activities in ``month``;
+    * ``Opportunities from their leads``: opportunities created in ``month`` whose id is the
+      ``opportunity_id`` of a lead an SDR owns (needs opportunities and that optional leads
+      column); without both, ``Leads converted``: their leads with a ``converted_date`` in
+      ``month``.
+
+    Columns ``step``, ``count``.
+    """
+    start, end = _bounds(month)
+    if tables.reps is not None:
+        roles = tables.reps["role"].astype(str).str.lower()
+        sdrs = set(tables.reps.loc[roles == "sdr", "rep_id"])
+    else:
+        sdrs = set(tables.leads["owner_id"].dropna()) if tables.leads is not None else set()
+    rows = []
+    if tables.activities is not None:
+        a = tables.activities
+        a = a[
+            a["rep_id"].isin(sdrs)
+            & (a["timestamp"] >= start)
+            & (a["timestamp"] < end + pd.Timedelta(days=1))
+        ]
+        kind = a["type"].astype(str).str.lower()
+        rows.append(("Touches", int(kind.isin(["call", "email", "linkedin"]).sum())))
+        rows.append(("Meetings booked", int((kind == "meeting").sum())))
+    if tables.leads is not None:
+        lds = tables.leads[tables.leads["owner_id"].isin(sdrs)]
+        opps = tables.opportunities
+        if opps is not None and "opportunity_id" in lds.columns:
+            ids = set(lds["opportunity_id"].dropna().astype(str))
+            new = opps["created_date"].between(start, end) & opps["opportunity_id"].isin(ids)
+            rows.append(("Opportunities from their leads", int(new.sum())))
+        elif "converted_date" in lds.columns:
+            rows.append(("Leads converted", int(lds["converted_date"].between(start, end).sum())))
+    return pd.DataFrame(rows, columns=["step", "count"])
+
+
 def lost_reasons(tables: Tables, month: str, months: int = 12) -> pd.DataFrame:
     """Lost deals by ``lost_reason`` over the ``months`` months to ``month`` (by ``close_date``).
 

@@ -1105,6 +1105,37 @@ def sdr_section(ctx) -> Output:
     return out
 
 
+def sdr_funnel_section(ctx) -> Output:
+    """Touches -> meetings -> opportunities for the SDR team this month."""
+    if ctx.tables.activities is None and ctx.tables.leads is None:
+        return section_needs("activities", "SDR funnel", "sdr-funnel")
+    f = analysis.sdr_funnel(ctx.tables, ctx.month)
+    month = pd.Period(ctx.month, "M").strftime("%B %Y")
+    steps = f.set_index("step")["count"]
+    touches, meetings = steps.get("Touches"), steps.get("Meetings booked")
+    opps = steps.get("Opportunities from their leads")
+    parts = []
+    if touches and meetings:
+        parts.append(f"One meeting booked per {touches / meetings:,.0f} touches")
+    elif touches and meetings is not None:
+        parts.append(f"No meeting booked from {H.count(touches, 'touch', 'touches')}")
+    if opps is not None:
+        parts.append(f"{H.count(opps, 'new opportunity', 'new opportunities')} from SDR leads")
+    title = f"{', '.join(parts)} in {month}" if parts else f"SDR funnel, {month}"
+    out = [
+        H.heading(title, anchor="sdr-funnel"),
+        _try_chart(charts.funnel, f, f"From SDR touches to opportunities, {month}"),
+        H.paragraph(
+            "Touches: calls, emails and LinkedIn requests by SDRs. Opportunities from their "
+            "leads: opportunities created this month from a lead an SDR owns.",
+            "sr-note",
+        ),
+    ]
+    if ctx.tables.activities is None:
+        out.append(needs("activities", "Touches and meetings"))
+    return out
+
+
 #: The SDR table's columns as the page shows them.
 SDR_COLUMNS = {
     "rep": "SDR",

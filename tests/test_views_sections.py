@@ -164,6 +164,7 @@ def test_executive_charts_and_notes_mention_a_target_only_when_there_is_one(targ
         (views.waterfall_section, "Pipeline bridge: no opportunities table in the data"),
         (views.sdr_section, "SDR activity: no activities table in the data"),
         (views.sdr_trend_section, "SDR trends: no leads table in the data"),
+        (views.sdr_funnel_section, "SDR funnel: no activities table in the data"),
     ],
 )
 def test_a_section_without_its_table_has_a_heading_and_says_what_unlocks_it(section, heading):
@@ -181,3 +182,56 @@ def test_an_ae_without_any_opportunity_gets_an_empty_pipeline_not_an_error():
 def test_a_chart_with_no_rows_is_explained_in_plain_words():
     note = views._try_chart(views.charts.funnel, pd.DataFrame(columns=["step", "count"]), "t")
     assert "Nothing to chart" in note and "funnel" not in note
+
+
+def test_sdr_funnel_counts_touches_meetings_and_opportunities_from_sdr_leads():
+    reps = pd.DataFrame(
+        {"rep_id": ["s1", "s2", "a1"], "name": ["Sam", "Kim", "Ann"], "role": ["sdr", "SDR", "ae"]}
+    )
+    # October: s1 2 calls + 1 email + 1 meeting, s2 1 LinkedIn + 1 meeting; the AE's call and
+    # meeting are not the SDRs'; s1's September call is outside the month.
+    rows = [
+        ("s1", "call", "2026-10-02"), ("s1", "call", "2026-10-03"), ("s1", "email", "2026-10-04"),
+        ("s1", "meeting", "2026-10-05"), ("s2", "linkedin", "2026-10-06"),
+        ("s2", "meeting", "2026-10-31 18:00"), ("a1", "call", "2026-10-07"),
+        ("a1", "meeting", "2026-10-08"), ("s1", "call", "2026-09-30"),
+    ]  # fmt: skip
+    acts = pd.DataFrame(
+        {
+            "activity_id": [f"x{i}" for i in range(len(rows))],
+            "rep_id": [r[0] for r in rows],
+            "type": [r[1] for r in rows],
+            "timestamp": pd.to_datetime([r[2] for r in rows], format="ISO8601"),
+        }
+    )
+    leads = pd.DataFrame(
+        {
+            "lead_id": ["l1", "l2", "l3"],
+            "created_date": pd.to_datetime(["2026-09-01", "2026-10-01", "2026-10-02"]),
+            "source": "web",
+            "status": "converted",
+            "owner_id": ["s1", "s2", "a1"],
+            "region": "DE",
+            "opportunity_id": ["O1", "O2", "O3"],
+        }
+    )
+    # O1 created in October from s1's lead, O2 in November (later), O3 from the AE's lead
+    opps = pd.DataFrame(
+        {
+            "opportunity_id": ["O1", "O2", "O3"],
+            "created_date": pd.to_datetime(["2026-10-10", "2026-11-02", "2026-10-11"]),
+        }
+    )
+    ctx = _ctx(Tables(reps=reps, activities=acts, leads=leads, opportunities=opps))
+    f = views.analysis.sdr_funnel(ctx.tables, "2026-10")
+    assert f.values.tolist() == [
+        ["Touches", 4],  # 2 calls + 1 email + 1 LinkedIn
+        ["Meetings booked", 2],
+        ["Opportunities from their leads", 1],  # O1
+    ]
+    heading = views.sdr_funnel_section(ctx)[0]
+    # 4 touches / 2 meetings = one meeting per 2 touches
+    assert (
+        "One meeting booked per 2 touches, 1 new opportunity from SDR leads in October 2026"
+        in heading
+    )
