@@ -106,6 +106,9 @@ def header(column: Any) -> str:
     return sentence(" ".join(words)) if words else text
 
 
+_DATE_TEXT = re.compile(r"\d{4}-\d{2}(-\d{2})?")
+
+
 def table(
     df: pd.DataFrame,
     formats: dict[str, Any] | None = None,
@@ -131,7 +134,10 @@ def table(
                 cells.append(f'<td><span class="sr-badge {cls}">{esc(v) or "—"}</span></td>')
                 continue
             txt = formats[c](v) if c in formats else v
-            cls = ' class="num"' if c in numeric else ""
+            if c in numeric:
+                cls = ' class="num"'
+            else:  # a date or a month never breaks over two lines
+                cls = ' class="date"' if _DATE_TEXT.fullmatch(str(txt)) else ""
             cells.append(f"<td{cls}>{esc(txt)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     more = (

@@ -458,3 +458,12 @@ def test_counts_agree_with_their_noun():
     assert count(0, "row") == "0 rows"
     assert count(1204, "activity", "activities") == "1,204 activities"
     assert count(1, "activity", "activities") == "1 activity"
+
+
+def test_dates_and_numbers_in_tables_never_wrap():
+    t = table(pd.DataFrame({"close": ["2026-12-30", "2026-11", "soon"], "amount": [1.0, 2.0, 3.0]}))
+    assert '<td class="date">2026-12-30</td>' in t and '<td class="date">2026-11</td>' in t
+    assert "<td>soon</td>" in t and '<td class="num">1.0</td>' in t
+    from salesreport.html import house_css
+
+    assert "td.date { white-space: nowrap; }" in house_css()
