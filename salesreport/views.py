@@ -1244,9 +1244,11 @@ def accuracy_section(ctx) -> Output:
             H.paragraph(
                 "Published forecast: the forecast the report published at each origin, from the "
                 "model chosen then. "
-                "MAPE and WAPE: mean and weighted absolute percentage error; MASE: error relative to "
-                "a seasonal naive forecast (below 1 is better than repeating last year); bias: "
-                "(forecast − actual) / actual. Per-horizon figures are in forecast_accuracy.csv.",
+                "MAPE and WAPE: mean and weighted absolute percentage error; MASE: the error "
+                "over the typical year-on-year change of the history before each forecast "
+                "(the in-sample seasonal naive error), lower is better and comparable across "
+                "models; bias: (forecast − actual) / actual. Per-horizon figures are in "
+                "forecast_accuracy.csv.",
                 "sr-note",
             )
         )
