@@ -486,16 +486,29 @@ def segment_forecast_section(ctx) -> Output:
     wide.columns = [
         str(c).split("=", 1)[1] if one_key else str(c).replace("=", ": ", 1) for c in wide.columns
     ]
-    wide["Total"] = wide.sum(axis=1)
+    total = wide.sum(axis=1)
+    shown = ""
+    if wide.shape[1] > MAX_SEGMENT_COLUMNS:  # a readable table: the largest, then the rest
+        order = wide.sum().sort_values(ascending=False, kind="stable").index
+        keep, rest = order[: MAX_SEGMENT_COLUMNS - 1], order[MAX_SEGMENT_COLUMNS - 1 :]
+        wide = wide[keep].assign(Others=wide[rest].sum(axis=1))
+        shown = f" The {len(keep)} largest of {len(order)} segments, the others summed."
+    wide["Total"] = total
     money = lambda v: charts.fmt_money(v, ctx.currency)  # noqa: E731
     t = wide.rename_axis("Month").reset_index()
     method = sf["method"].iloc[0] if "method" in sf.columns else "proportional"
     by = f" by {keys.pop()}" if one_key else " by segment"
     return [
         H.heading(f"Forecast{by}, adding up to the team forecast", anchor="segment-forecast"),
-        H.paragraph(f"Revenue forecast ({ctx.currency}); reconciliation: {method}.", "sr-note"),
+        H.paragraph(
+            f"Revenue forecast ({ctx.currency}); reconciliation: {method}.{shown}", "sr-note"
+        ),
         H.table(t, formats={c: money for c in t.columns if c != "Month"}, max_rows=12),
     ]
+
+
+#: segment columns the segment forecast table shows before summing the smallest as "Others"
+MAX_SEGMENT_COLUMNS = 8
 
 
 def okr_section(ctx) -> Output:
@@ -771,7 +784,8 @@ def attainment_section(ctx, rep_id: str = "") -> Output:
             charts.kpi_bars,
             chart[["label", "value", "target"]],
             ctx.currency,
-            f"Bookings year to date against quota ({ctx.currency})",
+            f"Bookings year to date against quota ({ctx.currency})"
+            + (f", the {len(chart)} largest of {len(lb)} AEs" if len(lb) > len(chart) else ""),
             metric="Bookings",
         ),
         H.table(

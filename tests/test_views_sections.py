@@ -235,3 +235,23 @@ def test_sdr_funnel_counts_touches_meetings_and_opportunities_from_sdr_leads():
         "One meeting booked per 2 touches, 1 new opportunity from SDR leads in October 2026"
         in heading
     )
+
+
+def test_a_segment_forecast_with_many_segments_shows_the_largest_and_sums_the_rest():
+    # 10 regions R0..R9 over two months; region Ri forecasts 10 * (i + 1) each month
+    rows = [
+        (month, f"region=R{i}", 10.0 * (i + 1), "proportional")
+        for month in ("2026-11", "2026-12")
+        for i in range(10)
+    ]
+    sf = pd.DataFrame(rows, columns=["period", "segment", "point", "method"])
+    ctx = _ctx()
+    ctx.frames["segment_forecasts"] = sf
+    heading, note, table = views.segment_forecast_section(ctx)
+    assert "Forecast by region, adding up to the team forecast" in heading
+    assert "The 7 largest of 10 segments, the others summed." in note
+    headers = re.findall(r"<th[^>]*>([^<]*)</th>", table)
+    assert headers == ["Month", "R9", "R8", "R7", "R6", "R5", "R4", "R3", "Others", "Total"]
+    # Others: R0..R2 = 10 + 20 + 30 = 60; Total: 10 * (1 + ... + 10) = 550
+    first_row = re.findall(r"<td[^>]*>([^<]*)</td>", table)[:10]
+    assert first_row[-2:] == ["€60", "€550"]
