@@ -1229,9 +1229,9 @@ def accuracy_section(ctx) -> Output:
     byh = detail.groupby(["model", "horizon"], as_index=False).apply(
         lambda g: pd.Series({"mape": g["ape"].mean()}), include_groups=False
     )
-    byh["selected"] = byh["model"] == "selected"  # the published forecast, drawn thicker
-    byh["model"] = byh["model"].map(model_name)
     if len(byh):
+        byh["selected"] = byh["model"] == "selected"  # the published forecast, drawn thicker
+        byh["model"] = byh["model"].map(model_name)
         out.append(
             _try_chart(charts.accuracy_by_horizon, byh, "Mean absolute percentage error by horizon")
         )
@@ -1240,7 +1240,17 @@ def accuracy_section(ctx) -> Output:
         wide = summary.pivot_table(index="model", columns="metric", values="value", aggfunc="first")
         cols = [c for c in ["mape", "wape", "mase", "bias", "n"] if c in wide.columns]
         wide = wide[cols].sort_values("mase" if "mase" in cols else cols[0]).reset_index()
-        out.append(H.heading("Accuracy by model, all horizons (realised and backtest)", level=3))
+        heading = "Accuracy by model, all horizons (realised and backtest)"
+        if "mase" in cols and wide["mase"].notna().any():
+            best = wide.iloc[0]
+            heading = (
+                f"{model_name(best['model'])} was the most accurate over all horizons "
+                f"(MASE {best['mase']:.2f})"
+            )
+            published = wide.loc[wide["model"] == "selected", "mase"]
+            if best["model"] != "selected" and len(published) and pd.notna(published.iloc[0]):
+                heading += f"; the published forecast {published.iloc[0]:.2f}"
+        out.append(H.heading(heading, level=3))
         out.append(
             H.table(
                 wide,
@@ -1401,8 +1411,11 @@ def forecast_table(ctx) -> Output:
     sel = fc[fc["selected"].astype(bool)]
     money = lambda v: charts.fmt_money(v, ctx.currency)  # noqa: E731
     t = sel[list(FORECAST_COLUMNS)].rename(columns=FORECAST_COLUMNS)  # the model: in the note above
+    months = H.count(len(sel), "month")
     return [
-        H.heading("Forecast by month", level=3),
+        H.heading(
+            f"Forecast by month: {money(sel['point'].sum())} over the next {months}", level=3
+        ),
         H.table(t, formats={c: money for c in t.columns if c != "Month"}),
     ]
 

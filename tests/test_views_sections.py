@@ -255,3 +255,22 @@ def test_a_segment_forecast_with_many_segments_shows_the_largest_and_sums_the_re
     # Others: R0..R2 = 10 + 20 + 30 = 60; Total: 10 * (1 + ... + 10) = 550
     first_row = re.findall(r"<td[^>]*>([^<]*)</td>", table)[:10]
     assert first_row[-2:] == ["€60", "€550"]
+
+
+def test_the_accuracy_table_heading_names_the_most_accurate_model():
+    # summary rows over all horizons: ml MASE 0.70 (best), the published forecast 0.77, ets 1.1
+    rows = [
+        ("ml", "mase", 0.70), ("selected", "mase", 0.77), ("ets", "mase", 1.10),
+        ("ml", "mape", 0.13), ("selected", "mape", 0.13), ("ets", "mape", 0.2),
+    ]  # fmt: skip
+    acc = pd.DataFrame(rows, columns=["model", "metric", "value"]).assign(
+        kind="summary", horizon=np.nan, origin=None, actual=np.nan, forecast=np.nan, ape=np.nan
+    )
+    ctx = _ctx()
+    ctx.frames["forecast_accuracy"] = acc
+    headings = [x for x in views.accuracy_section(ctx) if isinstance(x, str) and "<h3" in x]
+    assert len(headings) == 1
+    assert (
+        "Ridge regression was the most accurate over all horizons (MASE 0.70); "
+        "the published forecast 0.77"
+    ) in headings[0]
