@@ -579,23 +579,24 @@ def biggest_changes(ctx, n: int = 3) -> Output:
     m = m[m["value"].notna() & m["prior"].notna() & (m["prior"] != 0)]
     if m.empty:
         return [
-            H.heading("What changed most", anchor="changes"),
-            H.missing("No KPI has a value a year earlier to compare with."),
+            H.heading("No KPI has a value a year earlier to compare with", anchor="changes"),
+            H.missing("The changes against last year need a year of history."),
         ]
     m["change"] = m["value"] / m["prior"] - 1
     m = m.reindex(m["change"].abs().sort_values(ascending=False).index).head(n)
-    items = []
+    items, first = [], ""
     for _, r in m.iterrows():
         title = cat.loc[r["metric"], "title"] if r["metric"] in cat.index else r["metric"]
         word = "up" if r["change"] > 0 else "down"
         why = _driver(ctx, _kpi_rows(ctx, r["metric"]), r["metric"], r["unit"])
+        first = first or f"{title} {word} {abs(r['change']):.0%} on last year, the largest change"
         items.append(
             f"<li><strong>{H.esc(title)}</strong> {word} {abs(r['change']):.0%} on last year "
             f"({H.esc(_fmt(r['value'], r['unit'], ctx.currency, r['metric']))} against {H.esc(_fmt(r['prior'], r['unit'], ctx.currency, r['metric']))})"
             f"{H.esc(why)}</li>"
         )
     return [
-        H.heading("What changed most against last year", anchor="changes"),
+        H.heading(first, anchor="changes"),
         "<ol>" + "".join(items) + "</ol>",
     ]
 
@@ -753,17 +754,17 @@ def attainment_section(ctx, rep_id: str = "") -> Output:
     if rep_id:
         lb = lb[lb["owner_id"] == rep_id]
     if lb.empty and rep_id:
+        who = analysis.rep_label(ctx.tables, rep_id)
         return [
-            H.heading("Attainment", anchor="attainment"),
-            H.missing(
-                f"{analysis.rep_label(ctx.tables, rep_id)} has no bookings, quota or open "
-                "pipeline this fiscal year."
-            ),
+            H.heading(
+                f"{who}: no bookings, quota or open pipeline this fiscal year", anchor="attainment"
+            )
         ]
     if lb.empty:
         return [
-            H.heading("Attainment", anchor="attainment"),
-            H.missing("No account executive has bookings or quota in this period."),
+            H.heading(
+                "No account executive has bookings or quota this fiscal year", anchor="attainment"
+            )
         ]
     on = int((lb["attainment"] >= 1).sum())
     with_quota = int(lb["attainment"].notna().sum())
@@ -862,10 +863,7 @@ def funnel_section(ctx) -> Output:
 
 def stages_section(ctx) -> Output:
     if ctx.tables.stage_history is None:
-        return [
-            H.heading("Stage conversion and bottlenecks", anchor="stages"),
-            needs("stage_history", "Stage conversion and time in stage"),
-        ]
+        return section_needs("stage_history", "Stage conversion and bottlenecks", "stages")
     sc = analysis.stage_conversion(ctx.tables, ctx.month, stage_order=ctx.params.stage_order)
     if sc.empty:
         return [H.missing("No stage was entered in the last 12 months.")]
@@ -929,8 +927,8 @@ def cohort_section(ctx) -> Output:
     co = ctx.frames.get("cohorts", pd.DataFrame())
     if co.empty:
         return [
-            H.heading("Customer cohorts", anchor="cohorts"),
-            H.missing("No purchases to build cohorts from."),
+            H.heading("No purchases to build customer cohorts from", anchor="cohorts"),
+            H.missing("Cohorts need orders (or won opportunities) with an account_id."),
         ]
     m = co[co["months_since"] == 12]
     avg12 = (
@@ -1199,7 +1197,7 @@ def accuracy_section(ctx) -> Output:
     acc = ctx.frames.get("forecast_accuracy", pd.DataFrame())
     if acc.empty:
         return [
-            H.heading("Forecast accuracy", anchor="accuracy"),
+            H.heading("Forecast accuracy: not enough history yet", anchor="accuracy"),
             H.missing("Not enough history to score past forecasts."),
         ]
     detail = acc[acc["kind"].isin(["realised", "backtest"])].copy()
@@ -1321,9 +1319,12 @@ def trend_section(ctx) -> Output:
 def pipeline_forecast_section(ctx) -> Output:
     pf = ctx.frames.get("pipeline_forecast", pd.DataFrame())
     if pf.empty:
+        if ctx.tables.opportunities is None:
+            return section_needs("opportunities", "Pipeline-based forecast", "pipeline-forecast")
+        why = (ctx.notes or {}).get("unavailable", {}).get("pipeline_forecast", "")
         return [
-            H.heading("Pipeline-based forecast", anchor="pipeline-forecast"),
-            needs("opportunities", "The pipeline-based forecast"),
+            H.heading("No pipeline-based forecast this month", anchor="pipeline-forecast"),
+            H.missing(H.sentence(why) + "." if why else "The open pipeline gave no forecast."),
         ]
     wide = pf.pivot_table(index="period", columns="component", values="value", aggfunc="sum")
     fc = ctx.frames["forecast"]
@@ -1368,9 +1369,13 @@ def pipeline_forecast_section(ctx) -> Output:
 def submissions_section(ctx) -> Output:
     s = ctx.frames.get("submissions", pd.DataFrame())
     if s.empty:
+        if ctx.tables.forecast_submissions is None:
+            return section_needs(
+                "forecast_submissions", "The team's own forecast calls", "submissions"
+            )
+        month = pd.Period(ctx.month, "M").strftime("%B %Y")
         return [
-            H.heading("The team's own forecast calls", anchor="submissions"),
-            needs("forecast_submissions", "Scoring the team's own forecast"),
+            H.heading(f"No forecast call submitted by the end of {month}", anchor="submissions")
         ]
     done = s[s["complete"].astype(bool)] if "complete" in s.columns else s
     commit = done[done["category"] == "commit"] if "category" in done.columns else done

@@ -274,3 +274,14 @@ def test_the_accuracy_table_heading_names_the_most_accurate_model():
         "Ridge regression was the most accurate over all horizons (MASE 0.70); "
         "the published forecast 0.77"
     ) in headings[0]
+
+
+def test_what_changed_most_leads_with_the_largest_change():
+    status = _status(
+        [
+            ("revenue", "all", 200.0, 100.0, "EUR"),  # +100%
+            ("deals_won", "all", 9.0, 10.0, "count"),  # -10%
+        ]
+    )
+    heading = views.biggest_changes(_ctx(status=status))[0]
+    assert "Revenue up 100% on last year, the largest change" in heading
