@@ -898,3 +898,13 @@ def test_formatting_numbers_and_the_pipeline_load_no_matplotlib():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_one_bar_keeps_the_thickness_of_three():
+    df = pd.DataFrame({"label": ["Ann (R1)"], "value": [126.0], "target": [726.0]})
+    ax = c.kpi_bars(df, "EUR", "t", metric="Bookings").axes[0]
+    low, high = ax.get_ylim()
+    # three rows' worth: -0.6 - 1 .. 1 - 0.4 + 1 = -1.6 .. 1.6
+    assert (low, high) == pytest.approx((-1.6, 1.6))
+    three = pd.DataFrame({"label": ["a", "b", "c"], "value": [1.0, 2.0, 3.0]})
+    assert c.kpi_bars(three, "EUR", "t").axes[0].get_ylim() == pytest.approx((-0.6, 2.6))

@@ -327,7 +327,8 @@ def kpi_bars(
         ax.xaxis.set_major_formatter(tick_fmt)
         ax.set_xlabel(with_period(f"{metric} ({unit_text})", period_label))
         ax.grid(axis="y", visible=False)
-        ax.set_ylim(-0.6, n - 0.4)
+        pad = max(0.0, (3 - n) / 2)  # one or two bars keep the thickness of three
+        ax.set_ylim(-0.6 - pad, n - 0.4 + pad)
         if target is not None:
             handles = [
                 Patch(
