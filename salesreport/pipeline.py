@@ -18,7 +18,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -255,7 +255,18 @@ def _run_locked(
 
         with progress.step("Write run.json"):
             shutil.copytree(paths.work / "notebooks", paths.stage / "notebooks")
-            write_run_json(params, month, data, loaded, progress.timings, paths.stage, started)
+            from salesreport.views import headline_sentence
+
+            write_run_json(
+                params,
+                month,
+                data,
+                loaded,
+                progress.timings,
+                paths.stage,
+                started,
+                headline_sentence(ctx),
+            )
 
         with progress.step("Publish"):
             _record_ledger(ctx, paths.ledger)
@@ -741,10 +752,13 @@ def package_versions() -> dict[str, str]:
     return out
 
 
-def write_run_json(params, month, data, loaded, timings, stage: Path, started) -> None:
+def write_run_json(
+    params, month, data, loaded, timings, stage: Path, started, headline: str = ""
+) -> None:
     doc = {
         "team": params.team,
         "month": month,
+        "headline": headline,  # the month's finding, shown beside it in reports/index.html
         "started": started.isoformat(timespec="seconds"),
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         "parameters": masked(params),
@@ -779,6 +793,17 @@ def publish(paths: RunPaths) -> None:
         ) from exc
 
 
+def _archive_month(folder: Path) -> dict[str, str]:
+    """A published month for the archive: its folder name, ``October 2026`` and the headline
+    its run recorded in run.json (empty for reports published before it was recorded)."""
+    label, headline = folder.name, ""
+    with contextlib.suppress(ValueError, ParameterError):
+        label = date(*parse_month(folder.name), 1).strftime("%B %Y")
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        headline = str(json.loads((folder / "run.json").read_text("utf-8")).get("headline", ""))
+    return {"folder": folder.name, "label": label, "headline": headline}
+
+
 def write_archive(reports_root: Path) -> None:
     """``reports/index.html``: every team and month published, newest first."""
     from salesreport.html import render_archive
@@ -796,7 +821,13 @@ def write_archive(reports_root: Path) -> None:
             title = team_dir.name.upper()
             with contextlib.suppress(Exception):
                 title = load_params(team_dir.name).title
-            entries.append({"team": team_dir.name, "title": title, "months": months})
+            entries.append(
+                {
+                    "team": team_dir.name,
+                    "title": title,
+                    "months": [_archive_month(team_dir / m) for m in months],
+                }
+            )
     tmp = reports_root / f".index-{os.getpid()}.html"
     tmp.write_text(render_archive(entries), encoding="utf-8")
     os.replace(tmp, reports_root / "index.html")

@@ -9,6 +9,7 @@ publish nothing and leave the previous report byte-identical.
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import os
 import re
@@ -48,8 +49,17 @@ def test_every_team_publishes_the_full_folder(built, team):
     assert {f"{a}.ipynb" for a in AUDIENCES} <= {p.name for p in (out / "notebooks").iterdir()}
     # nothing half-built or temporary is left beside it
     assert not [p for p in (root / "reports" / team).iterdir() if p.name.startswith(".build-")]
-    assert (root / "reports" / "index.html").exists()
-    assert f"{team}/{REPORT_MONTH}/index.html" in (root / "reports" / "index.html").read_text()
+    archive = (root / "reports" / "index.html").read_text()
+    # each month with its finding, as the team's own index states it
+    headline = json.loads((out / "run.json").read_text())["headline"]
+    assert (
+        headline.startswith("Revenue ")
+        and html.escape(headline) in (out / "index.html").read_text()
+    )
+    assert (
+        f'<a href="{team}/{REPORT_MONTH}/index.html">October 2026</a> — {html.escape(headline)}'
+        in archive
+    )
 
 
 def test_output_files_have_the_specified_columns(built):
