@@ -1109,8 +1109,9 @@ def sdr_section(ctx) -> Output:
     out.append(
         H.paragraph(
             "Meetings per touch: meetings booked over calls, emails and LinkedIn requests. "
-            "Open lead age: the mean age at month end of the leads the SDR owns that are "
-            "not converted, disqualified, closed or lost.",
+            "Open lead age: the mean age at month end of the SDR's open leads (the rule of "
+            "the open-lead age KPI: not converted by then, and no closed status such as "
+            "disqualified, lost or junk).",
             "sr-note",
         )
     )
@@ -1128,7 +1129,12 @@ def sdr_funnel_section(ctx) -> Output:
     opps = steps.get("Opportunities from their leads")
     parts = []
     if touches and meetings:
-        parts.append(f"One meeting booked per {touches / meetings:,.0f} touches")
+        per = round(touches / meetings)
+        parts.append(
+            f"One meeting booked per {H.count(per, 'touch', 'touches')}"
+            if per >= 1
+            else f"{meetings / touches:.1f} meetings booked per touch"
+        )
     elif touches and meetings is not None:
         parts.append(f"No meeting booked from {H.count(touches, 'touch', 'touches')}")
     if opps is not None:

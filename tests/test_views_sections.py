@@ -285,3 +285,28 @@ def test_what_changed_most_leads_with_the_largest_change():
     )
     heading = views.biggest_changes(_ctx(status=status))[0]
     assert "Revenue up 100% on last year, the largest change" in heading
+
+
+@pytest.mark.parametrize(
+    ("touches", "meetings", "expected"),
+    [
+        (4, 2, "One meeting booked per 2 touches"),
+        (3, 2, "One meeting booked per 2 touches"),  # 1.5 rounds to 2
+        (1, 1, "One meeting booked per 1 touch"),
+        (1, 3, "3.0 meetings booked per touch"),  # 1 / 3 rounds to 0: say it the other way
+        (5, 0, "No meeting booked from 5 touches"),
+    ],
+)
+def test_sdr_funnel_heading_reads_right_whatever_the_ratio(touches, meetings, expected):
+    reps = pd.DataFrame({"rep_id": ["s1"], "name": ["Sam"], "role": ["sdr"]})
+    kinds = ["call"] * touches + ["meeting"] * meetings
+    acts = pd.DataFrame(
+        {
+            "activity_id": [f"x{i}" for i in range(len(kinds))],
+            "rep_id": "s1",
+            "type": kinds,
+            "timestamp": pd.Timestamp("2026-10-05"),
+        }
+    )
+    heading = views.sdr_funnel_section(_ctx(Tables(reps=reps, activities=acts)))[0]
+    assert f"{expected} in October 2026" in heading
