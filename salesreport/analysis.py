@@ -16,7 +16,7 @@ import pandas as pd
 
 from salesreport.forecast.pipeline_forecast import open_at, stage_at
 from salesreport.periods import month_end, month_period, month_start
-from salesreport.tables import Tables, closed_leads
+from salesreport.tables import Tables, closed_leads, filled
 
 
 def _bounds(month: str) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -99,8 +99,7 @@ def converted_leads(leads: pd.DataFrame, end: pd.Timestamp) -> pd.Series | None:
     or, when the table has no such column, with a ``converted_date`` on or before ``end``.
     ``None`` when the table has neither optional column (nothing tells a converted lead)."""
     if "opportunity_id" in leads.columns:
-        ids = leads["opportunity_id"].astype(object)
-        return ids.notna() & (ids.astype(str).str.strip() != "")
+        return pd.Series(filled(leads["opportunity_id"]), index=leads.index)
     if "converted_date" in leads.columns:
         return leads["converted_date"] <= end
     return None
@@ -259,6 +258,11 @@ def account_executives(tables: Tables, month: str) -> list[str]:
     return []
 
 
+def _has_role(reps: pd.DataFrame, role: str) -> pd.Series:
+    """Rows of the reps table whose ``role`` is ``role`` (case-insensitive)."""
+    return reps["role"].astype(str).str.lower() == role.lower()
+
+
 def employed(tables: Tables, month: str, role: str) -> list[str]:
     """Reps of ``role`` (case-insensitive) employed at some point in ``month``, sorted:
     ``hire_date`` empty or on/before its last day, ``leave_date`` empty or on/after its
@@ -269,11 +273,7 @@ def employed(tables: Tables, month: str, role: str) -> list[str]:
     start, end = _bounds(month)
     hired = r["hire_date"] if "hire_date" in r else pd.Series(pd.NaT, index=r.index)
     left = r["leave_date"] if "leave_date" in r else pd.Series(pd.NaT, index=r.index)
-    keep = (
-        (r["role"].astype(str).str.lower() == role.lower())
-        & (hired.isna() | (hired <= end))
-        & (left.isna() | (left >= start))
-    )
+    keep = _has_role(r, role) & (hired.isna() | (hired <= end)) & (left.isna() | (left >= start))
     return sorted(r.loc[keep, "rep_id"].dropna().astype(str).unique())
 
 
@@ -446,7 +446,7 @@ def sdr_table(tables: Tables, month: str) -> pd.DataFrame:
     if tables.reps is not None:
         # SDRs employed in the month, and any SDR who logged activity or created leads in it
         r = tables.reps.drop_duplicates("rep_id").set_index("rep_id")
-        sdrs = r.index[r["role"].astype(str).str.lower() == "sdr"]
+        sdrs = r.index[_has_role(r, "sdr")]
         busy = out.drop(columns=["lead_age_days"], errors="ignore").fillna(0).sum(axis=1) > 0
         now = set(employed(tables, month, "sdr"))
         out = out[out.index.isin(sdrs) & (out.index.isin(now) | busy)]
@@ -480,8 +480,7 @@ def sdr_funnel(tables: Tables, month: str) -> pd.DataFrame:
     """
     start, end = _bounds(month)
     if tables.reps is not None:
-        roles = tables.reps["role"].astype(str).str.lower()
-        sdrs = set(tables.reps.loc[roles == "sdr", "rep_id"])
+        sdrs = set(tables.reps.loc[_has_role(tables.reps, "sdr"), "rep_id"])
     else:
         sdrs = set(tables.leads["owner_id"].dropna()) if tables.leads is not None else set()
     rows = []

@@ -257,6 +257,13 @@ class Tables:
         return out
 
 
+def filled(s: pd.Series) -> np.ndarray:
+    """True where a text value is present and not blank (an optional link such as a lead's
+    ``opportunity_id``)."""
+    v = s.astype(object)
+    return (v.notna() & (v.astype(str).str.strip() != "")).to_numpy()
+
+
 #: lead statuses that take a lead out of the open leads (compared lower case, stripped; any
 #: status starting with "closed" counts too). Shared by the open-lead age KPI and the SDR table.
 CLOSED_LEAD_STATUSES = (

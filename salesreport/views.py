@@ -206,15 +206,6 @@ def _fmt(value: float, unit: str, currency: str, metric: str = "") -> str:
     return charts.fmt_number(value)
 
 
-#: KPI windows as readers say them.
-WINDOW_NAMES = {
-    "month": "Month",
-    "qtd": "Quarter to date",
-    "ytd": "Year to date",
-    "trailing12": "Last 12 months",
-}
-
-
 def segment_label(ctx, segment: str) -> str:
     """A KPI segment as readers say it: ``all`` -> ``the team``, ``region=DE`` ->
     ``region DE``, ``owner_id=R0268`` -> ``rep Kira Martin`` (the reps table's name; the
@@ -435,12 +426,20 @@ MODEL_LABELS = {
 }
 
 
+def _ensemble_members(model: str) -> list[str] | None:
+    """``ensemble(ml,arima)`` -> ``["ml", "arima"]``; ``None`` for a single model."""
+    if model.startswith("ensemble(") and model.endswith(")"):
+        return [m for m in model[9:-1].split(",") if m]
+    return None
+
+
 def model_label(model: str) -> str:
     """A forecast model's name for readers: ``ensemble(ml,arima)`` -> ``the average of
     ridge regression on past months and ARIMA``."""
     model = str(model)
-    if model.startswith("ensemble(") and model.endswith(")"):
-        parts = [MODEL_LABELS.get(m, m) for m in model[9:-1].split(",") if m]
+    members = _ensemble_members(model)
+    if members:
+        parts = [MODEL_LABELS.get(m, m) for m in members]
         listed = ", ".join(parts[:-1]) + f" and {parts[-1]}" if len(parts) > 1 else parts[0]
         return f"the average of {listed}"
     return MODEL_LABELS.get(model, model)
@@ -463,8 +462,9 @@ def model_name(model: str) -> str:
     -> ``Average of Ridge regression, ARIMA``; ``selected`` is the forecast the report
     published each month (the model chosen then)."""
     model = str(model)
-    if model.startswith("ensemble(") and model.endswith(")"):
-        return "Average of " + ", ".join(MODEL_NAMES.get(m, m) for m in model[9:-1].split(",") if m)
+    members = _ensemble_members(model)
+    if members:
+        return "Average of " + ", ".join(MODEL_NAMES.get(m, m) for m in members)
     return MODEL_NAMES.get(model, model)
 
 
@@ -563,7 +563,7 @@ def okr_section(ctx) -> Output:
             formats={
                 "grade": lambda v: charts.fmt_pct(v),
                 "segment": lambda v: H.sentence(segment_label(ctx, v)),
-                "window": lambda v: WINDOW_NAMES.get(v, v),
+                "window": lambda v: H.sentence(charts.titles.WINDOW_PHRASES.get(v, v)),
             },
             numeric=["baseline", "target", "value", "grade"],
             badges=["status"],
@@ -1295,9 +1295,7 @@ def trend_section(ctx) -> Output:
     )
     last = tr.iloc[-1]
     yoy = last.get("yoy_growth")
-    unusual = {0: "no unusual months", 1: "1 unusual month"}.get(
-        len(flagged), f"{len(flagged)} unusual months"
-    )
+    unusual = H.count(len(flagged), "unusual month") if len(flagged) else "no unusual months"
     title = (
         f"Revenue {'up' if yoy >= 0 else 'down'} {abs(yoy):.0%} on the same month last year; {unusual}"
         if pd.notna(yoy)
@@ -1393,7 +1391,7 @@ def submissions_section(ctx) -> Output:
     from salesreport.forecast.accuracy import SUBMISSION_COLUMNS
 
     cols = [c for c in SUBMISSION_COLUMNS if c in s.columns and c != "complete"]
-    words = lambda v: str(v).replace("_", " ").capitalize() if pd.notna(v) else "—"  # noqa: E731
+    words = lambda v: H.header(v) if pd.notna(v) else "—"  # noqa: E731 - best_case -> Best case
     return [
         H.heading(title, anchor="submissions"),
         H.table(

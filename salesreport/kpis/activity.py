@@ -30,13 +30,7 @@ from salesreport.kpis.core import (
     window_sums,
 )
 from salesreport.params import TeamParams
-from salesreport.tables import Tables, closed_leads
-
-
-def _filled(s: pd.Series) -> np.ndarray:
-    """True where a text value is present and not blank."""
-    v = s.astype(object)
-    return (v.notna() & (v.astype(str).str.strip() != "")).to_numpy()
+from salesreport.tables import Tables, closed_leads, filled
 
 
 def lead_metrics(
@@ -67,7 +61,7 @@ def lead_metrics(
     n_seg = len(labels)
     report_end = win.end_day.max()
     has_opp = (
-        memo("lead_opp", (leads,), lambda: _filled(leads["opportunity_id"]).astype(float))
+        memo("lead_opp", (leads,), lambda: filled(leads["opportunity_id"]).astype(float))
         if "opportunity_id" in leads.columns
         else np.zeros(len(leads))
     )
