@@ -295,7 +295,7 @@ FINAL_FILE = "context.json"
 
 
 def save_context(ctx: ReportContext, run_dir: Path) -> None:
-    """Write the context's frames and tables into ``run_dir`` (Parquet), plus a JSON header."""
+    """Write the context's frames and tables into ``run_dir`` (Arrow IPC files), plus a JSON header."""
     writer = ContextWriter(run_dir)
     writer.begin(ctx.params, ctx.month, ctx.tables)
     for name, df in ctx.frames.items():
@@ -322,7 +322,7 @@ class ContextWriter:
         (self.run_dir / "tables").mkdir(parents=True, exist_ok=True)
         (self.run_dir / "frames").mkdir(parents=True, exist_ok=True)
         for name, df in tables.items():
-            _to_parquet(df, self.run_dir / "tables" / f"{name}.parquet")
+            _save_frame(df, self.run_dir / "tables" / f"{name}{FRAME_SUFFIX}")
         write_json(
             self.run_dir / BEGIN_FILE, {"month": month, "params": params.model_dump(mode="json")}
         )
@@ -342,7 +342,7 @@ class ContextWriter:
 
 
 class _FrameSink(dict):
-    """A dict of frames that saves each DataFrame to ``<name>.parquet`` when it is set.
+    """A dict of frames that saves each DataFrame to ``<name>.arrow`` when it is set.
 
     :meth:`keep_unsaved` puts a frame in without saving it: one no notebook reads from a
     saved context (:func:`build_context` keeps ``kpis`` so when it has rows; the sections
@@ -370,9 +370,9 @@ class _FrameSink(dict):
             raise RuntimeError(f"context frame {name!r} was computed twice")
         super().__setitem__(name, df)
         if isinstance(df, pd.DataFrame):
-            tmp = self._folder / f".{name}.parquet.tmp"
-            _to_parquet(df, tmp)
-            os.replace(tmp, self._folder / f"{name}.parquet")
+            tmp = self._folder / f".{name}{FRAME_SUFFIX}.tmp"
+            _save_frame(df, tmp)
+            os.replace(tmp, self._folder / f"{name}{FRAME_SUFFIX}")
 
 
 def write_json(path: Path, data: dict) -> None:
@@ -448,13 +448,27 @@ def _first_present(col: pd.Series):
     return present.iat[0] if len(present) else None
 
 
-def _to_parquet(df: pd.DataFrame, path: Path) -> None:
+#: file suffix of the run's saved tables and frames: Arrow IPC ("Feather v2"), uncompressed.
+#: The files live only as long as the run; written and read in about half the time of
+#: Parquet (no encoding, no compression), read by every notebook's kernel.
+FRAME_SUFFIX = ".arrow"
+
+
+def _save_frame(df: pd.DataFrame, path: Path) -> None:
+    import pyarrow as pa
+    from pyarrow import feather
+
     df = periods_as_text(df)
-    df.to_parquet(path, index=not isinstance(df.index, pd.RangeIndex))
+    table = pa.Table.from_pandas(df, preserve_index=not isinstance(df.index, pd.RangeIndex))
+    feather.write_feather(table, str(path), compression="uncompressed")
+
+
+def _read_frame(path: Path) -> pd.DataFrame:
+    return pd.read_feather(path)
 
 
 class _SavedTables(Tables):
-    """Saved tables, each read from its Parquet file the first time it is used: a notebook
+    """Saved tables, each read from its Arrow file the first time it is used: a notebook
     reads only the tables its sections need (the executive report needs no activities)."""
 
     def __init__(self, paths: dict[str, Path]) -> None:
@@ -464,12 +478,12 @@ class _SavedTables(Tables):
     def __getattribute__(self, name: str):
         unread = object.__getattribute__(self, "__dict__").get("_unread")
         if unread and name in unread:
-            object.__setattr__(self, name, pd.read_parquet(unread.pop(name)))
+            object.__setattr__(self, name, _read_frame(unread.pop(name)))
         return object.__getattribute__(self, name)
 
 
 class _SavedFrames(MutableMapping):
-    """Saved frames by name, each read from its Parquet file the first time it is used.
+    """Saved frames by name, each read from its Arrow file the first time it is used.
 
     While the pipeline is still computing (no ``context.json`` yet), asking for a frame
     that is not saved yet waits for it; once ``context.json`` is there, a frame without a
@@ -487,13 +501,13 @@ class _SavedFrames(MutableMapping):
         """The frame's file, waiting for it while the context is incomplete; None if absent."""
         if name in self._dropped or not isinstance(name, str):
             return None
-        path = self._folder / f"{name}.parquet"
+        path = self._folder / f"{name}{FRAME_SUFFIX}"
         _wait_for([path, self._final], self._deadline, f"context frame {name!r}")
         return path if path.exists() else None
 
     def _names(self) -> set[str]:
         _wait_for([self._final], self._deadline, "the report context")
-        saved = {p.stem for p in self._folder.glob("*.parquet")} - self._dropped
+        saved = {p.stem for p in self._folder.glob(f"*{FRAME_SUFFIX}")} - self._dropped
         return saved | set(self._read)
 
     def __getitem__(self, name: str):
@@ -501,7 +515,7 @@ class _SavedFrames(MutableMapping):
             path = self._path(name)
             if path is None:
                 raise KeyError(name)
-            self._read[name] = pd.read_parquet(path)
+            self._read[name] = _read_frame(path)
         return self._read[name]
 
     def __setitem__(self, name: str, value) -> None:
@@ -570,9 +584,9 @@ def load_context(run_dir: str | Path, wait_seconds: float = 600.0) -> ReportCont
     params = validate_params(header["params"], source=str(run_dir / BEGIN_FILE))
     tables = _SavedTables(
         {
-            n: run_dir / "tables" / f"{n}.parquet"
+            n: run_dir / "tables" / f"{n}{FRAME_SUFFIX}"
             for n in TABLE_NAMES
-            if (run_dir / "tables" / f"{n}.parquet").exists()
+            if (run_dir / "tables" / f"{n}{FRAME_SUFFIX}").exists()
         }
     )
     final = run_dir / FINAL_FILE

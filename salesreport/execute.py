@@ -24,7 +24,13 @@ KERNEL_NAME = "salesreport"
 
 
 def ensure_kernel() -> str:
-    """Register the project's kernel in this environment when it is missing."""
+    """Register the project's kernel in this environment when it is missing.
+
+    The kernel ``make setup`` registers (``<environment>/share/jupyter/kernels/salesreport``)
+    is found without importing jupyter_client, which the pipeline would otherwise import
+    before it can start its workers."""
+    if (Path(sys.prefix) / "share" / "jupyter" / "kernels" / KERNEL_NAME / "kernel.json").is_file():
+        return KERNEL_NAME
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
     try:
@@ -37,7 +43,10 @@ def ensure_kernel() -> str:
 
 
 def _failed_cell(nb_path: Path) -> tuple[int | None, str, str]:
-    """(cell number, exception name, message) of the first errored cell of an executed notebook."""
+    """(cell number, exception name, message) of the cell a run stopped in, from the executed
+    notebook: the cell holding an error output, else the last cell papermill started (a
+    kernel that died, a run stopped from outside). Cells are numbered as code cells, the
+    parameters papermill injects included, which is the execution count of a full run."""
     import nbformat
 
     try:
@@ -45,7 +54,7 @@ def _failed_cell(nb_path: Path) -> tuple[int | None, str, str]:
     except Exception:  # the output may not have been written at all
         return None, "", ""
     code_no = 0
-    unfinished = None
+    started = None
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
@@ -53,10 +62,78 @@ def _failed_cell(nb_path: Path) -> tuple[int | None, str, str]:
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
                 return code_no, out.get("ename", ""), out.get("evalue", "")
-        status = cell.get("metadata", {}).get("papermill", {}).get("status")
-        if unfinished is None and (status == "running" or cell.get("execution_count") is None):
-            unfinished = code_no
-    return unfinished, "", ""
+        if cell.get("metadata", {}).get("papermill", {}).get("start_time"):
+            started = code_no
+    return started, "", ""
+
+
+#: the papermill engine the workers run notebooks with (see :func:`register_engine`)
+ENGINE_NAME = "salesreport"
+
+
+def register_engine() -> str:
+    """Register :data:`ENGINE_NAME` with papermill: its nbclient engine, saving the executed
+    notebook when the run starts, every ``autosave_cell_every`` seconds (30) inside a long
+    cell, and when the run ends however it ends (papermill saves there in a ``finally``:
+    an error in a cell, a dead kernel, a timeout or Ctrl-C leave every cell run so far,
+    and the one that was running marked so), but not before and after every cell.
+
+    Papermill's own engine rewrites the whole notebook, every chart in it, twice per
+    cell, so the file can be watched while it runs: for a report page that is about 25
+    rewrites of up to half a megabyte, validated each time, for a run that lasts seconds.
+    """
+    from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
+
+    class _Manager(NotebookExecutionManager):
+        _hold = False
+
+        def save(self, **kwargs):
+            if not self._hold:
+                super().save(**kwargs)
+
+        def _held(self, step, *args, **kwargs):
+            self._hold = True
+            try:
+                return step(*args, **kwargs)
+            finally:
+                self._hold = False
+
+        def cell_start(self, cell, cell_index=None, **kwargs):
+            return self._held(super().cell_start, cell, cell_index, **kwargs)
+
+        def cell_complete(self, cell, cell_index=None, **kwargs):
+            return self._held(super().cell_complete, cell, cell_index, **kwargs)
+
+    class _Engine(NBClientEngine):
+        @classmethod
+        def execute_notebook(
+            cls,
+            nb,
+            kernel_name,
+            output_path=None,
+            progress_bar=True,
+            log_output=False,
+            autosave_cell_every=30,
+            **kwargs,
+        ):
+            # papermill's Engine.execute_notebook, with the manager above
+            nb_man = _Manager(
+                nb,
+                output_path=output_path,
+                progress_bar=progress_bar,
+                log_output=log_output,
+                autosave_cell_every=autosave_cell_every,
+            )
+            nb_man.notebook_start()
+            try:
+                cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output, **kwargs)
+            finally:
+                nb_man.cleanup_pbar()
+                nb_man.notebook_complete()
+            return nb_man.nb
+
+    papermill_engines.register(ENGINE_NAME, _Engine)
+    return ENGINE_NAME
 
 
 def run_job(job: dict) -> int:
@@ -71,12 +148,12 @@ def run_job(job: dict) -> int:
             job["input"],
             str(out_nb),
             parameters=job["parameters"],
+            engine_name=register_engine(),
             kernel_name=job.get("kernel", KERNEL_NAME),
             execution_timeout=job.get("timeout"),
             progress_bar=False,
             log_output=False,
             cwd=job.get("cwd"),
-            request_save_on_cell_execute=True,  # a dying kernel leaves the cells run so far
         )
     except PapermillExecutionError as exc:
         _write_error(job, exc.exec_count, exc.ename, exc.evalue, out_nb)
@@ -119,13 +196,27 @@ def _write_error(job: dict, cell, ename: str, evalue: str, out_nb: Path) -> None
     )
 
 
-def _skip_unused_slow_imports() -> None:
-    """Start the worker ~1 s sooner: nbformat imports jsonschema, which imports
-    ``rfc3987_syntax`` when it is installed (jupyter-events pulls it in) and that
-    compiles ~40 grammars at import time, only to check the ``iri`` string format,
-    which no notebook schema uses. Marking it absent in this process (and only here)
-    makes jsonschema skip that checker, as it does when the package is not installed."""
-    sys.modules.setdefault("rfc3987_syntax", None)
+#: optional packages that libraries import when installed, for features a report never uses
+UNUSED_OPTIONAL_IMPORTS = {
+    # nbformat imports jsonschema, which imports rfc3987_syntax when it is installed
+    # (jupyter-events pulls it in); that compiles ~40 grammars at import time (~1 s), only
+    # to check the ``iri`` string format, which no notebook schema uses
+    "rfc3987_syntax": "worker",
+    # pandera imports hypothesis (~0.2 s), installed for the tests, for its data
+    # synthesis strategies; validation never uses them
+    "hypothesis": "report",
+}
+
+
+def skip_unused_imports(process: str) -> None:
+    """Mark the :data:`UNUSED_OPTIONAL_IMPORTS` of ``process`` (``"worker"``: a notebook
+    worker; ``"report"``: the ``salesreport`` command) absent in this process, so the
+    libraries that import them behave as when they are not installed. Called only at the
+    start of those processes (never in a test session, which may use hypothesis); a package
+    already imported is left alone."""
+    for name, where in UNUSED_OPTIONAL_IMPORTS.items():
+        if where == process:
+            sys.modules.setdefault(name, None)
 
 
 def claim(job_file: str | Path) -> bool:
@@ -150,7 +241,7 @@ def claimed_by(job_file: str | Path) -> int | None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    _skip_unused_slow_imports()
+    skip_unused_imports("worker")
     for path in argv:
         if not claim(path):
             continue

@@ -163,7 +163,7 @@ def test_kpis_stay_in_memory_and_the_saved_context_reads_kpi_status(tmp_path):
         writer.frames["kpis"] = kpis  # still one frame per name
     writer.finish({})
     assert writer.frames["kpis"] is kpis
-    assert not (tmp_path / "frames" / "kpis.parquet").exists()
+    assert not (tmp_path / "frames" / "kpis.arrow").exists()
     saved = load_context(tmp_path, wait_seconds=5)
     assert sorted(saved.frames) == ["kpi_status"] and saved.frames.get("kpis") is None
     header = (tmp_path / "context.json").read_text(encoding="utf-8")
@@ -189,5 +189,5 @@ def test_build_context_keeps_kpis_unsaved_only_when_it_has_rows(tmp_path, sample
         ctx = build_context(params, loaded.tables, REPORT_MONTH, frames=writer.frames)
         writer.finish(ctx.notes)
         assert ctx.frames["kpis"].empty is empty and "kpis" in ctx.frames
-        assert (run_dir / "frames" / "kpis.parquet").exists() is empty
+        assert (run_dir / "frames" / "kpis.arrow").exists() is empty
         assert writer.frames.unsaved == (set() if empty else {"kpis"})

@@ -357,9 +357,12 @@ def test_a_failing_notebook_publishes_nothing_and_keeps_the_old_report(
         run_report(
             team="emea", month=REPORT_MONTH, data=str(sample_dir), progress=Progress(quiet=True)
         )
-    assert "executive.ipynb" in str(e.value) and expected in str(e.value)
+    kept = root / "reports" / "emea" / ".failed" / REPORT_MONTH / "executive.ipynb"
+    # the message names the broken cell: its number among the executed notebook's code cells
+    code_cells = [c for c in nbformat.read(kept, as_version=4).cells if c.cell_type == "code"]
+    number = next(i for i, c in enumerate(code_cells, 1) if c.source == code)
+    assert f"executive.ipynb, cell {number} failed" in str(e.value) and expected in str(e.value)
     assert tree_digest(out) == before
-    assert (root / "reports" / "emea" / ".failed" / REPORT_MONTH / "executive.ipynb").exists()
     assert not [p for p in (root / "reports" / "emea").iterdir() if p.name.startswith(".build-")]
 
 
