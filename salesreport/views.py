@@ -561,7 +561,7 @@ def okr_section(ctx) -> Output:
         H.table(
             krs[cols],
             formats={
-                "grade": lambda v: charts.fmt_pct(v),
+                "grade": lambda v: charts.fmt_grade(v, percent=True),
                 "segment": lambda v: H.sentence(segment_label(ctx, v)),
                 "window": lambda v: H.sentence(charts.titles.WINDOW_PHRASES.get(v, v)),
             },

@@ -103,6 +103,16 @@ def test_fmt_pct_reads_ratios():
     assert c.fmt_pct(-0.001) == "0%"  # -0.1% rounds to 0: no "-0%"
 
 
+def test_fmt_grade_cuts_so_a_grade_under_a_band_edge_never_reads_as_the_edge():
+    # the ES pipeline KR on the sample: coverage 1.796x, baseline 1, target 3 ->
+    # (1.796 - 1) / (3 - 1) = 0.398, red under 0.4; rounding would show "0.40"
+    assert c.fmt_grade(0.398) == "0.39"
+    assert c.fmt_grade(0.398, percent=True) == "39%"
+    assert c.fmt_grade(0.29) == "0.29"  # 0.29 * 100 = 28.999... in floats: still 0.29
+    assert c.fmt_grade(0.7) == "0.70" and c.fmt_grade(1.0, percent=True) == "100%"
+    assert c.fmt_grade(None) == "—"
+
+
 def test_fmt_number_thousands_and_decimals():
     assert c.fmt_number(12345) == "12,345"
     assert c.fmt_number(2.5) == "2.5"  # below 100 and not whole: one decimal
@@ -690,6 +700,20 @@ def test_activity_by_rep_sorted_by_one_type_then_by_total():
     # meetings: Ann 4, Cy 4, Bob 1; Ann and Cy tie, Cy has more in all (13 > 6) -> Cy on top.
     # By total alone Bob (31) would be on top.
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["Bob", "Ann", "Cy"]
+
+
+def test_activity_by_rep_panel_titles_never_run_into_the_next_panel():
+    types = ["call", "email", "meeting", "linkedin", "proposal"]
+    # a long rep name, as real ones are, leaves the panels less room
+    df = pd.DataFrame({"rep": "Alexandra Montgomery", "type": types, "count": [5, 4, 3, 2, 1]})
+    fig = c.activity_by_rep(df, "t")
+    renderer = fig.canvas.get_renderer()
+    titles = [ax._left_title for ax in fig.axes]
+    for title, nxt in zip(titles[:-1], fig.axes[1:], strict=True):
+        # each title ends left of where the next panel begins
+        assert title.get_window_extent(renderer).x1 < nxt.get_window_extent(renderer).x0
+    # five panels: "LinkedIn requests" wraps onto two lines
+    assert fig.axes[3]._left_title.get_text() == "LinkedIn\nrequests"
 
 
 def test_activity_by_rep_merges_small_types_into_other():

@@ -39,6 +39,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
     "formatting": (
         "MISSING",
         "currency_symbol",
+        "fmt_grade",
         "fmt_money",
         "fmt_number",
         "fmt_pct",

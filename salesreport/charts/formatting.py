@@ -149,6 +149,17 @@ def fmt_pct(x: Any, decimals: int = 0, signed: bool = False) -> str:
     return text + "%"
 
 
+def fmt_grade(x: Any, percent: bool = False) -> str:
+    """Format an OKR grade (0-1) cut, not rounded, to two decimals: ``0.398`` -> ``"0.39"``
+    (``percent=True``: ``"39%"``), so a grade just below a status band's edge (red under
+    0.4) never reads as the edge itself. Missing gives ``"—"``."""
+    value = _as_float(x)
+    if value is None:
+        return MISSING
+    hundredths = math.floor(value * 100 + 1e-9)  # 0.29 * 100 is 28.999...: not a cut
+    return f"{hundredths}%" if percent else f"{hundredths / 100:.2f}"
+
+
 def fmt_number(x: Any, decimals: int | None = None, compact: bool = False) -> str:
     """Format a count or a plain quantity with thousands separators (``12345`` -> ``"12,345"``).
 

@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from salesreport.charts.formatting import fmt_number, number_formatter
+from salesreport.charts.formatting import fmt_grade, fmt_number, number_formatter
 from salesreport.charts.theme import (
     ACTUAL,
     STATUS_COLOURS,
@@ -85,10 +85,14 @@ def activity_by_rep(
         )
         axes = np.atleast_1d(axes)
         y = np.arange(n_reps)
+        # a panel title wraps rather than run into the next panel's: about 6.5 points a
+        # character in 10 pt bold, panels share the width left of the rep names (~1.8 in)
+        title_chars = max(8, int((WIDTH_IN - 1.8) * 72 / n_types / 6.5))
         for ax, col in zip(axes, columns, strict=True):
             values = table[col].to_numpy(float)
             ax.barh(y, values, height=0.66, color=ACTUAL, zorder=2)
             name = ACTIVITY_NAMES.get(col, col.replace("_", " ").capitalize())
+            name = textwrap.fill(name, title_chars, break_long_words=False)
             ax.set_title(name, fontsize=10, fontweight="bold", loc="left")
             top = values.max()
             ax.set_xlim(0, top * 1.35 if top > 0 else 1)
@@ -193,7 +197,7 @@ def okr_scorecard(
             )
             value_label(
                 ax,
-                f"{g:.2f} · {status}",
+                f"{fmt_grade(g)} · {status}",
                 (g, yi),
                 (5, 0),
                 va="center",
