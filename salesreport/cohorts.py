@@ -330,3 +330,88 @@ def retention_matrix(cohorts: pd.DataFrame, value: str = "retention") -> pd.Data
     mat = cohorts.pivot(index=index, columns="months_since", values=value)
     mat.columns.name = "months_since"
     return mat.sort_index().astype(float)
+
+
+def yearly_revenue_retention(cohorts: pd.DataFrame) -> pd.DataFrame:
+    """Revenue each cohort year kept in its later years, as a share of its first year's.
+
+    Whole years make the measure read the same whatever the billing rhythm: with yearly
+    contracts a cohort's month-by-month revenue spikes every twelfth month, and its
+    revenue in a year does not.
+
+    Definitions, on :func:`cohort_table`'s output: a cohort's year *k* after its first
+    purchase (*k* = 1 is its first year) is ``months_since`` 12(k-1) to 12(k-1)+11, and its
+    revenue that year the sum of ``revenue`` over those months. A cohort counts for year
+    *k* only once the table reaches ``months_since`` 12(k-1)+11 (the year is over by the
+    report month). For the cohorts of calendar year *Y* (``cohort_year``, the year of the
+    cohort month) and *k* >= 2::
+
+        retention = sum of their year-k revenue / sum of the same cohorts' first-year revenue
+
+    over the cohorts of *Y* that count for year *k*: revenue-weighted, so a large cohort
+    weighs as much as its revenue. Pairs without such a cohort, or whose first-year revenue
+    is 0, are left out.
+
+    Parameters
+    ----------
+    cohorts : pandas.DataFrame
+        :func:`cohort_table`'s output (``cohort``, ``months_since``, ``revenue``), one
+        segment at most.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``cohort_year`` (int), ``year`` (k >= 2, int), ``cohorts`` (how many counted),
+        ``first_year_revenue``, ``revenue``, ``retention``, sorted by year then cohort year.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> months = range(24)
+    >>> table = pd.DataFrame({"cohort": "2024-01", "months_since": list(months),
+    ...     "revenue": [120.0 if m == 0 else 0.0 for m in range(12)] + [90.0] + [0.0] * 11})
+    >>> yearly_revenue_retention(table)[["cohort_year", "year", "retention"]].to_dict("records")
+    [{'cohort_year': 2024, 'year': 2, 'retention': 0.75}]
+    """
+    columns = ["cohort_year", "year", "cohorts", "first_year_revenue", "revenue", "retention"]
+    missing = [c for c in ("cohort", "months_since", "revenue") if c not in cohorts.columns]
+    if missing:
+        raise ValueError(
+            f"yearly_revenue_retention: the cohort table lacks columns {missing}; "
+            "pass cohort_table()'s output"
+        )
+    if "segment" in cohorts.columns and cohorts["segment"].nunique() > 1:
+        raise ValueError("yearly_revenue_retention: one segment at a time")
+    df = pd.DataFrame(
+        {
+            "cohort": cohorts["cohort"].astype(str).to_numpy(),
+            "m": pd.to_numeric(cohorts["months_since"]).to_numpy(np.int64),
+            "revenue": pd.to_numeric(cohorts["revenue"]).fillna(0.0).to_numpy(float),
+        }
+    )
+    if df.empty:
+        return pd.DataFrame(columns=columns)
+    df["year"] = df["m"] // 12 + 1
+    by_year = df.groupby(["cohort", "year"], sort=True)["revenue"].sum()
+    reached = df.groupby("cohort")["m"].max()
+    # a cohort's year k counts once the table reaches its last month, 12(k-1) + 11
+    complete = by_year[
+        by_year.index.get_level_values("year") * 12 - 1
+        <= reached.reindex(by_year.index.get_level_values("cohort")).to_numpy()
+    ]
+    first = complete.xs(1, level="year")
+    later = complete[complete.index.get_level_values("year") >= 2].rename("revenue").reset_index()
+    later["first_year_revenue"] = later["cohort"].map(first)
+    later["cohort_year"] = later["cohort"].str[:4].astype(int)
+    out = (
+        later.groupby(["year", "cohort_year"], sort=True)
+        .agg(
+            cohorts=("cohort", "size"),
+            first_year_revenue=("first_year_revenue", "sum"),
+            revenue=("revenue", "sum"),
+        )
+        .reset_index()
+    )
+    out = out[out["first_year_revenue"] > 0].copy()
+    out["retention"] = out["revenue"] / out["first_year_revenue"]
+    return out[columns].reset_index(drop=True)

@@ -922,7 +922,7 @@ def waterfall_section(ctx) -> Output:
 
 
 def cohort_section(ctx) -> Output:
-    from salesreport.cohorts import retention_matrix
+    from salesreport.cohorts import retention_matrix, yearly_revenue_retention
 
     co = ctx.frames.get("cohorts", pd.DataFrame())
     if co.empty:
@@ -948,13 +948,27 @@ def cohort_section(ctx) -> Output:
             "Share of each monthly cohort buying in each month after its first purchase",
         ),
     ]
-    out.append(
-        _try_chart(
-            charts.revenue_retention_curves,
-            co[["cohort", "months_since", "revenue_retention"]],
-            "Revenue retention by cohort year",
+    yearly = yearly_revenue_retention(co)
+    second = yearly[yearly["year"] == 2]
+    if len(second):
+        kept = second["revenue"].sum() / second["first_year_revenue"].sum()
+        n = int(second["cohorts"].sum())
+        out.append(
+            _try_chart(
+                charts.revenue_retention_by_year,
+                yearly,
+                f"Cohorts kept {charts.fmt_pct(kept)} of their first-year revenue in year two",
+            )
         )
-    )
+        out.append(
+            H.paragraph(
+                "Revenue in each year after a cohort's first purchase (months 0-11 are its "
+                "first year, 12-23 its second) over the same cohorts' first-year revenue; "
+                "only cohorts whose year is over by the end of the month count "
+                f"({H.count(n, 'monthly cohort')} have had a full second year).",
+                "sr-note",
+            )
+        )
     k = _kpi_rows(ctx, ["net_revenue_retention", "gross_revenue_retention"])
     nrr = k[(k["window"] == "month") & (k["segment"] == "all")]
     if len(nrr):

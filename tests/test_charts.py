@@ -611,36 +611,36 @@ def test_retention_heatmap_refuses_segmented_matrix():
         c.retention_heatmap(pd.DataFrame([[1.0]], index=idx, columns=[0]), "t")
 
 
-def test_revenue_retention_curves_weight_by_revenue():
+def test_revenue_retention_by_year_one_group_per_year_one_colour_per_cohort_year():
     df = pd.DataFrame(
         {
-            "cohort": ["2025-01", "2025-01", "2025-02", "2025-02", "2026-01", "2026-01"],
-            "months_since": [0, 1, 0, 1, 0, 1],
-            "revenue": [100.0, 50.0, 300.0, 300.0, 10.0, 20.0],
-            "revenue_retention": [1.0, 0.5, 1.0, 1.0, 1.0, 2.0],
+            "cohort_year": [2022, 2023, 2022],
+            "year": [2, 2, 3],
+            "cohorts": [12, 12, 11],
+            "first_year_revenue": [100.0, 50.0, 90.0],
+            "revenue": [93.0, 43.0, 81.0],
+            "retention": [0.93, 0.86, 0.9],
         }
     )
-    fig = c.revenue_retention_curves(df, "2026 cohorts doubled their spend")
+    fig = c.revenue_retention_by_year(df, "Cohorts kept 91% of their first-year revenue")
     ax = fig.axes[0]
-    year = {ln.get_label(): ln for ln in ax.get_lines()}
-    # 2025 at month 1: (50 + 300) / (100 + 300) = 0.875, not the mean 0.75
-    assert list(year["2025 cohorts (2)"].get_ydata()) == pytest.approx([1.0, 0.875])
-    assert list(year["2026 cohorts (1)"].get_ydata()) == pytest.approx([1.0, 2.0])
-    assert legend_labels(ax) == ["2025 cohorts (2)", "2026 cohorts (1)"]
-    assert "%" in ax.get_ylabel()
-
-
-def test_revenue_retention_curves_mean_without_revenue():
-    df = pd.DataFrame(
-        {
-            "cohort": ["2025-01", "2025-01", "2025-02", "2025-02"],
-            "months_since": [0, 1, 0, 1],
-            "revenue_retention": [1.0, 0.5, 1.0, 1.0],
-        }
-    )
-    ax = c.revenue_retention_curves(df, "t").axes[0]
-    line = next(ln for ln in ax.get_lines() if ln.get_label() == "2025 cohorts (2)")
-    assert list(line.get_ydata()) == pytest.approx([1.0, 0.75])  # (0.5 + 1.0) / 2
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["2nd year", "3rd year"]
+    assert legend_labels(ax) == ["2022 cohorts", "2023 cohorts"]
+    heights = {
+        (round(r.get_x() + r.get_width() / 2, 2), round(r.get_height(), 2)) for r in bars(ax)
+    }
+    # two cohort years: bars 0.4 wide, centred 0.2 either side of each year's tick
+    assert heights == {(-0.2, 0.93), (0.2, 0.86), (0.8, 0.9)}
+    colours = {
+        r.get_facecolor()
+        for r in bars(ax)
+        if round(r.get_x() + r.get_width() / 2, 1) in (-0.2, 0.8)
+    }
+    assert len(colours) == 1  # 2022 keeps its colour in both groups
+    labels = {t.get_text() for t in ax.texts}
+    assert {"93%", "86%", "90%"} <= labels
+    assert any(ln.get_ydata()[0] == 1.0 for ln in ax.get_lines())  # 100% marked
+    assert "%" in ax.get_ylabel() and "first purchase" in ax.get_xlabel()
 
 
 def test_nrr_grr_trend_two_lines_and_100_percent_mark():
@@ -786,7 +786,7 @@ def _empty_calls():
         "stage_durations": lambda: c.stage_durations(empty, "t"),
         "waterfall": lambda: c.waterfall(empty, "EUR", "t"),
         "retention_heatmap": lambda: c.retention_heatmap(empty, "t"),
-        "revenue_retention_curves": lambda: c.revenue_retention_curves(empty, "t"),
+        "revenue_retention_by_year": lambda: c.revenue_retention_by_year(empty, "t"),
         "nrr_grr_trend": lambda: c.nrr_grr_trend(empty, "t"),
         "activity_by_rep": lambda: c.activity_by_rep(empty, "t"),
         "okr_scorecard": lambda: c.okr_scorecard(empty, "t"),

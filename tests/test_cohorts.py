@@ -10,7 +10,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from salesreport.cohorts import COHORT_COLUMNS, cohort_table, purchases, retention_matrix
+from salesreport.cohorts import (
+    COHORT_COLUMNS,
+    cohort_table,
+    purchases,
+    retention_matrix,
+    yearly_revenue_retention,
+)
 from salesreport.exceptions import DataError, ParameterError
 from salesreport.tables import Tables
 
@@ -310,3 +316,44 @@ def test_property_purchases_after_the_report_month_change_nothing(rows, later, m
     pd.testing.assert_frame_equal(
         cohort_table(Tables(orders=before), month), cohort_table(Tables(orders=both), month)
     )
+
+
+def test_yearly_revenue_retention_by_hand():
+    # Report month 2026-03. Orders (one customer per cohort):
+    #   A, cohort 2024-01: 100 in 2024-01 (year 1); 80 in 2025-01 and 10 in 2025-06 (year 2,
+    #      months 12-23, over at 2025-12); 50 in 2026-01 (year 3, months 24-35: not over)
+    #   B, cohort 2024-03: 200 in 2024-03 and 100 in 2024-09 (year 1); 150 in 2025-03 (year 2,
+    #      months 12-23 = 2025-03..2026-02: over at 2026-03)
+    #   C, cohort 2024-05: 60 in 2024-05; 60 in 2025-05 (year 2 ends 2026-04: not over)
+    #   D, cohort 2025-02: 40 in 2025-02; 40 in 2026-02 (its second year is not over)
+    orders = make_orders(
+        [
+            ("A", "2024-01-10", 100), ("A", "2025-01-10", 80), ("A", "2025-06-10", 10),
+            ("A", "2026-01-10", 50), ("B", "2024-03-10", 200), ("B", "2024-09-10", 100),
+            ("B", "2025-03-10", 150), ("C", "2024-05-10", 60), ("C", "2025-05-10", 60),
+            ("D", "2025-02-10", 40), ("D", "2026-02-10", 40),
+        ]
+    )  # fmt: skip
+    out = yearly_revenue_retention(cohort_table(Tables(orders=orders), "2026-03"))
+    # 2024 cohorts, year 2: A and B count (C's year is not over): (80 + 10 + 150) / (100 + 300)
+    # = 240 / 400 = 0.6. No cohort has a full third year; 2025's cohorts none a full second.
+    assert out.to_dict("records") == [
+        {
+            "cohort_year": 2024,
+            "year": 2,
+            "cohorts": 2,
+            "first_year_revenue": 400.0,
+            "revenue": 240.0,
+            "retention": 0.6,
+        }
+    ]
+
+
+def test_yearly_revenue_retention_leaves_out_zero_first_year_revenue_and_one_segment_at_a_time():
+    table = pd.DataFrame(
+        {"cohort": "2023-01", "months_since": range(24), "revenue": [0.0] * 12 + [5.0] * 12}
+    )
+    assert yearly_revenue_retention(table).empty  # 60 against 0: no share to give
+    two = pd.concat([table.assign(segment="a"), table.assign(segment="b")])
+    with pytest.raises(ValueError, match="one segment at a time"):
+        yearly_revenue_retention(two)

@@ -29,7 +29,7 @@ from typing import Any
 
 #: the module (``salesreport.charts.<module>``) that defines each public name
 _MODULES: dict[str, tuple[str, ...]] = {
-    "customers": ("nrr_grr_trend", "retention_heatmap", "revenue_retention_curves"),
+    "customers": ("nrr_grr_trend", "retention_heatmap", "revenue_retention_by_year"),
     "forecast": (
         "accuracy_by_horizon",
         "forecast_fan",

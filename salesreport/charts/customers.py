@@ -1,4 +1,4 @@
-"""Customer charts: cohort retention heatmap, revenue retention curves, NRR/GRR trend."""
+"""Customer charts: cohort retention heatmap, revenue kept year after year, NRR/GRR trend."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 
-from salesreport.charts.formatting import pct_formatter
+from salesreport.charts.formatting import fmt_pct, pct_formatter
 from salesreport.charts.theme import (
     ACTUAL,
     FORECAST,
@@ -26,6 +26,7 @@ from salesreport.charts.theme import (
     require_values,
     themed,
     to_periods,
+    value_label,
 )
 
 HEATMAP_CMAP = "YlGnBu"  # ColorBrewer sequential, colour-blind safe
@@ -150,68 +151,65 @@ def retention_heatmap(
         return finish(fig, title)
 
 
-def revenue_retention_curves(
-    cohorts: pd.DataFrame, title: str = "Revenue retention by cohort year"
-) -> Figure:
-    """Cohort revenue as a share of its month-0 revenue, one colour per cohort year.
+def _ordinal(n: int) -> str:
+    """``2`` -> ``"2nd"``, ``11`` -> ``"11th"``, ``23`` -> ``"23rd"``."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
-    ``cohorts``: ``cohort`` (first-purchase month), ``months_since``,
-    ``revenue_retention`` (cohort revenue in that month / its month-0 revenue),
-    optionally ``revenue``. Each cohort is a thin line; each cohort year a bold
-    line: with ``revenue``, the revenue-weighted retention of that year's cohorts
-    that reached the month (Σ revenue at m / Σ their month-0 revenue), else the
-    plain mean of their ``revenue_retention``. 100% is marked: above it the
-    cohorts spend more than in their first month.
+
+def revenue_retention_by_year(
+    frame: pd.DataFrame, title: str = "Revenue kept year after year, by cohort year"
+) -> Figure:
+    """Each cohort year's revenue in its 2nd, 3rd ... year as a share of its first year's.
+
+    ``frame``: :func:`salesreport.cohorts.yearly_revenue_retention`'s output
+    (``cohort_year``, ``year``, ``retention``; ``cohorts`` optional). One group of bars per
+    year since first purchase, one bar per cohort year (the same colour in every group),
+    each labelled with its percentage; 100% (the first year's revenue kept in full) is
+    marked.
     """
-    chart = "revenue_retention_curves"
-    require(cohorts, chart, ["cohort", "months_since", "revenue_retention"])
-    if "segment" in cohorts.columns and cohorts["segment"].nunique() > 1:
-        raise ValueError(
-            f"{chart}: the table holds several segments; draw one at a time, "
-            "e.g. cohorts[cohorts['segment'] == value]"
-        )
+    chart = "revenue_retention_by_year"
+    require(frame, chart, ["cohort_year", "year", "retention"])
     df = pd.DataFrame(
         {
-            "cohort": to_periods(cohorts["cohort"], chart),
-            "m": pd.to_numeric(cohorts["months_since"], errors="coerce").to_numpy(float),
-            "rr": pd.to_numeric(cohorts["revenue_retention"], errors="coerce").to_numpy(float),
+            "cohort_year": pd.to_numeric(frame["cohort_year"]).astype(int).to_numpy(),
+            "year": pd.to_numeric(frame["year"]).astype(int).to_numpy(),
+            "retention": pd.to_numeric(frame["retention"], errors="coerce").to_numpy(float),
         }
     )
-    require_values(df["rr"], chart)
-    revenue = optional_column(cohorts, "revenue")
-    df["year"] = df["cohort"].dt.year
-    if revenue is not None:
-        df["rev"] = revenue.to_numpy()
-        base = df.loc[df["m"] == 0].set_index("cohort")["rev"]
-        df["base"] = df["cohort"].map(base)
-        ok = df["rev"].notna() & df["base"].notna()
-        sums = df[ok].groupby(["year", "m"])[["rev", "base"]].sum()
-        year_curve = (sums["rev"] / sums["base"].where(sums["base"] != 0)).rename("rr")
-    else:
-        year_curve = df.groupby(["year", "m"])["rr"].mean()
+    require_values(df["retention"], chart)
     years = sorted(df["year"].unique())
-    colours = {y: SERIES[i % len(SERIES)] for i, y in enumerate(years)}
+    cohort_years = sorted(df["cohort_year"].unique())
+    width = 0.8 / len(cohort_years)
     with themed():
-        fig, ax = new_figure()
-        for cohort, part in df.sort_values("m").groupby("cohort"):
-            ax.plot(part["m"], part["rr"], color=colours[cohort.year], lw=0.8, alpha=0.3)
-        for year in years:
-            curve = year_curve.loc[year].dropna()
-            n = df.loc[df["year"] == year, "cohort"].nunique()
-            ax.plot(
-                curve.index,
-                curve.to_numpy(),
-                color=colours[year],
-                lw=2.6,
-                label=f"{year} cohorts ({n})",
+        fig, ax = new_figure(height=3.9)
+        for i, cy in enumerate(cohort_years):
+            part = df[df["cohort_year"] == cy]
+            x = (
+                np.array([years.index(y) for y in part["year"]])
+                + (i - (len(cohort_years) - 1) / 2) * width
             )
-        ax.axhline(1.0, color=TARGET, lw=1, ls=":")
+            ax.bar(
+                x,
+                part["retention"],
+                width=width * 0.92,
+                color=SERIES[i % len(SERIES)],
+                label=f"{cy} cohorts",
+                zorder=2,
+            )
+            for xi, v in zip(x, part["retention"], strict=True):
+                if np.isfinite(v):
+                    value_label(ax, fmt_pct(v), (xi, v), (0, 3), ha="center", fontsize=8.5)
+        ax.axhline(1.0, color=TARGET, lw=1, ls=":", zorder=1)
+        ax.set_xticks(range(len(years)), [f"{_ordinal(y)} year" for y in years])
+        ax.set_xlim(-0.6, len(years) - 0.4)
+        top = float(np.nanmax(df["retention"]))
+        ax.set_ylim(0, max(1.1, top * 1.15))
         ax.yaxis.set_major_formatter(pct_formatter())
-        ax.set_ylim(bottom=0)
-        ax.set_ylabel("Revenue vs first month (%)")
-        ax.set_xlabel("Months since first purchase")
-        ax.set_xlim(0, max(1.0, float(df["m"].max())))
-        legend_above(ax, ncol=min(3, len(years)), force=True)
+        ax.set_ylabel("Revenue vs their first year (%)")
+        ax.set_xlabel("Year since the cohort's first purchase (its first year = 100%)")
+        ax.grid(axis="x", visible=False)
+        legend_above(ax, ncol=min(4, len(cohort_years)), force=True)
         return finish(fig, title)
 
 
