@@ -1227,14 +1227,21 @@ def accuracy_section(ctx) -> Output:
         h1["model"] == "selected"
     ].copy()  # the selection method, scored as it would have chosen
     if len(h1s):
+        target = pd.PeriodIndex(h1s["origin"].astype(str), freq="M") + 1
+        # the recent record the team is judged on: the last history_months months
+        h1s = h1s[target > pd.Period(ctx.month, "M") - ctx.params.history_months].copy()
         h1s["period"] = (pd.PeriodIndex(h1s["origin"].astype(str), freq="M") + 1).astype(str)
+    if len(h1s):
         wape = (
             (h1s["actual"] - h1s["forecast"]).abs().sum() / h1s["actual"].abs().sum()
             if h1s["actual"].abs().sum()
             else np.nan
         )
         kinds = ", ".join(sorted(h1s["kind"].unique()))
-        title = f"One-month-ahead forecasts were off by {wape:.0%} on average (WAPE, {kinds})"
+        title = (
+            f"One-month-ahead forecasts were off by {wape:.0%} on average in the last "
+            f"{ctx.params.history_months} months (WAPE, {kinds})"
+        )
         out += [
             H.heading(title, anchor="accuracy"),
             _try_chart(

@@ -441,6 +441,22 @@ def test_forecast_vs_actual_draws_both_lines():
     assert ax.get_xlabel() == "Month"
 
 
+def test_forecast_vs_actual_leaves_a_gap_for_months_without_a_forecast():
+    # March and April 2026 have no row: the lines break there instead of joining Feb to May
+    df = pd.DataFrame(
+        {
+            "period": ["2026-05", "2026-01", "2026-02"],
+            "actual": [13.0, 10, 12],
+            "forecast": [14.0, 9, 12],
+        }
+    )
+    ax = c.forecast_vs_actual(df, "EUR", "t").axes[0]
+    actual = next(ln for ln in ax.get_lines() if ln.get_label() == "Actual")
+    x = list(pd.PeriodIndex.from_ordinals(actual.get_xdata().astype(int), freq="M").astype(str))
+    assert x == ["2026-01", "2026-02", "2026-03", "2026-04", "2026-05"]
+    assert np.allclose(actual.get_ydata(), [10, 12, np.nan, np.nan, 13], equal_nan=True)
+
+
 def test_accuracy_by_horizon_one_line_per_model_selected_thicker():
     df = pd.DataFrame(
         {

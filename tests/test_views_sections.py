@@ -276,6 +276,23 @@ def test_the_accuracy_table_heading_names_the_most_accurate_model():
     ) in headings[0]
 
 
+def test_one_month_ahead_accuracy_covers_the_last_history_months_only():
+    # October 2026, history_months 24: forecasts for 2024-11 .. 2026-10 count. A forecast
+    # made in 2021-12 (an old month re-run) is left out, or its miss (100 vs 50) would
+    # dominate: |110-100| + |90-100| = 20 over 200 actual -> 10%, not 70 / 300 = 23%.
+    rows = [("2021-12", 50.0, 100.0), ("2025-06", 110.0, 100.0), ("2026-09", 90.0, 100.0)]
+    acc = pd.DataFrame(rows, columns=["origin", "forecast", "actual"]).assign(
+        model="selected", horizon=1, kind="realised", ape=np.nan
+    )
+    ctx = _ctx()
+    ctx.frames["forecast_accuracy"] = acc
+    out = views.accuracy_section(ctx)
+    assert "off by 10% on average in the last 24 months (WAPE, realised)" in out[0]
+    line = next(ln for ln in out[1].axes[0].get_lines() if ln.get_label() == "Actual")
+    first = pd.PeriodIndex.from_ordinals([int(line.get_xdata()[0])], freq="M")[0]
+    assert str(first) == "2025-07"  # the forecast made in 2025-06 was for July
+
+
 def test_what_changed_most_leads_with_the_largest_change():
     status = _status(
         [

@@ -163,8 +163,13 @@ def forecast_vs_actual(
     fcst = pd.to_numeric(ledger_history["forecast"], errors="coerce").to_numpy(float)
     require_values(pd.Series(np.r_[actual, fcst]), chart)
     x = to_periods(ledger_history["period"], chart).asi8
-    order = np.argsort(x)
-    x, actual, fcst = x[order], actual[order], fcst[order]
+    # every month from the first to the last: a month with no row is a gap in the lines,
+    # never a straight line drawn across it
+    months = np.arange(x.min(), x.max() + 1)
+    where = np.searchsorted(months, x)
+    actual_all, fcst_all = np.full(len(months), np.nan), np.full(len(months), np.nan)
+    actual_all[where], fcst_all[where] = actual, fcst
+    x, actual, fcst = months, actual_all, fcst_all
     with themed():
         fig, ax = new_figure()
         ax.fill_between(x, actual, fcst, color=PRIOR, alpha=0.18, lw=0, label="Miss")
