@@ -115,17 +115,31 @@ def table(
     numeric: Sequence[str] | None = None,
     max_rows: int = 50,
     badges: Sequence[str] = (),
+    bars: Sequence[str] = (),
 ) -> str:
-    """A plain, escaped HTML table. ``formats`` maps a column to a callable."""
+    """A plain, escaped HTML table. ``formats`` maps a column to a callable.
+
+    ``bars`` (numeric columns) draw a data bar behind each number: its length is the value
+    over the largest value of the column among the rows shown (negative and missing values
+    get none), so a row reads across as a small bar chart and the numbers stay exact.
+    """
     formats = formats or {}
+    import numpy as np
+    import pandas as pd
     from pandas.api.types import is_numeric_dtype
 
     numeric = set(numeric or [c for c in df.columns if is_numeric_dtype(df[c])])
+    shown = df.head(max_rows)
+    scale = {}
+    for c in bars:
+        values = pd.to_numeric(shown[c], errors="coerce")
+        top = values[np.isfinite(values)].max() if len(values) else np.nan
+        scale[c] = float(top) if pd.notna(top) and top > 0 else None
     head = "".join(
         f'<th class="{"num" if c in numeric else ""}">{esc(header(c))}</th>' for c in df.columns
     )
     rows = []
-    for _, r in df.head(max_rows).iterrows():
+    for _, r in shown.iterrows():
         cells = []
         for c in df.columns:
             v = r[c]
@@ -134,6 +148,12 @@ def table(
                 cells.append(f'<td><span class="sr-badge {cls}">{esc(v) or "—"}</span></td>')
                 continue
             txt = formats[c](v) if c in formats else v
+            if scale.get(c):
+                share = float(v) / scale[c] if pd.notna(v) and float(v) > 0 else 0.0
+                cells.append(
+                    f'<td class="num sr-databar" style="--sr-bar:{share:.3f}">{esc(txt)}</td>'
+                )
+                continue
             if c in numeric:
                 cls = ' class="num"'
             else:  # a date or a month never breaks over two lines
@@ -145,7 +165,8 @@ def table(
         if len(df) > max_rows
         else ""
     )
-    return f'<table class="sr-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>{more}'
+    kind = "sr-table sr-bars" if any(scale.values()) else "sr-table"
+    return f'<table class="{kind}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>{more}'
 
 
 def tiles(items: Iterable[dict[str, Any]]) -> str:

@@ -1093,24 +1093,10 @@ def sdr_section(ctx) -> Output:
             title = f"SDRs booked {meetings:,} of the team's {team:,} meetings in {month_name}"
     out = [H.heading(title, anchor="sdr")]
     types = [c for c in ["call", "email", "linkedin", "meeting"] if c in t.columns]
-    if "meeting" in t.columns:
-        # most meetings first, then most activity: the chart's order, so table and chart agree
+    if "meeting" in t.columns:  # most meetings first, then most activity
         t = t.iloc[np.lexsort((-t[types].sum(axis=1).to_numpy(), -t["meeting"].to_numpy()))]
-        long = t.head(TOP_REPS).melt(
-            id_vars=["rep"],
-            value_vars=types,
-            var_name="type",
-            value_name="count",
-        )
-        out.append(
-            _try_chart(
-                charts.activity_by_rep,
-                long,
-                f"SDR activity by type, {pd.Period(ctx.month, 'M').strftime('%B %Y')}"
-                f" (top {min(TOP_REPS, len(t))} by meetings booked)",
-                sort_by="meeting",
-            )
-        )
+    # one table, the activity columns drawn as data bars: a chart beside it would repeat
+    # the same four numbers per SDR
     out.append(
         H.table(
             t.drop(columns=["rep_id"]).rename(columns=SDR_COLUMNS),
@@ -1118,10 +1104,13 @@ def sdr_section(ctx) -> Output:
                 SDR_COLUMNS["meeting_rate"]: charts.fmt_pct,
                 SDR_COLUMNS["lead_age_days"]: lambda v: f"{v:.0f}" if pd.notna(v) else "—",
             },
+            bars=[SDR_COLUMNS[c] for c in types],
         )
     )
     out.append(
         H.paragraph(
+            f"Counts for {pd.Period(ctx.month, 'M').strftime('%B %Y')}; each bar compares the "
+            "SDR with the busiest SDR in that column. "
             "Meetings per touch: meetings booked over calls, emails and LinkedIn requests. "
             "Open lead age: the mean age at month end of the SDR's open leads (the rule of "
             "the open-lead age KPI: not converted by then, and no closed status such as "

@@ -282,6 +282,17 @@ def test_table_headers_are_written_for_people_and_escaped():
     assert heads == ["Bookings YTD", "Owner ID", "Median rep (3 reps)", "&lt;b&gt;x&lt;/b&gt;"]
 
 
+def test_data_bars_scale_to_the_largest_value_shown_and_skip_negatives_and_gaps():
+    df = pd.DataFrame({"rep": ["a", "b", "c", "d"], "calls": [8.0, 2.0, -1.0, None]})
+    html = table(df, bars=["calls"], formats={"calls": lambda v: "—" if pd.isna(v) else f"{v:.0f}"})
+    # 8 is the largest: a 8/8 = 1, b 2/8 = 0.25; a negative or missing value has no bar
+    assert re.findall(r'--sr-bar:([\d.]+)">([^<]*)<', html) == [
+        ("1.000", "8"), ("0.250", "2"), ("0.000", "-1"), ("0.000", "—"),
+    ]  # fmt: skip
+    # a column with nothing above 0 gets plain cells
+    assert "sr-databar" not in table(df.assign(calls=0.0), bars=["calls"])
+
+
 def test_forecast_model_names_are_written_for_readers():
     from salesreport.views import model_label
 

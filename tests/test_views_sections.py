@@ -73,11 +73,22 @@ def test_sdr_section_ranks_by_meetings_and_names_its_columns_for_people():
         }
     )
     ctx = _ctx(Tables(reps=reps, activities=acts))
-    heading, fig, table, note = views.sdr_section(ctx)
+    heading, table, note = views.sdr_section(ctx)
     assert "SDRs booked 4 of the team&#x27;s 5 meetings in October" in heading
-    # the chart reads top down Kim, Lee, Sam (tick labels run bottom up), as the table does
-    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["Sam", "Lee", "Kim"]
     assert re.findall(r"<tr><td>(\w+)</td>", table) == ["Kim", "Lee", "Sam"]
+    # data bars, each against the column's largest: calls Lee 9 -> 1, Sam 5/9, Kim 1/9;
+    # meetings Kim 2 -> 1, Lee and Sam 1/2; no email at all: no bars in that column
+    cells = {
+        row[0][1]: row[1:]
+        for row in (re.findall(r"<td([^>]*)>([^<]*)</td>", tr) for tr in table.split("<tr>")[2:])
+    }
+    bar = lambda attrs: (re.findall(r"--sr-bar:([\d.]+)", attrs) or [None])[0]  # noqa: E731
+    # columns after SDR: Calls, Emails, LinkedIn requests, Meetings booked
+    assert {name: [bar(a) for a, _ in c[:4]] for name, c in cells.items()} == {
+        "Kim": ["0.111", None, None, "1.000"],
+        "Lee": ["1.000", None, None, "0.500"],
+        "Sam": ["0.556", None, None, "0.500"],
+    }
     headers = re.findall(r"<th[^>]*>([^<]*)</th>", table)
     assert headers[:5] == ["SDR", "Calls", "Emails", "LinkedIn requests", "Meetings booked"]
     assert "Meetings per touch" in headers
