@@ -399,7 +399,7 @@ def yearly_revenue_retention(cohorts: pd.DataFrame) -> pd.DataFrame:
         by_year.index.get_level_values("year") * 12 - 1
         <= reached.reindex(by_year.index.get_level_values("cohort")).to_numpy()
     ]
-    first = complete.xs(1, level="year")
+    first = complete[complete.index.get_level_values("year") == 1].droplevel("year")
     later = complete[complete.index.get_level_values("year") >= 2].rename("revenue").reset_index()
     later["first_year_revenue"] = later["cohort"].map(first)
     later["cohort_year"] = later["cohort"].str[:4].astype(int)

@@ -354,6 +354,8 @@ def test_yearly_revenue_retention_leaves_out_zero_first_year_revenue_and_one_seg
         {"cohort": "2023-01", "months_since": range(24), "revenue": [0.0] * 12 + [5.0] * 12}
     )
     assert yearly_revenue_retention(table).empty  # 60 against 0: no share to give
+    # a team whose data starts 7 months ago: no cohort has had a full year yet
+    assert yearly_revenue_retention(table[table["months_since"] < 7]).empty
     two = pd.concat([table.assign(segment="a"), table.assign(segment="b")])
     with pytest.raises(ValueError, match="one segment at a time"):
         yearly_revenue_retention(two)
