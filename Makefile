@@ -36,7 +36,13 @@ $(STAMP): requirements.lock pyproject.toml Makefile
 
 setup: $(STAMP) ## Create or update the environment in .venv/ (idempotent)
 
+# The package's own byte code, refreshed when its sources change (a git pull): with
+# PYTHONDONTWRITEBYTECODE set, Python would otherwise recompile every changed module in the
+# main process and again in each notebook kernel, every run. Takes ~0.1 s when up to date.
+BYTECODE = @$(PY) -m compileall -q salesreport >/dev/null
+
 report: $(STAMP) ## Build a team's monthly report: TEAM=emea [MONTH=2026-10] [DATA=path]
+	$(BYTECODE)
 	@$(PY) -m salesreport report $(REPORT_FLAGS)
 
 validate: $(STAMP) ## Load and check a team's data only: TEAM=emea [DATA=path]
@@ -56,6 +62,7 @@ lint: $(STAMP) ## Lint and format-check with ruff
 	@$(VENV)/bin/ruff format --check salesreport tests benchmarks
 
 bench: $(STAMP) ## Run the benchmarks and print their figures
+	$(BYTECODE)
 	@for b in benchmarks/bench_*.py; do echo "==> $$b"; $(PY) $$b || exit 1; done
 
 lock: ## Re-pin requirements.lock from requirements.in (then update environment.yml)
