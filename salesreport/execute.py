@@ -13,6 +13,7 @@ file as JSON (notebook, cell number, exception, message) and the child stops.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -71,12 +72,14 @@ def _failed_cell(nb_path: Path) -> tuple[int | None, str, str]:
 ENGINE_NAME = "salesreport"
 
 
+@functools.cache
 def register_engine() -> str:
     """Register :data:`ENGINE_NAME` with papermill: its nbclient engine, saving the executed
     notebook when the run starts, every ``autosave_cell_every`` seconds (30) inside a long
     cell, and when the run ends however it ends (papermill saves there in a ``finally``:
     an error in a cell, a dead kernel, a timeout or Ctrl-C leave every cell run so far,
-    and the one that was running marked so), but not before and after every cell.
+    the one that stopped the last with a start time), but not before and after every cell.
+    Registered once per process.
 
     Papermill's own engine rewrites the whole notebook, every chart in it, twice per
     cell, so the file can be watched while it runs: for a report page that is about 25

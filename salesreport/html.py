@@ -120,9 +120,10 @@ def table(
 ) -> str:
     """A plain, escaped HTML table. ``formats`` maps a column to a callable.
 
-    ``bars`` (numeric columns) draw a data bar behind each number: its length is the value
-    over the largest value of the column among the rows shown (negative and missing values
-    get none), so a row reads across as a small bar chart and the numbers stay exact.
+    ``bars`` (numeric columns) draw a data bar in each cell, left of its number: its length
+    is the value over the largest value of the column among the rows shown (negative and
+    missing values get none), so the column reads as a small bar chart and the numbers stay
+    exact. A column with nothing above 0 stays plain.
     """
     formats = formats or {}
     import numpy as np

@@ -1215,11 +1215,10 @@ def accuracy_section(ctx) -> Output:
     h1s = h1[
         h1["model"] == "selected"
     ].copy()  # the selection method, scored as it would have chosen
-    if len(h1s):
-        target = pd.PeriodIndex(h1s["origin"].astype(str), freq="M") + 1
-        # the recent record the team is judged on: the last history_months months
-        h1s = h1s[target > pd.Period(ctx.month, "M") - ctx.params.history_months].copy()
-        h1s["period"] = (pd.PeriodIndex(h1s["origin"].astype(str), freq="M") + 1).astype(str)
+    # the month each forecast was for; the record shown is the last history_months months
+    target = pd.PeriodIndex(h1s["origin"].astype(str), freq="M") + 1
+    recent = target > pd.Period(ctx.month, "M") - ctx.params.history_months
+    h1s = h1s[recent].assign(period=target[recent].astype(str))
     if len(h1s):
         wape = (
             (h1s["actual"] - h1s["forecast"]).abs().sum() / h1s["actual"].abs().sum()

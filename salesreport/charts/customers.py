@@ -162,8 +162,8 @@ def revenue_retention_by_year(
 ) -> Figure:
     """Each cohort year's revenue in its 2nd, 3rd ... year as a share of its first year's.
 
-    ``frame``: :func:`salesreport.cohorts.yearly_revenue_retention`'s output
-    (``cohort_year``, ``year``, ``retention``; ``cohorts`` optional). One group of bars per
+    ``frame``: :func:`salesreport.cohorts.yearly_revenue_retention`'s output (the chart
+    reads ``cohort_year``, ``year`` and ``retention``). One group of bars per
     year since first purchase, one bar per cohort year (the same colour in every group),
     each labelled with its percentage; 100% (the first year's revenue kept in full) is
     marked.
