@@ -1202,6 +1202,13 @@ def sdr_trend_section(ctx) -> Output:
 # --------------------------------------------------------------------------- forecast page
 
 
+def _wape(actual: pd.Series, predicted: pd.Series) -> float:
+    """Weighted absolute percentage error: sum |actual - predicted| / sum |actual| (NaN when
+    the actuals sum to 0), as ``forecast_accuracy.csv`` defines it."""
+    scale = actual.abs().sum()
+    return float((actual - predicted).abs().sum() / scale) if scale else np.nan
+
+
 def accuracy_section(ctx) -> Output:
     acc = ctx.frames.get("forecast_accuracy", pd.DataFrame())
     if acc.empty:
@@ -1220,11 +1227,7 @@ def accuracy_section(ctx) -> Output:
     recent = target > pd.Period(ctx.month, "M") - ctx.params.history_months
     h1s = h1s[recent].assign(period=target[recent].astype(str))
     if len(h1s):
-        wape = (
-            (h1s["actual"] - h1s["forecast"]).abs().sum() / h1s["actual"].abs().sum()
-            if h1s["actual"].abs().sum()
-            else np.nan
-        )
+        wape = _wape(h1s["actual"], h1s["forecast"])
         kinds = ", ".join(sorted(h1s["kind"].unique()))
         title = (
             f"One-month-ahead forecasts were off by {wape:.0%} on average in the last "
@@ -1393,8 +1396,8 @@ def submissions_section(ctx) -> Output:
     done = s[s["complete"].astype(bool)] if "complete" in s.columns else s
     commit = done[done["category"] == "commit"] if "category" in done.columns else done
     title = "The team's own forecast calls against what happened"
-    if len(commit) and commit["actual"].abs().sum() > 0:
-        wape = (commit["actual"] - commit["submitted"]).abs().sum() / commit["actual"].abs().sum()
+    wape = _wape(commit["actual"], commit["submitted"]) if len(commit) else np.nan
+    if pd.notna(wape):
         title = f"The team's commit calls were off by {wape:.0%} on average (WAPE)"
     money = lambda v: charts.fmt_money(v, ctx.currency)  # noqa: E731
     from salesreport.forecast.accuracy import SUBMISSION_COLUMNS
