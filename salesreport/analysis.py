@@ -238,6 +238,49 @@ def activity_by_rep(tables: Tables, month: str, reps: pd.DataFrame | None = None
     return out[["rep", "rep_id", "type", "count"]]
 
 
+#: activity types in the order tables show them: touches, then meetings, then proposals
+ACTIVITY_ORDER = ("call", "email", "linkedin", "meeting", "proposal")
+
+
+def team_activity(tables: Tables, month: str, max_types: int = 5) -> pd.DataFrame:
+    """Every rep's activities in ``month`` (by ``timestamp``), one column per type.
+
+    Rows: each rep who logged an activity in the month and, with a reps table, each
+    account executive and SDR (``role`` ``ae`` or ``sdr``) employed at some point in the
+    month (:func:`employed`) who logged none, with zeros: a manager coaching the team
+    needs to see who is quiet, not only who is busy. Columns: ``rep_id``, ``rep``
+    (:func:`rep_names`), ``role`` (with a reps table; empty for a rep it does not list),
+    the types in :data:`ACTIVITY_ORDER` that occur in the month, any other type after
+    them by volume (beyond ``max_types`` type columns the smallest are summed into
+    ``other``), and ``total``. Sorted by total, busiest first, then by rep. No rows when
+    nobody logged anything and no AE or SDR was employed.
+    """
+    a = activity_by_rep(tables, month)
+    wide = a.pivot_table(index="rep_id", columns="type", values="count", aggfunc="sum")
+    wide = wide.fillna(0).astype(int)
+    known = [t for t in ACTIVITY_ORDER if t in wide.columns]
+    others = wide.drop(columns=known).sum().sort_values(ascending=False, kind="stable")
+    types = known + others.index.tolist()
+    if len(types) > max_types:
+        keep, rest = types[: max_types - 1], types[max_types - 1 :]
+        wide = wide[keep].assign(other=wide[rest].sum(axis=1))
+        types = [*keep, "other"]
+    wide = wide[types]
+    ids = set(wide.index)
+    if tables.reps is not None:
+        ids |= set(employed(tables, month, "ae")) | set(employed(tables, month, "sdr"))
+    out = wide.reindex(sorted(ids), fill_value=0)
+    out.index.name = "rep_id"
+    out["total"] = out.sum(axis=1)
+    out = out.reset_index()
+    out.insert(1, "rep", out["rep_id"].map(rep_names(tables)).fillna(out["rep_id"]))
+    if tables.reps is not None and "role" in tables.reps.columns:
+        roles = tables.reps.drop_duplicates("rep_id").set_index("rep_id")["role"]
+        out.insert(2, "role", out["rep_id"].map(roles).fillna("").astype(str))
+    order = np.lexsort((out["rep"].to_numpy(str), -out["total"].to_numpy()))
+    return out.iloc[order].reset_index(drop=True)
+
+
 def account_executives(tables: Tables, month: str) -> list[str]:
     """The account executives who get their own page (``per_rep: true``), sorted by id.
 

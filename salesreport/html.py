@@ -123,7 +123,7 @@ def table(
     ``bars`` (numeric columns) draw a data bar in each cell, left of its number: its length
     is the value over the largest value of the column among the rows shown (negative and
     missing values get none), so the column reads as a small bar chart and the numbers stay
-    exact. A column with nothing above 0 stays plain.
+    exact; each bar stops short of the room its column's longest number needs. A column with nothing above 0 stays plain.
     """
     formats = formats or {}
     import numpy as np
@@ -137,6 +137,11 @@ def table(
         values = pd.to_numeric(shown[c], errors="coerce")
         top = values[np.isfinite(values)].max() if len(values) else np.nan
         scale[c] = float(top) if pd.notna(top) and top > 0 else None
+    # the room a bar leaves for its column's longest number, in character widths
+    room = {
+        c: max((len(str(formats[c](v) if c in formats else v)) for v in shown[c]), default=1)
+        for c in scale
+    }
     head = "".join(
         f'<th class="{"num" if c in numeric else ""}">{esc(header(c))}</th>' for c in df.columns
     )
@@ -153,7 +158,8 @@ def table(
             if scale.get(c):
                 share = float(v) / scale[c] if pd.notna(v) and float(v) > 0 else 0.0
                 cells.append(
-                    f'<td class="num sr-databar" style="--sr-bar:{share:.3f}">{esc(txt)}</td>'
+                    f'<td class="num sr-databar" style="--sr-bar:{share:.3f};--sr-room:{room[c] + 1}ch">'
+                    f"{esc(txt)}</td>"
                 )
                 continue
             if c in numeric:

@@ -27,7 +27,17 @@ from salesreport.params import project_root
 from salesreport.tables import TABLES
 
 Output = list[Any]
-TOP_REPS = 15  # reps drawn in activity charts; the tables list everyone
+
+#: how tables name the contract's activity types (others read capitalised)
+ACTIVITY_NAMES: dict[str, str] = {
+    "call": "Calls",
+    "email": "Emails",
+    "linkedin": "LinkedIn requests",
+    "meeting": "Meetings",
+    "proposal": "Proposals",
+}
+#: how tables name the contract's roles (others read as in the data)
+ROLE_NAMES = {"ae": "AE", "sdr": "SDR", "manager": "Manager"}
 
 
 def show(outputs: Output) -> None:
@@ -640,24 +650,21 @@ def win_loss(ctx) -> Output:
         ]
     top = lr.iloc[0]
     title = f"“{top['lost_reason']}” behind {top['share']:.0%} of lost deals in the last 12 months"
-    chart_df = (
-        lr[["lost_reason", "deals"]]
-        .rename(columns={"lost_reason": "label", "deals": "value"})
-        .assign(target=np.nan)
-    )
+    # one table, deals and value drawn as data bars: a chart beside it repeated its first column
     return [
         H.heading(title, anchor="win-loss"),
-        _try_chart(
-            charts.kpi_bars,
-            chart_df,
-            "count",
-            "Lost deals by reason, last 12 months",
-            metric="Lost deals",
-            sort=True,
-        ),
         H.table(
             lr,
             formats={"value": lambda v: charts.fmt_money(v, ctx.currency), "share": charts.fmt_pct},
+            bars=["deals", "value"],
+            max_rows=len(lr),
+        ),
+        H.paragraph(
+            "Deals lost in the 12 months to the end of "
+            f"{pd.Period(ctx.month, 'M').strftime('%B %Y')} (by close date), by the reason "
+            "recorded; each bar compares the reason with the largest in its column. Share: of "
+            "the lost deals.",
+            "sr-note",
         ),
     ]
 
@@ -730,18 +737,39 @@ def attention_section(ctx) -> Output:
 def activity_section(ctx) -> Output:
     if ctx.tables.activities is None:
         return section_needs("activities", "Team activity", "activity")
-    a = analysis.activity_by_rep(ctx.tables, ctx.month)
-    total = int(a["count"].sum())
-    meetings = int(a.loc[a["type"] == "meeting", "count"].sum())
-    title = f"{H.count(total, 'activity', 'activities')} logged in {pd.Period(ctx.month, 'M').strftime('%B')}, {meetings:,} of them meetings"
-    top = a.groupby("rep")["count"].sum().nlargest(TOP_REPS).index
+    t = analysis.team_activity(ctx.tables, ctx.month)
+    month = pd.Period(ctx.month, "M")
+    total = int(t["total"].sum())
+    meetings = int(t["meeting"].sum()) if "meeting" in t.columns else 0
+    title = f"{H.count(total, 'activity', 'activities')} logged in {month.strftime('%B')}, {meetings:,} of them meetings"
+    quiet = int((t["total"] == 0).sum())
+    if quiet:
+        title += f"; {H.count(quiet, 'rep')} logged none"
+    if t.empty:
+        return [H.heading(title, anchor="activity")]
+    types = [c for c in t.columns if c not in ("rep_id", "rep", "role", "total")]
+    names = {c: ACTIVITY_NAMES.get(c, c.capitalize()) for c in types}
+    shown = t.drop(columns=["rep_id"]).rename(columns={"rep": "Rep", "role": "Role", **names})
+    shown = shown.rename(columns={"total": "Total"})
+    # one table, each type drawn as data bars: every rep is listed, the quiet ones too
     return [
         H.heading(title, anchor="activity"),
-        _try_chart(
-            charts.activity_by_rep,
-            a.loc[a["rep"].isin(top), ["rep", "type", "count"]],
-            f"Activities by rep and type, {pd.Period(ctx.month, 'M').strftime('%B %Y')}"
-            f" (the {len(top)} most active reps)",
+        H.table(
+            shown,
+            formats={"Role": lambda r: ROLE_NAMES.get(str(r).lower(), r)},
+            bars=[names[c] for c in types],
+            max_rows=len(shown),
+        ),
+        H.paragraph(
+            f"Activities logged in {month.strftime('%B %Y')} (by their timestamp), busiest rep "
+            "first; each bar compares the rep with the busiest rep in that column. "
+            + (
+                "Account executives and SDRs employed in the month who logged nothing are "
+                "listed with zeros."
+                if ctx.tables.reps is not None
+                else "Without a reps table, only reps who logged an activity are listed."
+            ),
+            "sr-note",
         ),
     ]
 
@@ -1061,8 +1089,6 @@ def rep_activity_section(ctx, rep_id: str) -> Output:
         return [H.heading("Activity", anchor="activity"), H.missing(f"No activity in {label}.")]
     total, median = int(t["count"].sum()), float(t["team_median"].sum())
     title = f"{who}: {H.count(total, 'activity', 'activities')} logged in {label} (a typical rep: {median:,.0f})"
-    from salesreport.charts.people import ACTIVITY_NAMES
-
     shown = t.assign(type=t["type"].map(ACTIVITY_NAMES).fillna(t["type"].str.capitalize()))
     shown = shown.rename(
         columns={

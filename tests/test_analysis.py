@@ -285,9 +285,10 @@ def test_table_headers_are_written_for_people_and_escaped():
 def test_data_bars_scale_to_the_largest_value_shown_and_skip_negatives_and_gaps():
     df = pd.DataFrame({"rep": ["a", "b", "c", "d"], "calls": [8.0, 2.0, -1.0, None]})
     html = table(df, bars=["calls"], formats={"calls": lambda v: "—" if pd.isna(v) else f"{v:.0f}"})
-    # 8 is the largest: a 8/8 = 1, b 2/8 = 0.25; a negative or missing value has no bar
-    assert re.findall(r'--sr-bar:([\d.]+)">([^<]*)<', html) == [
-        ("1.000", "8"), ("0.250", "2"), ("0.000", "-1"), ("0.000", "—"),
+    # 8 is the largest: a 8/8 = 1, b 2/8 = 0.25; a negative or missing value has no bar.
+    # Each bar leaves room for the column's longest text ("-1": 2 characters) and a gap.
+    assert re.findall(r'--sr-bar:([\d.]+);--sr-room:(\d+)ch">([^<]*)<', html) == [
+        ("1.000", "3", "8"), ("0.250", "3", "2"), ("0.000", "3", "-1"), ("0.000", "3", "—"),
     ]  # fmt: skip
     # a column with nothing above 0 gets plain cells
     assert "sr-databar" not in table(df.assign(calls=0.0), bars=["calls"])
@@ -380,6 +381,68 @@ def test_sdr_table_lists_the_sdrs_of_the_month_with_whole_counts():
     assert got.loc["s1", "lead_age_days"] == pytest.approx(20)
     assert got.loc["s3", "meeting_rate"] == 0 and np.isnan(got.loc["s4", "meeting_rate"])
     assert str(t["call"].dtype).startswith("int") and t.iloc[0]["rep_id"] == "s1"
+
+
+def test_team_activity_lists_every_rep_with_one_column_per_type_and_the_quiet_ones():
+    reps = pd.DataFrame(
+        {
+            "rep_id": ["a1", "a2", "a3", "s1", "m1", "a9"],
+            "name": ["Ann", "Bob", "Cy", "Sue", "Max", "Old"],
+            "role": ["ae", "AE", "ae", "sdr", "manager", "ae"],
+            "hire_date": [D("2020-01-01")] * 5 + [D("2019-01-01")],
+            "leave_date": [pd.NaT] * 5 + [D("2025-06-30")],
+        }
+    )
+    rows = [("a1", "call", "2026-10-01"), ("a1", "email", "2026-10-31 23:00"),
+            ("a1", "proposal", "2026-10-10"), ("s1", "call", "2026-10-02"),
+            ("s1", "call", "2026-10-03"), ("s1", "linkedin", "2026-10-04"),
+            ("m1", "meeting", "2026-10-05"), ("a2", "call", "2026-09-30"),
+            ("a2", "call", "2026-11-01")]  # fmt: skip
+    acts = pd.DataFrame(
+        {
+            "activity_id": [f"x{i}" for i in range(len(rows))],
+            "rep_id": [r for r, _, _ in rows],
+            "type": [t for _, t, _ in rows],
+            "timestamp": pd.to_datetime([d for _, _, d in rows], format="ISO8601"),
+        }
+    )
+    t = analysis.team_activity(Tables(reps=reps, activities=acts), "2026-10")
+    # October only: a1 call+email+proposal (3), s1 2 calls + 1 LinkedIn (3), m1 (a manager
+    # who logged a meeting) 1. a2 and a3: AEs employed in October who logged nothing in it
+    # (a2's calls fall on 30 Sep and 1 Nov): zeros. a9 left in 2025: not listed.
+    # Ties on total read by name: Ann before Sue, Bob before Cy.
+    assert t["rep"].tolist() == ["Ann", "Sue", "Max", "Bob", "Cy"]
+    assert t.columns.tolist() == [
+        "rep_id", "rep", "role", "call", "email", "linkedin", "meeting", "proposal", "total"
+    ]  # fmt: skip
+    got = t.set_index("rep_id")
+    assert got.loc["a1", ["call", "email", "linkedin", "meeting", "proposal", "total"]].tolist() == [
+        1, 1, 0, 0, 1, 3
+    ]  # fmt: skip
+    assert got.loc["s1", ["call", "linkedin", "total"]].tolist() == [2, 1, 3]
+    assert got.loc["a2"].drop(["rep", "role"]).tolist() == [0] * 6
+    assert got.loc["m1", "role"] == "manager" and got.loc["a2", "role"] == "AE"
+    # without a reps table: only who logged something, named by id
+    bare = analysis.team_activity(Tables(activities=acts), "2026-10")
+    assert bare["rep_id"].tolist() == ["a1", "s1", "m1"] and "role" not in bare.columns
+
+
+def test_team_activity_sums_the_smallest_extra_types_into_other():
+    types = ["call", "email", "meeting", "linkedin", "proposal", "sms", "fax"]
+    counts = [7, 6, 5, 4, 3, 2, 1]
+    rows = [t for t, n in zip(types, counts, strict=True) for _ in range(n)]
+    acts = pd.DataFrame(
+        {
+            "activity_id": [f"x{i}" for i in range(len(rows))],
+            "rep_id": "a1",
+            "type": rows,
+            "timestamp": pd.Timestamp("2026-10-05"),
+        }
+    )
+    t = analysis.team_activity(Tables(activities=acts), "2026-10", max_types=5)
+    # the contract's order first (call, email, linkedin, meeting), then the rest summed
+    assert t.columns.tolist()[2:] == ["call", "email", "linkedin", "meeting", "other", "total"]
+    assert t.iloc[0, 2:].tolist() == [7, 6, 4, 5, 3 + 2 + 1, 28]
 
 
 def test_account_names_fall_back_to_the_id_and_need_the_optional_name_column():

@@ -686,61 +686,6 @@ def test_a_stage_keeps_its_colour_whichever_stages_a_chart_shows():
     assert colour[2]["Discovery"] != colour[3]["Qualification"]
 
 
-def test_activity_by_rep_one_panel_per_type_busiest_on_top():
-    df = pd.DataFrame(
-        {
-            "rep": ["Ann", "Ann", "Bob", "Bob", "Bob"],
-            "type": ["email", "call", "call", "meeting", "linkedin"],
-            "count": [10, 5, 30, 2, 1],
-        }
-    )
-    fig = c.activity_by_rep(df, "Bob made the most calls", period_label="Oct 2026")
-    titles = [ax.get_title(loc="left") for ax in fig.axes]
-    assert titles == ["Calls", "Emails", "Meetings", "LinkedIn requests"]
-    # Bob: 33 activities, Ann: 15 -> Bob on top (highest y)
-    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["Ann", "Bob"]
-    calls = sorted(bars(fig.axes[0]), key=lambda r: r.get_y())
-    assert [r.get_width() for r in calls] == [5, 30]
-    assert fig.get_supxlabel() == "Activities logged (count), Oct 2026"
-
-
-def test_activity_by_rep_sorted_by_one_type_then_by_total():
-    df = pd.DataFrame(
-        {
-            "rep": ["Ann", "Ann", "Bob", "Bob", "Cy", "Cy"],
-            "type": ["call", "meeting", "call", "meeting", "call", "meeting"],
-            "count": [2, 4, 30, 1, 9, 4],
-        }
-    )
-    fig = c.activity_by_rep(df, "t", sort_by="meeting")
-    # meetings: Ann 4, Cy 4, Bob 1; Ann and Cy tie, Cy has more in all (13 > 6) -> Cy on top.
-    # By total alone Bob (31) would be on top.
-    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["Bob", "Ann", "Cy"]
-
-
-def test_activity_by_rep_panel_titles_never_run_into_the_next_panel():
-    types = ["call", "email", "meeting", "linkedin", "proposal"]
-    # a long rep name, as real ones are, leaves the panels less room
-    df = pd.DataFrame({"rep": "Alexandra Montgomery", "type": types, "count": [5, 4, 3, 2, 1]})
-    fig = c.activity_by_rep(df, "t")
-    renderer = fig.canvas.get_renderer()
-    titles = [ax._left_title for ax in fig.axes]
-    for title, nxt in zip(titles[:-1], fig.axes[1:], strict=True):
-        # each title ends left of where the next panel begins
-        assert title.get_window_extent(renderer).x1 < nxt.get_window_extent(renderer).x0
-    # five panels: "LinkedIn requests" wraps onto two lines
-    assert fig.axes[3]._left_title.get_text() == "LinkedIn\nrequests"
-
-
-def test_activity_by_rep_merges_small_types_into_other():
-    types = ["call", "email", "meeting", "linkedin", "proposal", "sms", "fax"]
-    df = pd.DataFrame({"rep": "Ann", "type": types, "count": [7, 6, 5, 4, 3, 2, 1]})
-    fig = c.activity_by_rep(df, "t", max_types=5)
-    assert [ax.get_title(loc="left") for ax in fig.axes][-1] == "Other"
-    other = bars(fig.axes[-1])
-    assert other[0].get_width() == 3 + 2 + 1  # proposal, sms, fax
-
-
 def test_okr_scorecard_colours_by_status_and_bands():
     df = pd.DataFrame(
         {
@@ -804,7 +749,6 @@ def _empty_calls():
         "retention_heatmap": lambda: c.retention_heatmap(empty, "t"),
         "revenue_retention_by_year": lambda: c.revenue_retention_by_year(empty, "t"),
         "nrr_grr_trend": lambda: c.nrr_grr_trend(empty, "t"),
-        "activity_by_rep": lambda: c.activity_by_rep(empty, "t"),
         "okr_scorecard": lambda: c.okr_scorecard(empty, "t"),
     }
 

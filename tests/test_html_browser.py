@@ -33,6 +33,37 @@ def _browser_or_skip():
     return CHROMIUM
 
 
+_CELLS_JS = """Array.from(document.querySelectorAll('td.sr-databar')).map(td => {
+  const r = td.getBoundingClientRect();
+  return [r.left + window.scrollX, r.top + window.scrollY, r.width, r.height, td.textContent];
+})"""
+
+
+def _bars_touching_numbers(page, screenshot: Path) -> list[str]:
+    """Data-bar cells (``html.table(bars=...)``) whose bar reaches its number, read from the
+    page's pixels as a reader sees them: in each cell, the bar's light blue must end at least
+    3 px left of the first dark pixel of the text."""
+    import numpy as np
+    from PIL import Image
+
+    img = np.asarray(Image.open(screenshot).convert("RGB")).astype(int)
+    bad = []
+    for left, top, width, height, text in page.evaluate(_CELLS_JS):
+        x0, y0 = round(left), round(top)
+        cell = img[y0 + 2 : y0 + round(height) - 2, x0 : x0 + round(width)]
+        r, g, b = cell[..., 0], cell[..., 1], cell[..., 2]
+        bar = (b - r > 30) & (r > 120)  # the bar: light blue (0, 114, 178) at 30 % on white
+        ink = (r + g + b) < 3 * 110  # text: dark grey
+        if not ink.any():
+            bad.append(f"data bar cell {text!r}: no text drawn")
+        elif (
+            bar.any()
+            and np.nonzero(bar.any(axis=0))[0].max() > np.nonzero(ink.any(axis=0))[0].min() - 3
+        ):
+            bad.append(f"data bar runs into its number {text!r}")
+    return bad
+
+
 def test_every_page_renders_offline_without_errors(built):
     exe = _browser_or_skip()
     from playwright.sync_api import sync_playwright
@@ -68,6 +99,9 @@ def test_every_page_renders_offline_without_errors(built):
             assert page.title(), f"{name}: page has no title"
             shot = "archive" if name.startswith("..") else name
             page.screenshot(path=str(shots / f"emea-{shot}.png"), full_page=True)
+            problems.extend(
+                f"{name}: {p}" for p in _bars_touching_numbers(page, shots / f"emea-{shot}.png")
+            )
             if name in PAGES[1:]:
                 assert page.locator("img").count() >= 1, f"{name}: no chart rendered"
                 broken = page.evaluate(

@@ -97,6 +97,63 @@ def test_sdr_section_ranks_by_meetings_and_names_its_columns_for_people():
     assert "Meetings per touch: meetings booked over calls" in note
 
 
+def test_team_activity_section_lists_every_rep_with_data_bars_and_names_the_quiet_ones():
+    reps = pd.DataFrame(
+        {
+            "rep_id": ["a1", "a2", "s1"],
+            "name": ["Ann", "Bob", "Sue"],
+            "role": ["ae", "ae", "sdr"],
+            "hire_date": pd.to_datetime(["2025-01-01"] * 3),
+        }
+    )
+    # October: Ann 4 calls + 1 meeting, Sue 2 calls + 2 meetings; Bob logged nothing
+    rows = [("a1", "call")] * 4 + [("a1", "meeting"), ("s1", "call"), ("s1", "call")]
+    rows += [("s1", "meeting")] * 2
+    acts = pd.DataFrame(
+        {
+            "activity_id": [f"x{i}" for i in range(len(rows))],
+            "rep_id": [r for r, _ in rows],
+            "type": [t for _, t in rows],
+            "timestamp": pd.Timestamp("2026-10-05"),
+        }
+    )
+    heading, table, note = views.activity_section(_ctx(Tables(reps=reps, activities=acts)))
+    assert "9 activities logged in October, 3 of them meetings; 1 rep logged none" in heading
+    assert re.findall(r"<tr><td>(\w+)</td>", table) == ["Ann", "Sue", "Bob"]
+    headers = re.findall(r"<th[^>]*>([^<]*)</th>", table)
+    assert headers == ["Rep", "Role", "Calls", "Meetings", "Total"]
+    # bars against each column's busiest rep: calls Ann 4 -> 1, Sue 2/4; meetings Sue 2 -> 1,
+    # Ann 1/2; Bob's zeros, bars of length 0; the total is a plain number
+    bar = lambda row: re.findall(r"--sr-bar:([\d.]+)", row)  # noqa: E731
+    body = {re.search(r"<td>(\w+)</td>", tr).group(1): tr for tr in table.split("<tr>")[2:]}
+    assert bar(body["Ann"]) == ["1.000", "0.500"] and bar(body["Sue"]) == ["0.500", "1.000"]
+    assert bar(body["Bob"]) == ["0.000", "0.000"]
+    assert re.findall(r"<tr><td>\w+</td><td>(\w+)</td>", table) == ["AE", "SDR", "AE"]
+    assert "employed in the month who logged nothing are listed with zeros" in note
+
+
+def test_win_loss_is_one_table_with_deals_and_value_as_data_bars():
+    # lost in the 12 months to October 2026: price 3 deals (100 + 100 + 100), "<b>rival</b>"
+    # 1 deal (600); a loss of September 2025 is outside the window, a won deal is not a loss
+    o = pd.DataFrame(
+        {
+            "status": ["lost"] * 5 + ["won"],
+            "close_date": pd.to_datetime(["2026-10-01", "2026-01-15", "2025-11-01",
+                                          "2026-06-30", "2025-09-30", "2026-10-02"]),
+            "amount": [100.0, 100.0, 100.0, 600.0, 5000.0, 900.0],
+            "lost_reason": ["price", "price", "price", "<b>rival</b>", "price", None],
+        }
+    )  # fmt: skip
+    heading, table, note = views.win_loss(_ctx(Tables(opportunities=o)))
+    assert "“price” behind 75% of lost deals in the last 12 months" in heading
+    assert "&lt;b&gt;rival&lt;/b&gt;" in table and "<b>rival" not in table
+    bar = lambda row: re.findall(r"--sr-bar:([\d.]+)", row)  # noqa: E731
+    rows = table.split("<tr>")[2:]
+    # deals: price 3 -> 1, rival 1/3; value: price 300/600, rival 600 -> 1
+    assert bar(rows[0]) == ["1.000", "0.500"] and bar(rows[1]) == ["0.333", "1.000"]
+    assert "(by close date)" in note and "October 2026" in note
+
+
 def test_segments_read_as_words_with_rep_and_account_names():
     tables = Tables(
         reps=pd.DataFrame({"rep_id": ["R1"], "name": ["Kira Martin"]}),

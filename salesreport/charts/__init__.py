@@ -49,7 +49,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "pct_formatter",
         "unit_formatters",
     ),
-    "people": ("activity_by_rep", "okr_scorecard"),
+    "people": ("okr_scorecard",),
     "pipeline": ("funnel", "pipeline_by_stage", "stage_durations", "waterfall"),
     "revenue": ("kpi_bars", "kpi_trend", "revenue_by_segment", "revenue_vs_target"),
     "theme": (

@@ -1,4 +1,4 @@
-"""Charts about people and goals: activity per rep, the OKR scorecard."""
+"""Charts about people and goals: the OKR scorecard."""
 
 from __future__ import annotations
 
@@ -8,111 +8,17 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
-from matplotlib.ticker import MaxNLocator
 
-from salesreport.charts.formatting import fmt_grade, fmt_number, number_formatter
+from salesreport.charts.formatting import fmt_grade
 from salesreport.charts.theme import (
-    ACTUAL,
     STATUS_COLOURS,
-    WIDTH_IN,
     finish,
     new_figure,
     require,
     require_values,
     themed,
     value_label,
-    with_period,
 )
-
-#: contract activity types, in display order, and how an axis names them
-ACTIVITY_NAMES: dict[str, str] = {
-    "call": "Calls",
-    "email": "Emails",
-    "meeting": "Meetings",
-    "linkedin": "LinkedIn requests",
-    "proposal": "Proposals",
-}
-
-
-def activity_by_rep(
-    frame: pd.DataFrame,
-    title: str = "Activity by rep",
-    period_label: str | None = None,
-    max_types: int = 5,
-    sort_by: str | None = None,
-) -> Figure:
-    """Activities per rep, one small panel per activity type, reps sorted by total activity
-    (or, with ``sort_by``, by their count of that type, then total activity), busiest on top.
-
-    ``frame``: ``rep`` (name or id), ``type`` (``call``, ``email``, ``meeting``,
-    ``linkedin``, ``proposal`` or any other string), ``count`` (summed per rep
-    and type). Contract types come first in that order, others after by volume;
-    beyond ``max_types`` panels the smallest types are merged into "Other".
-    Panels have their own scale, so a rep's calls are compared with other reps'
-    calls, not with emails.
-    """
-    chart = "activity_by_rep"
-    require(frame, chart, ["rep", "type", "count"])
-    df = pd.DataFrame(
-        {
-            "rep": frame["rep"].astype(str).to_numpy(),
-            "type": frame["type"].astype(str).str.lower().to_numpy(),
-            "count": pd.to_numeric(frame["count"], errors="coerce").to_numpy(float),
-        }
-    )
-    require_values(df["count"], chart)
-    table = df.pivot_table(index="rep", columns="type", values="count", aggfunc="sum", fill_value=0)
-    known = [t for t in ACTIVITY_NAMES if t in table.columns]
-    others = table.drop(columns=known).sum().sort_values(ascending=False).index.tolist()
-    columns = known + others
-    if len(columns) > max_types:
-        keep, rest = columns[: max_types - 1], columns[max_types - 1 :]
-        table = table[keep].assign(other=table[rest].sum(axis=1))
-        columns = [*keep, "other"]
-    table = table[columns]
-    keys = pd.DataFrame({"total": table.sum(axis=1)})
-    if sort_by is not None and sort_by in table.columns:
-        keys.insert(0, "by", table[sort_by])
-    table = table.loc[keys.sort_values(list(keys.columns), kind="stable").index]  # busiest on top
-    n_reps, n_types = table.shape
-    with themed():
-        fig, axes = new_figure(
-            1,
-            n_types,
-            height=min(max(2.8, 0.32 * n_reps + 1.6), 12),
-            sharey=True,
-            width=WIDTH_IN,
-        )
-        axes = np.atleast_1d(axes)
-        y = np.arange(n_reps)
-        # a panel title wraps rather than run into the next panel's: about 6.5 points a
-        # character in 10 pt bold, panels share the width left of the rep names (~1.8 in)
-        title_chars = max(8, int((WIDTH_IN - 1.8) * 72 / n_types / 6.5))
-        for ax, col in zip(axes, columns, strict=True):
-            values = table[col].to_numpy(float)
-            ax.barh(y, values, height=0.66, color=ACTUAL, zorder=2)
-            name = ACTIVITY_NAMES.get(col, col.replace("_", " ").capitalize())
-            name = textwrap.fill(name, title_chars, break_long_words=False)
-            ax.set_title(name, fontsize=10, fontweight="bold", loc="left")
-            top = values.max()
-            ax.set_xlim(0, top * 1.35 if top > 0 else 1)
-            for yi, v in zip(y, values, strict=True):
-                value_label(
-                    ax,
-                    fmt_number(v),
-                    (v, yi),
-                    (3, 0),
-                    va="center",
-                    fontsize=7.5 if n_reps > 15 else 8.5,
-                    color="#333333",
-                )
-            ax.xaxis.set_major_formatter(number_formatter())
-            ax.xaxis.set_major_locator(MaxNLocator(3, integer=True))
-            ax.grid(axis="y", visible=False)
-        axes[0].set_yticks(y, [textwrap.shorten(r, 22, placeholder="…") for r in table.index])
-        axes[0].set_ylim(-0.6, n_reps - 0.4)
-        fig.supxlabel(with_period("Activities logged (count)", period_label), fontsize=10.5)
-        return finish(fig, title)
 
 
 def _status(grade: float, bands: tuple[float, float]) -> str:
