@@ -139,25 +139,92 @@ def register_engine() -> str:
     return ENGINE_NAME
 
 
-def run_job(job: dict) -> int:
+@functools.cache
+def kernel_manager_class() -> type:
+    """The kernel manager the workers start kernels with: jupyter_client's, talking to the
+    kernel over Unix domain sockets in a folder of this process's own (removed when it
+    exits) instead of TCP ports on localhost. On Windows, which has no such sockets, the
+    default (TCP).
+
+    A TCP kernel is given five free ports that jupyter_client finds by binding and
+    releasing them before the kernel binds them itself; with two workers starting kernels
+    at the same moment, another process can take one of them in between, and the kernel
+    dies before it answers ("Kernel died before replying to kernel_info"). Socket files
+    in a private folder cannot be taken by anyone else.
+    """
+    import atexit
+    import tempfile
+
+    from jupyter_client.manager import AsyncKernelManager
+
+    if os.name == "nt":
+        return AsyncKernelManager
+    folder = tempfile.mkdtemp(prefix="sr-kernel-")  # short: a socket path has ~100 bytes
+    atexit.register(shutil.rmtree, folder, True)
+
+    class _SocketFileKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs):
+            kwargs.setdefault("transport", "ipc")
+            kwargs.setdefault("ip", os.path.join(folder, "kernel"))
+            super().__init__(**kwargs)
+
+    return _SocketFileKernelManager
+
+
+#: how often a kernel that dies while starting, before it ran any cell, is started again
+KERNEL_START_RETRIES = 2
+
+
+def _died_starting(exc: BaseException, out_nb: Path) -> bool:
+    """Whether ``exc`` is a kernel that died or hung while starting, before any cell ran:
+    running the notebook again then repeats nothing."""
+    text = str(exc)
+    starting = isinstance(exc, RuntimeError) and (
+        text.startswith("Kernel died before replying to kernel_info")
+        or text.startswith("Kernel didn't respond in")
+    )
+    return starting and (not out_nb.exists() or _failed_cell(out_nb)[0] is None)
+
+
+def _execute(job: dict, out_nb: Path) -> None:
+    """Papermill on the job's notebook; a kernel that dies while starting is started again
+    (:data:`KERNEL_START_RETRIES` times), with a line on stderr each time."""
     import papermill as pm
+
+    for attempt in range(KERNEL_START_RETRIES + 1):
+        try:
+            pm.execute_notebook(
+                job["input"],
+                str(out_nb),
+                parameters=job["parameters"],
+                engine_name=register_engine(),
+                kernel_name=job.get("kernel", KERNEL_NAME),
+                kernel_manager_class=kernel_manager_class(),
+                execution_timeout=job.get("timeout"),
+                progress_bar=False,
+                log_output=False,
+                cwd=job.get("cwd"),
+            )
+            return
+        except Exception as exc:
+            if attempt == KERNEL_START_RETRIES or not _died_starting(exc, out_nb):
+                raise
+            print(
+                f"salesreport: the kernel for {Path(job['input']).name} died while starting "
+                f"({exc}); starting it again",
+                file=sys.stderr,
+                flush=True,
+            )
+
+
+def run_job(job: dict) -> int:
     from papermill.exceptions import PapermillExecutionError
 
     from salesreport.html import export_notebook_html
 
     out_nb = Path(job["output"])
     try:
-        pm.execute_notebook(
-            job["input"],
-            str(out_nb),
-            parameters=job["parameters"],
-            engine_name=register_engine(),
-            kernel_name=job.get("kernel", KERNEL_NAME),
-            execution_timeout=job.get("timeout"),
-            progress_bar=False,
-            log_output=False,
-            cwd=job.get("cwd"),
-        )
+        _execute(job, out_nb)
     except PapermillExecutionError as exc:
         _write_error(job, exc.exec_count, exc.ename, exc.evalue, out_nb)
         return 1

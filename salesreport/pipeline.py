@@ -661,13 +661,21 @@ def _failure(job: dict, code: int, stderr: str) -> dict:
     cell = info.get("cell")
     where = f"{nb}, cell {cell}" if cell else nb
     exc = info.get("exception") or f"exit code {code}"
-    msg = info.get("message") or (stderr.strip().splitlines() or [""])[-1]
-    return {
-        "page": job["page"],
-        "notebook": nb,
-        "cell": cell,
-        "text": f"notebook {where} failed: {exc}: {msg}".rstrip(": "),
-    }
+    lines = [line for line in stderr.strip().splitlines() if line.strip()]
+    msg = info.get("message") or (lines or [""])[-1]
+    text = f"notebook {where} failed: {exc}: {msg}".rstrip(": ")
+    # nbclient's and the worker's own lines about the failed start repeat the message
+    printed = [
+        line
+        for line in lines
+        if not line.startswith(("Error occurred while starting new kernel client", "salesreport:"))
+    ]
+    if info and cell is None and printed:
+        # no cell ran (the kernel did not start): what the kernel printed is where the
+        # cause is, a missing package or a broken environment
+        text += "\n  last lines printed while starting the kernel:\n"
+        text += "\n".join(f"    {line}" for line in printed[-6:])
+    return {"page": job["page"], "notebook": nb, "cell": cell, "text": text}
 
 
 # --------------------------------------------------------------------------- index, run.json

@@ -1,9 +1,10 @@
-"""The notebook worker and the salesreport command start without what they do not use."""
+"""The notebook worker: what it imports, how it saves, how its kernels start and talk to it."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.conftest import ROOT
 
@@ -79,3 +80,135 @@ def test_the_worker_engine_saves_at_start_and_end_not_around_every_cell(tmp_path
         assert all(c.outputs for c in out.cells)  # every cell ran
     # one save as the run starts (no output yet), one at the end with every output
     assert counts == {2: [0, 2], 8: [0, 8]}
+
+
+def _job(tmp_path, source: str, kernel: str) -> dict:
+    """A worker job (see salesreport.execute) running one code cell on ``kernel``."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source)]
+    nbformat.write(nb, tmp_path / "in.ipynb")
+    return {
+        "input": str(tmp_path / "in.ipynb"), "output": str(tmp_path / "out.ipynb"),
+        "html": str(tmp_path / "out.html"), "error": str(tmp_path / "error.json"),
+        "done": str(tmp_path / "done"), "parameters": {}, "timeout": 120, "kernel": kernel,
+        "cwd": str(tmp_path), "title": "t", "team_title": "t", "month": "-", "footer": "-",
+    }  # fmt: skip
+
+
+def test_kernels_talk_to_the_worker_over_socket_files_in_a_private_folder(tmp_path):
+    # no TCP port to race another worker for: the kernel's own connection file says ipc,
+    # its sockets live in a folder only this user can enter
+    import nbformat
+
+    from salesreport.execute import ensure_kernel, run_job
+
+    code = (
+        "import json, os\n"
+        "from ipykernel.connect import get_connection_file\n"
+        "info = json.load(open(get_connection_file()))\n"
+        "print(info['transport'], oct(os.stat(os.path.dirname(info['ip'])).st_mode & 0o777))"
+    )
+    job = _job(tmp_path, code, ensure_kernel())
+    assert run_job(job) == 0, (tmp_path / "error.json").read_text()
+    out = nbformat.read(job["output"], as_version=4)
+    assert out.cells[-1].outputs[0]["text"].split() == ["ipc", "0o700"]
+    assert (tmp_path / "done").exists()
+
+
+def _flaky_kernel(tmp_path, monkeypatch, deaths: int) -> Path:
+    """A kernel spec ``flaky`` whose process exits at once the first ``deaths`` times it is
+    started, then runs ipykernel; each start appends a line to the returned file."""
+    import json
+
+    starts = tmp_path / "starts.txt"
+    launcher = tmp_path / "launcher.py"
+    launcher.write_text(
+        "import runpy, sys\n"
+        f"starts = {str(starts)!r}\n"
+        "with open(starts, 'a') as fh:\n"
+        "    fh.write('start\\n')\n"
+        f"if sum(1 for _ in open(starts)) <= {deaths}:\n"
+        "    sys.exit(1)\n"
+        "sys.argv = ['ipykernel_launcher', *sys.argv[1:]]\n"
+        "runpy.run_module('ipykernel_launcher', run_name='__main__')\n"
+    )
+    spec = tmp_path / "jupyter" / "kernels" / "flaky"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, str(launcher), "-f", "{connection_file}"],
+                "display_name": "flaky",
+                "language": "python",
+            }
+        )
+    )
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    return starts
+
+
+def test_a_kernel_that_dies_while_starting_is_started_again(tmp_path, monkeypatch, capsys):
+    import nbformat
+
+    from salesreport.execute import run_job
+
+    starts = _flaky_kernel(tmp_path, monkeypatch, deaths=1)
+    job = _job(tmp_path, "print(6 * 7)", "flaky")
+    assert run_job(job) == 0, (tmp_path / "error.json").read_text()
+    assert starts.read_text().count("start") == 2  # died once, ran the second time
+    assert nbformat.read(job["output"], as_version=4).cells[-1].outputs[0]["text"] == "42\n"
+    err = capsys.readouterr().err
+    assert "the kernel for in.ipynb died while starting" in err and "starting it again" in err
+
+
+def test_a_kernel_that_never_starts_fails_the_job_after_its_retries(tmp_path, monkeypatch):
+    import json
+
+    from salesreport.execute import KERNEL_START_RETRIES, run_job
+
+    starts = _flaky_kernel(tmp_path, monkeypatch, deaths=99)
+    job = _job(tmp_path, "print(1)", "flaky")
+    assert run_job(job) == 1
+    assert starts.read_text().count("start") == KERNEL_START_RETRIES + 1
+    error = json.loads((tmp_path / "error.json").read_text())
+    assert error["cell"] is None and error["exception"] == "RuntimeError"
+    assert error["message"] == "Kernel died before replying to kernel_info"
+
+
+def test_a_kernel_that_never_starts_is_reported_with_what_it_printed(tmp_path):
+    import json
+
+    from salesreport.pipeline import _failure
+
+    job = {"page": "executive", "input": "notebooks/executive.ipynb", "error": str(tmp_path / "e")}
+    (tmp_path / "e").write_text(
+        json.dumps({"cell": None, "exception": "RuntimeError",
+                    "message": "Kernel died before replying to kernel_info"})
+    )  # fmt: skip
+    stderr = (
+        "cut\none\ntwo\nTraceback (most recent call last):\n  File x\n  line\n"
+        "ModuleNotFoundError: No module named 'zmq'\n"
+        "Error occurred while starting new kernel client for kernel 1: Kernel died\n"
+        "salesreport: the kernel for executive.ipynb died while starting; starting it again\n"
+    )
+    text = _failure(job, 1, stderr)["text"]
+    assert text.splitlines() == [
+        "notebook executive.ipynb failed: RuntimeError: Kernel died before replying to kernel_info",
+        "  last lines printed while starting the kernel:",  # the last 6
+        "    one",
+        "    two",
+        "    Traceback (most recent call last):",
+        "      File x",
+        "      line",
+        "    ModuleNotFoundError: No module named 'zmq'",
+    ]
+    # a cell that failed is reported by the cell alone: the worker's output is not its cause
+    (tmp_path / "e").write_text(
+        json.dumps({"cell": 3, "exception": "ValueError", "message": "bad"})
+    )
+    assert (
+        _failure(job, 1, stderr)["text"]
+        == "notebook executive.ipynb, cell 3 failed: ValueError: bad"
+    )
