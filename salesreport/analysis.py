@@ -270,8 +270,8 @@ def team_activity(tables: Tables, month: str, max_types: int = 5) -> pd.DataFram
     if tables.reps is not None:
         ids |= set(employed(tables, month, "ae")) | set(employed(tables, month, "sdr"))
     out = wide.reindex(sorted(ids), fill_value=0)
-    out.index.name = "rep_id"
-    out["total"] = out.sum(axis=1)
+    out.index.name, out.columns.name = "rep_id", None
+    out["total"] = out[types].sum(axis=1).astype(int)
     out = out.reset_index()
     out.insert(1, "rep", out["rep_id"].map(rep_names(tables)).fillna(out["rep_id"]))
     if tables.reps is not None and "role" in tables.reps.columns:

@@ -123,7 +123,8 @@ def table(
     ``bars`` (numeric columns) draw a data bar in each cell, left of its number: its length
     is the value over the largest value of the column among the rows shown (negative and
     missing values get none), so the column reads as a small bar chart and the numbers stay
-    exact; each bar stops short of the room its column's longest number needs. A column with nothing above 0 stays plain.
+    exact; each bar stops short of the room its column's longest number needs. A column
+    with nothing above 0 stays plain.
     """
     formats = formats or {}
     import numpy as np

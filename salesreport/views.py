@@ -742,6 +742,8 @@ def activity_section(ctx) -> Output:
     total = int(t["total"].sum())
     meetings = int(t["meeting"].sum()) if "meeting" in t.columns else 0
     title = f"{H.count(total, 'activity', 'activities')} logged in {month.strftime('%B')}, {meetings:,} of them meetings"
+    if not total:
+        title = f"No activity logged in {month.strftime('%B')}"
     quiet = int((t["total"] == 0).sum())
     if quiet:
         title += f"; {H.count(quiet, 'rep')} logged none"
@@ -1208,17 +1210,41 @@ def sdr_trend_section(ctx) -> Output:
         if f.empty or f["value"].isna().all():
             continue
         last, prev = f["value"].iloc[-1], f["prior"].iloc[-1]
-        change = f" ({last / prev - 1:+.0%} on last year)" if pd.notna(prev) and prev else ""
-        title = f"{label}: {_fmt(last, 'ratio' if 'rate' in metric else 'count', ctx.currency)} this month{change}"
+        unit = "ratio" if "rate" in metric else "count"
+        note = []
+        if metric == "lead_conversion_rate":
+            # each month's leads converted by the end of the report month (shared/spec/kpis.md):
+            # this month's leads have had weeks, last year's a year, so no "% on last year"
+            month = pd.Period(ctx.month, "M")
+            then = (
+                f" ({(month - 12).strftime('%B %Y')}'s: {_fmt(prev, unit, ctx.currency)}, "
+                "with a year longer to convert)"
+                if pd.notna(prev)
+                else ""
+            )
+            title = f"{label}: {_fmt(last, unit, ctx.currency)} of {month.strftime('%B')}'s leads converted so far{then}"
+            note = [
+                H.paragraph(
+                    "Each month: the share of the leads created in it that converted by the end "
+                    f"of {month.strftime('%B %Y')}. Recent months have had less time to "
+                    "convert, so the line falls at its end and this month reads lower than "
+                    "the same month last year.",
+                    "sr-note",
+                )
+            ]
+        else:
+            change = f" ({last / prev - 1:+.0%} on last year)" if pd.notna(prev) and prev else ""
+            title = f"{label}: {_fmt(last, unit, ctx.currency)} this month{change}"
         out += [
             H.heading(title, anchor=f"trend-{metric}"),
             _try_chart(
                 charts.kpi_trend,
                 f,
-                "ratio" if "rate" in metric else "count",
+                unit,
                 f"{label} by month, with last year",
                 metric=label,
             ),
+            *note,
         ]
     if not out:
         return section_needs("leads", "SDR trends", "sdr-trends")

@@ -130,6 +130,11 @@ def test_team_activity_section_lists_every_rep_with_data_bars_and_names_the_quie
     assert bar(body["Bob"]) == ["0.000", "0.000"]
     assert re.findall(r"<tr><td>\w+</td><td>(\w+)</td>", table) == ["AE", "SDR", "AE"]
     assert "employed in the month who logged nothing are listed with zeros" in note
+    # a month nobody logged anything in: the team is listed with zeros, whole numbers
+    quiet = acts.assign(timestamp=pd.Timestamp("2026-09-05"))
+    heading, table, _ = views.activity_section(_ctx(Tables(reps=reps, activities=quiet)))
+    assert "No activity logged in October; 3 reps logged none" in heading
+    assert re.findall(r'<td class="num">([^<]*)</td>', table) == ["0", "0", "0"]
 
 
 def test_win_loss_is_one_table_with_deals_and_value_as_data_bars():
@@ -152,6 +157,30 @@ def test_win_loss_is_one_table_with_deals_and_value_as_data_bars():
     # deals: price 3 -> 1, rival 1/3; value: price 300/600, rival 600 -> 1
     assert bar(rows[0]) == ["1.000", "0.500"] and bar(rows[1]) == ["0.333", "1.000"]
     assert "(by close date)" in note and "October 2026" in note
+
+
+def test_lead_conversion_trend_states_no_change_on_last_year_against_older_leads():
+    # the KPI counts each month's leads converted by the end of the report month, so
+    # October's 7% and last October's 23% are not alike: no "-70% on last year"
+    periods = [str(p) for p in pd.period_range("2025-10", "2026-10", freq="M")]
+    rows = []
+    for metric, value, prior in [("lead_conversion_rate", 0.07, 0.23), ("meetings", 90, 100)]:
+        rows += [
+            {"metric": metric, "window": "month", "period": p, "segment": "all",
+             "value": value, "target": np.nan, "prior": prior,
+             "unit": "ratio" if "rate" in metric else "count"}
+            for p in periods
+        ]  # fmt: skip
+    status = pd.DataFrame(rows).assign(status="none", benchmark=np.nan, yoy_change=np.nan)
+    out = views.sdr_trend_section(_ctx(status=status))
+    headings = [o for o in out if isinstance(o, str) and o.startswith("<h2")]
+    assert "Meetings booked: 90 this month (-10% on last year)" in headings[0]
+    assert (
+        "Lead conversion rate: 7% of October&#x27;s leads converted so far "
+        "(October 2025&#x27;s: 23%, with a year longer to convert)" in headings[1]
+    )
+    assert "on last year" not in headings[1]
+    assert any("converted by the end of October 2026" in o for o in out if isinstance(o, str))
 
 
 def test_segments_read_as_words_with_rep_and_account_names():
