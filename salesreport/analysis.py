@@ -225,17 +225,32 @@ def pipeline_waterfall(tables: Tables, month: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["step", "value"])
 
 
+def _activities_in(act: pd.DataFrame, month: str) -> pd.DataFrame:
+    """The activities whose ``timestamp`` falls in ``month`` (any time on its last day)."""
+    start, end = _bounds(month)
+    return act[(act["timestamp"] >= start) & (act["timestamp"] < end + pd.Timedelta(days=1))]
+
+
 def activity_by_rep(tables: Tables, month: str, reps: pd.DataFrame | None = None) -> pd.DataFrame:
     """Activities per rep and type in ``month`` (by ``timestamp``). Columns rep, rep_id, type, count."""
     act = tables.activities
     if act is None:
         raise ValueError("activity needs the activities table")
-    start, end = _bounds(month)
-    a = act[(act["timestamp"] >= start) & (act["timestamp"] < end + pd.Timedelta(days=1))]
+    a = _activities_in(act, month)
     out = a.groupby(["rep_id", "type"], as_index=False).size().rename(columns={"size": "count"})
     names = rep_names(tables)
     out["rep"] = out["rep_id"].map(names).fillna(out["rep_id"])
     return out[["rep", "rep_id", "type", "count"]]
+
+
+def fold_columns(wide: pd.DataFrame, order: list, most: int, rest: str) -> pd.DataFrame:
+    """``wide``'s columns in ``order``; beyond ``most`` of them, the first ``most - 1`` and
+    the others summed into one column named ``rest`` (a table stays readable)."""
+    order = list(order)
+    if len(order) <= most:
+        return wide[order]
+    keep, folded = order[: most - 1], order[most - 1 :]
+    return wide[keep].assign(**{rest: wide[folded].sum(axis=1)})
 
 
 #: activity types in the order tables show them: touches, then meetings, then proposals
@@ -260,12 +275,8 @@ def team_activity(tables: Tables, month: str, max_types: int = 5) -> pd.DataFram
     wide = wide.fillna(0).astype(int)
     known = [t for t in ACTIVITY_ORDER if t in wide.columns]
     others = wide.drop(columns=known).sum().sort_values(ascending=False, kind="stable")
-    types = known + others.index.tolist()
-    if len(types) > max_types:
-        keep, rest = types[: max_types - 1], types[max_types - 1 :]
-        wide = wide[keep].assign(other=wide[rest].sum(axis=1))
-        types = [*keep, "other"]
-    wide = wide[types]
+    wide = fold_columns(wide, known + others.index.tolist(), max_types, "other")
+    types = list(wide.columns)
     ids = set(wide.index)
     if tables.reps is not None:
         ids |= set(employed(tables, month, "ae")) | set(employed(tables, month, "sdr"))
@@ -457,8 +468,7 @@ def sdr_table(tables: Tables, month: str) -> pd.DataFrame:
     start, end = _bounds(month)
     rows = []
     if tables.activities is not None:
-        a = tables.activities
-        a = a[(a["timestamp"] >= start) & (a["timestamp"] < end + pd.Timedelta(days=1))]
+        a = _activities_in(tables.activities, month)
         pv = a.pivot_table(
             index="rep_id", columns="type", values="activity_id", aggfunc="count", fill_value=0
         )
@@ -528,12 +538,8 @@ def sdr_funnel(tables: Tables, month: str) -> pd.DataFrame:
         sdrs = set(tables.leads["owner_id"].dropna()) if tables.leads is not None else set()
     rows = []
     if tables.activities is not None:
-        a = tables.activities
-        a = a[
-            a["rep_id"].isin(sdrs)
-            & (a["timestamp"] >= start)
-            & (a["timestamp"] < end + pd.Timedelta(days=1))
-        ]
+        a = _activities_in(tables.activities, month)
+        a = a[a["rep_id"].isin(sdrs)]
         kind = a["type"].astype(str).str.lower()
         rows.append(("Touches", int(kind.isin(["call", "email", "linkedin"]).sum())))
         rows.append(("Meetings booked", int((kind == "meeting").sum())))

@@ -500,9 +500,10 @@ def segment_forecast_section(ctx) -> Output:
     shown = ""
     if wide.shape[1] > MAX_SEGMENT_COLUMNS:  # a readable table: the largest, then the rest
         order = wide.sum().sort_values(ascending=False, kind="stable").index
-        keep, rest = order[: MAX_SEGMENT_COLUMNS - 1], order[MAX_SEGMENT_COLUMNS - 1 :]
-        wide = wide[keep].assign(Others=wide[rest].sum(axis=1))
-        shown = f" The {len(keep)} largest of {len(order)} segments, the others summed."
+        wide = analysis.fold_columns(wide, order, MAX_SEGMENT_COLUMNS, "Others")
+        shown = (
+            f" The {MAX_SEGMENT_COLUMNS - 1} largest of {len(order)} segments, the others summed."
+        )
     wide["Total"] = total
     money = lambda v: charts.fmt_money(v, ctx.currency)  # noqa: E731
     t = wide.rename_axis("Month").reset_index()
