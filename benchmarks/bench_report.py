@@ -8,6 +8,7 @@ used (this process and every worker and kernel it started): CPU time varies less
 than wall time when the machine is shared.
 
     .venv/bin/python benchmarks/bench_report.py [--team emea] [--month 2026-10] [--repeat 3]
+        [--per-rep]    (then also the report with a page per AE, timed once)
 """
 
 from __future__ import annotations
@@ -82,19 +83,38 @@ def floor(workers: int, n: int = 6) -> tuple[float, float]:
     return dt, cpu
 
 
-def report(team: str, month: str, data: str) -> tuple[float, dict, float]:
-    """``salesreport report`` as a user runs it: a fresh process (its imports included)."""
+def report(
+    team: str, month: str, data: str, params: Path | None = None
+) -> tuple[float, dict, float]:
+    """``salesreport report`` as a user runs it: a fresh process (its imports included);
+    with ``params``, that parameter file instead of the team's."""
     import subprocess
 
     out = Path(tempfile.mkdtemp(prefix="sr-bench-")) / "out"
-    cmd = [sys.executable, "-m", "salesreport", "report", "--team", team, "--month", month]
+    cmd = [sys.executable, "-m", "salesreport", "report", "--month", month]
+    cmd += ["--params", str(params)] if params else ["--team", team]
     cmd += ["--data", data, "--out", str(out), "--quiet"]
     t0, c0 = time.perf_counter(), cpu_seconds()
     subprocess.run(cmd, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     dt, cpu = time.perf_counter() - t0, cpu_seconds() - c0
     timings = json.loads((out / "run.json").read_text())["timings_seconds"]
+    timings["pages"] = len(list(out.glob("*.html"))) - 1  # index.html is not a page
     shutil.rmtree(out.parent, ignore_errors=True)
     return dt, timings, cpu
+
+
+def per_rep(team: str, month: str, data: str) -> None:
+    """The team's report with ``per_rep: true`` (a page per AE besides the audiences')."""
+    tmp = Path(tempfile.mkdtemp(prefix="sr-bench-params-"))
+    params = tmp / f"{team}.yaml"
+    params.write_text((ROOT / "params" / f"{team}.yaml").read_text() + "\nper_rep: true\n")
+    dt, timings, cpu = report(team, month, data, params)
+    shutil.rmtree(tmp, ignore_errors=True)
+    pages = timings["pages"]
+    print(
+        f"report {team} {month} with per_rep: {dt:6.1f} s   ({cpu:5.1f} CPU s), {pages} pages, "
+        f"{dt / pages:.2f} s a page"
+    )
 
 
 def main() -> None:
@@ -105,6 +125,7 @@ def main() -> None:
     ap.add_argument("--team", default="emea")
     ap.add_argument("--month", default=last_complete_month())
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--per-rep", action="store_true", help="also time the per-AE pages")
     a = ap.parse_args()
     data = str(ensure_sample(a.month))
     workers = load_params(a.team).workers
@@ -134,6 +155,8 @@ def main() -> None:
     ratios = sorted(r / f for f, r, *_ in rows)
     print(f"median of the runs' ratios:            {ratios[len(ratios) // 2]:6.2f}")
     print("report step timings (s):", json.dumps(rows[-1][2]))
+    if a.per_rep:
+        per_rep(a.team, a.month, data)
 
 
 if __name__ == "__main__":

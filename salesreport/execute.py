@@ -13,6 +13,7 @@ file as JSON (notebook, cell number, exception, message) and the child stops.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -186,12 +187,75 @@ def _died_starting(exc: BaseException, out_nb: Path) -> bool:
     return starting and (not out_nb.exists() or _failed_cell(out_nb)[0] is None)
 
 
+#: the kernels this worker keeps between pages that share a ``kernel_pool`` (the rep
+#: notebook's pages of one AE each): one kernel per pool, its namespace cleared before
+#: each page (see :func:`_pooled_kernel`)
+_POOL: dict[str, object] = {}
+
+
+def _pooled_kernel(job: dict):
+    """The kernel manager for a job with a ``kernel_pool``: this worker's kernel of that
+    pool, with its namespace cleared (``%reset -f``: the page runs top to bottom as in a
+    new kernel, only the imported modules stay loaded), or a new manager, whose kernel
+    papermill starts and leaves running. ``None`` for other jobs: papermill starts a
+    kernel for the page and kills it after."""
+    from jupyter_core.utils import run_sync
+
+    pool = job.get("kernel_pool")
+    if not pool:
+        return None
+    km = _POOL.get(pool)
+    if km is not None and run_sync(km.is_alive)():
+        _reset_namespace(km)
+        return km
+    _drop_pooled(pool)
+    km = _POOL[pool] = kernel_manager_class()(kernel_name=job.get("kernel", KERNEL_NAME))
+    return km
+
+
+def _reset_namespace(km) -> None:
+    """Clear the user namespace of a pooled kernel, as a new kernel would have it."""
+    from jupyter_core.utils import run_sync
+
+    async def reset() -> dict:
+        kc = km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=60)
+            return await kc.execute_interactive(
+                "%reset -f", store_history=False, timeout=60, output_hook=lambda msg: None
+            )
+        finally:
+            kc.stop_channels()
+
+    reply = run_sync(reset)()
+    if reply["content"]["status"] != "ok":
+        raise RuntimeError(f"could not clear the kernel between pages: {reply['content']}")
+
+
+def _drop_pooled(pool: str | None = None) -> None:
+    """Kill the pooled kernel of ``pool`` (of every pool when ``None``)."""
+    from jupyter_core.utils import run_sync
+
+    for name in [pool] if pool else list(_POOL):
+        km = _POOL.pop(name, None)
+        if km is None:
+            continue
+        with contextlib.suppress(Exception):  # already dead: nothing to stop
+            if km.has_kernel:
+                run_sync(km.shutdown_kernel)(now=True)
+        with contextlib.suppress(Exception):
+            run_sync(km.cleanup_resources)()
+
+
 def _execute(job: dict, out_nb: Path) -> None:
     """Papermill on the job's notebook; a kernel that dies while starting is started again
-    (:data:`KERNEL_START_RETRIES` times), with a line on stderr each time."""
+    (:data:`KERNEL_START_RETRIES` times), with a line on stderr each time. A job with a
+    ``kernel_pool`` runs on that pool's kernel (:func:`_pooled_kernel`)."""
     import papermill as pm
 
     for attempt in range(KERNEL_START_RETRIES + 1):
+        km = _pooled_kernel(job)
         try:
             pm.execute_notebook(
                 job["input"],
@@ -202,11 +266,17 @@ def _execute(job: dict, out_nb: Path) -> None:
                 kernel_manager_class=kernel_manager_class(),
                 execution_timeout=job.get("timeout"),
                 progress_bar=False,
+                # every output is in once the last cell replied: kill the kernel rather
+                # than ask it to exit, which tears its interpreter down (~1 CPU s a page)
+                shutdown_kernel="immediate",
                 log_output=False,
                 cwd=job.get("cwd"),
+                **({"km": km} if km is not None else {}),
             )
             return
         except Exception as exc:
+            if km is not None:  # a failed page leaves its kernel in no known state
+                _drop_pooled(job["kernel_pool"])
             if attempt == KERNEL_START_RETRIES or not _died_starting(exc, out_nb):
                 raise
             print(
@@ -312,13 +382,16 @@ def claimed_by(job_file: str | Path) -> int | None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     skip_unused_imports("worker")
-    for path in argv:
-        if not claim(path):
-            continue
-        code = run_job(json.loads(Path(path).read_text(encoding="utf-8")))
-        if code:
-            return code
-    return 0
+    try:
+        for path in argv:
+            if not claim(path):
+                continue
+            code = run_job(json.loads(Path(path).read_text(encoding="utf-8")))
+            if code:
+                return code
+        return 0
+    finally:
+        _drop_pooled()
 
 
 if __name__ == "__main__":

@@ -500,6 +500,9 @@ def notebook_jobs(
             "label": label,
             "timeout": params.notebook_timeout,
             "kernel": "salesreport",
+            # the pages of one AE each are one notebook run many times: they share a
+            # kernel per worker, cleared between pages, instead of starting one each
+            "kernel_pool": audience if rep else "",
             "cwd": str(nb_dir),
             "title": f"{params.title} · {title} · {month}",
             "team_title": params.title,

@@ -117,6 +117,77 @@ def test_kernels_talk_to_the_worker_over_socket_files_in_a_private_folder(tmp_pa
     assert (tmp_path / "done").exists()
 
 
+def _gone(pid: int) -> bool:
+    """Whether no process has the id ``pid`` (a kernel was stopped and reaped)."""
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_a_kernel_is_stopped_at_once_when_its_notebook_is_done_and_nothing_is_lost(tmp_path):
+    # the worker kills the kernel after the last cell instead of asking it to exit (its
+    # teardown, about a second per page, is skipped: an exit handler never runs); every
+    # output is in by then, and the kernel and its socket files are gone
+    import json
+
+    import nbformat
+
+    from salesreport.execute import ensure_kernel, run_job
+
+    code = (
+        "import json, os\n"
+        "from ipykernel.connect import get_connection_file\n"
+        "info = json.load(open(get_connection_file()))\n"
+        "print(json.dumps({'pid': os.getpid(), 'ip': info['ip']}))\n"
+        "print('x' * 300_000)\n"
+        f"import atexit; atexit.register(open, {str(tmp_path / 'torn-down')!r}, 'w')"
+    )
+    job = _job(tmp_path, code, ensure_kernel())
+    assert run_job(job) == 0, (tmp_path / "error.json").read_text()
+    first, last = (
+        nbformat.read(job["output"], as_version=4).cells[-1].outputs[0]["text"].splitlines()
+    )
+    kernel = json.loads(first)
+    assert last == "x" * 300_000
+    assert _gone(kernel["pid"])
+    assert not (tmp_path / "torn-down").exists()
+    folder = Path(kernel["ip"]).parent
+    assert not [p for p in folder.glob("*") if p.name.startswith(Path(kernel["ip"]).name)]
+
+
+def test_pages_of_one_pool_share_a_kernel_cleared_between_pages(tmp_path):
+    # the per-AE pages run one notebook many times: a worker runs them on one kernel, whose
+    # namespace is cleared before each page (a page sees nothing the previous one defined),
+    # and kills it when it has no job left; a page without a pool gets a kernel of its own
+    import json
+
+    import nbformat
+
+    from salesreport.execute import ensure_kernel, main
+
+    code = "import os\nprint(os.getpid(), 'left_over' in dir())\nleft_over = 1"
+    files = []
+    for i, pool in enumerate(["rep", "rep", "rep", ""]):
+        folder = tmp_path / f"page{i}"
+        folder.mkdir()
+        job = {**_job(folder, code, ensure_kernel()), "kernel_pool": pool}
+        files.append(folder / "job.json")
+        files[-1].write_text(json.dumps(job))
+    assert main([str(f) for f in files]) == 0
+    seen = [
+        nbformat.read(tmp_path / f"page{i}" / "out.ipynb", as_version=4).cells[-1].outputs[0]["text"].split()
+        for i in range(4)
+    ]  # fmt: skip
+    assert [left for _, left in seen] == ["False"] * 4
+    pids = [int(pid) for pid, _ in seen]
+    assert pids[0] == pids[1] == pids[2] != pids[3]
+    assert all(_gone(pid) for pid in pids)
+
+
 def _flaky_kernel(tmp_path, monkeypatch, deaths: int) -> Path:
     """A kernel spec ``flaky`` whose process exits at once the first ``deaths`` times it is
     started, then runs ipykernel; each start appends a line to the returned file."""
