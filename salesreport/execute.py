@@ -195,8 +195,8 @@ _POOL: dict[str, object] = {}
 
 def _pooled_kernel(job: dict):
     """The kernel manager for a job with a ``kernel_pool``: this worker's kernel of that
-    pool, with its namespace cleared (``%reset -f``: the page runs top to bottom as in a
-    new kernel, only the imported modules stay loaded), or a new manager, whose kernel
+    pool, cleared (:data:`RESET_CODE`: the page runs top to bottom as in a new kernel,
+    only the imported modules stay loaded), or a new manager, whose kernel
     papermill starts and leaves running. ``None`` for other jobs: papermill starts a
     kernel for the page and kills it after."""
     from jupyter_core.utils import run_sync
@@ -213,6 +213,12 @@ def _pooled_kernel(job: dict):
     return km
 
 
+#: what clears a pooled kernel between pages (IPython's ``%reset``, in a new session): the
+#: user namespace, and the cell count, so that cells are numbered from 1 in the saved
+#: notebook and in error messages (a count set back by hand clashes with the history's)
+RESET_CODE = "get_ipython().reset(new_session=True)"
+
+
 def _reset_namespace(km) -> None:
     """Clear the user namespace of a pooled kernel, as a new kernel would have it."""
     from jupyter_core.utils import run_sync
@@ -223,7 +229,7 @@ def _reset_namespace(km) -> None:
         try:
             await kc.wait_for_ready(timeout=60)
             return await kc.execute_interactive(
-                "%reset -f", store_history=False, timeout=60, output_hook=lambda msg: None
+                RESET_CODE, store_history=False, timeout=60, output_hook=lambda msg: None
             )
         finally:
             kc.stop_channels()

@@ -161,7 +161,8 @@ def test_a_kernel_is_stopped_at_once_when_its_notebook_is_done_and_nothing_is_lo
 
 def test_pages_of_one_pool_share_a_kernel_cleared_between_pages(tmp_path):
     # the per-AE pages run one notebook many times: a worker runs them on one kernel, whose
-    # namespace is cleared before each page (a page sees nothing the previous one defined),
+    # namespace and cell count are reset before each page (a page sees nothing the previous
+    # one defined),
     # and kills it when it has no job left; a page without a pool gets a kernel of its own
     import json
 
@@ -183,9 +184,42 @@ def test_pages_of_one_pool_share_a_kernel_cleared_between_pages(tmp_path):
         for i in range(4)
     ]  # fmt: skip
     assert [left for _, left in seen] == ["False"] * 4
+    counts = {
+        tuple(c.execution_count for c in nbformat.read(f.parent / "out.ipynb", as_version=4).cells)
+        for f in files
+    }
+    assert counts == {(1,)}  # numbered from 1 on every page, as in a new kernel
+    outputs = [nbformat.read(f.parent / "out.ipynb", as_version=4).cells[-1].outputs for f in files]
+    assert [len(o) for o in outputs] == [1] * 4  # nothing but the page's own print
     pids = [int(pid) for pid, _ in seen]
     assert pids[0] == pids[1] == pids[2] != pids[3]
     assert all(_gone(pid) for pid in pids)
+
+
+def test_a_failed_page_of_a_pool_stops_the_worker_and_its_kernel(tmp_path):
+    # a page that fails on a pooled kernel stops the worker as any failed page does: the
+    # error names the cell, the next page is not run, and the kernel does not outlive it
+    import json
+
+    import nbformat
+
+    from salesreport.execute import ensure_kernel, main
+
+    sources = ["import os; print(os.getpid())", "1 / 0", "print('not run')"]
+    files = []
+    for i, code in enumerate(sources):
+        folder = tmp_path / f"page{i}"
+        folder.mkdir()
+        files.append(folder / "job.json")
+        files[-1].write_text(
+            json.dumps({**_job(folder, code, ensure_kernel()), "kernel_pool": "rep"})
+        )
+    assert main([str(f) for f in files]) == 1
+    error = json.loads((tmp_path / "page1" / "error.json").read_text())
+    assert (error["cell"], error["exception"]) == (1, "ZeroDivisionError")
+    assert not (tmp_path / "page2" / "out.ipynb").exists()
+    out = nbformat.read(tmp_path / "page0" / "out.ipynb", as_version=4)
+    assert _gone(int(out.cells[-1].outputs[0]["text"]))
 
 
 def _flaky_kernel(tmp_path, monkeypatch, deaths: int) -> Path:
