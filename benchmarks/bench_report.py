@@ -105,9 +105,14 @@ def report(
 
 def per_rep(team: str, month: str, data: str) -> None:
     """The team's report with ``per_rep: true`` (a page per AE besides the audiences')."""
+    import yaml
+
+    from salesreport.params import read_yaml
+
     tmp = Path(tempfile.mkdtemp(prefix="sr-bench-params-"))
     params = tmp / f"{team}.yaml"
-    params.write_text((ROOT / "params" / f"{team}.yaml").read_text() + "\nper_rep: true\n")
+    values = read_yaml(ROOT / "params" / f"{team}.yaml")
+    params.write_text(yaml.safe_dump({**values, "team": team, "per_rep": True}))
     dt, timings, cpu = report(team, month, data, params)
     shutil.rmtree(tmp, ignore_errors=True)
     pages = timings["pages"]

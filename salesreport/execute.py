@@ -188,8 +188,8 @@ def _died_starting(exc: BaseException, out_nb: Path) -> bool:
 
 
 #: the kernels this worker keeps between pages that share a ``kernel_pool`` (the rep
-#: notebook's pages of one AE each): one kernel per pool, its namespace cleared before
-#: each page (see :func:`_pooled_kernel`)
+#: notebook's pages of one AE each): one kernel per pool, reset before each page (see
+#: :func:`_pooled_kernel`)
 _POOL: dict[str, object] = {}
 
 
@@ -220,7 +220,8 @@ RESET_CODE = "get_ipython().reset(new_session=True)"
 
 
 def _reset_namespace(km) -> None:
-    """Clear the user namespace of a pooled kernel, as a new kernel would have it."""
+    """Reset a pooled kernel (:data:`RESET_CODE`): namespace and cell count as a new
+    kernel has them."""
     from jupyter_core.utils import run_sync
 
     async def reset() -> dict:
