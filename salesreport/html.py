@@ -41,6 +41,10 @@ AUDIENCE_TITLES = {
     ),
 }
 
+#: the subtitle of a page of one AE (``per_rep``), which ranks nobody: the rep audience's
+#: "Leaderboard ... per AE" describes the team page
+REP_PAGE_SUBTITLE = "One AE's attainment, wins, pipeline and activity"
+
 
 def esc(value: Any) -> str:
     """Escape any value for HTML text or attribute context."""

@@ -297,6 +297,7 @@ def headline_sentence(ctx) -> str:
 
 def title_block(ctx, audience: str, rep_id: str = "") -> Output:
     title, what = H.AUDIENCE_TITLES[audience]
+    what = H.REP_PAGE_SUBTITLE if rep_id else what
     label = pd.Period(ctx.month, "M").strftime("%B %Y")
     sub = f"{what}. Data up to the end of {label}; amounts in {ctx.currency}."
     extra = f" · {analysis.rep_label(ctx.tables, rep_id)}" if rep_id else ""

@@ -309,6 +309,8 @@ def test_per_rep_pages_for_the_aes_employed_in_the_month(project, sample_dir, tm
         assert f'href="rep-{rep}.html"' in index and label in index
         page = (out / f"rep-{rep}.html").read_text()
         assert label in page  # title and findings name the rep
+        subtitle = html.unescape(re.search(r'<p class="sr-subtitle">([^<]*)</p>', page)[1])
+        assert subtitle.startswith("One AE's attainment, wins, pipeline and activity. Data up")
         assert re.search(r"of quota year to date|booked year to date|no bookings", page)
         assert "activities logged in October" in page
 
