@@ -205,10 +205,11 @@ def _pooled_kernel(job: dict):
     if not pool:
         return None
     km = _POOL.get(pool)
-    if km is not None and run_sync(km.is_alive)():
-        _reset_namespace(km)
-        return km
-    _drop_pooled(pool)
+    if km is not None:
+        if run_sync(km.is_alive)():
+            _reset_namespace(km)
+            return km
+        _drop_pooled(pool)  # it died between pages: its resources go, a new one starts
     km = _POOL[pool] = kernel_manager_class()(kernel_name=job.get("kernel", KERNEL_NAME))
     return km
 

@@ -23,6 +23,7 @@ import pandas as pd
 from salesreport import analysis, charts
 from salesreport import html as H
 from salesreport.context import write_json
+from salesreport.forecast import accuracy
 from salesreport.params import project_root
 from salesreport.tables import TABLES
 
@@ -1256,13 +1257,6 @@ def sdr_trend_section(ctx) -> Output:
 # --------------------------------------------------------------------------- forecast page
 
 
-def _wape(actual: pd.Series, predicted: pd.Series) -> float:
-    """Weighted absolute percentage error: sum |actual - predicted| / sum |actual| (NaN when
-    the actuals sum to 0), as ``forecast_accuracy.csv`` defines it."""
-    scale = actual.abs().sum()
-    return float((actual - predicted).abs().sum() / scale) if scale else np.nan
-
-
 def accuracy_section(ctx) -> Output:
     acc = ctx.frames.get("forecast_accuracy", pd.DataFrame())
     if acc.empty:
@@ -1281,7 +1275,7 @@ def accuracy_section(ctx) -> Output:
     recent = target > pd.Period(ctx.month, "M") - ctx.params.history_months
     h1s = h1s[recent].assign(period=target[recent].astype(str))
     if len(h1s):
-        wape = _wape(h1s["actual"], h1s["forecast"])
+        wape = accuracy.wape(h1s["actual"], h1s["forecast"])
         kinds = ", ".join(sorted(h1s["kind"].unique()))
         title = (
             f"One-month-ahead forecasts were off by {wape:.0%} on average in the last "
@@ -1450,7 +1444,7 @@ def submissions_section(ctx) -> Output:
     done = s[s["complete"].astype(bool)] if "complete" in s.columns else s
     commit = done[done["category"] == "commit"] if "category" in done.columns else done
     title = "The team's own forecast calls against what happened"
-    wape = _wape(commit["actual"], commit["submitted"]) if len(commit) else np.nan
+    wape = accuracy.wape(commit["actual"], commit["submitted"]) if len(commit) else np.nan
     if pd.notna(wape):
         title = f"The team's commit calls were off by {wape:.0%} on average (WAPE)"
     money = lambda v: charts.fmt_money(v, ctx.currency)  # noqa: E731

@@ -128,6 +128,13 @@ def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def wape(actual: pd.Series, predicted: pd.Series) -> float:
+    """Weighted absolute percentage error of one set of forecasts, as ``forecast_accuracy.csv``
+    defines it: sum |actual - predicted| / sum |actual| (NaN when the actuals sum to 0)."""
+    scale = actual.abs().sum()
+    return float((actual - predicted).abs().sum() / scale) if scale else np.nan
+
+
 def _ratio(num: pd.Series | np.ndarray, den: pd.Series | np.ndarray) -> np.ndarray:
     """``num / den``, NaN where ``den`` is 0 or missing."""
     num = np.asarray(num, dtype=float)
