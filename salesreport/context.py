@@ -269,7 +269,7 @@ def _segment_forecasts(tables, params, month, candidates, notes) -> pd.DataFrame
 def _forecast_kpi_rows(fkpis: pd.DataFrame | None) -> pd.DataFrame | None:
     """The forecast KPIs in the kpis.csv shape and column order (``prior`` = the same period
     a year earlier, ``target`` empty, ``unit`` ``ratio``); ``None`` when there are none."""
-    from salesreport.kpis.engine import KPI_COLUMNS
+    from salesreport.kpis.compiler import KPI_COLUMNS
 
     if fkpis is None or fkpis.empty:
         return None

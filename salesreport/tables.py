@@ -25,6 +25,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from salesreport.rules import CLOSED_LEAD_STATUSES  # the one list of closed lead statuses
+
 ColumnType = Literal["string", "date", "timestamp", "number", "integer", "period", "bool"]
 
 
@@ -262,20 +264,6 @@ def filled(s: pd.Series) -> np.ndarray:
     ``opportunity_id``)."""
     v = s.astype(object)
     return (v.notna() & (v.astype(str).str.strip() != "")).to_numpy()
-
-
-#: lead statuses that take a lead out of the open leads (compared lower case, stripped; any
-#: status starting with "closed" counts too). Shared by the open-lead age KPI and the SDR table.
-CLOSED_LEAD_STATUSES = (
-    "converted",
-    "closed",
-    "disqualified",
-    "unqualified",
-    "lost",
-    "dead",
-    "junk",
-    "rejected",
-)
 
 
 def closed_leads(leads: pd.DataFrame) -> np.ndarray:

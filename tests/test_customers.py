@@ -402,3 +402,29 @@ def test_point_in_time_later_purchases_change_nothing():
         customer_kpis(Tables(orders=orders, spend=spend), windows, params),
         customer_kpis(Tables(orders=cut, spend=spend), windows, params),
     )
+
+
+def test_revenue_retention_by_region_follows_each_customers_first_purchase():
+    # NRR at 2026-12: later = 2026-01..2026-12, earlier = 2025-01..2025-12
+    rows = [
+        ("A", "2025-01-01", 100, "north"),  # earlier 100, later 150 (GRR caps it at 100)
+        ("A", "2026-05-10", 150, "north"),
+        ("B", "2025-12-31", 200, "south"),  # earlier 200, later 0
+        ("E", "2025-06-01", 0, "south"),  # bought (amount 0) in the earlier window: included
+        ("E", "2026-07-01", 40, "south"),
+        ("D", "2026-12-15", 60, "north"),  # new in December 2026: not in the earlier window
+    ]
+    params = validate_params({"team": "t"})
+    windows = windows_frame("2026-12", 1)
+    tables = Tables(orders=make_orders(rows))
+    team = customer_kpis(tables, windows, params)
+    region = customer_kpis(tables, windows, params, "region")
+    # team: NRR = (150 + 0 + 40) / (100 + 200 + 0); GRR = 100 / 300
+    assert value(team, "net_revenue_retention", "month", "2026-12") == pytest.approx(190 / 300)
+    assert value(team, "gross_revenue_retention", "month", "2026-12") == pytest.approx(100 / 300)
+    # north: A only -> NRR 150 / 100, GRR 100 / 100; south: B, E -> (0 + 40) / 200, 0 / 200
+    north, south = "region=north", "region=south"
+    assert value(region, "net_revenue_retention", "month", "2026-12", north) == pytest.approx(1.5)
+    assert value(region, "gross_revenue_retention", "month", "2026-12", north) == pytest.approx(1.0)
+    assert value(region, "net_revenue_retention", "month", "2026-12", south) == pytest.approx(0.2)
+    assert value(region, "gross_revenue_retention", "month", "2026-12", south) == 0.0

@@ -158,3 +158,67 @@ def test_pipeline_backtest_is_point_in_time():
 def test_pipeline_backtest_needs_stage_history():
     with pytest.raises(ValueError, match="stage_history"):
         pipeline_backtest(Tables(opportunities=opportunities()), ["2026-03"])
+
+
+# --------------------------------------------------------------------------- stage at a date
+
+
+def _stage_tables() -> Tables:
+    opp = pd.DataFrame(
+        {
+            "opportunity_id": ["A", "B", "C", "D", None, "A2"],
+            "stage": ["S3", "S2", "S9", "S1", "S5", None],
+            "status": ["won", "lost", "open", "won", "open", "open"],
+            "created_date": pd.to_datetime(["2026-01-01"] * 6),
+            "close_date": pd.to_datetime(
+                ["2026-02-10", "2026-02-20", "2026-06-01", "2026-05-01", "2026-06-01", None]
+            ),
+            "amount": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+        },
+        index=[10, 11, 12, 13, 14, 15],
+    )
+    sh = pd.DataFrame(
+        {
+            "opportunity_id": ["A", "A", "B", "A", "B", "D", "C", "X", None, "B", "A"],
+            "stage": ["S1", "S2", "S1", None, "S2", "S4", "S1", "S1", "S1", "S2", "S1"],
+            "entered_date": pd.to_datetime(
+                [
+                    "2026-01-05",
+                    "2026-02-01",
+                    "2026-01-07",
+                    "2026-03-01",
+                    "2026-02-01",
+                    "2026-04-01",
+                    None,
+                    "2026-01-01",
+                    "2026-01-01",
+                    "2026-01-20",
+                    "2026-02-01",
+                ]
+            ),
+        }
+    )
+    return Tables(opportunities=opp, stage_history=sh)
+
+
+def test_stage_at_last_entered_by_end_else_first_else_current():
+    got = stage_at(_stage_tables(), pd.Timestamp("2026-02-28"))
+    # A: S1 (01-05), S2 (02-01), S1 (02-01, later row: the stable order keeps it last),
+    #    None (03-01, after the end and missing) -> S1;
+    # B: S1 (01-07), S2 (01-20), S2 (02-01) -> S2;
+    # C: only a row without a date -> never "by the end", its first stage S1;
+    # D: first entered 04-01, after the end -> its first stage S4;
+    # missing id -> its current stage S5; A2 has no history -> its current stage (missing)
+    assert got.index.tolist() == [10, 11, 12, 13, 14, 15]
+    assert got.tolist()[:5] == ["S1", "S2", "S1", "S4", "S5"]
+    assert pd.isna(got.iloc[5])
+
+
+def test_stage_win_rates_counts_distinct_closed_opportunities_per_stage():
+    rates = stage_win_rates(_stage_tables(), "2026-02", min_closed=1).set_index("stage")
+    # closed by 2026-02-28: A (won 02-10), B (lost 02-20); D closes in May: not yet.
+    # ever in, entered by the end: S1 <- A (twice: counted once), B; S2 <- A, B (twice)
+    assert rates.loc["S1", ["closed", "won"]].tolist() == [2, 1]
+    assert rates.loc["S2", ["closed", "won"]].tolist() == [2, 1]
+    assert rates.loc["S1", "win_rate"] == 0.5  # 1 won / 2 closed
+    assert rates.loc["S1", "source"] == "learned"

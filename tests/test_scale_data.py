@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from salesreport.data import load as load_mod
 from salesreport.data.load import _labels
 from salesreport.data.quality import DataQuality, format_rows
 
@@ -112,3 +113,22 @@ def test_needs_strip_reads_first_and_last_bytes_and_matches_the_rest():
         assert needs_strip(arr).tolist() == expect
         assert needs_strip(arr.slice(1, 3)).tolist() == expect[1:4]  # an offset into buffers
     assert needs_strip(pa.array(["", None], type=pa.string())).tolist() == [True, False]
+
+
+def test_release_arrow_memory_asks_mimalloc_again_after_its_purge_delay(monkeypatch):
+    calls: list[str] = []
+
+    class Pool:
+        backend_name = "mimalloc"
+
+        def release_unused(self):
+            calls.append("release")
+
+    monkeypatch.setattr(load_mod.pa, "default_memory_pool", lambda: Pool())
+    monkeypatch.setattr(load_mod.time, "sleep", lambda s: calls.append(f"sleep {s}"))
+    load_mod._release_arrow_memory()
+    assert calls == ["release", f"sleep {load_mod.MIMALLOC_PURGE_WAIT}", "release"]
+    calls.clear()
+    Pool.backend_name = "system"  # other pools give memory back at once: one call
+    load_mod._release_arrow_memory()
+    assert calls == ["release"]

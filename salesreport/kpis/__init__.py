@@ -1,12 +1,14 @@
-"""KPIs: the catalogue, the engine, targets, status bands and OKRs (shared/spec/kpis.md)."""
+"""KPIs: the catalogue, its compiler, targets, status bands and OKRs (shared/spec/kpis.md)."""
 
 from salesreport.kpis.catalogue import CATALOGUE, KPI, catalogue_frame, missing_metrics
-from salesreport.kpis.engine import compute_kpis, kpi_status
+from salesreport.kpis.compiler import KPI_COLUMNS, compute_kpis
 from salesreport.kpis.okrs import grade_okrs
+from salesreport.kpis.status import kpi_status
 
 __all__ = [
     "CATALOGUE",
     "KPI",
+    "KPI_COLUMNS",
     "catalogue_frame",
     "compute_kpis",
     "grade_okrs",

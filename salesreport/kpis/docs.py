@@ -121,7 +121,93 @@ def render() -> str:
     for k in CATALOGUE.values():
         where = "" if k.computed_by == "salesreport.kpis" else f" (computed in `{k.computed_by}`)"
         lines.append(f"- **`{k.name}`**{where}: {k.formula}")
+        if k.definition is not None:
+            lines.append(f"  *Computed as* {describe(k.definition.value)}. {_rows(k.definition)}")
     return "\n".join(lines) + "\n"
+
+
+_RANGES = {
+    "window": "in the window",
+    "year_before": "in the same window a year earlier",
+    "previous_month": "in the month before the window's last",
+    "end_month": "in the window's last month",
+    "end": "at the end of the window",
+    "start": "at the start of the window",
+}
+_KINDS = {
+    "employed": "reps employed at some point in the window",
+    "employed_at_start": "reps employed on the window's first day",
+    "clv": "the mean monthly revenue per active customer x gross_margin / the mean monthly churn",
+    "new_customer_arpu": "the mean monthly revenue of the customers new in the window",
+    "spend": "sales and marketing spend in the window (empty when a month has none)",
+    "ramp": "the mean months from hire to the first month at ramp_threshold x quota",
+}
+
+
+def describe(e) -> str:
+    """A definition's expression in words (``docs/kpis.md``'s *Computed as*)."""
+    from salesreport.kpis.model import (
+        Const,
+        Measure,
+        Minus,
+        NextMonthTarget,
+        Param,
+        Ratio,
+        Target,
+        Times,
+    )
+    from salesreport.kpis.sources import DATES, WORDS
+
+    if isinstance(e, Measure):
+        if e.kind in _KINDS:
+            return _KINDS[e.kind] + (f" ({WORDS[e.source][e.column]})" if e.column else "")
+        words = WORDS[e.source][e.column]
+        if e.kind == "retention":
+            return f"{words} of the customers who bought in the 12 months before the last 12"
+        if e.kind == "flow":
+            date = DATES[e.month]
+            date = date.get(e.source, "") if isinstance(date, dict) else date
+            return f"{_how(e)} of {words} by {date} {_RANGES[e.range]}"
+        if e.kind == "stock_age":
+            return f"sum of {words} {_RANGES[e.range]}"
+        if e.column is None:
+            words = WORDS[e.source].get("alive", words)
+        return f"{_how(e)} of {words} {_RANGES[e.range]}"
+    if isinstance(e, Ratio):
+        cond = "above 0" if e.positive else "not 0"
+        return f"({describe(e.num)}) / ({describe(e.den)}), when the divisor is {cond}"
+    if isinstance(e, Minus):
+        right = describe(e.right)
+        return f"{describe(e.left)} - " + (right if isinstance(e.right, Const) else f"({right})")
+    if isinstance(e, Times):
+        return f"{describe(e.left)} x {describe(e.right)}"
+    if isinstance(e, Const):
+        return f"{e.value:g}"
+    if isinstance(e, Param):
+        return f"`{e.name}`"
+    if isinstance(e, Target):
+        return f"the {e.metric} target of the window"
+    if isinstance(e, NextMonthTarget):
+        return f"the {e.metric} target of the month after the window"
+    raise TypeError(e)
+
+
+#: measure columns that are summed (the others are 0/1 flags: counted)
+SUMMED = {"amount", "won_amount", "won_acv", "won_cycle", "mrr_amount", "weighted", "day"}
+
+
+def _how(m) -> str:
+    return "sum" if m.column in SUMMED else "number"
+
+
+def _rows(d) -> str:
+    """Which rows a definition gives (segments, windows, empty before the data)."""
+    parts = [f"Rows: the team and each value of its segment columns in `{d.rows_from}`"]
+    if d.windows:
+        parts.append(f"windows {', '.join(d.windows)} only")
+    if d.blank:
+        parts.append("empty for windows ending before that data's first month")
+    return "; ".join(parts) + "."
 
 
 def docs_path() -> Path:

@@ -27,10 +27,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from salesreport.kpis.core import memo
 from salesreport.params import TeamParams
 from salesreport.periods import period_bounds
-from salesreport.tables import Tables
 
 TARGET_COLUMNS = ["metric", "period", "rep_id", "region", "value", "source"]
 
@@ -45,30 +43,31 @@ def _blank(s: pd.Series) -> pd.Series:
     return out.map(lambda v: str(v).strip())
 
 
-def target_rows(tables: Tables, params: TeamParams) -> pd.DataFrame:
+def target_rows(targets, params: TeamParams) -> pd.DataFrame:
     """All targets, one row per ``(metric, period, rep_id, region)``, the table winning.
+
+    Parameters
+    ----------
+    targets : pandas.DataFrame, Tables or None
+        The team's ``targets`` table (or the tables holding it; ``None``: no table).
+    params : TeamParams
+        ``targets`` of the team's YAML.
 
     Returns
     -------
     pandas.DataFrame
         ``metric, period, rep_id, region, value, source`` (``source`` is ``table`` or
-        ``yaml``; ``rep_id``/``region`` are '' when not set). Within one KPI engine run
-        (:func:`~salesreport.kpis.core.shared_work`) the same frame is shared by every metric
-        function: callers do not change it.
+        ``yaml``; ``rep_id``/``region`` are '' when not set).
     """
-    return memo(
-        f"target_rows:{id(params)}", (tables.targets,), lambda: _target_rows(tables, params)
-    )
-
-
-def _target_rows(tables: Tables, params: TeamParams) -> pd.DataFrame:
+    if targets is not None and not isinstance(targets, pd.DataFrame):
+        targets = targets.targets
     parts = []
     if params.targets:
         y = pd.DataFrame([t.model_dump() for t in params.targets])
         y["source"] = "yaml"
         parts.append(y)
-    if tables.targets is not None and len(tables.targets):
-        t = tables.targets.copy()
+    if targets is not None and len(targets):
+        t = targets.copy()
         for col in ("rep_id", "region"):
             if col not in t.columns:
                 t[col] = ""
@@ -136,11 +135,7 @@ def monthly_target_matrix(
         return out
     # the same for every segment column, month range and caller: shared within a KPI
     # engine run (each month's sums are the same whatever range is asked for)
-    sums = memo(
-        f"target_month_sums:{metric}:{fy_start}",
-        (rows,),
-        lambda: _month_sums(_metric_months(rows, metric, fy_start)),
-    )
+    sums = _month_sums(_metric_months(rows, metric, fy_start))
     if sums is None:
         return out
     team_sum, rep_sum, region_sum = (
@@ -228,8 +223,6 @@ def window_targets(
     e_ord = _ords(windows["end_month"])
     if additive:
         lo, hi = int(s_ord.min()), int(e_ord.max())
-        # ``rows``, not ``r``: the matrix picks the metric's rows itself and, given the same
-        # frame each time, reuses its work within an engine run
         m = monthly_target_matrix(rows, metric, labels, lo, hi, fy_start)
         val = np.cumsum(np.nan_to_num(m), axis=1)
         have = np.cumsum(~np.isnan(m), axis=1)

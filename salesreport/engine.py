@@ -1,0 +1,191 @@
+"""The analytical engine a team's numbers are computed in: DuckDB, driven through Ibis.
+
+Every query of the semantic layer (:mod:`salesreport.kpis`) is an Ibis expression, so the
+same definitions run on any backend Ibis drives. :class:`Engine` holds one backend
+connection and the team's tables in it, in the contract's types (``salesreport.tables``):
+
+==============  =============================================
+contract type   engine type
+==============  =============================================
+string, period  ``string`` (``VARCHAR``)
+date            ``date``
+timestamp       ``timestamp`` (naive, in the team's zone; microseconds)
+number          ``float64`` (``DOUBLE``)
+integer         ``int64`` (``BIGINT``)
+bool            ``boolean``
+==============  =============================================
+
+DuckDB is embedded: nothing to start, an in-memory database by default.
+
+Pinned: DuckDB 2.0.1 (October 2026) groups ``EXTRACT(year/month FROM TIMESTAMP_NS)``
+arithmetic wrongly (month ordinals off by 655,360); 1.5.6 is right. ``tests/test_engine.py``
+keeps that case.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+if TYPE_CHECKING:  # ibis is imported when an engine is made (about 0.8 s)
+    import ibis.expr.types as ir
+
+    from salesreport.tables import Tables, TableSpec
+
+_ARROW_TYPES = {
+    "string": pa.string(),
+    "period": pa.string(),
+    "date": pa.date32(),
+    "timestamp": pa.timestamp("us"),
+    "number": pa.float64(),
+    "integer": pa.int64(),
+    "bool": pa.bool_(),
+}
+_names = itertools.count()
+
+
+class Engine:
+    """One backend connection and the tables registered in it.
+
+    Parameters
+    ----------
+    backend : ibis.BaseBackend
+        An Ibis backend connection (:meth:`duckdb` makes the default one).
+    name : str
+        The engine's name for messages (``duckdb``).
+    """
+
+    def __init__(self, backend, name: str = "duckdb") -> None:
+        self.backend = backend
+        self.name = name
+        self._tables: dict[str, ir.Table] = {}
+
+    @classmethod
+    def duckdb(cls, path: str | None = None, threads: int | None = None) -> Engine:
+        """An embedded DuckDB engine, in memory unless ``path`` names a database file."""
+        import ibis
+
+        backend = ibis.duckdb.connect(path or ":memory:")
+        if threads:
+            backend.raw_sql(f"SET threads = {int(threads)}")
+        return cls(backend, "duckdb")
+
+    # ------------------------------------------------------------------ tables
+
+    def register(
+        self, name: str, df: pd.DataFrame, spec: TableSpec | None = None, key: str | None = None
+    ) -> ir.Table:
+        """Put a pandas frame into the engine as table ``name`` (its contract columns in the
+        engine types above; other columns are left out) and return it.
+
+        ``key``: also a ``_row`` column, the frame's position (0, 1, ...), so that rules
+        that break ties by file order ("the later row") have the order in the engine.
+        """
+        table = to_arrow(df, spec)
+        if key is not None:
+            table = table.append_column(key, pa.array(np.arange(len(df), dtype=np.int64)))
+        expr = self.backend.create_table(name, table, temp=True, overwrite=True)
+        self._tables[name] = expr
+        return expr
+
+    def register_tables(self, tables: Tables) -> Engine:
+        """Register every present table of ``tables`` (rows keep their order in ``_row``)."""
+        from salesreport.tables import TABLES
+
+        for name, df in tables.items():
+            self.register(name, df, TABLES[name], key="_row")
+        return self
+
+    def has(self, name: str) -> bool:
+        return name in self._tables
+
+    def table(self, name: str) -> ir.Table:
+        """A registered table; :class:`KeyError` naming the engine when there is none."""
+        try:
+            return self._tables[name]
+        except KeyError:
+            raise KeyError(f"the {self.name} engine has no table {name!r}") from None
+
+    def columns(self, name: str) -> list[str]:
+        return list(self.table(name).columns) if self.has(name) else []
+
+    def materialize(self, expr: ir.Table, prefix: str = "t") -> ir.Table:
+        """``expr`` computed once into a temporary table (reused by several queries)."""
+        import ibis.expr.operations as ops
+
+        name = f"_sr_{prefix}_{next(_names)}"
+        sql = self.backend.compile(expr)
+        self.backend.raw_sql(f'CREATE TEMPORARY TABLE "{name}" AS {sql}')
+        return ops.DatabaseTable(
+            name,
+            schema=expr.schema(),
+            source=self.backend,
+            namespace=ops.Namespace(catalog="temp", database="main"),
+        ).to_expr()
+
+    def memtable(self, df: pd.DataFrame, prefix: str = "m") -> ir.Table:
+        """A small pandas frame as an engine table (windows, targets, parameters); ``object``
+        columns are text (also when empty)."""
+        name = f"_sr_{prefix}_{next(_names)}"
+        schema = pa.schema(
+            [
+                (c, pa.string() if df[c].dtype == object else pa.from_numpy_dtype(df[c].dtype))
+                for c in df.columns
+            ]
+        )
+        table = pa.Table.from_pandas(df, schema=schema, preserve_index=False)
+        return self.backend.create_table(name, table, temp=True)
+
+    def execute(self, expr) -> pd.DataFrame:
+        """Run an expression and fetch its (small) result as pandas."""
+        return self.backend.execute(expr)
+
+    def to_arrow(self, expr) -> pa.Table:
+        return self.backend.to_pyarrow(expr)
+
+
+def to_arrow(df: pd.DataFrame, spec: TableSpec | None = None) -> pa.Table:
+    """A contract frame as an Arrow table in the engine types (module docstring).
+
+    Without ``spec`` every column is converted by Arrow's own rules; with it, only the
+    contract's columns are kept, each cast to its type (dates to ``date32``, text to
+    ``string`` with ``None`` for missing, non-text values as their ``str``).
+    """
+    if spec is None:
+        return pa.Table.from_pandas(df, preserve_index=False)
+    arrays, names = [], []
+    for col in spec.columns:
+        if col.name not in df.columns:
+            continue
+        arrays.append(_arrow_column(df[col.name], col.type))
+        names.append(col.name)
+    return pa.table(arrays, names=names) if names else pa.table({})
+
+
+def _arrow_column(s: pd.Series, type_: str) -> pa.Array:
+    target = _ARROW_TYPES[type_]
+    if type_ in ("date", "timestamp"):
+        values = pd.to_datetime(s, errors="coerce")
+        if getattr(values.dt, "tz", None) is not None:
+            values = values.dt.tz_localize(None)
+        arr = pa.array(values.to_numpy(dtype="datetime64[us]"), mask=values.isna().to_numpy())
+        return arr.cast(pa.date32()) if type_ == "date" else arr
+    if type_ == "number":
+        return pa.array(pd.to_numeric(s, errors="coerce").to_numpy(dtype=float), from_pandas=True)
+    if type_ == "integer":
+        return pa.array(pd.to_numeric(s, errors="coerce").astype("Int64").array, type=target)
+    if type_ == "bool":
+        return pa.array(s.astype("boolean").to_numpy(dtype=object, na_value=None), type=pa.bool_())
+    # text: str values, None for missing (NaN / None / pd.NA)
+    values = s.to_numpy(dtype=object)
+    missing = pd.isna(values)
+    if missing.any() or pd.api.types.infer_dtype(values, skipna=True) != "string":
+        values = np.where(missing, None, values)
+        values = np.array(
+            [v if v is None or isinstance(v, str) else str(v) for v in values], dtype=object
+        )
+    return pa.array(values, type=target)

@@ -1,0 +1,796 @@
+"""One compiler from the catalogue to queries: every KPI, window, month and segment.
+
+:func:`compute_kpis` gives the rows of ``kpis.csv``. The steps, each an Ibis expression run
+by the engine (:mod:`salesreport.engine`):
+
+1. **Windows.** Every window (``month``, ``qtd``, ``ytd``, ``trailing12``) ending in each of
+   ``history_months`` months up to the report month, plus 24 earlier months (the prior year
+   and the prior of year-on-year growth): a small table ``W`` (``wid``, ``window``,
+   ``period``, month ordinals ``s`` and ``e``, day numbers ``sd`` and ``ed``).
+2. **Measures.** For each source the catalogue reads (:mod:`salesreport.kpis.sources`), one
+   table of every measure it needs per segment label and window (:func:`_measure_table`):
+   flows grouped by (label, month) then summed over the window's months, stocks summed over
+   the rows alive at a month end, and the cohort and tenure kinds. Every label of the source
+   gets every window; a flow or stock with no row is 0.
+3. **Metrics.** Each catalogue entry's expression over those measures (:mod:`model`),
+   rows from its ``rows_from`` source's labels restricted to its segment columns, windows
+   ending before the source's first month empty where the entry says so.
+4. **Rows.** ``prior`` (the same metric, window and segment 12 months earlier), ``target``
+   (:mod:`salesreport.kpis.targets`, resolved in pandas: the targets are a small table),
+   ``unit``; the history months kept, sorted by ``metric, window, period, segment``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from salesreport import rules
+from salesreport.kpis import sources as S
+from salesreport.kpis.model import (
+    Const,
+    Measure,
+    Minus,
+    NextMonthTarget,
+    Param,
+    Ratio,
+    Target,
+    Times,
+    leaves,
+    measures,
+)
+from salesreport.params import TeamParams, parse_month
+from salesreport.periods import month_period, windows_frame
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from salesreport.engine import Engine
+    from salesreport.tables import Tables
+
+KPI_COLUMNS = ["metric", "window", "period", "segment", "value", "target", "prior", "unit"]
+EXTRA_MONTHS = 24  # history computed before the first reported month: prior and prior growth
+FLOW_KINDS = ("flow", "stock", "stock_age", "employed", "employed_at_start", "retention")
+#: sources read from an optional table: without it their measures are empty
+OPTIONAL_SOURCES = {"spend": "spend"}
+CHURN_ZERO = 1e-9  # a window's mean churn closer to 0 than this is 0 (no finite lifetime)
+NRR_MONTHS = 12
+SPEND_CATEGORIES = ("sales", "marketing")
+
+
+def compute_kpis(
+    tables: Tables | None,
+    params: TeamParams,
+    month: str,
+    extra: pd.DataFrame | None = None,
+    engine: Engine | None = None,
+) -> pd.DataFrame:
+    """Every catalogue KPI for the report month, as ``kpis.csv`` rows.
+
+    Parameters
+    ----------
+    tables : Tables
+        The team's tables, cut to the report month (:func:`salesreport.data.pit.as_of` is
+        applied again; it changes nothing on tables the loader has cut). Ignored when
+        ``engine`` is given.
+    params : TeamParams
+        Fiscal year start, history length, targets, stage probabilities, thresholds.
+    month : str
+        The report month, ``YYYY-MM``.
+    extra : pandas.DataFrame, optional
+        More rows with the output's columns (the forecast KPIs), sorted in with the others.
+    engine : Engine, optional
+        An engine holding the cut tables; by default an embedded DuckDB with ``tables``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``metric, window, period, segment, value, target, prior, unit``; NaN where a value
+        cannot be computed; sorted by ``metric, window, period, segment``.
+    """
+    parse_month(month)
+    if engine is None:
+        engine = engine_for(tables, month)
+    run = Compilation(engine, params, month)
+    out = run.kpis()
+    if extra is not None and len(extra):
+        out = pd.concat([out, extra[KPI_COLUMNS]], ignore_index=True)
+        out = out.sort_values(KPI_COLUMNS[:4], kind="stable").reset_index(drop=True)
+    return out
+
+
+def engine_for(tables: Tables, month: str) -> Engine:
+    """An embedded engine holding ``tables`` cut to ``month`` (point in time)."""
+    from salesreport.data.pit import as_of
+    from salesreport.engine import Engine
+
+    cut = as_of(tables, month, copy=False)[0]
+    return Engine.duckdb().register_tables(cut)
+
+
+def evaluate(
+    engine: Engine,
+    params: TeamParams,
+    windows: pd.DataFrame,
+    metrics: list[str],
+    segment: str | None = None,
+) -> pd.DataFrame:
+    """``metric, window, period, segment, value`` of ``metrics`` for the ``windows`` rows
+    (:func:`salesreport.periods.windows_frame`) and one segment column (``None``: the team),
+    in the order metric (as listed), window row, segment label."""
+    run = Compilation(engine, params, None, windows=windows, only=metrics, segment=segment)
+    values = run.engine.execute(run.values())
+    w = run.windows
+    values = values.merge(w[["wid", "window", "period"]], on="wid")
+    values["_m"] = values["metric"].map({m: i for i, m in enumerate(metrics)})
+    values = values.sort_values(["_m", "wid", "seg"], kind="stable")
+    return values.rename(columns={"seg": "segment"})[
+        ["metric", "window", "period", "segment", "value"]
+    ].reset_index(drop=True)
+
+
+class Compilation:
+    """The queries of one report month (or one set of windows), built and run once each."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        params: TeamParams,
+        month: str | None,
+        windows: pd.DataFrame | None = None,
+        only: list[str] | None = None,
+        segment: str | None | bool = False,
+    ) -> None:
+        from salesreport.kpis.catalogue import CATALOGUE
+
+        self.engine, self.params, self.month = engine, params, month
+        fy = params.fiscal_year_start_month
+        if windows is None:
+            windows = windows_frame(month, params.history_months + EXTRA_MONTHS, fy)
+        self.frame = windows.reset_index(drop=True)
+        self.windows = _window_table(self.frame)
+        self.W = engine.memtable(self.windows, "windows")
+        self.report_end_day = int(self.windows["ed"].max())
+        self.hi = int(self.windows["e"].max())
+        wanted = only or [m for m, k in CATALOGUE.items() if k.definition is not None]
+        self.metrics = {
+            m: CATALOGUE[m]
+            for m in wanted
+            if CATALOGUE[m].definition is not None and self._available(CATALOGUE[m])
+        }
+        self.segment = segment  # False: every segment column of each metric
+        self._sources: dict[str, S.Source] = {}
+        self._tables: dict[str, ir.Table] = {}
+        self._targets: dict[str, ir.Table] = {}
+
+    # ------------------------------------------------------------------ what runs
+
+    def _available(self, kpi) -> bool:
+        from salesreport.kpis.catalogue import needs_met
+
+        return needs_met(kpi, self.engine)
+
+    def segments_of(self, name: str) -> list[str | None]:
+        """The segment columns (``None``: the team) metric ``name`` is split by."""
+        d = self.metrics[name].definition
+        cols = [c for c in d.segments(self.engine)]
+        if self.segment is False:
+            return [None, *cols]
+        return [self.segment] if self.segment is None or self.segment in cols else []
+
+    def _columns_of(self, source: str) -> list[str | None]:
+        """Every segment column a source is needed with (its metrics' and its readers')."""
+        cols: list[str | None] = []
+        for name, kpi in self.metrics.items():
+            d = kpi.definition
+            used = {d.rows_from} | {m.source for m in measures(d.value)}
+            if source in used:
+                for c in self.segments_of(name):
+                    if c not in cols:
+                        cols.append(c)
+        return cols
+
+    def source(self, name: str) -> S.Source:
+        if name not in self._sources:
+            cols = self._columns_of(name)
+            e, p = self.engine, self.params
+            builders = {
+                "revenue": lambda: S.revenue(e, cols),
+                "opportunities": lambda: S.opportunities(e, cols),
+                "pipeline": lambda: S.pipeline(e, p, cols),
+                "coverage": lambda: S.coverage(e, cols),
+                "leads": lambda: S.leads(e, cols, self.report_end_day),
+                "referrals": lambda: S.referrals(e, cols),
+                "activities": lambda: S.activities(e, cols),
+                "reps": lambda: S.reps(e, cols),
+                "customers": lambda: S.customers(e, cols, self.hi, p.active_window_months),
+                "spend": lambda: S.spend(e, cols),
+                "ramp": lambda: S.reps(e, cols),
+            }
+            self._sources[name] = builders[name]()
+        return self._sources[name]
+
+    # ------------------------------------------------------------------ measures
+
+    def measure_table(self, source: str) -> ir.Table:
+        """Every measure of ``source`` the metrics read, per label and window (materialised);
+        no rows when the source's table is absent (``spend``: the measure is empty)."""
+        if source not in self._tables:
+            import ibis
+
+            wanted: dict[str, Measure] = {}
+            for kpi in self.metrics.values():
+                for m in measures(kpi.definition.value):
+                    if m.source == source:
+                        wanted[m.key] = m
+            table = OPTIONAL_SOURCES.get(source)
+            if table is not None and not self.engine.has(table):
+                nulls = {k: ibis.null("float64") for k in wanted}
+                self._tables[source] = self.W.select(
+                    seg=ibis.literal("all"), wid="wid", start=ibis.null("int64"), **nulls
+                ).limit(0)
+                return self._tables[source]
+            self._tables[source] = self.engine.materialize(
+                _measure_table(self, self.source(source), list(wanted.values())), source
+            )
+        return self._tables[source]
+
+    # ------------------------------------------------------------------ metrics
+
+    def values(self) -> ir.Table:
+        """``metric, wid, seg, value`` of every metric (materialised).
+
+        The metrics whose rows come from the same source are computed in one wide table
+        (its labels and windows, every measure and target they read joined once, one column
+        per metric), then stacked, each metric keeping its own segment columns and windows.
+        """
+        import ibis
+
+        by_source: dict[str, list[str]] = defaultdict(list)
+        for name in self.metrics:
+            if self.segments_of(name):
+                by_source[self.metrics[name].definition.rows_from].append(name)
+        parts = []
+        for source, names in by_source.items():
+            wide = self._wide(source, names)
+            for name in names:
+                d = self.metrics[name].definition
+                cols = self.segments_of(name)
+                keep = ibis.literal(False)
+                if None in cols:
+                    keep = keep | (wide.seg == "all")
+                for c in cols:
+                    if c is not None:
+                        keep = keep | wide.seg.startswith(f"{c}=")
+                if d.windows is not None:
+                    keep = keep & wide.window.isin(d.windows)
+                part = wide.filter(keep)
+                parts.append(
+                    part.select(
+                        metric=ibis.literal(name), wid=part.wid, seg=part.seg, value=part[name]
+                    )
+                )
+        if not parts:
+            return self.engine.memtable(
+                pd.DataFrame(
+                    {
+                        "metric": pd.Series(dtype=str),
+                        "wid": pd.Series(dtype=np.int64),
+                        "seg": pd.Series(dtype=str),
+                        "value": pd.Series(dtype=float),
+                    }
+                ),
+                "values",
+            )
+        return self.engine.materialize(ibis.union(*parts, distinct=False), "values")
+
+    def _wide(self, source: str, names: list[str]) -> ir.Table:
+        """``seg, wid, window`` of ``source``'s labels and windows and one column per metric
+        of ``names`` (materialised)."""
+        import ibis
+
+        t = self.measure_table(source)
+        t = t.join(self.W.select("wid", "window", "e"), "wid")
+        readers: dict[str, None] = {}
+        targets: dict[str, None] = {}
+        next_targets: dict[str, None] = {}
+        for name in names:
+            d = self.metrics[name].definition
+            readers.update(dict.fromkeys(m.source for m in measures(d.value)))
+            targets.update(dict.fromkeys(t.metric for t in leaves(d.value, Target)))
+            next_targets.update(dict.fromkeys(t.metric for t in leaves(d.value, NextMonthTarget)))
+        t = t.rename(
+            {
+                f"{source}__{c}": c
+                for c in t.columns
+                if c not in ("seg", "wid", "window", "e", "start")
+            }
+        )
+        for other_source in readers:
+            if other_source == source:
+                continue
+            other = self.measure_table(other_source)
+            t = left_join(
+                t,
+                other.rename(
+                    {f"{other_source}__{c}": c for c in other.columns if c not in ("seg", "wid")}
+                ),
+                ["seg", "wid"],
+            )
+        for metric in targets:
+            t = left_join(t, self.window_targets(metric), ["seg", "wid"])
+        for metric in next_targets:
+            t = left_join(t, self.next_month_targets(metric), ["seg", "wid"])
+        columns = {}
+        for name in names:
+            d = self.metrics[name].definition
+            value = self._expr(d.value, t).cast("float64")
+            if d.blank:
+                first = t[f"{d.rows_from}__start"] if d.rows_from != source else t.start
+                value = ibis.ifelse(first.isnull() | (t.e < first), ibis.null("float64"), value)
+            columns[name] = value
+        return self.engine.materialize(
+            t.select("seg", "wid", "window", **columns), f"wide_{source}"
+        )
+
+    def _expr(self, e, t: ir.Table):
+        import ibis
+
+        if isinstance(e, Measure):
+            col = t[f"{e.source}__{e.key}"]
+            return col.fill_null(0) if e.kind in FLOW_KINDS else col
+        if isinstance(e, Ratio):
+            num, den = self._expr(e.num, t), self._expr(e.den, t)
+            ok = (den > 0) if e.positive else (den != 0)
+            return ibis.ifelse(ok.fill_null(False), num / den, ibis.null("float64"))
+        if isinstance(e, Minus):
+            return self._expr(e.left, t) - self._expr(e.right, t)
+        if isinstance(e, Times):
+            return self._expr(e.left, t) * self._expr(e.right, t)
+        if isinstance(e, Const):
+            return ibis.literal(float(e.value))
+        if isinstance(e, Param):
+            return ibis.literal(float(getattr(self.params, e.name)))
+        if isinstance(e, Target):
+            return t[f"target__{e.metric}"]
+        if isinstance(e, NextMonthTarget):
+            return t[f"next_target__{e.metric}"]
+        raise TypeError(f"not a metric expression: {e!r}")
+
+    # ------------------------------------------------------------------ targets
+
+    def _target_rows(self) -> pd.DataFrame:
+        if "_rows" not in self.__dict__:
+            from salesreport.kpis.targets import target_rows
+
+            targets = (
+                self.engine.execute(self.engine.table("targets"))
+                if self.engine.has("targets")
+                else None
+            )
+            self._rows = target_rows(targets, self.params)
+        return self._rows
+
+    def labels_of(self, source: str) -> list[str]:
+        return sorted(
+            self.engine.execute(self.measure_table(source).select("seg").distinct())["seg"]
+        )
+
+    def window_targets(self, metric: str, labels: list[str] | None = None) -> ir.Table:
+        """``seg, wid, target__<metric>``: the metric's target per label and window."""
+        from salesreport.kpis.catalogue import CATALOGUE
+        from salesreport.kpis.targets import window_targets
+
+        key = f"window:{metric}"
+        if key not in self._targets:
+            if labels is None:
+                labels = self.labels_of(CATALOGUE[metric].definition.rows_from)
+            values = window_targets(
+                self._target_rows(),
+                metric,
+                self.frame,
+                labels,
+                self.params.fiscal_year_start_month,
+                CATALOGUE[metric].additive,
+            )
+            df = _long(values, labels, self.windows["wid"].to_numpy(), f"target__{metric}")
+            self._targets[key] = self.engine.memtable(df, "targets")
+        return self._targets[key]
+
+    def next_month_targets(self, metric: str) -> ir.Table:
+        """``seg, wid, next_target__<metric>``: the monthly target of the month after each
+        window's last month."""
+        from salesreport.kpis.targets import monthly_target_matrix
+
+        key = f"next:{metric}"
+        if key not in self._targets:
+            labels = self.labels_of("coverage")
+            e = self.windows["e"].to_numpy()
+            lo, hi = int(e.min()) + 1, int(e.max()) + 1
+            m = monthly_target_matrix(
+                self._target_rows(), metric, labels, lo, hi, self.params.fiscal_year_start_month
+            )
+            values = m[:, e + 1 - lo]
+            df = _long(values, labels, self.windows["wid"].to_numpy(), f"next_target__{metric}")
+            self._targets[key] = self.engine.memtable(df, "targets")
+        return self._targets[key]
+
+    # ------------------------------------------------------------------ rows
+
+    def kpis(self) -> pd.DataFrame:
+        """The ``kpis.csv`` frame (module docstring, step 4)."""
+
+        from salesreport.kpis.catalogue import CATALOGUE
+
+        v = self.values()
+        w = self.W
+        rows = v.join(w, "wid")
+        prior = rows.select(
+            p_metric=rows.metric, p_window=rows.window, p_seg=rows.seg, p_e=rows.e + 12,
+            prior=rows.value,
+        )  # fmt: skip
+        first_kept = month_period(self.month).ordinal - (self.params.history_months - 1)
+        kept = rows.filter(rows.e >= first_kept)
+        out = kept.left_join(
+            prior,
+            [kept.metric == prior.p_metric, kept.window == prior.p_window,
+             kept.seg == prior.p_seg, kept.e == prior.p_e],
+        )  # fmt: skip
+        units = {k.name: k.unit_label(self.params.currency) for k in CATALOGUE.values()}
+        out = out.select(
+            metric=out.metric,
+            window=out.window,
+            period=out.period,
+            segment=out.seg,
+            value=out.value,
+            prior=out.prior,
+            e=out.e,
+            wid=out.wid,
+        )
+        df = self.engine.execute(out.order_by(["metric", "window", "period", "segment"]))
+        df["target"] = self._target_column(df)
+        df["unit"] = df["metric"].map(units)
+        return df[KPI_COLUMNS].reset_index(drop=True)
+
+    def _target_column(self, df: pd.DataFrame) -> np.ndarray:
+        """Each row's target (NaN where none): the metrics with target rows, by label."""
+        from salesreport.kpis.catalogue import CATALOGUE
+        from salesreport.kpis.targets import window_targets
+
+        out = np.full(len(df), np.nan)
+        rows = self._target_rows()
+        if rows.empty or df.empty:
+            return out
+        for metric in sorted(set(rows["metric"]) & set(df["metric"])):
+            at = np.flatnonzero(df["metric"].to_numpy(object) == metric)
+            labels = sorted(set(df["segment"].to_numpy(object)[at]))
+            wids = np.unique(df["wid"].to_numpy()[at])
+            kept = self.frame.iloc[wids]
+            t = window_targets(
+                rows, metric, kept, labels, self.params.fiscal_year_start_month,
+                CATALOGUE[metric].additive,
+            )  # fmt: skip
+            long = _long(t, labels, wids, "target")
+            key = pd.MultiIndex.from_arrays([long["seg"], long["wid"]])
+            look = pd.Series(long["target"].to_numpy(), index=key)
+            q = pd.MultiIndex.from_arrays(
+                [df["segment"].to_numpy(object)[at], df["wid"].to_numpy()[at]]
+            )
+            out[at] = look.reindex(q).to_numpy(float)
+        return out
+
+
+def left_join(t: ir.Table, other: ir.Table, keys: list[str]) -> ir.Table:
+    """``t`` left-joined with ``other`` on equal ``keys`` (the right side's copies dropped)."""
+    out = t.left_join(other, keys)
+    return out.drop(*[f"{k}_right" for k in keys if f"{k}_right" in out.columns])
+
+
+def _long(values: np.ndarray, labels: list[str], wids: np.ndarray, column: str) -> pd.DataFrame:
+    """A ``(labels, windows)`` array as rows ``seg, wid, <column>``."""
+    n_w = len(wids)
+    return pd.DataFrame(
+        {
+            "seg": np.repeat(np.asarray(labels, dtype=object), n_w).astype(str),
+            "wid": np.tile(np.asarray(wids, dtype=np.int64), len(labels)),
+            column: np.asarray(values, dtype=float).reshape(-1),
+        }
+    )
+
+
+def _window_table(windows: pd.DataFrame) -> pd.DataFrame:
+    """``windows_frame`` rows as ``wid, window, period, s, e, sd, ed`` (ordinals, day numbers)."""
+    start = pd.to_datetime(windows["start"]).to_numpy("datetime64[D]").astype(np.int64)
+    end = pd.to_datetime(windows["end"]).to_numpy("datetime64[D]").astype(np.int64)
+    return pd.DataFrame(
+        {
+            "wid": np.arange(len(windows), dtype=np.int64),
+            "window": windows["window"].astype(str).to_numpy(),
+            "period": windows["period"].astype(str).to_numpy(),
+            "s": np.asarray([p.ordinal for p in windows["start_month"]], dtype=np.int64),
+            "e": np.asarray([p.ordinal for p in windows["end_month"]], dtype=np.int64),
+            "sd": start,
+            "ed": end,
+        }
+    )
+
+
+# --------------------------------------------------------------------------- measures
+
+
+def _measure_table(run: Compilation, source: S.Source, wanted: list[Measure]) -> ir.Table:
+    """``seg, wid`` for every label of the source and window, one column per measure, and
+    ``start``: the first month of the source's data (NULL: none, or not a data start)."""
+    import ibis
+
+    W = run.W
+    start = source.start if source.start is not None else ibis.null("int64")
+    grid = source.labels.cross_join(W.select("wid")).mutate(start=start.cast("int64"))
+    by_kind: dict[str, list[Measure]] = defaultdict(list)
+    for m in wanted:
+        by_kind[m.kind].append(m)
+    tables = []
+    flows = by_kind.pop("flow", [])
+    for month_col in sorted({m.month for m in flows}):
+        tables.append(_flows(run, source, [m for m in flows if m.month == month_col], month_col))
+    stocks = by_kind.pop("stock", []) + by_kind.pop("stock_age", [])
+    for bounds in sorted({(m.first, m.stop) for m in stocks}):
+        tables.extend(_stocks(run, source, [m for m in stocks if (m.first, m.stop) == bounds]))
+    for kind, ms in by_kind.items():
+        tables.append(SPECIAL[kind](run, source, ms))
+    out = grid
+    for t in tables:
+        out = left_join(out, t, ["seg", "wid"])
+    return out
+
+
+def _flows(run: Compilation, source: S.Source, ms: list[Measure], month_col: str) -> ir.Table:
+    """Flows placed by ``month_col``: grouped by (label, month), summed over each range."""
+    import ibis
+
+    r = source.rows
+    r = r.filter(r[month_col].notnull())
+    aggs = {}
+    for m in ms:
+        aggs[f"v__{m.column or 'n'}"] = (
+            rules.total(r[m.column]) if m.column else r.count().cast("float64")
+        )
+    by_month = r.group_by(seg=r.seg, k=r[month_col]).agg(**aggs)
+    W = run.W
+    j = by_month.join(W, (by_month.k >= W.s - 12) & (by_month.k <= W.e))
+    ranges = {
+        "window": (j.k >= j.s) & (j.k <= j.e),
+        "year_before": (j.k >= j.s - 12) & (j.k <= j.e - 12),
+        "previous_month": j.k == j.e - 1,
+        "end_month": j.k == j.e,
+    }
+    out = {
+        m.key: rules.total(ibis.ifelse(ranges[m.range], j[f"v__{m.column or 'n'}"], 0.0))
+        for m in ms
+    }
+    return j.group_by(["seg", "wid"]).agg(**out)
+
+
+def _stocks(run: Compilation, source: S.Source, ms: list[Measure]) -> list[ir.Table]:
+    """Stocks: the rows alive at a month end (``first <= k < stop``), at each window's last
+    month (``end``) or the month before its first (``start``); ``stock_age`` sums the days
+    from ``column`` to that month's last day."""
+    import ibis
+
+    W = run.W
+    first, stop = ms[0].first, ms[0].stop
+    months = ibis.union(W.select(k=W.e), W.select(k=W.s - 1), distinct=True)
+    months = months.mutate(kday=_month_end_day(months.k))
+    r = source.rows
+    j = r.join(months, (r[first] <= months.k) & (months.k < r[stop]))
+    aggs = {}
+    for m in ms:
+        name = f"v__{m.kind}__{m.column or 'n'}"
+        if m.kind == "stock_age":
+            aggs[name] = rules.total(j.kday - j[m.column])
+        else:
+            aggs[name] = rules.total(j[m.column]) if m.column else j.count().cast("float64")
+    at = j.group_by(seg=j.seg, k=j.k).agg(**aggs)
+    out = []
+    for rng in sorted({m.range for m in ms}):
+        sel = W.select("wid", k=W.e if rng == "end" else W.s - 1)
+        part = sel.join(at, "k")
+        out.append(
+            part.select(
+                "seg",
+                "wid",
+                **{m.key: part[f"v__{m.kind}__{m.column or 'n'}"] for m in ms if m.range == rng},
+            )  # fmt: skip
+        )
+    return out
+
+
+def _month_end_day(k):
+    """Day number of the last day of month ordinal ``k``."""
+    import ibis
+
+    first_next = ibis.date(
+        ((k + 1) // 12 + 1970).cast("int32"), ((k + 1) % 12 + 1).cast("int32"), 1
+    )
+    return first_next.epoch_days() - 1
+
+
+def _employed(run: Compilation, source: S.Source, ms: list[Measure]) -> ir.Table:
+    """Reps employed at some point in the window (``employed``) or at its first day
+    (``employed_at_start``): hire on or before the last day, leave empty or on or after the
+    first. ``column`` (``ae``) counts only the rows where it is true."""
+    W = run.W
+    r = source.rows
+    out = {}
+    j = r.join(W, r.hire <= W.ed)
+    for m in ms:
+        if m.kind == "employed":
+            ok = j.leave.isnull() | (j.leave >= j.sd)
+        else:
+            ok = (j.hire <= j.sd) & (j.leave.isnull() | (j.leave >= j.sd))
+        flag = ok & j[m.column] if m.column else ok
+        out[m.key] = flag.cast("int64").sum().cast("float64")
+    return j.group_by(["seg", "wid"]).agg(**out)
+
+
+def _retention(run: Compilation, source: S.Source, ms: list[Measure]) -> ir.Table:
+    """Net and gross revenue retention at each window's last month e: the customers with a
+    purchase in months e-23 .. e-12; ``base`` their revenue then, ``net`` their revenue in
+    months e-11 .. e, ``gross`` the same capped per customer at its earlier revenue."""
+    import ibis
+
+    W = run.W
+    ends = W.select(e=W.e).distinct()
+    r = source.rows
+    j = r.join(ends, (r.m >= ends.e - (2 * NRR_MONTHS - 1)) & (r.m <= ends.e))
+    early = j.m <= j.e - NRR_MONTHS
+    per = j.group_by(["seg", "c", "e"]).agg(
+        earlier=rules.total(ibis.ifelse(early, j.revenue, 0.0)),
+        later=rules.total(ibis.ifelse(early, 0.0, j.revenue)),
+        bought=early.cast("int64").sum(),
+    )
+    per = per.filter(per.bought > 0)
+    at = per.group_by(["seg", "e"]).agg(
+        base=rules.total(per.earlier),
+        net=rules.total(per.later),
+        gross=rules.total(ibis.least(per.later, per.earlier)),
+    )
+    sel = W.select("wid", "e").join(at, "e")
+    return sel.select("seg", "wid", **{m.key: sel[m.column] for m in ms})
+
+
+def _clv(run: Compilation, source: S.Source, ms: list[Measure]) -> ir.Table:
+    """Customer lifetime value: ARPA x gross_margin / churn, ARPA and churn the means over the
+    window's months of each month's (revenue / active customers at its end) and (1 - (active
+    at its end - new in it) / active at the end of the month before), each over the months
+    where it is defined; empty when churn is not above 0 (within 1e-9 of 0 counts as 0)."""
+    import ibis
+
+    W = run.W
+    r = source.rows
+    lo = int(run.windows["s"].min()) - 1
+    months = run.engine.memtable(
+        pd.DataFrame({"k": np.arange(lo, run.hi + 1, dtype=np.int64)}), "months"
+    )
+    act = r.join(months, (r.m <= months.k) & (months.k < r.active_stop))
+    active = act.group_by(seg=act.seg, k=act.k).agg(active=act.count().cast("float64"))
+    flow = r.group_by(seg=r.seg, k=r.m).agg(
+        rev=rules.total(r.revenue), new=(r.m == r.first_m).cast("int64").sum().cast("float64")
+    )
+    grid = source.labels.cross_join(months)
+    g = left_join(left_join(grid, active, ["seg", "k"]), flow, ["seg", "k"])
+    g = g.mutate(active=g.active.fill_null(0.0), rev=g.rev.fill_null(0.0), new=g.new.fill_null(0.0))
+    prev = g.active.lag().over(ibis.window(group_by="seg", order_by="k"))
+    g = g.mutate(
+        arpa=ibis.ifelse(g.active != 0, g.rev / g.active, ibis.null("float64")),
+        churn=ibis.ifelse(
+            prev.fill_null(0.0) != 0, 1.0 - (g.active - g.new) / prev, ibis.null("float64")
+        ),
+    )
+    j = g.join(W, (g.k >= W.s) & (g.k <= W.e))
+    per = j.group_by(["seg", "wid"]).agg(arpa=rules.mean(j.arpa), churn=rules.mean(j.churn))
+    churn = ibis.ifelse(per.churn.abs() < CHURN_ZERO, 0.0, per.churn)
+    gm = float(run.params.gross_margin)
+    clv = ibis.ifelse(
+        per.arpa.notnull() & churn.notnull() & (churn > 0),
+        per.arpa * gm / churn,
+        ibis.null("float64"),
+    )
+    return per.select("seg", "wid", **{m.key: clv for m in ms})
+
+
+def _new_customer_arpu(run: Compilation, source: S.Source, ms: list[Measure]) -> ir.Table:
+    """Mean, over the customers new in the window, of their revenue from their first month
+    through the window's last month divided by the number of those months."""
+    W = run.W
+    r = source.rows
+    firsts = r.filter(r.m == r.first_m).select("seg", "c", "first_m")
+    nw = firsts.join(W, (firsts.first_m >= W.s) & (firsts.first_m <= W.e)).select(
+        "seg", "c", "first_m", "wid", "e"
+    )
+    rev = r.select(c2="c", seg2="seg", m="m", revenue="revenue")
+    j = nw.join(rev, (nw.c == rev.c2) & (nw.seg == rev.seg2) & (rev.m <= nw.e))
+    per = j.group_by(["seg", "c", "wid", "e", "first_m"]).agg(rev=rules.total(j.revenue))
+    per = per.mutate(pm=per.rev / (per.e - per.first_m + 1).cast("float64"))
+    at = per.group_by(["seg", "wid"]).agg(v=rules.mean(per.pm))
+    return at.select("seg", "wid", **{m.key: at.v for m in ms})
+
+
+def _spend(run: Compilation, source: S.Source, ms: list[Measure]) -> ir.Table:
+    """Sales and marketing spend summed over the window; empty when some month of it has no
+    such spend row (spend unknown, not zero). Labels ``all`` and, when spend has a region
+    column, ``region=...``."""
+    import ibis
+
+    W = run.W
+    r = source.rows
+    by_month = r.group_by(["seg", "k"]).agg(amount=rules.total(r.amount))
+    j = by_month.join(W, (by_month.k >= W.s) & (by_month.k <= W.e))
+    at = j.group_by(["seg", "wid"]).agg(total=rules.total(j.amount), months=j.k.nunique())
+    at = at.join(W.select("wid", n=W.e - W.s + 1), "wid")
+    value = ibis.ifelse(at.months == at.n, at.total, ibis.null("float64"))
+    return at.select("seg", "wid", **{m.key: value for m in ms})
+
+
+def _ramp(run: Compilation, source: S.Source, ms: list[Measure]) -> ir.Table:
+    """Ramp time at each window's last month e: the mean, over reps hired in months e-23 .. e
+    who reached it by e, of the months from the hire month to the first month (hire month
+    included) in which their won revenue reached ``ramp_threshold`` x their monthly quota."""
+    import ibis
+
+    from salesreport.kpis.targets import monthly_target_matrix
+
+    W = run.W
+    e_all = run.windows["e"].to_numpy()
+    lo, hi = int(e_all.min()) - 23, int(e_all.max())
+    reps = run.engine.table("reps")
+    ids = run.engine.execute(reps.select("rep_id").distinct())["rep_id"].dropna().astype(str)
+    ids = sorted(ids)
+    quota = monthly_target_matrix(
+        run._target_rows(), "revenue", [f"owner_id={i}" for i in ids], lo, hi,
+        run.params.fiscal_year_start_month,
+    )  # fmt: skip
+    rr, kk = np.nonzero(~np.isnan(quota) & (np.nan_to_num(quota) > 0))
+    q = pd.DataFrame(
+        {
+            "q_rep": np.asarray(ids, dtype=object)[rr].astype(str),
+            "k": (kk + lo).astype(np.int64),
+            "quota": quota[rr, kk].astype(float),
+        }
+    )
+    Q = run.engine.memtable(q, "quota")
+    o = run.engine.table("opportunities")
+    o = o.filter(rules.is_won(o) & o.close_date.notnull())
+    o = o.mutate(k=rules.month_of(o.close_date))
+    o = o.filter((o.k >= lo) & (o.k <= hi))
+    won = o.group_by(w_rep=o.owner_id, k=o.k).agg(won=rules.total(o.amount))
+    qw = Q.left_join(won, (Q.q_rep == won.w_rep) & (Q.k == won.k)).select(
+        "q_rep", k=Q.k, quota=Q.quota, won=ibis._.won.fill_null(0.0)
+    )
+    reached = qw.filter(qw.won >= float(run.params.ramp_threshold) * qw.quota)
+    rp = reps.mutate(hire_m=rules.month_of(reps.hire_date))
+    seg_cols = [c for c in source.segments if c]
+    rp = rp.select("_row", "rep_id", "hire_m", **{f"_seg_{c}": rp[c] for c in seg_cols})
+    hit = rp.join(reached, (rp.rep_id == reached.q_rep) & (reached.k >= rp.hire_m))
+    ramp = hit.group_by("_row").agg(r=hit.k.min())
+    rows = rp.join(ramp, "_row")
+    rows = S.long_rows(
+        rows, list(source.segments), ["hire_m", "r"], {c: f"_seg_{c}" for c in seg_cols}
+    )
+    j = rows.join(W, (rows.hire_m >= W.e - 23) & (rows.hire_m <= W.e) & (rows.r <= W.e))
+    at = j.group_by(["seg", "wid"]).agg(v=rules.mean((j.r - j.hire_m).cast("float64")))
+    return at.select("seg", "wid", **{m.key: at.v for m in ms})
+
+
+SPECIAL = {
+    "employed": _employed,
+    "employed_at_start": _employed,
+    "retention": _retention,
+    "clv": _clv,
+    "new_customer_arpu": _new_customer_arpu,
+    "spend": _spend,
+    "ramp": _ramp,
+}

@@ -1,0 +1,72 @@
+"""The compiler (``salesreport.kpis.compiler``): rows, order and inputs of ``compute_kpis``.
+
+Values are checked by hand in ``test_kpis_hand.py`` and against an independent per-row
+implementation in ``test_kpis_reference.py``; here, what the compiler does with its rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from salesreport.kpis import KPI_COLUMNS, compute_kpis
+from tests.test_kpis_fixtures import make_params, make_tables
+
+MONTH = "2026-10"
+
+
+def test_compute_kpis_extra_rows_match_the_stable_sort_of_both():
+
+    tables = make_tables(seed=1, n_opps=150, n_acts=200, n_reps=6, orders=True)
+    params = make_params(history_months=12)
+    extra = pd.DataFrame(
+        {
+            "metric": ["forecast_mape", "forecast_bias", "forecast_mape", "zzz_last", "aaa"],
+            "window": ["month"] * 5,
+            "period": ["2026-02", "2026-03", "2026-01", "2026-03", "2026-03"],
+            "segment": ["all"] * 5,
+            "value": [0.1, 0.2, 0.3, 0.4, 0.5],
+            "target": [np.nan] * 5,
+            "prior": [np.nan, 0.1, np.nan, np.nan, np.nan],
+            "unit": ["ratio"] * 5,
+        }
+    )[KPI_COLUMNS]
+    plain = compute_kpis(tables, params, MONTH)
+    slow = (  # the independent path: concatenate, then sort everything stably
+        pd.concat([plain, extra], ignore_index=True)
+        .sort_values(["metric", "window", "period", "segment"], kind="stable")
+        .reset_index(drop=True)
+    )
+    fast = compute_kpis(tables, params, MONTH, extra=extra)
+    pd.testing.assert_frame_equal(fast, slow, check_exact=True)
+    assert len(fast) == len(plain) + 5
+    # first row "aaa", last "zzz_last"; forecast_mape's 2 rows by period, after forecast_bias
+    assert fast["metric"].iloc[0] == "aaa" and fast["metric"].iloc[-1] == "zzz_last"
+    mape = fast[fast["metric"] == "forecast_mape"]
+    assert mape["period"].tolist() == ["2026-01", "2026-02"]
+    assert mape.index[0] == fast.index[fast["metric"] == "forecast_bias"][0] + 1
+
+
+def test_compute_kpis_extra_with_a_catalogue_metric_is_sorted_in_with_the_others():
+    tables = make_tables(seed=2, n_opps=150, n_acts=200, n_reps=6, orders=False)
+    params = make_params(history_months=12)
+    plain = compute_kpis(tables, params, MONTH)
+    extra = plain.iloc[[5, 0]].copy()  # metrics already in the output
+    slow = (
+        pd.concat([plain, extra], ignore_index=True)
+        .sort_values(["metric", "window", "period", "segment"], kind="stable")
+        .reset_index(drop=True)
+    )
+    fast = compute_kpis(tables, params, MONTH, extra=extra)
+    pd.testing.assert_frame_equal(fast, slow, check_exact=True)
+
+
+def test_compute_kpis_leaves_its_tables_as_they_were():
+    # tables already cut to the month go into the engine as they are: it must not change them
+    from salesreport.data.pit import as_of
+
+    tables, _ = as_of(make_tables(seed=3, n_opps=150, n_acts=200, n_reps=6), MONTH)
+    before = {name: df.copy() for name, df in tables.items()}
+    compute_kpis(tables, make_params(history_months=12), MONTH)
+    for name, df in tables.items():
+        pd.testing.assert_frame_equal(df, before[name], check_exact=True)
