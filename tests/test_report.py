@@ -498,7 +498,10 @@ def test_bad_data_stops_the_started_kernels_and_publishes_nothing(
     while proc.poll() is None:  # note every process the run starts, until it ends
         try:
             for child in me.children(recursive=True):
-                if child not in family and "salesreport.execute" in child.cmdline():
+                # a worker is the run's own child (a kernel a worker forks carries the worker's
+                # command line until it executes its own: not a second worker)
+                worker = child.ppid() == proc.pid and "salesreport.execute" in child.cmdline()
+                if child not in family and worker:
                     workers += 1
                 family.add(child)
         except psutil.NoSuchProcess:
