@@ -91,8 +91,8 @@ def record(dest: Path, only: list[str] | None) -> None:
 
     from salesreport.context import build_context
     from salesreport.data import load_tables
+    from salesreport.outputs import write_outputs
     from salesreport.params import load_params
-    from salesreport.pipeline import write_outputs
 
     dest.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="golden-"))

@@ -1,8 +1,10 @@
 """Purchases and customer cohorts, as shared/spec/outputs.md defines them.
 
-A *purchase* is one row that makes revenue (:func:`salesreport.revenue.revenue_rows`): an
-order (``order_date``) or, with no orders table, a won opportunity (``close_date``). A
-customer is an ``account_id``.
+A *purchase* is one row that makes revenue: an order (``order_date``) or, with no orders
+table, a won opportunity (``close_date``) (:func:`salesreport.kpis.sources.revenue_rows`, the
+one definition). A customer is an ``account_id``. The table is computed by the engine from
+the semantic layer's customer source (:func:`salesreport.kpis.sources.customers`): one row
+per customer and month with purchases, with the customer's first month and segment.
 
 Cohorts (``cohorts.csv``):
 
@@ -33,9 +35,7 @@ import numpy as np
 import pandas as pd
 
 from salesreport.exceptions import DataError, ParameterError
-from salesreport.periods import month_end_exclusive, month_period
-from salesreport.revenue import revenue_rows, revenue_source
-from salesreport.tables import Tables
+from salesreport.periods import month_period
 
 COHORT_COLUMNS = [
     "cohort",
@@ -47,30 +47,23 @@ COHORT_COLUMNS = [
     "revenue_retention",
 ]
 NONE_LABEL = "(none)"
-# columns taken from the accounts table when the purchase rows lack them
-ACCOUNT_COLUMNS = ("segment", "region", "industry", "country")
 
 
-def purchases(tables: Tables) -> pd.DataFrame:
+def as_engine(tables):
+    """``tables`` when it is an :class:`~salesreport.engine.Engine`, else an embedded engine
+    holding the (pandas) tables."""
+    from salesreport.engine import Engine
+
+    return tables if isinstance(tables, Engine) else Engine.duckdb().register_tables(tables)
+
+
+def purchases(tables) -> pd.DataFrame:
     """One row per purchase: ``account_id``, ``date``, ``amount`` and the source's other columns.
 
     Orders when the table is present (``date`` = ``order_date``), else won opportunities
-    (``date`` = ``close_date``); lost and open opportunities are never purchases. Every other
-    column of the source table is kept (``segment``, ``region``, ``source``, ``product``, ...)
-    for segmenting. A column of ``accounts`` (``segment``, ``region``, ``industry``,
-    ``country``) that the purchase rows lack is joined on ``account_id`` when the accounts
-    table is present; columns the purchase rows do have are never overwritten.
-
-    Parameters
-    ----------
-    tables : Tables
-        The team's loaded tables (orders or opportunities required).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``account_id``, ``date`` (``datetime64``), ``amount`` (float) first, then the remaining
-        columns; rows in table order, index reset.
+    (``date`` = ``close_date``); lost and open opportunities are never purchases. A column of
+    ``accounts`` (``segment``, ``region``, ``industry``, ``country``) that the purchase rows
+    lack is joined on ``account_id``; columns the purchase rows have are never overwritten.
 
     Raises
     ------
@@ -78,21 +71,40 @@ def purchases(tables: Tables) -> pd.DataFrame:
         When a purchase row has no ``account_id``, date or amount (the loader normally stops
         such rows; here they would silently move a customer between cohorts).
     """
-    rows = revenue_rows(tables).reset_index(drop=True)
-    src = revenue_source(tables)
-    fname = "orders" if src == "orders" else "opportunities"
-    date_col = "order_date" if src == "orders" else "close_date"
+    from salesreport.kpis.sources import purchases as purchase_rows
+    from salesreport.rules import FAR
+
+    engine = as_engine(tables)
+    check_purchases(engine)
+    p = engine.execute(purchase_rows(engine, FAR).order_by("_row")).drop(columns=["m", "_row"])
+    first = ["account_id", "date", "amount"]
+    return p[first + [c for c in p.columns if c not in first]]
+
+
+def check_purchases(engine) -> None:
+    """:class:`DataError` naming the first rows of purchases without ``account_id``, date or
+    amount (rows counted 1-based among the purchase rows, in table order)."""
+    import ibis
+
+    from salesreport.kpis.sources import revenue_rows
+
+    src = "orders" if engine.has("orders") else "won opportunities"
+    fname = "orders" if engine.has("orders") else "opportunities"
+    date_col = "order_date" if engine.has("orders") else "close_date"
+    r = revenue_rows(engine)
+    r = r.mutate(_pos=ibis.row_number().over(order_by="_row") + 1)
     for col, label in (("account_id", "account_id"), ("date", date_col), ("amount", "amount")):
-        if col not in rows.columns:
+        if col not in r.columns:
             raise DataError(
                 f"{fname}: column '{label}' is missing; purchases (cohorts, customer KPIs) need "
                 f"account_id, {date_col} and amount. Add the column or map it in the team's YAML."
             )
-        bad = rows[col].isna().to_numpy()
-        if bad.any():
-            first = (np.flatnonzero(bad)[:5] + 1).tolist()
+        bad = r.filter(r[col].isnull())
+        n = int(engine.execute(bad.count()))
+        if n:
+            first = engine.execute(bad.order_by("_pos").limit(5).select("_pos"))["_pos"].tolist()
             raise DataError(
-                f"{fname}: {int(bad.sum())} purchase row(s) have no '{label}' (first rows of the "
+                f"{fname}: {n} purchase row(s) have no '{label}' (first rows of the "
                 f"{src}, 1-based: {first}); fill the value or remove the rows before the run.",
                 problems=[
                     {
@@ -104,68 +116,9 @@ def purchases(tables: Tables) -> pd.DataFrame:
                     }
                 ],
             )
-    rows["amount"] = rows["amount"].astype(float)
-    acc = tables.accounts
-    if acc is not None and "account_id" in acc.columns:
-        add = [c for c in ACCOUNT_COLUMNS if c in acc.columns and c not in rows.columns]
-        if add:
-            lookup = acc.drop_duplicates("account_id", keep="first").set_index("account_id")[add]
-            rows = rows.join(lookup, on="account_id")
-    first_cols = ["account_id", "date", "amount"]
-    return rows[first_cols + [c for c in rows.columns if c not in first_cols]]
 
 
-def month_ordinal(dates: pd.Series) -> np.ndarray:
-    """Months since 1970-01 (the ordinal of ``Period[M]``) for a datetime64 column."""
-    return dates.to_numpy(dtype="datetime64[ns]").astype("datetime64[M]").astype(np.int64)
-
-
-def ordinal_text(ordinals: np.ndarray) -> np.ndarray:
-    """``YYYY-MM`` text for month ordinals (months since 1970-01)."""
-    return np.asarray(ordinals, dtype=np.int64).astype("datetime64[M]").astype(str).astype(object)
-
-
-def segment_labels(p: pd.DataFrame, segment_col: str) -> pd.Series:
-    """``col=value`` labels of each purchase (missing values as ``col=(none)``).
-
-    Raises ``ParameterError`` when the purchases have no such column.
-    """
-    if segment_col not in p.columns:
-        raise ParameterError(
-            f"cannot segment customers by '{segment_col}': the purchase rows have no such column "
-            f"(available: {sorted(c for c in p.columns if c not in ('date', 'amount'))}). "
-            "Remove it from cohorts.segment_by in the team's YAML or add the column to the data."
-        )
-    values = p[segment_col].astype(object).where(p[segment_col].notna(), NONE_LABEL)
-    return segment_col + "=" + values.astype(str)
-
-
-def _point_in_time(tables: Tables, month: str) -> tuple[pd.DataFrame, int]:
-    """Purchases on or before the last day of ``month`` and the month's ordinal."""
-    period = month_period(month)
-    p = purchases(tables)
-    p = p[p["date"] < month_end_exclusive(period)].reset_index(drop=True)
-    return p, period.ordinal
-
-
-def first_purchases(p: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Customer codes of each purchase and the row of each customer's first purchase.
-
-    Returns ``(codes, first_row)``: ``codes[i]`` numbers the customer (``account_id``) of row
-    ``i`` of ``p`` (0..n_customers-1, in order of appearance) and ``first_row[c]`` is the
-    position in ``p`` of customer ``c``'s first purchase: the earliest date, ties going to the
-    row that comes first in ``p``.
-    """
-    codes, _ = pd.factorize(p["account_id"], sort=False)
-    codes = codes.astype(np.int64)
-    order = np.lexsort((np.arange(len(p)), p["date"].to_numpy()))
-    uniq, first_pos = np.unique(codes[order], return_index=True)
-    first_row = np.empty(len(uniq), dtype=np.int64)
-    first_row[uniq] = order[first_pos]
-    return codes, first_row
-
-
-def cohort_table(tables: Tables, month: str, segment_col: str | None = None) -> pd.DataFrame:
+def cohort_table(tables, month: str, segment_col: str | None = None) -> pd.DataFrame:
     """The cohort table of ``cohorts.csv`` for the report month ``month`` (``YYYY-MM``).
 
     Definitions (see the module docstring): cohort = month of the customer's first purchase;
@@ -178,7 +131,7 @@ def cohort_table(tables: Tables, month: str, segment_col: str | None = None) -> 
 
     Parameters
     ----------
-    tables : Tables
+    tables : Tables or Engine
         The team's tables (orders, else won opportunities).
     month : str
         Report month, ``YYYY-MM``.
@@ -196,6 +149,7 @@ def cohort_table(tables: Tables, month: str, segment_col: str | None = None) -> 
     Examples
     --------
     >>> import pandas as pd
+    >>> from salesreport.tables import Tables
     >>> orders = pd.DataFrame({"order_id": ["1", "2"], "account_id": ["a", "a"],
     ...     "order_date": pd.to_datetime(["2026-01-05", "2026-03-02"]), "amount": [10.0, 5.0]})
     >>> cohort_table(Tables(orders=orders), "2026-03")[["months_since", "active", "revenue"]]
@@ -204,58 +158,44 @@ def cohort_table(tables: Tables, month: str, segment_col: str | None = None) -> 
     1             1       0      0.0
     2             2       1      5.0
     """
-    p, report_ord = _point_in_time(tables, month)
+    from salesreport import rules
+    from salesreport.kpis.sources import customers
+
+    engine = as_engine(tables)
+    check_purchases(engine)
+    if segment_col is not None and segment_col not in _purchase_columns(engine):
+        raise ParameterError(
+            f"cannot segment customers by '{segment_col}': the purchase rows have no such column "
+            f"(available: {sorted(_purchase_columns(engine))}). "
+            "Remove it from cohorts.segment_by in the team's YAML or add the column to the data."
+        )
+    report_ord = month_period(month).ordinal
     columns = (["segment"] if segment_col is not None else []) + COHORT_COLUMNS
-    seg_all = segment_labels(p, segment_col) if segment_col is not None else None
-    if len(p) == 0:
+    src = customers(engine, [segment_col], report_ord, active_months=1)
+    r = src.rows
+    firsts = r.filter(r.is_first == 1)
+    sizes = engine.execute(firsts.group_by(["seg", "first_m"]).agg(customers=firsts.count()))
+    if sizes.empty:
         return _typed(pd.DataFrame({c: [] for c in columns}))
-
-    months = month_ordinal(p["date"])
-    acct_codes, first_row_by_code = first_purchases(p)
-    first_month_by_code = months[first_row_by_code]
-    cohort = first_month_by_code[acct_codes]
-    if seg_all is not None:
-        seg_codes_rows, seg_values = pd.factorize(seg_all.to_numpy(), sort=True)
-        seg_of_acct = seg_codes_rows[first_row_by_code]
-    else:
-        seg_values = np.array(["all"], dtype=object)
-        seg_of_acct = np.zeros(len(first_month_by_code), dtype=np.int64)
-    seg = seg_of_acct[acct_codes]
-
-    # cohort sizes: one count per customer at (segment, cohort)
-    sizes = (
-        pd.DataFrame({"seg": seg_of_acct, "cohort": first_month_by_code})
-        .groupby(["seg", "cohort"])
-        .size()
-        .rename("customers")
+    cells = engine.execute(
+        r.group_by(["seg", "first_m", "m"]).agg(active=r.count(), revenue=rules.total(r.revenue))
     )
-    # active customers and revenue per (segment, cohort, month)
-    per_month = pd.DataFrame(
-        {"seg": seg, "cohort": cohort, "month": months, "acct": acct_codes, "amount": p["amount"]}
-    )
-    by_cust = per_month.groupby(["seg", "cohort", "month", "acct"], sort=False)["amount"].sum()
-    cells = (
-        by_cust.groupby(level=["seg", "cohort", "month"])
-        .agg(["size", "sum"])
-        .rename(columns={"size": "active", "sum": "revenue"})
-    )
-
     # full grid: every (segment, cohort) x months_since 0 .. report month
-    sz = sizes.reset_index()
-    n_since = report_ord - sz["cohort"].to_numpy() + 1
+    sz = sizes.sort_values(["seg", "first_m"]).reset_index(drop=True)
+    n_since = report_ord - sz["first_m"].to_numpy(np.int64) + 1
     rep = np.repeat(np.arange(len(sz)), n_since)
     starts = np.repeat(np.cumsum(n_since) - n_since, n_since)
-    since = np.arange(len(rep)) - starts
     grid = pd.DataFrame(
         {
-            "seg": sz["seg"].to_numpy()[rep],
-            "cohort": sz["cohort"].to_numpy()[rep],
-            "months_since": since,
-            "customers": sz["customers"].to_numpy()[rep],
+            "seg": sz["seg"].to_numpy(object)[rep],
+            "cohort": sz["first_m"].to_numpy(np.int64)[rep],
+            "months_since": np.arange(len(rep)) - starts,
+            "customers": sz["customers"].to_numpy(np.int64)[rep],
         }
     )
-    grid["month"] = grid["cohort"] + grid["months_since"]
-    grid = grid.join(cells, on=["seg", "cohort", "month"])
+    grid["m"] = grid["cohort"] + grid["months_since"]
+    cells = cells.rename(columns={"first_m": "cohort"}).astype({"cohort": np.int64, "m": np.int64})
+    grid = grid.merge(cells, on=["seg", "cohort", "m"], how="left")
     grid["active"] = grid["active"].fillna(0).astype(np.int64)
     grid["revenue"] = grid["revenue"].fillna(0.0).astype(float)
     grid["retention"] = grid["active"] / grid["customers"]
@@ -269,7 +209,7 @@ def cohort_table(tables: Tables, month: str, segment_col: str | None = None) -> 
     grid = grid.sort_values(["seg", "cohort", "months_since"], kind="stable")
     out = pd.DataFrame(
         {
-            "cohort": ordinal_text(grid["cohort"].to_numpy()),
+            "cohort": grid["cohort"].to_numpy(np.int64).astype("datetime64[M]").astype(str),
             "months_since": grid["months_since"].to_numpy(),
             "customers": grid["customers"].to_numpy(),
             "active": grid["active"].to_numpy(),
@@ -279,8 +219,18 @@ def cohort_table(tables: Tables, month: str, segment_col: str | None = None) -> 
         }
     )
     if segment_col is not None:
-        out.insert(0, "segment", np.asarray(seg_values, dtype=object)[grid["seg"].to_numpy()])
+        out.insert(0, "segment", grid["seg"].to_numpy(object))
     return _typed(out)
+
+
+def _purchase_columns(engine) -> list[str]:
+    """The columns a purchase row has (its table's, and the accounts' it lacks)."""
+    from salesreport.kpis.sources import ACCOUNT_COLUMNS, revenue_table_columns
+
+    cols = [c for c in revenue_table_columns(engine) if c != "_row"]
+    if engine.has("accounts"):
+        cols += [c for c in ACCOUNT_COLUMNS if c in engine.columns("accounts") and c not in cols]
+    return cols
 
 
 def _typed(df: pd.DataFrame) -> pd.DataFrame:

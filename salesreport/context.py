@@ -106,6 +106,7 @@ def build_context(
     ledger_path: Path | None = None,
     progress=None,
     frames: MutableMapping[str, pd.DataFrame] | None = None,
+    engine=None,
 ) -> ReportContext:
     """Compute every frame of the report from already loaded (as-of ``month``) tables.
 
@@ -128,6 +129,10 @@ def build_context(
             progress(name)
 
     parse_month(month)
+    if engine is None:  # the tables into an embedded engine, once for every computation
+        from salesreport.kpis.compiler import engine_for
+
+        engine = engine_for(tables, month)
     notes: dict[str, Any] = {}
     frames = {} if frames is None else frames
     frames["quality"] = quality if quality is not None else pd.DataFrame()
@@ -135,7 +140,7 @@ def build_context(
     frames["missing_metrics"] = missing_metrics(tables)
 
     step("revenue")
-    y = monthly_revenue(tables, end_month=month)
+    y = monthly_revenue(engine, end_month=month)
     frames["revenue"] = y.rename("revenue").to_frame().reset_index().astype({"period": str})
 
     step("forecasts")
@@ -179,15 +184,15 @@ def build_context(
         )
 
     if params.forecast.segments:
-        frames["segment_forecasts"] = _segment_forecasts(tables, params, month, candidates, notes)
+        frames["segment_forecasts"] = _segment_forecasts(engine, params, month, candidates, notes)
 
     frames["revenue_targets"] = monthly_revenue_targets(tables, params, month, horizon)
 
     # before the KPIs: a notebook started early (operations) reads the cohorts next
     step("cohorts")
-    frames["cohorts"] = cohorts_mod.cohort_table(tables, month)
+    frames["cohorts"] = cohorts_mod.cohort_table(engine, month)
     for col in params.cohorts.segment_by:
-        seg = _safe(f"cohorts by {col}", notes, cohorts_mod.cohort_table, tables, month, col)
+        seg = _safe(f"cohorts by {col}", notes, cohorts_mod.cohort_table, engine, month, col)
         if seg is not None:
             frames[f"cohorts_by_{col}"] = seg
 
@@ -201,7 +206,7 @@ def build_context(
         history_months=params.history_months,
     )
     # the forecast KPIs go in as the KPI rows are assembled (no copy of millions of rows)
-    kpis = compute_kpis(tables, params, month, extra=_forecast_kpi_rows(fkpis))
+    kpis = compute_kpis(None, params, month, extra=_forecast_kpi_rows(fkpis), engine=engine)
     if len(kpis) and isinstance(frames, _FrameSink):
         # never read from a saved context: the sections read kpi_status (below), which is
         # kpis plus three columns, row for row; kpis.csv is written from memory

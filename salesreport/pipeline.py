@@ -35,11 +35,11 @@ from salesreport.params import (
 )
 
 if TYPE_CHECKING:  # pandas is imported where it is used: the workers start before it loads
-    import pandas as pd
+    pass
 
-FLOAT_FORMAT = "%.12g"
 FILES_WHAT = {
     "kpis.csv": "every KPI by window, month and segment, with target and prior year",
+    "kpis.parquet": "the same KPI rows, typed, for analysis tools",
     "okrs.csv": "OKR key results and objectives with grades",
     "forecast.csv": "monthly revenue forecast of every candidate model, the one shown marked in the “selected” column",
     "forecast_accuracy.csv": "realised and backtest forecast accuracy, with summary rows",
@@ -299,6 +299,8 @@ def _compute(params, loaded, month: str, paths: RunPaths):
         frames=writer.frames,
     )
     writer.finish(ctx.notes)  # the context is complete
+    from salesreport.outputs import write_outputs
+
     write_outputs(ctx, paths.stage)  # the CSVs are written while the notebooks run
     return ctx
 
@@ -313,142 +315,6 @@ def _keep_failed(paths: RunPaths) -> None:
 
 
 # --------------------------------------------------------------------------- outputs
-
-
-#: rows formatted and written at a time by :func:`_csv` (bounds the text held in memory)
-CSV_CHUNK_ROWS = 100_000
-
-
-def _csv(df: pd.DataFrame, path: Path) -> None:
-    """Write ``df`` (periods as text, :func:`salesreport.context.periods_as_text`) as a report CSV.
-
-    The bytes are those of ``df.to_csv(path, index=False, float_format=FLOAT_FORMAT,
-    lineterminator="\\n")``: floats as ``'%.12g' % value``, missing values empty, fields
-    quoted by the :mod:`csv` module's minimal rule. A frame whose columns are all numpy
-    floats, integers, booleans or text (:func:`_csv_fast`) is formatted column by column,
-    :data:`CSV_CHUNK_ROWS` rows at a time (:func:`_csv_cells`), without pandas' per-value
-    formatter; any other frame is written by pandas itself.
-    """
-    import csv
-
-    from salesreport.context import periods_as_text
-
-    df = periods_as_text(df)
-    if not _csv_fast(df):
-        df.to_csv(path, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
-        return
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(list(df.columns))
-        for start in range(0, len(df), CSV_CHUNK_ROWS):
-            cells = _csv_cells(df.iloc[start : start + CSV_CHUNK_ROWS])
-            rows = len(cells[0])
-            body = "\n".join(map(",".join, zip(*cells, strict=True)))
-            plain = (
-                body.count(",") == rows * (len(cells) - 1)  # no comma inside a field
-                and body.count("\n") == rows - 1  # no line break inside a field
-                and '"' not in body
-                and "\r" not in body
-                and not (len(cells) == 1 and "" in cells[0])  # a lone empty field is quoted
-            )
-            if plain:  # no field the csv module would quote: its rows are the fields joined
-                fh.write(body)
-                fh.write("\n")
-            else:
-                writer.writerows(zip(*cells, strict=True))
-
-
-def _csv_fast(df: pd.DataFrame) -> bool:
-    """Whether :func:`_csv_cells` reproduces pandas' fields for every column of ``df``: text
-    column labels (one level, at least one column), and columns of numpy floats (32 or 64
-    bits), integers, booleans, or ``object`` holding only text and missing values."""
-    import numpy as np
-    import pandas as pd
-    from pandas.api.types import infer_dtype
-
-    if not df.shape[1] or isinstance(df.columns, pd.MultiIndex):
-        return False
-    if not all(isinstance(c, str) for c in df.columns):
-        return False
-    for dtype, (_, col) in zip(df.dtypes, df.items(), strict=True):
-        if not isinstance(dtype, np.dtype):
-            return False
-        if (dtype.kind == "f" and dtype.itemsize in (4, 8)) or dtype.kind in "iub":
-            continue
-        # skipping None, NaN and pd.NA only: any other missing value (NaT...) is not text
-        if dtype.kind != "O" or infer_dtype(col.to_numpy(), skipna=True) not in ("string", "empty"):
-            return False
-    return True
-
-
-def _csv_cells(df: pd.DataFrame) -> list[list[str]]:
-    """Each column's fields as pandas' ``to_csv`` writes them, before quoting (columns as
-    :func:`_csv_fast` accepts them).
-
-    float32/float64: ``'%.12g' % value`` (:data:`FLOAT_FORMAT`), ``''`` for NaN; integers:
-    their digits; booleans: ``True`` / ``False``; text: the text, ``''`` where missing.
-    """
-    import numpy as np
-    import pandas as pd
-    from pandas.api.types import infer_dtype
-
-    cells = []
-    for i in range(df.shape[1]):
-        values = df.iloc[:, i].to_numpy()
-        kind = values.dtype.kind
-        if kind == "f":
-            cells.append(_format_floats(values))
-        elif kind in "iu":
-            cells.append(values.astype(str).tolist())
-        elif kind == "b":
-            cells.append(np.where(values, "True", "False").tolist())
-        elif infer_dtype(values, skipna=False) == "string":  # text only, nothing missing
-            cells.append(values.tolist())
-        else:
-            missing = pd.isna(values)
-            values = values.copy()
-            values[missing] = ""
-            cells.append(values.tolist())
-    return cells
-
-
-def _format_floats(values) -> list[str]:
-    """``FLOAT_FORMAT % value`` for each value (``''`` for NaN), as pandas' ``to_csv`` with
-    ``float_format`` writes them.
-
-    A whole number below 1e12 in magnitude (other than -0.0) has at most 12 digits, so
-    ``'%.12g'`` writes it as its integer digits: those are converted through ``int64`` in
-    one go; the others (fractions, -0.0, infinities, large numbers) are formatted once per
-    distinct value.
-    """
-    import numpy as np
-    import pandas as pd
-
-    values = np.asarray(values, dtype=np.float64)
-    out = np.empty(len(values), dtype=object)
-    missing = np.isnan(values)
-    out[missing] = ""
-    with np.errstate(invalid="ignore"):
-        whole = (np.abs(values) < 1e12) & (values == np.trunc(values))
-    whole &= ~((values == 0) & np.signbit(values))  # '%.12g' % -0.0 is '-0'
-    out[whole] = values[whole].astype(np.int64).astype(str)
-    rest = ~(missing | whole)
-    if rest.any():
-        # a KPI's prior is often another row's value; the only zero left here is -0.0, so
-        # -0.0 and 0.0 (one value to the hash table) never meet
-        codes, distinct = pd.factorize(values[rest])
-        text = np.array([FLOAT_FORMAT % v for v in distinct.tolist()], dtype=object)
-        out[rest] = text[codes]
-    return out.tolist()
-
-
-def write_outputs(ctx, stage: Path) -> None:
-    """kpis.csv, okrs.csv, cohorts.csv, forecast.csv, forecast_accuracy.csv (fixed float format)."""
-    _csv(ctx.frames["kpis"], stage / "kpis.csv")
-    _csv(ctx.frames["okrs"], stage / "okrs.csv")
-    _csv(ctx.frames["cohorts"], stage / "cohorts.csv")
-    _csv(ctx.frames["forecast"], stage / "forecast.csv")
-    _csv(ctx.frames["forecast_accuracy"], stage / "forecast_accuracy.csv")
 
 
 def _record_ledger(ctx, ledger: Path) -> None:

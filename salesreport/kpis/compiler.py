@@ -176,7 +176,7 @@ class Compilation:
     def segments_of(self, name: str) -> list[str | None]:
         """The segment columns (``None``: the team) metric ``name`` is split by."""
         d = self.metrics[name].definition
-        cols = [c for c in d.segments(self.engine)]
+        cols = list(d.segments(self.engine))
         if self.segment is False:
             return [None, *cols]
         return [self.segment] if self.segment is None or self.segment in cols else []

@@ -1,0 +1,145 @@
+"""The report's CSV files (``salesreport.outputs``): written by DuckDB, byte for byte what
+pandas' ``to_csv`` writes for the same frame (the slow, obvious path)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from salesreport import outputs
+from salesreport.context import periods_as_text
+from salesreport.outputs import FLOAT_FORMAT, write_csv
+
+
+def _pandas_csv(df: pd.DataFrame) -> bytes:
+    """The slow path: pandas' writer (periods written as text value by value first)."""
+    slow = df.copy()
+    for i in range(slow.shape[1]):
+        col = slow.iloc[:, i]
+        if isinstance(col.dtype, pd.PeriodDtype):
+            slow.isetitem(i, pd.Series([None if pd.isna(p) else str(p) for p in col], dtype=object))
+    text = slow.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
+    return text.encode("utf-8")
+
+
+def _fast_csv(df: pd.DataFrame, tmp_path) -> bytes:
+    path = tmp_path / "out.csv"
+    write_csv(df, path)
+    return path.read_bytes()
+
+
+EDGE_FLOATS = [
+    np.nan, -0.0, 0.0, 1e15, 1e-7, 0.1 + 0.2, np.inf, -np.inf, 1e12, 1e12 - 1, -(1e12 - 1),
+    999999999999.5, 123456789012.75, 2.0**53, 1.5, -2.0, 1 / 3, 5e-324, 1.7976931348623157e308,
+    11469566.9291, 0.659455507385, -1e-300, 100.0,
+]  # fmt: skip
+
+
+def test_float_cells_match_percent_12g_value_by_value(tmp_path):
+    values = np.array(EDGE_FLOATS)
+    # the slow path: '%.12g' % v per value, '' for NaN (pandas' float_format rule)
+    expected = ["" if np.isnan(v) else "%.12g" % v for v in EDGE_FLOATS]  # noqa: UP031
+    df = pd.DataFrame({"x": values, "k": "k"})
+    write_csv(df, tmp_path / "f.csv")
+    lines = (tmp_path / "f.csv").read_text().splitlines()[1:]
+    assert [line.removesuffix(",k") for line in lines] == expected
+    assert expected[1] == "-0" and expected[3] == "1e+15"
+    small = values[~(np.abs(values) > 3e38)].astype(np.float32)  # within float32's range
+    slow = ["" if np.isnan(v) else "%.12g" % float(v) for v in small]  # noqa: UP031
+    write_csv(pd.DataFrame({"x": small, "k": "k"}), tmp_path / "g.csv")
+    lines = (tmp_path / "g.csv").read_text().splitlines()[1:]
+    assert [line.removesuffix(",k") for line in lines] == slow
+
+
+def test_report_csv_bytes_equal_pandas_on_edge_cases(tmp_path):
+    n = len(EDGE_FLOATS)
+    text = ["a", "b,c", 'say "hi"', "two\nlines", "", None, "ü €", " lead", "cr\rhere", "x"]
+    df = pd.DataFrame(
+        {
+            "f": EDGE_FLOATS,
+            "i": np.arange(n, dtype=np.int64) * 10**17 - 10**18,
+            "u": np.arange(n, dtype=np.uint64) + np.uint64(2**63),
+            "b": [i % 2 == 0 for i in range(n)],
+            "t": [text[i % len(text)] for i in range(n)],
+            "p": pd.period_range("2026-01", periods=n, freq="M"),
+            "f32": np.array([v if abs(v) < 3e38 else 1.25 for v in EDGE_FLOATS], np.float32),
+        }
+    )
+    df.loc[3, "p"] = pd.NaT
+    assert outputs._select(periods_as_text(df)) is not None  # written by DuckDB, not pandas
+    assert _fast_csv(df, tmp_path) == _pandas_csv(df)
+    plain = df.drop(columns="t")
+    assert _fast_csv(plain, tmp_path) == _pandas_csv(plain)
+
+
+@pytest.mark.parametrize(
+    "df",
+    [
+        pd.DataFrame({"a": [1.5, np.nan], "b": ["x", "y"]}).iloc[0:0],  # no rows
+        pd.DataFrame(),  # no columns
+        pd.DataFrame(index=range(3)),  # rows, no columns
+        pd.DataFrame({"only": [np.nan, 1.0, np.nan]}),  # a lone empty field is quoted
+        pd.DataFrame({"only": ["", "a", None]}),
+        pd.DataFrame({"only": [1.0, 2.0]}),
+        pd.DataFrame({"a,b": [1.0], 'q"': ["x"]}),  # header fields that need quotes
+        pd.DataFrame({"o": [True, None, "x"], "v": [1, 2, 3]}),  # non-text objects: pandas
+        pd.DataFrame({"n": pd.array([1, None, 3], dtype="Int64")}),  # extension dtype: pandas
+        pd.DataFrame({"d": pd.to_datetime(["2026-01-01", None]), "v": [0.5, 1.0]}),
+        pd.DataFrame({"o": [pd.Period("2026-03", "M"), None, "text"]}),  # periods in objects
+        pd.DataFrame([[1.0, 2.0]], columns=[0, 1]),  # non-text labels: pandas
+        pd.DataFrame([[1.0, 2.0]], columns=["a", "a"]),  # duplicate labels
+    ],
+)
+def test_report_csv_bytes_equal_pandas_on_odd_frames(df, tmp_path):
+    assert _fast_csv(df, tmp_path) == _pandas_csv(df)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(allow_nan=True, allow_infinity=True),
+            st.integers(-(2**63), 2**63 - 1),
+            st.one_of(st.none(), st.text(max_size=6)),
+        ),
+        max_size=30,
+    )
+)
+def test_report_csv_bytes_equal_pandas_on_random_frames(rows):
+    import tempfile
+    from pathlib import Path
+
+    df = pd.DataFrame(rows, columns=["f", "i", "t"]).astype({"f": float, "i": np.int64})
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            expected = _pandas_csv(df)
+        except UnicodeEncodeError:  # lone surrogates: both paths refuse them
+            with pytest.raises(UnicodeEncodeError):
+                write_csv(df, Path(tmp) / "out.csv")
+            return
+        assert _fast_csv(df, Path(tmp)) == expected
+
+
+def test_kpis_parquet_holds_the_csv_rows_typed(tmp_path):
+    from salesreport.outputs import write_parquet
+
+    kpis = pd.DataFrame(
+        {
+            "metric": ["revenue", "win_rate"],
+            "window": ["month", "ytd"],
+            "period": pd.PeriodIndex(["2026-09", "2026-10"], freq="M"),
+            "segment": ["all", "owner_id=R1"],
+            "value": [1250.5, np.nan],
+            "target": [np.nan, 0.3],
+            "prior": [1000.0, np.nan],
+            "unit": ["EUR", "ratio"],
+        }
+    )
+    write_parquet(kpis, tmp_path / "kpis.parquet")
+    back = pd.read_parquet(tmp_path / "kpis.parquet")
+    assert back["period"].tolist() == ["2026-09", "2026-10"]
+    assert back["value"].iloc[0] == 1250.5 and pd.isna(back["value"].iloc[1])
+    assert back["target"].isna().tolist() == [True, False]
+    assert list(back.columns) == list(kpis.columns)
