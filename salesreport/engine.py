@@ -118,6 +118,7 @@ class Engine:
         import ibis.expr.operations as ops
 
         name = f"_sr_{prefix}_{next(_names)}"
+        self.backend._run_pre_execute_hooks(expr)  # registers the in-memory tables it reads
         sql = self.backend.compile(expr)
         self.backend.raw_sql(f'CREATE TEMPORARY TABLE "{name}" AS {sql}')
         return ops.DatabaseTable(

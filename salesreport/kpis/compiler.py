@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from salesreport.tables import Tables
 
 KPI_COLUMNS = ["metric", "window", "period", "segment", "value", "target", "prior", "unit"]
-EXTRA_MONTHS = 24  # history computed before the first reported month: prior and prior growth
+EXTRA_MONTHS = 12  # months computed before the first reported month: its prior
 FLOW_KINDS = ("flow", "stock", "stock_age", "employed", "employed_at_start", "retention")
 #: sources read from an optional table: without it their measures are empty
 OPTIONAL_SOURCES = {"spend": "spend"}
@@ -210,7 +210,12 @@ class Compilation:
                 "spend": lambda: S.spend(e, cols),
                 "ramp": lambda: S.reps(e, cols),
             }
-            self._sources[name] = builders[name]()
+            src = builders[name]()
+            # the rows once, in a table of their own: every measure reads them (smaller
+            # queries to compile, and the rules applied once, not once per measure)
+            src.rows = self.engine.materialize(src.rows, f"rows_{name}")
+            src.labels = self.engine.materialize(src.labels, f"labels_{name}")
+            self._sources[name] = src
         return self._sources[name]
 
     # ------------------------------------------------------------------ measures
