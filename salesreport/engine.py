@@ -114,11 +114,12 @@ class Engine:
         return list(self.table(name).columns) if self.has(name) else []
 
     def materialize(self, expr: ir.Table, prefix: str = "t") -> ir.Table:
-        """``expr`` computed once into a temporary table (reused by several queries)."""
+        """``expr`` computed once into a temporary table (reused by several queries). The
+        expression reads engine tables only (``ibis.memtable`` is not registered here: use
+        :meth:`memtable`)."""
         import ibis.expr.operations as ops
 
         name = f"_sr_{prefix}_{next(_names)}"
-        self.backend._run_pre_execute_hooks(expr)  # registers the in-memory tables it reads
         sql = self.backend.compile(expr)
         self.backend.raw_sql(f'CREATE TEMPORARY TABLE "{name}" AS {sql}')
         return ops.DatabaseTable(

@@ -214,6 +214,11 @@ class Compilation:
             # the rows once, in a table of their own: every measure reads them (smaller
             # queries to compile, and the rules applied once, not once per measure)
             src.rows = self.engine.materialize(src.rows, f"rows_{name}")
+            if src.labels is None:
+                labels = src.rows.select("seg")
+                if src.more_labels is not None:
+                    labels = labels.union(src.more_labels)
+                src.labels = labels.distinct()
             src.labels = self.engine.materialize(src.labels, f"labels_{name}")
             self._sources[name] = src
         return self._sources[name]

@@ -48,9 +48,10 @@ class Source:
 
     name: str
     rows: ir.Table
-    labels: ir.Table
+    labels: ir.Table | None
     segments: tuple[str | None, ...]
     start: ir.Scalar | None = None
+    more_labels: ir.Table | None = None
 
 
 def label(value: ir.Value | None, column: str | None) -> ir.StringValue:
@@ -70,24 +71,11 @@ def long_rows(
     import ibis
 
     source = source or {}
-    if len(columns) == 1:
-        c = columns[0]
-        return t.select(seg=label(t[source.get(c, c)] if c else None, c), **{k: t[k] for k in keep})
-    # one projection over the rows crossed with the list of segment columns (a smaller query
-    # than one select per column, and one scan of the rows)
-    which = ibis.memtable({"_segcol": list(range(len(columns)))})
-    x = t.select(*keep, *{source.get(c, c) for c in columns if c}).cross_join(which)
-    seg = ibis.cases(
-        *[
-            (x._segcol == i, label(x[source.get(c, c)] if c else None, c))
-            for i, c in enumerate(columns)
-        ]
-    )
-    return x.select(seg=seg, **{k: x[k] for k in keep})
-
-
-def _labels(rows: ir.Table) -> ir.Table:
-    return rows.select("seg").distinct()
+    parts = [
+        t.select(seg=label(t[source.get(c, c)] if c else None, c), **{k: t[k] for k in keep})
+        for c in columns
+    ]
+    return parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
 
 
 def _present(t: ir.Table, allowed=SEGMENT_COLUMNS) -> list[str]:
@@ -117,7 +105,7 @@ def revenue(engine: Engine, columns: list[str | None]) -> Source:
     r = revenue_rows(engine)
     r = r.mutate(m=rules.month_of(r.date), amount=r.amount.cast("float64"))
     rows = long_rows(r, columns, ["m", "amount"])
-    return Source("revenue", rows, _labels(rows), tuple(columns), start=r.m.min())
+    return Source("revenue", rows, None, tuple(columns), start=r.m.min())
 
 
 # --------------------------------------------------------------------------- opportunities
@@ -156,7 +144,7 @@ def opportunities(engine: Engine, columns: list[str | None]) -> Source:
     keep = ["close_m", "created_m", "won", "lost", "closed", "amount", "won_amount", "won_acv",
             "won_cycle", "mrr_amount", "mrr_first", "mrr_stop"]  # fmt: skip
     rows = long_rows(o, columns, keep)
-    return Source("opportunities", rows, _labels(rows), tuple(columns), start=o.created_m.min())
+    return Source("opportunities", rows, None, tuple(columns), start=o.created_m.min())
 
 
 def open_runs(engine: Engine, params: TeamParams) -> ir.Table:
@@ -219,9 +207,8 @@ def pipeline(engine: Engine, params: TeamParams, columns: list[str | None]) -> S
     rows = long_rows(runs, columns, ["first", "stop", "amount", "weighted"], source)
     # labels: the stage column's values too (a stage no run is in, e.g. a closed stage)
     created = opportunities_labels(engine, columns)
-    labels = rows.select("seg").union(created).distinct()
     start = rules.month_of(o.created_date).min()
-    return Source("pipeline", rows, labels, tuple(columns), start=start)
+    return Source("pipeline", rows, None, tuple(columns), start=start, more_labels=created)
 
 
 def opportunities_labels(engine: Engine, columns: list[str | None]) -> ir.Table:
@@ -271,7 +258,7 @@ def leads(engine: Engine, columns: list[str | None], report_end_day: int) -> Sou
         day=rules.day_of(t.created_date).fill_null(0).cast("float64"),
     )
     rows = long_rows(t, columns, ["m", "has_opp", "converted", "first", "stop", "day"])
-    return Source("leads", rows, _labels(rows), tuple(columns), start=created_m.min())
+    return Source("leads", rows, None, tuple(columns), start=created_m.min())
 
 
 def referrals(engine: Engine, columns: list[str | None]) -> Source:
@@ -284,7 +271,7 @@ def referrals(engine: Engine, columns: list[str | None]) -> Source:
         m=ibis.ifelse(rules.is_referral(t.source), created_m, ibis.null("int64")),
     )
     rows = long_rows(t, columns, ["m"])
-    return Source("referrals", rows, _labels(rows), tuple(columns), start=created_m.min())
+    return Source("referrals", rows, None, tuple(columns), start=created_m.min())
 
 
 def _rep_region(engine: Engine) -> ir.Table:
@@ -311,7 +298,7 @@ def activities(engine: Engine, columns: list[str | None]) -> Source:
         a = a.left_join(regions, a.rep_id == regions._rep)
         source["region"] = "_region"
     rows = long_rows(a, columns, ["m", *flags], source)
-    return Source("activities", rows, _labels(rows), tuple(columns), start=a.m.min())
+    return Source("activities", rows, None, tuple(columns), start=a.m.min())
 
 
 # --------------------------------------------------------------------------- reps
@@ -345,7 +332,7 @@ def reps(engine: Engine, columns: list[str | None]) -> Source:
             )  # fmt: skip
         )
     rows = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
-    return Source("reps", rows, _labels(rows), tuple(columns))
+    return Source("reps", rows, None, tuple(columns))
 
 
 # --------------------------------------------------------------------------- customers
@@ -422,7 +409,7 @@ def spend(engine: Engine, columns: list[str | None]) -> Source:
         import ibis
 
         rows = s.select(seg=ibis.literal("all"), k="k", amount="amount").limit(0)
-    return Source("spend", rows, _labels(rows), tuple(cols))
+    return Source("spend", rows, None, tuple(cols))
 
 
 Builder = Callable[..., Source]
