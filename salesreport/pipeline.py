@@ -202,9 +202,9 @@ def run_report(
     try:
         return _run_locked(params, month, data, paths, progress, workers, started)
     finally:
+        # the lock file stays: removing it would let a run that opened it before the removal
+        # and a run that creates a new one both hold "the" lock
         lock.release()
-        with contextlib.suppress(OSError):
-            paths.lock_file.unlink()
 
 
 def _check_notebooks(params: TeamParams) -> None:
@@ -269,8 +269,14 @@ def _run_locked(
             )
 
         with progress.step("Publish"):
-            _record_ledger(ctx, paths.ledger)
-            publish(paths)
+            undo = _record_ledger(ctx, paths.ledger)
+            try:
+                publish(paths)
+            except BaseException:  # nothing published: the ledger goes back as it was
+                from salesreport.forecast.ledger import undo_record
+
+                undo_record(undo)
+                raise
             if paths.archive is not None:
                 write_archive(paths.reports_root)
         ok = True
@@ -317,11 +323,11 @@ def _keep_failed(paths: RunPaths) -> None:
 # --------------------------------------------------------------------------- outputs
 
 
-def _record_ledger(ctx, ledger: Path) -> None:
+def _record_ledger(ctx, ledger: Path):
     from salesreport.forecast.ledger import record_forecasts
 
     ledger.parent.mkdir(parents=True, exist_ok=True)
-    record_forecasts(ledger, ctx.params.team, ctx.month, ctx.frames["forecast"])
+    return record_forecasts(ledger, ctx.params.team, ctx.month, ctx.frames["forecast"])
 
 
 def notebook_jobs(
@@ -599,10 +605,12 @@ def write_index(
 
 
 def _git_commit() -> str | None:
+    """The commit of the code that made the report (the package's checkout), ``None`` when it
+    is not a git checkout."""
     try:
         out = subprocess.run(
             ["git", "rev-parse", "HEAD"],
-            cwd=project_root(),
+            cwd=Path(__file__).resolve().parent.parent,
             capture_output=True,
             text=True,
             timeout=5,
@@ -662,12 +670,14 @@ def publish(paths: RunPaths) -> None:
         if had_old:
             os.replace(out, old)
         os.replace(stage, out)
-    except OSError as exc:
+    except BaseException as exc:  # whatever stopped it (Ctrl-C too): the old report goes back
         if had_old and old.exists() and not out.exists():
             os.replace(old, out)
-        raise PublishError(
-            f"could not publish {out}: {exc}. The previous report is unchanged."
-        ) from exc
+        if isinstance(exc, OSError):
+            raise PublishError(
+                f"could not publish {out}: {exc}. The previous report is unchanged."
+            ) from exc
+        raise
 
 
 def _archive_month(folder: Path) -> dict[str, str]:

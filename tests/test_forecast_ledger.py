@@ -10,7 +10,12 @@ import pytest
 
 from salesreport.exceptions import DataError
 from salesreport.forecast import ledger as ledger_mod
-from salesreport.forecast.ledger import LEDGER_COLUMNS, read_ledger, record_forecasts
+from salesreport.forecast.ledger import (
+    LEDGER_COLUMNS,
+    read_ledger,
+    record_forecasts,
+    undo_record,
+)
 
 
 def snaive_candidates(y: pd.Series, horizon: int = 3) -> pd.DataFrame:
@@ -181,3 +186,33 @@ def test_the_ledger_lock_is_hidden_beside_the_ledger(tmp_path):
     record_forecasts(path, "emea", "2026-03", snaive_candidates(series("2026-03")))
     visible = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("."))
     assert visible == ["forecast_ledger.csv"]
+
+
+def test_undo_puts_back_the_months_rows_and_keeps_what_others_wrote(tmp_path):
+    y = series("2026-03")
+    path = tmp_path / "ledger.csv"
+    record_forecasts(path, "emea", "2026-02", snaive_candidates(y[:-1]))
+    first = path.read_bytes()
+    # a re-run of February with other numbers, undone: the file is as it was, byte for byte
+    changed = snaive_candidates(y[:-1]).assign(point=lambda f: f["point"] + 1.0)
+    undo = record_forecasts(path, "emea", "2026-02", changed)
+    assert path.read_bytes() != first
+    undo_record(undo)
+    assert path.read_bytes() == first
+    # a new month, undone after another team wrote: APAC's rows stay, March's go
+    undo = record_forecasts(path, "emea", "2026-03", snaive_candidates(y))
+    record_forecasts(path, "apac", "2026-03", snaive_candidates(y))
+    undo_record(undo)
+    raw = pd.read_csv(path, dtype=str)
+    assert set(zip(raw["team"], raw["made_in"], strict=True)) == {
+        ("emea", "2026-02"),
+        ("apac", "2026-03"),
+    }
+
+
+def test_undo_of_the_first_record_removes_the_ledger_it_created(tmp_path):
+    path = tmp_path / "new" / "ledger.csv"
+    undo = record_forecasts(path, "emea", "2026-03", snaive_candidates(series("2026-03")))
+    assert path.exists()
+    undo_record(undo)
+    assert not path.exists()

@@ -35,6 +35,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -191,7 +192,7 @@ def write_atomic(frame: pd.DataFrame, path: str | Path) -> None:
 
 def record_forecasts(
     ledger_path: str | Path, team: str, made_in: str | pd.Period, candidates_frame: pd.DataFrame
-) -> None:
+) -> LedgerUndo:
     """Record one report's forecasts in the ledger, replacing any earlier run of that month.
 
     Parameters
@@ -210,6 +211,8 @@ def record_forecasts(
     The team's rows with ``made_in`` equal to this month are dropped and the new ones added;
     the result is sorted stably by ``team, made_in, model, period`` and written atomically
     under the hidden lock file ``.<ledger name>.lock``. Existing rows are carried over as text, byte for byte.
+    Returns what :func:`undo_record` needs to put the ledger back as it was (a run that fails
+    after recording, at publishing, leaves the ledger unchanged).
     """
     from filelock import FileLock
 
@@ -217,15 +220,19 @@ def record_forecasts(
     made = _month_text(made_in, "made_in")
     new = _format(ledger_rows(team, made, candidates_frame))
     path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(path.with_name(f".{path.name}.lock"))):
-        if path.exists():
+    with FileLock(_lock_path(path)):
+        existed = path.exists()
+        previous = new.iloc[0:0]
+        if existed:
             old = _read_raw(path)
-            keep = ~((old["team"] == team) & (old["made_in"] == made))
-            combined = pd.concat([old[keep], new], ignore_index=True)
+            mine = (old["team"] == team) & (old["made_in"] == made)
+            previous = old[mine]
+            combined = pd.concat([old[~mine], new], ignore_index=True)
         else:
             combined = new
         combined = combined.sort_values(SORT_COLUMNS, kind="stable").reset_index(drop=True)
         write_atomic(combined, path)
+    return LedgerUndo(path, team, made, existed, previous)
 
 
 def _typed(raw: pd.DataFrame, source: str = "ledger") -> pd.DataFrame:
@@ -282,3 +289,41 @@ def read_ledger(path: str | Path, team: str, as_of_month: str | pd.Period) -> pd
     raw = raw[raw["team"] == team]
     out = _typed(raw, source=str(path))
     return out[out["made_in"] <= as_of].reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class LedgerUndo:
+    """How to put a ledger back as it was before :func:`record_forecasts`: the team's rows of
+    that month as they were (text), and whether the file existed."""
+
+    path: Path
+    team: str
+    made_in: str
+    existed: bool
+    previous: pd.DataFrame
+
+
+def _lock_path(path: Path) -> str:
+    return str(path.with_name(f".{path.name}.lock"))
+
+
+def undo_record(undo: LedgerUndo) -> None:
+    """Put back the team's rows of the month as they were before the record; rows other runs
+    (other teams, other months) wrote since are kept. A ledger the record created and that
+    holds nothing else is removed. With nothing changed since, the file is byte-identical to
+    the one before the record."""
+    from filelock import FileLock
+
+    path = undo.path
+    with FileLock(_lock_path(path)):
+        if not path.exists():
+            return
+        now = _read_raw(path)
+        mine = (now["team"] == undo.team) & (now["made_in"] == undo.made_in)
+        rest = now[~mine]
+        if not undo.existed and rest.empty:
+            path.unlink()
+            return
+        combined = pd.concat([rest, undo.previous], ignore_index=True)
+        combined = combined.sort_values(SORT_COLUMNS, kind="stable").reset_index(drop=True)
+        write_atomic(combined, path)
