@@ -43,6 +43,8 @@ FILES_WHAT = {
     "okrs.csv": "OKR key results and objectives with grades",
     "forecast.csv": "monthly revenue forecast of every candidate model, the one shown marked in the “selected” column",
     "forecast_accuracy.csv": "realised and backtest forecast accuracy, with summary rows",
+    "forecast_targets.csv": "chance of reaching each open quarter's and year's revenue target, with the likely range",
+    "forecast_changes.csv": "this month's forecast beside last month's, the change split into new actuals and model revisions",
     "cohorts.csv": "customer cohorts by month of first purchase",
     "run.json": "parameters, input fingerprints, row counts, versions and timings of this run",
 }
@@ -318,10 +320,13 @@ def _keep_failed(paths: RunPaths) -> None:
 
 
 def _record_ledger(ctx, ledger: Path) -> None:
-    from salesreport.forecast.ledger import record_forecasts
+    from salesreport.forecast.ledger import chance_ledger_path, record_chances, record_forecasts
 
     ledger.parent.mkdir(parents=True, exist_ok=True)
     record_forecasts(ledger, ctx.params.team, ctx.month, ctx.frames["forecast"])
+    record_chances(
+        chance_ledger_path(ledger), ctx.params.team, ctx.month, ctx.frames["target_chances"]
+    )
 
 
 def notebook_jobs(

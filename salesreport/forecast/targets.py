@@ -175,7 +175,18 @@ def score_chances(
     ``actual`` = the period's revenue, ``outcome`` = 1 when ``actual >= target`` else 0,
     ``error = chance - outcome``, ``brier = error^2``.
     """
-    cols = ["made_in", "period", "kind", "target", "chance", "actual", "outcome", "error", "brier"]
+    cols = [
+        "made_in",
+        "period",
+        "kind",
+        "last_month",
+        "target",
+        "chance",
+        "actual",
+        "outcome",
+        "error",
+        "brier",
+    ]
     if chance_ledger is None or chance_ledger.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
     m = pd.Period(str(month), "M")
@@ -196,6 +207,7 @@ def score_chances(
                 "made_in": str(row.made_in),
                 "period": str(row.period),
                 "kind": str(row.kind),
+                "last_month": str(last),
                 "target": float(row.target),
                 "chance": float(row.chance),
                 "actual": actual,
