@@ -101,7 +101,9 @@ def forecast_changes(
     f_last = last_sel.set_index("period")["point"].astype(float)
     cand = this.pivot_table(index="period", columns="model", values="point", aggfunc="first")
     wanted = members(last_method)
-    if all(w in cand.columns for w in wanted):
+    if last_method == this_method:
+        rerun = f_this  # the same method: its rerun is this month's forecast, exactly
+    elif all(w in cand.columns for w in wanted):
         rerun = cand[wanted].astype(float).mean(axis=1)
     else:
         rerun = pd.Series(np.nan, index=f_this.index)
