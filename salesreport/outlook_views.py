@@ -38,6 +38,12 @@ def period_label(period: str, kind: str, fy_start: int) -> str:
     return pd.Period(period, "M").strftime("%B %Y")
 
 
+def _labels(frame: pd.DataFrame, ctx) -> list[str]:
+    """:func:`period_label` of each row's ``period`` and ``kind``."""
+    fy = ctx.params.fiscal_year_start_month
+    return [period_label(p, k, fy) for p, k in zip(frame["period"], frame["kind"], strict=True)]
+
+
 def _frame(ctx, name: str) -> pd.DataFrame:
     return ctx.frames.get(name, pd.DataFrame())
 
@@ -118,12 +124,9 @@ def target_section(ctx) -> Output:
             H.heading("Chance of reaching the targets: no open quarter or year", anchor="targets"),
             H.missing("The forecast horizon covers no complete fiscal quarter or year."),
         ]
-    fy = ctx.params.fiscal_year_start_month
     shown = pd.DataFrame(
         {
-            "Period": [
-                period_label(p, k, fy) for p, k in zip(ch["period"], ch["kind"], strict=True)
-            ],
+            "Period": _labels(ch, ctx),
             "Target": ch["target"],
             "Actual so far": ch["actual_to_date"],
             "Expected": ch["expected"],
@@ -203,14 +206,11 @@ def changes_section(ctx) -> Output:
                 "starts next month."
             ),
         ]
-    fy = ctx.params.fiscal_year_start_month
     money = lambda v: _money(ctx, v)  # noqa: E731
     signed = lambda v: _money(ctx, v, signed=True)  # noqa: E731
     shown = pd.DataFrame(
         {
-            "Period": [
-                period_label(p, k, fy) for p, k in zip(ch["period"], ch["kind"], strict=True)
-            ],
+            "Period": _labels(ch, ctx),
             "Last month's forecast": ch["last_month"],
             "This month's forecast": ch["this_month"],
             "Change": ch["change"],

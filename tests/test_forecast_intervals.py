@@ -17,6 +17,7 @@ from salesreport.forecast.intervals import (
     correlation,
     fit_gamma,
     ratio_quantiles,
+    raw_spread,
     sample_paths,
     spread,
 )
@@ -34,23 +35,53 @@ def test_spread_of_errors_growing_as_sqrt_h():
     # |e| = 2 sqrt(h) at every origin: rms by horizon is exactly 2 h^0.5, so b = 0.5, a = 2
     h = np.repeat(np.arange(1, 13), 4)
     e = 2 * np.sqrt(h) * np.tile([1, -1], 24)
-    np.testing.assert_allclose(spread(h, e, 14), 2 * np.sqrt(np.arange(1, 15)), rtol=1e-9)
+    np.testing.assert_allclose(raw_spread(h, e, 14), 2 * np.sqrt(np.arange(1, 15)), rtol=1e-9)
+
+
+def test_one_blown_up_error_is_capped_at_five_medians():
+    # 47 errors of size 1 and one of 1000 at horizon 1..12: capped at 5 (5 x the median 1);
+    # rms by horizon is 1 everywhere but at h = 1 (sqrt((3 + 25) / 4)), pooled a = sqrt(72 / 48)
+    h = np.repeat(np.arange(1, 13), 4)
+    e = np.ones(48)
+    e[0] = 1000.0
+    own = raw_spread(h, e, 12)
+    assert own.max() < 3  # not the 1000 / sqrt(48) = 144 of a plain root mean square
+    b = np.log(own[1] / own[0]) / np.log(2)  # own = a h^b
+    assert -1e-9 <= b <= 1 and own[0] == pytest.approx(
+        np.sqrt(np.mean((np.minimum(e, 5) / h**b) ** 2))
+    )
 
 
 def test_spread_needs_ten_errors():
     assert spread(np.arange(1, 10), np.ones(9), 12) is None
 
 
+def test_spread_is_shrunk_toward_the_typical_one():
+    # flat errors of size 3: own sigma_h = 3; long history: 3^0.7 typical^0.3, short: 3^0.4 typical^0.6
+    h = np.repeat(np.arange(1, 13), 3)
+    e = 3.0 * np.tile([1, -1, 1], 12)
+    typical = np.array(calibration.LONG_SIGMA)
+    np.testing.assert_allclose(spread(h, e, 12, 120), 3**0.7 * typical**0.3, rtol=1e-9)
+    short = np.array(calibration.SHORT_SIGMA)
+    np.testing.assert_allclose(spread(h, e, 12, 30), 3**0.4 * short**0.6, rtol=1e-9)
+    # past the table's 12 horizons the typical spread grows as sqrt(h)
+    assert spread(h, e, 13, 120)[12] == pytest.approx(
+        3**0.7 * (typical[-1] * np.sqrt(13 / 12)) ** 0.3
+    )
+
+
 def test_half_widths_are_spread_times_the_table_quantiles():
-    # flat errors of size 3 at 12 horizons: sigma_h = 3 for every h (b = 0)
+    # flat errors of size 3 at 12 horizons: own sigma_h = 3 for every h (b = 0)
     h = np.repeat(np.arange(1, 13), 3)
     e = 3.0 * np.tile([1, -1, 1], 12)
     long_hist = calibrate_intervals(h, e, 12, (80, 95), history=120)
     i80, i95 = calibration.LEVELS.index(0.8), calibration.LEVELS.index(0.95)
-    expected = 3.0 * np.array([[row[i80], row[i95]] for row in calibration.LONG])
+    sigma = 3**0.7 * np.array(calibration.LONG_SIGMA) ** 0.3
+    expected = sigma[:, None] * np.array([[row[i80], row[i95]] for row in calibration.LONG])
     np.testing.assert_allclose(long_hist, expected, rtol=1e-9)
     short = calibrate_intervals(h, e, 12, (80,), history=SHORT_HISTORY_MONTHS - 1)
-    np.testing.assert_allclose(short[:, 0], 3.0 * np.array([r[i80] for r in calibration.SHORT]))
+    sigma_s = 3**0.4 * np.array(calibration.SHORT_SIGMA) ** 0.6
+    np.testing.assert_allclose(short[:, 0], sigma_s * np.array([r[i80] for r in calibration.SHORT]))
 
 
 def test_ratio_quantiles_interpolate_between_table_levels_and_repeat_the_last_horizon():

@@ -487,7 +487,7 @@ def _outlook(run: _Run, index: pd.PeriodIndex) -> Outlook:
     members, point = run.selected[len(run.y) - 1]
     scale = float(run.scales[-1])
     errors = error_matrix(run, None)
-    sigma = spread(*_flat(errors), run.horizon)
+    sigma = spread(*_flat(errors), run.horizon, len(run.y))
     normal = sigma is None
     if normal:
         sigma = _fallback_sigma(run.y, scale) * np.sqrt(np.arange(1, run.horizon + 1))
