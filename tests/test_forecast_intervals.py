@@ -189,3 +189,19 @@ def test_seasonal_series_with_known_noise_cover_near_nominal():
     rng = np.random.default_rng(5)
     fc = forecast(monthly(make(rng)[:60]), horizon=12)
     assert ((fc["hi95"] - fc["lo95"]) / 2 < 2.5 * NormalDist().inv_cdf(0.975) * 10).all()
+
+
+def test_outlook_paths_agree_with_the_published_intervals():
+    # the joint paths behind the target chances have, month by month, the 80% and 95%
+    # ranges that forecast.csv publishes for the selected method
+    from salesreport.forecast import forecast_bundle
+
+    t = np.arange(60)
+    rng = np.random.default_rng(9)
+    y = monthly(300 + 2 * t + 50 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 15, 60))
+    b = forecast_bundle(y, horizon=12)
+    sel = b.candidates[b.candidates["selected"]]
+    paths = b.outlook.paths(n_paths=40000)
+    for q, col in ((0.1, "lo80"), (0.9, "hi80"), (0.025, "lo95"), (0.975, "hi95")):
+        np.testing.assert_allclose(np.quantile(paths, q, axis=0), sel[col], rtol=0.02)
+    np.testing.assert_allclose(b.outlook.point, sel["point"])
