@@ -127,14 +127,17 @@ def spread(
     the calibration set's typical one (:func:`typical_spread`), geometrically:
     ``own^w typical^(1 - w)`` with ``w`` = :data:`OWN_WEIGHT_LONG` (0.7), or
     :data:`OWN_WEIGHT_SHORT` (0.4) for a history under :data:`SHORT_HISTORY_MONTHS` months,
-    whose few backtest errors say less. None when :func:`raw_spread` is None.
+    whose few backtest errors say less; 0 where the series' own is 0 (a backtest without
+    any error). None when :func:`raw_spread` is None.
     """
     own = raw_spread(horizons, scaled_errors, horizon)
     if own is None:
         return None
     w = OWN_WEIGHT_SHORT if history < SHORT_HISTORY_MONTHS else OWN_WEIGHT_LONG
     typical = typical_spread(horizon, history)
-    return np.exp(w * np.log(np.maximum(own, 1e-12)) + (1 - w) * np.log(typical))
+    with np.errstate(divide="ignore"):
+        shrunk = np.exp(w * np.log(own) + (1 - w) * np.log(typical))
+    return np.where(own > 0, shrunk, 0.0)  # a backtest without error (a constant series) stays 0
 
 
 def ratio_quantiles(levels, horizon: int, history: int) -> np.ndarray:
