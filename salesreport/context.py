@@ -50,7 +50,7 @@ FRAMES = (
     "submissions",
     "ledger",
     "forecast_changes",
-    "target_chances",
+    "forecast_targets",
     "forecast_headline",
 )
 
@@ -203,7 +203,7 @@ def build_context(
         frames["segment_forecasts"] = _segment_forecasts(engine, params, month, candidates, notes)
 
     frames["revenue_targets"] = monthly_revenue_targets(tables, params, month, horizon)
-    frames["target_chances"] = targets_mod.target_chances(
+    frames["forecast_targets"] = targets_mod.target_chances(
         bundle.outlook, y, frames["revenue_targets"], params.fiscal_year_start_month
     )
 

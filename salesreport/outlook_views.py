@@ -3,7 +3,7 @@ forecast is (one figure), the chance of reaching the targets, what changed since
 
 Each function takes the report context and returns a list of HTML strings (see
 :func:`salesreport.views.show`); the numbers come from the frames ``forecast_headline``,
-``target_chances`` and ``forecast_changes`` (:mod:`salesreport.forecast.accuracy`,
+``forecast_targets`` and ``forecast_changes`` (:mod:`salesreport.forecast.accuracy`,
 :mod:`salesreport.forecast.targets`, :mod:`salesreport.forecast.changes`).
 """
 
@@ -117,7 +117,7 @@ def _lead_row(chances: pd.DataFrame) -> pd.Series | None:
 
 def target_section(ctx) -> Output:
     """The chance of reaching each open quarter's and year's target, with the likely range."""
-    ch = _frame(ctx, "target_chances")
+    ch = _frame(ctx, "forecast_targets")
     lead = _lead_row(ch)
     if lead is None:
         return [
@@ -244,7 +244,7 @@ def changes_section(ctx) -> Output:
 def executive_outlook(ctx) -> Output:
     """One line on the year's (or quarter's) target chance and one on what changed."""
     lines = []
-    lead = _lead_row(_frame(ctx, "target_chances"))
+    lead = _lead_row(_frame(ctx, "forecast_targets"))
     if lead is not None:
         lines.append(_chance_sentence(ctx, lead) + ".")
     ch = _frame(ctx, "forecast_changes")

@@ -325,7 +325,7 @@ def _record_ledger(ctx, ledger: Path) -> None:
     ledger.parent.mkdir(parents=True, exist_ok=True)
     record_forecasts(ledger, ctx.params.team, ctx.month, ctx.frames["forecast"])
     record_chances(
-        chance_ledger_path(ledger), ctx.params.team, ctx.month, ctx.frames["target_chances"]
+        chance_ledger_path(ledger), ctx.params.team, ctx.month, ctx.frames["forecast_targets"]
     )
 
 

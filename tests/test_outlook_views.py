@@ -29,7 +29,7 @@ def test_target_title_states_chance_target_and_range():
             "chance": [0.9987, 0.62],
         }
     )
-    out = ov.target_section(ctx(target_chances=ch))
+    out = ov.target_section(ctx(forecast_targets=ch))
     assert "62% chance of reaching the €14M 2026 target; likely range €13.1M–€14.6M" in out[0]
     assert ">99%" in unescape(out[1])  # 99.87% is not a certainty
 
@@ -54,7 +54,7 @@ def test_change_title_splits_actuals_and_model():
 
 
 def test_sections_say_what_is_missing():
-    empty = ctx(forecast_changes=pd.DataFrame(), target_chances=pd.DataFrame())
+    empty = ctx(forecast_changes=pd.DataFrame(), forecast_targets=pd.DataFrame())
     assert "no earlier forecast" in ov.changes_section(empty)[0]
     assert ov.executive_outlook(empty) == []
     head = ctx(forecast_headline=pd.DataFrame([{"value": np.nan, "months": 3}]))
