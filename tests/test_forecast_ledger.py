@@ -216,3 +216,43 @@ def test_undo_of_the_first_record_removes_the_ledger_it_created(tmp_path):
     assert path.exists()
     undo_record(undo)
     assert not path.exists()
+
+
+def test_target_chances_recorded_replaced_and_scored(tmp_path):
+    from salesreport.forecast.accuracy import accuracy_table
+    from salesreport.forecast.ledger import chance_ledger_path, read_chances, record_chances
+    from salesreport.forecast.targets import score_chances
+
+    path = chance_ledger_path(tmp_path / "forecast_ledger.csv")
+    assert path.name == "target_ledger.csv"
+
+    def chances(chance: float) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "period": ["2026-Q3", "2026"],
+                "kind": ["quarter", "year"],
+                "first_month": ["2026-07", "2026-01"],
+                "last_month": ["2026-09", "2026-12"],
+                "target": [300.0, float("nan")],
+                "chance": [chance, float("nan")],
+                "expected": [310.0, 1200.0],
+                "lo80": [280.0, 1100.0],
+                "hi80": [340.0, 1300.0],
+            }
+        )
+
+    record_chances(path, "t", "2026-06", chances(0.9))
+    record_chances(path, "t", "2026-06", chances(0.8))  # re-run: replaces June's rows
+    record_chances(path, "t", "2026-07", chances(0.3))
+    lg = read_chances(path, "t", "2026-09")
+    assert len(lg) == 4 and lg["chance"].dropna().tolist() == [0.8, 0.3]
+    assert read_chances(path, "t", "2026-06")["made_in"].unique().tolist() == ["2026-06"]
+    y = pd.Series([100.0, 110.0, 120.0], index=pd.period_range("2026-07", periods=3, freq="M"))
+    scored = score_chances(lg, y, "2026-09")  # Q3 = 330 >= 300: outcome 1 for both
+    table = accuracy_table(None, y, None, "2026-09", chances=scored)
+    detail = table[table["kind"] == "target"]
+    assert detail["forecast"].tolist() == [0.8, 0.3]
+    assert detail["actual"].tolist() == [1.0, 1.0]
+    assert detail["horizon"].tolist() == [3, 2]  # June -> September, July -> September
+    brier = table[(table["model"] == "target_chance") & (table["metric"] == "brier")]
+    assert brier["value"].item() == pytest.approx((0.2**2 + 0.7**2) / 2)

@@ -10,7 +10,6 @@ from salesreport.forecast import (
     MODELS,
     SELECTED,
     backtest,
-    calibrate_intervals,
     forecast,
     forecast_and_backtest,
     forecast_candidates,
@@ -105,31 +104,6 @@ def test_kpss_statistic_matches_statsmodels():
 
 
 # --------------------------------------------------------------------------- intervals
-def test_conformal_quantiles_by_hand():
-    # 19 errors at horizon 1 with |e| = 1..19: rank ceil(20 * 0.8) = 16 -> 16,
-    # rank ceil(20 * 0.95) = 19 -> 19; one horizon only, so b = 0.5 and h = 2 scales by sqrt(2).
-    errs = np.arange(1.0, 20.0) * np.where(np.arange(19) % 2, 1, -1)
-    half = calibrate_intervals(np.ones(19), errs, horizon=2, levels=(80, 95))
-    np.testing.assert_allclose(half[0], [16.0, 19.0])
-    np.testing.assert_allclose(half[1], [16.0 * np.sqrt(2), 19.0 * np.sqrt(2)])
-
-
-def test_calibration_recovers_random_walk_growth():
-    # errors N(0, 2^2 h): the 80% half-width should be ~ 1.2816 * 2 * sqrt(h)
-    rng = np.random.default_rng(0)
-    h = np.repeat(np.arange(1, 13), 300)
-    e = rng.normal(size=h.size) * 2 * np.sqrt(h)
-    half = calibrate_intervals(h, e, horizon=12, levels=(80, 95))
-    expected80 = 1.2816 * 2 * np.sqrt(np.arange(1, 13))
-    np.testing.assert_allclose(half[:, 0], expected80, rtol=0.1)
-    assert (half[:, 1] > half[:, 0]).all()
-
-
-def test_calibration_falls_back_to_a_random_walk_with_few_errors():
-    half = calibrate_intervals(np.array([1, 2]), np.array([0.1, -5.0]), 4, (80,), fallback_sigma=2)
-    np.testing.assert_allclose(half[:, 0], 1.2816 * 2 * np.sqrt([1, 2, 3, 4]), rtol=1e-3)
-
-
 def test_intervals_cover_near_nominal_on_simulated_noise():
     # level 100 plus N(0, 10^2) noise: 40 series x 6 months = 240 checks per level
     rng = np.random.default_rng(7)

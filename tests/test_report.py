@@ -413,13 +413,13 @@ def test_a_publish_failure_leaves_the_previous_report(one_page_project, sample_d
 def test_a_publish_failure_leaves_the_forecast_ledger_as_it_was(
     one_page_project, sample_dir, monkeypatch
 ):
-    """The ledger is recorded just before publishing; a run that then fails to publish puts
-    it back: a month never published leaves no forecast in the ledger."""
+    """The ledgers (forecasts, target chances) are recorded just before publishing; a run that
+    then fails to publish puts them back: a month never published leaves nothing in them."""
     from salesreport import pipeline
 
     root, _out, _before = one_page_project
-    ledger = root / "reports" / "emea" / "forecast_ledger.csv"
-    before = ledger.read_bytes()
+    ledgers = [root / "reports" / "emea" / n for n in ("forecast_ledger.csv", "target_ledger.csv")]
+    before = [ledger.read_bytes() for ledger in ledgers]
     real = os.replace
 
     def flaky(src, dst):
@@ -436,7 +436,7 @@ def test_a_publish_failure_leaves_the_forecast_ledger_as_it_was(
             progress=pipeline.Progress(quiet=True),
         )
     monkeypatch.setattr(pipeline.os, "replace", real)
-    assert ledger.read_bytes() == before
+    assert [ledger.read_bytes() for ledger in ledgers] == before
     assert not (root / "reports" / "emea" / "2026-09").exists()
 
 

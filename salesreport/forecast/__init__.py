@@ -1,12 +1,14 @@
 """Forecasting: candidate models, nested rolling-origin selection, calibrated intervals."""
 
 from salesreport.forecast.accuracy import accuracy_table, forecast_kpis, score_submissions
+from salesreport.forecast.changes import forecast_changes
 from salesreport.forecast.core import (
     SELECTED,
     backtest,
     calibrate_intervals,
     forecast,
     forecast_and_backtest,
+    forecast_bundle,
     forecast_candidates,
     forecast_many,
     prepare_series,
@@ -19,6 +21,7 @@ from salesreport.forecast.pipeline_forecast import (
     stage_win_rates,
 )
 from salesreport.forecast.reconcile import reconcile
+from salesreport.forecast.targets import score_chances, target_chances
 from salesreport.forecast.trend import trend_table
 
 __all__ = [
@@ -38,6 +41,10 @@ __all__ = [
     "calibrate_intervals",
     "forecast",
     "forecast_and_backtest",
+    "forecast_bundle",
+    "forecast_changes",
+    "target_chances",
+    "score_chances",
     "forecast_candidates",
     "forecast_many",
     "prepare_series",

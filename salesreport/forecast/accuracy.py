@@ -68,6 +68,11 @@ DETAIL_COLUMNS = [
     "value",
 ]
 METRICS = ("mape", "wape", "mase", "bias", "n")
+#: Model name of the scored target chances' rows in ``forecast_accuracy.csv``.
+CHANCE_MODEL = "target_chance"
+#: Months the headline accuracy figure looks back over, and the fewest it needs.
+HEADLINE_MONTHS = 12
+HEADLINE_MIN_MONTHS = 6
 KPI_COLUMNS = [
     "metric",
     "window",
@@ -325,12 +330,48 @@ def summarise(detail: pd.DataFrame, scales: pd.Series) -> pd.DataFrame:
     return res.drop(columns=["_m", "_all"]).reset_index(drop=True)
 
 
+def _chance_rows(scored: pd.DataFrame | None) -> pd.DataFrame:
+    """Detail and summary rows for scored target chances (see :func:`accuracy_table`)."""
+    if scored is None or scored.empty:
+        return pd.DataFrame(columns=DETAIL_COLUMNS)
+    made = pd.PeriodIndex(scored["made_in"].astype(str), freq="M")
+    last = pd.PeriodIndex(scored["last_month"].astype(str), freq="M")
+    detail = pd.DataFrame(
+        {
+            "model": CHANCE_MODEL,
+            "origin": scored["made_in"].astype(str).to_numpy(),
+            "horizon": np.asarray([(a - b).n for a, b in zip(last, made, strict=True)]),
+            "kind": "target",
+            "actual": scored["outcome"].astype(float).to_numpy(),
+            "forecast": scored["chance"].astype(float).to_numpy(),
+            "ape": np.nan,
+            "error": scored["error"].astype(float).to_numpy(),
+            "period": scored["period"].astype(str).to_numpy(),
+            "method": scored["kind"].astype(str).to_numpy(),
+            "metric": None,
+            "value": np.nan,
+        }
+    )
+    brier = scored["brier"].astype(float)
+    summary = pd.DataFrame(
+        {
+            "model": CHANCE_MODEL,
+            "horizon": pd.NA,
+            "kind": "summary",
+            "metric": ["brier", "n"],
+            "value": [float(brier.mean()), float(len(brier))],
+        }
+    )
+    return pd.concat([detail, summary], ignore_index=True)
+
+
 def accuracy_table(
     ledger: pd.DataFrame | None,
     actuals: pd.Series,
     backtest: pd.DataFrame | None,
     month: str | pd.Period,
     y_insample: pd.Series | None = None,
+    chances: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """``forecast_accuracy.csv``: realised and backtest detail rows, then summary rows.
 
@@ -349,6 +390,13 @@ def accuracy_table(
         The report month.
     y_insample : pandas.Series, optional
         The series whose prefixes give the MASE scales (default ``actuals``).
+    chances : pandas.DataFrame, optional
+        Scored target chances (:func:`salesreport.forecast.targets.score_chances`): one
+        ``target`` detail row each (model ``target_chance``, ``origin`` the report month
+        that stated it, ``period`` the quarter or year, ``method`` its kind, ``forecast``
+        the chance, ``actual`` 1 when the target was reached else 0, ``error`` their
+        difference, ``horizon`` months from ``origin`` to the period's last month) and two
+        summary rows, ``brier`` (mean squared error of the chances) and ``n``.
 
     Returns
     -------
@@ -387,7 +435,7 @@ def accuracy_table(
         metric=None,
         value=np.nan,
     )
-    out = _concat([detail, summary], DETAIL_COLUMNS)
+    out = _concat([detail, summary, _chance_rows(chances)], DETAIL_COLUMNS)
     for col in DETAIL_COLUMNS:
         if col not in out.columns:
             out[col] = np.nan
@@ -671,3 +719,38 @@ def forecast_kpis(
         return pd.DataFrame({c: pd.Series(dtype=object) for c in KPI_COLUMNS})
     out = pd.concat(parts, ignore_index=True)
     return out.sort_values(["metric", "period"], kind="stable").reset_index(drop=True)[KPI_COLUMNS]
+
+
+def headline_accuracy(fkpis: pd.DataFrame, month: str | pd.Period) -> dict:
+    """The one answer to "how good is our forecast?": accuracy over the last 12 months.
+
+    ``1 - sum |A - F| / sum A`` over the months of the :data:`HEADLINE_MONTHS` up to
+    ``month`` that have a ``forecast_accuracy`` row with a value (F the forecast made one
+    month earlier, A the revenue: the same F and A as the monthly KPI), i.e. one minus the
+    WAPE of the one-month-ahead forecasts. Needs :data:`HEADLINE_MIN_MONTHS` such months,
+    else ``value`` is NaN.
+
+    Returns
+    -------
+    dict
+        ``value``, ``months`` (how many months counted), ``first``, ``last`` (``YYYY-MM``),
+        ``source`` (``ledger``, ``backtest`` or ``ledger and backtest``).
+    """
+    m = _month(month)
+    out = {"value": np.nan, "months": 0, "first": None, "last": None, "source": None}
+    if fkpis is None or fkpis.empty:
+        return out
+    f = fkpis[(fkpis["metric"] == "forecast_accuracy") & fkpis["value"].notna()].copy()
+    per = pd.PeriodIndex(f["period"].astype(str), freq="M")
+    f = f[(per <= m) & (per > m - HEADLINE_MONTHS)]
+    if len(f) < HEADLINE_MIN_MONTHS:
+        return out | {"months": len(f)}
+    w = wape(f["actual"].astype(float), f["forecast"].astype(float))
+    sources = sorted(set(f["source"].dropna()))
+    return {
+        "value": 1 - w,
+        "months": len(f),
+        "first": str(f["period"].min()),
+        "last": str(f["period"].max()),
+        "source": " and ".join(sources),
+    }

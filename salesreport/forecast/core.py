@@ -19,23 +19,30 @@ How the forecast is made (for month ``M`` = the last month of the series):
 3. **Backtest** (the *outer* one, :func:`backtest`): the same selection made at
    each of the ``origins`` months before ``M``, each with its own inner backtest,
    so the accuracy reported for the selected method is honest.
-4. **Intervals** (:func:`calibrate_intervals`): from that method's outer
-   backtest errors, scaled, pooled over horizons after dividing by ``h^b``
-   (``b`` fitted to the error growth by horizon) and turned into conformal
-   quantiles; a random-walk fallback when there are fewer than
-   :data:`MIN_ERRORS` errors.
+4. **Intervals** (:mod:`salesreport.forecast.intervals`): the selected method's
+   errors over the last :data:`CALIB_ORIGINS` (36) origins of the same rolling-origin
+   backtest, scaled, give the spread ``sigma_h = a h^b`` by horizon; the ``L``%
+   half-width is ``scale * sigma_h * q_L(h)``, ``q_L(h)`` the quantile of the
+   standardised errors measured on the M3 competition's monthly series
+   (:mod:`salesreport.forecast.calibration`); a random-walk fallback when the backtest
+   has fewer than 10 errors. :class:`Outlook` holds the joint distribution of the
+   coming months (sample paths correlated across horizons as the backtest's errors are).
 5. Points and bounds are clipped at 0 when the history has no negative month.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
 
+from salesreport.forecast.intervals import (
+    calibrate_intervals,
+    fit_gamma,
+    sample_paths,
+    spread,
+)
 from salesreport.forecast.models import MIN_HISTORY, MODELS, SEASON, seasonal_naive_scale
 
 #: Below this many months of history at an origin the selection is seasonal naive.
@@ -46,8 +53,8 @@ TOP_K = 3
 TRIM_RATIO = 2.0
 #: Name of the nested selected method in :func:`backtest`.
 SELECTED = "selected"
-#: Fewest backtest errors for empirical intervals; fewer fall back to a random walk.
-MIN_ERRORS = 10
+#: Origins of the backtest whose errors calibrate the intervals (the last 36 months).
+CALIB_ORIGINS = 36
 #: Candidates averaged when there is no inner backtest to choose by.
 _FALLBACK_EXCLUDE = ("ml",)
 
@@ -133,75 +140,6 @@ def prepare_series(y: pd.Series) -> tuple[pd.Series, list[str]]:
     return values, notes
 
 
-# --------------------------------------------------------------------------- intervals
-def calibrate_intervals(
-    horizons: np.ndarray,
-    scaled_errors: np.ndarray,
-    horizon: int,
-    levels: tuple[int, ...] = (80, 95),
-    fallback_sigma: float = 1.0,
-) -> np.ndarray:
-    """Half-widths of central prediction intervals, in scaled units, by horizon and level.
-
-    Parameters
-    ----------
-    horizons, scaled_errors : numpy.ndarray
-        One entry per backtest error: its horizon ``h`` (1..) and
-        ``(actual - forecast) / scale`` with ``scale`` the MASE scale at its origin.
-    horizon : int
-        Half-widths are returned for ``h = 1..horizon``.
-    levels : tuple of int
-        Nominal coverages in percent.
-    fallback_sigma : float
-        One-step standard deviation (scaled) for the random-walk fallback.
-
-    Returns
-    -------
-    numpy.ndarray
-        Shape ``(horizon, len(levels))``; multiply by the scale at the forecast
-        origin. Non-decreasing in the level.
-
-    Notes
-    -----
-    With at least :data:`MIN_ERRORS` errors: the root mean square error by
-    horizon is fitted as ``a h^b`` (least squares on logs, weighted by counts,
-    ``b`` clipped to [0, 1]; ``b = 0.5`` with fewer than 3 horizons), the errors
-    are pooled as ``v = |e| / h^b``, and the level ``L`` half-width at ``h`` is
-    ``q_L h^b`` where ``q_L`` is the ``ceil((N + 1) L)``-th smallest of the ``N``
-    values ``v`` (the split-conformal quantile), or, when that rank exceeds
-    ``N``, ``max(max v, z_L sqrt(mean v^2))``. Otherwise the random walk
-    ``z_L fallback_sigma sqrt(h)``.
-    """
-    hs = np.asarray(horizons, dtype=float)
-    es = np.asarray(scaled_errors, dtype=float)
-    ok = np.isfinite(hs) & np.isfinite(es)
-    hs, es = hs[ok], es[ok]
-    steps = np.arange(1, horizon + 1, dtype=float)
-    zs = np.array([NormalDist().inv_cdf(0.5 + lv / 200) for lv in levels])
-    if len(es) < MIN_ERRORS:
-        return np.outer(np.sqrt(steps), zs) * fallback_sigma
-    uniq = np.unique(hs)
-    b = 0.5
-    if len(uniq) >= 3:
-        rms = np.array([np.sqrt(np.mean(es[hs == u] ** 2)) for u in uniq])
-        cnt = np.array([np.sum(hs == u) for u in uniq], dtype=float)
-        good = rms > 0
-        if good.sum() >= 3:
-            xl, yl, w = np.log(uniq[good]), np.log(rms[good]), cnt[good]
-            xm, ym = np.average(xl, weights=w), np.average(yl, weights=w)
-            sxx = np.sum(w * (xl - xm) ** 2)
-            if sxx > 0:
-                b = float(np.clip(np.sum(w * (xl - xm) * (yl - ym)) / sxx, 0.0, 1.0))
-    v = np.sort(np.abs(es) / hs**b)
-    n = len(v)
-    q = np.empty(len(levels))
-    for j, (lv, z) in enumerate(zip(levels, zs, strict=True)):
-        rank = math.ceil((n + 1) * lv / 100)
-        q[j] = v[rank - 1] if rank <= n else max(v[-1], z * np.sqrt(np.mean(v**2)))
-    q = np.maximum.accumulate(q[np.argsort(levels)])[np.argsort(np.argsort(levels))]
-    return np.outer(steps**b, q)
-
-
 # --------------------------------------------------------------------------- engine
 @dataclass
 class _Run:
@@ -213,6 +151,7 @@ class _Run:
     forecasts: dict[str, np.ndarray]  # model -> (len(origins), horizon)
     scales: np.ndarray  # MASE scale at each origin
     outer: np.ndarray  # origins of the outer backtest
+    calib: np.ndarray  # origins whose errors calibrate the intervals (outer's and earlier)
     # origin -> (members, point) of the selection made there
     selected: dict[int, tuple[list[str], np.ndarray]] = field(default_factory=dict)
 
@@ -263,14 +202,15 @@ def _evaluate(y: np.ndarray, horizon: int, origins: int, models: list[str] | Non
     """Candidate forecasts at every origin needed, and the nested selections."""
     n = len(y)
     names = list(MODELS) if models is None else list(models)
-    first = max(MIN_HISTORY - 1, n - 1 - 2 * origins)
+    first = max(MIN_HISTORY - 1, n - 1 - origins - max(origins, CALIB_ORIGINS))
     first = min(first, n - 1)
     all_origins = np.arange(first, n)
     forecasts = {name: MODELS[name](y, all_origins, horizon, SEASON) for name in names}
     scales = np.array([seasonal_naive_scale(y[: o + 1]) for o in all_origins])
     outer = all_origins[all_origins >= n - 1 - origins][:-1]
-    run = _Run(y, horizon, all_origins, forecasts, scales, outer)
-    for o in [*outer.tolist(), n - 1]:
+    calib = all_origins[all_origins >= n - 1 - max(origins, CALIB_ORIGINS)][:-1]
+    run = _Run(y, horizon, all_origins, forecasts, scales, outer, calib)
+    for o in [*calib.tolist(), n - 1]:
         run.selected[o] = _select(run, o, origins)
     return run
 
@@ -279,20 +219,29 @@ def _model_name(members: list[str]) -> str:
     return members[0] if len(members) == 1 else f"ensemble({','.join(members)})"
 
 
-def _outer_errors(run: _Run, name: str | None) -> tuple[np.ndarray, np.ndarray]:
-    """Horizons and scaled errors of one method (``None``: the selected one) in the outer backtest."""
+def error_matrix(run: _Run, name: str | None) -> np.ndarray:
+    """Scaled backtest errors of one method (``None``: the selected one), origins x horizons.
+
+    One row per calibration origin ``o`` (:data:`CALIB_ORIGINS` months before the last),
+    column ``h - 1`` holding ``(y[o + h] - forecast) / scale(o)``; NaN where ``o + h`` is
+    after the last month or the method could not forecast from ``o``.
+    """
     pos = {int(o): i for i, o in enumerate(run.origins)}
-    hs, es = [], []
     n = len(run.y)
-    for o in run.outer:
+    out = np.full((len(run.calib), run.horizon), np.nan)
+    for r, o in enumerate(run.calib):
+        o = int(o)
         k = min(n - 1 - o, run.horizon)
-        f = run.selected[int(o)][1] if name is None else run.forecasts[name][pos[int(o)]]
-        err = (run.y[o + 1 : o + 1 + k] - f[:k]) / run.scales[pos[int(o)]]
-        hs.append(np.arange(1, k + 1))
-        es.append(err)
-    if not hs:
-        return np.zeros(0), np.zeros(0)
-    return np.concatenate(hs), np.concatenate(es)
+        f = run.selected[o][1] if name is None else run.forecasts[name][pos[o]]
+        out[r, :k] = (run.y[o + 1 : o + 1 + k] - f[:k]) / run.scales[pos[o]]
+    return out
+
+
+def _flat(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Horizons and errors of an error matrix's known cells."""
+    hs = np.broadcast_to(np.arange(1, matrix.shape[1] + 1), matrix.shape)
+    ok = np.isfinite(matrix)
+    return hs[ok], matrix[ok]
 
 
 def _fallback_sigma(y: np.ndarray, scale: float) -> float:
@@ -307,15 +256,15 @@ def _frame(
     index: pd.PeriodIndex,
     name: str,
     point: np.ndarray,
-    errors: tuple[np.ndarray, np.ndarray],
+    errors: np.ndarray,
     levels: tuple[int, ...],
 ) -> pd.DataFrame:
     """One method's forecast rows with calibrated, ordered, clipped bounds."""
     y = run.y
     scale = float(run.scales[-1])
+    hs, es = _flat(errors)
     half = (
-        calibrate_intervals(errors[0], errors[1], run.horizon, levels, _fallback_sigma(y, scale))
-        * scale
+        calibrate_intervals(hs, es, run.horizon, levels, _fallback_sigma(y, scale), len(y)) * scale
     )
     floor = 0.0 if y.min() >= 0 else -np.inf
     cols: dict[str, object] = {
@@ -383,11 +332,11 @@ def _candidates_frame(run: _Run, index: pd.PeriodIndex, levels: tuple[int, ...])
     blocks = []
     for name, f in run.forecasts.items():
         if np.isfinite(f[-1]).all():
-            block = _frame(run, index, name, f[-1], _outer_errors(run, name), levels)
+            block = _frame(run, index, name, f[-1], error_matrix(run, name), levels)
             block["selected"] = len(members) == 1 and members[0] == name
             blocks.append(block)
     if len(members) > 1:
-        block = _frame(run, index, _model_name(members), point, _outer_errors(run, None), levels)
+        block = _frame(run, index, _model_name(members), point, error_matrix(run, None), levels)
         block["selected"] = True
         blocks.append(block)
     out = pd.concat(blocks, ignore_index=True)
@@ -500,6 +449,93 @@ def _backtest_frame(run: _Run, index: pd.PeriodIndex, wanted: list[str]) -> pd.D
     )[cols]
 
 
+@dataclass
+class Outlook:
+    """The selected forecast's joint distribution over the coming months.
+
+    ``periods`` the forecast months, ``point`` the selected forecast, ``half_scale`` the
+    scale of each month's error (``scale * sigma_h``, see
+    :mod:`salesreport.forecast.intervals`), ``history`` the months of history, ``gamma``
+    the fitted correlation exponent, ``floor`` 0 when the history has no negative month
+    (else ``-inf``), ``normal`` True when the backtest was too short for a fitted spread
+    (then ``half_scale`` is a random walk's and the marginals are normal).
+    """
+
+    periods: pd.PeriodIndex
+    point: np.ndarray
+    half_scale: np.ndarray
+    history: int
+    gamma: float
+    floor: float
+    normal: bool = False
+
+    def paths(self, n_paths: int | None = None, seed: int = 0) -> np.ndarray:
+        """Sample paths ``(n_paths, horizon)``: :func:`salesreport.forecast.intervals.sample_paths`."""
+        kwargs = {} if n_paths is None else {"n_paths": n_paths}
+        return sample_paths(
+            self.point,
+            self.half_scale,
+            None if self.normal else self.history,
+            self.gamma,
+            seed=seed,
+            floor=self.floor,
+            **kwargs,
+        )
+
+
+def _outlook(run: _Run, index: pd.PeriodIndex) -> Outlook:
+    members, point = run.selected[len(run.y) - 1]
+    scale = float(run.scales[-1])
+    errors = error_matrix(run, None)
+    sigma = spread(*_flat(errors), run.horizon, len(run.y))
+    normal = sigma is None
+    if normal:
+        sigma = _fallback_sigma(run.y, scale) * np.sqrt(np.arange(1, run.horizon + 1))
+        gamma = 0.5
+    else:
+        gamma = fit_gamma(errors, sigma)
+    floor = 0.0 if run.y.min() >= 0 else -np.inf
+    return Outlook(
+        periods=pd.period_range(index[-1] + 1, periods=run.horizon, freq="M"),
+        point=np.maximum(point, floor),
+        half_scale=sigma * scale,
+        history=len(run.y),
+        gamma=gamma,
+        floor=floor,
+        normal=normal,
+    )
+
+
+@dataclass
+class ForecastBundle:
+    """Everything a report needs from one fit: see :func:`forecast_bundle`."""
+
+    candidates: pd.DataFrame
+    backtest: pd.DataFrame
+    notes: list[str]
+    outlook: Outlook
+
+
+def forecast_bundle(
+    y: pd.Series,
+    horizon: int = 12,
+    levels: tuple[int, ...] = (80, 95),
+    origins: int = 12,
+) -> ForecastBundle:
+    """:func:`forecast_candidates`, :func:`backtest` (all models), the input notes and the
+    selected forecast's :class:`Outlook` (joint distribution), from one fit."""
+    levels = tuple(int(lv) for lv in levels)
+    _check_args(horizon, levels, origins)
+    series, notes = prepare_series(y)
+    run = _evaluate(series.to_numpy(), int(horizon), int(origins))
+    return ForecastBundle(
+        candidates=_candidates_frame(run, series.index, levels),
+        backtest=_backtest_frame(run, series.index, list(MODELS) + [SELECTED]),
+        notes=notes,
+        outlook=_outlook(run, series.index),
+    )
+
+
 def forecast_and_backtest(
     y: pd.Series,
     horizon: int = 12,
@@ -511,12 +547,8 @@ def forecast_and_backtest(
     The same result as calling both, at the cost of one; ``notes`` are
     :func:`prepare_series`'s repairs.
     """
-    levels = tuple(int(lv) for lv in levels)
-    _check_args(horizon, levels, origins)
-    series, notes = prepare_series(y)
-    run = _evaluate(series.to_numpy(), int(horizon), int(origins))
-    cand = _candidates_frame(run, series.index, levels)
-    return cand, _backtest_frame(run, series.index, list(MODELS) + [SELECTED]), notes
+    b = forecast_bundle(y, horizon, levels, origins)
+    return b.candidates, b.backtest, b.notes
 
 
 def forecast_many(

@@ -138,10 +138,10 @@ def ledger_rows(team: str, made_in: str | pd.Period, candidates: pd.DataFrame) -
     return out[LEDGER_COLUMNS]
 
 
-def _read_raw(path: Path) -> pd.DataFrame:
+def _read_raw(path: Path, columns: list[str] = LEDGER_COLUMNS) -> pd.DataFrame:
     """The ledger file as text columns (values untouched), checked for its columns."""
     raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-    missing = [c for c in LEDGER_COLUMNS if c not in raw.columns]
+    missing = [c for c in columns if c not in raw.columns]
     if missing:
         raise DataError(
             f"{path}: the forecast ledger lacks the columns {missing}. Restore it from a backup "
@@ -157,7 +157,7 @@ def _read_raw(path: Path) -> pd.DataFrame:
                 for c in missing
             ],
         )
-    return raw[LEDGER_COLUMNS]
+    return raw[columns]
 
 
 def _format(rows: pd.DataFrame) -> pd.DataFrame:
@@ -214,25 +214,40 @@ def record_forecasts(
     Returns what :func:`undo_record` needs to put the ledger back as it was (a run that fails
     after recording, at publishing, leaves the ledger unchanged).
     """
-    from filelock import FileLock
-
-    path = Path(ledger_path)
     made = _month_text(made_in, "made_in")
     new = _format(ledger_rows(team, made, candidates_frame))
+    return replace_month(ledger_path, team, made, new, LEDGER_COLUMNS, SORT_COLUMNS)
+
+
+def replace_month(
+    path: str | Path,
+    team: str,
+    made_in: str,
+    new: pd.DataFrame,
+    columns: list[str],
+    sort: list[str],
+) -> LedgerUndo:
+    """Put ``new`` (text rows) in the ledger CSV at ``path`` in place of the team's rows made in
+    ``made_in``: other rows are kept byte for byte, the result sorted stably by ``sort`` and
+    written atomically under the hidden lock file ``.<name>.lock``. Returns what
+    :func:`undo_record` needs to put the file back as it was."""
+    from filelock import FileLock
+
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(_lock_path(path)):
         existed = path.exists()
         previous = new.iloc[0:0]
         if existed:
-            old = _read_raw(path)
-            mine = (old["team"] == team) & (old["made_in"] == made)
+            old = _read_raw(path, columns)
+            mine = (old["team"] == team) & (old["made_in"] == made_in)
             previous = old[mine]
             combined = pd.concat([old[~mine], new], ignore_index=True)
         else:
             combined = new
-        combined = combined.sort_values(SORT_COLUMNS, kind="stable").reset_index(drop=True)
+        combined = combined.sort_values(sort, kind="stable").reset_index(drop=True)
         write_atomic(combined, path)
-    return LedgerUndo(path, team, made, existed, previous)
+    return LedgerUndo(path, team, made_in, existed, previous, list(columns), list(sort))
 
 
 def _typed(raw: pd.DataFrame, source: str = "ledger") -> pd.DataFrame:
@@ -260,6 +275,19 @@ def _typed(raw: pd.DataFrame, source: str = "ledger") -> pd.DataFrame:
         )
     out["selected"] = sel == "true"
     return out[LEDGER_COLUMNS]
+
+
+def with_month(
+    ledger: pd.DataFrame | None, team: str, made_in: str | pd.Period, candidates: pd.DataFrame
+) -> pd.DataFrame:
+    """``ledger`` (:func:`read_ledger`'s frame) as it will be once this report's forecasts are
+    recorded: its rows of ``made_in`` replaced by ``candidates``' (in memory, nothing written)."""
+    made = _month_text(made_in, "made_in")
+    new = _typed(_format(ledger_rows(team, made, candidates)))
+    if ledger is None or ledger.empty:
+        return new
+    old = ledger[ledger["made_in"].astype(str) != made]
+    return pd.concat([old, new], ignore_index=True)
 
 
 def read_ledger(path: str | Path, team: str, as_of_month: str | pd.Period) -> pd.DataFrame:
@@ -293,14 +321,17 @@ def read_ledger(path: str | Path, team: str, as_of_month: str | pd.Period) -> pd
 
 @dataclass(frozen=True)
 class LedgerUndo:
-    """How to put a ledger back as it was before :func:`record_forecasts`: the team's rows of
-    that month as they were (text), and whether the file existed."""
+    """How to put a ledger back as it was before :func:`replace_month` (a forecast or a target
+    ledger): the team's rows of that month as they were (text), and whether the file
+    existed."""
 
     path: Path
     team: str
     made_in: str
     existed: bool
     previous: pd.DataFrame
+    columns: list[str]
+    sort: list[str]
 
 
 def _lock_path(path: Path) -> str:
@@ -318,12 +349,73 @@ def undo_record(undo: LedgerUndo) -> None:
     with FileLock(_lock_path(path)):
         if not path.exists():
             return
-        now = _read_raw(path)
+        now = _read_raw(path, undo.columns)
         mine = (now["team"] == undo.team) & (now["made_in"] == undo.made_in)
         rest = now[~mine]
         if not undo.existed and rest.empty:
             path.unlink()
             return
         combined = pd.concat([rest, undo.previous], ignore_index=True)
-        combined = combined.sort_values(SORT_COLUMNS, kind="stable").reset_index(drop=True)
+        combined = combined.sort_values(undo.sort, kind="stable").reset_index(drop=True)
         write_atomic(combined, path)
+
+
+# --------------------------------------------------------------------------- target chances
+#: Columns of the target ledger (``target_ledger.csv`` beside the forecast ledger).
+CHANCE_LEDGER_COLUMNS = [
+    "team",
+    "made_in",
+    "period",
+    "kind",
+    "first_month",
+    "last_month",
+    "target",
+    "chance",
+    "expected",
+    "lo80",
+    "hi80",
+]
+_CHANCE_VALUES = ["target", "chance", "expected", "lo80", "hi80"]
+
+
+def chance_ledger_path(ledger_path: str | Path) -> Path:
+    """The target ledger that goes with a forecast ledger: ``target_ledger.csv`` beside it."""
+    return Path(ledger_path).with_name("target_ledger.csv")
+
+
+def record_chances(
+    path: str | Path, team: str, made_in: str | pd.Period, chances: pd.DataFrame
+) -> LedgerUndo:
+    """Record one report's target chances (:func:`salesreport.forecast.targets.target_chances`),
+    replacing any earlier run of that month, with the same rules as :func:`record_forecasts`
+    (one row per period; ``%.12g`` floats, empty where there is no target)."""
+    made = _month_text(made_in, "made_in")
+    new = pd.DataFrame({"team": team, "made_in": made}, index=range(len(chances)))
+    for col in CHANCE_LEDGER_COLUMNS[2:]:
+        vals = chances[col].to_numpy() if len(chances) else []
+        if col in _CHANCE_VALUES:
+            new[col] = ["" if pd.isna(v) else LEDGER_FLOAT_FORMAT % float(v) for v in vals]
+        else:
+            new[col] = [str(v) for v in vals]
+    return replace_month(
+        path,
+        team,
+        made,
+        new.astype(str),
+        CHANCE_LEDGER_COLUMNS,
+        ["team", "made_in", "kind", "period"],
+    )
+
+
+def read_chances(path: str | Path, team: str, as_of_month: str | pd.Period) -> pd.DataFrame:
+    """The team's recorded target chances made on or before ``as_of_month`` (empty when none);
+    values as floats (NaN where empty), months as text."""
+    as_of = _month_text(as_of_month, "as_of_month")
+    path = Path(path)
+    if not path.exists():
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in CHANCE_LEDGER_COLUMNS})
+    raw = _read_raw(path, CHANCE_LEDGER_COLUMNS)
+    raw = raw[(raw["team"] == team) & (raw["made_in"] <= as_of)].copy()
+    for col in _CHANCE_VALUES:
+        raw[col] = pd.to_numeric(raw[col].replace("", float("nan")), errors="coerce")
+    return raw.reset_index(drop=True)

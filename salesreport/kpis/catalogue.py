@@ -904,7 +904,11 @@ _ENTRIES: list[KPI] = [
         unit="ratio",
         formula=(
             "1 - |A - F| / A for month P, F the forecast for P made one month earlier (the "
-            "forecast ledger), A the revenue; empty when A = 0."
+            "forecast ledger), A the revenue; empty when A = 0. The forecast page's headline "
+            "figure ('how good is our forecast?') is the same over the last 12 months: "
+            "1 - sum |A - F| / sum A over the months of the 12 up to the report month that "
+            "have a value (at least 6), i.e. one minus the WAPE of the one-month-ahead "
+            "forecasts."
         ),
         needs=("orders|opportunities",),
         kind="lagging",
