@@ -41,7 +41,7 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
     """``df`` (periods as text) as a report CSV (module docstring), written by DuckDB.
 
     A frame DuckDB cannot write the same way (one column, a label that is not text, a column
-    of dates or mixed objects, text with a carriage return) is written by pandas itself,
+    of dates or mixed objects, text with a carriage return or a ``#``) is written by pandas itself,
     which the bytes are defined by.
     """
     from salesreport.context import periods_as_text
@@ -54,7 +54,7 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
     con = _connection()
     try:
         con.register("frame", _text_frame(df))
-        if _has_carriage_return(con, df):  # DuckDB quotes a \r, pandas' writer (\n rows) not
+        if _quoted_by_duckdb_only(con, df):
             df.to_csv(path, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
             return
         target = str(path).replace("'", "''")
@@ -124,11 +124,15 @@ def _select(df: pd.DataFrame) -> str | None:
     return ", ".join(parts)
 
 
-def _has_carriage_return(con, df: pd.DataFrame) -> bool:
+def _quoted_by_duckdb_only(con, df: pd.DataFrame) -> bool:
+    """Whether a text value holds a character DuckDB quotes and pandas' writer (``\\n`` rows)
+    does not: a carriage return or ``#`` (DuckDB's comment character)."""
     text = [c for c in df.columns if df[c].dtype == object]
     if not text:
         return False
-    cond = " OR ".join(f"contains({_q(c)}, chr(13))" for c in text)
+    cond = " OR ".join(
+        f"(contains({_q(c)}, chr(13)) OR contains({_q(c)}, '#'))" for c in text
+    )
     return bool(con.execute(f"SELECT count(*) FROM frame WHERE {cond}").fetchone()[0])
 
 

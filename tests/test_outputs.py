@@ -91,6 +91,8 @@ def test_report_csv_bytes_equal_pandas_on_edge_cases(tmp_path):
         pd.DataFrame({"o": [pd.Period("2026-03", "M"), None, "text"]}),  # periods in objects
         pd.DataFrame([[1.0, 2.0]], columns=[0, 1]),  # non-text labels: pandas
         pd.DataFrame([[1.0, 2.0]], columns=["a", "a"]),  # duplicate labels
+        pd.DataFrame({"f": [0.0], "t": ["#"]}),  # DuckDB quotes a '#', pandas does not
+        pd.DataFrame({"f": [0.0, 1.0], "t": ["Team #2", "a\rb"]}),
     ],
 )
 def test_report_csv_bytes_equal_pandas_on_odd_frames(df, tmp_path):
