@@ -88,9 +88,18 @@ class Engine:
         table = to_arrow(df, spec)
         if key is not None:
             table = table.append_column(key, pa.array(np.arange(len(df), dtype=np.int64)))
-        expr = self.backend.create_table(name, table, temp=True, overwrite=True)
+        expr = self._temporary(name, table)
         self._tables[name] = expr
         return expr
+
+    def _temporary(self, name: str, table: pa.Table) -> ir.Table:
+        """An Arrow table as a temporary table of the backend (Spark: a cached view)."""
+        if self.name == "spark":
+            session = self.backend._session
+            frame = session.createDataFrame(table.to_pandas(), schema=_spark_schema(table.schema))
+            frame.createOrReplaceTempView(name)
+            return self.backend.table(name)
+        return self.backend.create_table(name, table, temp=True, overwrite=True)
 
     def register_tables(self, tables: Tables) -> Engine:
         """Register every present table of ``tables`` (rows keep their order in ``_row``)."""
@@ -121,13 +130,25 @@ class Engine:
 
         name = f"_sr_{prefix}_{next(_names)}"
         sql = self.backend.compile(expr)
-        self.backend.raw_sql(f'CREATE TEMPORARY TABLE "{name}" AS {sql}')
+        if self.name == "spark":  # a temporary view, computed now and kept in memory
+            self.run_sql(f"CACHE TABLE `{name}` AS {sql}")
+            return self.backend.table(name)
+        self.run_sql(f'CREATE TEMPORARY TABLE "{name}" AS {sql}')
+        namespace = (
+            ops.Namespace(catalog="temp", database="main")
+            if self.name == "duckdb"
+            else ops.Namespace()
+        )
         return ops.DatabaseTable(
-            name,
-            schema=expr.schema(),
-            source=self.backend,
-            namespace=ops.Namespace(catalog="temp", database="main"),
+            name, schema=expr.schema(), source=self.backend, namespace=namespace
         ).to_expr()
+
+    def run_sql(self, sql: str) -> None:
+        """Run a statement that returns nothing (the cursor closed where the backend has one;
+        DuckDB's ``raw_sql`` returns its connection, which must stay open)."""
+        result = self.backend.raw_sql(sql)
+        if self.name != "duckdb" and hasattr(result, "close"):
+            result.close()
 
     def memtable(self, df: pd.DataFrame, prefix: str = "m") -> ir.Table:
         """A small pandas frame as an engine table (windows, targets, parameters); ``object``
@@ -140,7 +161,7 @@ class Engine:
             ]
         )
         table = pa.Table.from_pandas(df, schema=schema, preserve_index=False)
-        return self.backend.create_table(name, table, temp=True)
+        return self._temporary(name, table)
 
     def execute(self, expr) -> pd.DataFrame:
         """Run an expression and fetch its (small) result as pandas."""
@@ -191,3 +212,20 @@ def _arrow_column(s: pd.Series, type_: str) -> pa.Array:
             [v if v is None or isinstance(v, str) else str(v) for v in values], dtype=object
         )
     return pa.array(values, type=target)
+
+
+def _spark_schema(schema: pa.Schema):
+    """The Spark schema of an Arrow schema in the engine types (dates, naive timestamps)."""
+    from pyspark.sql import types as T
+
+    kinds = {
+        pa.string(): T.StringType(),
+        pa.date32(): T.DateType(),
+        pa.timestamp("us"): T.TimestampNTZType(),
+        pa.float64(): T.DoubleType(),
+        pa.int64(): T.LongType(),
+        pa.bool_(): T.BooleanType(),
+    }
+    return T.StructType(
+        [T.StructField(f.name, kinds.get(f.type, T.StringType()), True) for f in schema]
+    )

@@ -113,6 +113,14 @@ def month_or(d: ir.Value, default: int) -> ir.IntegerValue:
     return month_of(d).fill_null(months(default))
 
 
+def flag(condition: ir.BooleanValue) -> ir.IntegerValue:
+    """1 where ``condition`` holds, else 0 (NULL counts as not): a column to count by summing
+    (every engine sums integers; PostgreSQL does not cast a boolean to an integer)."""
+    import ibis
+
+    return ibis.ifelse(condition.fill_null(False), 1, 0).cast("int64")
+
+
 def total(value: ir.NumericValue, places: int = 12) -> ir.FloatingValue:
     """The sum of ``value``, computed exactly (in decimals with ``places`` places, up to
     10^(38 - places)) and returned as a float: the same bits whatever order an engine adds

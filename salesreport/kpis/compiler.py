@@ -642,7 +642,7 @@ def _employed(run: Compilation, source: S.Source, ms: list[Measure]) -> ir.Table
         else:
             ok = (j.hire <= j.sd) & (j.leave.isnull() | (j.leave >= j.sd))
         flag = ok & j[m.column] if m.column else ok
-        out[m.key] = flag.cast("int64").sum().cast("float64")
+        out[m.key] = rules.flag(flag).sum().cast("float64")
     return j.group_by(["seg", "wid"]).agg(**out)
 
 
@@ -660,7 +660,7 @@ def _retention(run: Compilation, source: S.Source, ms: list[Measure]) -> ir.Tabl
     per = j.group_by(["seg", "c", "e"]).agg(
         earlier=rules.total(ibis.ifelse(early, j.revenue, 0.0)),
         later=rules.total(ibis.ifelse(early, 0.0, j.revenue)),
-        bought=early.cast("int64").sum(),
+        bought=rules.flag(early).sum(),
     )
     per = per.filter(per.bought > 0)
     at = per.group_by(["seg", "e"]).agg(
@@ -688,7 +688,7 @@ def _clv(run: Compilation, source: S.Source, ms: list[Measure]) -> ir.Table:
     act = r.join(months, (r.m <= months.k) & (months.k < r.active_stop))
     active = act.group_by(seg=act.seg, k=act.k).agg(active=act.count().cast("float64"))
     flow = r.group_by(seg=r.seg, k=r.m).agg(
-        rev=rules.total(r.revenue), new=(r.m == r.first_m).cast("int64").sum().cast("float64")
+        rev=rules.total(r.revenue), new=rules.flag(r.m == r.first_m).sum().cast("float64")
     )
     grid = source.labels.cross_join(months)
     g = left_join(left_join(grid, active, ["seg", "k"]), flow, ["seg", "k"])

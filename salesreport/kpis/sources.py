@@ -124,8 +124,8 @@ def opportunities(engine: Engine, columns: list[str | None]) -> Source:
     o = o.mutate(
         close_m=rules.month_of(o.close_date),
         created_m=rules.month_of(o.created_date),
-        won=won.cast("int64"),
-        lost=rules.is_lost(o).cast("int64"),
+        won=rules.flag(won),
+        lost=rules.flag(rules.is_lost(o)),
         amount=o.amount.cast("float64"),
         acv_amount=o.amount * 12.0 / cm,
         cycle=(rules.day_of(o.close_date) - rules.day_of(o.created_date)).cast("float64"),
@@ -251,8 +251,8 @@ def leads(engine: Engine, columns: list[str | None], report_end_day: int) -> Sou
     closed = rules.lead_closed(t)
     t = t.mutate(
         m=created_m,
-        has_opp=has_opp.cast("int64"),
-        converted=converted.cast("int64"),
+        has_opp=rules.flag(has_opp),
+        converted=rules.flag(converted),
         first=ibis.ifelse(t.created_date.notnull() & ~closed, created_m, rules.months(rules.FAR)),
         stop=stop,
         day=rules.day_of(t.created_date).fill_null(0).cast("float64"),
@@ -289,7 +289,7 @@ def activities(engine: Engine, columns: list[str | None]) -> Source:
     a = engine.table("activities")
     a = a.mutate(m=rules.month_of(a.timestamp))
     flags = {
-        name: rules.is_type(a, typ).cast("int64") for name, typ in rules.ACTIVITY_TYPES.items()
+        name: rules.flag(rules.is_type(a, typ)) for name, typ in rules.ACTIVITY_TYPES.items()
     }
     a = a.mutate(**flags)
     source = {"owner_id": "rep_id"}
@@ -388,7 +388,7 @@ def customers(engine: Engine, columns: list[str | None], hi: int, active_months:
     )
     cm = cm.join(first, "c")
     source = {c: f"_seg_{c}" for c in seg_cols}
-    cm = cm.mutate(is_first=(cm.m == cm.first_m).cast("int64"))
+    cm = cm.mutate(is_first=rules.flag(cm.m == cm.first_m))
     keep = ["c", "m", "revenue", "first_m", "active_stop", "is_first"]
     rows = long_rows(cm, columns, keep, source)
     labels = long_rows(p, columns, []).select("seg").distinct()
