@@ -252,8 +252,12 @@ def okrs(ctx) -> Section:
                 words.kpi_value(v, m, ctx.currency)
                 for v, m in zip(shown[col], shown["metric"], strict=True)
             ]
-    cols = ["objective", "key_result", "segment", "window", "baseline", "target",
-            "due_value", "value", "grade", "status"]  # fmt: skip
+    # each objective named once, above its key results; a key result's segment is in its
+    # name ("DE: Win rate"), so the table fits a printed page
+    first = shown["objective"].ne(shown["objective"].shift())
+    shown["objective"] = shown["objective"].where(first, "")
+    cols = ["objective", "key_result", "window", "baseline", "target", "due_value", "value",
+            "grade", "status"]  # fmt: skip
     shown = shown[[c for c in cols if c in shown.columns]].rename(
         columns={"due_value": "Due by now"}
     )
@@ -273,7 +277,6 @@ def okrs(ctx) -> Section:
                 shown,
                 formats={
                     "grade": lambda v: words.fmt_grade(v, percent=True),
-                    "segment": lambda v: words.sentence(words.segment_label(ctx.tables, v)),
                     "window": lambda v: words.sentence(words.WINDOW_PHRASES.get(v, v)),
                     "status": lambda v: (
                         words.STATUS_WORDS.get(v, "—") if isinstance(v, str) else "—"

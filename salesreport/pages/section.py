@@ -45,9 +45,11 @@ FILES_DIR = "files"
 
 @dataclass
 class Html:
-    """A fragment already written as escaped HTML (:mod:`salesreport.html`)."""
+    """A fragment already written as escaped HTML (:mod:`salesreport.html`); ``runs_on``:
+    a table's HTML, which a printed page may break (a section read back from the cache)."""
 
     text: str
+    runs_on: bool = False
 
     def html(self) -> str:
         return self.text
@@ -98,6 +100,7 @@ class Table:
     badges: Sequence[str] = ()
     bars: Sequence[str] = ()
     download: str = ""  # a CSV beside the page with every row, when the table is cut
+    runs_on = True  # a printed page may break it between rows
 
     def html(self) -> str:
         return H.table(
@@ -144,9 +147,16 @@ class Section:
         return [p.figure for p in self.parts if isinstance(p, Chart)]
 
     def body(self) -> str:
-        """The section as HTML: heading and parts (charts as embedded PNG images)."""
-        head = H.heading(self.title, self.level, self.anchor or None) if self.title else ""
-        return head + "".join(p.html() for p in self.parts)
+        """The section as HTML: heading and parts (charts as embedded PNG images). The
+        heading and the part after it are one block a printed page does not split (a
+        heading never ends a page), unless that part is a table, which may run on."""
+        parts = [p.html() for p in self.parts]
+        if not self.title:
+            return "".join(parts)
+        head = H.heading(self.title, self.level, self.anchor or None)
+        if parts and not getattr(self.parts[0], "runs_on", False):
+            head = f'<div class="sr-keep">{head}{parts.pop(0)}</div>'
+        return head + "".join(parts)
 
     def html(self) -> str:
         """The section as one HTML block, marked so that MathJax (JupyterLab) leaves its
@@ -155,6 +165,11 @@ class Section:
 
     def _repr_html_(self) -> str:
         return H.section_html(self.html())
+
+    def _ipython_display_(self) -> None:
+        """Shown by a notebook cell: one HTML output, nothing at all for an empty section
+        (no commentary this month), so the published page has no empty box."""
+        _display(self)
 
     def __repr__(self) -> str:
         shape = "" if self.frame is None else f", frame {self.frame.shape[0]}×{self.frame.shape[1]}"
@@ -168,7 +183,19 @@ class Sections(list):
     """Several sections shown by one notebook cell, as one output."""
 
     def _repr_html_(self) -> str:
-        return H.section_html("".join(s.html() for s in self))
+        return H.section_html("".join(s.html() for s in self if s))
+
+    def _ipython_display_(self) -> None:
+        _display(self)
+
+
+def _display(shown: Section | Sections) -> None:
+    """Display a section (or several) as one HTML output with its text form; nothing when
+    there is nothing to show."""
+    from IPython.display import display
+
+    if any(shown) if isinstance(shown, Sections) else shown:
+        display({"text/html": shown._repr_html_(), "text/plain": repr(shown)}, raw=True)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -283,7 +310,7 @@ def _save_section(path: Path, call: str, section: Section) -> None:
             "title": section.title,
             "anchor": section.anchor,
             "level": section.level,
-            "body": "".join(p.html() for p in section.parts),
+            "parts": [[p.html(), getattr(p, "runs_on", False)] for p in section.parts],
             "frame": frame,
         },
     )
@@ -294,6 +321,5 @@ def _read_section(path: Path) -> Section:
 
     saved = json.loads(path.read_text(encoding="utf-8"))
     frame = pd.read_json(io.StringIO(saved["frame"]), orient="table") if saved["frame"] else None
-    return Section(
-        saved["title"], saved["anchor"], [Html(saved["body"])], frame=frame, level=saved["level"]
-    )
+    parts: list[Part] = [Html(text, runs_on) for text, runs_on in saved["parts"]]
+    return Section(saved["title"], saved["anchor"], parts, frame=frame, level=saved["level"])
