@@ -70,18 +70,23 @@ def test_a_context_built_in_memory_keeps_nothing(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_section_displays_as_one_html_output_with_a_text_form():
+def test_a_section_displays_as_one_html_output_with_a_text_form_and_an_empty_one_not_at_all():
     from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
 
     section, _ = _counted()
-    shell = InteractiveShell.instance()
+    InteractiveShell.instance()
     try:
-        data, _ = shell.display_formatter.format(section(page_context()))
+        with capture_output() as shown:
+            section(page_context())._ipython_display_()
+            S.Section("")._ipython_display_()  # no commentary this month: no output at all
+            S.Sections([S.Section(""), S.Section("")])._ipython_display_()
     finally:
         InteractiveShell.clear_instance()
-    assert set(data) == {"text/html", "text/plain"}
-    assert data["text/plain"] == "Section('Funnel & more', frame 3×3)"
-    html = data["text/html"]
+    (out,) = shown.outputs
+    assert set(out.data) == {"text/html", "text/plain"}
+    assert out.data["text/plain"] == "Section('Funnel & more', frame 3×3)"
+    html = out.data["text/html"]
     assert html.count("<section") == 1 and html.count("<img") == 1
     assert '<h2 class="sr-h" id="funnel">Funnel &amp; more</h2>' in html
 
