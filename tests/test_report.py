@@ -722,6 +722,8 @@ def test_with_out_the_ledger_is_kept_inside_the_folder_and_grows_run_after_run(
                    progress=Progress(quiet=True))  # fmt: skip
     ledger = pd.read_csv(out / "forecast_ledger.csv")
     assert sorted(ledger["made_in"].astype(str).unique()) == ["2026-09", REPORT_MONTH]
-    # nothing left beside the folder, nothing under reports/
-    assert sorted(p.name for p in out.parent.iterdir()) == ["latest"]
+    chances = pd.read_csv(out / "target_ledger.csv")
+    assert sorted(chances["made_in"].astype(str).unique()) == ["2026-09", REPORT_MONTH]
+    # beside the folder only its run lock (kept, see run_report), nothing under reports/
+    assert sorted(p.name for p in out.parent.iterdir()) == [".latest.lock", "latest"]
     assert not list((root / "reports").rglob("*.csv"))
