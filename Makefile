@@ -10,12 +10,18 @@ TEAM        ?= emea
 MONTH       ?=
 DATA        ?=
 ARGS        ?=
+ALLOW_PARTIAL ?=
 
-REPORT_FLAGS := --team "$(TEAM)" $(if $(MONTH),--month "$(MONTH)") $(if $(DATA),--data "$(DATA)") $(ARGS)
+REPORT_FLAGS := --team "$(TEAM)" $(if $(MONTH),--month "$(MONTH)") $(if $(DATA),--data "$(DATA)") $(if $(ALLOW_PARTIAL),--allow-partial) $(ARGS)
+# `make report TEAM=` (empty) names the problem before anything starts
+CHECK_TEAM   = @test -n "$(strip $(TEAM))" || { echo "make: TEAM is empty: name a team, e.g. make $@ TEAM=emea (teams: $$(ls params | sed -n 's/\.yaml$$//p' | grep -v '^defaults$$' | tr '\n' ' '))" >&2; exit 2; }
+# JupyterLab refuses to start as root unless told to (containers run as root)
+LAB_ROOT    := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
-	@echo "  report takes TEAM=<team> [MONTH=YYYY-MM] [DATA=path]"
+	@echo "  report takes TEAM=<team> [MONTH=YYYY-MM] [DATA=path] [ALLOW_PARTIAL=1] [ARGS=...]"
+	@echo "  lab takes ARGS=... (e.g. ARGS='--port 8890 --no-browser')"
 
 $(STAMP): requirements.lock pyproject.toml Makefile
 	@echo "==> setting up $(VENV) (first run only; re-run when requirements.lock changes)"
@@ -42,19 +48,21 @@ setup: $(STAMP) ## Create or update the environment in .venv/ (idempotent)
 BYTECODE = @$(PY) -m compileall -q salesreport >/dev/null
 
 report: $(STAMP) ## Build a team's monthly report: TEAM=emea [MONTH=2026-10] [DATA=path]
+	$(CHECK_TEAM)
 	$(BYTECODE)
 	@$(PY) -m salesreport report $(REPORT_FLAGS)
 
 validate: $(STAMP) ## Load and check a team's data only: TEAM=emea [DATA=path]
+	$(CHECK_TEAM)
 	@$(PY) -m salesreport validate --team "$(TEAM)" $(if $(MONTH),--month "$(MONTH)") $(if $(DATA),--data "$(DATA)")
 
-lab: $(STAMP) ## Start JupyterLab on notebooks/ with the salesreport kernel
-	@$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+lab: $(STAMP) ## Start JupyterLab on notebooks/ with the salesreport kernel: [ARGS='--port 8890 --no-browser']
+	@$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(LAB_ROOT) $(ARGS)
 
-test: $(STAMP) ## Run the test suite (installs headless Chromium for the HTML checks when apt is there)
-	@command -v chromium >/dev/null || ! command -v apt-get >/dev/null || [ "$$(id -u)" != 0 ] || \
-	  { echo "==> installing chromium for the HTML tests"; apt-get update -qq >/dev/null && \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+test: $(STAMP) ## Run the test suite (installs headless Chromium and poppler for the browser and print checks when apt is there)
+	@{ command -v chromium >/dev/null && command -v pdftoppm >/dev/null; } || ! command -v apt-get >/dev/null || [ "$$(id -u)" != 0 ] || \
+	  { echo "==> installing chromium and poppler-utils for the browser and print tests"; apt-get update -qq >/dev/null && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils >/dev/null; }
 	@$(PY) -m pytest $(ARGS)
 
 lint: $(STAMP) ## Lint and format-check with ruff

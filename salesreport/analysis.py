@@ -141,15 +141,40 @@ def funnel(tables: Tables, month: str, months: int = 12) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["step", "count"])
 
 
+#: the stage of a won or lost deal without stage history before its close
+NO_STAGE = "(no stage history)"
+
+
+def _is_closed_stage(stage: pd.Series) -> pd.Series:
+    """Stage names that are outcomes, not stages: ``Closed Won``, ``Closed Lost``, ``closed``."""
+    return stage.astype(str).str.strip().str.lower().str.startswith("closed")
+
+
 def stage_conversion(
     tables: Tables, month: str, months: int = 12, stage_order=None
 ) -> pd.DataFrame:
-    """Stage-to-stage conversion and time in stage, from stage history.
+    """Where deals go from each open stage, and how long they stay, over the ``months``
+    months ending with ``month``.
 
-    Over opportunities that entered a stage in the ``months`` months ending with
-    ``month``: ``entered`` (count), ``advanced`` (entered a later stage by the end
-    of ``month``), ``conversion`` = advanced / entered, ``median_days`` and
-    ``p75_days`` spent in the stage (entry to next entry; stages not yet left excluded).
+    Stages whose name starts with "closed" are outcomes, not stages. Per open stage:
+
+    * ``entered``: entries into the stage dated in the window (stage history);
+    * ``moved_on``: moves out of it in the window into a later open stage (its next entry,
+      dated in the window; later in ``stage_order``, a stage not in it counting as later);
+      ``moved_back``: into an earlier one;
+    * ``won`` / ``lost``: opportunities won / lost with ``close_date`` in the window, each
+      at the last open stage it entered on or before its close date (``(no stage
+      history)`` when it has none), so a deal lost from Proposal counts in Proposal's
+      ``lost``, never as moved on. Summed over the stages these are the window's deals won
+      and lost (the ``deals_won`` and ``deals_lost`` KPIs over the trailing 12 months), and
+      won / (won + lost) is its win rate;
+    * ``conversion`` = (moved_on + won) / (moved_on + won + lost): of the deals that left
+      the stage forward or closed from it, the share that moved on or were won (empty when
+      none did);
+    * ``median_days``, ``p75_days``: days from an entry in the window to the deal's next
+      entry (entries not left by the end of ``month`` excluded).
+
+    Rows in ``stage_order`` (others after, then ``(no stage history)``).
     """
     sh = tables.stage_history
     if sh is None or not len(sh):
@@ -159,33 +184,56 @@ def stage_conversion(
     h = (
         sh[sh["entered_date"] <= end]
         .sort_values(["opportunity_id", "entered_date"], kind="stable")
-        .copy()
+        .reset_index(drop=True)
     )
-    h["next_date"] = h.groupby("opportunity_id")["entered_date"].shift(-1)
-    h = h[h["entered_date"].between(start, end)]
-    h["days"] = (h["next_date"] - h["entered_date"]).dt.days
-    g = h.groupby("stage")
+    h["closed"] = _is_closed_stage(h["stage"])
+    nxt = h.groupby("opportunity_id")
+    h["next_date"], h["next_stage"] = nxt["entered_date"].shift(-1), nxt["stage"].shift(-1)
+    # the next entry is an open stage (a move), not an outcome or nothing
+    h["next_open"] = h["next_stage"].notna() & ~_is_closed_stage(h["next_stage"].fillna(""))
+    order = list(stage_order or [])
+    rank = {s: i for i, s in enumerate(order)}
+    here = h["stage"].map(rank).fillna(len(rank))
+    there = h["next_stage"].map(rank).fillna(len(rank))
+    opened = h[~h["closed"]]
+    in_window = opened["entered_date"].between(start, end)
+    moves = opened["next_date"].between(start, end) & opened["next_open"]
+    forward = moves & (there.loc[opened.index] > here.loc[opened.index])
+    back = moves & (there.loc[opened.index] < here.loc[opened.index])
+    days = (opened["next_date"] - opened["entered_date"]).dt.days.where(in_window)
+    by = opened["stage"]
     out = pd.DataFrame(
         {
-            "entered": g.size(),
-            "advanced": g["next_date"].count(),
-            "median_days": g["days"].median(),
-            "p75_days": g["days"].quantile(0.75),
+            "entered": in_window.groupby(by).sum(),
+            "moved_on": forward.groupby(by).sum(),
+            "moved_back": back.groupby(by).sum(),
+            "median_days": days.groupby(by).median(),
+            "p75_days": days.groupby(by).quantile(0.75),
         }
-    ).reset_index()
-    out["conversion"] = out["advanced"] / out["entered"]
-    closed = out["stage"].str.lower().str.startswith("closed")
-    out = out[~closed]
-    if stage_order:
-        rank = {s: i for i, s in enumerate(stage_order)}
-        out = (
-            out.assign(_r=out["stage"].map(rank).fillna(len(rank)))
-            .sort_values("_r")
-            .drop(columns="_r")
+    )
+    # outcomes: every deal won or lost in the window, at its last open stage by its close
+    o = tables.opportunities
+    if o is not None and len(o):
+        closed = o[o["status"].isin(["won", "lost"]) & o["close_date"].between(start, end)]
+        last = opened.merge(closed[["opportunity_id", "close_date", "status"]], on="opportunity_id")
+        last = last[last["entered_date"] <= last["close_date"]]
+        at = last.groupby("opportunity_id")["stage"].last()
+        stage = closed["opportunity_id"].map(at).fillna(NO_STAGE)
+        outcome = pd.crosstab(stage, closed["status"]).reindex(
+            columns=["won", "lost"], fill_value=0
         )
-    return out[
-        ["stage", "entered", "advanced", "conversion", "median_days", "p75_days"]
-    ].reset_index(drop=True)
+        out = out.join(outcome, how="outer")
+    for col in ("entered", "moved_on", "moved_back", "won", "lost"):
+        out[col] = (out[col] if col in out else pd.Series(0, index=out.index)).fillna(0)
+        out[col] = out[col].astype(int)
+    left = out["moved_on"] + out["won"] + out["lost"]
+    out["conversion"] = ((out["moved_on"] + out["won"]) / left).where(left > 0)
+    out = out.rename_axis("stage").reset_index()
+    key = out["stage"].map(rank).fillna(len(rank)) + (out["stage"] == NO_STAGE)
+    out = out.assign(_r=key).sort_values(["_r"], kind="stable").drop(columns="_r")
+    cols = ["stage", "entered", "moved_on", "moved_back", "won", "lost", "conversion",
+            "median_days", "p75_days"]  # fmt: skip
+    return out[cols].reset_index(drop=True)
 
 
 def pipeline_waterfall(tables: Tables, month: str) -> pd.DataFrame:

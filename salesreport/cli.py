@@ -56,12 +56,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _common(rep)
     rep.add_argument(
-        "--out", metavar="DIR", help="publish into DIR instead of reports/<team>/<YYYY-MM>/"
+        "--out",
+        metavar="DIR",
+        help="publish into DIR instead of reports/<team>/<YYYY-MM>/ (the forecast ledger is "
+        "kept in DIR too)",
     )
     rep.add_argument(
         "--strict",
         action="store_true",
         help="stop on any bad row instead of dropping or repairing it",
+    )
+    rep.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="build the current month, which is not over, to date (labelled 'month to date'; "
+        "its forecast is not recorded in the ledger)",
     )
     rep.add_argument("--workers", type=int, help="notebooks run at once (default from YAML: 2)")
     rep.add_argument("--quiet", action="store_true", help="print only errors")
@@ -111,6 +120,7 @@ def _cmd_report(a) -> int:
         strict=a.strict,
         workers=a.workers,
         progress=Progress(quiet=True if a.quiet else None),
+        allow_partial=a.allow_partial,
     )
     print(result.out_dir / "index.html")
     return 0

@@ -25,8 +25,10 @@ from pandas.api.types import is_scalar
 
 from salesreport.params import (
     TeamParams,
+    check_report_month,
     last_complete_month,
     load_params,
+    month_is_partial,
     parse_month,
     validate_params,
 )
@@ -57,7 +59,15 @@ FRAMES = (
 
 @dataclass
 class ReportContext:
-    """The computed report for one team and month (frames may be empty, never missing)."""
+    """The computed report for one team and month (frames may be empty, never missing).
+
+    In a notebook, the numbers are typed attributes: ``ctx.kpis`` (every KPI row with its
+    status), ``ctx.okrs``, ``ctx.forecast``, ``ctx.forecast_accuracy``, ``ctx.cohorts``,
+    ``ctx.revenue``, ``ctx.trend``, ``ctx.quality`` ..., and views computed from the tables
+    on first use: ``ctx.pipeline`` (open pipeline by stage and close month) and
+    ``ctx.deals_needing_attention``. ``ctx.kpi("revenue", "ytd")`` is one KPI row. Any
+    other frame is ``ctx.frames[name]``.
+    """
 
     params: TeamParams
     month: str
@@ -65,8 +75,12 @@ class ReportContext:
     frames: dict[str, pd.DataFrame] = field(default_factory=dict)
     notes: dict[str, Any] = field(default_factory=dict)
     #: the folder a saved context was read from (:func:`load_context`); sections drawn for
-    #: one notebook are kept there for the others (:func:`salesreport.views.shared_section`)
+    #: one notebook are kept there for the others (:func:`salesreport.pages.section.shared`)
     folder: Path | None = None
+    #: row positions of each metric in :attr:`kpis`, found on the first KPI lookup
+    _kpi_positions: dict[str, np.ndarray] | None = field(default=None, init=False, repr=False)
+    #: views computed from the tables on first use (:attr:`pipeline` ...)
+    _views: dict[str, pd.DataFrame] = field(default_factory=dict, init=False, repr=False)
 
     def __getattr__(self, name: str) -> pd.DataFrame:
         frames = self.__dict__.get("frames", {})
@@ -81,6 +95,124 @@ class ReportContext:
     @property
     def period(self) -> pd.Period:
         return pd.Period(self.month, "M")
+
+    @property
+    def partial(self) -> bool:
+        """Whether the month is not over yet (a report built with ``--allow-partial``)."""
+        return month_is_partial(self.month)
+
+    # ------------------------------------------------------------------ the computed frames
+
+    def _frame(self, name: str) -> pd.DataFrame:
+        frame = self.frames.get(name)
+        return frame if frame is not None else pd.DataFrame()
+
+    @property
+    def kpis(self) -> pd.DataFrame:
+        """Every KPI by metric, window, month and segment (kpis.csv's rows) with ``status``,
+        ``benchmark`` and ``yoy_change``; the rows of ``kpis.csv`` without them when the
+        status was not computed."""
+        k = self.frames.get("kpi_status")
+        if k is None or k.empty:
+            k = self.frames.get("kpis")
+        return k if k is not None else pd.DataFrame()
+
+    @property
+    def okrs(self) -> pd.DataFrame:
+        """OKR objectives and key results with grade, status and due share (okrs.csv)."""
+        return self._frame("okrs")
+
+    @property
+    def forecast(self) -> pd.DataFrame:
+        """Every candidate model's monthly revenue forecast, the published one ``selected``."""
+        return self._frame("forecast")
+
+    @property
+    def forecast_accuracy(self) -> pd.DataFrame:
+        """Realised and backtest accuracy of past forecasts, with summary rows."""
+        return self._frame("forecast_accuracy")
+
+    @property
+    def cohorts(self) -> pd.DataFrame:
+        """Customers by month of first purchase and months since (cohorts.csv)."""
+        return self._frame("cohorts")
+
+    @property
+    def revenue(self) -> pd.DataFrame:
+        """Monthly revenue up to the report month: ``period``, ``revenue``."""
+        return self._frame("revenue")
+
+    @property
+    def trend(self) -> pd.DataFrame:
+        """Monthly revenue's growth, moving averages, STL fit and anomalies."""
+        return self._frame("trend")
+
+    @property
+    def quality(self) -> pd.DataFrame:
+        """Rows dropped, repaired, flagged or filtered while loading, with reasons."""
+        return self._frame("quality")
+
+    @property
+    def pipeline(self) -> pd.DataFrame:
+        """Open pipeline at the end of the month by stage and expected close month
+        (:func:`salesreport.analysis.pipeline_by_stage`); empty without opportunities."""
+        return self._view("pipeline")
+
+    @property
+    def deals_needing_attention(self) -> pd.DataFrame:
+        """Open deals whose close date passed, stalled in a stage or without recent activity
+        (:func:`salesreport.analysis.deals_needing_attention`), largest first."""
+        return self._view("deals_needing_attention")
+
+    def _view(self, name: str) -> pd.DataFrame:
+        if name not in self._views:
+            from salesreport import analysis
+
+            if self.tables.opportunities is None:
+                self._views[name] = pd.DataFrame()
+            elif name == "pipeline":
+                self._views[name] = analysis.pipeline_by_stage(
+                    self.tables, self.month, self.params.stage_order
+                )
+            else:
+                t = self.params.thresholds
+                self._views[name] = analysis.deals_needing_attention(
+                    self.tables, self.month, t.stalled_days, t.no_activity_days
+                )
+        return self._views[name].copy()
+
+    # ------------------------------------------------------------------ KPI lookups
+
+    def kpi_rows(self, metrics: str | list[str]) -> pd.DataFrame:
+        """The :attr:`kpis` rows of one metric or several, in the frame's order.
+
+        Each metric's row positions are found once per context: the frame has a row per
+        metric, window, month and segment (170k for the sample), and comparing all of its
+        text keys for every lookup costs more than what the lookup is for.
+        """
+        k = self.kpis
+        if self._kpi_positions is None:
+            self._kpi_positions = k.groupby("metric", sort=False).indices if len(k) else {}
+        names = [metrics] if isinstance(metrics, str) else list(metrics)
+        parts = [self._kpi_positions[m] for m in names if m in self._kpi_positions]
+        rows = np.sort(np.concatenate(parts)) if parts else np.array([], dtype=np.intp)
+        return k.iloc[rows]
+
+    def kpi(
+        self, metric: str, window: str = "month", segment: str = "all", period: str | None = None
+    ) -> dict[str, Any]:
+        """One KPI row as a dict (value, target, prior, status ...; empty values NaN):
+        ``metric`` for ``window`` ending in ``period`` (default the report month)."""
+        rows = self.kpi_rows(metric)
+        if len(rows):
+            rows = rows[
+                (rows["window"] == window)
+                & (rows["segment"] == segment)
+                & (rows["period"] == (period or self.month))
+            ]
+        if rows.empty:
+            return {"value": np.nan, "target": np.nan, "prior": np.nan}
+        return rows.iloc[0].to_dict()
 
 
 def _safe(step: str, notes: dict, fn, *args, **kwargs):
@@ -632,12 +764,14 @@ def report_context(
     run_dir: str = "",
     data_dir: str = "",
     params_file: str = "",
+    allow_partial: bool = False,
 ) -> ReportContext:
     """The notebooks' entry point.
 
     In a pipeline run ``run_dir`` is set and the precomputed context is read.
     Alone in JupyterLab (``run_dir`` empty) the team's data is loaded and
-    everything computed in the kernel with the same functions.
+    everything computed in the kernel with the same functions; a month that is not over
+    is refused unless ``allow_partial`` (then the current month is computed to date).
     """
     if run_dir:
         return load_context(run_dir)
@@ -645,7 +779,7 @@ def report_context(
 
     params = load_params(team or None, params_file or None)
     month = month or last_complete_month()
-    parse_month(month)
+    check_report_month(month, allow_partial)
     loaded = load_tables(params, data_dir or None, month)
     return build_context(
         params,

@@ -22,6 +22,8 @@ import sys
 import traceback
 from pathlib import Path
 
+from salesreport.jobs import NotebookJob
+
 KERNEL_NAME = "salesreport"
 
 
@@ -193,7 +195,7 @@ def _died_starting(exc: BaseException, out_nb: Path) -> bool:
 _POOL: dict[str, object] = {}
 
 
-def _pooled_kernel(job: dict):
+def _pooled_kernel(job: NotebookJob):
     """The kernel manager for a job with a ``kernel_pool``: this worker's kernel of that
     pool, cleared (:data:`RESET_CODE`: the page runs top to bottom as in a new kernel,
     only the imported modules stay loaded), or a new manager, whose kernel
@@ -201,7 +203,7 @@ def _pooled_kernel(job: dict):
     kernel for the page and kills it after."""
     from jupyter_core.utils import run_sync
 
-    pool = job.get("kernel_pool")
+    pool = job.kernel_pool
     if not pool:
         return None
     km = _POOL.get(pool)
@@ -210,7 +212,7 @@ def _pooled_kernel(job: dict):
             _reset_namespace(km)
             return km
         _drop_pooled(pool)  # it died between pages: its resources go, a new one starts
-    km = _POOL[pool] = kernel_manager_class()(kernel_name=job.get("kernel", KERNEL_NAME))
+    km = _POOL[pool] = kernel_manager_class()(kernel_name=job.kernel)
     return km
 
 
@@ -256,7 +258,7 @@ def _drop_pooled(pool: str | None = None) -> None:
             run_sync(km.cleanup_resources)()
 
 
-def _execute(job: dict, out_nb: Path) -> None:
+def _execute(job: NotebookJob, out_nb: Path) -> None:
     """Papermill on the job's notebook; a kernel that dies while starting is started again
     (:data:`KERNEL_START_RETRIES` times), with a line on stderr each time. A job with a
     ``kernel_pool`` runs on that pool's kernel (:func:`_pooled_kernel`)."""
@@ -266,41 +268,41 @@ def _execute(job: dict, out_nb: Path) -> None:
         km = _pooled_kernel(job)
         try:
             pm.execute_notebook(
-                job["input"],
+                job.input,
                 str(out_nb),
-                parameters=job["parameters"],
+                parameters=job.parameters,
                 engine_name=register_engine(),
-                kernel_name=job.get("kernel", KERNEL_NAME),
+                kernel_name=job.kernel,
                 kernel_manager_class=kernel_manager_class(),
-                execution_timeout=job.get("timeout"),
+                execution_timeout=job.timeout,
                 progress_bar=False,
                 # every output is in once the last cell replied: kill the kernel rather
                 # than ask it to exit, which tears its interpreter down (~1 CPU s a page)
                 shutdown_kernel="immediate",
                 log_output=False,
-                cwd=job.get("cwd"),
+                cwd=job.cwd,
                 **({"km": km} if km is not None else {}),
             )
             return
         except Exception as exc:
             if km is not None:  # a failed page leaves its kernel in no known state
-                _drop_pooled(job["kernel_pool"])
+                _drop_pooled(job.kernel_pool)
             if attempt == KERNEL_START_RETRIES or not _died_starting(exc, out_nb):
                 raise
             print(
-                f"salesreport: the kernel for {Path(job['input']).name} died while starting "
+                f"salesreport: the kernel for {job.notebook} died while starting "
                 f"({exc}); starting it again",
                 file=sys.stderr,
                 flush=True,
             )
 
 
-def run_job(job: dict) -> int:
+def run_job(job: NotebookJob) -> int:
     from papermill.exceptions import PapermillExecutionError
 
     from salesreport.html import export_notebook_html
 
-    out_nb = Path(job["output"])
+    out_nb = Path(job.output)
     try:
         _execute(job, out_nb)
     except PapermillExecutionError as exc:
@@ -308,31 +310,29 @@ def run_job(job: dict) -> int:
         return 1
     except BaseException as exc:  # noqa: BLE001 - dead kernel, timeout, interrupt: report and fail
         if not out_nb.exists():  # nothing saved yet: keep the input for debugging
-            shutil.copyfile(job["input"], out_nb)
+            shutil.copyfile(job.input, out_nb)
         cell, ename, evalue = _failed_cell(out_nb)
         name = type(exc).__name__
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else name
         if "CellTimeoutError" in name or "Timeout" in name:
-            msg = f"a cell ran longer than the {job.get('timeout')} s limit (notebook_timeout in the team's YAML)"
+            msg = f"a cell ran longer than the {job.timeout} s limit (notebook_timeout in the team's YAML)"
         elif "DeadKernel" in name:
             msg = "the kernel died while running a cell (out of memory, or the process exited)"
         _write_error(job, cell, ename or name, evalue or msg, out_nb)
         if isinstance(exc, KeyboardInterrupt):
             return 130
         return 1
-    export_notebook_html(
-        out_nb, Path(job["html"]), job["title"], job["team_title"], job["month"], job["footer"]
-    )
-    if job.get("done"):
-        Path(job["done"]).touch()
+    export_notebook_html(out_nb, job)
+    if job.done:
+        Path(job.done).touch()
     return 0
 
 
-def _write_error(job: dict, cell, ename: str, evalue: str, out_nb: Path) -> None:
-    Path(job["error"]).write_text(
+def _write_error(job: NotebookJob, cell, ename: str, evalue: str, out_nb: Path) -> None:
+    Path(job.error).write_text(
         json.dumps(
             {
-                "notebook": Path(job["input"]).name,
+                "notebook": job.notebook,
                 "cell": cell,
                 "exception": ename,
                 "message": evalue,
@@ -394,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
         for path in argv:
             if not claim(path):
                 continue
-            code = run_job(json.loads(Path(path).read_text(encoding="utf-8")))
+            code = run_job(NotebookJob.read(path))
             if code:
                 return code
         return 0

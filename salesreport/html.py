@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pandas is imported where a table is drawn: the notebook workers
     import pandas as pd  # only convert to HTML and start faster without it
 
+    from salesreport.jobs import NotebookJob
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 TEMPLATES = PACKAGE_DIR / "templates"
 
@@ -58,8 +60,38 @@ def slug(text: str) -> str:
     return s or "section"
 
 
+@functools.cache
+def section_css() -> str:
+    """The sections' stylesheet (``templates/sections.css``): every selector names an ``sr-``
+    class, so each section's output carries it into JupyterLab without restyling it."""
+    return (TEMPLATES / "sections.css").read_text(encoding="utf-8")
+
+
 def house_css() -> str:
-    return (TEMPLATES / "house.css").read_text(encoding="utf-8")
+    """A published page's stylesheet: the sections' and the page frame's (top bar, width,
+    footer, print layout, ``templates/house.css``)."""
+    return section_css() + "\n" + (TEMPLATES / "house.css").read_text(encoding="utf-8")
+
+
+#: how a section output carries the sections' stylesheet (see :func:`section_html`)
+_STYLE_OPEN = '<style class="sr-style">'
+
+
+def section_html(body: str) -> str:
+    """A section's HTML output: its stylesheet (for JupyterLab, which does not have the
+    published page's head), then ``body``. The published page drops the stylesheet
+    (:func:`export_notebook_html`: its head has it)."""
+    return f"{_STYLE_OPEN}{section_css()}</style>{body}"
+
+
+def _without_section_style(output: dict) -> dict:
+    """A notebook output without the stylesheet :func:`section_html` put in front of it."""
+    html = output.get("data", {}).get("text/html")
+    if isinstance(html, list):
+        html = "".join(html)
+    if isinstance(html, str) and html.startswith(_STYLE_OPEN):
+        output["data"]["text/html"] = html[html.index("</style>") + len("</style>") :]
+    return output
 
 
 # --------------------------------------------------------------------------- fragments
@@ -88,22 +120,11 @@ _WORDS = {"ytd": "YTD", "qtd": "QTD", "mtd": "MTD", "id": "ID", "yoy": "YoY", "m
           "wape": "WAPE", "ape": "APE", "pct": "%"}  # fmt: skip
 
 
-def count(n: int, noun: str, plural: str | None = None) -> str:
-    """``1 row``, ``20 rows``, ``1,204 activities``: ``n`` with its noun in the right number
-    (``plural`` for nouns that do not take an ``s``)."""
-    n = int(n)
-    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
-
-
-def sentence(text: str) -> str:
-    """``text`` with its first letter upper case and the rest untouched (``region DE`` ->
-    ``Region DE``; ``str.capitalize`` would give ``Region de``)."""
-    return text[:1].upper() + text[1:]
-
-
 def header(column: Any) -> str:
     """A column name as a reader sees it: ``bookings_ytd`` -> ``Bookings YTD``; names that
     are already written for people (capitals, spaces) are kept as they are."""
+    from salesreport.words import sentence
+
     text = str(column)
     if not re.fullmatch(r"[a-z0-9_]+", text):
         return text
@@ -121,8 +142,12 @@ def table(
     max_rows: int = 50,
     badges: Sequence[str] = (),
     bars: Sequence[str] = (),
+    download: str = "",
 ) -> str:
     """A plain, escaped HTML table. ``formats`` maps a column to a callable.
+
+    Beyond ``max_rows`` rows, a note under the table says how many are shown, and links
+    ``download`` (a CSV file beside the page holding every row) when given.
 
     ``bars`` (numeric columns) draw a data bar in each cell, left of its number: its length
     is the value over the largest value of the column among the rows shown (negative and
@@ -155,9 +180,10 @@ def table(
         cells = []
         for c in df.columns:
             v = r[c]
-            if c in badges:
+            if c in badges:  # the value is the badge's colour, the format its words
                 cls = esc(str(v).lower()) if isinstance(v, str) and v else "none"
-                cells.append(f'<td><span class="sr-badge {cls}">{esc(v) or "—"}</span></td>')
+                text = formats[c](v) if c in formats else v
+                cells.append(f'<td><span class="sr-badge {cls}">{esc(text) or "—"}</span></td>')
                 continue
             txt = formats[c](v) if c in formats else v
             if scale.get(c):
@@ -173,27 +199,42 @@ def table(
                 cls = ' class="date"' if _DATE_TEXT.fullmatch(str(txt)) else ""
             cells.append(f"<td{cls}>{esc(txt)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    more = (
-        f'<p class="sr-note">Showing {max_rows} of {len(df)} rows.</p>'
-        if len(df) > max_rows
-        else ""
-    )
+    more = ""
+    if len(df) > max_rows:
+        link = f' <a href="{esc(download)}">All {len(df):,} rows as CSV</a>' if download else ""
+        more = f'<p class="sr-note">Showing {max_rows} of {len(df):,} rows.{link}</p>'
+
     kind = "sr-table sr-bars" if any(scale.values()) else "sr-table"
     return f'<table class="{kind}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>{more}'
 
 
-def tiles(items: Iterable[dict[str, Any]]) -> str:
-    """KPI tiles: each item has label, value (already formatted), detail, status."""
+def tiles(items: Iterable[Any]) -> str:
+    """KPI tiles (:class:`salesreport.findings.Tile`): label (a link to the KPI's
+    definition when it has one), value, the status in words, then the target and the
+    comparisons, each on its own line."""
+    from salesreport.words import STATUS_WORDS, sentence
+
     out = []
-    for it in items:
-        status = it.get("status") or ""
-        status = status if status in {"green", "amber", "red"} else ""
+    for t in items:
+        status = t.status if t.status in STATUS_WORDS else ""
+        label = f'<a href="{esc(t.href)}">{esc(t.label)}</a>' if t.href else esc(t.label)
+        state = f'<div class="state">{esc(sentence(STATUS_WORDS[status]))}</div>' if status else ""
+        lines = "".join(f'<div class="detail">{esc(line)}</div>' for line in t.details if line)
         out.append(
-            f'<div class="sr-tile {status}"><div class="label">{esc(it["label"])}</div>'
-            f'<div class="value">{esc(it["value"])}</div>'
-            f'<div class="detail">{esc(it.get("detail", ""))}</div></div>'
+            f'<div class="sr-tile {status}"><div class="label">{label}</div>'
+            f'<div class="value">{esc(t.value)}</div>{state}{lines}</div>'
         )
     return '<div class="sr-tiles">' + "".join(out) + "</div>"
+
+
+def status_legend(rag: Any) -> str:
+    """The one legend of the status colours, with the badges the tables use."""
+    from salesreport.words import STATUS_WORDS, status_legend
+
+    badges = " ".join(
+        f'<span class="sr-badge {s}">{esc(STATUS_WORDS[s])}</span>' for s in STATUS_WORDS
+    )
+    return f'<p class="sr-legend">{badges} {esc(status_legend(rag))}</p>'
 
 
 def markdown_safe(text: str) -> str:
@@ -237,32 +278,37 @@ def _exporter():
     return exporter
 
 
-def export_notebook_html(
-    nb_path: Path, html_path: Path, title: str, team: str, month: str, footer: str
-) -> None:
-    """Executed notebook -> standalone HTML: no code, no prompts, no parameters cell."""
+def export_notebook_html(nb_path: Path, job: NotebookJob) -> None:
+    """Executed notebook -> the job's standalone HTML page: no code, no prompts, no
+    parameters cell; a top bar back to the month's index and to the run's other pages."""
     import nbformat
 
     nb = nbformat.read(str(nb_path), as_version=4)
     # Stakeholders see results only: warnings and logs (stderr) stay in the executed
-    # notebook kept for audit; cells left with no output would be empty boxes.
+    # notebook kept for audit; cells left with no output would be empty boxes. The
+    # section stylesheet each output carries for JupyterLab is in the page's head already.
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = [
-                o
+                _without_section_style(o)
                 for o in cell.get("outputs", [])
                 if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
             ]
     nb.cells = [cell for cell in nb.cells if cell.cell_type != "code" or cell.get("outputs")]
-    nb.metadata["title"] = title
+    nb.metadata["title"] = job.title
+    here = Path(job.html).name
     resources = {
         "salesreport_css": house_css(),
-        "salesreport_team": team,
-        "salesreport_month": month,
-        "salesreport_footer": footer,
+        "salesreport_team": job.team_title,
+        "salesreport_month": job.month,
+        "salesreport_footer": job.footer,
+        "salesreport_links": [
+            {"href": link.href, "title": link.title, "current": link.href == here}
+            for link in job.links
+        ],
     }
     body, _ = _exporter().from_notebook_node(nb, resources=resources)
-    html_path.write_text(add_toc(body), encoding="utf-8")
+    Path(job.html).write_text(add_toc(body), encoding="utf-8")
 
 
 # --------------------------------------------------------------------------- landing page, archive
@@ -280,6 +326,27 @@ def _jinja():
 
 def render_index(**context: Any) -> str:
     return _jinja().get_template("index.html.j2").render(css=house_css(), **context)
+
+
+def render_definitions() -> str:
+    """``kpis.html``: docs/kpis.md (generated from the KPI catalogue) as a page of the
+    report, each metric's definition at ``#kpi-<name>`` and its row in the table linking
+    there."""
+    import mistune
+
+    from salesreport.kpis.docs import render
+
+    body = mistune.create_markdown(escape=True, plugins=["table"])(render())
+    # each definition gets its metric's anchor; the table's metric names link to it
+    body = re.sub(
+        r"<li><strong><code>(\w+)</code></strong>",
+        r'<li id="kpi-\1"><strong><code>\1</code></strong>',
+        body,
+    )
+    body = re.sub(
+        r"<td><code>(\w+)</code></td>", r'<td><a href="#kpi-\1"><code>\1</code></a></td>', body
+    )
+    return _jinja().get_template("definitions.html.j2").render(css=house_css(), body=body)
 
 
 def render_archive(entries: list[dict[str, Any]]) -> str:

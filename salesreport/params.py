@@ -22,7 +22,6 @@ from pydantic import (
     PrivateAttr,
     ValidationError,
     field_validator,
-    model_validator,
 )
 
 from salesreport.exceptions import ParameterError
@@ -94,19 +93,10 @@ class Objective(_Strict):
     spokes: str | None = None
 
 
-class Bands(_Strict):
-    green: float = Field(0.7, ge=0, le=1)
-    yellow: float = Field(0.4, ge=0, le=1)
-
-    @model_validator(mode="after")
-    def _order(self) -> Bands:
-        if self.yellow > self.green:
-            raise ValueError("okr_bands: yellow must be <= green")
-        return self
-
-
 class Rag(_Strict):
-    """Status against target: value/target >= green is green, >= amber is amber, else red."""
+    """The status thresholds of every KPI tile, key result and objective
+    (:mod:`salesreport.status`): a ratio to where the figure should be by now at or above
+    ``green`` is green, at or above ``amber`` amber, else red."""
 
     green: float = Field(1.0, gt=0)
     amber: float = Field(0.9, gt=0)
@@ -147,7 +137,6 @@ class TeamParams(_Strict):
     fiscal_year_start_month: int = Field(1, ge=1, le=12)
     targets: list[Target] = Field(default_factory=list)
     okrs: list[Objective] = Field(default_factory=list)
-    okr_bands: Bands = Field(default_factory=Bands)
     rag: Rag = Field(default_factory=Rag)
     benchmarks: dict[str, float] = Field(default_factory=dict)
     stage_probabilities: dict[str, float] = Field(default_factory=dict)
@@ -217,15 +206,61 @@ def check_team_name(team: str) -> str:
 
 def parse_month(text: str) -> tuple[int, int]:
     """``"2026-10"`` -> ``(2026, 10)``; a clear error otherwise."""
-    if not isinstance(text, str) or not MONTH_RE.match(text):
-        raise ParameterError(f"month {text!r} must look like 2026-10 (YYYY-MM)")
-    return int(text[:4]), int(text[5:])
+    if isinstance(text, str) and re.fullmatch(r"\d{4}-\d{2}", text):
+        year, m = int(text[:4]), int(text[5:])
+        if 1 <= m <= 12:
+            return year, m
+        raise ParameterError(
+            f"month {text!r}: there is no month {m} (months run from 01 to 12): "
+            f"write it as YYYY-MM, for example {year}-10"
+        )
+    raise ParameterError(f"month {text!r} must look like 2026-10 (YYYY-MM)")
 
 
-def last_complete_month(today: date | None = None) -> str:
-    today = today or date.today()
-    y, m = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
+def today() -> date:
+    """Today's date: ``SALESREPORT_TODAY`` (``YYYY-MM-DD``) when set, to reproduce a run made
+    on another day (the tests use it), else the system's."""
+    fixed = os.environ.get("SALESREPORT_TODAY")
+    return date.fromisoformat(fixed) if fixed else date.today()
+
+
+def current_month(day: date | None = None) -> str:
+    """The month ``day`` (default :func:`today`) falls in: ``2026-12``."""
+    day = day or today()
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def last_complete_month(day: date | None = None) -> str:
+    """The last month that is over on ``day`` (default :func:`today`)."""
+    day = day or today()
+    y, m = (day.year, day.month - 1) if day.month > 1 else (day.year - 1, 12)
     return f"{y:04d}-{m:02d}"
+
+
+def month_is_partial(month: str, day: date | None = None) -> bool:
+    """Whether ``month`` is not over on ``day`` (the current month, or a later one)."""
+    return month > last_complete_month(day)
+
+
+def check_report_month(month: str, allow_partial: bool = False, day: date | None = None) -> bool:
+    """Refuse a report month that is not over on ``day`` (default :func:`today`); with
+    ``allow_partial``, the current month is built to date. Returns whether the month is
+    partial. A month after the current one is refused either way."""
+    parse_month(month)
+    last, now = last_complete_month(day), current_month(day)
+    if month <= last:
+        return False
+    if month == now and allow_partial:
+        return True
+    if month == now:
+        raise ParameterError(
+            f"{month} is not over yet: the last complete month is {last}. Build {last}, or "
+            f"build {month} to date with --allow-partial (ALLOW_PARTIAL=1 with make)"
+        )
+    raise ParameterError(
+        f"{month} has not begun: the last complete month is {last} "
+        f"({now} can be built to date with --allow-partial)"
+    )
 
 
 class _TextDateLoader(yaml.SafeLoader):
@@ -282,7 +317,22 @@ def _did_you_mean(loc: tuple, model: type[BaseModel]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+#: settings that were removed, and what replaces them
+REMOVED_SETTINGS = {
+    "okr_bands": "OKR key results and objectives take their status from the one rule of every "
+    "page, 'rag' against where the key result should be by now (docs/kpis.md, Status): "
+    "remove okr_bands, and set rag: {green: 1.0, amber: 0.9} to change the thresholds",
+}
+
+
 def validate_params(raw: dict[str, Any], source: str = "parameters") -> TeamParams:
+    removed = [
+        f"  - '{k}' is no longer a setting: {REMOVED_SETTINGS[k]}"
+        for k in raw
+        if k in REMOVED_SETTINGS
+    ]
+    if removed:
+        raise ParameterError(f"{source}: invalid parameters:\n" + "\n".join(removed))
     try:
         return TeamParams.model_validate(raw)
     except ValidationError as exc:
@@ -313,15 +363,22 @@ def load_params(team: str | None = None, params_file: str | Path | None = None) 
             )
         team_raw.setdefault("team", team)
     else:
-        if team is None:
-            raise ParameterError("name a team (--team emea) or a parameters file (--params FILE)")
+        if not team:
+            known = ", ".join(list_teams()) or "none"
+            raise ParameterError(
+                ("the team is empty: " if team == "" else "")
+                + f"name a team (--team emea; configured teams: {known}) or a parameters file "
+                "(--params FILE)"
+            )
         check_team_name(team)
         path = root / "params" / f"{team}.yaml"
         if not path.exists():
-            known = ", ".join(list_teams()) or "none"
+            teams = list_teams()
+            close = difflib.get_close_matches(team, teams, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ParameterError(
-                f"no parameters for team {team!r}: {path} does not exist (configured teams: {known}). "
-                "Create it with at least 'team: " + team + "'."
+                f"no parameters for team {team!r}{hint}: {path} does not exist (configured "
+                f"teams: {', '.join(teams) or 'none'}). Create it with at least 'team: {team}'."
             )
         team_raw = read_yaml(path)
         team_raw.setdefault("team", team)

@@ -18,25 +18,30 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from salesreport.exceptions import LockedError, NotebookError, ParameterError, PublishError
 from salesreport.execute import claimed_by
+from salesreport.jobs import DEFINITIONS_PAGE, NotebookJob, PageLink
 from salesreport.params import (
     TeamParams,
+    check_report_month,
     check_team_name,
     last_complete_month,
     load_params,
     masked,
     parse_month,
     project_root,
+    today,
 )
 
 if TYPE_CHECKING:  # pandas is imported where it is used: the workers start before it loads
     pass
 
+#: the forecast ledger's file name (reports/<team>/, or the --out folder)
+LEDGER_FILE = "forecast_ledger.csv"
 FILES_WHAT = {
     "kpis.csv": "every KPI by window, month and segment, with target and prior year",
     "kpis.parquet": "the same KPI rows, typed, for analysis tools",
@@ -47,6 +52,7 @@ FILES_WHAT = {
     "forecast_changes.csv": "this month's forecast beside last month's, the change split into new actuals and model revisions",
     "cohorts.csv": "customer cohorts by month of first purchase",
     "run.json": "parameters, input fingerprints, row counts, versions and timings of this run",
+    DEFINITIONS_PAGE: "how every KPI is defined (docs/kpis.md), for reading offline",
 }
 
 
@@ -104,6 +110,15 @@ class RunPaths:
     def work(self) -> Path:
         return self.build_dir / "work"
 
+    @property
+    def ledger_written(self) -> Path:
+        """Where the run records its forecasts: the ledger itself, or, for a ledger inside
+        the report's folder (``--out DIR``), its copy in the folder being built (the old
+        folder is replaced as a whole when the run publishes)."""
+        if _inside(self.ledger, self.out_dir):
+            return self.stage / self.ledger.resolve().relative_to(self.out_dir.resolve())
+        return self.ledger
+
 
 def _inside(child: Path, parent: Path) -> bool:
     try:
@@ -135,14 +150,13 @@ def run_paths(params: TeamParams, month: str, out: str | Path | None = None) -> 
         out_dir = Path(out).absolute()
         team_dir = out_dir.parent
         archive = None
+    # the team's ledger under reports/; with --out DIR, inside DIR (carried from the report
+    # published there before, see RunPaths.ledger_written): a run with --out writes nothing
+    # outside DIR but its temporary build folder, lock and failed notebooks beside it
     ledger = (
         Path(params.forecast.ledger_path)
         if params.forecast.ledger_path
-        else (
-            reports_root / team / "forecast_ledger.csv"
-            if out is None
-            else team_dir / "forecast_ledger.csv"
-        )
+        else (reports_root / team if out is None else out_dir) / LEDGER_FILE
     )
     if not ledger.is_absolute():
         ledger = root / ledger
@@ -177,8 +191,13 @@ def run_report(
     strict: bool = False,
     workers: int | None = None,
     progress: Progress | None = None,
+    allow_partial: bool = False,
 ) -> RunResult:
-    """Build one team's monthly report and publish it atomically. See shared/spec/outputs.md."""
+    """Build one team's monthly report and publish it atomically. See shared/spec/outputs.md.
+
+    A month that is not over is refused (:func:`salesreport.params.check_report_month`);
+    with ``allow_partial`` the current month is built to date, labelled so on every page,
+    and its forecast is not recorded in the ledger."""
     from filelock import FileLock, Timeout
 
     progress = progress or Progress()
@@ -188,7 +207,7 @@ def run_report(
         if strict:
             params = params.model_copy(update={"strict": True})
         month = month or last_complete_month()
-        parse_month(month)
+        partial = check_report_month(month, allow_partial)
         paths = run_paths(params, month, out)
         paths.team_dir.mkdir(parents=True, exist_ok=True)
         _check_notebooks(params)
@@ -202,7 +221,7 @@ def run_report(
             f"(lock {paths.lock_file}). Wait for it to finish and run again."
         ) from None
     try:
-        return _run_locked(params, month, data, paths, progress, workers, started)
+        return _run_locked(params, month, partial, data, paths, progress, workers, started)
     finally:
         # the lock file stays: removing it would let a run that opened it before the removal
         # and a run that creates a new one both hold "the" lock
@@ -217,7 +236,7 @@ def _check_notebooks(params: TeamParams) -> None:
 
 
 def _run_locked(
-    params, month, data, paths: RunPaths, progress: Progress, workers, started
+    params, month, partial, data, paths: RunPaths, progress: Progress, workers, started
 ) -> RunResult:
     shutil.rmtree(paths.build_dir, ignore_errors=True)
     paths.stage.mkdir(parents=True)
@@ -230,7 +249,7 @@ def _run_locked(
         early = not (params.per_rep and "rep" in params.audiences)
         jobs, workers_ = [], []
         if early:
-            jobs = prepare_notebooks(params, month, paths, None)
+            jobs = prepare_notebooks(params, month, paths, None, partial)
             workers_ = start_workers(start_order(jobs), workers or params.workers)
         try:
             with progress.step("Load and validate data"):
@@ -239,7 +258,7 @@ def _run_locked(
                 loaded = load_tables(params, data, month, strict=params.strict)
                 progress.say("    " + loaded.quality.summary_text().replace("\n", "\n    "))
             if not early:
-                jobs = prepare_notebooks(params, month, paths, loaded.tables)
+                jobs = prepare_notebooks(params, month, paths, loaded.tables, partial)
                 workers_ = start_workers(start_order(jobs), workers or params.workers)
             with progress.step("Compute KPIs, cohorts and forecasts"):
                 ctx = _compute(params, loaded, month, paths)
@@ -250,14 +269,16 @@ def _run_locked(
         ran = True  # from here on, a failure keeps the executed notebooks for debugging
         with progress.step("Run notebooks"):
             # the index needs only the computed numbers: written while the notebooks run
-            pages = [j["page"] for j in jobs]
-            labels = {j["page"]: j["label"] for j in jobs if j.get("label")}
+            pages = [j.page for j in jobs]
+            labels = {j.page: j.label for j in jobs if j.label}
             write_index(ctx, paths.stage, pages, loaded, labels)
+            write_definitions(paths.stage)
             wait_workers(workers_, jobs, progress, paths.failed_dir)
 
         with progress.step("Write run.json"):
             shutil.copytree(paths.work / "notebooks", paths.stage / "notebooks")
-            from salesreport.views import headline_sentence
+            _copy_section_files(paths)
+            from salesreport.findings import headline_sentence
 
             write_run_json(
                 params,
@@ -268,10 +289,15 @@ def _run_locked(
                 paths.stage,
                 started,
                 headline_sentence(ctx),
+                partial,
             )
 
         with progress.step("Publish"):
-            undo = _record_ledger(ctx, paths.ledger)
+            undo = []
+            if partial:
+                progress.say(f"    forecast not recorded: {month} is not over")
+            else:
+                undo = _record_ledger(ctx, paths)
             try:
                 publish(paths)
             except BaseException:  # nothing published: the ledgers go back as they were
@@ -323,15 +349,23 @@ def _keep_failed(paths: RunPaths) -> None:
 # --------------------------------------------------------------------------- outputs
 
 
-def _record_ledger(ctx, ledger: Path) -> list:
-    """Record the month's forecasts and target chances; what :func:`_undo_ledger` needs."""
+def _record_ledger(ctx, paths: RunPaths) -> list:
+    """Record the month's forecasts and target chances; what :func:`_undo_ledger` needs.
+
+    The ledgers are :attr:`RunPaths.ledger_written` and the target ledger beside it; a ledger
+    inside the report's folder (``--out DIR``) starts from the one published there before."""
     from salesreport.forecast.ledger import chance_ledger_path, record_chances, record_forecasts
 
-    ledger.parent.mkdir(parents=True, exist_ok=True)
-    undo = [record_forecasts(ledger, ctx.params.team, ctx.month, ctx.frames["forecast"])]
+    target = paths.ledger_written
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target != paths.ledger:
+        for old, new in ((paths.ledger, target), (chance_ledger_path(paths.ledger), chance_ledger_path(target))):  # fmt: skip
+            if old.exists():
+                shutil.copyfile(old, new)
+    undo = [record_forecasts(target, ctx.params.team, ctx.month, ctx.frames["forecast"])]
     undo.append(
         record_chances(
-            chance_ledger_path(ledger), ctx.params.team, ctx.month, ctx.frames["forecast_targets"]
+            chance_ledger_path(target), ctx.params.team, ctx.month, ctx.frames["forecast_targets"]
         )
     )
     return undo
@@ -345,10 +379,27 @@ def _undo_ledger(undo: list) -> None:
         undo_record(u)
 
 
+def _copy_section_files(paths: RunPaths) -> None:
+    """The full tables behind the pages' cut tables (CSV, :func:`salesreport.pages.section.table`),
+    beside the pages that link them."""
+    folder = paths.work / "context" / "files"
+    for f in sorted(folder.glob("*.csv")) if folder.is_dir() else []:
+        shutil.copyfile(f, paths.stage / f.name)
+
+
 def notebook_jobs(
-    params: TeamParams, month: str, paths: RunPaths, reps: list[tuple[str, str]]
-) -> list[dict]:
-    """One job per audience page, plus one ``rep`` page per ``(rep_id, label)`` in ``reps``."""
+    params: TeamParams,
+    month: str,
+    paths: RunPaths,
+    reps: list[tuple[str, str]],
+    partial: bool = False,
+) -> list[NotebookJob]:
+    """One job per audience page, plus one ``rep`` page per ``(rep_id, label)`` in ``reps``;
+    each job written to ``<work>/jobs/<page>.json`` for the workers. ``partial``: the month
+    is not over (``--allow-partial``), which every page's label says."""
+    from salesreport.html import AUDIENCE_TITLES
+    from salesreport.words import month_label
+
     root = project_root()
     nb_dir = root / "notebooks"
     executed = paths.work / "notebooks"
@@ -356,8 +407,6 @@ def notebook_jobs(
     jobs_dir = paths.work / "jobs"
     for d in (executed, errors, jobs_dir):
         d.mkdir(parents=True, exist_ok=True)
-    from salesreport.html import AUDIENCE_TITLES
-
     base = {
         "team": params.team,
         "month": month,
@@ -365,40 +414,42 @@ def notebook_jobs(
         "data_dir": "",
         "params_file": "",
     }
+    label_of_month = month_label(month, partial=partial)
     footer = (
-        f"salesreport · {params.title} · {month} · generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+        f"salesreport · {params.title} · {label_of_month} · "
+        f"generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
     )
-    jobs = []
+    links = tuple(PageLink(f"{a}.html", AUDIENCE_TITLES[a][0]) for a in params.audiences)
+    links += (PageLink(DEFINITIONS_PAGE, "KPI definitions"),)
     pages = [(a, a, "", "") for a in params.audiences]
     if "rep" in params.audiences and params.per_rep:
         pages += [
             (name, "rep", r, label) for name, (r, label) in zip(_rep_pages(reps), reps, strict=True)
         ]
+    jobs = []
     for page, audience, rep, label in pages:
         title = AUDIENCE_TITLES[audience][0] + (f" · {label}" if rep else "")
-        job = {
-            "page": page,
-            "input": str(nb_dir / f"{audience}.ipynb"),
-            "output": str(executed / f"{page}.ipynb"),
-            "html": str(paths.stage / f"{page}.html"),
-            "error": str(errors / f"{page}.json"),
-            "done": str(errors / f"{page}.done"),
-            "parameters": {**base, **({"rep_id": rep} if rep else {})},
-            "label": label,
-            "timeout": params.notebook_timeout,
-            "kernel": "salesreport",
+        job = NotebookJob(
+            page=page,
+            input=str(nb_dir / f"{audience}.ipynb"),
+            output=str(executed / f"{page}.ipynb"),
+            html=str(paths.stage / f"{page}.html"),
+            error=str(errors / f"{page}.json"),
+            done=str(errors / f"{page}.done"),
+            parameters={**base, **({"rep_id": rep} if rep else {})},
+            cwd=str(nb_dir),
+            title=f"{params.title} · {title} · {label_of_month}",
+            team_title=params.title,
+            month=label_of_month,
+            footer=footer,
+            label=label,
+            timeout=params.notebook_timeout,
             # the pages of one AE each are one notebook run many times: they share a
             # kernel per worker, cleared between pages, instead of starting one each
-            "kernel_pool": audience if rep else "",
-            "cwd": str(nb_dir),
-            "title": f"{params.title} · {title} · {month}",
-            "team_title": params.title,
-            "month": month,
-            "footer": footer,
-        }
-        (jobs_dir / f"{page}.json").write_text(json.dumps(job), encoding="utf-8")
-        job["job_file"] = str(jobs_dir / f"{page}.json")
-        jobs.append(job)
+            kernel_pool=audience if rep else "",
+            links=links,
+        )
+        jobs.append(job.write(jobs_dir / f"{page}.json"))
     return jobs
 
 
@@ -410,12 +461,12 @@ def notebook_jobs(
 START_ORDER = ("operations", "forecast", "rep", "sdr", "executive", "manager")
 
 
-def start_order(jobs: list[dict]) -> list[dict]:
+def start_order(jobs: list[NotebookJob]) -> list[NotebookJob]:
     """``jobs`` in the order they should start (:data:`START_ORDER`; per-rep pages with
     ``rep``); the report's index keeps the audience order whatever this order is."""
 
-    def rank(job: dict) -> int:
-        audience = Path(job["input"]).stem
+    def rank(job: NotebookJob) -> int:
+        audience = job.audience
         return START_ORDER.index(audience) if audience in START_ORDER else len(START_ORDER)
 
     return sorted(jobs, key=rank)  # stable: pages of one audience keep their order
@@ -435,7 +486,9 @@ def _rep_pages(reps: list[tuple[str, str]]) -> list[str]:
     ]
 
 
-def prepare_notebooks(params, month, paths: RunPaths, tables) -> list[dict]:
+def prepare_notebooks(
+    params, month, paths: RunPaths, tables, partial: bool = False
+) -> list[NotebookJob]:
     """The notebook jobs of this run (one per audience, plus one per AE with ``per_rep``)."""
     from salesreport.execute import ensure_kernel
 
@@ -445,17 +498,17 @@ def prepare_notebooks(params, month, paths: RunPaths, tables) -> list[dict]:
         from salesreport.analysis import account_executives, rep_label
 
         reps = [(r, rep_label(tables, r)) for r in account_executives(tables, month)]
-    return notebook_jobs(params, month, paths, reps)
+    return notebook_jobs(params, month, paths, reps, partial)
 
 
 def run_jobs(
-    jobs: list[dict], workers: int, progress: Progress, failed_dir: Path | None = None
+    jobs: list[NotebookJob], workers: int, progress: Progress, failed_dir: Path | None = None
 ) -> list[str]:
     """Execute notebook jobs (see :mod:`salesreport.execute`) on ``workers`` child processes."""
     return wait_workers(start_workers(jobs, workers), jobs, progress, failed_dir)
 
 
-def start_workers(jobs: list[dict], workers: int) -> list[subprocess.Popen]:
+def start_workers(jobs: list[NotebookJob], workers: int) -> list[subprocess.Popen]:
     """Start the worker processes. Each is given every job, in order, and takes the next one
     no other worker has taken (:func:`salesreport.execute.claim`): a worker that finishes a
     short notebook starts the next at once."""
@@ -463,7 +516,7 @@ def start_workers(jobs: list[dict], workers: int) -> list[subprocess.Popen]:
     env = dict(os.environ, PYTHONUNBUFFERED="1", MPLBACKEND="Agg")
     return [
         subprocess.Popen(
-            [sys.executable, "-m", "salesreport.execute", *[j["job_file"] for j in jobs]],
+            [sys.executable, "-m", "salesreport.execute", *[j.job_file for j in jobs]],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             env=env,
@@ -474,7 +527,7 @@ def start_workers(jobs: list[dict], workers: int) -> list[subprocess.Popen]:
 
 def wait_workers(
     procs: list[subprocess.Popen],
-    jobs: list[dict],
+    jobs: list[NotebookJob],
     progress: Progress,
     failed_dir: Path | None = None,
 ) -> list[str]:
@@ -487,26 +540,26 @@ def wait_workers(
             total=len(jobs), desc="    notebooks", unit="nb", file=progress.stream, leave=False
         )
     seen: set[str] = set()
-    failure: dict | None = None
+    failure: Failure | None = None
     stderr: dict[int, str] = {}
     try:
         while True:
             for job in jobs:
-                if job["page"] not in seen and Path(job["done"]).exists():
-                    seen.add(job["page"])
+                if job.page not in seen and Path(job.done).exists():
+                    seen.add(job.page)
                     if bar is not None:
                         bar.update(1)
                     else:
-                        progress.say(f"    notebook {job['page']}: done")
+                        progress.say(f"    notebook {job.page}: done")
             alive = [p for p in procs if p.poll() is None]
             for i, proc in enumerate(procs):
                 if proc.poll() not in (None, 0) and failure is None:
                     stderr[i] = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
-                    failed = next((j for j in jobs if Path(j["error"]).exists()), None)
+                    failed = next((j for j in jobs if Path(j.error).exists()), None)
                     failed = failed or next(
-                        (j for j in jobs if claimed_by(j["job_file"]) == proc.pid), None
+                        (j for j in jobs if claimed_by(j.job_file) == proc.pid), None
                     )
-                    failed = failed or next(j for j in jobs if j["page"] not in seen)
+                    failed = failed or next(j for j in jobs if j.page not in seen)
                     failure = _failure(failed, proc.returncode, stderr[i])
             if failure is not None:
                 _stop(p for p in alive)
@@ -521,11 +574,9 @@ def wait_workers(
         if bar is not None:
             bar.close()
     if failure is not None:
-        kept = str(failed_dir / f"{failure['page']}.ipynb") if failed_dir else ""
-        raise NotebookError(
-            failure["text"], notebook=failure["notebook"], cell=failure["cell"], kept=kept
-        )
-    return [j["page"] for j in jobs]
+        kept = str(failed_dir / f"{failure.page}.ipynb") if failed_dir else ""
+        raise NotebookError(failure.text, notebook=failure.notebook, cell=failure.cell, kept=kept)
+    return [j.page for j in jobs]
 
 
 def _stop(procs) -> None:
@@ -542,12 +593,22 @@ def _stop(procs) -> None:
             proc.wait()
 
 
-def _failure(job: dict, code: int, stderr: str) -> dict:
-    err_path = Path(job["error"])
+@dataclass(frozen=True)
+class Failure:
+    """A failed page: which one, its notebook and cell, and the message for the user."""
+
+    page: str
+    notebook: str
+    cell: int | None
+    text: str
+
+
+def _failure(job: NotebookJob, code: int, stderr: str) -> Failure:
+    err_path = Path(job.error)
     info = {}
     if err_path.exists():
         info = json.loads(err_path.read_text(encoding="utf-8"))
-    nb = Path(job["input"]).name
+    nb = job.notebook
     cell = info.get("cell")
     where = f"{nb}, cell {cell}" if cell else nb
     exc = info.get("exception") or f"exit code {code}"
@@ -565,7 +626,7 @@ def _failure(job: dict, code: int, stderr: str) -> dict:
         # cause is, a missing package or a broken environment
         text += "\n  last lines printed while starting the kernel:\n"
         text += "\n".join(f"    {line}" for line in printed[-6:])
-    return {"page": job["page"], "notebook": nb, "cell": cell, "text": text}
+    return Failure(page=job.page, notebook=nb, cell=cell, text=text)
 
 
 # --------------------------------------------------------------------------- index, run.json
@@ -575,10 +636,8 @@ def write_index(
     ctx, stage: Path, pages: list[str], loaded, labels: dict[str, str] | None = None
 ) -> None:
     """The team's index.html; ``labels`` names the per-rep pages (page -> "Name (id)")."""
-    import pandas as pd
-
-    from salesreport.html import AUDIENCE_TITLES, count, render_index
-    from salesreport.views import headline_sentence, headline_tiles, quality_problems
+    from salesreport import findings, words
+    from salesreport.html import AUDIENCE_TITLES, render_index, status_legend, tiles
 
     reports, rep_pages = [], []
     for page in pages:
@@ -591,22 +650,23 @@ def write_index(
     files = [
         {"href": name, "name": name, "what": what}
         for name, what in FILES_WHAT.items()
-        if (stage / name).exists() or name == "run.json"
+        if (stage / name).exists() or name in ("run.json", DEFINITIONS_PAGE)
     ]
-    q = ctx.frames.get("quality", pd.DataFrame())
-    bad, n = quality_problems(q)
+    bad, n = findings.quality_problems(ctx.quality)
     if len(bad):
         quality_line = (
-            f"{count(n['dropped'], 'row')} dropped, {n['repaired']:,} repaired and "
+            f"{words.count(n['dropped'], 'row')} dropped, {n['repaired']:,} repaired and "
             f"{n['flagged']:,} flagged; details in the operations report."
         )
     else:
         quality_line = "No row was dropped or repaired."
+    headline_tiles = findings.headline_tiles(ctx, published=True)
     page = render_index(
         team_title=ctx.params.title,
-        month_label=pd.Period(ctx.month, "M").strftime("%B %Y"),
-        headline=headline_sentence(ctx),
-        tiles=headline_tiles(ctx),
+        month_label=words.month_label(ctx.month, partial=ctx.partial),
+        headline=findings.headline_sentence(ctx),
+        tiles_html=tiles(headline_tiles) if headline_tiles else "",
+        legend_html=status_legend(ctx.params.rag) if any(t.status for t in headline_tiles) else "",
         reports=reports,
         rep_pages=rep_pages,
         files=files,
@@ -617,6 +677,14 @@ def write_index(
         footer=f"salesreport · generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
     )
     (stage / "index.html").write_text(page, encoding="utf-8")
+
+
+def write_definitions(stage: Path) -> None:
+    """``kpis.html``: the KPI definitions (docs/kpis.md, from the catalogue) beside the
+    pages, each metric at ``#kpi-<name>``, readable offline; the pages link to it."""
+    from salesreport.html import render_definitions
+
+    (stage / DEFINITIONS_PAGE).write_text(render_definitions(), encoding="utf-8")
 
 
 def _git_commit() -> str | None:
@@ -653,11 +721,22 @@ def package_versions() -> dict[str, str]:
 
 
 def write_run_json(
-    params, month, data, loaded, timings, stage: Path, started, headline: str = ""
+    params,
+    month,
+    data,
+    loaded,
+    timings,
+    stage: Path,
+    started,
+    headline: str = "",
+    partial: bool = False,
 ) -> None:
     doc = {
         "team": params.team,
         "month": month,
+        # a month not over yet (--allow-partial): built from the data up to this day
+        "partial": partial,
+        "data_up_to": today().isoformat() if partial else None,
         "headline": headline,  # the month's finding, shown beside it in reports/index.html
         "started": started.isoformat(timespec="seconds"),
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -698,11 +777,15 @@ def publish(paths: RunPaths) -> None:
 def _archive_month(folder: Path) -> dict[str, str]:
     """A published month for the archive: its folder name, ``October 2026`` and the headline
     its run recorded in run.json (empty for reports published before it was recorded)."""
-    label, headline = folder.name, ""
-    with contextlib.suppress(ValueError, ParameterError):
-        label = date(*parse_month(folder.name), 1).strftime("%B %Y")
+    label, headline, partial = folder.name, "", False
     with contextlib.suppress(OSError, ValueError, AttributeError):
-        headline = str(json.loads((folder / "run.json").read_text("utf-8")).get("headline", ""))
+        run = json.loads((folder / "run.json").read_text("utf-8"))
+        headline, partial = str(run.get("headline", "")), bool(run.get("partial"))
+    with contextlib.suppress(ValueError, ParameterError):
+        parse_month(folder.name)
+        from salesreport.words import month_label
+
+        label = month_label(folder.name, partial=partial)
     return {"folder": folder.name, "label": label, "headline": headline}
 
 

@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from salesreport import analysis
-from salesreport.html import add_toc, count, esc, heading, table, toc_placeholder
+from salesreport.html import add_toc, esc, heading, table, toc_placeholder
 from salesreport.tables import Tables
+from salesreport.words import count
 
 D = pd.Timestamp
 
@@ -111,18 +112,74 @@ def test_funnel_counts_each_step_in_the_window():
     }  # fmt: skip
 
 
-def test_stage_conversion_and_time_in_stage():
+def _stage_case() -> Tables:
+    """Worked by hand in test_stage_conversion_counts_lost_deals_apart_and_reconciles_with_the_win_rate."""
+    rows = [  # opportunity, stage, entered
+        ("a", "Prospecting", "2026-01-10"), ("a", "Qualification", "2026-02-01"),
+        ("a", "Proposal", "2026-03-01"), ("a", "Closed Won", "2026-04-01"),
+        ("b", "Prospecting", "2026-02-01"), ("b", "Closed Lost", "2026-02-20"),
+        ("c", "Prospecting", "2026-03-01"), ("c", "Proposal", "2026-03-11"),
+        ("c", "Qualification", "2026-04-01"),
+        ("d", "Prospecting", "2025-06-01"), ("d", "Qualification", "2025-12-01"),
+        ("d", "Closed Lost", "2026-05-01"),
+        ("f", "Prospecting", "2025-01-01"), ("f", "Closed Won", "2025-08-01"),
+        ("g", "Qualification", "2026-09-01"),
+    ]  # fmt: skip
+    sh = pd.DataFrame(rows, columns=["opportunity_id", "stage", "entered_date"])
+    sh["entered_date"] = pd.to_datetime(sh["entered_date"])
+    o = pd.DataFrame(
+        {
+            "opportunity_id": list("abcdefg"),
+            "account_id": list("abcdefg"),
+            "owner_id": ["r1"] * 7,
+            "created_date": pd.to_datetime(["2026-01-10", "2026-02-01", "2026-03-01",
+                                            "2025-06-01", "2026-05-01", "2025-01-01",
+                                            "2026-09-01"]),
+            "close_date": pd.to_datetime(["2026-04-01", "2026-02-20", "2026-12-01", "2026-05-01",
+                                          "2026-06-01", "2025-08-01", "2026-11-15"]),
+            "stage": ["Closed Won", "Closed Lost", "Qualification", "Closed Lost", "Closed Won",
+                      "Closed Won", "Closed Lost"],
+            "status": ["won", "lost", "open", "lost", "won", "won", "lost"],
+            "amount": [10.0] * 7,
+        }
+    )  # fmt: skip
+    return Tables(opportunities=o, stage_history=sh)
+
+
+def test_stage_conversion_counts_lost_deals_apart_and_reconciles_with_the_win_rate():
+    # the 12 months to October 2026: November 2025 to October 2026
     sc = analysis.stage_conversion(
-        Tables(opportunities=opps(), stage_history=history()), "2026-10", months=12
-    )
-    sc = sc.set_index("stage")
-    # Discovery entered 4 times (o1, o2, o3, o4); left by o1 (70 days), o2 (5), o4 (116); o3 still there
-    assert sc.loc["Discovery", "entered"] == 4 and sc.loc["Discovery", "advanced"] == 3
-    assert sc.loc["Discovery", "conversion"] == pytest.approx(0.75)
-    assert sc.loc["Discovery", "median_days"] == 70
-    # Proposal: o2 and o5 entered, neither left
-    assert sc.loc["Proposal", "advanced"] == 0 and np.isnan(sc.loc["Proposal", "median_days"])
-    assert "Closed Won" not in sc.index
+        _stage_case(), "2026-10", stage_order=["Prospecting", "Qualification", "Proposal"]
+    ).set_index("stage")
+    assert list(sc.index) == ["Prospecting", "Qualification", "Proposal", "(no stage history)"]
+    # Prospecting: entered by a, b, c in the window (d's entry is older); moved on: a and c
+    # (c skipped to Proposal) and d (its move in December 2025 is in the window); b was
+    # lost from it, which is not "moved on": 3 / (3 + 0 won + 1 lost) = 0.75
+    p = sc.loc["Prospecting"]
+    assert (p["entered"], p["moved_on"], p["won"], p["lost"]) == (3, 3, 0, 1)
+    assert p["conversion"] == pytest.approx(0.75)
+    # Qualification: entered by a, c, d, g; moved on: a (to Proposal); lost: d; g is lost
+    # after the report month and c still sits there: 1 / (1 + 1) = 0.5
+    q = sc.loc["Qualification"]
+    assert (q["entered"], q["moved_on"], q["won"], q["lost"]) == (4, 1, 0, 1)
+    assert q["conversion"] == pytest.approx(0.5)
+    # Proposal: entered by a and c; a won from it; c moved back to Qualification
+    r = sc.loc["Proposal"]
+    assert (r["entered"], r["moved_on"], r["moved_back"], r["won"], r["lost"]) == (2, 0, 1, 1, 0)
+    assert r["conversion"] == 1.0
+    # e was won with no stage history; f closed before the window and counts nowhere
+    assert sc.loc["(no stage history)", "won"] == 1 and sc["won"].sum() == 2
+    # days in stage: Prospecting a 22, b 19, c 10; Qualification a 28, d 151; Proposal a 31, c 21
+    assert sc["median_days"].tolist()[:3] == [19, 89.5, 26]
+    # the won and lost columns are the window's deals won and lost: their win rate is the
+    # win-rate KPI over the same 12 months (2 won, 2 lost)
+    from salesreport.kpis import compute_kpis
+    from salesreport.params import TeamParams
+
+    k = compute_kpis(_stage_case(), TeamParams(team="t"), "2026-10")
+    kpi = k[(k["metric"] == "win_rate") & (k["window"] == "trailing12")]
+    kpi = kpi[(kpi["period"] == "2026-10") & (kpi["segment"] == "all")]["value"].iloc[0]
+    assert sc["won"].sum() / (sc["won"].sum() + sc["lost"].sum()) == pytest.approx(kpi) == 0.5
 
 
 def test_stage_conversion_says_what_it_needs():
@@ -184,25 +241,6 @@ def test_html_fragments_escape_data_and_build_a_table_of_contents():
         formats={"value": lambda v: f"{v:.1f}"},
     )
     assert "&lt;script&gt;" in t and "<script>" not in t and '<td class="num">1.5</td>' in t
-
-
-def test_the_sales_leads_commentary_is_rendered_with_markup_escaped(tmp_path, monkeypatch):
-    from types import SimpleNamespace
-
-    from salesreport import views
-
-    monkeypatch.setenv("SALESREPORT_HOME", str(tmp_path))
-    notes = tmp_path / "params" / "emea" / "notes"
-    notes.mkdir(parents=True)
-    (notes / "2026-10.md").write_text(
-        "**Big win** at ACME <script>alert(1)</script>\n\n- renewals late\n"
-    )
-    ctx = SimpleNamespace(params=SimpleNamespace(team="emea"), month="2026-10")
-    html = "".join(views.commentary(ctx))
-    assert "<strong>Big win</strong>" in html and "<li>renewals late</li>" in html
-    assert "<script>" not in html and "&lt;script&gt;" in html
-    ctx.month = "2026-09"
-    assert views.commentary(ctx) == []
 
 
 def reps_table() -> pd.DataFrame:
@@ -292,50 +330,6 @@ def test_data_bars_scale_to_the_largest_value_shown_and_skip_negatives_and_gaps(
     ]  # fmt: skip
     # a column with nothing above 0 gets plain cells
     assert "sr-databar" not in table(df.assign(calls=0.0), bars=["calls"])
-
-
-def test_forecast_model_names_are_written_for_readers():
-    from salesreport.views import model_label
-
-    assert model_label("ets") == "exponential smoothing (ETS)"
-    assert model_label("ensemble(ml,arima)") == (
-        "the average of ridge regression on past months and ARIMA"
-    )
-    assert model_label("ensemble(ets,theta,snaive)") == (
-        "the average of exponential smoothing (ETS), Theta and seasonal naive "
-        "(the same month last year)"
-    )
-    assert model_label("croston") == "croston"  # unknown names are shown as they are
-
-
-def test_okr_section_names_regional_key_results_and_counts_objectives_and_regions_apart():
-    from types import SimpleNamespace
-
-    from salesreport import views
-
-    row = dict(metric="", window="", baseline=np.nan, target=np.nan, value=np.nan, weight=1)
-    okrs = pd.DataFrame(
-        [
-            {**row, "objective": "Pipe", "key_result": None, "grade": 1.0, "status": "green", "segment": "all"},
-            {**row, "objective": "Pipe", "key_result": "Coverage 3x", "metric": "pipeline_coverage",
-             "window": "month", "baseline": 1.0, "target": 3.0, "value": 3.84, "grade": 1.0,
-             "status": "green", "segment": "all"},
-            {**row, "objective": "Pipe", "key_result": None, "grade": 0.2, "status": "red", "segment": "region=DE"},
-            {**row, "objective": "Pipe", "key_result": "Coverage 3x", "metric": "pipeline_coverage",
-             "window": "month", "baseline": 1.0, "target": 3.0, "value": 1.4, "grade": 0.2,
-             "status": "red", "segment": "region=DE"},
-            {**row, "objective": "Cash", "key_result": None, "grade": 0.5, "status": "yellow", "segment": "all"},
-            {**row, "objective": "Cash", "key_result": "Revenue YTD", "metric": "revenue", "window": "ytd",
-             "baseline": 0.0, "target": 2e6, "value": 1e6, "grade": 0.5, "status": "yellow", "segment": "all"},
-        ]
-    )  # fmt: skip
-    ctx = SimpleNamespace(frames={"okrs": okrs}, currency="EUR")
-    out = views.okr_section(ctx)
-    # team level: Pipe green, Cash yellow -> 1 of 2; the DE spoke of Pipe is red -> 0 of 1
-    assert "1 of 2 objectives on track; by region, 0 of 1 on track" in out[0]
-    html = out[2]
-    assert "DE: Coverage 3x" in html and "3.8×" in html and "1.4×" in html
-    assert "€2M" in html and "€1M" in html  # money in the team's currency
 
 
 def test_sdr_table_lists_the_sdrs_of_the_month_with_whole_counts():

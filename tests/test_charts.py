@@ -686,13 +686,14 @@ def test_a_stage_keeps_its_colour_whichever_stages_a_chart_shows():
     assert colour[2]["Discovery"] != colour[3]["Qualification"]
 
 
-def test_okr_scorecard_colours_by_status_and_bands():
+def test_okr_scorecard_colours_by_status_and_marks_where_each_should_be_by_now():
     df = pd.DataFrame(
         {
             "objective": ["Grow", "Grow", "Grow", "Pipe", "Pipe"],
             "key_result": [None, "Revenue", "Win rate", "Meetings", "Created"],
             "grade": [0.72, 0.81, 0.2, 0.95, 0.5],
-            "status": ["green", "green", None, "yellow", None],
+            "status": ["green", "amber", "red", "amber", None],
+            "due": [0.9, 11 / 12, 1.0, 2 / 3, 1.0],
         }
     )
     fig = c.okr_scorecard(df, "One objective on track")
@@ -701,12 +702,16 @@ def test_okr_scorecard_colours_by_status_and_bands():
     assert len(rects) == 5  # the objective's own grade and four key results
     colours = [to_hex(r.get_facecolor()) for r in rects]
     sc = c.STATUS_COLOURS
-    # Grow 0.72 green, Revenue 0.81 green, Win rate 0.2 -> red (band), Meetings: status
-    # yellow wins over grade 0.95 (committed), Created 0.5 -> yellow (0.4 <= 0.5 < 0.7)
-    assert colours == [sc["green"], sc["green"], sc["red"], sc["yellow"], sc["yellow"]]
-    assert "0.20 · red" in annotations(ax)
+    # the status column colours each bar; a key result without a status is grey
+    assert colours == [sc["green"], sc["amber"], sc["red"], sc["amber"], "#bbbbbb"]
+    assert "0.20 · off track" in annotations(ax) and "0.81 · at risk" in annotations(ax)
+    # a tick where the key result is due by now (due < 1): Grow 0.9, Revenue 11/12, Meetings 2/3
+    ticks = sorted(round(line.get_xdata()[0], 3) for line in ax.lines)
+    assert ticks == [round(2 / 3, 3), 0.9, round(11 / 12, 3)]
     labels = [t.get_text().strip() for t in ax.get_yticklabels()]
     assert labels == ["Grow", "Revenue", "Win rate", "Pipe", "Meetings", "Created"]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["On track", "At risk", "Off track", "Where it should be by now"]
     assert "Grade" in ax.get_xlabel()
 
 
@@ -867,18 +872,19 @@ def test_every_public_chart_name_resolves_to_its_module():
 
 
 def test_formatting_numbers_and_the_pipeline_load_no_matplotlib():
-    """The pipeline's main process writes the index page with views' headline helpers and
-    the number formats; it must not pay for matplotlib and seaborn (the kernels draw)."""
+    """The pipeline's main process writes the index page with the findings' headline and
+    tiles and the number formats; it must not pay for matplotlib and seaborn (the kernels
+    draw), nor import the pages."""
     import subprocess
     import sys
 
     code = (
         "import sys\n"
-        "import salesreport.pipeline, salesreport.views\n"
+        "import salesreport.pipeline, salesreport.findings, salesreport.html\n"
         "from salesreport import charts\n"
         "assert charts.fmt_money(1_234_567, 'EUR') == '€1.2M'\n"
         "assert charts.finding_title_count('Deals', 3, 'Oct') == '3 Deals Oct'\n"
-        "print(sorted(m for m in ('matplotlib', 'seaborn') if m in sys.modules))\n"
+        "print(sorted(m for m in ('matplotlib', 'seaborn', 'salesreport.pages') if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -82,19 +82,21 @@ def test_the_worker_engine_saves_at_start_and_end_not_around_every_cell(tmp_path
     assert counts == {2: [0, 2], 8: [0, 8]}
 
 
-def _job(tmp_path, source: str, kernel: str) -> dict:
+def _job(tmp_path, source: str, kernel: str, pool: str = ""):
     """A worker job (see salesreport.execute) running one code cell on ``kernel``."""
     import nbformat
+
+    from salesreport.jobs import NotebookJob
 
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(source)]
     nbformat.write(nb, tmp_path / "in.ipynb")
-    return {
-        "input": str(tmp_path / "in.ipynb"), "output": str(tmp_path / "out.ipynb"),
-        "html": str(tmp_path / "out.html"), "error": str(tmp_path / "error.json"),
-        "done": str(tmp_path / "done"), "parameters": {}, "timeout": 120, "kernel": kernel,
-        "cwd": str(tmp_path), "title": "t", "team_title": "t", "month": "-", "footer": "-",
-    }  # fmt: skip
+    return NotebookJob(
+        page="t", input=str(tmp_path / "in.ipynb"), output=str(tmp_path / "out.ipynb"),
+        html=str(tmp_path / "out.html"), error=str(tmp_path / "error.json"),
+        done=str(tmp_path / "done"), parameters={}, timeout=120, kernel=kernel,
+        cwd=str(tmp_path), title="t", team_title="t", month="-", footer="-", kernel_pool=pool,
+    )  # fmt: skip
 
 
 def test_kernels_talk_to_the_worker_over_socket_files_in_a_private_folder(tmp_path):
@@ -112,7 +114,7 @@ def test_kernels_talk_to_the_worker_over_socket_files_in_a_private_folder(tmp_pa
     )
     job = _job(tmp_path, code, ensure_kernel())
     assert run_job(job) == 0, (tmp_path / "error.json").read_text()
-    out = nbformat.read(job["output"], as_version=4)
+    out = nbformat.read(job.output, as_version=4)
     assert out.cells[-1].outputs[0]["text"].split() == ["ipc", "0o700"]
     assert (tmp_path / "done").exists()
 
@@ -148,9 +150,7 @@ def test_a_kernel_is_stopped_at_once_when_its_notebook_is_done_and_nothing_is_lo
     )
     job = _job(tmp_path, code, ensure_kernel())
     assert run_job(job) == 0, (tmp_path / "error.json").read_text()
-    first, last = (
-        nbformat.read(job["output"], as_version=4).cells[-1].outputs[0]["text"].splitlines()
-    )
+    first, last = nbformat.read(job.output, as_version=4).cells[-1].outputs[0]["text"].splitlines()
     kernel = json.loads(first)
     assert last == "x" * 300_000
     assert _gone(kernel["pid"])
@@ -164,7 +164,6 @@ def test_pages_of_one_pool_share_a_kernel_cleared_between_pages(tmp_path):
     # namespace and cell count are reset before each page (a page sees nothing the previous
     # one defined),
     # and kills it when it has no job left; a page without a pool gets a kernel of its own
-    import json
 
     import nbformat
 
@@ -175,9 +174,8 @@ def test_pages_of_one_pool_share_a_kernel_cleared_between_pages(tmp_path):
     for i, pool in enumerate(["rep", "rep", "rep", ""]):
         folder = tmp_path / f"page{i}"
         folder.mkdir()
-        job = {**_job(folder, code, ensure_kernel()), "kernel_pool": pool}
         files.append(folder / "job.json")
-        files[-1].write_text(json.dumps(job))
+        _job(folder, code, ensure_kernel(), pool).write(files[-1])
     assert main([str(f) for f in files]) == 0
     seen = [
         nbformat.read(tmp_path / f"page{i}" / "out.ipynb", as_version=4).cells[-1].outputs[0]["text"].split()
@@ -211,9 +209,7 @@ def test_a_failed_page_of_a_pool_stops_the_worker_and_its_kernel(tmp_path):
         folder = tmp_path / f"page{i}"
         folder.mkdir()
         files.append(folder / "job.json")
-        files[-1].write_text(
-            json.dumps({**_job(folder, code, ensure_kernel()), "kernel_pool": "rep"})
-        )
+        _job(folder, code, ensure_kernel(), "rep").write(files[-1])
     assert main([str(f) for f in files]) == 1
     error = json.loads((tmp_path / "page1" / "error.json").read_text())
     assert (error["cell"], error["exception"]) == (1, "ZeroDivisionError")
@@ -263,7 +259,7 @@ def test_a_kernel_that_dies_while_starting_is_started_again(tmp_path, monkeypatc
     job = _job(tmp_path, "print(6 * 7)", "flaky")
     assert run_job(job) == 0, (tmp_path / "error.json").read_text()
     assert starts.read_text().count("start") == 2  # died once, ran the second time
-    assert nbformat.read(job["output"], as_version=4).cells[-1].outputs[0]["text"] == "42\n"
+    assert nbformat.read(job.output, as_version=4).cells[-1].outputs[0]["text"] == "42\n"
     err = capsys.readouterr().err
     assert "the kernel for in.ipynb died while starting" in err and "starting it again" in err
 
@@ -284,10 +280,12 @@ def test_a_kernel_that_never_starts_fails_the_job_after_its_retries(tmp_path, mo
 
 def test_a_kernel_that_never_starts_is_reported_with_what_it_printed(tmp_path):
     import json
+    from dataclasses import replace
 
     from salesreport.pipeline import _failure
 
-    job = {"page": "executive", "input": "notebooks/executive.ipynb", "error": str(tmp_path / "e")}
+    job = replace(_job(tmp_path, "", "k"), page="executive", input="notebooks/executive.ipynb",
+                  error=str(tmp_path / "e"))  # fmt: skip
     (tmp_path / "e").write_text(
         json.dumps({"cell": None, "exception": "RuntimeError",
                     "message": "Kernel died before replying to kernel_info"})
@@ -298,7 +296,7 @@ def test_a_kernel_that_never_starts_is_reported_with_what_it_printed(tmp_path):
         "Error occurred while starting new kernel client for kernel 1: Kernel died\n"
         "salesreport: the kernel for executive.ipynb died while starting; starting it again\n"
     )
-    text = _failure(job, 1, stderr)["text"]
+    text = _failure(job, 1, stderr).text
     assert text.splitlines() == [
         "notebook executive.ipynb failed: RuntimeError: Kernel died before replying to kernel_info",
         "  last lines printed while starting the kernel:",  # the last 6
@@ -314,6 +312,5 @@ def test_a_kernel_that_never_starts_is_reported_with_what_it_printed(tmp_path):
         json.dumps({"cell": 3, "exception": "ValueError", "message": "bad"})
     )
     assert (
-        _failure(job, 1, stderr)["text"]
-        == "notebook executive.ipynb, cell 3 failed: ValueError: bad"
+        _failure(job, 1, stderr).text == "notebook executive.ipynb, cell 3 failed: ValueError: bad"
     )

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from salesreport.execute import claim, claimed_by
+from salesreport.jobs import NotebookJob
 from salesreport.pipeline import START_ORDER, start_order
 
 
@@ -20,13 +21,16 @@ def test_a_job_is_taken_once_and_remembers_who_took_it(tmp_path):
 
 def test_jobs_start_in_the_start_order_and_rep_pages_follow_the_rep_page():
     def job(page, audience):
-        return {"page": page, "input": str(Path("notebooks") / f"{audience}.ipynb")}
+        return NotebookJob(
+            page=page, input=str(Path("notebooks") / f"{audience}.ipynb"), output="", html="",
+            error="", done="", parameters={}, cwd="", title="", team_title="", month="", footer="",
+        )  # fmt: skip
 
     jobs = [job("executive", "executive"), job("manager", "manager"), job("custom", "custom"),
             job("rep", "rep"), job("rep-a1", "rep"), job("rep-b2", "rep"),
             job("operations", "operations"), job("forecast", "forecast"), job("sdr", "sdr")]  # fmt: skip
-    got = [j["page"] for j in start_order(jobs)]
+    got = [j.page for j in start_order(jobs)]
     assert got == ["operations", "forecast", "rep", "rep-a1", "rep-b2", "sdr", "executive",
                    "manager", "custom"]  # fmt: skip
     assert set(START_ORDER) == {"executive", "manager", "operations", "rep", "sdr", "forecast"}
-    assert [j["page"] for j in jobs][:2] == ["executive", "manager"]  # the input is not reordered
+    assert [j.page for j in jobs][:2] == ["executive", "manager"]  # the input is not reordered

@@ -319,6 +319,9 @@ def test_select_submissions_prefers_team_then_region_then_rep():
     assert sel.loc[("2026-02", "commit"), "submitted"] == 91.0  # latest by 2026-02-28
     assert sel.loc[("2026-03", "commit"), "level"] == "region"
     assert sel.loc[("2026-03", "commit"), "submitted"] == 95.0
+    # which regions' calls were added up (DE 45 + UK 50); a team-level call names none
+    assert sel.loc[("2026-03", "commit"), "keys"] == "DE,UK"
+    assert sel.loc[("2026-02", "commit"), "keys"] == ""
     only_reps = SUBMISSIONS.iloc[[6]].assign(region=None)
     assert select_submissions(only_reps)["level"].tolist() == ["rep"]
 

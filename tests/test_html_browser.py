@@ -1,19 +1,22 @@
 """The published pages in a real browser: no console error, no network request, screenshots kept.
 
 Runs headless Debian Chromium through Playwright. `make test` installs
-chromium when it is missing and apt is there; with CI set this test must run.
-Screenshots go to $SALESREPORT_SCREENSHOTS (default /tmp/salesreport-screenshots).
+chromium (and poppler-utils, for the printed pages) when they are missing and apt is there;
+with CI set these tests must run. Screenshots, and every printed page as a PNG, go to
+$SALESREPORT_SCREENSHOTS (default build/screenshots/, which git ignores): look at them.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
-from tests.conftest import REPORT_MONTH
+from tests.conftest import REPORT_MONTH, ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -21,6 +24,14 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]  # fmt: skip
 PAGES = ["index", "executive", "manager", "operations", "rep", "sdr", "forecast"]
+
+
+def screenshots() -> Path:
+    """Where the browser tests leave what they saw: $SALESREPORT_SCREENSHOTS, else
+    build/screenshots/ in the repository (ignored by git)."""
+    shots = Path(os.environ.get("SALESREPORT_SCREENSHOTS", ROOT / "build" / "screenshots"))
+    shots.mkdir(parents=True, exist_ok=True)
+    return shots
 
 
 def _browser_or_skip():
@@ -70,8 +81,7 @@ def test_every_page_renders_offline_without_errors(built):
 
     root, _ = built
     out = root / "reports" / "emea" / REPORT_MONTH
-    shots = Path(os.environ.get("SALESREPORT_SCREENSHOTS", "/tmp/salesreport-screenshots"))
-    shots.mkdir(parents=True, exist_ok=True)
+    shots = screenshots()
     problems = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=exe, args=ARGS)
@@ -111,3 +121,139 @@ def test_every_page_renders_offline_without_errors(built):
             page.close()
         browser.close()
     assert not problems, "\n".join(problems)
+
+
+# --------------------------------------------------------------------------- printing
+
+
+def _poppler_or_skip() -> None:
+    if shutil.which("pdftohtml") and shutil.which("pdftoppm"):
+        return
+    if os.environ.get("CI"):
+        pytest.fail(
+            "poppler-utils is not installed; `make test` installs it (apt-get install poppler-utils)"
+        )
+    pytest.skip("poppler-utils not installed (make test installs it)")
+
+
+def _pdf_pages(pdf: Path, work: Path) -> list[dict]:
+    """The PDF's pages as poppler lays them out: each page's width and its text lines and
+    images (top, left, width, height in points; text lines with their font)."""
+    subprocess.run(["pdftohtml", "-xml", "-q", "-zoom", "1", str(pdf), str(work / "p")], check=True)
+    pages = []
+    for page in ElementTree.parse(work / "p.xml").getroot().iter("page"):
+        items = [
+            {
+                "kind": el.tag,
+                "top": float(el.get("top")),
+                "left": float(el.get("left")),
+                "width": float(el.get("width")),
+                "height": float(el.get("height")),
+                "font": el.get("font"),
+                "text": " ".join("".join(el.itertext()).split()),
+            }
+            for el in page
+            if el.tag in ("text", "image")
+        ]
+        pages.append({"width": float(page.get("width")), "items": items})
+    return pages
+
+
+def _print_problems(
+    name: str, pages: list[dict], headings: list[str], headers: list[str]
+) -> list[str]:
+    """What a printed page must not do: draw past the paper's right edge (a table's last
+    column cut), lose a table's column heading, or leave a section heading at the foot of
+    a page with what it heads on the next."""
+    bad = []
+    for n, page in enumerate(pages, 1):
+        for it in page["items"]:
+            if it["left"] + it["width"] > page["width"] + 0.5:
+                bad.append(
+                    f"{name} page {n}: {it['kind']} {it['text']!r} runs past the paper's edge"
+                )
+    words = {w for page in pages for it in page["items"] for w in it["text"].split()}
+    for h in headers:
+        if not set(h.split()) <= words:
+            bad.append(f"{name}: the column {h!r} is not printed")
+    for heading in headings:
+        for n, page in enumerate(pages, 1):
+            lines = [it for it in page["items"] if it["kind"] == "text"]
+            first = next(
+                (it for it in lines if len(it["text"]) >= 12 and heading.startswith(it["text"])),
+                None,
+            )
+            if first is None:
+                continue
+            below = [
+                it for it in page["items"]
+                if it["top"] > first["top"] and (it["kind"] == "image" or it["font"] != first["font"])
+            ]  # fmt: skip
+            if not below and n < len(pages):
+                bad.append(
+                    f"{name} page {n}: the heading {heading!r} is left at the foot of the page"
+                )
+            break
+    return bad
+
+
+_DOM_JS = """[Array.from(document.querySelectorAll('h2.sr-h')).map(h => h.textContent.trim()),
+  Array.from(document.querySelectorAll('table.sr-table th')).map(h => h.textContent.trim())]"""
+
+
+@pytest.mark.parametrize("paper", ["A4", "Letter"])
+def test_printed_pages_keep_headings_with_their_section_and_tables_within_the_paper(
+    built, paper, tmp_path
+):
+    exe = _browser_or_skip()
+    _poppler_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    root, _ = built
+    out = root / "reports" / "emea" / REPORT_MONTH
+    shots = screenshots()
+    problems = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=exe, args=ARGS)
+        page = browser.new_page()
+        for name in PAGES[1:]:
+            page.goto((out / f"{name}.html").resolve().as_uri())
+            page.wait_for_load_state("load")
+            headings, headers = page.evaluate(_DOM_JS)
+            pdf = tmp_path / f"{name}-{paper}.pdf"
+            page.pdf(path=str(pdf), format=paper, print_background=True)
+            work = tmp_path / f"{name}-{paper}"
+            work.mkdir()
+            problems += _print_problems(
+                f"{name} ({paper})", _pdf_pages(pdf, work), headings, headers
+            )
+            for old in shots.glob(f"print-{name}-{paper}-*.png"):
+                old.unlink()
+            subprocess.run(
+                ["pdftoppm", "-png", "-r", "60", str(pdf), str(shots / f"print-{name}-{paper}")],
+                check=True,
+            )
+        browser.close()
+    assert not problems, "\n".join(problems)
+    assert list(shots.glob(f"print-executive-{paper}-*.png"))
+
+
+def test_the_print_check_finds_a_cut_table_and_a_stranded_heading():
+    """The checks above fail where they should (a layout worked by hand)."""
+    page = {"width": 595.0, "items": [
+        {"kind": "text", "top": 700, "left": 43, "width": 300, "height": 18, "font": "2",
+         "text": "Revenue 6% below target year to date"},
+        {"kind": "text", "top": 760, "left": 43, "width": 560, "height": 10, "font": "6",
+         "text": "Objective Status"},
+    ]}  # fmt: skip
+    next_page = {"width": 595.0, "items": [
+        {"kind": "image", "top": 60, "left": 43, "width": 500, "height": 300, "font": None, "text": ""},
+    ]}  # fmt: skip
+    heading = "Revenue 6% below target year to date (€12.1M)"
+    cut = _print_problems("x", [page, next_page], [heading], ["Objective", "Status", "Grade"])
+    assert any("runs past the paper's edge" in p for p in cut)
+    assert any("'Grade' is not printed" in p for p in cut)
+    assert not any("foot of the page" in p for p in cut)  # the table line sits below it
+    page["items"].pop()
+    stranded = _print_problems("x", [page, next_page], [heading], [])
+    assert stranded == [f"x page 1: the heading {heading!r} is left at the foot of the page"]

@@ -223,16 +223,20 @@ def test_grade_okrs_grades_weights_bands_committed_and_spokes():
     )
     o = grade_okrs(k, params, "2026-03")
     grow = o[o["objective"] == "Grow"]
-    # rev: 700/1000 = 0.7 (green at 0.7); cycle: (75-90)/(60-90) = 0.5 (yellow)
+    # rev: 700/1000 = 0.7; revenue adds up over months and the window is ytd: by the end of
+    # March 3/12 of the year's target is due, 0.7 / 0.25 = 2.8 -> green. cycle: (75-90)/
+    # (60-90) = 0.5, a mean (due now, 1): 0.5 -> red (under rag.amber 0.9).
     assert grow["grade"].tolist() == pytest.approx([(2 * 0.7 + 0.5) / 3, 0.7, 0.5])
-    assert grow["status"].tolist() == ["yellow", "green", "yellow"]  # 0.6333 -> yellow
+    assert grow["due"].tolist() == pytest.approx([(2 * 0.25 + 1) / 3, 0.25, 1.0])
+    # the objective: 0.6333 over its weighted due 0.5 = 1.27 -> green
+    assert grow["status"].tolist() == ["green", "green", "red"]
     assert grow["key_result"].iloc[0] is None
     meet = o[(o["objective"] == "Meet") & o["key_result"].notna()]
-    # hub (all) 0.9 but committed -> yellow; DE 1.0 -> green; UK 0.3 -> red; FR not this month;
-    # region=(none) is no spoke
+    # meetings qtd in March, the quarter's last month: due 1. hub (all) 0.9 -> amber (0.9 is
+    # rag.amber); DE 1.0 -> green; UK 0.3 -> red; FR not this month; region=(none) no spoke
     assert meet["segment"].tolist() == ["all", "region=DE", "region=UK"]
     assert meet["grade"].tolist() == pytest.approx([0.9, 1.0, 0.3])
-    assert meet["status"].tolist() == ["yellow", "green", "red"]
+    assert meet["status"].tolist() == ["amber", "green", "red"]
     assert list(o.columns[:9]) == [
         "objective",
         "key_result",
@@ -246,10 +250,10 @@ def test_grade_okrs_grades_weights_bands_committed_and_spokes():
     ]
 
 
-def test_okr_grade_clips_and_custom_bands():
+def test_okr_grade_clips_and_the_teams_rag_thresholds_apply_to_key_results():
     k = _kpis_frame([("revenue", "ytd", "2026-03", "all", 1500.0, np.nan, np.nan, "EUR")])
     params = _params(
-        okr_bands={"green": 0.9, "yellow": 0.5},
+        rag={"green": 0.95, "amber": 0.5},
         okrs=[
             {
                 "name": "O",
@@ -276,6 +280,53 @@ def test_okr_grade_clips_and_custom_bands():
     assert o["grade"].iloc[1] == 1.0  # 1.5 clipped
     assert np.isnan(o["grade"].iloc[2]) and o["status"].iloc[2] is None  # no value
     assert o["grade"].iloc[0] == 1.0 and o["status"].iloc[0] == "green"  # mean over graded KRs
+    # 300 of 1000 by March: 0.3 / (3/12) = 1.2 -> green; by June 0.3 / 0.5 = 0.6: under
+    # green 0.95, at or above amber 0.5 -> amber; with the default thresholds (0.9) red
+    k = _kpis_frame([("revenue", "ytd", m, "all", 300.0, np.nan, np.nan, "EUR") for m in
+                     ("2026-03", "2026-06")])  # fmt: skip
+    assert grade_okrs(k, params, "2026-03")["status"].iloc[1] == "green"
+    assert grade_okrs(k, params, "2026-06")["status"].iloc[1] == "amber"
+    plain = params.model_copy(update={"rag": _params().rag})
+    assert grade_okrs(k, plain, "2026-06")["status"].iloc[1] == "red"
+
+
+def test_a_committed_key_result_on_pace_but_short_of_its_target_is_amber():
+    # meetings qtd, 70 of 100 by February, the 2nd month of Q1: due 2/3, 0.7 / 0.667 = 1.05
+    # is on pace (green for another key result) but a committed one is green only when met
+    k = _kpis_frame([("meetings", "qtd", "2026-02", "all", 70.0, np.nan, np.nan, "count")])
+    kr = {"name": "m", "metric": "meetings", "window": "qtd", "baseline": 0, "target": 100}
+    for committed, expected in ((False, "green"), (True, "amber")):
+        params = _params(okrs=[{"name": "O", "key_results": [{**kr, "committed": committed}]}])
+        assert grade_okrs(k, params, "2026-02")["status"].iloc[1] == expected
+
+
+def test_the_revenue_tile_and_the_revenue_key_result_share_one_status():
+    # The case: a year's revenue target of 14M, 12.1M by the end of November. The
+    # tile compares year to date with the target to date, 14M x 11/12 = 12.833M: 12.1 /
+    # 12.833 = 0.943 -> amber. The key result (baseline 0, target 14M for the year) is due
+    # at 11/12 by then: (12.1 / 14) / (11/12) = 0.943 -> amber too (the spec's grade bands
+    # made it green at 0.86).
+    month = "2026-11"
+    params = _params(
+        okrs=[
+            {
+                "name": "Grow",
+                "key_results": [
+                    {
+                        "name": "Revenue YTD",
+                        "metric": "revenue",
+                        "window": "ytd",
+                        "baseline": 0,
+                        "target": 14e6,
+                    }
+                ],
+            }
+        ],  # fmt: skip
+    )
+    k = _kpis_frame([("revenue", "ytd", month, "all", 12.1e6, 14e6 * 11 / 12, np.nan, "EUR")])
+    tile = kpi_status(k, params)["status"].iloc[0]
+    kr = grade_okrs(k, params, month)["status"].iloc[1]
+    assert tile == kr == "amber"
 
 
 def test_catalogue_and_missing_metrics():

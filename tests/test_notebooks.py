@@ -61,4 +61,8 @@ def test_a_notebook_runs_top_to_bottom_as_an_analyst_opens_it(tmp_path, sample_d
     assert not [o for o in outputs if o.get("output_type") == "error"]
     html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
     assert "target year to date" in html and "forecast at" in html
-    assert any("image/png" in o.get("data", {}) for o in outputs)
+    # each section one HTML output, its charts embedded as PNG images
+    assert "data:image/png;base64," in html
+    assert html.count('<section class="sr-section') == len(
+        [o for o in outputs if "text/html" in o.get("data", {})]
+    )

@@ -68,12 +68,74 @@ def test_bad_types_and_ranges_are_reported(tmp_path, yaml_text, fragment):
     assert fragment in str(e.value)
 
 
-@pytest.mark.parametrize("team", ["../x", "/etc", "..", "a/b", "EMEA", "a b", "x\\y", ""])
+@pytest.mark.parametrize("team", ["../x", "/etc", "..", "a/b", "EMEA", "a b", "x\\y"])
 def test_team_names_that_could_climb_out_are_refused(team):
     with pytest.raises(ParameterError, match="not allowed"):
         load_params(team)
     with pytest.raises(ParameterError):
         validate_params({"team": team})
+
+
+def test_an_empty_team_says_it_is_empty_and_names_the_teams():
+    with pytest.raises(ParameterError, match="the team is empty: name a team.*emea"):
+        load_params("")
+    with pytest.raises(ParameterError):
+        validate_params({"team": ""})
+
+
+def test_a_mistyped_team_offers_the_closest_configured_one():
+    with pytest.raises(
+        ParameterError, match="no parameters for team 'emae' \\(did you mean 'emea'\\?\\)"
+    ):
+        load_params("emae")
+
+
+@pytest.mark.parametrize(
+    ("month", "message"),
+    [
+        ("2026-13", "there is no month 13 \\(months run from 01 to 12\\)"),
+        ("2026-00", "there is no month 0 "),
+        ("Oct 2026", "must look like 2026-10"),
+    ],
+)
+def test_a_month_that_does_not_exist_says_why(month, message):
+    from salesreport.params import parse_month
+
+    with pytest.raises(ParameterError, match=message):
+        parse_month(month)
+
+
+def test_a_month_not_over_is_refused_unless_partial_and_a_later_one_always():
+    from datetime import date
+
+    from salesreport.params import check_report_month, month_is_partial
+
+    day = date(2026, 12, 5)  # the last complete month is November
+    assert check_report_month("2026-11", day=day) is False
+    assert check_report_month("2020-01", day=day) is False
+    with pytest.raises(
+        ParameterError,
+        match="2026-12 is not over yet: the last complete month is 2026-11.*--allow-partial",
+    ):
+        check_report_month("2026-12", day=day)
+    assert check_report_month("2026-12", allow_partial=True, day=day) is True
+    for later in ("2027-01", "2027-03"):
+        with pytest.raises(
+            ParameterError, match=f"{later} has not begun: the last complete month is 2026-11"
+        ):
+            check_report_month(later, allow_partial=True, day=day)
+    assert month_is_partial("2026-12", day) and not month_is_partial("2026-11", day)
+    # on the first of a month the month before is complete
+    assert check_report_month("2026-11", day=date(2026, 12, 1)) is False
+
+
+def test_today_can_be_fixed_to_reproduce_a_run(monkeypatch):
+    from datetime import date
+
+    from salesreport.params import last_complete_month, today
+
+    monkeypatch.setenv("SALESREPORT_TODAY", "2027-03-15")
+    assert today() == date(2027, 3, 15) and last_complete_month() == "2027-02"
 
 
 def test_missing_team_file_names_the_configured_teams():
@@ -103,3 +165,10 @@ def test_secrets_from_the_environment_are_masked(monkeypatch):
     )
     dumped = str(masked(p))
     assert "hunter2" not in dumped and "CRM_URL" in dumped
+
+
+def test_a_removed_setting_says_what_replaces_it(tmp_path):
+    p = tmp_path / "t.yaml"
+    p.write_text("team: t\nokr_bands: {green: 0.7, yellow: 0.4}\n")
+    with pytest.raises(ParameterError, match="okr_bands' is no longer a setting.*rag"):
+        load_params(params_file=p)

@@ -27,6 +27,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter
 
+from salesreport import words
+
 #: seaborn "colorblind" (Okabe-Ito based); colours keep one meaning across every chart.
 PALETTE: list[str] = sns.color_palette("colorblind").as_hex()
 ACTUAL = PALETTE[0]  # blue: what happened
@@ -38,7 +40,8 @@ LIGHT = PALETTE[9]  # sky blue
 TARGET = "#222222"  # near black: the bar to clear
 #: for series that are categories (stages, cohort years, models): neighbours stay distinct
 SERIES: list[str] = [PALETTE[i] for i in (0, 1, 2, 4, 9, 5, 3, 7, 6, 8)]
-STATUS_COLOURS: dict[str, str] = {"green": GOOD, "yellow": PALETTE[8], "red": BAD}
+#: the status colours (salesreport.status), the same as the pages' stylesheet
+STATUS_COLOURS: dict[str, str] = {"green": GOOD, "amber": PALETTE[1], "red": BAD}
 
 DPI = 110
 WIDTH_IN = 8.2  # 8.2 in x 110 dpi = 902 px: one chart fills a 900 px column
@@ -302,8 +305,8 @@ def to_periods(values: Iterable, chart: str = "chart") -> pd.PeriodIndex:
 
 
 def month_label(p: pd.Period) -> str:
-    """``Period('2026-10')`` -> ``"Oct 2026"``."""
-    return p.strftime("%b %Y")
+    """``Period('2026-10')`` -> ``"Oct 2026"`` (:func:`salesreport.words.month_label`)."""
+    return words.month_label(p, "short")
 
 
 def month_ticks(lo: int, hi: int, anchor: int | None = None, max_ticks: int = 8) -> list[int]:

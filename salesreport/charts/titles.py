@@ -18,15 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from salesreport.charts.formatting import _as_float, fmt_money, fmt_number, fmt_pct
-
-#: window codes of ``kpis.csv`` and the words a title uses for them
-WINDOW_PHRASES: dict[str, str] = {
-    "month": "this month",
-    "qtd": "quarter to date",
-    "ytd": "year to date",
-    "trailing12": "over the last 12 months",
-}
+from salesreport.words import WINDOW_PHRASES, against, change, fmt_money, fmt_number, fmt_pct
+from salesreport.words import as_float as _as_float
 
 
 def _phrase(unit: str | None) -> str:
@@ -68,11 +61,7 @@ def finding_title_vs_target(
         if value_text:
             return f"{metric} {value_text}{period}"
         return f"{metric}{period}: no target set"
-    gap = a / t - 1
-    if round(abs(gap) * 100) == 0:
-        return f"{metric} on target{period}"
-    word = "above" if gap > 0 else "below"
-    return f"{metric} {fmt_pct(abs(gap))} {word} target{period}"
+    return f"{metric} {against(a, t)}{period}"
 
 
 def finding_title_revenue(
@@ -109,10 +98,7 @@ def finding_title_change(
         if diff == 0:
             return f"{metric} flat {comparison}"
         return f"{metric} {'up' if diff > 0 else 'down'} {abs(diff)} pts {comparison}"
-    change = c / p - 1
-    if round(abs(change) * 100) == 0:
-        return f"{metric} flat {comparison}"
-    return f"{metric} {'up' if change > 0 else 'down'} {fmt_pct(abs(change))} {comparison}"
+    return f"{metric} {change(c, p)} {comparison}"
 
 
 def finding_title_attainment(
@@ -148,10 +134,7 @@ def finding_title_forecast(
     p, t = _as_float(point_total), _as_float(target_total)
     if p is None or t is None or t == 0:
         return head
-    gap = p / t - 1
-    if round(abs(gap) * 100) == 0:
-        return f"{head}, on target"
-    return f"{head}, {fmt_pct(abs(gap))} {'above' if gap > 0 else 'below'} target"
+    return f"{head}, {against(p, t)}"
 
 
 def finding_title_accuracy(mape: Any, horizon: int = 1) -> str:

@@ -94,6 +94,7 @@ SUBMISSION_COLUMNS = [
     "error",
     "ape",
     "complete",
+    "keys",
 ]
 LEVEL_ORDER = {"team": 0, "region": 1, "rep": 2}
 
@@ -490,7 +491,9 @@ def select_submissions(
     -------
     pandas.DataFrame
         ``period`` (text), ``category``, ``level``, ``submitted_date``, ``submitted``,
-        ``first_month``, ``last_month`` (``Period[M]``), sorted by period and category.
+        ``keys`` (the regions or reps whose calls were added up, comma-separated; empty for a
+        team-level call), ``first_month``, ``last_month`` (``Period[M]``), sorted by period
+        and category.
     """
     need = ["submitted_date", "period", "category", "amount"]
     missing = [c for c in need if c not in submissions.columns]
@@ -506,7 +509,7 @@ def select_submissions(
     if categories is not None:
         s = s[s["category"].isin(categories)]
     if s.empty:  # no call at all (or none dated by the report month)
-        cols = ["period", "category", "level", "submitted_date", "submitted"]
+        cols = ["period", "category", "level", "submitted_date", "submitted", "keys"]
         return pd.DataFrame({c: pd.Series(dtype=object) for c in cols}).assign(
             first_month=pd.Series(dtype="period[M]"), last_month=pd.Series(dtype="period[M]")
         )
@@ -539,6 +542,7 @@ def select_submissions(
             level=("level", "first"),
             submitted_date=("submitted_date", "max"),
             submitted=("amount", "sum"),
+            keys=("key", lambda k: ",".join(sorted(set(k) - {""}))),
             first_month=("first_month", "first"),
             last_month=("last_month", "first"),
         )

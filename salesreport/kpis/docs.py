@@ -62,17 +62,23 @@ with region R and no rep_id. `pipeline_coverage` divides by the next month's rev
 `target_attainment` by the revenue target of the same window. Within one source the last row
 of a key wins; a target of a metric that is not in the catalogue is ignored.
 
-**Status.** `kpi_status` compares value and target with `rag` bands: value/target (or
-target/value where lower is better) at or above `rag.green` is green, at or above `rag.amber`
-amber, else red. It adds `benchmark` (`benchmarks:` in the YAML) and `yoy_change` =
-value / prior - 1.
+**Status.** One rule for every KPI tile, key result and objective (`salesreport.status`):
+a figure's ratio r to where it should be by now is green at or above `rag.green` (1.0),
+amber at or above `rag.amber` (0.9), else red. For a KPI against the target of its own
+window (`kpi_status`), r = value/target (target/value where lower is better). `kpi_status`
+also adds `benchmark` (`benchmarks:` in the YAML) and `yoy_change` = value / prior - 1.
 
 **OKRs.** `okrs.csv`: grade = (value - baseline) / (target - baseline) clipped to [0, 1] on the
 report month's value of the key result's metric, window and segment; objective grade = mean of
-its key results' grades weighted by `weight` (over graded key results); green at or above
-`okr_bands.green`, yellow at or above `okr_bands.yellow`, else red; a committed key result is
-green only at 1.0. An objective with `spokes: COL` is graded as written and once per value of
-COL found in the KPIs of the report month (segment `COL=value`; `COL=(none)` is not a spoke).
+its key results' grades weighted by `weight` (over graded key results). Status: r = the
+unclipped grade over `due`, the share of the target due by the end of the report month (the
+months gone of the fiscal quarter or year for a metric that adds up over months in a `qtd` or
+`ytd` window, else 1; an objective: the weighted mean of its key results' `due`), by the rule
+above, so a year-to-date revenue key result reads as the revenue tile does against the target
+to date; a committed key result is green only at grade 1.0. This replaces the spec's OKR
+bands (0.7 green, 0.4 yellow): one rule and one vocabulary (green, amber, red) on every page.
+An objective with `spokes: COL` is graded as written and once per value of COL found in the
+KPIs of the report month (segment `COL=value`; `COL=(none)` is not a spoke).
 
 **Reps.** Employed in P: `hire_date` <= last day of P and `leave_date` empty or >= first day of
 P. `revenue_per_rep` counts account executives (`role` ae) only; `activities_per_rep` reps of

@@ -7,13 +7,19 @@
   empty or target = baseline.
 * An objective's grade is the weighted mean (KR ``weight``) of its KRs' grades, over the KRs
   that have a grade; empty when none has.
-* status: ``green`` at grade >= ``okr_bands.green`` (0.7), ``yellow`` at >= ``okr_bands.yellow``
-  (0.4), else ``red``; a ``committed`` KR is green only at grade 1.0 (below it: yellow or red by
-  the same bands). Empty without a grade.
+* status: the one status rule (:mod:`salesreport.status`): the grade before clipping over
+  the share of the key result's period gone by the end of the report month (``due``: the
+  months gone of the fiscal quarter or year for a metric that adds up over months in a
+  ``qtd`` or ``ytd`` window, else 1), green at or above ``rag.green``, amber at or above
+  ``rag.amber``, else red; a ``committed`` KR is green only at grade 1.0 (below it: amber
+  or red by the same rule). An objective: its grade over the weighted mean of its graded
+  KRs' ``due``. Empty without a grade.
 * Hub and spokes: an objective with ``spokes: COL`` is graded once as written (the hub, each KR
   on its own segment) and once more per value of COL found in ``kpis`` for the report month
   (each spoke: every KR on segment ``COL=value``; a KR whose metric has no row for that spoke
   gets an empty value). ``COL=(none)`` (rows without a value) is not a spoke. ``segment`` says which copy a row belongs to.
+
+``due``: the share of the target due by the end of the report month (see status).
 
 Rows: per objective copy, first the objective row (``key_result`` empty) then its KRs in the
 YAML's order; objectives in the YAML's order, hub before spokes, spokes sorted.
@@ -24,7 +30,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from salesreport.kpis.catalogue import CATALOGUE
 from salesreport.params import TeamParams
+from salesreport.status import due_share, status
 
 OKR_COLUMNS = [
     "objective",
@@ -39,6 +47,7 @@ OKR_COLUMNS = [
     "weight",
     "committed",
     "segment",
+    "due",
 ]
 
 
@@ -49,14 +58,16 @@ def kr_grade(value: float, baseline: float, target: float) -> float:
     return float(min(1.0, max(0.0, (value - baseline) / (target - baseline))))
 
 
-def band(grade: float, params: TeamParams, committed: bool = False) -> str | None:
-    """The status word of a grade (``green``/``yellow``/``red``), None without a grade."""
-    if grade is None or np.isnan(grade):
+def band(
+    progress: float, params: TeamParams, due: float = 1.0, committed: bool = False
+) -> str | None:
+    """The status of a key result or objective (``green``/``amber``/``red``, None without a
+    grade): :func:`salesreport.status.status` of ``progress`` (the grade before clipping)
+    against ``due``; a committed key result is green only once its target is met."""
+    if progress is None or np.isnan(progress):
         return None
-    b = params.okr_bands
-    if grade >= b.green and (not committed or grade >= 1.0):
-        return "green"
-    return "yellow" if grade >= b.yellow else "red"
+    word = status(progress, 1.0, params.rag.green, params.rag.amber, baseline=0.0, due=due)
+    return "amber" if word == "green" and committed and progress < 1.0 else word
 
 
 def grade_okrs(kpis: pd.DataFrame, params: TeamParams, month: str) -> pd.DataFrame:
@@ -68,7 +79,7 @@ def grade_okrs(kpis: pd.DataFrame, params: TeamParams, month: str) -> pd.DataFra
         :func:`salesreport.kpis.compute_kpis` output (``metric, window, period, segment,
         value``).
     params : TeamParams
-        ``okrs`` and ``okr_bands``.
+        ``okrs``, ``rag`` and ``fiscal_year_start_month``.
     month : str
         The report month (``YYYY-MM``): the ``period`` whose values are graded.
 
@@ -102,6 +113,18 @@ def grade_okrs(kpis: pd.DataFrame, params: TeamParams, month: str) -> pd.DataFra
                 seg = kr.segment if spoke is None else spoke
                 value = float(lookup.get((kr.metric, kr.window, seg), np.nan))
                 grade = kr_grade(value, kr.baseline, kr.target)
+                entry = CATALOGUE.get(kr.metric)
+                due = due_share(
+                    month,
+                    kr.window,
+                    entry is not None and entry.additive,
+                    params.fiscal_year_start_month,
+                )
+                progress = (
+                    (value - kr.baseline) / (kr.target - kr.baseline)
+                    if np.isfinite(grade)
+                    else np.nan
+                )
                 krs.append(
                     {
                         "objective": obj.name,
@@ -112,16 +135,19 @@ def grade_okrs(kpis: pd.DataFrame, params: TeamParams, month: str) -> pd.DataFra
                         "target": kr.target,
                         "value": value,
                         "grade": grade,
-                        "status": band(grade, params, kr.committed),
+                        "status": band(progress, params, due, kr.committed),
                         "weight": kr.weight,
                         "committed": kr.committed,
                         "segment": seg,
+                        "due": due,
                     }
                 )
             g = np.array([k["grade"] for k in krs], dtype=float)
             w = np.array([k["weight"] for k in krs], dtype=float)
             has = ~np.isnan(g)
+            d = np.array([k["due"] for k in krs], dtype=float)
             obj_grade = float(np.sum(g[has] * w[has]) / np.sum(w[has])) if has.any() else np.nan
+            obj_due = float(np.sum(d[has] * w[has]) / np.sum(w[has])) if has.any() else 1.0
             rows.append(
                 {
                     "objective": obj.name,
@@ -132,10 +158,11 @@ def grade_okrs(kpis: pd.DataFrame, params: TeamParams, month: str) -> pd.DataFra
                     "target": np.nan,
                     "value": np.nan,
                     "grade": obj_grade,
-                    "status": band(obj_grade, params),
+                    "status": band(obj_grade, params, obj_due),
                     "weight": float(w.sum()),
                     "committed": None,
                     "segment": "all" if spoke is None else spoke,
+                    "due": obj_due,
                 }
             )
             rows.extend(krs)
