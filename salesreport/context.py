@@ -266,10 +266,11 @@ def build_context(
             progress(name)
 
     parse_month(month)
-    if engine is None:  # the tables into an embedded engine, once for every computation
+    own_engine = engine is None
+    if own_engine:  # the tables into the team's engine, once for every computation
         from salesreport.kpis.compiler import engine_for
 
-        engine = engine_for(tables, month)
+        engine = engine_for(tables, month, params)
     notes: dict[str, Any] = {}
     frames = {} if frames is None else frames
     frames["quality"] = quality if quality is not None else pd.DataFrame()
@@ -359,6 +360,8 @@ def build_context(
     # the forecast KPIs go in as the KPI rows are assembled (no copy of millions of rows)
     frames["forecast_headline"] = pd.DataFrame([acc_mod.headline_accuracy(fkpis, month)])
     kpis = compute_kpis(None, params, month, extra=_forecast_kpi_rows(fkpis), engine=engine)
+    if own_engine:
+        engine.close()  # the last query: a server's session (and its temporary tables) ends
     if len(kpis) and isinstance(frames, _FrameSink):
         # never read from a saved context: the sections read kpi_status (below), which is
         # kpis plus three columns, row for row; kpis.csv is written from memory

@@ -24,6 +24,7 @@ keeps that case.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from typing import TYPE_CHECKING
 
@@ -56,12 +57,15 @@ class Engine:
     backend : ibis.BaseBackend
         An Ibis backend connection (:meth:`duckdb` makes the default one).
     name : str
-        The engine's name for messages (``duckdb``).
+        The engine's name for messages (``duckdb``, ``postgres``, ``spark``).
+    secret : str, optional
+        The connection URL, masked (with its password) in every error message.
     """
 
-    def __init__(self, backend, name: str = "duckdb") -> None:
+    def __init__(self, backend, name: str = "duckdb", secret: str | None = None) -> None:
         self.backend = backend
         self.name = name
+        self.secret = secret
         self._tables: dict[str, ir.Table] = {}
 
     @classmethod
@@ -88,7 +92,8 @@ class Engine:
         table = to_arrow(df, spec)
         if key is not None:
             table = table.append_column(key, pa.array(np.arange(len(df), dtype=np.int64)))
-        expr = self._temporary(name, table)
+        with self._failures():
+            expr = self._temporary(name, table)
         self._tables[name] = expr
         return expr
 
@@ -130,10 +135,11 @@ class Engine:
 
         name = f"_sr_{prefix}_{next(_names)}"
         sql = self.backend.compile(expr)
-        if self.name == "spark":  # a temporary view, computed now and kept in memory
-            self.run_sql(f"CACHE TABLE `{name}` AS {sql}")
-            return self.backend.table(name)
-        self.run_sql(f'CREATE TEMPORARY TABLE "{name}" AS {sql}')
+        with self._failures():
+            if self.name == "spark":  # a temporary view, computed now and kept in memory
+                self.run_sql(f"CACHE TABLE `{name}` AS {sql}")
+                return self.backend.table(name)
+            self.run_sql(f'CREATE TEMPORARY TABLE "{name}" AS {sql}')
         namespace = (
             ops.Namespace(catalog="temp", database="main")
             if self.name == "duckdb"
@@ -161,14 +167,43 @@ class Engine:
             ]
         )
         table = pa.Table.from_pandas(df, schema=schema, preserve_index=False)
-        return self._temporary(name, table)
+        with self._failures():
+            return self._temporary(name, table)
 
     def execute(self, expr) -> pd.DataFrame:
         """Run an expression and fetch its (small) result as pandas."""
-        return self.backend.execute(expr)
+        with self._failures():
+            return self.backend.execute(expr)
 
     def to_arrow(self, expr) -> pa.Table:
-        return self.backend.to_pyarrow(expr)
+        with self._failures():
+            return self.backend.to_pyarrow(expr)
+
+    def close(self) -> None:
+        """Disconnect (a server's temporary tables go with the session; Spark's session stays
+        for the process, as PySpark keeps one)."""
+        if self.name != "spark":
+            self.backend.disconnect()
+
+    @contextlib.contextmanager
+    def _failures(self):
+        """A query failing on a server becomes an :class:`EngineError` naming the engine, with
+        the connection URL and password masked; DuckDB's own errors pass unchanged."""
+        if self.name == "duckdb":
+            yield
+            return
+        try:
+            yield
+        except Exception as exc:
+            from salesreport.data.read import mask_secret
+            from salesreport.exceptions import EngineError
+
+            text = (str(exc).strip() or type(exc).__name__).splitlines()[0]
+            raise EngineError(
+                mask_secret(f"engine {self.name}: a query failed: {text}", self.secret),
+                fix="Check that the server is running and reachable; run with --debug for "
+                "the query's traceback",
+            ) from None
 
 
 def to_arrow(df: pd.DataFrame, spec: TableSpec | None = None) -> pa.Table:

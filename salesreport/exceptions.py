@@ -36,6 +36,20 @@ class DataError(SalesReportError):
         self.problems = problems or []
 
 
+class EngineError(DataError):
+    """The engine that computes the numbers (PostgreSQL, Spark) cannot be reached, or a query
+    fails there; the message names the engine (and the table and column where known) with
+    the connection URL masked, ``fix`` says what to change."""
+
+    def __init__(self, message: str, fix: str = ""):
+        super().__init__(message)
+        self.reason = message
+        self.fix = fix
+
+    def __str__(self) -> str:
+        return f"{self.reason}. {self.fix}" if self.fix else self.reason
+
+
 class NotebookError(SalesReportError):
     """A notebook cell raised, the kernel died or a cell timed out."""
 

@@ -130,9 +130,7 @@ def _quoted_by_duckdb_only(con, df: pd.DataFrame) -> bool:
     text = [c for c in df.columns if df[c].dtype == object]
     if not text:
         return False
-    cond = " OR ".join(
-        f"(contains({_q(c)}, chr(13)) OR contains({_q(c)}, '#'))" for c in text
-    )
+    cond = " OR ".join(f"(contains({_q(c)}, chr(13)) OR contains({_q(c)}, '#'))" for c in text)
     return bool(con.execute(f"SELECT count(*) FROM frame WHERE {cond}").fetchone()[0])
 
 

@@ -22,6 +22,7 @@ from pydantic import (
     PrivateAttr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from salesreport.exceptions import ParameterError
@@ -49,6 +50,44 @@ class SqlSource(_Strict):
     tables: dict[str, str] = Field(
         default_factory=dict, description="table name -> SQL query or table"
     )
+
+
+class EngineParams(_Strict):
+    """Where the numbers are computed (:mod:`salesreport.backends`); ``engine: postgres`` is
+    short for ``engine: {kind: postgres}``."""
+
+    kind: Literal["duckdb", "postgres", "spark"] = "duckdb"
+    url_env: str | None = Field(
+        None, description="postgres: the environment variable holding postgresql://... URL"
+    )
+    master: str | None = Field(None, description="spark: the master URL; default local[*]")
+    options: dict[str, str | int | float | bool] = Field(
+        default_factory=dict, description="spark: settings such as spark.driver.memory"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short(cls, v: Any) -> Any:
+        return {"kind": v} if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _needs(self) -> EngineParams:
+        if self.kind == "postgres" and not self.url_env:
+            raise ValueError(
+                "engine postgres needs url_env: the name of the environment variable holding "
+                "the server's URL (for example url_env: SALESREPORT_PG_URL)"
+            )
+        if self.kind != "postgres" and self.url_env:
+            raise ValueError(f"url_env is for engine postgres, not {self.kind}")
+        if self.kind != "spark" and (self.master or self.options):
+            raise ValueError(f"master and options are for engine spark, not {self.kind}")
+        secret = [k for k in self.options if SECRET_KEYS.search(str(k))]
+        if secret:
+            raise ValueError(
+                f"engine.options {secret} look like credentials: they come from the "
+                "environment (Spark reads SPARK_* variables and its own config files), never YAML"
+            )
+        return self
 
 
 class DataSource(_Strict):
@@ -130,6 +169,7 @@ class TeamParams(_Strict):
     team: str
     display_name: str | None = None
     data: DataSource = Field(default_factory=DataSource)
+    engine: EngineParams = Field(default_factory=EngineParams)
     filters: dict[str, list[str]] = Field(default_factory=dict)
     currency: str = "EUR"
     fx_rates: dict[str, float] = Field(default_factory=dict)  # 1 unit of CODE in the team currency
@@ -415,8 +455,8 @@ def masked(params: TeamParams) -> dict[str, Any]:
     """
     data = params.model_dump(mode="json")
     secrets = set()
-    if params.data.sql is not None:
-        val = os.environ.get(params.data.sql.url_env)
+    for env in (params.data.sql.url_env if params.data.sql else None, params.engine.url_env):
+        val = os.environ.get(env) if env else None
         if val:
             secrets.add(val)
 

@@ -93,7 +93,7 @@ def compute_kpis(
     """
     parse_month(month)
     if engine is None:
-        engine = engine_for(tables, month)
+        engine = engine_for(tables, month, params)
     run = Compilation(engine, params, month)
     out = run.kpis()
     if extra is not None and len(extra):
@@ -102,13 +102,21 @@ def compute_kpis(
     return out
 
 
-def engine_for(tables: Tables, month: str) -> Engine:
-    """An embedded engine holding ``tables`` cut to ``month`` (point in time)."""
+def engine_for(tables: Tables, month: str, params: TeamParams | None = None) -> Engine:
+    """The engine ``params.engine`` names (default: an embedded DuckDB) holding ``tables`` cut
+    to ``month`` (point in time)."""
+    from salesreport.backends import open_engine
     from salesreport.data.pit import as_of
-    from salesreport.engine import Engine
+    from salesreport.params import params_source
 
     cut = as_of(tables, month, copy=False)[0]
-    return Engine.duckdb().register_tables(cut)
+    spec = params.engine if params is not None else None
+    engine = open_engine(spec, params_source(params) if params is not None else "")
+    try:
+        return engine.register_tables(cut)
+    except BaseException:
+        engine.close()
+        raise
 
 
 def evaluate(
@@ -460,7 +468,12 @@ class Compilation:
             e=out.e,
             wid=out.wid,
         )
-        df = self.engine.execute(out.order_by(["metric", "window", "period", "segment"]))
+        keys = ["metric", "window", "period", "segment"]
+        if self.engine.name == "duckdb":  # text ordered by code point, as pandas orders it
+            df = self.engine.execute(out.order_by(keys))
+        else:  # a server's collation may order text by locale: ordered here
+            df = self.engine.execute(out)
+            df = df.sort_values(keys, kind="stable").reset_index(drop=True)
         df["target"] = self._target_column(df)
         df["unit"] = df["metric"].map(units)
         return df[KPI_COLUMNS].reset_index(drop=True)

@@ -288,9 +288,7 @@ def activities(engine: Engine, columns: list[str | None]) -> Source:
     ``owner_id`` (the activity's ``rep_id``) and ``region`` (its rep's ``reps.region``)."""
     a = engine.table("activities")
     a = a.mutate(m=rules.month_of(a.timestamp))
-    flags = {
-        name: rules.flag(rules.is_type(a, typ)) for name, typ in rules.ACTIVITY_TYPES.items()
-    }
+    flags = {name: rules.flag(rules.is_type(a, typ)) for name, typ in rules.ACTIVITY_TYPES.items()}
     a = a.mutate(**flags)
     source = {"owner_id": "rep_id"}
     if "region" in columns:

@@ -1,0 +1,160 @@
+"""Opening the engine a team's YAML names (``engine:``): DuckDB, PostgreSQL or Spark.
+
+The semantic layer (:mod:`salesreport.kpis`, :mod:`salesreport.cohorts`,
+:mod:`salesreport.revenue`) is written in Ibis expressions; :func:`open_engine` gives the
+:class:`~salesreport.engine.Engine` they run on:
+
+``duckdb`` (default)
+    Embedded, in memory: nothing to start.
+``postgres``
+    A PostgreSQL server whose URL (``postgresql://user:password@host:port/database``) is in
+    the environment variable ``engine.url_env`` names; the URL never comes from YAML and is
+    masked in every message. The team's tables go into temporary tables of the session
+    (gone when the run disconnects) and every query runs in the server.
+``spark``
+    A Spark session through PySpark: ``local[*]`` by default (for trying it; the driver bound
+    to the loopback address, no web UI), a cluster when ``engine.master`` names one.
+    ``engine.options`` are Spark settings (``spark.driver.memory: 4g``).
+
+A server that cannot be reached, a wrong URL or a missing driver is an :class:`EngineError`
+(exit 3) naming the engine and what to fix.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from salesreport.exceptions import EngineError
+
+if TYPE_CHECKING:
+    from salesreport.engine import Engine
+    from salesreport.params import EngineParams
+
+#: the Spark settings a local session starts with (each can be overridden in engine.options)
+SPARK_DEFAULTS = {
+    "spark.sql.session.timeZone": "UTC",  # naive timestamps are the team's wall clock
+    "spark.ui.enabled": "false",
+    "spark.sql.shuffle.partitions": "8",
+    "spark.driver.memory": "3g",
+    "spark.sql.ansi.enabled": "false",
+}
+SPARK_LOCAL = {"spark.driver.bindAddress": "127.0.0.1", "spark.driver.host": "127.0.0.1"}
+
+
+def open_engine(spec: EngineParams | None, source: str = "the team's YAML") -> Engine:
+    """The engine ``spec`` names (``None``: the embedded DuckDB)."""
+    from salesreport.engine import Engine
+
+    kind = spec.kind if spec is not None else "duckdb"
+    if kind == "duckdb":
+        return Engine.duckdb()
+    if kind == "postgres":
+        return _postgres(spec, source)
+    return _spark(spec, source)
+
+
+def engine_url(spec: EngineParams, source: str) -> str:
+    """The connection URL from the environment variable ``spec.url_env`` names."""
+    url = os.environ.get(spec.url_env or "")
+    if not url:
+        raise EngineError(
+            f"engine {spec.kind}: the environment variable {spec.url_env} (engine.url_env in "
+            f"{source}) is not set",
+            fix=f"Export {spec.url_env}=postgresql://user:password@host:5432/database before "
+            "the run; the URL never goes into YAML.",
+        )
+    return url
+
+
+def _postgres(spec: EngineParams, source: str) -> Engine:
+    from urllib.parse import unquote, urlsplit
+
+    from salesreport.data.read import mask_secret
+    from salesreport.engine import Engine
+
+    url = engine_url(spec, source)
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql") or not parts.hostname:
+        raise EngineError(
+            f"engine postgres: ${spec.url_env} is not a PostgreSQL URL (it must look like "
+            "postgresql://user:password@host:5432/database)",
+            fix=f"Check ${spec.url_env}.",
+        )
+    try:
+        import ibis
+    except ImportError as exc:  # pragma: no cover - ibis is a runtime dependency
+        raise EngineError(f"engine postgres: {exc}", fix="Run `make setup`.") from None
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if port is not None and not 0 < port < 65536:
+        raise EngineError(
+            f"engine postgres: the port in ${spec.url_env} is not a number from 1 to 65535",
+            fix=f"Check ${spec.url_env}.",
+        )
+    try:
+        backend = ibis.postgres.connect(
+            host=parts.hostname,
+            port=port or 5432,
+            user=unquote(parts.username or "") or None,
+            password=unquote(parts.password or "") or None,
+            database=unquote(parts.path.lstrip("/")) or None,
+            connect_timeout=10,
+            application_name="salesreport",
+        )
+    except ModuleNotFoundError as exc:
+        raise EngineError(
+            f"engine postgres needs the psycopg driver ({exc.name} is not installed)",
+            fix="Install it: pip install 'salesreport[postgres]' (or make setup).",
+        ) from None
+    except Exception as exc:  # psycopg.OperationalError and friends; the URL masked
+        raise EngineError(
+            mask_secret(
+                f"engine postgres: cannot connect to {parts.hostname}:{port or 5432} "
+                f"(${spec.url_env}): {_first_line(exc)}",
+                url,
+            ),
+            fix=f"Check ${spec.url_env} (host, port, user, password, database) and that the "
+            "server is running and reachable.",
+        ) from None
+    backend.raw_sql("SET TIME ZONE 'UTC'").close()  # naive timestamps stay as written
+    return Engine(backend, "postgres", secret=url)
+
+
+def _spark(spec: EngineParams, source: str) -> Engine:
+    from salesreport.engine import Engine
+
+    try:
+        import ibis
+        from pyspark.sql import SparkSession
+    except ModuleNotFoundError as exc:
+        raise EngineError(
+            f"engine spark needs PySpark ({exc.name} is not installed)",
+            fix="Install it: pip install 'salesreport[spark]'; Spark also needs Java 17 or "
+            "later (Debian: apt install openjdk-17-jre-headless).",
+        ) from None
+    master = spec.master or "local[*]"
+    settings = dict(SPARK_DEFAULTS)
+    if master.startswith("local"):
+        settings.update(SPARK_LOCAL)
+    settings.update({str(k): str(v) for k, v in spec.options.items()})
+    builder = SparkSession.builder.master(master).appName("salesreport")
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    try:
+        session = builder.getOrCreate()
+    except Exception as exc:  # no Java, a master that does not answer
+        raise EngineError(
+            f"engine spark: cannot start a session on {master}: {_first_line(exc)}",
+            fix="Check engine.master in "
+            f"{source} and that Java 17 or later is installed (java -version).",
+        ) from None
+    session.sparkContext.setLogLevel("ERROR")
+    return Engine(ibis.pyspark.connect(session), "spark")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]

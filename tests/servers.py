@@ -1,0 +1,126 @@
+"""Real servers for the engine tests: a PostgreSQL server and a local Spark session.
+
+PostgreSQL: Debian's ``postgresql`` package (``make test`` installs it with apt when it is
+missing and apt is there). ``initdb`` in a fresh temporary folder, the server listening on
+the loopback address only, on a free port, with a user whose password is real (scram), and
+stopped at the end. As root the server runs as the ``postgres`` user the package creates
+(PostgreSQL refuses to run as root).
+
+Spark: PySpark's local session (Java from Debian when missing), the driver bound to the
+loopback address, no web UI.
+
+Without a server the tests skip, saying why; with ``CI`` set they fail instead: CI must run
+them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import secrets
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+PG_USER = "salesreport_test"
+
+
+def unavailable(reason: str):
+    """Skip with ``reason``; fail when ``CI`` is set (the servers must be there in CI)."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI is set: these tests must run)")
+    pytest.skip(reason)
+
+
+def postgres_bin() -> Path | None:
+    """The folder of ``initdb`` and ``pg_ctl``: on the PATH, or Debian's newest version."""
+    found = shutil.which("initdb")
+    if found and shutil.which("pg_ctl"):
+        return Path(os.path.realpath(found)).parent
+    versions = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
+    )
+    return versions[-1].parent if versions else None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def postgres_server():
+    """A running PostgreSQL server; yields its URL (with a random password)."""
+    bindir = postgres_bin()
+    if bindir is None:
+        unavailable("PostgreSQL is not installed (apt install postgresql)")
+    run_as: list[str] = []
+    owner = None
+    if os.geteuid() == 0:
+        try:
+            owner = pwd.getpwnam("postgres")
+        except KeyError:
+            unavailable("running as root and there is no 'postgres' user to run the server as")
+        run_as = ["runuser", "-u", "postgres", "--"]
+    root = Path(tempfile.mkdtemp(prefix="salesreport-pg-"))
+    password = "pw-" + secrets.token_urlsafe(12)
+    port = free_port()
+    try:
+        (root / "pw").write_text(password + "\n")
+        if owner is not None:
+            for p in (root, root / "pw"):
+                os.chown(p, owner.pw_uid, owner.pw_gid)
+        os.chmod(root, 0o700)
+        data = root / "data"
+
+        def run(*args: str) -> None:
+            proc = subprocess.run(
+                [*run_as, *args], capture_output=True, text=True, timeout=120, check=False
+            )
+            if proc.returncode:
+                log = root / "log"
+                tail = log.read_text()[-2000:] if log.exists() else ""
+                raise RuntimeError(f"{args[0]} failed: {proc.stdout}{proc.stderr}{tail}")
+
+        run(
+            str(bindir / "initdb"), "-D", str(data), "-U", PG_USER, f"--pwfile={root / 'pw'}",
+            "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8",
+            "--no-sync",
+        )  # fmt: skip
+        options = (
+            f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={root} "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+            "-c shared_buffers=256MB -c work_mem=64MB"
+        )
+        run(str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"),
+            "-w", "-t", "60", "start")  # fmt: skip
+        try:
+            yield f"postgresql://{PG_USER}:{password}@127.0.0.1:{port}/postgres"
+        finally:
+            subprocess.run(
+                [*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"],
+                capture_output=True, timeout=60, check=False,
+            )  # fmt: skip
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def spark_session():
+    """PySpark's local session on the loopback address (one per process, as PySpark keeps)."""
+    try:
+        import pyspark  # noqa: F401
+    except ModuleNotFoundError:
+        unavailable("PySpark is not installed (pip install 'salesreport[spark]')")
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        unavailable("Java is not installed (apt install openjdk-17-jre-headless)")
+    from salesreport.backends import open_engine
+    from salesreport.params import EngineParams
+
+    return open_engine(EngineParams(kind="spark", master="local[2]"))
