@@ -12,7 +12,7 @@ DATA        ?=
 ARGS        ?=
 ALLOW_PARTIAL ?=
 
-REPORT_FLAGS := --team "$(TEAM)" $(if $(MONTH),--month "$(MONTH)") $(if $(DATA),--data "$(DATA)") $(if $(ALLOW_PARTIAL),--allow-partial) $(ARGS)
+REPORT_FLAGS := $(if $(filter all,$(TEAM)),--all-teams,--team "$(TEAM)") $(if $(MONTH),--month "$(MONTH)") $(if $(DATA),--data "$(DATA)") $(if $(ALLOW_PARTIAL),--allow-partial) $(ARGS)
 # `make report TEAM=` (empty) names the problem before anything starts
 CHECK_TEAM   = @test -n "$(strip $(TEAM))" || { echo "make: TEAM is empty: name a team, e.g. make $@ TEAM=emea (teams: $$(ls params | sed -n 's/\.yaml$$//p' | grep -v '^defaults$$' | tr '\n' ' '))" >&2; exit 2; }
 # JupyterLab refuses to start as root unless told to (containers run as root)
@@ -20,7 +20,7 @@ LAB_ROOT    := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
-	@echo "  report takes TEAM=<team> [MONTH=YYYY-MM] [DATA=path] [ALLOW_PARTIAL=1] [ARGS=...]"
+	@echo "  report takes TEAM=<team> (TEAM=all: every team) [MONTH=YYYY-MM] [DATA=path] [ALLOW_PARTIAL=1] [ARGS=...]"
 	@echo "  lab takes ARGS=... (e.g. ARGS='--port 8890 --no-browser')"
 
 $(STAMP): requirements.lock pyproject.toml Makefile

@@ -72,6 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="build the current month, which is not over, to date (labelled 'month to date'; "
         "its forecast is not recorded in the ledger)",
     )
+    rep.add_argument(
+        "--all-teams",
+        action="store_true",
+        help="build every team in params/ (one failing does not stop the others; the exit "
+        "code is the first failed team's)",
+    )
     rep.add_argument("--workers", type=int, help="notebooks run at once (default from YAML: 2)")
     rep.add_argument("--quiet", action="store_true", help="print only errors")
 
@@ -111,18 +117,47 @@ def build_parser() -> argparse.ArgumentParser:
 def _cmd_report(a) -> int:
     from salesreport.pipeline import Progress, run_report
 
-    result = run_report(
-        team=a.team,
-        month=a.month,
-        data=a.data,
-        params_file=a.params_file,
-        out=a.out,
-        strict=a.strict,
-        workers=a.workers,
-        progress=Progress(quiet=True if a.quiet else None),
-        allow_partial=a.allow_partial,
-    )
+    common = {
+        "month": a.month,
+        "data": a.data,
+        "strict": a.strict,
+        "workers": a.workers,
+        "progress": Progress(quiet=True if a.quiet else None),
+        "allow_partial": a.allow_partial,
+    }
+    if a.all_teams:
+        return _report_all_teams(a, common)
+    result = run_report(team=a.team, params_file=a.params_file, out=a.out, **common)
     print(result.out_dir / "index.html")
+    return 0
+
+
+def _report_all_teams(a, common: dict) -> int:
+    """``report --all-teams``: every team, then one line each; exit 0 when all published,
+    else the exit code of the first team that failed."""
+    from salesreport.exceptions import ParameterError
+    from salesreport.pipeline import run_all_teams
+
+    clash = [f for f, v in (("--team", a.team), ("--params", a.params_file), ("--out", a.out)) if v]
+    if clash:
+        raise ParameterError(
+            f"--all-teams builds every team in params/ into reports/: drop {' and '.join(clash)}"
+        )
+    outcomes = run_all_teams(**common)
+    failed = [o for o in outcomes if o.exit_code]
+    for o in outcomes:
+        if o.exit_code:
+            print(f"{o.team}: FAILED (exit {o.exit_code}) after {o.seconds:.0f} s: {o.error}",
+                  file=sys.stderr)  # fmt: skip
+        else:
+            print(f"{o.team}: {o.out_dir / 'index.html'} ({o.seconds:.0f} s)")
+    if failed:
+        print(
+            f"salesreport: {len(failed)} of {len(outcomes)} teams failed "
+            f"({', '.join(o.team for o in failed)}); their earlier reports are unchanged.",
+            file=sys.stderr,
+        )
+        return failed[0].exit_code
     return 0
 
 

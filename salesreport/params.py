@@ -241,6 +241,11 @@ def check_team_name(team: str) -> str:
             f"team name {team!r} is not allowed: use lower-case letters, digits, '_' and '-' only "
             "(for example 'emea')"
         )
+    if team == "all":
+        raise ParameterError(
+            "'all' is not a team: it means every team (make report TEAM=all, salesreport report "
+            "--all-teams); give the team another name"
+        )
     return team
 
 

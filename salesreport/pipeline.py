@@ -22,7 +22,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from salesreport.exceptions import LockedError, NotebookError, ParameterError, PublishError
+from salesreport.exceptions import (
+    LockedError,
+    NotebookError,
+    ParameterError,
+    PublishError,
+    SalesReportError,
+)
 from salesreport.execute import claimed_by
 from salesreport.jobs import DEFINITIONS_PAGE, NotebookJob, PageLink
 from salesreport.params import (
@@ -226,6 +232,64 @@ def run_report(
         # the lock file stays: removing it would let a run that opened it before the removal
         # and a run that creates a new one both hold "the" lock
         lock.release()
+
+
+@dataclass
+class TeamOutcome:
+    """One team's result in :func:`run_all_teams`: its report, or why it failed."""
+
+    team: str
+    exit_code: int  # 0: published; else the code a run of this team alone exits with
+    out_dir: Path | None = None
+    error: str = ""
+    seconds: float = 0.0
+
+
+def run_all_teams(
+    month: str | None = None,
+    data: str | None = None,
+    strict: bool = False,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    allow_partial: bool = False,
+) -> list[TeamOutcome]:
+    """Every team in ``params/`` for the month, one after the other in this process (the
+    libraries are imported once); a team that fails is reported and the others still run.
+    Each team is published, locked and recorded exactly as by :func:`run_report`, and the
+    archive index lists them all at the end.
+
+    Interrupting (Ctrl-C) stops the whole run: the team being built publishes nothing.
+    """
+    from salesreport.params import list_teams
+
+    progress = progress or Progress()
+    teams = list_teams()
+    if not teams:
+        raise ParameterError(f"no team in {project_root() / 'params'}: add params/<team>.yaml")
+    outcomes = []
+    for i, team in enumerate(teams, 1):
+        progress.say(f"== team {team} ({i} of {len(teams)})")
+        t0 = time.perf_counter()
+        try:
+            result = run_report(
+                team=team,
+                month=month,
+                data=data,
+                strict=strict,
+                workers=workers,
+                progress=Progress(quiet=progress.quiet, stream=progress.stream),
+                allow_partial=allow_partial,
+            )
+            outcome = TeamOutcome(team, 0, out_dir=result.out_dir)
+        except SalesReportError as exc:
+            outcome = TeamOutcome(team, exc.exit_code, error=str(exc))
+        except Exception as exc:  # noqa: BLE001 - one team's bug must not stop the others
+            outcome = TeamOutcome(team, 1, error=f"unexpected error: {type(exc).__name__}: {exc}")
+        outcome.seconds = round(time.perf_counter() - t0, 1)
+        if outcome.exit_code:
+            progress.say(f"    team {team} failed: {outcome.error}")
+        outcomes.append(outcome)
+    return outcomes
 
 
 def _check_notebooks(params: TeamParams) -> None:

@@ -41,3 +41,10 @@ def test_make_report_with_an_empty_team_says_so_and_builds_nothing():
 def test_make_report_passes_allow_partial():
     out = _make("-n", "report", "TEAM=emea", "ALLOW_PARTIAL=1")
     assert '--team "emea"' in out.stdout and "--allow-partial" in out.stdout
+
+
+def test_make_report_team_all_builds_every_team():
+    out = _make("-n", "report", "TEAM=all")
+    assert "salesreport report --all-teams" in out.stdout and "--team" not in out.stdout
+    out = _make("-n", "report", "TEAM=emea")
+    assert '--team "emea"' in out.stdout and "--all-teams" not in out.stdout
