@@ -15,6 +15,10 @@ The semantic layer (:mod:`salesreport.kpis`, :mod:`salesreport.cohorts`,
     A Spark session through PySpark: ``local[*]`` by default (for trying it; the driver bound
     to the loopback address, no web UI), a cluster when ``engine.master`` names one.
     ``engine.options`` are Spark settings (``spark.driver.memory: 4g``).
+``ibis``
+    Any other backend Ibis connects to by URL (``snowflake://``, ``trino://``,
+    ``bigquery://``), its driver installed by the user: **not tested** against a server (the
+    tests check only that the catalogue compiles to BigQuery's, Snowflake's and Trino's SQL).
 
 A server that cannot be reached, a wrong URL or a missing driver is an :class:`EngineError`
 (exit 3) naming the engine and what to fix.
@@ -51,6 +55,8 @@ def open_engine(spec: EngineParams | None, source: str = "the team's YAML") -> E
         return Engine.duckdb()
     if kind == "postgres":
         return _postgres(spec, source)
+    if kind == "ibis":
+        return _other(spec, source)
     return _spark(spec, source)
 
 
@@ -121,6 +127,28 @@ def _postgres(spec: EngineParams, source: str) -> Engine:
         ) from None
     backend.raw_sql("SET TIME ZONE 'UTC'").close()  # naive timestamps stay as written
     return Engine(backend, "postgres", secret=url)
+
+
+def _other(spec: EngineParams, source: str) -> Engine:
+    """Another Ibis backend by URL (not tested against a server: module docstring)."""
+    from urllib.parse import urlsplit
+
+    import ibis
+
+    from salesreport.data.read import mask_secret
+    from salesreport.engine import Engine
+
+    url = engine_url(spec, source)
+    scheme = urlsplit(url).scheme or "?"
+    try:
+        backend = ibis.connect(url)
+    except Exception as exc:  # an unknown scheme, a missing driver, a refused connection
+        raise EngineError(
+            mask_secret(f"engine ibis ({scheme}): cannot connect: {_first_line(exc)}", url),
+            fix=f"Check ${spec.url_env} and that the Ibis backend for {scheme} is installed "
+            f"(pip install 'ibis-framework[{scheme}]'); this engine is not tested",
+        ) from None
+    return Engine(backend, getattr(backend, "name", scheme), secret=url)
 
 
 def _spark(spec: EngineParams, source: str) -> Engine:

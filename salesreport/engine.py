@@ -66,6 +66,10 @@ class Engine:
         self.backend = backend
         self.name = name
         self.secret = secret
+        #: when set, :meth:`materialize` computes nothing and returns the expression itself,
+        #: so that a whole computation stays one expression (to compile it for another
+        #: backend's SQL dialect: tests/test_engines.py)
+        self.keep_lazy = False
         self._tables: dict[str, ir.Table] = {}
 
     @classmethod
@@ -133,12 +137,16 @@ class Engine:
         :meth:`memtable`)."""
         import ibis.expr.operations as ops
 
+        if self.keep_lazy:
+            return expr
         name = f"_sr_{prefix}_{next(_names)}"
-        sql = self.backend.compile(expr)
         with self._failures():
+            sql = self.backend.compile(expr)
             if self.name == "spark":  # a temporary view, computed now and kept in memory
                 self.run_sql(f"CACHE TABLE `{name}` AS {sql}")
                 return self.backend.table(name)
+            if self.name not in ("duckdb", "postgres"):  # another Ibis backend: its own DDL
+                return self.backend.create_table(name, expr, temp=True)
             self.run_sql(f'CREATE TEMPORARY TABLE "{name}" AS {sql}')
         namespace = (
             ops.Namespace(catalog="temp", database="main")

@@ -56,9 +56,12 @@ class EngineParams(_Strict):
     """Where the numbers are computed (:mod:`salesreport.backends`); ``engine: postgres`` is
     short for ``engine: {kind: postgres}``."""
 
-    kind: Literal["duckdb", "postgres", "spark"] = "duckdb"
+    kind: Literal["duckdb", "postgres", "spark", "ibis"] = "duckdb"
     url_env: str | None = Field(
-        None, description="postgres: the environment variable holding postgresql://... URL"
+        None,
+        description="postgres: the environment variable holding the postgresql://... URL; "
+        "ibis (any other Ibis backend, not tested): the variable holding the URL ibis.connect "
+        "takes, such as snowflake://... or trino://...",
     )
     master: str | None = Field(None, description="spark: the master URL; default local[*]")
     options: dict[str, str | int | float | bool] = Field(
@@ -72,13 +75,13 @@ class EngineParams(_Strict):
 
     @model_validator(mode="after")
     def _needs(self) -> EngineParams:
-        if self.kind == "postgres" and not self.url_env:
+        if self.kind in ("postgres", "ibis") and not self.url_env:
             raise ValueError(
-                "engine postgres needs url_env: the name of the environment variable holding "
-                "the server's URL (for example url_env: SALESREPORT_PG_URL)"
+                f"engine {self.kind} needs url_env: the name of the environment variable "
+                "holding the server's URL (for example url_env: SALESREPORT_PG_URL)"
             )
-        if self.kind != "postgres" and self.url_env:
-            raise ValueError(f"url_env is for engine postgres, not {self.kind}")
+        if self.kind not in ("postgres", "ibis") and self.url_env:
+            raise ValueError(f"url_env is for engines postgres and ibis, not {self.kind}")
         if self.kind != "spark" and (self.master or self.options):
             raise ValueError(f"master and options are for engine spark, not {self.kind}")
         secret = [k for k in self.options if SECRET_KEYS.search(str(k))]

@@ -1,0 +1,150 @@
+"""The same numbers on DuckDB, PostgreSQL and Spark, timed; and every team in one command.
+
+For each engine, on the sample at ``--scale`` (EMEA, report month 2026-10):
+
+- **load**: the files read, checked and cut by the loader (the same for every engine);
+- **upload**: the cut tables put into the engine (DuckDB: in memory; PostgreSQL: temporary
+  tables of a real server started here, as the tests start it; Spark: a local session's
+  cached views), shown apart from the computation;
+- **compute**: every frame of the report (``build_context``: KPIs, cohorts, revenue,
+  forecasts) with the queries run by that engine;
+- the largest relative difference of ``kpis`` against DuckDB's (the tests require 1e-9).
+
+Then ``salesreport report --all-teams`` against the three teams one by one (fresh processes,
+as a user runs them), wall and CPU seconds.
+
+    .venv/bin/python benchmarks/bench_engines.py [--scale 1] [--engines duckdb,postgres,spark]
+        [--no-all-teams]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+MONTH = "2026-10"
+PG_ENV = "SALESREPORT_BENCH_PG_URL"
+
+
+def cpu() -> float:
+    me, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def rel_diff(a, b) -> float:
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    ok = ~(np.isnan(a) & np.isnan(b))
+    if (np.isnan(a[ok]) | np.isnan(b[ok])).any():
+        return float("inf")
+    d = np.abs(a[ok] - b[ok]) / np.maximum(np.maximum(np.abs(a[ok]), np.abs(b[ok])), 1e-9)
+    return float(d.max()) if d.size else 0.0
+
+
+def engines(scale: float, names: list[str]) -> None:
+    from salesreport.backends import open_engine
+    from salesreport.context import build_context
+    from salesreport.data import load_tables
+    from salesreport.data.pit import as_of
+    from salesreport.params import EngineParams, load_params
+    from salesreport.sample import write_sample
+    from tests.servers import postgres_server
+
+    data = Path(tempfile.mkdtemp(prefix="sr-bench-engines-"))
+    write_sample(data, end_month=MONTH, scale=scale)
+    params = load_params("emea")
+    t0 = time.perf_counter()
+    loaded = load_tables(params, data, MONTH)
+    load_s = time.perf_counter() - t0
+    tables = as_of(loaded.tables, MONTH, copy=False)[0]
+    rows = sum(len(getattr(tables, t)) for t in tables.present())
+    print(f"sample x{scale:g}, EMEA {MONTH}: {rows:,} rows after the team filter and the cut; "
+          f"load {load_s:.1f} s (the same for every engine)")  # fmt: skip
+    print(f"{'engine':<9} {'connect s':>9} {'upload s':>9} {'compute s':>10} {'kpi rows':>9} "
+          f"{'max rel diff vs duckdb':>23}")  # fmt: skip
+    base = None
+    for name in names:
+        with contextlib.ExitStack() as stack:
+            spec = {"kind": name}
+            if name == "postgres":
+                os.environ[PG_ENV] = stack.enter_context(postgres_server())
+                spec["url_env"] = PG_ENV
+            if name == "spark":
+                spec["master"] = "local[2]"
+            p = params.model_copy(update={"engine": EngineParams(**spec)})
+            t0 = time.perf_counter()
+            engine = open_engine(p.engine)
+            t1 = time.perf_counter()
+            engine.register_tables(tables)
+            t2 = time.perf_counter()
+            ctx = build_context(p, tables, MONTH, engine=engine)
+            t3 = time.perf_counter()
+            engine.close()
+        kpis = ctx.frames["kpis"]
+        if base is None:
+            base = kpis
+            diff = "-"
+        else:
+            same = len(kpis) == len(base) and (kpis["metric"] == base["metric"]).all()
+            diff = f"{rel_diff(kpis['value'], base['value']):.1e}" if same else "rows differ"
+        print(f"{name:<9} {t1 - t0:9.1f} {t2 - t1:9.1f} {t3 - t2:10.1f} {len(kpis):9,} {diff:>23}",
+              flush=True)  # fmt: skip
+
+
+def all_teams() -> None:
+    from salesreport.params import list_teams
+    from salesreport.sample import write_sample
+    from tests.conftest import _project
+
+    data = Path(tempfile.mkdtemp(prefix="sr-bench-all-"))
+    write_sample(data, end_month=MONTH)
+    teams = list_teams()
+
+    def run(*args: str) -> tuple[float, float]:
+        root = _project(Path(tempfile.mkdtemp(prefix="sr-bench-home-")))
+        env = {**os.environ, "SALESREPORT_HOME": str(root), "CI": "1"}
+        c0, t0 = cpu(), time.perf_counter()
+        subprocess.run([sys.executable, "-m", "salesreport", "report", *args, "--month", MONTH,
+                        "--data", str(data)], env=env, check=True, capture_output=True)  # fmt: skip
+        return time.perf_counter() - t0, cpu() - c0
+
+    one = {t: run("--team", t) for t in teams}
+    together = run("--all-teams")
+    print(f"\n{'run':<24} {'wall s':>7} {'CPU s':>7}")
+    for t, (w, c) in one.items():
+        print(f"{'--team ' + t:<24} {w:7.1f} {c:7.1f}")
+    w1 = sum(w for w, _ in one.values())
+    c1 = sum(c for _, c in one.values())
+    print(f"{'the teams one by one':<24} {w1:7.1f} {c1:7.1f}")
+    print(f"{'--all-teams':<24} {together[0]:7.1f} {together[1]:7.1f}")
+    mean_one = w1 / len(one)
+    print(f"--all-teams / one team's mean wall time: {together[0] / mean_one:.2f} "
+          "(issue 19 asks at most 1.5)")  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--engines", default="duckdb,postgres,spark")
+    ap.add_argument("--no-all-teams", action="store_true")
+    a = ap.parse_args()
+    engines(a.scale, [e.strip() for e in a.engines.split(",") if e.strip()])
+    if not a.no_all_teams:
+        all_teams()
+
+
+if __name__ == "__main__":
+    main()
