@@ -8,6 +8,7 @@ publish nothing and leave the previous report byte-identical.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import html
 import json
@@ -522,33 +523,40 @@ def test_bad_data_stops_the_started_kernels_and_publishes_nothing(
     (data / "opportunities.csv").write_text(
         ",".join(c for c in cols if c != "amount") + "\n", encoding="utf-8"
     )  # no data rows, and the required amount column is gone
-    proc = subprocess.Popen(
+    # every Python process the run starts writes its pid, parent and command line as it
+    # starts (no polling: a worker the run stops within milliseconds is still seen)
+    hook, seen = tmp_path / "hook", tmp_path / "started"
+    hook.mkdir()
+    seen.mkdir()
+    (hook / "sitecustomize.py").write_text(
+        "import os, sys\n"
+        f"with open(os.path.join({str(seen)!r}, str(os.getpid())), 'w') as f:\n"
+        "    f.write(f'{os.getppid()}\\n' + '\\0'.join(sys.orig_argv))\n"
+    )
+    env = {**os.environ, "CI": "1", "SALESREPORT_HOME": str(root), "PYTHONPATH": str(hook)}
+    proc = subprocess.run(
         [sys.executable, "-m", "salesreport", "report", "--team", "emea",
          "--month", REPORT_MONTH, "--data", str(data)],
-        cwd=ROOT, env={**os.environ, "CI": "1", "SALESREPORT_HOME": str(root)},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
-    import time
-
-    me = psutil.Process(proc.pid)
-    family, workers = {me}, 0
-    while proc.poll() is None:  # note every process the run starts, until it ends
-        try:
-            for child in me.children(recursive=True):
-                # a worker is the run's own child (a kernel a worker forks carries the worker's
-                # command line until it executes its own: not a second worker)
-                worker = child.ppid() == proc.pid and "salesreport.execute" in child.cmdline()
-                if child not in family and worker:
-                    workers += 1
-                family.add(child)
-        except psutil.NoSuchProcess:
-            continue
-        time.sleep(0.02)
-    err = proc.stderr.read()
-    assert workers == 1  # the (one page) worker had started before the data was read
+    err = proc.stderr
+    started = {}
+    for f in seen.iterdir():
+        parent, argv = f.read_text().split("\n", 1)
+        started[int(f.name)] = (int(parent), argv.split("\0"))
+    (cli,) = [pid for pid, (parent, _) in started.items() if parent == os.getpid()]
+    workers = [
+        pid for pid, (parent, argv) in started.items()
+        if parent == cli and "salesreport.execute" in argv
+    ]  # fmt: skip
+    assert len(workers) == 1, started  # the (one page) worker had started before the data was read
     assert proc.returncode == 3, err
     assert "opportunities.csv" in err and "Traceback" not in err
-    _, alive = psutil.wait_procs(list(family), timeout=10)
+    family = []
+    for pid in started:  # the run's worker and any kernel it started: all gone
+        with contextlib.suppress(psutil.NoSuchProcess):
+            family.append(psutil.Process(pid))
+    _, alive = psutil.wait_procs(family, timeout=10)
     assert not alive, f"left running: {[p.cmdline()[:3] for p in alive]}"
     assert tree_digest(out) == before
     emea = root / "reports" / "emea"
