@@ -7,6 +7,7 @@ within a relative 1e-9, everything else identical.
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -307,3 +308,56 @@ def test_hand_made_kpis_by_region_agree_on_spark():
     got = evaluate(spark, PARAMS, windows, metrics, "region")
     assert want["value"].isna().any() and {"region=de", "region=DE"} <= set(want["segment"])
     assert_same_frames({"kpis": got}, {"kpis": want}, "spark")
+
+
+def test_a_report_computed_in_postgres_never_shows_the_password(pg_url, tmp_path, sample_dir):
+    """The whole run on the real server, with its real password: the report publishes, and
+    neither the password nor the URL is in any file written (HTML, notebooks, run.json, CSV)
+    or in what the command prints."""
+    from tests.conftest import _project, run_cli
+
+    root = _project(tmp_path)
+    p = root / "params" / "emea.yaml"
+    p.write_text(
+        p.read_text() + f"audiences: [executive]\nengine: {{kind: postgres, url_env: {PG_ENV}}}\n"
+    )
+    r = run_cli(
+        "report", "--team", "emea", "--month", REPORT_MONTH, "--data", str(sample_dir),
+        SALESREPORT_HOME=str(root), **{PG_ENV: pg_url},
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    password = pg_url.split(":")[2].split("@")[0]
+    assert password.startswith("pw-")
+    out = root / "reports"
+    files = [f for f in out.rglob("*") if f.is_file()]
+    assert any(f.name == "executive.html" for f in files)
+    for f in files:
+        data = f.read_bytes()
+        assert password.encode() not in data and pg_url.encode() not in data, f
+    assert password not in r.stdout + r.stderr
+    run = json.loads(next(f for f in files if f.name == "run.json").read_text())
+    assert run["parameters"]["engine"] == {
+        "kind": "postgres", "url_env": PG_ENV, "master": None, "options": {}
+    }  # fmt: skip
+
+
+def test_a_server_that_is_down_stops_the_run_with_exit_3_and_publishes_nothing(
+    tmp_path, sample_dir
+):
+    from tests.conftest import _project, run_cli
+    from tests.servers import free_port
+
+    root = _project(tmp_path)
+    p = root / "params" / "emea.yaml"
+    p.write_text(
+        p.read_text() + f"audiences: [executive]\nengine: {{kind: postgres, url_env: {PG_ENV}}}\n"
+    )
+    url = f"postgresql://u:pw-never-shown@127.0.0.1:{free_port()}/db"
+    r = run_cli(
+        "report", "--team", "emea", "--month", REPORT_MONTH, "--data", str(sample_dir),
+        SALESREPORT_HOME=str(root), **{PG_ENV: url},
+    )  # fmt: skip
+    assert r.returncode == 3, r.stderr
+    assert "engine postgres: cannot connect" in r.stderr and "nothing was published" in r.stderr
+    assert "pw-never-shown" not in r.stdout + r.stderr
+    assert not (root / "reports" / "emea" / REPORT_MONTH).exists()
