@@ -198,16 +198,6 @@ def test_engine_params_in_yaml():
         EngineParams.model_validate({"kind": "duckdb", "master": "spark://h:7077"})
 
 
-def test_masked_params_hide_the_engine_url(monkeypatch):
-    from salesreport.params import masked
-
-    monkeypatch.setenv(PG_ENV, "postgresql://u:pw@h/db")
-    params = _with_engine(load_params("emea"), kind="postgres", url_env=PG_ENV)
-    data = masked(params)
-    assert data["engine"]["url_env"] == PG_ENV
-    assert "postgresql://u:pw@h/db" not in repr(data)
-
-
 @pytest.mark.parametrize("dialect", ["bigquery", "snowflake", "trino"])
 def test_the_catalogue_compiles_for_backends_not_tested_against_a_server(dialect, loaded_emea):
     """BigQuery, Snowflake and Trino are not run here (README: "not tested"); the whole

@@ -159,12 +159,24 @@ def test_yaml_dates_stay_text_and_months_are_parsed_in_one_place(tmp_path):
 
 
 def test_secrets_from_the_environment_are_masked(monkeypatch):
+    """A value equal to a secret the environment holds (the SQL source's or the engine's URL)
+    is masked wherever parameters are echoed; other values are kept."""
     monkeypatch.setenv("CRM_URL", "postgresql://user:hunter2@db/crm")
+    monkeypatch.setenv("ENGINE_URL", "postgresql://user:s3cr3t@wh/sales")
     p = validate_params(
-        {"team": "t", "data": {"sql": {"url_env": "CRM_URL", "tables": {"orders": "orders"}}}}
+        {
+            "team": "t",
+            # a user pasted the URLs where YAML takes text: they must not be echoed
+            "display_name": "postgresql://user:hunter2@db/crm",
+            "data": {"sql": {"url_env": "CRM_URL", "tables": {"orders": "orders"}}},
+            "engine": {"kind": "postgres", "url_env": "ENGINE_URL"},
+            "filters": {"region": ["postgresql://user:s3cr3t@wh/sales", "DE"]},
+        }
     )
-    dumped = str(masked(p))
-    assert "hunter2" not in dumped and "CRM_URL" in dumped
+    data = masked(p)
+    assert data["display_name"] == "***" and data["filters"]["region"] == ["***", "DE"]
+    assert data["data"]["sql"]["url_env"] == "CRM_URL" and data["engine"]["url_env"] == "ENGINE_URL"
+    assert "hunter2" not in str(data) and "s3cr3t" not in str(data)
 
 
 def test_a_removed_setting_says_what_replaces_it(tmp_path):

@@ -243,9 +243,14 @@ def test_a_folder_with_one_table_gets_a_full_report(tmp_path, sample_dir, monkey
     assert kpis.loc[kpis["metric"] == "revenue", "value"].notna().any()
     acc = pd.read_csv(out / "forecast_accuracy.csv")
     assert ("pipeline" in set(acc["model"])) == (table == "opportunities")
-    missing = "leads" if table == "orders" else "orders"
+    # the report says which table would unlock the sections it cannot show
     ops = (out / "operations.html").read_text()
-    assert "needs the" in ops or missing in ops  # the report says what table would unlock more
+    if table == "orders":
+        assert "Pipeline bridge needs the opportunities table" in ops
+        assert "needs the stage_history table" in ops
+    else:
+        assert "The lead steps of the funnel needs the leads table" in ops
+        assert "needs the opportunities table" not in ops
 
 
 def test_every_table_with_only_its_required_columns_gets_a_full_report(tmp_path, sample_dir):
