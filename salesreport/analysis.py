@@ -11,12 +11,17 @@ to it (point in time) by the loader.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from salesreport.forecast.pipeline_forecast import open_at, stage_at
 from salesreport.periods import month_end, month_period, month_start
 from salesreport.tables import Tables, closed_leads, filled
+
+if TYPE_CHECKING:
+    from salesreport.params import TeamParams
 
 
 def _bounds(month: str) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -343,7 +348,7 @@ def team_activity(tables: Tables, month: str, max_types: int = 5) -> pd.DataFram
 def account_executives(tables: Tables, month: str) -> list[str]:
     """The account executives who get their own page (``per_rep: true``), sorted by id.
 
-    With a reps table: ``role`` ``ae`` (case-insensitive) and employed at some
+    With a reps table: ``role`` ``ae`` or an alias (:func:`_has_role`) and employed at some
     point in ``month``: ``hire_date`` empty or on/before the month's last day,
     ``leave_date`` empty or on/after its first day (a rep who left in 2023 gets
     no page in 2026). Without one: every ``owner_id`` with an opportunity open at
@@ -361,8 +366,13 @@ def account_executives(tables: Tables, month: str) -> list[str]:
 
 
 def _has_role(reps: pd.DataFrame, role: str) -> pd.Series:
-    """Rows of the reps table whose ``role`` is ``role`` (case-insensitive)."""
-    return reps["role"].astype(str).str.lower() == role.lower()
+    """Rows of the reps table whose ``role`` is ``role`` or one of its aliases, by the rule of
+    :func:`salesreport.rules.has_role` (trimmed, any case, spaces and hyphens as ``_``)."""
+    from salesreport.rules import ROLE_ALIASES, ROLE_SEPARATORS
+
+    norm = reps["role"].astype("string").str.strip().str.lower()
+    norm = norm.str.replace(ROLE_SEPARATORS, "_", regex=True)
+    return norm.isin(ROLE_ALIASES.get(role, (role,))).fillna(False).astype(bool)
 
 
 def employed(tables: Tables, month: str, role: str) -> list[str]:
@@ -449,17 +459,25 @@ def account_names(tables: Tables) -> pd.Series:
     return _names(tables.accounts, "account_id")
 
 
-def bookings_leaderboard(tables: Tables, month: str, fy_start: int = 1) -> pd.DataFrame:
-    """Per account executive: won bookings month and year to date against quota.
+def bookings_leaderboard(
+    tables: Tables, month: str, params: TeamParams | None = None
+) -> pd.DataFrame:
+    """Per account executive employed in the month: won bookings month and year to date
+    against quota.
 
-    Bookings = sum of ``amount`` of won opportunities by ``close_date``. Quota =
-    the targets table's ``revenue`` rows with that ``rep_id`` (monthly rows summed
-    over the fiscal year to date). ``attainment`` = YTD bookings / YTD quota.
-    Also deals won YTD, win rate YTD (won / (won + lost) closed YTD) and open
-    pipeline at the end of the month.
+    Bookings = sum of ``amount`` of won opportunities by ``close_date``. Quota YTD = the
+    ``revenue`` target of segment ``owner_id=X`` over the fiscal year to date, by the KPI
+    engine's rules (:mod:`salesreport.kpis.targets`: the targets table and the YAML; a
+    month's row, else its quarter's / 3, else its year's / 12; empty when a month of the
+    year to date has none), so it is the target ``kpis.csv`` gives that rep's ``revenue``
+    ``ytd``. ``attainment`` = YTD bookings / YTD quota. Also deals won YTD, win rate YTD
+    (won / (won + lost) closed YTD) and open pipeline at the end of the month. With a reps
+    table the rows are the AEs of :func:`account_executives` (role ``ae`` or an alias,
+    employed at some point in the month); without one, every owner.
     """
     from salesreport.periods import fiscal_year_start
 
+    fy_start = params.fiscal_year_start_month if params is not None else 1
     o = tables.opportunities
     p = month_period(month)
     ms, end = _bounds(month)
@@ -480,26 +498,29 @@ def bookings_leaderboard(tables: Tables, month: str, fy_start: int = 1) -> pd.Da
     ).fillna(0.0)
     denom = g["deals_won_ytd"] + g["deals_lost_ytd"]
     g["win_rate_ytd"] = (g["deals_won_ytd"] / denom).where(denom > 0)
-    g["quota_ytd"] = np.nan
-    t = tables.targets
-    if t is not None and "rep_id" in t.columns:
-        q = t[(t["metric"] == "revenue") & t["rep_id"].notna() & (t["period"].str.len() == 7)]
-        q = q[
-            pd.PeriodIndex(q["period"], freq="M")
-            .to_timestamp()
-            .to_series(index=q.index)
-            .between(ys, end)
-        ]
-        g["quota_ytd"] = q.groupby("rep_id")["value"].sum().reindex(g.index)
-    g["attainment"] = (g["bookings_ytd"] / g["quota_ytd"]).where(g["quota_ytd"] > 0)
     if tables.reps is not None:
-        r = tables.reps.drop_duplicates("rep_id").set_index("rep_id")
-        aes = r.index[r["role"] == "ae"]
-        g = g[g.index.isin(aes)]
+        g = g[g.index.isin(account_executives(tables, month))]
+    g["quota_ytd"] = _quota(tables, params, list(g.index), fiscal_year_start(p, fy_start), p)
+    g["attainment"] = (g["bookings_ytd"] / g["quota_ytd"]).where(g["quota_ytd"] > 0)
     g.index.name = "owner_id"
     g = g.reset_index()
     g.insert(1, "rep", g["owner_id"].map(rep_names(tables)).fillna(g["owner_id"]))
     return g.sort_values("bookings_ytd", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def _quota(tables: Tables, params, reps: list, first: pd.Period, last: pd.Period) -> np.ndarray:
+    """Each rep's ``revenue`` target summed over the months ``first`` to ``last``, NaN where a
+    month has none (:func:`salesreport.kpis.targets.monthly_target_matrix`)."""
+    from salesreport.kpis.targets import monthly_target_matrix, target_rows
+    from salesreport.params import TeamParams
+
+    if not reps:
+        return np.full(0, np.nan)
+    rows = target_rows(tables, params if params is not None else TeamParams(team="quota"))
+    fy_start = params.fiscal_year_start_month if params is not None else 1
+    labels = [f"owner_id={r}" for r in reps]
+    months = monthly_target_matrix(rows, "revenue", labels, first.ordinal, last.ordinal, fy_start)
+    return months.sum(axis=1)  # NaN when any month has no target
 
 
 def sdr_table(tables: Tables, month: str) -> pd.DataFrame:

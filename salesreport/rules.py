@@ -221,8 +221,12 @@ def stage_runs(opp: ir.Table, history: ir.Table | None) -> ir.Table:
 # --------------------------------------------------------------------------- reps
 
 
+#: runs of these in a role are one ``_`` (``Account Executive``, ``account-executive``)
+ROLE_SEPARATORS = r"[\s\-]+"
+
+
 def normalised_role(role: ir.StringValue) -> ir.StringValue:
-    return role.strip().lower().re_replace(r"[\s\-]+", "_")
+    return role.strip().lower().re_replace(ROLE_SEPARATORS, "_")
 
 
 def has_role(reps: ir.Table, role: str) -> ir.BooleanValue:

@@ -206,22 +206,60 @@ def test_pipeline_waterfall_bridges_start_to_end():
 
 def test_bookings_leaderboard_against_quota():
     reps = pd.DataFrame(
-        {"rep_id": ["r1", "r2"], "name": ["Ann", "Bob"], "role": ["ae", "ae"], "region": ["DE", "DE"],
-         "hire_date": [D("2020-01-01")] * 2}
+        {"rep_id": ["r1", "r2", "r3"], "name": ["Ann", "Bob", "Cy"],
+         "role": ["ae", "Account Executive", "ae"], "region": ["DE"] * 3,
+         "hire_date": [D("2020-01-01")] * 3,
+         "leave_date": [pd.NaT, pd.NaT, D("2026-09-30")]}
     )  # fmt: skip
+    # r1: a yearly quota, 1200 / 12 = 100 a month; r2: quarterly 30 (10 a month) for Q1-Q3
+    # and October's own row 40; r3 left before October (its row must not count)
     targets = pd.DataFrame(
-        {"period": ["2026-01", "2026-10", "2026-10"], "metric": ["revenue"] * 3, "value": [50.0, 150.0, 100.0],
-         "rep_id": ["r1", "r1", "r2"], "region": [None] * 3}
+        {"period": ["2026", "2026-Q1", "2026-Q2", "2026-Q3", "2026-10", "2026"],
+         "metric": ["revenue"] * 6, "value": [1200.0, 30.0, 30.0, 30.0, 40.0, 999.0],
+         "rep_id": ["r1", "r2", "r2", "r2", "r2", "r3"], "region": [None] * 6}
     )  # fmt: skip
+    o = opps()
+    o.loc[3, "owner_id"] = "r3"  # r3's lost deal: r3 gets no row, employed or not
+    o.loc[2, "owner_id"] = "r2"
+    o = pd.concat([o, o.iloc[[3]].assign(opportunity_id="o6", owner_id="r2")], ignore_index=True)
     lb = analysis.bookings_leaderboard(
-        Tables(opportunities=opps(), reps=reps, targets=targets), "2026-10"
+        Tables(opportunities=o, reps=reps, targets=targets), "2026-10"
     ).set_index("owner_id")
-    # r1: won o1 100 in Oct; quota YTD 50 + 150 = 200 -> attainment 0.5; open pipeline o2 200 + o5 50
-    assert lb.loc["r1", "bookings_ytd"] == 100 and lb.loc["r1", "quota_ytd"] == 200
-    assert lb.loc["r1", "attainment"] == pytest.approx(0.5)
+    assert sorted(lb.index) == ["r1", "r2"]  # r3 left in September; "Account Executive" is an AE
+    # r1: won o1 100 in October; quota YTD January-October = 10 x 100 = 1000 -> 0.1
+    assert lb.loc["r1", "bookings_ytd"] == 100 and lb.loc["r1", "quota_ytd"] == 1000
+    assert lb.loc["r1", "attainment"] == pytest.approx(0.1)
     assert lb.loc["r1", "pipeline_open"] == 250 and lb.loc["r1", "rep"] == "Ann"
-    # r2: nothing won, one lost -> win rate 0
-    assert lb.loc["r2", "bookings_ytd"] == 0 and lb.loc["r2", "win_rate_ytd"] == 0
+    # r2: quota 9 x 10 + 40 = 130; nothing won, one lost (o6) -> win rate 0
+    assert lb.loc["r2", "quota_ytd"] == 130 and lb.loc["r2", "bookings_ytd"] == 0
+    assert lb.loc["r2", "win_rate_ytd"] == 0
+
+
+def test_leaderboard_quota_is_the_kpi_engines_revenue_target_for_the_rep():
+    """One rule: the leaderboard's quota is the target kpis.csv gives the rep's revenue ytd,
+    also from the YAML, and empty when a month of the year has none."""
+    from salesreport.kpis import compute_kpis
+    from salesreport.params import TeamParams
+
+    reps = pd.DataFrame(
+        {"rep_id": ["r1", "r2"], "name": ["Ann", "Bob"], "role": ["ae", "ae"],
+         "region": ["DE"] * 2, "hire_date": [D("2020-01-01")] * 2}
+    )  # fmt: skip
+    params = TeamParams.model_validate(
+        {"team": "t", "targets": [{"metric": "revenue", "period": "2026", "value": 600,
+                                   "rep_id": "r1"},
+                                  {"metric": "revenue", "period": "2026-10", "value": 50,
+                                   "rep_id": "r2"}]}
+    )  # fmt: skip
+    t = Tables(opportunities=opps(), reps=reps)
+    lb = analysis.bookings_leaderboard(t, "2026-10", params).set_index("owner_id")
+    assert lb.loc["r1", "quota_ytd"] == 500  # 600 / 12 x 10 months
+    assert np.isnan(lb.loc["r2", "quota_ytd"])  # January-September have no target
+    k = compute_kpis(t, params, "2026-10")
+    ytd = k[(k["metric"] == "revenue") & (k["window"] == "ytd") & (k["period"] == "2026-10")]
+    by_rep = ytd.set_index("segment")["target"]
+    assert by_rep["owner_id=r1"] == 500  # r2 won nothing: no revenue row, no target either
+    assert np.isnan(by_rep.get("owner_id=r2", np.nan))
 
 
 def test_lost_reasons_share():

@@ -81,8 +81,15 @@ An objective with `spokes: COL` is graded as written and once per value of COL f
 KPIs of the report month (segment `COL=value`; `COL=(none)` is not a spoke).
 
 **Reps.** Employed in P: `hire_date` <= last day of P and `leave_date` empty or >= first day of
-P. `revenue_per_rep` counts account executives (`role` ae) only; `activities_per_rep` reps of
-any role; attrition counts reps of any role.
+P. A rep's `role` is compared trimmed, in any case, with runs of spaces and hyphens read as
+`_`, and with its aliases: `account_executive` (so "Account Executive") is an `ae`; `bdr` an
+`sdr` (`salesreport.rules.ROLE_ALIASES`). `revenue_per_rep` counts account executives only;
+`activities_per_rep` reps of any role; attrition counts reps of any role. The same rule picks
+the pages' account executives: the attainment leaderboard, the per-AE pages and the activity
+table list the AEs employed at some point in the report month (one who left earlier is in
+none of them), and a leaderboard's quota year to date is the `revenue` `ytd` target this file
+gives segment `owner_id=X` (month rows, else quarter / 3, else year / 12, from the table and
+the YAML; empty when a month has none).
 
 **Leads.** A lead's closed statuses (for lead age): converted, closed (and any status starting
 with "closed"), disqualified, unqualified, lost, dead, junk, rejected, compared lower case.

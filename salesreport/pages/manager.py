@@ -169,7 +169,7 @@ def attainment(ctx, rep_id: str = "") -> Section:
     """Bookings year to date against quota per account executive (one AE with ``rep_id``)."""
     if ctx.tables.opportunities is None:
         return section_needs("opportunities", "Attainment", "attainment")
-    lb = analysis.bookings_leaderboard(ctx.tables, ctx.month, ctx.params.fiscal_year_start_month)
+    lb = analysis.bookings_leaderboard(ctx.tables, ctx.month, ctx.params)
     if rep_id:
         lb = lb[lb["owner_id"] == rep_id]
     if lb.empty:
