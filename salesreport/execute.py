@@ -388,14 +388,19 @@ def claimed_by(job_file: str | Path) -> int | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the job files given, each one no other worker has claimed. The first failing
+    page stops this worker (its exit code), unless ``--keep-going`` comes first: then every
+    page is tried (a failed one has its error file) and the worker exits 0, or 130 when
+    interrupted."""
     argv = sys.argv[1:] if argv is None else argv
+    keep_going = bool(argv) and argv[0] == "--keep-going"
     skip_unused_imports("worker")
     try:
-        for path in argv:
+        for path in argv[1:] if keep_going else argv:
             if not claim(path):
                 continue
             code = run_job(NotebookJob.read(path))
-            if code:
+            if code == 130 or (code and not keep_going):
                 return code
         return 0
     finally:

@@ -204,10 +204,23 @@ def run_report(
     A month that is not over is refused (:func:`salesreport.params.check_report_month`);
     with ``allow_partial`` the current month is built to date, labelled so on every page,
     and its forecast is not recorded in the ledger."""
-    from filelock import FileLock, Timeout
-
     progress = progress or Progress()
     started = datetime.now(UTC)
+    params, month, partial, paths = _check_run(
+        team, params_file, month, out, strict, allow_partial, progress
+    )
+    lock = _lock(params, month, paths)
+    try:
+        return _run_locked(params, month, partial, data, paths, progress, workers, started)
+    finally:
+        # the lock file stays: removing it would let a run that opened it before the removal
+        # and a run that creates a new one both hold "the" lock
+        lock.release()
+
+
+def _check_run(team, params_file, month, out, strict, allow_partial, progress: Progress):
+    """The team's parameters, the month (refused when not over, unless ``allow_partial``),
+    whether it is partial, and the run's paths."""
     with progress.step("Check parameters"):
         params = load_params(team, params_file)
         if strict:
@@ -217,6 +230,12 @@ def run_report(
         paths = run_paths(params, month, out)
         paths.team_dir.mkdir(parents=True, exist_ok=True)
         _check_notebooks(params)
+    return params, month, partial, paths
+
+
+def _lock(params, month: str, paths: RunPaths):
+    """The team and month's run lock, held; :class:`LockedError` when another run has it."""
+    from filelock import FileLock, Timeout
 
     lock = FileLock(str(paths.lock_file))
     try:
@@ -226,12 +245,7 @@ def run_report(
             f"another report run for team {params.team!r}, month {month} is in progress "
             f"(lock {paths.lock_file}). Wait for it to finish and run again."
         ) from None
-    try:
-        return _run_locked(params, month, partial, data, paths, progress, workers, started)
-    finally:
-        # the lock file stays: removing it would let a run that opened it before the removal
-        # and a run that creates a new one both hold "the" lock
-        lock.release()
+    return lock
 
 
 @dataclass
@@ -253,12 +267,14 @@ def run_all_teams(
     progress: Progress | None = None,
     allow_partial: bool = False,
 ) -> list[TeamOutcome]:
-    """Every team in ``params/`` for the month, one after the other in this process (the
-    libraries are imported once); a team that fails is reported and the others still run.
-    Each team is published, locked and recorded exactly as by :func:`run_report`, and the
-    archive index lists them all at the end.
+    """Every team in ``params/`` for the month, in one process and on shared workers.
 
-    Interrupting (Ctrl-C) stops the whole run: the team being built publishes nothing.
+    Each team is checked, locked, loaded and computed in turn (a team that fails there is
+    reported and skipped); then the notebooks of every team run on the same workers, the
+    pages of one audience sharing a kernel per worker (cleared between pages, as the per-AE
+    pages do), so each kernel imports its libraries once for all teams; then each team whose
+    pages all ran is published as :func:`run_report` publishes it. A failing page fails
+    its own team only. Interrupting (Ctrl-C) stops everything and publishes nothing more.
     """
     from salesreport.params import list_teams
 
@@ -266,30 +282,98 @@ def run_all_teams(
     teams = list_teams()
     if not teams:
         raise ParameterError(f"no team in {project_root() / 'params'}: add params/<team>.yaml")
-    outcomes = []
-    for i, team in enumerate(teams, 1):
-        progress.say(f"== team {team} ({i} of {len(teams)})")
-        t0 = time.perf_counter()
-        try:
-            result = run_report(
-                team=team,
-                month=month,
-                data=data,
-                strict=strict,
-                workers=workers,
-                progress=Progress(quiet=progress.quiet, stream=progress.stream),
-                allow_partial=allow_partial,
-            )
-            outcome = TeamOutcome(team, 0, out_dir=result.out_dir)
-        except SalesReportError as exc:
-            outcome = TeamOutcome(team, exc.exit_code, error=str(exc))
-        except Exception as exc:  # noqa: BLE001 - one team's bug must not stop the others
-            outcome = TeamOutcome(team, 1, error=f"unexpected error: {type(exc).__name__}: {exc}")
-        outcome.seconds = round(time.perf_counter() - t0, 1)
-        if outcome.exit_code:
-            progress.say(f"    team {team} failed: {outcome.error}")
-        outcomes.append(outcome)
-    return outcomes
+    outcomes: dict[str, TeamOutcome] = {}
+    builds: list[_TeamBuild] = []
+    try:
+        for i, team in enumerate(teams, 1):
+            progress.say(f"== team {team} ({i} of {len(teams)}): load and compute")
+            t0 = time.perf_counter()
+            own = Progress(quiet=progress.quiet, stream=progress.stream)
+            try:
+                builds.append(_begin_team(team, month, data, strict, allow_partial, own))
+                builds[-1].seconds = time.perf_counter() - t0
+            except Exception as exc:  # noqa: BLE001 - one team's failure must not stop the others
+                outcomes[team] = _failed(team, exc, time.perf_counter() - t0)
+        jobs = [j for b in builds for j in b.jobs]
+        failures: dict[str, Failure] = {}
+        share = 0.0
+        if jobs:
+            with progress.step(f"Run {len(jobs)} notebooks of {len(builds)} teams"):
+                t0 = time.perf_counter()
+                n = workers or max(b.params.workers for b in builds)
+                procs = start_workers(start_order(jobs), n, keep_going=True)
+                failures = wait_every_job(procs, jobs, progress)
+                share = (time.perf_counter() - t0) / len(builds)
+        for b in builds:
+            t0 = time.perf_counter()
+            failed = [failures[j.job_file] for j in b.jobs if j.job_file in failures]
+            try:
+                if failed:
+                    _keep_failed(b.paths)
+                    f = failed[0]
+                    kept = str(b.paths.failed_dir / f"{f.page}.ipynb")
+                    raise NotebookError(f.text, notebook=f.notebook, cell=f.cell, kept=kept)
+                result = _publish_run(
+                    b.params, b.month, b.partial, data, b.paths, b.progress, b.started,
+                    b.loaded, b.ctx, b.jobs,
+                )  # fmt: skip
+                outcomes[b.params.team] = TeamOutcome(b.params.team, 0, out_dir=result.out_dir)
+            except Exception as exc:  # noqa: BLE001 - the next team still publishes
+                outcomes[b.params.team] = _failed(b.params.team, exc, 0.0)
+            outcomes[b.params.team].seconds = round(b.seconds + share + time.perf_counter() - t0, 1)
+    finally:
+        for b in builds:
+            shutil.rmtree(b.paths.build_dir, ignore_errors=True)
+            b.lock.release()
+    for o in outcomes.values():
+        if o.exit_code:
+            progress.say(f"    team {o.team} failed: {o.error}")
+    return [outcomes[t] for t in teams]
+
+
+@dataclass
+class _TeamBuild:
+    """One team of :func:`run_all_teams`, computed, its pages waiting to run."""
+
+    params: TeamParams
+    month: str
+    partial: bool
+    paths: RunPaths
+    lock: object
+    loaded: object
+    ctx: object
+    jobs: list[NotebookJob]
+    progress: Progress
+    started: datetime
+    seconds: float = 0.0
+
+
+def _begin_team(team, month, data, strict, allow_partial, progress: Progress) -> _TeamBuild:
+    """Check, lock, load and compute one team; its notebook jobs prepared for shared kernels."""
+    started = datetime.now(UTC)
+    params, month, partial, paths = _check_run(
+        team, None, month, None, strict, allow_partial, progress
+    )
+    lock = _lock(params, month, paths)
+    try:
+        _new_build(paths)
+        loaded = _load(params, month, data, progress)
+        with progress.step("Compute KPIs, cohorts and forecasts"):
+            ctx = _compute(params, loaded, month, paths)
+        jobs = prepare_notebooks(params, month, paths, loaded.tables, partial, shared=True)
+        _write_index_pages(ctx, paths, jobs, loaded)
+    except BaseException:
+        shutil.rmtree(paths.build_dir, ignore_errors=True)
+        lock.release()
+        raise
+    return _TeamBuild(params, month, partial, paths, lock, loaded, ctx, jobs, progress, started)
+
+
+def _failed(team: str, exc: Exception, seconds: float) -> TeamOutcome:
+    if isinstance(exc, SalesReportError):
+        return TeamOutcome(team, exc.exit_code, error=str(exc), seconds=round(seconds, 1))
+    text = f"unexpected error: {type(exc).__name__}: {exc}"
+    return TeamOutcome(team, 1, error=text, seconds=round(seconds, 1))
 
 
 def _check_notebooks(params: TeamParams) -> None:
@@ -302,9 +386,7 @@ def _check_notebooks(params: TeamParams) -> None:
 def _run_locked(
     params, month, partial, data, paths: RunPaths, progress: Progress, workers, started
 ) -> RunResult:
-    shutil.rmtree(paths.build_dir, ignore_errors=True)
-    paths.stage.mkdir(parents=True)
-    paths.work.mkdir(parents=True)
+    _new_build(paths)
     ok = ran = False
     try:
         # Kernels start and import their libraries while the data is loaded and the
@@ -316,11 +398,7 @@ def _run_locked(
             jobs = prepare_notebooks(params, month, paths, None, partial)
             workers_ = start_workers(start_order(jobs), workers or params.workers)
         try:
-            with progress.step("Load and validate data"):
-                from salesreport.data import load_tables  # pandas, pyarrow: once workers start
-
-                loaded = load_tables(params, data, month, strict=params.strict)
-                progress.say("    " + loaded.quality.summary_text().replace("\n", "\n    "))
+            loaded = _load(params, month, data, progress)
             if not early:
                 jobs = prepare_notebooks(params, month, paths, loaded.tables, partial)
                 workers_ = start_workers(start_order(jobs), workers or params.workers)
@@ -333,49 +411,80 @@ def _run_locked(
         ran = True  # from here on, a failure keeps the executed notebooks for debugging
         with progress.step("Run notebooks"):
             # the index needs only the computed numbers: written while the notebooks run
-            pages = [j.page for j in jobs]
-            labels = {j.page: j.label for j in jobs if j.label}
-            write_index(ctx, paths.stage, pages, loaded, labels)
-            write_definitions(paths.stage)
+            _write_index_pages(ctx, paths, jobs, loaded)
             wait_workers(workers_, jobs, progress, paths.failed_dir)
-
-        with progress.step("Write run.json"):
-            shutil.copytree(paths.work / "notebooks", paths.stage / "notebooks")
-            _copy_section_files(paths)
-            from salesreport.findings import headline_sentence
-
-            write_run_json(
-                params,
-                month,
-                data,
-                loaded,
-                progress.timings,
-                paths.stage,
-                started,
-                headline_sentence(ctx),
-                partial,
-            )
-
-        with progress.step("Publish"):
-            undo = []
-            if partial:
-                progress.say(f"    forecast not recorded: {month} is not over")
-            else:
-                undo = _record_ledger(ctx, paths)
-            try:
-                publish(paths)
-            except BaseException:  # nothing published: the ledgers go back as they were
-                _undo_ledger(undo)
-                raise
-            if paths.archive is not None:
-                write_archive(paths.reports_root)
+        result = _publish_run(
+            params, month, partial, data, paths, progress, started, loaded, ctx, jobs
+        )
         ok = True
-        progress.say(f"Report ready: {paths.out_dir / 'index.html'}")
-        return RunResult(out_dir=paths.out_dir, timings=dict(progress.timings), pages=pages)
+        return result
     finally:
         if not ok and ran:
             _keep_failed(paths)
         shutil.rmtree(paths.build_dir, ignore_errors=True)
+
+
+def _new_build(paths: RunPaths) -> None:
+    """A fresh build folder (the stage published at the end, the run's work beside it)."""
+    shutil.rmtree(paths.build_dir, ignore_errors=True)
+    paths.stage.mkdir(parents=True)
+    paths.work.mkdir(parents=True)
+
+
+def _load(params, month: str, data, progress: Progress):
+    with progress.step("Load and validate data"):
+        from salesreport.data import load_tables  # pandas, pyarrow: once workers start
+
+        loaded = load_tables(params, data, month, strict=params.strict)
+        progress.say("    " + loaded.quality.summary_text().replace("\n", "\n    "))
+    return loaded
+
+
+def _write_index_pages(ctx, paths: RunPaths, jobs: list[NotebookJob], loaded) -> None:
+    pages = [j.page for j in jobs]
+    labels = {j.page: j.label for j in jobs if j.label}
+    write_index(ctx, paths.stage, pages, loaded, labels)
+    write_definitions(paths.stage)
+
+
+def _publish_run(
+    params, month, partial, data, paths: RunPaths, progress: Progress, started, loaded, ctx, jobs
+) -> RunResult:
+    """The notebooks have run: run.json, the forecast ledgers, and the atomic publish (the
+    ledgers put back when publishing fails)."""
+    with progress.step("Write run.json"):
+        shutil.copytree(paths.work / "notebooks", paths.stage / "notebooks")
+        _copy_section_files(paths)
+        from salesreport.findings import headline_sentence
+
+        write_run_json(
+            params,
+            month,
+            data,
+            loaded,
+            progress.timings,
+            paths.stage,
+            started,
+            headline_sentence(ctx),
+            partial,
+        )
+
+    with progress.step("Publish"):
+        undo = []
+        if partial:
+            progress.say(f"    forecast not recorded: {month} is not over")
+        else:
+            undo = _record_ledger(ctx, paths)
+        try:
+            publish(paths)
+        except BaseException:  # nothing published: the ledgers go back as they were
+            _undo_ledger(undo)
+            raise
+        if paths.archive is not None:
+            write_archive(paths.reports_root)
+    progress.say(f"Report ready: {paths.out_dir / 'index.html'}")
+    pages = [j.page for j in jobs]
+    return RunResult(out_dir=paths.out_dir, timings=dict(progress.timings), pages=pages)
 
 
 def _compute(params, loaded, month: str, paths: RunPaths):
@@ -457,10 +566,13 @@ def notebook_jobs(
     paths: RunPaths,
     reps: list[tuple[str, str]],
     partial: bool = False,
+    shared: bool = False,
 ) -> list[NotebookJob]:
     """One job per audience page, plus one ``rep`` page per ``(rep_id, label)`` in ``reps``;
     each job written to ``<work>/jobs/<page>.json`` for the workers. ``partial``: the month
-    is not over (``--allow-partial``), which every page's label says."""
+    is not over (``--allow-partial``), which every page's label says. ``shared``: every
+    page runs in its audience's kernel pool (several teams' pages on the same workers), not
+    only the per-AE pages."""
     from salesreport.html import AUDIENCE_TITLES
     from salesreport.words import month_label
 
@@ -510,7 +622,7 @@ def notebook_jobs(
             timeout=params.notebook_timeout,
             # the pages of one AE each are one notebook run many times: they share a
             # kernel per worker, cleared between pages, instead of starting one each
-            kernel_pool=audience if rep else "",
+            kernel_pool=audience if rep or shared else "",
             links=links,
         )
         jobs.append(job.write(jobs_dir / f"{page}.json"))
@@ -551,9 +663,10 @@ def _rep_pages(reps: list[tuple[str, str]]) -> list[str]:
 
 
 def prepare_notebooks(
-    params, month, paths: RunPaths, tables, partial: bool = False
+    params, month, paths: RunPaths, tables, partial: bool = False, shared: bool = False
 ) -> list[NotebookJob]:
-    """The notebook jobs of this run (one per audience, plus one per AE with ``per_rep``)."""
+    """The notebook jobs of this run (one per audience, plus one per AE with ``per_rep``);
+    ``shared``: every page in its audience's kernel pool (:func:`notebook_jobs`)."""
     from salesreport.execute import ensure_kernel
 
     ensure_kernel()
@@ -562,7 +675,7 @@ def prepare_notebooks(
         from salesreport.analysis import account_executives, rep_label
 
         reps = [(r, rep_label(tables, r)) for r in account_executives(tables, month)]
-    return notebook_jobs(params, month, paths, reps, partial)
+    return notebook_jobs(params, month, paths, reps, partial, shared)
 
 
 def run_jobs(
@@ -572,15 +685,19 @@ def run_jobs(
     return wait_workers(start_workers(jobs, workers), jobs, progress, failed_dir)
 
 
-def start_workers(jobs: list[NotebookJob], workers: int) -> list[subprocess.Popen]:
+def start_workers(
+    jobs: list[NotebookJob], workers: int, keep_going: bool = False
+) -> list[subprocess.Popen]:
     """Start the worker processes. Each is given every job, in order, and takes the next one
     no other worker has taken (:func:`salesreport.execute.claim`): a worker that finishes a
-    short notebook starts the next at once."""
+    short notebook starts the next at once. ``keep_going``: a worker goes on after a page
+    fails (:func:`wait_every_job`) instead of stopping."""
     workers = max(1, min(workers, len(jobs)))
     env = dict(os.environ, PYTHONUNBUFFERED="1", MPLBACKEND="Agg")
+    flag = ["--keep-going"] if keep_going else []
     return [
         subprocess.Popen(
-            [sys.executable, "-m", "salesreport.execute", *[j.job_file for j in jobs]],
+            [sys.executable, "-m", "salesreport.execute", *flag, *[j.job_file for j in jobs]],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             env=env,
@@ -641,6 +758,33 @@ def wait_workers(
         kept = str(failed_dir / f"{failure.page}.ipynb") if failed_dir else ""
         raise NotebookError(failure.text, notebook=failure.notebook, cell=failure.cell, kept=kept)
     return [j.page for j in jobs]
+
+
+def wait_every_job(
+    procs: list[subprocess.Popen], jobs: list[NotebookJob], progress: Progress
+) -> dict[str, Failure]:
+    """Follow keep-going workers to the end; the failed jobs (by job file) with why."""
+    seen: set[str] = set()
+    try:
+        while True:
+            for job in jobs:
+                if job.job_file not in seen and Path(job.done).exists():
+                    seen.add(job.job_file)
+                    progress.say(f"    notebook {job.page} ({job.team_title}): done")
+            if all(p.poll() is not None for p in procs):
+                break
+            time.sleep(0.05)
+    except KeyboardInterrupt:
+        _stop(procs)
+        raise
+    said = "\n".join(
+        proc.stderr.read().decode("utf-8", "replace") if proc.stderr else "" for proc in procs
+    )
+    return {
+        j.job_file: _failure(j, 1, "" if Path(j.error).exists() else said)
+        for j in jobs
+        if not Path(j.done).exists()
+    }
 
 
 def _stop(procs) -> None:

@@ -40,3 +40,41 @@ def test_all_teams_exit_code_and_summary_name_the_failed_team(tmp_path, sample_d
 def test_all_teams_refuses_team_params_and_out():
     r = run_cli("report", "--all-teams", "--team", "emea")
     assert r.returncode == 2 and "drop --team" in r.stderr
+
+
+def test_all_teams_share_workers_a_failing_page_fails_its_team_only(tmp_path, sample_dir):
+    """The pages of every team run on the same workers, one kernel per audience reused from
+    team to team (cleared between pages): each page shows its own team, and a page that
+    fails (APAC's SDR page here) fails its team alone (exit 4) while the others publish."""
+    import nbformat
+
+    root = _project(tmp_path)
+    for team in ("emea", "na", "apac"):
+        p = root / "params" / f"{team}.yaml"
+        p.write_text(p.read_text() + "audiences: [executive, sdr]\n")
+    path = root / "notebooks" / "sdr.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.insert(4, nbformat.v4.new_code_cell("if team == 'apac': raise RuntimeError('boom')"))
+    nbformat.write(nb, path)
+
+    r = run_cli(
+        "report", "--all-teams", "--month", REPORT_MONTH, "--data", str(sample_dir),
+        SALESREPORT_HOME=str(root),
+    )  # fmt: skip
+
+    assert r.returncode == 4, r.stdout + r.stderr
+    assert "apac: FAILED (exit 4)" in r.stderr and "sdr.ipynb" in r.stderr and "boom" in r.stderr
+    assert (root / "reports" / "apac" / ".failed" / REPORT_MONTH / "sdr.ipynb").exists()
+    assert not (root / "reports" / "apac" / REPORT_MONTH).exists()
+    titles = {"emea": "EMEA", "na": "North America"}
+    for team, title in titles.items():
+        out = root / "reports" / team / REPORT_MONTH
+        for page in ("executive", "sdr"):
+            html = (out / f"{page}.html").read_text()
+            assert f"<title>{title} ·" in html, (team, page)
+            if page == "executive":  # written by the notebook in the (reused) kernel
+                assert f"{title} · Executive summary" in html, team
+            other = next(t for k, t in titles.items() if k != team)
+            assert f"<title>{other}" not in html and f"{other} · " not in html, (team, page)
+        nbs = sorted(p.name for p in (out / "notebooks").iterdir())
+        assert nbs == ["executive.ipynb", "sdr.ipynb"]
