@@ -452,6 +452,9 @@ def _forecast_kpi_rows(fkpis: pd.DataFrame | None) -> pd.DataFrame | None:
 BEGIN_FILE = "context-begin.json"
 #: written last (notes, the frames' names): the context is complete
 FINAL_FILE = "context.json"
+#: written by the run when it stops computing a context it had begun (``--all-teams``: that
+#: team's load or computation failed): a notebook waiting for it stops at once
+STOPPED_FILE = "context-stopped.json"
 
 
 def save_context(ctx: ReportContext, run_dir: Path) -> None:
@@ -486,6 +489,11 @@ class ContextWriter:
         write_json(
             self.run_dir / BEGIN_FILE, {"month": month, "params": params.model_dump(mode="json")}
         )
+
+    def stop(self, reason: str) -> None:
+        """Tell the notebooks waiting for this context that it will not come."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        write_json(self.run_dir / STOPPED_FILE, {"reason": reason})
 
     def finish(self, notes: dict[str, Any]) -> None:
         """Write ``context.json``: the notes, the names of the saved frames (``frames``) and
@@ -544,11 +552,17 @@ def write_json(path: Path, data: dict) -> None:
 
 
 def _wait_for(paths: list[Path], deadline: float, what: str) -> Path:
-    """The first of ``paths`` that exists, polling every 50 ms until ``deadline``."""
+    """The first of ``paths`` that exists, polling every 50 ms until ``deadline``, or until
+    the run says it stopped (:data:`STOPPED_FILE` in the context's folder: the last of
+    ``paths`` is always a file of that folder)."""
+    stopped = paths[-1].parent / STOPPED_FILE
     while True:
         for path in paths:
             if path.exists():
                 return path
+        if stopped.exists():
+            reason = json.loads(stopped.read_text(encoding="utf-8")).get("reason", "")
+            raise RuntimeError(f"{what}: the run stopped computing this report: {reason}")
         if time.monotonic() > deadline:
             raise FileNotFoundError(
                 f"{paths[0]}: {what} not written in time; the pipeline that computes the "

@@ -269,13 +269,17 @@ def run_all_teams(
 ) -> list[TeamOutcome]:
     """Every team in ``params/`` for the month, in one process and on shared workers.
 
-    Each team is checked, locked, loaded and computed in turn (a team that fails there is
-    reported and skipped); then the notebooks of every team run on the same workers, the
-    pages of one audience sharing a kernel per worker (cleared between pages, as the per-AE
-    pages do), so each kernel imports its libraries once for all teams; then each team whose
-    pages all ran is published as :func:`run_report` publishes it. A failing page fails
-    its own team only. Interrupting (Ctrl-C) stops everything and publishes nothing more.
+    Every team is checked and locked and its pages prepared first; the workers start at once
+    on the pages of every team, the pages of one audience sharing a kernel per worker
+    (cleared between pages, as the per-AE pages do), so each kernel imports its libraries
+    once for all teams; meanwhile the teams are loaded and computed one after the other, and
+    each page starts as soon as its team's numbers are saved. A team with ``per_rep`` has its
+    pages run after the others (its AE pages need its tables). A team that fails to load or
+    compute is reported (its waiting pages stop at once, :data:`context.STOPPED_FILE`), a
+    failing page fails its own team only; every other team is published as
+    :func:`run_report` publishes it. Ctrl-C stops everything and publishes nothing more.
     """
+    from salesreport.context import ContextWriter
     from salesreport.params import list_teams
 
     progress = progress or Progress()
@@ -284,27 +288,38 @@ def run_all_teams(
         raise ParameterError(f"no team in {project_root() / 'params'}: add params/<team>.yaml")
     outcomes: dict[str, TeamOutcome] = {}
     builds: list[_TeamBuild] = []
+    procs: list[subprocess.Popen] = []
     try:
-        for i, team in enumerate(teams, 1):
-            progress.say(f"== team {team} ({i} of {len(teams)}): load and compute")
-            t0 = time.perf_counter()
+        for team in teams:
             own = Progress(quiet=progress.quiet, stream=progress.stream)
             try:
-                builds.append(_begin_team(team, month, data, strict, allow_partial, own))
-                builds[-1].seconds = time.perf_counter() - t0
+                builds.append(_open_team(team, month, strict, allow_partial, own))
             except Exception as exc:  # noqa: BLE001 - one team's failure must not stop the others
-                outcomes[team] = _failed(team, exc, time.perf_counter() - t0)
-        jobs = [j for b in builds for j in b.jobs]
-        failures: dict[str, Failure] = {}
-        share = 0.0
-        if jobs:
-            with progress.step(f"Run {len(jobs)} notebooks of {len(builds)} teams"):
-                t0 = time.perf_counter()
-                n = workers or max(b.params.workers for b in builds)
-                procs = start_workers(start_order(jobs), n, keep_going=True)
-                failures = wait_every_job(procs, jobs, progress)
-                share = (time.perf_counter() - t0) / len(builds)
+                outcomes[team] = _failed(team, exc, 0.0)
+        n = workers or max((b.params.workers for b in builds), default=2)
+        # team by team (a worker never waits on a later team while an earlier one's pages
+        # are ready), each team's pages in the usual start order
+        early = [j for b in builds if not b.late for j in start_order(b.jobs)]
+        if early:
+            procs = start_workers(early, n, keep_going=True)
+        for i, b in enumerate(builds, 1):
+            progress.say(f"== team {b.params.team} ({i} of {len(builds)}): load and compute")
+            t0 = time.perf_counter()
+            try:
+                _compute_team(b, data)
+            except Exception as exc:  # noqa: BLE001 - the next team is still computed
+                ContextWriter(b.paths.work / "context").stop(f"{type(exc).__name__}: {exc}")
+                outcomes[b.params.team] = _failed(b.params.team, exc, 0.0)
+            b.seconds = time.perf_counter() - t0
+        with progress.step("Run the notebooks of every team"):
+            failures = wait_every_job(procs, early, progress) if procs else {}
+            late = [j for b in builds if b.late and b.params.team not in outcomes for j in b.jobs]
+            if late:
+                procs = start_workers(start_order(late), n, keep_going=True)
+                failures |= wait_every_job(procs, late, progress)
         for b in builds:
+            if b.params.team in outcomes:
+                continue
             t0 = time.perf_counter()
             failed = [failures[j.job_file] for j in b.jobs if j.job_file in failures]
             try:
@@ -320,7 +335,10 @@ def run_all_teams(
                 outcomes[b.params.team] = TeamOutcome(b.params.team, 0, out_dir=result.out_dir)
             except Exception as exc:  # noqa: BLE001 - the next team still publishes
                 outcomes[b.params.team] = _failed(b.params.team, exc, 0.0)
-            outcomes[b.params.team].seconds = round(b.seconds + share + time.perf_counter() - t0, 1)
+            outcomes[b.params.team].seconds = round(b.seconds + time.perf_counter() - t0, 1)
+    except BaseException:
+        _stop(procs)
+        raise
     finally:
         for b in builds:
             shutil.rmtree(b.paths.build_dir, ignore_errors=True)
@@ -333,23 +351,25 @@ def run_all_teams(
 
 @dataclass
 class _TeamBuild:
-    """One team of :func:`run_all_teams`, computed, its pages waiting to run."""
+    """One team of :func:`run_all_teams`: checked, locked, its pages prepared (``late``:
+    after its tables, for the per-AE pages), then loaded and computed."""
 
     params: TeamParams
     month: str
     partial: bool
     paths: RunPaths
     lock: object
-    loaded: object
-    ctx: object
-    jobs: list[NotebookJob]
     progress: Progress
     started: datetime
+    late: bool
+    jobs: list[NotebookJob] = field(default_factory=list)
+    loaded: object = None
+    ctx: object = None
     seconds: float = 0.0
 
 
-def _begin_team(team, month, data, strict, allow_partial, progress: Progress) -> _TeamBuild:
-    """Check, lock, load and compute one team; its notebook jobs prepared for shared kernels."""
+def _open_team(team, month, strict, allow_partial, progress: Progress) -> _TeamBuild:
+    """Check and lock one team, make its build folder and (unless ``per_rep``) its pages."""
     started = datetime.now(UTC)
     params, month, partial, paths = _check_run(
         team, None, month, None, strict, allow_partial, progress
@@ -357,16 +377,27 @@ def _begin_team(team, month, data, strict, allow_partial, progress: Progress) ->
     lock = _lock(params, month, paths)
     try:
         _new_build(paths)
-        loaded = _load(params, month, data, progress)
-        with progress.step("Compute KPIs, cohorts and forecasts"):
-            ctx = _compute(params, loaded, month, paths)
-        jobs = prepare_notebooks(params, month, paths, loaded.tables, partial, shared=True)
-        _write_index_pages(ctx, paths, jobs, loaded)
+        late = params.per_rep and "rep" in params.audiences
+        b = _TeamBuild(params, month, partial, paths, lock, progress, started, late)
+        if not late:
+            b.jobs = prepare_notebooks(params, month, paths, None, partial, shared=True)
     except BaseException:
         shutil.rmtree(paths.build_dir, ignore_errors=True)
         lock.release()
         raise
-    return _TeamBuild(params, month, partial, paths, lock, loaded, ctx, jobs, progress, started)
+    return b
+
+
+def _compute_team(b: _TeamBuild, data) -> None:
+    """Load and compute one team (its pages, already running, read what is saved)."""
+    b.loaded = _load(b.params, b.month, data, b.progress)
+    with b.progress.step("Compute KPIs, cohorts and forecasts"):
+        b.ctx = _compute(b.params, b.loaded, b.month, b.paths)
+    if b.late:
+        b.jobs = prepare_notebooks(
+            b.params, b.month, b.paths, b.loaded.tables, b.partial, shared=True
+        )
+    _write_index_pages(b.ctx, b.paths, b.jobs, b.loaded)
 
 
 def _failed(team: str, exc: Exception, seconds: float) -> TeamOutcome:
