@@ -147,3 +147,18 @@ def test_build_context_keeps_kpis_unsaved_only_when_it_has_rows(tmp_path, sample
         assert ctx.frames["kpis"].empty is empty and "kpis" in ctx.frames
         assert (run_dir / "frames" / "kpis.arrow").exists() is empty
         assert writer.frames.unsaved == (set() if empty else {"kpis"})
+
+
+def test_a_notebook_waiting_for_a_context_the_run_stopped_stops_at_once(tmp_path):
+    """--all-teams: a team whose computation failed writes context-stopped.json; its pages,
+    already waiting, raise with the reason instead of waiting out notebook_timeout."""
+    import time
+
+    from salesreport.context import ContextWriter, load_context
+
+    run_dir = tmp_path / "context"
+    ContextWriter(run_dir).stop("DataError: opportunities.csv: column amount is missing")
+    t0 = time.monotonic()
+    with pytest.raises(RuntimeError, match="the run stopped computing this report: DataError"):
+        load_context(run_dir, wait_seconds=60)
+    assert time.monotonic() - t0 < 5
