@@ -466,11 +466,11 @@ def bookings_leaderboard(
     against quota.
 
     Bookings = sum of ``amount`` of won opportunities by ``close_date``. Quota YTD = the
-    ``revenue`` target of segment ``owner_id=X`` over the fiscal year to date, by the KPI
-    engine's rules (:mod:`salesreport.kpis.targets`: the targets table and the YAML; a
-    month's row, else its quarter's / 3, else its year's / 12; empty when a month of the
-    year to date has none), so it is the target ``kpis.csv`` gives that rep's ``revenue``
-    ``ytd``. ``attainment`` = YTD bookings / YTD quota. Also deals won YTD, win rate YTD
+    rep's monthly ``revenue`` targets over the fiscal year to date, each month resolved by
+    the KPI engine's rules (:mod:`salesreport.kpis.targets`: the targets table and the YAML;
+    a month's row, else its quarter's / 3, else its year's / 12), summed over the months
+    that have one (a rep hired during the year is measured from then on; ``kpis.csv``'s
+    ``owner_id`` ``ytd`` target, a window's target, is empty unless every month has one). ``attainment`` = YTD bookings / YTD quota. Also deals won YTD, win rate YTD
     (won / (won + lost) closed YTD) and open pipeline at the end of the month. With a reps
     table the rows are the AEs of :func:`account_executives` (role ``ae`` or an alias,
     employed at some point in the month); without one, every owner.
@@ -509,8 +509,9 @@ def bookings_leaderboard(
 
 
 def _quota(tables: Tables, params, reps: list, first: pd.Period, last: pd.Period) -> np.ndarray:
-    """Each rep's ``revenue`` target summed over the months ``first`` to ``last``, NaN where a
-    month has none (:func:`salesreport.kpis.targets.monthly_target_matrix`)."""
+    """Each rep's ``revenue`` target summed over the months ``first`` to ``last`` that have
+    one, each month resolved as the KPI engine resolves it
+    (:func:`salesreport.kpis.targets.monthly_target_matrix`); NaN when no month has one."""
     from salesreport.kpis.targets import monthly_target_matrix, target_rows
     from salesreport.params import TeamParams
 
@@ -520,7 +521,9 @@ def _quota(tables: Tables, params, reps: list, first: pd.Period, last: pd.Period
     fy_start = params.fiscal_year_start_month if params is not None else 1
     labels = [f"owner_id={r}" for r in reps]
     months = monthly_target_matrix(rows, "revenue", labels, first.ordinal, last.ordinal, fy_start)
-    return months.sum(axis=1)  # NaN when any month has no target
+    # the months with a quota (a rep hired in the year has quota from then on); none: NaN
+    has = ~np.isnan(months)
+    return np.where(has.any(axis=1), np.nansum(months, axis=1), np.nan)
 
 
 def sdr_table(tables: Tables, month: str) -> pd.DataFrame:

@@ -236,8 +236,8 @@ def test_bookings_leaderboard_against_quota():
 
 
 def test_leaderboard_quota_is_the_kpi_engines_revenue_target_for_the_rep():
-    """One rule: the leaderboard's quota is the target kpis.csv gives the rep's revenue ytd,
-    also from the YAML, and empty when a month of the year has none."""
+    """One rule for a month's quota: the leaderboard's months are kpis.csv's (YAML targets,
+    a year's row / 12); the year to date sums the months that have one."""
     from salesreport.kpis import compute_kpis
     from salesreport.params import TeamParams
 
@@ -254,12 +254,11 @@ def test_leaderboard_quota_is_the_kpi_engines_revenue_target_for_the_rep():
     t = Tables(opportunities=opps(), reps=reps)
     lb = analysis.bookings_leaderboard(t, "2026-10", params).set_index("owner_id")
     assert lb.loc["r1", "quota_ytd"] == 500  # 600 / 12 x 10 months
-    assert np.isnan(lb.loc["r2", "quota_ytd"])  # January-September have no target
+    assert lb.loc["r2", "quota_ytd"] == 50  # only October has a quota: r2 measured from then
     k = compute_kpis(t, params, "2026-10")
     ytd = k[(k["metric"] == "revenue") & (k["window"] == "ytd") & (k["period"] == "2026-10")]
     by_rep = ytd.set_index("segment")["target"]
-    assert by_rep["owner_id=r1"] == 500  # r2 won nothing: no revenue row, no target either
-    assert np.isnan(by_rep.get("owner_id=r2", np.nan))
+    assert by_rep["owner_id=r1"] == 500  # the same month targets as kpis.csv's
 
 
 def test_lost_reasons_share():

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from salesreport import charts as c
-from salesreport.charts.theme import BAD, FORECAST, month_ticks
+from salesreport.charts.theme import ACTUAL, BAD, FORECAST, PRIOR, month_ticks
 
 # ---------------------------------------------------------------- helpers
 
@@ -338,17 +338,17 @@ def test_kpi_bars_colours_misses_and_labels_attainment():
     assert ax.get_xlabel() == "Revenue (EUR)"
     rects = sorted(bars(ax), key=lambda r: -r.get_y())  # top first
     assert [r.get_width() for r in rects] == [120.0, 80.0, 50.0]  # best on top
-    # Ann meets (blue), Bob misses (orange), Cy has no target (blue)
+    # Ann meets (blue), Bob misses (orange), Cy has no target (grey, not "met")
+    assert to_hex(rects[0].get_facecolor()) == ACTUAL
     assert to_hex(rects[1].get_facecolor()) == FORECAST
-    assert to_hex(rects[0].get_facecolor()) != FORECAST
-    assert to_hex(rects[2].get_facecolor()) != FORECAST
+    assert to_hex(rects[2].get_facecolor()) == PRIOR
     texts = annotations(ax)
     assert "€120  (120% of target)" in texts  # 120 / 100
     assert "€80  (80% of target)" in texts
     assert "€50" in texts
     ticks = [col for col in ax.collections if isinstance(col, PathCollection)]
     assert len(ticks) == 1  # the target ticks
-    assert legend_labels(ax) == ["At or above target", "Below target", "Target"]
+    assert legend_labels(ax) == ["At or above target", "Below target", "No target", "Target"]
 
 
 def test_kpi_bars_period_label_and_percent_unit():

@@ -267,7 +267,8 @@ def kpi_bars(
     """Horizontal bars per rep or segment with each one's target as a dark tick (leaderboards).
 
     Bars meeting their target (``value >= target``, ``<=`` when lower is better)
-    are blue, the others orange; rows without a target stay blue. Each bar is
+    are blue, the others orange; rows without a target are grey (when others have one: "no
+    target" in the legend), never taken for met. Each bar is
     labelled with its value and, with a target, its attainment ``value / target``.
 
     Parameters
@@ -300,7 +301,8 @@ def kpi_bars(
     tick_fmt, value_fmt, unit_text = unit_formatters(unit)
     met = (df["value"] >= df["target"]) if higher_is_better else (df["value"] <= df["target"])
     below = df["target"].notna() & ~met
-    colours = np.where(below, FORECAST, ACTUAL)
+    untargeted = df["target"].isna() & (target is not None) & df["target"].notna().any()
+    colours = np.where(below, FORECAST, np.where(untargeted, PRIOR, ACTUAL))
     n = len(df)
     with themed():
         fig, ax = new_figure(height=min(max(2.6, 0.34 * n + 1.5), 12))
@@ -338,11 +340,13 @@ def kpi_bars(
                 Patch(color=FORECAST, label="Below target" if higher_is_better else "Above target"),
                 Line2D([], [], color=TARGET, marker="|", ls="", ms=12, mew=2.4, label="Target"),
             ]
+            if untargeted.any():
+                handles.insert(2, Patch(color=PRIOR, label="No target"))
             ax.legend(
                 handles=handles,
                 loc="lower left",
                 bbox_to_anchor=(0, 1.0),
-                ncol=3,
+                ncol=len(handles),
                 borderaxespad=0.3,
             )
         return finish(fig, title)

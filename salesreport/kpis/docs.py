@@ -87,9 +87,11 @@ P. A rep's `role` is compared trimmed, in any case, with runs of spaces and hyph
 `activities_per_rep` reps of any role; attrition counts reps of any role. The same rule picks
 the pages' account executives: the attainment leaderboard, the per-AE pages and the activity
 table list the AEs employed at some point in the report month (one who left earlier is in
-none of them), and a leaderboard's quota year to date is the `revenue` `ytd` target this file
-gives segment `owner_id=X` (month rows, else quarter / 3, else year / 12, from the table and
-the YAML; empty when a month has none).
+none of them). A leaderboard's quota year to date sums the rep's monthly `revenue` targets,
+each month resolved as for `kpis.csv` (month row, else quarter / 3, else year / 12, from the
+table and the YAML), over the months of the fiscal year to date that have one: a rep hired
+in the year is measured against the quota of their months (`kpis.csv`'s `owner_id` `ytd`
+target is empty then, as a window's target needs every month).
 
 **Leads.** A lead's closed statuses (for lead age): converted, closed (and any status starting
 with "closed"), disqualified, unqualified, lost, dead, junk, rejected, compared lower case.
