@@ -898,3 +898,28 @@ def test_one_bar_keeps_the_thickness_of_three():
     assert (low, high) == pytest.approx((-1.6, 1.6))
     three = pd.DataFrame({"label": ["a", "b", "c"], "value": [1.0, 2.0, 3.0]})
     assert c.kpi_bars(three, "EUR", "t").axes[0].get_ylim() == pytest.approx((-0.6, 2.6))
+
+
+def test_long_titles_and_the_okr_legend_stay_inside_the_figure():
+    """EMEA's executive page cut its OKR chart's title ("... where it should be b") and
+    legend at the right edge: long key-result names narrow the plot, and the title was one
+    line whatever its length."""
+    df = pd.DataFrame(
+        {
+            "objective": ["A predictable pipeline in every country"] * 3,
+            "key_result": [None, "Pipeline coverage of next month 3x", "Win rate this quarter 30%"],
+            "grade": [0.5, 0.4, 0.9],
+            "status": ["amber", "red", "green"],
+            "due": [0.9, 0.9, 0.9],
+        }
+    )
+    title = (
+        "Grade of each key result (0 = baseline, 1 = target), the tick where it should be "
+        "by now, for every objective of the quarter"
+    )
+    fig = c.okr_scorecard(df, title)
+    fig.canvas.draw()
+    right = fig.bbox.x1
+    assert fig._suptitle.get_window_extent().x1 <= right  # noqa: SLF001
+    assert "\n" in fig._suptitle.get_text()  # noqa: SLF001
+    assert fig.axes[0].get_legend().get_window_extent().x1 <= right

@@ -128,5 +128,8 @@ def okr_scorecard(frame: pd.DataFrame, title: str = "OKR scorecard") -> Figure:
         ]
         if ticked:
             handles.append(Line2D([], [], color=TARGET, lw=2, label="Where it should be by now"))
-        ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=len(handles))
+        # the long key-result names narrow the plot: four entries in one row ran past the
+        # figure's right edge (EMEA's executive page), so two rows of two
+        ncol = len(handles) if len(handles) < 4 else 2
+        ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=ncol)
         return finish(fig, title)
