@@ -60,6 +60,14 @@ def open_engine(spec: EngineParams | None, source: str = "the team's YAML") -> E
     return _spark(spec, source)
 
 
+def check_engine(spec: EngineParams | None, source: str = "the team's YAML") -> None:
+    """Connect to a server engine once and disconnect, so that a wrong URL or a server that
+    is down stops the run before the data is read and the notebooks start (a Spark session
+    is started when the numbers are computed: starting it twice would cost seconds)."""
+    if spec is not None and spec.kind in ("postgres", "ibis"):
+        open_engine(spec, source).close()
+
+
 def engine_url(spec: EngineParams, source: str) -> str:
     """The connection URL from the environment variable ``spec.url_env`` names."""
     url = os.environ.get(spec.url_env or "")

@@ -38,6 +38,7 @@ from salesreport.params import (
     last_complete_month,
     load_params,
     masked,
+    params_source,
     parse_month,
     project_root,
     today,
@@ -230,6 +231,9 @@ def _check_run(team, params_file, month, out, strict, allow_partial, progress: P
         paths = run_paths(params, month, out)
         paths.team_dir.mkdir(parents=True, exist_ok=True)
         _check_notebooks(params)
+        from salesreport.backends import check_engine
+
+        check_engine(params.engine, params_source(params))
     return params, month, partial, paths
 
 
