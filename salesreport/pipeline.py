@@ -305,7 +305,7 @@ def run_all_teams(
         # are ready), each team's pages in the usual start order
         early = [j for b in builds if not b.late for j in start_order(b.jobs)]
         if early:
-            procs = start_workers(early, n, keep_going=True)
+            procs = start_workers(early, n, keep_going=True, by_audience=True)
         for i, b in enumerate(builds, 1):
             progress.say(f"== team {b.params.team} ({i} of {len(builds)}): load and compute")
             t0 = time.perf_counter()
@@ -319,7 +319,7 @@ def run_all_teams(
             failures = wait_every_job(procs, early, progress) if procs else {}
             late = [j for b in builds if b.late and b.params.team not in outcomes for j in b.jobs]
             if late:
-                procs = start_workers(start_order(late), n, keep_going=True)
+                procs = start_workers(start_order(late), n, keep_going=True, by_audience=True)
                 failures |= wait_every_job(procs, late, progress)
         for b in builds:
             if b.params.team in outcomes:
@@ -721,23 +721,37 @@ def run_jobs(
 
 
 def start_workers(
-    jobs: list[NotebookJob], workers: int, keep_going: bool = False
+    jobs: list[NotebookJob],
+    workers: int,
+    keep_going: bool = False,
+    by_audience: bool = False,
 ) -> list[subprocess.Popen]:
     """Start the worker processes. Each is given every job, in order, and takes the next one
     no other worker has taken (:func:`salesreport.execute.claim`): a worker that finishes a
     short notebook starts the next at once. ``keep_going``: a worker goes on after a page
-    fails (:func:`wait_every_job`) instead of stopping."""
+    fails (:func:`wait_every_job`) instead of stopping. ``by_audience`` (pages of several
+    teams in audience kernel pools): each worker takes the pages of its own share of the
+    audiences first, in the given order, then helps with the others; so each audience's
+    kernel imports its libraries in one worker, not in each."""
     workers = max(1, min(workers, len(jobs)))
     env = dict(os.environ, PYTHONUNBUFFERED="1", MPLBACKEND="Agg")
     flag = ["--keep-going"] if keep_going else []
+    orders = [jobs] * workers
+    if by_audience:
+        audiences = list(dict.fromkeys(j.audience for j in jobs))
+        orders = []
+        for w in range(workers):
+            mine = set(audiences[w::workers])
+            own = [j for j in jobs if j.audience in mine]
+            orders.append(own + [j for j in jobs if j.audience not in mine])
     return [
         subprocess.Popen(
-            [sys.executable, "-m", "salesreport.execute", *flag, *[j.job_file for j in jobs]],
+            [sys.executable, "-m", "salesreport.execute", *flag, *[j.job_file for j in order]],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             env=env,
         )
-        for _ in range(workers)
+        for order in orders
     ]
 
 
