@@ -12,6 +12,7 @@ import argparse
 import atexit
 import os
 import sys
+import time
 import traceback
 from typing import NoReturn
 
@@ -143,21 +144,23 @@ def _report_all_teams(a, common: dict) -> int:
         raise ParameterError(
             f"--all-teams builds every team in params/ into reports/: drop {' and '.join(clash)}"
         )
+    t0 = time.perf_counter()
     outcomes = run_all_teams(**common)
     failed = [o for o in outcomes if o.exit_code]
     for o in outcomes:
         if o.exit_code:
-            print(f"{o.team}: FAILED (exit {o.exit_code}) after {o.seconds:.0f} s: {o.error}",
-                  file=sys.stderr)  # fmt: skip
+            print(f"{o.team}: FAILED (exit {o.exit_code}): {o.error}", file=sys.stderr)
         else:
-            print(f"{o.team}: {o.out_dir / 'index.html'} ({o.seconds:.0f} s)")
+            print(f"{o.team}: {o.out_dir / 'index.html'}")
+    took = f"in {time.perf_counter() - t0:.0f} s"
     if failed:
         print(
             f"salesreport: {len(failed)} of {len(outcomes)} teams failed "
-            f"({', '.join(o.team for o in failed)}); their earlier reports are unchanged.",
+            f"({', '.join(o.team for o in failed)}) {took}; their earlier reports are unchanged.",
             file=sys.stderr,
         )
         return failed[0].exit_code
+    print(f"salesreport: {len(outcomes)} teams built {took}", file=sys.stderr)
     return 0
 
 

@@ -260,7 +260,6 @@ class TeamOutcome:
     exit_code: int  # 0: published; else the code a run of this team alone exits with
     out_dir: Path | None = None
     error: str = ""
-    seconds: float = 0.0
 
 
 def run_all_teams(
@@ -299,7 +298,7 @@ def run_all_teams(
             try:
                 builds.append(_open_team(team, month, strict, allow_partial, own))
             except Exception as exc:  # noqa: BLE001 - one team's failure must not stop the others
-                outcomes[team] = _failed(team, exc, 0.0)
+                outcomes[team] = _failed(team, exc)
         n = workers or max((b.params.workers for b in builds), default=2)
         # team by team (a worker never waits on a later team while an earlier one's pages
         # are ready), each team's pages in the usual start order
@@ -308,13 +307,11 @@ def run_all_teams(
             procs = start_workers(early, n, keep_going=True, by_audience=True)
         for i, b in enumerate(builds, 1):
             progress.say(f"== team {b.params.team} ({i} of {len(builds)}): load and compute")
-            t0 = time.perf_counter()
             try:
                 _compute_team(b, data)
             except Exception as exc:  # noqa: BLE001 - the next team is still computed
                 ContextWriter(b.paths.work / "context").stop(f"{type(exc).__name__}: {exc}")
-                outcomes[b.params.team] = _failed(b.params.team, exc, 0.0)
-            b.seconds = time.perf_counter() - t0
+                outcomes[b.params.team] = _failed(b.params.team, exc)
         with progress.step("Run the notebooks of every team"):
             failures = wait_every_job(procs, early, progress) if procs else {}
             late = [j for b in builds if b.late and b.params.team not in outcomes for j in b.jobs]
@@ -324,7 +321,6 @@ def run_all_teams(
         for b in builds:
             if b.params.team in outcomes:
                 continue
-            t0 = time.perf_counter()
             failed = [failures[j.job_file] for j in b.jobs if j.job_file in failures]
             try:
                 if failed:
@@ -338,8 +334,7 @@ def run_all_teams(
                 )  # fmt: skip
                 outcomes[b.params.team] = TeamOutcome(b.params.team, 0, out_dir=result.out_dir)
             except Exception as exc:  # noqa: BLE001 - the next team still publishes
-                outcomes[b.params.team] = _failed(b.params.team, exc, 0.0)
-            outcomes[b.params.team].seconds = round(b.seconds + time.perf_counter() - t0, 1)
+                outcomes[b.params.team] = _failed(b.params.team, exc)
     except BaseException:
         _stop(procs)
         raise
@@ -369,7 +364,6 @@ class _TeamBuild:
     jobs: list[NotebookJob] = field(default_factory=list)
     loaded: object = None
     ctx: object = None
-    seconds: float = 0.0
 
 
 def _open_team(team, month, strict, allow_partial, progress: Progress) -> _TeamBuild:
@@ -404,11 +398,10 @@ def _compute_team(b: _TeamBuild, data) -> None:
     _write_index_pages(b.ctx, b.paths, b.jobs, b.loaded)
 
 
-def _failed(team: str, exc: Exception, seconds: float) -> TeamOutcome:
+def _failed(team: str, exc: Exception) -> TeamOutcome:
     if isinstance(exc, SalesReportError):
-        return TeamOutcome(team, exc.exit_code, error=str(exc), seconds=round(seconds, 1))
-    text = f"unexpected error: {type(exc).__name__}: {exc}"
-    return TeamOutcome(team, 1, error=text, seconds=round(seconds, 1))
+        return TeamOutcome(team, exc.exit_code, error=str(exc))
+    return TeamOutcome(team, 1, error=f"unexpected error: {type(exc).__name__}: {exc}")
 
 
 def _check_notebooks(params: TeamParams) -> None:

@@ -28,8 +28,8 @@ def test_all_teams_exit_code_and_summary_name_the_failed_team(tmp_path, sample_d
 
     assert r.returncode == 3, r.stdout + r.stderr
     assert "na: FAILED (exit 3)" in r.stderr and "no_such_column" in r.stderr
-    assert "1 of 3 teams failed (na)" in r.stderr
-    ok = [line for line in r.stdout.splitlines() if line.endswith(" s)")]
+    assert "1 of 3 teams failed (na) in " in r.stderr
+    ok = [line for line in r.stdout.splitlines() if line.endswith("index.html")]
     assert [line.split(":")[0] for line in ok] == ["apac", "emea"]
     for team in ("apac", "emea"):
         assert (root / "reports" / team / REPORT_MONTH / "executive.html").exists()
