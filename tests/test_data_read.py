@@ -49,12 +49,23 @@ def test_csv_with_utf8_byte_order_mark_reads_header_and_accents(tmp_path):
 
 
 def test_csv_in_windows_1252_falls_back_from_utf8(tmp_path):
+    """Characters Windows-1252 has and Latin-1 lacks (bytes 0x80-0x9F: the euro sign, curly
+    quotes, the en dash, Š, œ): a reader falling back to Latin-1 would give control
+    characters, one decoding as UTF-8 would fail."""
     folder = tmp_path / "d"
-    path = write_csv(folder, "orders.csv", _orders_rows(), encoding="cp1252")
+    rows = _orders_rows()
+    rows[0]["account_id"] = "Müller – “Š€” GmbH"
+    rows[1]["account_id"] = "Café Crème œuvre"
+    path = write_csv(folder, "orders.csv", rows, encoding="cp1252")
+    raw = path.read_bytes()
     with pytest.raises(UnicodeDecodeError):
-        path.read_bytes().decode("utf-8")  # the file really is not UTF-8
+        raw.decode("utf-8")  # the file really is not UTF-8
+    assert any(0x80 <= b <= 0x9F for b in raw)  # and not Latin-1 text
     res = load_tables(make_params(), folder, MONTH)
-    assert res.tables.orders["account_id"].tolist() == ["Müller GmbH", "Café Crème"]
+    assert res.tables.orders["account_id"].tolist() == [
+        "Müller – “Š€” GmbH",
+        "Café Crème œuvre",
+    ]
 
 
 def test_forced_encoding_from_params_is_used(tmp_path):
