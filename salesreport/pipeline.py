@@ -388,7 +388,7 @@ def _open_team(team, month, strict, allow_partial, progress: Progress) -> _TeamB
 
 def _compute_team(b: _TeamBuild, data) -> None:
     """Load and compute one team (its pages, already running, read what is saved)."""
-    b.loaded = _load(b.params, b.month, data, b.progress)
+    b.loaded = _load(b.params, b.month, data, b.progress, b.paths)
     with b.progress.step("Compute KPIs, cohorts and forecasts"):
         b.ctx = _compute(b.params, b.loaded, b.month, b.paths)
     if b.late:
@@ -426,7 +426,7 @@ def _run_locked(
             jobs = prepare_notebooks(params, month, paths, None, partial)
             workers_ = start_workers(start_order(jobs), workers or params.workers)
         try:
-            loaded = _load(params, month, data, progress)
+            loaded = _load(params, month, data, progress, paths)
             if not early:
                 jobs = prepare_notebooks(params, month, paths, loaded.tables, partial)
                 workers_ = start_workers(start_order(jobs), workers or params.workers)
@@ -459,11 +459,13 @@ def _new_build(paths: RunPaths) -> None:
     paths.work.mkdir(parents=True)
 
 
-def _load(params, month: str, data, progress: Progress):
+def _load(params, month: str, data, progress: Progress, paths: RunPaths):
     with progress.step("Load and validate data"):
         from salesreport.data import load_tables  # pandas, pyarrow: once workers start
 
-        loaded = load_tables(params, data, month, strict=params.strict)
+        loaded = load_tables(
+            params, data, month, strict=params.strict, database=paths.work / "engine.duckdb"
+        )
         progress.say("    " + loaded.quality.summary_text().replace("\n", "\n    "))
     return loaded
 
@@ -530,6 +532,7 @@ def _compute(params, loaded, month: str, paths: RunPaths):
         quality_rows=loaded.quality.rows(),
         ledger_path=paths.ledger,
         frames=writer.frames,
+        engine=loaded.engine,
     )
     writer.finish(ctx.notes)  # the context is complete
     from salesreport.outputs import write_outputs

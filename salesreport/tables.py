@@ -19,6 +19,7 @@ Unknown extra columns are kept as they were read.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -257,6 +258,40 @@ class Tables:
         for n, df in tables.items():
             setattr(out, n, df)
         return out
+
+
+class LazyTables(Tables):
+    """Tables made on first use: each present table's frame comes from a function, called the
+    first time the table is read (``tables.orders``, ``get``, ``items``), then kept.
+
+    ``has``/``present`` answer without making any frame; a copy (``replace``) or a pickle
+    makes every frame. :func:`salesreport.data.load_tables` gives these: the tables live in
+    the engine and only those a consumer reads become pandas frames.
+    """
+
+    def __init__(self, makers: dict[str, Callable[[], pd.DataFrame]]) -> None:
+        super().__init__()
+        object.__setattr__(self, "_makers", dict(makers))
+
+    def __getattribute__(self, name: str):
+        makers = object.__getattribute__(self, "__dict__").get("_makers")
+        if makers and name in makers:
+            object.__setattr__(self, name, makers.pop(name)())
+        return object.__getattribute__(self, name)
+
+    def has(self, name: str) -> bool:
+        return name in self.__dict__["_makers"] or super().has(name)
+
+    def made(self) -> list[str]:
+        """The tables made into frames so far."""
+        makers = self.__dict__["_makers"]
+        return [n for n in TABLE_NAMES if n not in makers and self.__dict__.get(n) is not None]
+
+    def __repr__(self) -> str:
+        return f"LazyTables(present={self.present()}, made={self.made()})"
+
+    def __reduce__(self):
+        return (Tables, tuple(getattr(self, n) for n in TABLE_NAMES) + (dict(self.extra),))
 
 
 def filled(s: pd.Series) -> np.ndarray:
