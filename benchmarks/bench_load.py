@@ -88,7 +88,9 @@ def floor(folder: Path, regions: list[str], threads: int | None = None) -> dict[
         raise FileNotFoundError(name)
 
     inlist = ", ".join(f"'{r}'" for r in regions)
-    con.execute(f"CREATE TEMP TABLE reps AS SELECT rep_id FROM {src('reps')} WHERE region IN ({inlist})")
+    con.execute(
+        f"CREATE TEMP TABLE reps AS SELECT rep_id FROM {src('reps')} WHERE region IN ({inlist})"
+    )
     queries = {
         "opportunities": f"SELECT owner_id, date_trunc('month', TRY_CAST(created_date AS DATE)) m, "
         f"count(*), sum(TRY_CAST(replace(CAST(amount AS VARCHAR), ',', '') AS DOUBLE)) FROM {src('opportunities')} "

@@ -298,11 +298,11 @@ def prepare(con, raw: RawTable, params: TeamParams) -> ParsedTable:
         if name not in columns:  # two headers on one name: the first is kept (and reported)
             columns[name] = Raw(f"c{i}", kind)
     derived, skipped = (columns, []) if dupes else apply_derive(columns, table, preset)
-    select, present, checked, changed, extras = parse_select(
-        table, spec, list(derived.items()), params.timezone
+    query, present, checked, changed, extras = parse_select(
+        table, spec, list(derived.items()), params.timezone, raw.source
     )
     relation = f"_sr_parsed_{table}"
-    con.execute(f"CREATE OR REPLACE TABLE {ident(relation)} AS SELECT {select} FROM {raw.source}")
+    con.execute(f"CREATE OR REPLACE TABLE {ident(relation)} AS {query}")
     raw.release(con)
     return ParsedTable(
         table=table,
@@ -335,7 +335,9 @@ def _missing_lines(con, pt: ParsedTable, limit: int) -> np.ndarray:
     return np.flatnonzero(mask)[:limit] + 2
 
 
-def filter_rows(con, parsed: dict[str, ParsedTable], filters: dict[str, list[str]], q: DataQuality) -> None:
+def filter_rows(
+    con, parsed: dict[str, ParsedTable], filters: dict[str, list[str]], q: DataQuality
+) -> None:
     """The team's rows of each table (``pt.scope``) by the team's ``filters`` (rows outside are
     counted ``filtered``).
 
@@ -410,7 +412,11 @@ def _converted(con, pt: ParsedTable, params: TeamParams, q: DataQuality) -> tupl
     team = params.currency
     rates = {**params.fx_rates, team: 1.0}
     cur = f"coalesce(currency, {sql_text(team)})"
-    rate = "CASE " + " ".join(f"WHEN {cur} = {sql_text(c)} THEN {float(r)!r}" for c, r in rates.items()) + " END"
+    rate = (
+        "CASE "
+        + " ".join(f"WHEN {cur} = {sql_text(c)} THEN {float(r)!r}" for c, r in rates.items())
+        + " END"
+    )
     codes = [r[0] for r in con.execute(f"SELECT DISTINCT {cur} FROM {rel} ORDER BY 1").fetchall()]
     for code in codes:
         if code == team:
@@ -487,13 +493,17 @@ def load_tables(
         str(database) if database else None, memory_limit=MEMORY_LIMIT if database else None
     )
     try:
-        return _load(engine, params, data_dir, month, strict, Path(database).parent if database else None)
+        return _load(
+            engine, params, data_dir, month, strict, Path(database).parent if database else None
+        )
     except BaseException:
         engine.backend.disconnect()
         raise
 
 
-def _load(engine, params: TeamParams, data_dir, month: str, strict: bool, scratch: Path | None) -> LoadResult:
+def _load(
+    engine, params: TeamParams, data_dir, month: str, strict: bool, scratch: Path | None
+) -> LoadResult:
     con = engine.connection
     con.execute("SET enable_progress_bar = false")
     install(con)
@@ -509,7 +519,9 @@ def _load(engine, params: TeamParams, data_dir, month: str, strict: bool, scratc
         q.set_rows(table, pt.file, pt.rows)
         problems += structural_problems(con, pt, source)
     for col in params.filters:
-        if parsed and not any(col in pt.columns or col in {h for _, h in pt.extras} for pt in parsed.values()):
+        if parsed and not any(
+            col in pt.columns or col in {h for _, h in pt.extras} for pt in parsed.values()
+        ):
             problems.append(
                 problem(
                     source,
@@ -569,7 +581,14 @@ def _load(engine, params: TeamParams, data_dir, month: str, strict: bool, scratc
     files = {t: pt.file for t, pt in parsed.items()}
     raise_problems(_nothing_by_month(kept, first_dated, files, month))
     for rec in counts:
-        q.add(rec["table"], files[rec["table"]], "after_month", rec["reason"], rec["rows"], count=rec["count"])
+        q.add(
+            rec["table"],
+            files[rec["table"]],
+            "after_month",
+            rec["reason"],
+            rec["rows"],
+            count=rec["count"],
+        )
     makers = {}
     for table, pt in parsed.items():
         q.set_kept(table, kept[table])
@@ -634,7 +653,9 @@ def _contract_column(col, type_: str) -> pd.Series:
     if type_ == "number":
         return pd.Series(col.to_numpy(zero_copy_only=False), dtype="float64")
     if type_ == "integer":
-        return pd.Series(col.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get), dtype="Int64")
+        return pd.Series(
+            col.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get), dtype="Int64"
+        )
     if type_ == "bool":
         return pd.Series(col.to_pandas(), dtype=object)
     return pd.Series(col.to_pandas(), dtype=object)

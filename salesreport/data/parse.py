@@ -73,7 +73,24 @@ ISO_RE = (
     r"|(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})?(?:\.(\d*))?)?)?"
     rf"{SPACE_CLASS}*(Z|[+-]\d{{2}}(?::?\d{{2}})?)?$"
 )
-ISO_GROUPS = ("y", "s1", "m", "s2", "d", "h", "mi", "s", "f", "mb", "db", "hb", "mib", "sb", "fb", "z")
+ISO_GROUPS = (
+    "y",
+    "s1",
+    "m",
+    "s2",
+    "d",
+    "h",
+    "mi",
+    "s",
+    "f",
+    "mb",
+    "db",
+    "hb",
+    "mib",
+    "sb",
+    "fb",
+    "z",
+)
 #: what a pandas ``datetime64[ns]`` holds, to the microsecond
 FIRST_TIME = "1677-09-21 00:12:43.145225"
 LAST_TIME = "2262-04-11 23:47:16.854775"
@@ -94,10 +111,14 @@ def ident(name: str) -> str:
 
 
 _SP = SPACE_CLASS
+#: Every rule once, as macros. A macro is inlined where it is called, so an argument used
+#: twice is computed twice: the builders below pass columns (computed once, in an earlier
+#: projection, see :class:`Parsed`), and a fallback is a ``CASE`` branch, evaluated only for
+#: the rows that reach it (``coalesce`` evaluates every argument on every row).
 MACROS = f"""
-CREATE OR REPLACE TEMP MACRO sr_strip(s) AS NULLIF(trim(s, {sql_text(SPACES)}), '');
-CREATE OR REPLACE TEMP MACRO sr_finite(v) AS
-    CASE WHEN isinf(v) OR isnan(v) THEN NULL ELSE v + 0.0 END;
+CREATE OR REPLACE TEMP MACRO sr_strip(s) AS CASE
+    WHEN regexp_matches(s, '^{_SP}|{_SP}$') THEN NULLIF(trim(s, {sql_text(SPACES)}), '')
+    ELSE NULLIF(s, '') END;
 CREATE OR REPLACE TEMP MACRO sr_plain_number(t) AS
     CASE WHEN regexp_full_match(t, {sql_text(NUMBER_RE)}) THEN TRY_CAST(t AS DOUBLE) END;
 CREATE OR REPLACE TEMP MACRO sr_unsymbol(t) AS regexp_replace(t, {sql_text(CURRENCY_RE)}, '', 'g');
@@ -107,8 +128,7 @@ CREATE OR REPLACE TEMP MACRO sr_unseparate(u) AS
 CREATE OR REPLACE TEMP MACRO sr_clean_number(t) AS
     sr_plain_number(sr_unseparate(trim(rtrim(sr_unsymbol(t), '%'), {sql_text(SPACES)})))
     / CASE WHEN suffix(sr_unsymbol(t), '%') THEN 100.0 ELSE 1.0 END;
-CREATE OR REPLACE TEMP MACRO sr_number(t) AS
-    sr_finite(COALESCE(sr_plain_number(t), sr_clean_number(t)));
+CREATE OR REPLACE TEMP MACRO sr_finite(v) AS CASE WHEN isfinite(v) THEN v + 0.0 END;
 CREATE OR REPLACE TEMP MACRO sr_in_range(ts) AS
     CASE WHEN ts BETWEEN TIMESTAMP '{FIRST_TIME}' AND TIMESTAMP '{LAST_TIME}' THEN ts END;
 CREATE OR REPLACE TEMP MACRO sr_local(instant, tz) AS timezone(tz, instant);
@@ -121,60 +141,54 @@ CREATE OR REPLACE TEMP MACRO sr_from_number(x, tz) AS CASE
         THEN sr_local(make_timestamp(CAST(round(x * 1e3) AS BIGINT))::TIMESTAMPTZ, tz)
     END;
 CREATE OR REPLACE TEMP MACRO sr_iso_fast(t, tz) AS CASE
-    WHEN length(t) = 10 AND t[5] = '-' AND t[8] = '-'
-        THEN TRY_CAST(TRY_CAST(t AS DATE) AS TIMESTAMP)
-    WHEN length(t) = 19 AND t[5] = '-' AND t[8] = '-' AND t[11] IN ('T', ' ')
-         AND t[12:13] < '24' AND t[18:19] < '60'
-        THEN TRY_CAST(t AS TIMESTAMP)
-    WHEN length(t) IN (20, 25) AND t[5] = '-' AND t[8] = '-' AND t[11] IN ('T', ' ')
-         AND t[12:13] < '24' AND t[18:19] < '60' AND t[20] IN ('Z', '+', '-')
-         AND (length(t) = 20 OR t[23] = ':')
+    WHEN t LIKE '____-__-__' THEN CAST(TRY_CAST(t AS DATE) AS TIMESTAMP)
+    WHEN NOT (t LIKE '____-__-__T__:__:__%' OR t LIKE '____-__-__ __:__:__%')
+      OR substr(t, 12, 2) >= '24' OR substr(t, 18, 2) >= '60' THEN NULL
+    WHEN length(t) = 19 THEN TRY_CAST(t AS TIMESTAMP)
+    WHEN length(t) = 20 AND substr(t, 20, 1) = 'Z'
+        THEN sr_local(TRY_CAST(t AS TIMESTAMPTZ), tz)
+    WHEN length(t) = 25 AND substr(t, 20, 1) IN ('+', '-') AND substr(t, 23, 1) = ':'
+         AND substr(t, 24, 2) < '60'
         THEN sr_local(TRY_CAST(t AS TIMESTAMPTZ), tz)
     END;
+CREATE OR REPLACE TEMP MACRO sr_is_serial(t) AS
+    regexp_full_match(t, {sql_text(NUMBER_RE)}) AND NOT regexp_full_match(t, '\\d{{8}}');
 CREATE OR REPLACE TEMP MACRO sr_iso_parts(t) AS
     regexp_extract(t, {sql_text(ISO_RE)}, {list(ISO_GROUPS)!r});
 CREATE OR REPLACE TEMP MACRO sr_iso_local(g) AS CASE
     WHEN g.y = '' OR (g.s2 <> '' AND g.s1 <> g.s2) THEN NULL
-    WHEN TRY_CAST(COALESCE(NULLIF(g.h, ''), NULLIF(g.hb, ''), '0') AS INTEGER) > 23
-      OR TRY_CAST(COALESCE(NULLIF(g.mi, ''), NULLIF(g.mib, ''), '0') AS INTEGER) > 59
-      OR TRY_CAST(COALESCE(NULLIF(g.s, ''), NULLIF(g.sb, ''), '0') AS INTEGER) > 59 THEN NULL
+    WHEN TRY_CAST(concat(g.h, g.hb) AS INTEGER) > 23 OR TRY_CAST(concat(g.mi, g.mib) AS INTEGER) > 59
+      OR TRY_CAST(concat(g.s, g.sb) AS INTEGER) > 59 THEN NULL
     ELSE TRY(make_timestamp(
         CAST(g.y AS BIGINT),
-        CAST(COALESCE(NULLIF(g.m, ''), NULLIF(g.mb, ''), '1') AS BIGINT),
-        CAST(COALESCE(NULLIF(g.d, ''), NULLIF(g.db, ''), '1') AS BIGINT),
-        CAST(COALESCE(NULLIF(g.h, ''), NULLIF(g.hb, ''), '0') AS BIGINT),
-        CAST(COALESCE(NULLIF(g.mi, ''), NULLIF(g.mib, ''), '0') AS BIGINT),
-        CAST(COALESCE(NULLIF(g.s, ''), NULLIF(g.sb, ''), '0') AS DOUBLE)
-          + COALESCE(TRY_CAST('0.' || left(COALESCE(NULLIF(g.f, ''), g.fb), 6) AS DOUBLE), 0)))
+        CAST(COALESCE(NULLIF(concat(g.m, g.mb), ''), '1') AS BIGINT),
+        CAST(COALESCE(NULLIF(concat(g.d, g.db), ''), '1') AS BIGINT),
+        CAST(COALESCE(NULLIF(concat(g.h, g.hb), ''), '0') AS BIGINT),
+        CAST(COALESCE(NULLIF(concat(g.mi, g.mib), ''), '0') AS BIGINT),
+        CAST(COALESCE(NULLIF(concat(g.s, g.sb), ''), '0') AS DOUBLE)
+          + COALESCE(TRY_CAST('0.' || left(concat(g.f, g.fb), 6) AS DOUBLE), 0)))
     END;
 CREATE OR REPLACE TEMP MACRO sr_zone_seconds(z) AS
     (CASE WHEN z[1] = '-' THEN -1 ELSE 1 END)
     * (CAST(z[2:3] AS INTEGER) * 3600
        + COALESCE(TRY_CAST(right(replace(z[4:], ':', ''), 2) AS INTEGER), 0) * 60);
-CREATE OR REPLACE TEMP MACRO sr_iso_general(g, tz) AS CASE
-    WHEN g.z = '' THEN sr_iso_local(g)
+CREATE OR REPLACE TEMP MACRO sr_iso_zoned(g, loc, tz) AS CASE
+    WHEN g.z = '' THEN loc
     WHEN g.h = '' AND g.hb = '' THEN NULL
-    WHEN g.z = 'Z' THEN sr_local(sr_iso_local(g)::TIMESTAMPTZ, tz)
+    WHEN g.z = 'Z' THEN sr_local(loc::TIMESTAMPTZ, tz)
     WHEN TRY_CAST(right(replace(g.z[4:], ':', ''), 2) AS INTEGER) > 59 THEN NULL
-    ELSE sr_local((sr_iso_local(g) - to_seconds(sr_zone_seconds(g.z)))::TIMESTAMPTZ, tz)
+    ELSE sr_local((loc - to_seconds(sr_zone_seconds(g.z)))::TIMESTAMPTZ, tz)
     END;
-CREATE OR REPLACE TEMP MACRO sr_is_serial(t) AS
-    regexp_full_match(t, {sql_text(NUMBER_RE)}) AND NOT regexp_full_match(t, '\\d{{8}}');
-CREATE OR REPLACE TEMP MACRO sr_datetime(t, tz) AS sr_in_range(CASE
-    WHEN t IS NULL THEN NULL
-    WHEN sr_is_serial(t) THEN sr_from_number(TRY_CAST(t AS DOUBLE), tz)
-    ELSE COALESCE(sr_iso_fast(t, tz), sr_iso_general(sr_iso_parts(t), tz))
-    END);
-CREATE OR REPLACE TEMP MACRO sr_category(t) AS regexp_replace(lower(t), '{_SP}+', ' ', 'g');
-CREATE OR REPLACE TEMP MACRO sr_closed_category(t) AS
-    regexp_replace(sr_category(t), '{_SP[:-1]}\\-]+', '_', 'g');
+CREATE OR REPLACE TEMP MACRO sr_category(t) AS CASE
+    WHEN regexp_full_match(t, '[a-z0-9_-]+( [a-z0-9_-]+)*') THEN t
+    ELSE regexp_replace(lower(t), '{_SP}+', ' ', 'g') END;
+CREATE OR REPLACE TEMP MACRO sr_closed_category(t) AS CASE
+    WHEN regexp_full_match(t, '[a-z0-9_]+') THEN t
+    ELSE regexp_replace(sr_category(t), '{_SP[:-1]}\\-]+', '_', 'g') END;
 CREATE OR REPLACE TEMP MACRO sr_period_text(t) AS CASE
     WHEN regexp_matches(t, '^\\d{{4}}-\\d{{2}}-\\d{{2}}')
         THEN COALESCE(strftime(try_strptime(t[1:10], '%Y-%m-%d'), '%Y-%m'), t)
     ELSE t END;
-CREATE OR REPLACE TEMP MACRO sr_period(t) AS CASE
-    WHEN contains(lower(sr_period_text(t)), 'q') THEN upper(sr_period_text(t))
-    ELSE sr_period_text(t) END;
 CREATE OR REPLACE TEMP MACRO sr_bool(t) AS CASE
     WHEN lower(t) IN {TRUE_WORDS!r} THEN true WHEN lower(t) IN {FALSE_WORDS!r} THEN false END;
 CREATE OR REPLACE TEMP MACRO sr_double_text(x) AS CASE
@@ -232,7 +246,8 @@ def kind_of(duckdb_type: str) -> str:
 
 def text(raw: Raw) -> str:
     """SQL: the value as stripped text, NULL where blank or missing (see the module docstring
-    for typed cells)."""
+    for typed cells). One expression, for the preset rules; a parser computes it once, in a
+    projection of its own (:class:`Parsed`)."""
     x, kind = raw.sql, raw.kind
     if kind == "text":
         return f"sr_strip({x})"
@@ -247,7 +262,8 @@ def text(raw: Raw) -> str:
     if kind == "timestamp":
         return f"sr_time_text(CAST({x} AS TIMESTAMP))"
     if kind == "timestamptz":
-        return f"sr_time_text(timezone('UTC', {x})) || CASE WHEN timezone('UTC', {x}) = date_trunc('day', timezone('UTC', {x})) THEN '' ELSE '+00:00' END"
+        utc = f"timezone('UTC', {x})"
+        return f"sr_time_text({utc}) || CASE WHEN {utc} = date_trunc('day', {utc}) THEN '' ELSE '+00:00' END"
     return f"sr_strip(CAST({x} AS VARCHAR))"
 
 
@@ -256,100 +272,211 @@ def raw_text(raw: Raw) -> str:
     return raw.sql if raw.kind == "text" else f"CAST({raw.sql} AS VARCHAR)"
 
 
-def is_given(raw: Raw) -> str:
-    """SQL: the raw value is present and not blank."""
-    return f"({text(raw)} IS NOT NULL)"
-
-
 @dataclass(frozen=True)
 class Parsed:
-    """The SQL of one parsed column: its value, whether it was given but unreadable or outside
-    its set (``bad``), and whether a category's text was changed (``changed``)."""
+    """The SQL of one parsed column.
+
+    ``stages``: projections computed one after the other, each a tuple of ``(alias, SQL)``
+    that may read the aliases of the stages before it (so that a value used several times is
+    computed once); ``value``, ``bad`` (given but unreadable, or outside its set) and
+    ``changed`` (a category's text changed beyond surrounding spaces) read the last stage.
+    """
 
     value: str
     bad: str = "false"
     changed: str | None = None
+    stages: tuple[tuple[tuple[str, str], ...], ...] = ()
 
 
-def number(raw: Raw) -> Parsed:
+def _t(raw: Raw, key: str) -> tuple[str, tuple[str, str]]:
+    name = f"_{key}_t"
+    return ident(name), (name, text(raw))
+
+
+def number(raw: Raw, key: str = "n") -> Parsed:
     x = raw.sql
     if raw.kind in ("number", "integer"):
-        v = f"CAST({x} AS DOUBLE)"
-        return Parsed(f"sr_finite({v})", f"coalesce(isinf({v}), false)")
+        v = ident(f"_{key}_v")
+        stage = ((f"_{key}_v", f"CAST({x} AS DOUBLE)"),)
+        return Parsed(f"sr_finite({v})", f"coalesce(isinf({v}), false)", stages=(stage,))
     if raw.kind == "bool":
         return Parsed(f"CASE WHEN {x} THEN 1.0 WHEN NOT {x} THEN 0.0 END")
-    t = text(raw)
-    return Parsed(f"sr_number({t})", f"({t} IS NOT NULL AND sr_number({t}) IS NULL)")
+    t, first = _t(raw, key)
+    n, v = ident(f"_{key}_n"), ident(f"_{key}_v")
+    return Parsed(
+        f"sr_finite({v})",
+        f"({t} IS NOT NULL AND NOT coalesce(isfinite({v}), false))",
+        stages=(
+            (first,),
+            ((f"_{key}_n", f"sr_plain_number({t})"),),
+            (
+                (
+                    f"_{key}_v",
+                    f"CASE WHEN {n} IS NOT NULL THEN {n} WHEN {t} IS NULL THEN NULL "
+                    f"ELSE sr_clean_number({t}) END",
+                ),
+            ),  # fmt: skip
+        ),
+    )
 
 
-def integer(raw: Raw) -> Parsed:
-    n = number(raw)
-    whole = f"TRY_CAST({n.value} AS BIGINT)"
-    fraction = f"({n.value} IS NOT NULL AND ({n.value} <> floor({n.value}) OR {whole} IS NULL))"
-    return Parsed(f"CASE WHEN {fraction} THEN NULL ELSE {whole} END", f"({n.bad} OR {fraction})")
+def integer(raw: Raw, key: str = "i") -> Parsed:
+    n = number(raw, key)
+    v = ident(f"_{key}_num")
+    whole = f"TRY_CAST({v} AS BIGINT)"
+    fraction = f"({v} IS NOT NULL AND ({v} <> floor({v}) OR {whole} IS NULL))"
+    stages = (*n.stages, ((f"_{key}_num", n.value), (f"_{key}_nbad", n.bad)))
+    return Parsed(
+        f"CASE WHEN {fraction} THEN NULL ELSE {whole} END",
+        f"({ident(f'_{key}_nbad')} OR {fraction})",
+        stages=stages,
+    )
 
 
-def datetime(raw: Raw, tz: str, *, date_only: bool) -> Parsed:
+def datetime(raw: Raw, tz: str, *, date_only: bool, key: str = "d") -> Parsed:
     """A date or timestamp (naive, in zone ``tz``); ``date_only``: the local date."""
     x, kind, zone = raw.sql, raw.kind, sql_text(tz)
-    if kind == "timestamp":
-        value = f"sr_in_range(CAST({x} AS TIMESTAMP))"
-        bad = f"({x} IS NOT NULL AND {value} IS NULL)"
-    elif kind == "date":
-        value = f"sr_in_range(CAST({x} AS TIMESTAMP))"
-        bad = f"({x} IS NOT NULL AND {value} IS NULL)"
-    elif kind == "timestamptz":
-        value = f"sr_in_range(sr_local({x}, {zone}))"
-        bad = f"({x} IS NOT NULL AND {value} IS NULL)"
-    elif kind in ("number", "integer"):
-        v = f"CAST({x} AS DOUBLE)"
-        value = f"sr_in_range(sr_from_number({v}, {zone}))"
-        bad = f"({x} IS NOT NULL AND NOT isnan({v}) AND {value} IS NULL)"
-    elif kind == "bool":
-        value, bad = "CAST(NULL AS TIMESTAMP)", f"({x} IS NOT NULL)"
+    ts = ident(f"_{key}_ts")
+    if kind in ("timestamp", "date", "timestamptz", "number", "integer", "bool"):
+        if kind == "timestamptz":
+            expr = f"sr_local({x}, {zone})"
+        elif kind in ("number", "integer"):
+            expr = f"sr_from_number(CAST({x} AS DOUBLE), {zone})"
+        elif kind == "bool":
+            expr = "CAST(NULL AS TIMESTAMP)"
+        else:
+            expr = f"CAST({x} AS TIMESTAMP)"
+        given = f"{x} IS NOT NULL" + (
+            f" AND NOT isnan(CAST({x} AS DOUBLE))" if kind in ("number", "integer") else ""
+        )
+        stages: tuple = (((f"_{key}_ts", expr), (f"_{key}_given", f"({given})")),)
+        given = ident(f"_{key}_given")
     else:
-        t = text(raw)
-        value = f"sr_datetime({t}, {zone})"
-        bad = f"({t} IS NOT NULL AND {value} IS NULL)"
+        t, first = _t(raw, key)
+        f, g, s = ident(f"_{key}_fast"), ident(f"_{key}_g"), ident(f"_{key}_serial")
+        loc = ident(f"_{key}_loc")
+        stages = (
+            (first,),
+            ((f"_{key}_fast", f"CASE WHEN {t} IS NOT NULL THEN sr_iso_fast({t}, {zone}) END"),),
+            (
+                (
+                    f"_{key}_serial",
+                    f"CASE WHEN {f} IS NULL AND {t} IS NOT NULL AND sr_is_serial({t}) "
+                    f"THEN sr_from_number(TRY_CAST({t} AS DOUBLE), {zone}) END",
+                ),
+                (
+                    f"_{key}_g",
+                    f"CASE WHEN {f} IS NULL AND {t} IS NOT NULL AND NOT sr_is_serial({t}) "
+                    f"THEN sr_iso_parts({t}) END",
+                ),
+            ),  # fmt: skip
+            ((f"_{key}_loc", f"CASE WHEN {g} IS NOT NULL THEN sr_iso_local({g}) END"),),
+            (
+                (
+                    f"_{key}_ts",
+                    f"CASE WHEN {f} IS NOT NULL THEN {f} WHEN {s} IS NOT NULL THEN {s} "
+                    f"WHEN {g} IS NOT NULL THEN sr_iso_zoned({g}, {loc}, {zone}) END",
+                ),
+            ),  # fmt: skip
+        )
+        given = f"{t} IS NOT NULL"
+    value = f"sr_in_range({ts})"
+    bad = f"({given} AND {value} IS NULL)"
     if date_only:
         value = f"CAST({value} AS DATE)"
-    return Parsed(value, bad)
+    return Parsed(value, bad, stages=stages)
 
 
-def boolean(raw: Raw) -> Parsed:
+def boolean(raw: Raw, key: str = "b") -> Parsed:
     if raw.kind == "bool":
         return Parsed(raw.sql)
-    t = text(raw)
-    return Parsed(f"sr_bool({t})", f"({t} IS NOT NULL AND sr_bool({t}) IS NULL)")
+    t, first = _t(raw, key)
+    return Parsed(
+        f"sr_bool({t})", f"({t} IS NOT NULL AND sr_bool({t}) IS NULL)", stages=((first,),)
+    )
 
 
-def period(raw: Raw, *, month_only: bool) -> Parsed:
+def period(raw: Raw, *, month_only: bool, key: str = "p") -> Parsed:
     """Period text; a full date (or a date cell) is cut to its month."""
-    t = text(raw)
-    pattern = sql_text(MONTH_RE if month_only else PERIOD_RE)
-    ok = f"regexp_full_match(sr_period({t}), {pattern})"
-    return Parsed(f"CASE WHEN {ok} THEN sr_period({t}) END", f"({t} IS NOT NULL AND NOT {ok})")
+    t, first = _t(raw, key)
+    pt, pv = ident(f"_{key}_pt"), ident(f"_{key}_pv")
+    ok = f"regexp_full_match({pv}, {sql_text(MONTH_RE if month_only else PERIOD_RE)})"
+    return Parsed(
+        f"CASE WHEN {ok} THEN {pv} END",
+        f"({t} IS NOT NULL AND NOT coalesce({ok}, false))",
+        stages=(
+            (first,),
+            ((f"_{key}_pt", f"sr_period_text({t})"),),
+            (
+                (
+                    f"_{key}_pv",
+                    f"CASE WHEN contains(lower({pt}), 'q') THEN upper({pt}) ELSE {pt} END",
+                ),
+            ),
+        ),
+    )
 
 
-def category(raw: Raw, *, allowed: tuple[str, ...] | None = None, lower: bool = True) -> Parsed:
-    """A category: lower case with single spaces (``allowed``: a closed set, spaces and
-    hyphens as ``_``, a value outside it ``bad`` and cleared); ``changed`` where the text
-    changed beyond surrounding spaces."""
-    t = text(raw)
-    norm = f"sr_closed_category({t})" if allowed else f"sr_category({t})"
+def category(
+    raw: Raw, *, allowed: tuple[str, ...] | None = None, closed: bool | None = None, key: str = "c"
+) -> Parsed:
+    """A category: lower case with single spaces (a closed set: ``allowed`` or ``closed``,
+    spaces and hyphens as ``_``; a value outside ``allowed`` is ``bad`` and cleared);
+    ``changed`` where the text changed beyond surrounding spaces."""
+    t, first = _t(raw, key)
+    norm = ident(f"_{key}_norm")
+    closed = bool(allowed) if closed is None else closed
+    rule = f"sr_closed_category({t})" if closed else f"sr_category({t})"
+    stages = ((first,), ((f"_{key}_norm", rule),))
     changed = f"({t} IS NOT NULL AND {norm} <> {t})"
     if not allowed:
-        return Parsed(norm, "false", changed)
+        return Parsed(norm, "false", changed, stages)
     inside = f"{norm} IN ({', '.join(sql_text(a) for a in allowed)})"
-    return Parsed(f"CASE WHEN {inside} THEN {norm} END", f"({t} IS NOT NULL AND NOT {inside})", changed)
+    return Parsed(
+        f"CASE WHEN {inside} THEN {norm} END",
+        f"({t} IS NOT NULL AND NOT {inside})",
+        changed,
+        stages,
+    )
 
 
-def currency(raw: Raw) -> Parsed:
-    return Parsed(f"upper({text(raw)})")
+def currency(raw: Raw, key: str = "u") -> Parsed:
+    t, first = _t(raw, key)
+    return Parsed(f"upper({t})", stages=((first,),))
 
 
-def plain_text(raw: Raw) -> Parsed:
-    return Parsed(text(raw))
+def plain_text(raw: Raw, key: str = "s") -> Parsed:
+    t, first = _t(raw, key)
+    return Parsed(t, stages=((first,),))
+
+
+def inline(p: Parsed) -> Parsed:
+    """``p`` as single expressions (its stages substituted in): for the preset rules, which
+    build one column's expression from others'."""
+    value, bad, changed = p.value, p.bad, p.changed
+    for stage in reversed(p.stages):
+        for alias, sql in stage:
+            name = ident(alias)
+            value, bad = value.replace(name, f"({sql})"), bad.replace(name, f"({sql})")
+            if changed is not None:
+                changed = changed.replace(name, f"({sql})")
+    return Parsed(value, bad, changed)
+
+
+def staged_select(source: str, carry: list[str], parsed: list[Parsed], outputs: list[str]) -> str:
+    """A query over ``source`` computing every parser's stages, then ``outputs`` (SQL with
+    aliases); ``carry`` are the source's columns the outputs read besides the stages'."""
+    depth = max((len(p.stages) for p in parsed), default=0)
+    query = source
+    for i in range(depth):
+        items = [
+            f"{sql} AS {ident(alias)}"
+            for p in parsed
+            if i < len(p.stages)
+            for alias, sql in p.stages[i]
+        ]
+        query = f"(SELECT *, {', '.join(items)} FROM {query})" if items else query
+    return f"SELECT {', '.join(outputs)} FROM {query}"
 
 
 #: the engine type each contract type is parsed into
@@ -456,9 +583,13 @@ def series_to_arrow(s: pd.Series) -> tuple[pa.Array, str]:
     if isinstance(dtype, pd.ArrowDtype) and pa.types.is_string(dtype.pyarrow_dtype):
         return pa.array(s.array), "text"
     if pd.api.types.is_bool_dtype(dtype):
-        return pa.array(s.astype("boolean").to_numpy(dtype=object, na_value=None), pa.bool_()), "bool"
+        return pa.array(
+            s.astype("boolean").to_numpy(dtype=object, na_value=None), pa.bool_()
+        ), "bool"
     if pd.api.types.is_integer_dtype(dtype):
-        return pa.array(s.astype("Int64").to_numpy(dtype=object, na_value=None), pa.int64()), "integer"
+        return pa.array(
+            s.astype("Int64").to_numpy(dtype=object, na_value=None), pa.int64()
+        ), "integer"
     if pd.api.types.is_float_dtype(dtype):
         return pa.array(s.to_numpy(dtype=float), pa.float64()), "number"
     if pd.api.types.is_datetime64_any_dtype(dtype):
@@ -481,18 +612,20 @@ def _connection():
     return con
 
 
-def evaluate(s: pd.Series, parse: Callable[[Raw], Parsed]) -> tuple[pd.Series, pd.Series, pd.Series]:
+def evaluate(
+    s: pd.Series, parse: Callable[[Raw], Parsed]
+) -> tuple[pd.Series, pd.Series, pd.Series]:
     """``parse`` run by the engine on a pandas Series: ``(values, bad, changed)``, aligned
     with ``s`` (values as pandas gives them from Arrow, see the callers for dtypes)."""
     arr, kind = series_to_arrow(s)
     table = pa.table({"x": arr, "_pos": pa.array(np.arange(len(s), dtype=np.int64))})
     p = parse(Raw('"x"', kind))
+    outputs = [f"{p.value} AS v", f"{p.bad} AS bad", f"{p.changed or 'false'} AS changed", "_pos"]
     con = _connection()
     con.register("_sr_series", table)
     try:
         out = con.execute(
-            f"SELECT {p.value} AS v, {p.bad} AS bad, {p.changed or 'false'} AS changed "
-            "FROM _sr_series ORDER BY _pos"
+            f"SELECT v, bad, changed FROM ({staged_select('_sr_series', ['x'], [p], outputs)}) ORDER BY _pos"
         ).fetch_arrow_table()
     finally:
         con.unregister("_sr_series")
@@ -550,13 +683,7 @@ def parse_periods(s: pd.Series, *, month_only: bool) -> tuple[pd.Series, pd.Seri
 def normalise_category(s: pd.Series, *, closed_set: bool) -> tuple[pd.Series, pd.Series]:
     """Lower-case category values; returns ``(values, changed)`` (see :func:`category`;
     here a closed set has no list of allowed values, so nothing is cleared)."""
-
-    def parse(r: Raw) -> Parsed:
-        t = text(r)
-        norm = f"sr_closed_category({t})" if closed_set else f"sr_category({t})"
-        return Parsed(norm, "false", f"({t} IS NOT NULL AND {norm} <> {t})")
-
-    v, _, changed = evaluate(s, parse)
+    v, _, changed = evaluate(s, lambda r: category(r, closed=closed_set))
     return v, changed
 
 

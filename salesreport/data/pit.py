@@ -92,7 +92,15 @@ def cut(
             f"SELECT _line FROM {relation} WHERE {predicate} ORDER BY _line{cap}"
         ).fetchnumpy()["_line"]
         rows = np.asarray(lines, dtype=np.int64)
-        counts.append({"table": table, "action": "after_month", "reason": reason, "count": int(n), "rows": rows})
+        counts.append(
+            {
+                "table": table,
+                "action": "after_month",
+                "reason": reason,
+                "count": int(n),
+                "rows": rows,
+            }
+        )
 
     out: dict[str, tuple[str, list[str]]] = dict(relations)
     for name, col in DROP_BY:
@@ -115,7 +123,9 @@ def cut(
     if "opportunities" in out:
         rel, cols = out["opportunities"]
         closed_later = f"(status IN ('won', 'lost') AND coalesce(close_date > {end}, false))"
-        note("opportunities", f"closed after {month}: open at the end of {month}", rel, closed_later)
+        note(
+            "opportunities", f"closed after {month}: open at the end of {month}", rel, closed_later
+        )
         changes = {"status": f"CASE WHEN {closed_later} THEN 'open' ELSE status END"}
         if "lost_reason" in cols:
             changes["lost_reason"] = f"CASE WHEN {closed_later} THEN NULL ELSE lost_reason END"
@@ -154,7 +164,9 @@ def cut(
             if "opportunity_id" in cols:
                 changes["opportunity_id"] = f"CASE WHEN {later} THEN NULL ELSE opportunity_id END"
             if "status" in cols:
-                changes["status"] = f"CASE WHEN {later} AND status = 'converted' THEN 'working' ELSE status END"
+                changes["status"] = (
+                    f"CASE WHEN {later} AND status = 'converted' THEN 'working' ELSE status END"
+                )
             rel = f"(SELECT {_replace(cols, changes)} FROM {rel})"
         if "opportunity_id" in cols and "opportunities" in relations:
             opp, opp_cols = relations["opportunities"]  # as given, before the cut
@@ -164,8 +176,15 @@ def cut(
                     f"(opportunity_id IS NOT NULL AND opportunity_id IN ({ids}) AND opportunity_id "
                     f"NOT IN ({ids} AND coalesce(created_date <= {end}, false)))"
                 )
-                note("leads", f"opportunity created after {month}: opportunity_id cleared", rel, created_later)
-                changes = {"opportunity_id": f"CASE WHEN {created_later} THEN NULL ELSE opportunity_id END"}
+                note(
+                    "leads",
+                    f"opportunity created after {month}: opportunity_id cleared",
+                    rel,
+                    created_later,
+                )
+                changes = {
+                    "opportunity_id": f"CASE WHEN {created_later} THEN NULL ELSE opportunity_id END"
+                }
                 rel = f"(SELECT {_replace(cols, changes)} FROM {rel})"
         out["leads"] = (rel, cols)
 
@@ -224,7 +243,9 @@ def as_of(tables: Tables, month: str, *, copy: bool = True) -> tuple[Tables, pd.
                 continue
             changed = [c for c in CHANGED.get(name, ()) if c in df.columns]
             cols = ", ".join(["_line", *(ident(c) for c in changed)])
-            res = con.execute(f"SELECT {cols} FROM ({selects[name]}) ORDER BY _line").fetch_arrow_table()
+            res = con.execute(
+                f"SELECT {cols} FROM ({selects[name]}) ORDER BY _line"
+            ).fetch_arrow_table()
             kept = res["_line"].to_numpy()
             new = df.iloc[kept].copy()
             for c in changed:
@@ -240,7 +261,8 @@ def as_of(tables: Tables, month: str, *, copy: bool = True) -> tuple[Tables, pd.
 
 
 def _column(values, dtype, index) -> pd.Series:
-    """An engine column as a pandas column of ``dtype`` (the frame's own)."""
+    """An engine column as a pandas column like the frame's own (dates ``datetime64[ns]``,
+    numbers ``float64``, text ``object``)."""
     import pyarrow as pa
 
     if pa.types.is_date(values.type) or pa.types.is_timestamp(values.type):
@@ -248,4 +270,4 @@ def _column(values, dtype, index) -> pd.Series:
         return pd.Series(arr.astype("datetime64[ns]"), index=index)
     if pa.types.is_floating(values.type):
         return pd.Series(values.to_numpy(zero_copy_only=False).astype(float), index=index)
-    return pd.Series(values.to_pylist(), index=index, dtype=object if dtype == object else None)
+    return pd.Series(values.to_pylist(), index=index, dtype=object)

@@ -179,7 +179,7 @@ def apply_derive(
             if won not in out or closed not in out:
                 skipped.append(f"status from {won} and {closed}")
                 continue
-            w, c = P.boolean(out[won]), P.boolean(out[closed])
+            w, c = P.inline(P.boolean(out[won])), P.inline(P.boolean(out[closed]))
             out["status"] = Raw(
                 f"CASE WHEN {w.value} IS NULL OR {c.bad} OR ({c.value} IS NULL AND {w.value} IS NOT TRUE) "
                 f"THEN NULL WHEN {w.value} THEN 'won' WHEN {c.value} THEN 'lost' ELSE 'open' END"
@@ -213,7 +213,7 @@ def apply_derive(
             col = r["column"]
             if col not in out:
                 continue
-            n = P.number(out[col])
+            n = P.inline(P.number(out[col]))
             out[col] = Raw(
                 f"CASE WHEN {n.bad} THEN {P.raw_text(out[col])} "
                 f"ELSE sr_double_text({n.value} / {float(r['divide_by'])!r}) END"
@@ -231,7 +231,9 @@ def apply_derive(
             if col not in out:
                 continue
             t = P.text(out[col])
-            out[col] = Raw(f"CASE WHEN starts_with({t}, {P.sql_text(str(r['prefix']))}) THEN {t} END")
+            out[col] = Raw(
+                f"CASE WHEN starts_with({t}, {P.sql_text(str(r['prefix']))}) THEN {t} END"
+            )
         elif rule == "join":
             srcs = [c for c in r["columns"] if c in out]
             if not srcs or r["column"] in out:

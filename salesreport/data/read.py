@@ -165,7 +165,9 @@ class _Hasher(threading.Thread):
         self.digest = sha256_file(self.path)
 
 
-def read_file(con, path: Path, table: str, encoding: str | None = None, scratch: Path | None = None) -> RawTable:
+def read_file(
+    con, path: Path, table: str, encoding: str | None = None, scratch: Path | None = None
+) -> RawTable:
     """Read one table file into the engine connection ``con`` (raises :class:`ReadError`).
 
     ``scratch``: a folder for a file transcoded to UTF-8 (a temporary one by default).
@@ -174,7 +176,9 @@ def read_file(con, path: Path, table: str, encoding: str | None = None, scratch:
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise ReadError(f"cannot be opened ({exc.strerror})", "Check the path and permissions.") from exc
+        raise ReadError(
+            f"cannot be opened ({exc.strerror})", "Check the path and permissions."
+        ) from exc
     if size == 0:
         raise ReadError("is empty", "Export the table again with its header row and data.")
     hasher = _Hasher(path)
@@ -319,15 +323,18 @@ def transcode(path: Path, codec: str, folder: Path, forced: bool) -> Path:
 
 def _csv_error(exc: Exception) -> ReadError:
     """The engine's CSV error without its file path and settings dump."""
-    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    lines = [
+        re.sub(r"^[\w ]+ Error: ", "", ln.strip()) for ln in str(exc).splitlines() if ln.strip()
+    ]
     keep = [
         ln
         for ln in lines
-        if ln.startswith(("CSV Error on Line", "Expected Number of Columns", "Value with unterminated"))
+        if ln.startswith(
+            ("CSV Error on Line", "Expected Number of Columns", "Value with unterminated")
+        )
         or "unterminated quote" in ln.lower()
     ]
     what = "; ".join(keep[:2]) or (lines[0] if lines else type(exc).__name__)
-    what = re.sub(r"Invalid Input Error: ", "", what)
     return ReadError(
         f"is not a readable CSV file ({what})",
         "Check that no line has more fields than the header and that quotes are closed.",
@@ -408,7 +415,9 @@ def _duck_csv(con, name: str, source: Path, fmt: CsvFormat, cols: list[str]) -> 
 
 def _csv_raw(con, name: str, table: str, path: Path, fmt: CsvFormat, cols: list[str]) -> RawTable:
     """The raw table with ``_line``: lines of only spaces or tabs are not rows (as pandas)."""
-    blank = f"regexp_full_match({cols[0]}, '[ \\t]+')" + "".join(f" AND {c} IS NULL" for c in cols[1:])
+    blank = f"regexp_full_match({cols[0]}, '[ \\t]+')" + "".join(
+        f" AND {c} IS NULL" for c in cols[1:]
+    )
     n, n_blank = con.execute(
         f"SELECT count(*), count(*) FILTER (WHERE {blank}) FROM {ident(name)}"
     ).fetchone()
@@ -429,7 +438,9 @@ def _csv_raw(con, name: str, table: str, path: Path, fmt: CsvFormat, cols: list[
         for _, t in drop:
             con.execute(f"DROP TABLE IF EXISTS {ident(t)}")
         raise _no_rows(True)
-    return RawTable(table, path.name, str(path), source, fmt.header, ["text"] * len(cols), "", rows, drop)
+    return RawTable(
+        table, path.name, str(path), source, fmt.header, ["text"] * len(cols), "", rows, drop
+    )
 
 
 # --------------------------------------------------------------------------- Parquet
@@ -441,7 +452,9 @@ def _read_parquet(con, path: Path, table: str) -> RawTable:
     src = f"read_parquet({sql_text(str(path))}, file_row_number = true)"
     try:
         described = con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()
-        rows = con.execute(f"SELECT count(*) FROM read_parquet({sql_text(str(path))})").fetchone()[0]
+        rows = con.execute(f"SELECT count(*) FROM read_parquet({sql_text(str(path))})").fetchone()[
+            0
+        ]
     except duckdb.Error as exc:
         first = str(exc).splitlines()[0] if str(exc) else ""
         first = first.replace(str(path), path.name)
@@ -458,9 +471,7 @@ def _read_parquet(con, path: Path, table: str) -> RawTable:
         raise _no_rows(True)
     alias = ", ".join(f"c{i}" for i in range(len(described)))
     picked = ", ".join(f"c{i} AS c{j}" for j, i in enumerate(keep))
-    source = (
-        f"(SELECT file_row_number + 2 AS _line, {picked} FROM {src} AS _t({alias}, file_row_number))"
-    )
+    source = f"(SELECT file_row_number + 2 AS _line, {picked} FROM {src} AS _t({alias}, file_row_number))"
     kinds = [kind_of(described[i][1]) for i in keep]
     return RawTable(table, path.name, str(path), source, names, kinds, "", rows, [])
 
@@ -468,7 +479,9 @@ def _read_parquet(con, path: Path, table: str) -> RawTable:
 # --------------------------------------------------------------------------- Excel, SQL
 
 
-def _register_cells(con, table: str, file: str, path: str, header: list, rows: list[list]) -> RawTable:
+def _register_cells(
+    con, table: str, file: str, path: str, header: list, rows: list[list]
+) -> RawTable:
     """Rows of Python cells (Excel, a SQL result) as an Arrow table registered in the engine."""
     names = header_names(header)
     if not names:
@@ -627,7 +640,12 @@ def _read_query(con, conn, table: str, spec, url: str, errors) -> RawTable:
     df.index = pd.RangeIndex(2, len(df) + 2)
     digest = hashlib.sha256(df.to_csv(index=False).encode("utf-8")).hexdigest()
     raw = _register_cells(
-        con, table, f"sql:{table}", f"sql:{table}", list(df.columns), df.to_numpy(dtype=object).tolist()
+        con,
+        table,
+        f"sql:{table}",
+        f"sql:{table}",
+        list(df.columns),
+        df.to_numpy(dtype=object).tolist(),
     )
     raw.sha256 = digest
     return raw
@@ -657,7 +675,13 @@ def read_table(path: str | Path, encoding: str | None = None):
         except ReadError as exc:
             exc.file = path.name
             exc.problems = [
-                {"file": path.name, "column": None, "rows": [], "reason": exc.reason, "fix": exc.fix}
+                {
+                    "file": path.name,
+                    "column": None,
+                    "rows": [],
+                    "reason": exc.reason,
+                    "fix": exc.fix,
+                }
             ]
             raise
         cols = ", ".join(f"c{i}" for i in range(len(raw.columns)))

@@ -70,6 +70,40 @@ REFERENCES = (
     ("activities", "opportunity_id", "opportunities", "opportunity_id", "flagged"),
     ("activities", "lead_id", "leads", "lead_id", "flagged"),
 )
+
+
+@dataclass(frozen=True)
+class ValueCheck:
+    """A condition every row of a table meets; a row that fails it is dropped (run through
+    pandera's Ibis backend, :func:`value_failures`)."""
+
+    name: str  # the reason counted in the data quality
+    column: str  # the column the count names
+    condition: str  # SQL a good row meets (a missing value passes)
+    needs: tuple[str, ...]  # the columns it reads
+    tables: tuple[str, ...] | None = None  # ``None``: every table with the columns
+    words: str = ""  # the rule as the data contract states it for ``column``
+
+
+VALUE_CHECKS = (
+    ValueCheck(
+        "negative amount", "amount", "amount IS NULL OR amount >= 0", ("amount",), None, ">= 0"
+    ),
+    ValueCheck(
+        "close_date before created_date",
+        "close_date",
+        "close_date IS NULL OR created_date IS NULL OR close_date >= created_date",
+        ("close_date", "created_date"),
+        ("opportunities",),
+        "on or after `created_date`",
+    ),
+)
+#: the rules of the repairs that concern one column's values, as the data contract states them
+REPAIRED_VALUES = {
+    "probability": "0-1 (a whole column on a 0-100 scale is divided by 100; a value outside 0-1 is cleared)",
+    "contract_months": "> 0 (a value not above 0 is cleared)",
+    "currency": "ISO 4217 code (upper-cased; empty: the team's currency)",
+}
 #: the row checks in the order they apply (for the data contract's documentation)
 ROW_CHECKS = (
     ("dropped", "a required value empty, unreadable or (status) outside its set"),
@@ -118,29 +152,33 @@ class ParsedTable:
 
 
 def parse_select(
-    table: str, spec: TableSpec, columns: list[tuple[str, P.Raw]], tz: str
+    table: str, spec: TableSpec, columns: list[tuple[str, P.Raw]], tz: str, source: str
 ) -> tuple[str, list[str], set[str], list[str], list[tuple[str, str]]]:
-    """The SQL select list parsing ``columns`` (name -> raw) into the contract's types.
+    """The query parsing ``columns`` (name -> raw) of ``source`` into the contract's types.
 
-    Returns ``(select list, contract columns, checked, changed, extras)`` (see
+    Returns ``(query, contract columns, checked, changed, extras)`` (see
     :class:`ParsedTable`).
     """
     names = {name: raw for name, raw in columns}
-    parts = ["_line"]
+    outputs = ["_line"]
+    parsers = []
     present, checked, changed = [], set(), []
-    for col in spec.columns:
+    for i, col in enumerate(spec.columns):
         raw = names.get(col.name)
         if raw is None:
             continue
         present.append(col.name)
-        parsed = parse_for(table, col, raw, tz)
-        parts.append(f"{parsed.value} AS {ident(col.name)}")
+        parsed = parse_for(table, col, raw, tz, key=f"k{i}")
+        parsers.append(parsed)
+        outputs.append(f"{parsed.value} AS {ident(col.name)}")
         if parsed.bad != "false":
             checked.add(col.name)
-            parts.append(f"CASE WHEN {parsed.bad} THEN {P.raw_text(raw)} END AS {ident('_raw_' + col.name)}")
+            outputs.append(
+                f"CASE WHEN {parsed.bad} THEN {P.raw_text(raw)} END AS {ident('_raw_' + col.name)}"
+            )
         if col.allowed and parsed.changed:
             changed.append(col.name)
-            parts.append(f"coalesce({parsed.changed}, false) AS {ident('_chg_' + col.name)}")
+            outputs.append(f"coalesce({parsed.changed}, false) AS {ident('_chg_' + col.name)}")
     contract = {c.name for c in spec.columns}
     extras = []
     for name, raw in columns:
@@ -148,28 +186,30 @@ def parse_select(
             continue
         engine_name = f"_x{len(extras)}"
         extras.append((engine_name, name))
-        parts.append(f"{raw.sql} AS {ident(engine_name)}")
-    return ", ".join(parts), present, checked, changed, extras
+        outputs.append(f"{raw.sql} AS {ident(engine_name)}")
+    query = P.staged_select(source, [], parsers, outputs)
+    return query, present, checked, changed, extras
 
 
-def parse_for(table: str, col, raw: P.Raw, tz: str) -> P.Parsed:
-    """How contract column ``col`` of ``table`` is parsed."""
+def parse_for(table: str, col, raw: P.Raw, tz: str, key: str = "k") -> P.Parsed:
+    """How contract column ``col`` of ``table`` is parsed (``key``: unique among the columns of
+    one query, names the parser's intermediate columns)."""
     if col.type == "string":
         if col.allowed or (table, col.name) in LOWER_CASE:
-            return P.category(raw, allowed=col.allowed)
+            return P.category(raw, allowed=col.allowed, key=key)
         if col.name == "currency":
-            return P.currency(raw)
-        return P.plain_text(raw)
+            return P.currency(raw, key=key)
+        return P.plain_text(raw, key=key)
     if col.type in ("date", "timestamp"):
-        return P.datetime(raw, tz, date_only=col.type == "date")
+        return P.datetime(raw, tz, date_only=col.type == "date", key=key)
     if col.type == "number":
-        return P.number(raw)
+        return P.number(raw, key=key)
     if col.type == "integer":
-        return P.integer(raw)
+        return P.integer(raw, key=key)
     if col.type == "bool":
-        return P.boolean(raw)
+        return P.boolean(raw, key=key)
     if col.type == "period":
-        return P.period(raw, month_only=(table == "spend" and col.name == "month"))
+        return P.period(raw, month_only=(table == "spend" and col.name == "month"), key=key)
     raise ValueError(f"unknown column type {col.type!r}")  # pragma: no cover
 
 
@@ -372,11 +412,11 @@ def value_failures(backend, relation: str, checks: dict[str, str]) -> dict[str, 
 
     if not checks:
         return {}
-    table = backend.sql(f"SELECT _line, {', '.join(f'({c}) AS {ident(n)}' for n, c in checks.items())} FROM {relation}")
+    table = backend.sql(
+        f"SELECT _line, {', '.join(f'({c}) AS {ident(n)}' for n, c in checks.items())} FROM {relation}"
+    )
     schema = pa.DataFrameSchema(
-        checks=[
-            pa.Check(lambda d, n=n: d.table[n].fill_null(True), name=n) for n in checks
-        ]
+        checks=[pa.Check(lambda d, n=n: d.table[n].fill_null(True), name=n) for n in checks]
     )
     try:
         schema.validate(table, lazy=True)
@@ -432,7 +472,11 @@ def check_rows(con, backend, pt: ParsedTable, q: DataQuality) -> None:
                 drop(lines[hit], f"{col.name} is empty", col.name)
                 continue
             eg = _quoted(raw[hit])
-            what = f"unknown {col.name}" if col.allowed else f"{col.name} is not {TYPE_WORDS.get(col.type, 'readable')}"
+            what = (
+                f"unknown {col.name}"
+                if col.allowed
+                else f"{col.name} is not {TYPE_WORDS.get(col.type, 'readable')}"
+            )
             drop(lines[hit], f"{what} (e.g. {eg})", col.name)
     # 2. duplicate keys: keep the first
     key = spec.key
@@ -445,28 +489,30 @@ def check_rows(con, backend, pt: ParsedTable, q: DataQuality) -> None:
         ).fetchnumpy()["_line"]
         if len(lines):
             drop(np.asarray(lines, np.int64), f"duplicate {key} (first row kept)", key)
-    # 3. value checks (pandera, lazy)
-    checks: dict[str, str] = {}
-    if "amount" in pt.columns:
-        checks["negative amount"] = "amount IS NULL OR amount >= 0"
-    if pt.table == "opportunities" and {"close_date", "created_date"} <= set(pt.columns):
-        checks["close_date before created_date"] = (
-            "close_date IS NULL OR created_date IS NULL OR close_date >= created_date"
-        )
+    # 3. value checks (pandera, lazy): a row failing two is dropped by the first
+    checks = [
+        c
+        for c in VALUE_CHECKS
+        if set(c.needs) <= set(pt.columns) and (c.tables is None or pt.table in c.tables)
+    ]
     live_rel = f"(SELECT * FROM {rel} WHERE {not_dropped(pt)})"
-    failures = value_failures(backend, live_rel, checks)
-    for name in checks:
-        if name in failures:
-            lines = np.setdiff1d(failures[name], pt.dropped)
+    failures = value_failures(backend, live_rel, {c.name: c.condition for c in checks})
+    for c in checks:
+        if c.name in failures:
+            lines = np.setdiff1d(failures[c.name], pt.dropped)
             if len(lines):
-                drop(lines, name, "amount" if name == "negative amount" else "close_date")
+                drop(lines, c.name, c.column)
     # 4-7. repairs on the rows kept: (predicate, reason, column, bad, with examples)
     live = not_dropped(pt)
     repairs: list[tuple[str, str, str, bool, bool]] = []
     for col in spec.columns:
         if col.required or col.name not in pt.checked:
             continue
-        word = f"outside {', '.join(col.allowed)}" if col.allowed else f"not {TYPE_WORDS.get(col.type)}"
+        word = (
+            f"outside {', '.join(col.allowed)}"
+            if col.allowed
+            else f"not {TYPE_WORDS.get(col.type)}"
+        )
         bad_value = f"{ident('_raw_' + col.name)} IS NOT NULL"
         repairs.append((bad_value, f"{col.name} {word}, cleared", col.name, True, True))
     if "probability" in pt.columns:
@@ -490,7 +536,15 @@ def check_rows(con, backend, pt: ParsedTable, q: DataQuality) -> None:
         if with_examples:
             reason = f"{reason} (e.g. {examples(con, rel, '_raw_' + column, where)})"
         if bad:
-            q.add(pt.table, pt.file, "repaired", reason, lines_where(con, rel, where), column=column, bad=True)
+            q.add(
+                pt.table,
+                pt.file,
+                "repaired",
+                reason,
+                lines_where(con, rel, where),
+                column=column,
+                bad=True,
+            )
         else:
             lines = lines_where(con, rel, where, EXAMPLE_LINES)
             q.add(pt.table, pt.file, "repaired", reason, lines, column=column, count=n)
@@ -517,9 +571,13 @@ def checked_relation(pt: ParsedTable) -> str:
             if pt.pct_scale:
                 cols.append("probability / 100.0 AS probability")
             else:
-                cols.append("CASE WHEN probability < 0 OR probability > 1 THEN NULL ELSE probability END AS probability")
+                cols.append(
+                    "CASE WHEN probability < 0 OR probability > 1 THEN NULL ELSE probability END AS probability"
+                )
         elif name == "contract_months":
-            cols.append("CASE WHEN contract_months <= 0 THEN NULL ELSE contract_months END AS contract_months")
+            cols.append(
+                "CASE WHEN contract_months <= 0 THEN NULL ELSE contract_months END AS contract_months"
+            )
         else:
             cols.append(ident(name))
     cols += [ident(e) for e, _ in pt.extras]
@@ -539,7 +597,9 @@ def check_references(con, parsed: dict[str, ParsedTable], q: DataQuality) -> Non
         if pkey not in parsed[parent].columns:
             continue
         pt = parsed[child]
-        keys = f"(SELECT {ident(pkey)} FROM {parsed[parent].relation} WHERE {ident(pkey)} IS NOT NULL)"
+        keys = (
+            f"(SELECT {ident(pkey)} FROM {parsed[parent].relation} WHERE {ident(pkey)} IS NOT NULL)"
+        )
         orphan = f"{ident(col)} IS NOT NULL AND {ident(col)} NOT IN {keys} AND {not_dropped(pt)}"
         (n,) = count_where(con, pt.scope, [orphan])
         if not n:
