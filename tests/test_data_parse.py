@@ -283,7 +283,7 @@ def test_zoned_timestamps_agree_with_pandas():
 def test_fast_and_general_date_paths_agree():
     """The common shapes (``YYYY-MM-DD``, ``...T14:22:05``, ``...Z``, ``...+02:00``) take a
     fast path; the general ISO parser (every other shape) gives the same for them."""
-    from salesreport.data.parse import _connection
+    from salesreport.data.parse import _connection, zone_sql
 
     values = [
         "2026-10-31", "2024-02-29", "2026-02-29", "2026-10-31T14:22:05", "2026-10-31 00:00:00",
@@ -291,11 +291,13 @@ def test_fast_and_general_date_paths_agree():
         "2026-10-31T24:00:00", "2026-10-31T14:60:00", "2026-10-31T14:22:05+02:60", "1677-09-22",
     ]  # fmt: skip
     con = _connection()
+    zone = zone_sql("u", "Asia/Kolkata")
     fast, general = zip(
         *con.execute(
-            "SELECT sr_iso_fast(t, 'Asia/Kolkata'), "
-            "sr_iso_zoned(sr_iso_parts(t), sr_iso_local(sr_iso_parts(t)), 'Asia/Kolkata') "
-            "FROM unnest(?) AS u(t)",
+            f"SELECT coalesce(sr_fast_local(t), (SELECT {zone} FROM (SELECT sr_fast_utc(t) AS u))), "
+            "CASE WHEN g.z = '' THEN sr_iso_local(g) "
+            f"ELSE (SELECT {zone} FROM (SELECT sr_iso_utc(g, sr_iso_local(g)) AS u)) END "
+            "FROM (SELECT t, sr_iso_parts(t) AS g FROM unnest(?) AS v(t))",
             [values],
         ).fetchall(),
         strict=True,

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from salesreport.data.parse import ident, install, sql_text
+from salesreport.data.parse import ident, install, sql_text, staged_select
 from salesreport.data.pit import cut
 from salesreport.data.presets import apply_derive, derive_sources, load_preset, rename_columns
 from salesreport.data.quality import DataQuality
@@ -298,20 +298,50 @@ def prepare(con, raw: RawTable, params: TeamParams) -> ParsedTable:
         if name not in columns:  # two headers on one name: the first is kept (and reported)
             columns[name] = Raw(f"c{i}", kind)
     derived, skipped = (columns, []) if dupes else apply_derive(columns, table, preset)
-    query, present, checked, changed, extras = parse_select(
-        table, spec, list(derived.items()), params.timezone, raw.source
+    parsers, outputs, present, checked, changed, extras = parse_select(
+        table, spec, list(derived.items()), params.timezone
     )
-    relation = f"_sr_parsed_{table}"
-    con.execute(f"CREATE OR REPLACE TABLE {ident(relation)} AS {query}")
-    raw.release(con)
+    if raw.blank:
+        outputs.append(f"coalesce({raw.blank}, false) AS _blank")
+    name = f"_sr_parsed_{table}"
+    raw.run(
+        con,
+        lambda source: (
+            f"CREATE OR REPLACE TEMP TABLE {ident(name)} AS "
+            + staged_select(source, [], parsers, outputs)
+        ),
+    )
+    made = [name]
+    n, blanks = con.execute(
+        f"SELECT count(*), {'count(*) FILTER (WHERE _blank)' if raw.blank else '0'} FROM {ident(name)}"
+    ).fetchone()
+    rows = n - blanks
+    if rows == 0:
+        con.execute(f"DROP TABLE {ident(name)}")
+        raise ReadError(
+            "has no data rows",
+            "Export the table again with its header row and data, or remove the file.",
+        )
+    if blanks:  # lines of only spaces are not rows: number the rows without them
+        lined = f"{name}_lines"
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {ident(lined)} AS SELECT row_number() OVER (ORDER BY rowid) + 1 "
+            f"AS _line, * EXCLUDE (_blank) FROM {ident(name)} WHERE NOT _blank"
+        )
+        con.execute(f"DROP TABLE {ident(name)}")
+        made = [lined]
+        relation = ident(lined)
+    else:  # the table keeps the file's order: a row's number is its position + 2
+        exclude = " EXCLUDE (_blank)" if raw.blank else ""
+        relation = f"(SELECT rowid + 2 AS _line, *{exclude} FROM {ident(name)})"
     return ParsedTable(
         table=table,
         spec=spec,
         file=raw.file,
         path=raw.path,
         sha256=raw.sha256,
-        relation=ident(relation),
-        rows=raw.rows,
+        relation=relation,
+        rows=rows,
         columns=present,
         checked=checked,
         changed=changed,
@@ -321,8 +351,9 @@ def prepare(con, raw: RawTable, params: TeamParams) -> ParsedTable:
         derive_skipped=skipped,
         derive_sources=derive_sources(preset, table),
         user_mapping=dict(user),
-        scope=ident(relation),
-        in_scope=raw.rows,
+        scope=relation,
+        in_scope=rows,
+        made=made,
     )
 
 
@@ -381,8 +412,11 @@ def filter_rows(
             steps.append((f"({ok})", f"not linked to a kept row ({via})", None))
         scope = ident(f"_sr_scope_{table}")
         keep = " AND ".join(p for p, _, _ in steps)
-        con.execute(f"CREATE OR REPLACE TABLE {scope} AS SELECT * FROM {pt.relation} WHERE {keep}")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {scope} AS SELECT * FROM {pt.relation} WHERE {keep}"
+        )
         pt.scope = scope
+        pt.made.append(f"_sr_scope_{table}")
         pt.in_scope = con.execute(f"SELECT count(*) FROM {scope}").fetchone()[0]
         if len(steps) == 1:
             n = pt.rows - pt.in_scope
@@ -505,7 +539,6 @@ def _load(
     engine, params: TeamParams, data_dir, month: str, strict: bool, scratch: Path | None
 ) -> LoadResult:
     con = engine.connection
-    con.execute("SET enable_progress_bar = false")
     install(con)
     source = params_source(params)
     q = DataQuality()
@@ -514,7 +547,14 @@ def _load(
     for table in TABLE_NAMES:
         if table not in raws:
             continue
-        pt = prepare(con, raws.pop(table), params)
+        raw = raws.pop(table)
+        try:
+            pt = prepare(con, raw, params)
+        except ReadError as exc:
+            problems.append(problem(raw.file, None, [], exc.reason, exc.fix))
+            continue
+        finally:
+            raw.release(con)
         parsed[table] = pt
         q.set_rows(table, pt.file, pt.rows)
         problems += structural_problems(con, pt, source)
@@ -574,7 +614,7 @@ def _load(
     for table, select in selects.items():
         final = ident(f"_sr_table_{table}")
         con.execute(
-            f"CREATE OR REPLACE TABLE {final} AS SELECT *, "
+            f"CREATE OR REPLACE TEMP TABLE {final} AS SELECT *, "
             f"row_number() OVER (ORDER BY _line) - 1 AS _row FROM ({select})"
         )
         kept[table] = con.execute(f"SELECT count(*) FROM {final}").fetchone()[0]
@@ -594,13 +634,13 @@ def _load(
         q.set_kept(table, kept[table])
         spec_cols = ", ".join(ident(c) for c in pt.columns)
         con.execute(
-            f"CREATE OR REPLACE VIEW {ident(table)} AS SELECT {spec_cols}, _row FROM {ident(f'_sr_table_{table}')}"
+            f"CREATE OR REPLACE TEMP VIEW {ident(table)} AS SELECT {spec_cols}, _row FROM {ident(f'_sr_table_{table}')}"
         )
         engine.adopt(table, table)
         makers[table] = _Frame(con, table, pt, "_orig_amount" in relations[table][1])
     for pt in parsed.values():  # the intermediate tables
-        for rel in {pt.relation, pt.scope}:
-            con.execute(f"DROP TABLE IF EXISTS {rel}")
+        for name in pt.made:
+            con.execute(f"DROP TABLE IF EXISTS {ident(name)}")
     return LoadResult(
         tables=LazyTables(makers),
         quality=q,

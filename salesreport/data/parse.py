@@ -131,25 +131,26 @@ CREATE OR REPLACE TEMP MACRO sr_clean_number(t) AS
 CREATE OR REPLACE TEMP MACRO sr_finite(v) AS CASE WHEN isfinite(v) THEN v + 0.0 END;
 CREATE OR REPLACE TEMP MACRO sr_in_range(ts) AS
     CASE WHEN ts BETWEEN TIMESTAMP '{FIRST_TIME}' AND TIMESTAMP '{LAST_TIME}' THEN ts END;
-CREATE OR REPLACE TEMP MACRO sr_local(instant, tz) AS timezone(tz, instant);
-CREATE OR REPLACE TEMP MACRO sr_from_number(x, tz) AS CASE
-    WHEN x > 0 AND x < 100000
-        THEN TIMESTAMP '{EXCEL_EPOCH}' + to_seconds(CAST(round_even(x * 86400, 0) AS BIGINT))
-    WHEN x >= 1e9 AND x < {UNIX_S_MAX}
-        THEN sr_local(make_timestamp(CAST(round(x * 1e6) AS BIGINT))::TIMESTAMPTZ, tz)
-    WHEN x >= 1e11 AND x < {UNIX_MS_MAX}
-        THEN sr_local(make_timestamp(CAST(round(x * 1e3) AS BIGINT))::TIMESTAMPTZ, tz)
+CREATE OR REPLACE TEMP MACRO sr_serial(x) AS
+    CASE WHEN x > 0 AND x < 100000
+        THEN TIMESTAMP '{EXCEL_EPOCH}' + to_seconds(CAST(round_even(x * 86400, 0) AS BIGINT)) END;
+CREATE OR REPLACE TEMP MACRO sr_unix(x) AS CASE
+    WHEN x >= 1e9 AND x < {UNIX_S_MAX} THEN make_timestamp(CAST(round(x * 1e6) AS BIGINT))
+    WHEN x >= 1e11 AND x < {UNIX_MS_MAX} THEN make_timestamp(CAST(round(x * 1e3) AS BIGINT))
     END;
-CREATE OR REPLACE TEMP MACRO sr_iso_fast(t, tz) AS CASE
+CREATE OR REPLACE TEMP MACRO sr_fast_local(t) AS CASE
     WHEN t LIKE '____-__-__' THEN CAST(TRY_CAST(t AS DATE) AS TIMESTAMP)
-    WHEN NOT (t LIKE '____-__-__T__:__:__%' OR t LIKE '____-__-__ __:__:__%')
+    WHEN length(t) = 19 AND (t LIKE '____-__-__T__:__:__' OR t LIKE '____-__-__ __:__:__')
+         AND substr(t, 12, 2) < '24' AND substr(t, 18, 2) < '60'
+        THEN TRY_CAST(t AS TIMESTAMP)
+    END;
+CREATE OR REPLACE TEMP MACRO sr_fast_utc(t) AS CASE
+    WHEN NOT (t LIKE '____-__-__T__:__:___%' OR t LIKE '____-__-__ __:__:___%')
       OR substr(t, 12, 2) >= '24' OR substr(t, 18, 2) >= '60' THEN NULL
-    WHEN length(t) = 19 THEN TRY_CAST(t AS TIMESTAMP)
-    WHEN length(t) = 20 AND substr(t, 20, 1) = 'Z'
-        THEN sr_local(TRY_CAST(t AS TIMESTAMPTZ), tz)
-    WHEN length(t) = 25 AND substr(t, 20, 1) IN ('+', '-') AND substr(t, 23, 1) = ':'
-         AND substr(t, 24, 2) < '60'
-        THEN sr_local(TRY_CAST(t AS TIMESTAMPTZ), tz)
+    WHEN (length(t) = 20 AND substr(t, 20, 1) = 'Z')
+      OR (length(t) = 25 AND substr(t, 20, 1) IN ('+', '-') AND substr(t, 23, 1) = ':'
+          AND substr(t, 24, 2) < '60')
+        THEN make_timestamp(epoch_us(TRY_CAST(t AS TIMESTAMPTZ)))
     END;
 CREATE OR REPLACE TEMP MACRO sr_is_serial(t) AS
     regexp_full_match(t, {sql_text(NUMBER_RE)}) AND NOT regexp_full_match(t, '\\d{{8}}');
@@ -172,12 +173,11 @@ CREATE OR REPLACE TEMP MACRO sr_zone_seconds(z) AS
     (CASE WHEN z[1] = '-' THEN -1 ELSE 1 END)
     * (CAST(z[2:3] AS INTEGER) * 3600
        + COALESCE(TRY_CAST(right(replace(z[4:], ':', ''), 2) AS INTEGER), 0) * 60);
-CREATE OR REPLACE TEMP MACRO sr_iso_zoned(g, loc, tz) AS CASE
-    WHEN g.z = '' THEN loc
-    WHEN g.h = '' AND g.hb = '' THEN NULL
-    WHEN g.z = 'Z' THEN sr_local(loc::TIMESTAMPTZ, tz)
+CREATE OR REPLACE TEMP MACRO sr_iso_utc(g, loc) AS CASE
+    WHEN g.z = '' OR (g.h = '' AND g.hb = '') THEN NULL
+    WHEN g.z = 'Z' THEN loc
     WHEN TRY_CAST(right(replace(g.z[4:], ':', ''), 2) AS INTEGER) > 59 THEN NULL
-    ELSE sr_local((loc - to_seconds(sr_zone_seconds(g.z)))::TIMESTAMPTZ, tz)
+    ELSE loc - to_seconds(sr_zone_seconds(g.z))
     END;
 CREATE OR REPLACE TEMP MACRO sr_category(t) AS CASE
     WHEN regexp_full_match(t, '[a-z0-9_-]+( [a-z0-9_-]+)*') THEN t
@@ -204,8 +204,15 @@ CREATE OR REPLACE TEMP MACRO sr_time_text(ts) AS CASE
 
 def install(con) -> None:
     """Define the parsing macros on a DuckDB connection (idempotent; temporary macros live as
-    long as the connection). The connection's session zone is set to UTC, so a ``TIMESTAMP``
-    cast to ``TIMESTAMPTZ`` is read as UTC."""
+    long as the connection) and quiet its progress bar. The connection's session zone is set
+    to UTC, so a ``TIMESTAMP`` cast to ``TIMESTAMPTZ`` is read as UTC."""
+    import contextlib
+
+    import duckdb
+
+    # (in a Jupyter kernel without ipywidgets DuckDB refuses the change; it shows none there)
+    with contextlib.suppress(duckdb.Error):
+        con.execute("SET enable_progress_bar = false")
     con.execute("SET TimeZone = 'UTC'")
     con.execute(MACROS)
 
@@ -262,7 +269,7 @@ def text(raw: Raw) -> str:
     if kind == "timestamp":
         return f"sr_time_text(CAST({x} AS TIMESTAMP))"
     if kind == "timestamptz":
-        utc = f"timezone('UTC', {x})"
+        utc = f"make_timestamp(epoch_us({x}))"
         return f"sr_time_text({utc}) || CASE WHEN {utc} = date_trunc('day', {utc}) THEN '' ELSE '+00:00' END"
     return f"sr_strip(CAST({x} AS VARCHAR))"
 
@@ -334,57 +341,114 @@ def integer(raw: Raw, key: str = "i") -> Parsed:
 
 
 def datetime(raw: Raw, tz: str, *, date_only: bool, key: str = "d") -> Parsed:
-    """A date or timestamp (naive, in zone ``tz``); ``date_only``: the local date."""
-    x, kind, zone = raw.sql, raw.kind, sql_text(tz)
-    ts = ident(f"_{key}_ts")
+    """A date or timestamp (naive, in zone ``tz``); ``date_only``: the local date.
+
+    Stages: every value is either a local time (no zone: taken as it is) or an instant, as
+    its UTC time (a zone, a Unix time, a typed instant); the instants are then moved to
+    ``tz`` by :func:`zone_sql`."""
+    x, kind = raw.sql, raw.kind
+    k = f"_{key}_"
+    local, utc = ident(k + "local"), ident(k + "utc")
     if kind in ("timestamp", "date", "timestamptz", "number", "integer", "bool"):
         if kind == "timestamptz":
-            expr = f"sr_local({x}, {zone})"
+            utc_time = f"make_timestamp(epoch_us({x}))"
+            first = ((k + "local", "CAST(NULL AS TIMESTAMP)"), (k + "utc", utc_time))
         elif kind in ("number", "integer"):
-            expr = f"sr_from_number(CAST({x} AS DOUBLE), {zone})"
+            v = f"CAST({x} AS DOUBLE)"
+            first = ((k + "local", f"sr_serial({v})"), (k + "utc", f"sr_unix({v})"))
         elif kind == "bool":
-            expr = "CAST(NULL AS TIMESTAMP)"
+            first = (
+                (k + "local", "CAST(NULL AS TIMESTAMP)"),
+                (k + "utc", "CAST(NULL AS TIMESTAMP)"),
+            )
         else:
-            expr = f"CAST({x} AS TIMESTAMP)"
+            first = (
+                (k + "local", f"CAST({x} AS TIMESTAMP)"),
+                (k + "utc", "CAST(NULL AS TIMESTAMP)"),
+            )
         given = f"{x} IS NOT NULL" + (
             f" AND NOT isnan(CAST({x} AS DOUBLE))" if kind in ("number", "integer") else ""
         )
-        stages: tuple = (((f"_{key}_ts", expr), (f"_{key}_given", f"({given})")),)
-        given = ident(f"_{key}_given")
+        stages: tuple = (first + ((k + "given", f"({given})"),),)
+        given = ident(k + "given")
     else:
-        t, first = _t(raw, key)
-        f, g, s = ident(f"_{key}_fast"), ident(f"_{key}_g"), ident(f"_{key}_serial")
-        loc = ident(f"_{key}_loc")
+        t, first_t = _t(raw, key)
+        fl, fu, g = ident(k + "fast_local"), ident(k + "fast_utc"), ident(k + "g")
+        num, loc = ident(k + "num"), ident(k + "loc")
+        rest = f"{fl} IS NULL AND {fu} IS NULL AND {t} IS NOT NULL"
         stages = (
-            (first,),
-            ((f"_{key}_fast", f"CASE WHEN {t} IS NOT NULL THEN sr_iso_fast({t}, {zone}) END"),),
+            (first_t,),
+            ((k + "fast_local", f"sr_fast_local({t})"), (k + "fast_utc", f"sr_fast_utc({t})")),
             (
-                (
-                    f"_{key}_serial",
-                    f"CASE WHEN {f} IS NULL AND {t} IS NOT NULL AND sr_is_serial({t}) "
-                    f"THEN sr_from_number(TRY_CAST({t} AS DOUBLE), {zone}) END",
-                ),
-                (
-                    f"_{key}_g",
-                    f"CASE WHEN {f} IS NULL AND {t} IS NOT NULL AND NOT sr_is_serial({t}) "
-                    f"THEN sr_iso_parts({t}) END",
-                ),
-            ),  # fmt: skip
-            ((f"_{key}_loc", f"CASE WHEN {g} IS NOT NULL THEN sr_iso_local({g}) END"),),
+                (k + "num", f"CASE WHEN {rest} AND sr_is_serial({t}) THEN TRY_CAST({t} AS DOUBLE) END"),
+                (k + "g", f"CASE WHEN {rest} AND NOT sr_is_serial({t}) THEN sr_iso_parts({t}) END"),
+            ),
+            ((k + "loc", f"CASE WHEN {g} IS NOT NULL THEN sr_iso_local({g}) END"),),
             (
-                (
-                    f"_{key}_ts",
-                    f"CASE WHEN {f} IS NOT NULL THEN {f} WHEN {s} IS NOT NULL THEN {s} "
-                    f"WHEN {g} IS NOT NULL THEN sr_iso_zoned({g}, {loc}, {zone}) END",
-                ),
-            ),  # fmt: skip
-        )
+                (k + "local", f"CASE WHEN {fl} IS NOT NULL THEN {fl} WHEN {num} IS NOT NULL "
+                              f"THEN sr_serial({num}) WHEN {g} IS NOT NULL AND {g}.z = '' THEN {loc} END"),
+                (k + "utc", f"CASE WHEN {fu} IS NOT NULL THEN {fu} WHEN {num} IS NOT NULL "
+                            f"THEN sr_unix({num}) WHEN {g} IS NOT NULL THEN sr_iso_utc({g}, {loc}) END"),
+            ),
+        )  # fmt: skip
         given = f"{t} IS NOT NULL"
-    value = f"sr_in_range({ts})"
+    stages = (
+        *stages,
+        ((k + "ts", f"CASE WHEN {utc} IS NOT NULL THEN {zone_sql(utc, tz)} ELSE {local} END"),),
+    )
+    value = f"sr_in_range({ident(k + 'ts')})"
     bad = f"({given} AND {value} IS NULL)"
     if date_only:
         value = f"CAST({value} AS DATE)"
     return Parsed(value, bad, stages=stages)
+
+
+#: the span in which a zone's changes of offset are looked up (outside: the first or last)
+ZONE_YEARS = (1900, 2100)
+
+
+@cache
+def zone_changes(tz: str) -> tuple[tuple[int, int], ...]:
+    """The UTC offsets (seconds) of zone ``tz``: ``((since, offset), ...)`` with ``since`` in
+    Unix seconds, the first from :data:`ZONE_YEARS`'s start (Python's ``zoneinfo`` rules)."""
+    from zoneinfo import ZoneInfo
+
+    zone, utc = ZoneInfo(tz), dt.UTC
+
+    def offset(t: int) -> int:
+        return int(dt.datetime.fromtimestamp(t, utc).astimezone(zone).utcoffset().total_seconds())
+
+    start = int(dt.datetime(ZONE_YEARS[0], 1, 1, tzinfo=utc).timestamp())
+    end = int(dt.datetime(ZONE_YEARS[1], 1, 1, tzinfo=utc).timestamp())
+    days = np.arange(start, end + 1, 86400, dtype=np.int64)
+    local = pd.DatetimeIndex(days * 1_000_000_000, tz="UTC").tz_convert(zone).tz_localize(None)
+    offsets = (local.asi8 // 1_000_000_000 - days).astype(np.int64)
+    out = [(int(start), int(offsets[0]))]
+    for i in np.flatnonzero(offsets[1:] != offsets[:-1]):
+        lo, hi = int(days[i]), int(days[i + 1])  # the change happens in (lo, hi]
+        before = offset(lo)
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (mid, hi) if offset(mid) == before else (lo, mid)
+        out.append((hi, offset(hi)))
+    return tuple(out)
+
+
+def zone_sql(utc: str, tz: str) -> str:
+    """SQL: the naive UTC time ``utc`` (a column) as local time in ``tz``: the offset looked up
+    in :func:`zone_changes` by a tree of comparisons (a dozen per value)."""
+    changes = zone_changes(tz)
+    if tz == "UTC" or all(o == changes[0][1] for _, o in changes):
+        return f"({utc} + to_seconds({changes[0][1]}))"
+    epoch = f"epoch({utc})"
+
+    def tree(items) -> str:
+        if len(items) == 1:
+            return str(items[0][1])
+        mid = len(items) // 2
+        return f"CASE WHEN {epoch} < {items[mid][0]} THEN {tree(items[:mid])} ELSE {tree(items[mid:])} END"
+
+    return f"({utc} + to_seconds({tree(changes)}))"
 
 
 def boolean(raw: Raw, key: str = "b") -> Parsed:
@@ -607,7 +671,6 @@ def _connection():
     import duckdb
 
     con = duckdb.connect()
-    con.execute("SET enable_progress_bar = false")
     install(con)
     return con
 

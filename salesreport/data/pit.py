@@ -223,11 +223,12 @@ def as_of(tables: Tables, month: str, *, copy: bool = True) -> tuple[Tables, pd.
     import duckdb
     import pyarrow as pa
 
+    from salesreport.data.parse import install
     from salesreport.engine import to_arrow
 
     con = duckdb.connect()
     try:
-        con.execute("SET enable_progress_bar = false")
+        install(con)  # (the progress bar quiet)
         relations: dict[str, tuple[str, list[str]]] = {}
         for name, df in tables.items():
             arrow = to_arrow(df, TABLES[name])

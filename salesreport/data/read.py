@@ -76,12 +76,15 @@ class ReadError(DataError):
 
 @dataclass
 class RawTable:
-    """One table as read into the engine, values uninterpreted.
+    """One table as the engine reads it, values uninterpreted.
 
-    ``source`` is a SQL ``FROM`` item giving ``_line`` and one column per header, named
-    ``c0, c1, ...`` (``columns`` holds the header names, ``kinds`` each column's kind, see
-    :class:`salesreport.data.parse.Raw`). ``drop`` lists what to remove from the engine once
-    the table is parsed (raw tables, registered Arrow data).
+    ``source`` is a SQL ``FROM`` item with one column per header, named ``c0, c1, ...``
+    (``columns`` holds the header names, ``kinds`` each column's kind, see
+    :class:`salesreport.data.parse.Raw`), in file order: a query that creates a table from it
+    keeps that order, so a row's position in that table is its position in the file (DuckDB
+    keeps insertion order). ``blank`` (CSV): SQL true for a line of only spaces or tabs, which
+    is not a row. The rows are read by :meth:`run`, the query that parses them; ``drop`` lists
+    what to remove once that is done.
     """
 
     table: str
@@ -91,16 +94,43 @@ class RawTable:
     columns: list[str]
     kinds: list[str]
     sha256: str
-    rows: int = 0
+    blank: str | None = None
     drop: list[tuple[str, str]] = field(default_factory=list)  # (kind, name)
+    csv: _CsvSource | None = None
+
+    def run(self, con, query) -> None:
+        """Execute ``query(source)`` (which reads the rows); an engine error is a
+        :class:`ReadError` naming what is wrong with the file (a CSV file is read again with
+        one reader when a quoted value spans lines, or as Windows-1252 when a byte is not
+        UTF-8)."""
+        import duckdb
+
+        while True:
+            try:
+                con.execute(query(self.source))
+                return
+            except duckdb.Error as exc:
+                if self.csv is None:
+                    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                    raise ReadError(
+                        f"cannot be read ({first.replace(self.path, self.file)})",
+                        "Export it again, or as CSV.",
+                    ) from None
+                self.csv.retry(exc, self)
 
     def release(self, con) -> None:
-        """Remove the raw rows from the engine."""
+        """Remove what reading left in the engine and on disk."""
+        import shutil
+
         for kind, name in self.drop:
             if kind == "table":
                 con.execute(f"DROP TABLE IF EXISTS {ident(name)}")
             elif kind == "view":
                 con.unregister(name)
+            elif kind == "file":
+                Path(name).unlink(missing_ok=True)
+            elif kind == "dir":
+                shutil.rmtree(name, ignore_errors=True)
         self.drop = []
 
 
@@ -341,106 +371,80 @@ def _csv_error(exc: Exception) -> ReadError:
     )
 
 
-def _read_csv(con, path: Path, table: str, encoding: str | None, scratch: Path | None) -> RawTable:
-    import duckdb
+@dataclass
+class _CsvSource:
+    """How the engine reads one CSV file (and reads it again after an error)."""
 
-    fmt = sniff_csv(path, encoding)
-    cols = [f"c{i}" for i in range(len(fmt.header))]
-    name = f"_sr_raw_{table}_{next(_names)}"
-    forced = bool(encoding)
-    with _Scratch(scratch) as folder:
-        made = None
-        if fmt.encoding != "utf-8":
-            made = transcode(path, fmt.encoding, folder, forced)
-        try:
-            _duck_csv(con, name, made or path, fmt, cols)
-        except duckdb.Error as exc:
-            if "Invalid unicode" not in str(exc) or made is not None:
-                raise _csv_error(exc) from None
-            if forced:  # data.encoding says UTF-8
+    path: Path  # the file read: the user's, or a transcoded copy
+    original: Path
+    fmt: CsvFormat
+    forced: bool  # data.encoding named the encoding
+    scratch: Path | None
+    parallel: bool = True
+    transcoded: bool = False
+
+    def source(self) -> str:
+        columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(self.fmt.header))) + "}"
+        return (
+            f"read_csv({sql_text(str(self.path))}, columns = {columns}, header = true, "
+            f"skip = {self.fmt.skip}, delim = {sql_text(self.fmt.delimiter)}, quote = '\"', "
+            f"escape = '\"', null_padding = true, auto_detect = false, "
+            f"parallel = {'true' if self.parallel else 'false'})"
+        )
+
+    def transcode(self, raw: RawTable, codec: str) -> None:
+        folder = self.scratch
+        if folder is None:
+            import tempfile
+
+            folder = Path(tempfile.mkdtemp(prefix="salesreport-csv-"))
+            raw.drop.append(("dir", str(folder)))
+        self.path = transcode(self.original, codec, folder, self.forced)
+        raw.drop.append(("file", str(self.path)))
+        self.transcoded = True
+        raw.source = self.source()
+
+    def retry(self, exc: Exception, raw: RawTable) -> None:
+        """Change how the file is read after the engine's error ``exc``, or raise
+        :class:`ReadError`."""
+        msg = str(exc)
+        if "null_padding in conjunction with quoted new lines" in msg and self.parallel:
+            self.parallel = False  # a quoted value spans lines: one reader
+            raw.source = self.source()
+            return
+        if "Invalid unicode" in msg and not self.transcoded:
+            if self.forced:  # data.encoding says UTF-8
                 raise ReadError(
                     "cannot be decoded as utf-8 (a byte sequence is not UTF-8)",
                     "Fix data.encoding in the team's YAML or save the file as UTF-8.",
                 ) from None
-            made = transcode(path, "cp1252", folder, forced=False)
-            try:
-                _duck_csv(con, name, made, fmt, cols)
-            except duckdb.Error as exc2:
-                raise _csv_error(exc2) from None
-    return _csv_raw(con, name, table, path, fmt, cols)
-
-
-class _Scratch:
-    """A folder for transcoded files: the given one, else a temporary one removed on exit."""
-
-    def __init__(self, folder: Path | None) -> None:
-        self.folder = folder
-        self._tmp = None
-
-    def __enter__(self) -> Path:
-        if self.folder is not None:
-            return self.folder
-        import tempfile
-
-        self._tmp = tempfile.TemporaryDirectory(prefix="salesreport-csv-")
-        return Path(self._tmp.name)
-
-    def __exit__(self, *exc) -> None:
-        if self._tmp is not None:
-            self._tmp.cleanup()
-        elif self.folder is not None:
-            for p in self.folder.glob("*.utf8.csv"):
-                p.unlink(missing_ok=True)
-
-
-def _duck_csv(con, name: str, source: Path, fmt: CsvFormat, cols: list[str]) -> None:
-    """DuckDB reads ``source`` (UTF-8) into table ``name``: every cell text, ``cols`` named."""
-    import duckdb
-
-    columns = "{" + ", ".join(f"{sql_text(c)}: 'VARCHAR'" for c in cols) + "}"
-    for parallel in ("true", "false"):
-        try:
-            con.execute(
-                f"CREATE OR REPLACE TABLE {ident(name)} AS SELECT * FROM "
-                f"read_csv({sql_text(str(source))}, columns = {columns}, header = true, "
-                f"skip = {fmt.skip}, delim = {sql_text(fmt.delimiter)}, quote = '\"', "
-                f"escape = '\"', null_padding = true, auto_detect = false, parallel = {parallel})"
-            )
+            self.transcode(raw, "cp1252")
             return
-        except duckdb.Error as exc:
-            # a quoted value spans lines: the parallel reader cannot pad short lines
-            if "null_padding in conjunction with quoted new lines" not in str(exc):
-                raise
+        raise _csv_error(exc) from None
 
 
-def _csv_raw(con, name: str, table: str, path: Path, fmt: CsvFormat, cols: list[str]) -> RawTable:
-    """The raw table with ``_line``: lines of only spaces or tabs are not rows (as pandas)."""
+def _read_csv(con, path: Path, table: str, encoding: str | None, scratch: Path | None) -> RawTable:
+    fmt = sniff_csv(path, encoding)
+    cols = [f"c{i}" for i in range(len(fmt.header))]
     blank = f"regexp_full_match({cols[0]}, '[ \\t]+')" + "".join(
         f" AND {c} IS NULL" for c in cols[1:]
     )
-    n, n_blank = con.execute(
-        f"SELECT count(*), count(*) FILTER (WHERE {blank}) FROM {ident(name)}"
-    ).fetchone()
-    drop = [("table", name)]
-    if n_blank:
-        lined = f"{name}_lines"
-        con.execute(
-            f"CREATE TABLE {ident(lined)} AS SELECT row_number() OVER (ORDER BY rowid) + 1 AS _line, "
-            f"* FROM {ident(name)} WHERE NOT ({blank})"
-        )
-        con.execute(f"DROP TABLE {ident(name)}")
-        drop = [("table", lined)]
-        source = ident(lined)
-    else:
-        source = f"(SELECT rowid + 2 AS _line, * FROM {ident(name)})"
-    rows = n - n_blank
-    if rows == 0:
-        for _, t in drop:
-            con.execute(f"DROP TABLE IF EXISTS {ident(t)}")
-        raise _no_rows(True)
-    return RawTable(
-        table, path.name, str(path), source, fmt.header, ["text"] * len(cols), "", rows, drop
+    src = _CsvSource(path, path, fmt, bool(encoding), scratch)
+    raw = RawTable(
+        table,
+        path.name,
+        str(path),
+        src.source(),
+        fmt.header,
+        ["text"] * len(cols),
+        "",
+        blank,
+        [],
+        src,
     )
+    if fmt.encoding != "utf-8":  # the first bytes were not UTF-8, or a codec was forced
+        src.transcode(raw, fmt.encoding)
+    return raw
 
 
 # --------------------------------------------------------------------------- Parquet
@@ -449,12 +453,10 @@ def _csv_raw(con, name: str, table: str, path: Path, fmt: CsvFormat, cols: list[
 def _read_parquet(con, path: Path, table: str) -> RawTable:
     import duckdb
 
-    src = f"read_parquet({sql_text(str(path))}, file_row_number = true)"
+    src = f"read_parquet({sql_text(str(path))})"
     try:
         described = con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()
-        rows = con.execute(f"SELECT count(*) FROM read_parquet({sql_text(str(path))})").fetchone()[
-            0
-        ]
+        rows = con.execute(f"SELECT count(*) FROM {src}").fetchone()[0]
     except duckdb.Error as exc:
         first = str(exc).splitlines()[0] if str(exc) else ""
         first = first.replace(str(path), path.name)
@@ -462,7 +464,6 @@ def _read_parquet(con, path: Path, table: str) -> RawTable:
             f"is not a readable Parquet file ({type(exc).__name__}: {first})",
             "Write it again with pandas/pyarrow or export CSV instead.",
         ) from None
-    described = described[:-1]  # file_row_number
     keep = [i for i, d in enumerate(described) if not re.fullmatch(r"__index_level_\d+__", d[0])]
     names = header_names([described[i][0] for i in keep])
     if not names:
@@ -471,9 +472,9 @@ def _read_parquet(con, path: Path, table: str) -> RawTable:
         raise _no_rows(True)
     alias = ", ".join(f"c{i}" for i in range(len(described)))
     picked = ", ".join(f"c{i} AS c{j}" for j, i in enumerate(keep))
-    source = f"(SELECT file_row_number + 2 AS _line, {picked} FROM {src} AS _t({alias}, file_row_number))"
+    source = f"(SELECT {picked} FROM {src} AS _t({alias}))"
     kinds = [kind_of(described[i][1]) for i in keep]
-    return RawTable(table, path.name, str(path), source, names, kinds, "", rows, [])
+    return RawTable(table, path.name, str(path), source, names, kinds, "")
 
 
 # --------------------------------------------------------------------------- Excel, SQL
@@ -493,15 +494,10 @@ def _register_cells(
         arr, kind = cells_to_arrow([r[j] if j < len(r) else None for r in rows])
         arrays.append(arr)
         kinds.append(kind)
-    cols = [f"c{i}" for i in range(len(names))]
-    import numpy as np
-
-    data = pa.table(
-        [pa.array(np.arange(2, len(rows) + 2, dtype=np.int64)), *arrays], names=["_line", *cols]
-    )
+    data = pa.table(arrays, names=[f"c{i}" for i in range(len(names))])
     name = f"_sr_cells_{table}_{next(_names)}"
     con.register(name, data)
-    return RawTable(table, file, path, ident(name), names, kinds, "", len(rows), [("view", name)])
+    return RawTable(table, file, path, ident(name), names, kinds, "", None, [("view", name)])
 
 
 def _excel_cell(v: object) -> object:
@@ -668,24 +664,31 @@ def read_table(path: str | Path, encoding: str | None = None):
     path = Path(path)
     con = duckdb.connect()
     try:
-        con.execute("SET enable_progress_bar = false")
         install(con)
-        try:
-            raw = read_file(con, path, path.stem, encoding)
-        except ReadError as exc:
-            exc.file = path.name
-            exc.problems = [
-                {
-                    "file": path.name,
-                    "column": None,
-                    "rows": [],
-                    "reason": exc.reason,
-                    "fix": exc.fix,
-                }
-            ]
-            raise
+        raw = read_file(con, path, path.stem, encoding)
         cols = ", ".join(f"c{i}" for i in range(len(raw.columns)))
-        df = con.execute(f"SELECT _line, {cols} FROM {raw.source} ORDER BY _line").df()
+        keep = f"NOT coalesce({raw.blank}, false)" if raw.blank else "true"
+        try:
+            raw.run(
+                con,
+                lambda src: (
+                    f"CREATE TEMP TABLE _sr_read AS SELECT {cols}, {keep} AS _keep FROM {src}"
+                ),
+            )
+        finally:
+            raw.release(con)
+        df = con.execute(
+            f"SELECT row_number() OVER (ORDER BY rowid) + 1 AS _line, {cols} FROM _sr_read "
+            "WHERE _keep ORDER BY _line"
+        ).df()
+        if df.empty:
+            raise _no_rows(True)
+    except ReadError as exc:
+        exc.file = path.name
+        exc.problems = [
+            {"file": path.name, "column": None, "rows": [], "reason": exc.reason, "fix": exc.fix}
+        ]
+        raise
     finally:
         con.close()
     df = df.set_index("_line")

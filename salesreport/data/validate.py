@@ -134,7 +134,7 @@ class ParsedTable:
     file: str
     path: str
     sha256: str
-    relation: str
+    relation: str  # SQL ``FROM`` item
     rows: int
     columns: list[str]  # contract columns present, contract order
     checked: set[str] = field(default_factory=set)  # columns with ``_raw_<col>``
@@ -147,20 +147,22 @@ class ParsedTable:
     user_mapping: dict[str, str] = field(default_factory=dict)
     pct_scale: bool = False  # probability given on a 0-100 scale
     scope: str = ""  # the team's rows (after the filters): a table, or ``relation`` itself
+    made: list[str] = field(default_factory=list)  # the engine tables made for it (to drop)
     in_scope: int = 0
     dropped: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 def parse_select(
-    table: str, spec: TableSpec, columns: list[tuple[str, P.Raw]], tz: str, source: str
-) -> tuple[str, list[str], set[str], list[str], list[tuple[str, str]]]:
-    """The query parsing ``columns`` (name -> raw) of ``source`` into the contract's types.
+    table: str, spec: TableSpec, columns: list[tuple[str, P.Raw]], tz: str
+) -> tuple[list[P.Parsed], list[str], list[str], set[str], list[str], list[tuple[str, str]]]:
+    """How ``columns`` (name -> raw) are parsed into the contract's types.
 
-    Returns ``(query, contract columns, checked, changed, extras)`` (see
-    :class:`ParsedTable`).
+    Returns ``(parsers, outputs, contract columns, checked, changed, extras)``: the select
+    list ``outputs`` reads the stages of ``parsers`` (:func:`salesreport.data.parse.staged_select`);
+    the rest as in :class:`ParsedTable`.
     """
     names = {name: raw for name, raw in columns}
-    outputs = ["_line"]
+    outputs: list[str] = []
     parsers = []
     present, checked, changed = [], set(), []
     for i, col in enumerate(spec.columns):
@@ -187,8 +189,7 @@ def parse_select(
         engine_name = f"_x{len(extras)}"
         extras.append((engine_name, name))
         outputs.append(f"{raw.sql} AS {ident(engine_name)}")
-    query = P.staged_select(source, [], parsers, outputs)
-    return query, present, checked, changed, extras
+    return parsers, outputs, present, checked, changed, extras
 
 
 def parse_for(table: str, col, raw: P.Raw, tz: str, key: str = "k") -> P.Parsed:
