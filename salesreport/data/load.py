@@ -598,8 +598,7 @@ def _load(
         problems += currency_problems(con, pt, params.currency, params.fx_rates, source)
     raise_problems(problems)
 
-    for pt in parsed.values():
-        check_rows(con, engine.backend, pt, q)
+    check_rows(con, engine.backend, parsed, q)
     check_references(con, parsed, q)
     raise_problems(threshold_problems(parsed, q, params.thresholds.bad_row_share, strict, source))
 

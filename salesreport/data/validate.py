@@ -404,39 +404,73 @@ def currency_problems(
 # --------------------------------------------------------------------------- rows
 
 
-def value_failures(backend, relation: str, checks: dict[str, str]) -> dict[str, np.ndarray]:
+def value_failures(backend, relations: dict[str, str], checks: dict[str, dict[str, str]]) -> dict:
     """Run named row checks (SQL conditions a good row meets) lazily with pandera's Ibis
-    backend on ``relation``; returns check name -> the failing rows (``_line``).
-
-    A row with a missing value passes a check (its condition allows it explicitly)."""
+    backend, on every table at once: ``relations`` (table -> SQL ``FROM`` item) and ``checks``
+    (table -> check name -> condition). Returns ``(table, check name) -> failing rows
+    (_line)``. A row with a missing value passes a check (its condition allows it)."""
     import pandera.ibis as pa
 
-    if not checks:
+    names = list(dict.fromkeys(n for c in checks.values() for n in c))
+    if not names:
         return {}
-    table = backend.sql(
-        f"SELECT _line, {', '.join(f'({c}) AS {ident(n)}' for n, c in checks.items())} FROM {relation}"
-    )
+    parts = []
+    for table, conds in checks.items():
+        if not conds:
+            continue
+        cols = ", ".join(
+            f"({conds[n]}) AS {ident(n)}" if n in conds else f"CAST(NULL AS BOOLEAN) AS {ident(n)}"
+            for n in names
+        )
+        parts.append(f"SELECT {sql_text(table)} AS _table, _line, {cols} FROM {relations[table]}")
+    table = backend.sql(" UNION ALL ".join(parts))
     schema = pa.DataFrameSchema(
-        checks=[pa.Check(lambda d, n=n: d.table[n].fill_null(True), name=n) for n in checks]
+        checks=[pa.Check(lambda d, n=n: d.table[n].fill_null(True), name=n) for n in names]
     )
     try:
         schema.validate(table, lazy=True)
     except pa.errors.SchemaErrors as exc:
         fc = exc.failure_cases
-        out: dict[str, np.ndarray] = {}
-        for name in checks:
-            cases = fc.loc[fc["check"] == name, "failure_case"]
-            lines = sorted({int(c["_line"]) for c in cases if isinstance(c, dict)})
-            if lines:
-                out[name] = np.asarray(lines, dtype=np.int64)
-        return out
+        out: dict[tuple[str, str], np.ndarray] = {}
+        for name in names:
+            for case in fc.loc[fc["check"] == name, "failure_case"]:
+                if isinstance(case, dict):
+                    out.setdefault((case["_table"], name), []).append(int(case["_line"]))
+        return {k: np.asarray(sorted(set(v)), dtype=np.int64) for k, v in out.items()}
     return {}
 
 
-def check_rows(con, backend, pt: ParsedTable, q: DataQuality) -> None:
-    """Drop or repair the bad rows of one table (its rows in scope, ``pt.scope``), counting
-    each in ``q``; the dropped rows go into ``pt.dropped`` (:func:`checked_relation` gives the
-    table with the drops and repairs)."""
+def check_rows(con, backend, parsed: dict[str, ParsedTable], q: DataQuality) -> None:
+    """Drop or repair the bad rows of every table (its rows in scope, ``pt.scope``), counting
+    each in ``q`` (table by table, in the order of :data:`ROW_CHECKS`); the dropped rows go into
+    ``pt.dropped`` (:func:`checked_relation` gives the table with the drops and repairs)."""
+    counts = {t: DataQuality() for t in parsed}
+    for t, pt in parsed.items():
+        _drop_required_and_duplicates(con, pt, counts[t])
+    checks = {
+        t: {
+            c.name: c.condition
+            for c in VALUE_CHECKS
+            if set(c.needs) <= set(pt.columns) and (c.tables is None or t in c.tables)
+        }
+        for t, pt in parsed.items()
+    }
+    live = {t: f"(SELECT * FROM {pt.scope} WHERE {not_dropped(pt)})" for t, pt in parsed.items()}
+    failures = value_failures(backend, live, checks)
+    for t, pt in parsed.items():
+        for c in VALUE_CHECKS:  # a row failing two is dropped by the first
+            if (t, c.name) in failures:
+                lines = np.setdiff1d(failures[t, c.name], pt.dropped)
+                if len(lines):
+                    counts[t].add(t, pt.file, "dropped", c.name, lines, column=c.column, bad=True)
+                    drop_lines(con, pt, lines)
+        _count_repairs(con, pt, counts[t])
+        q.issues.extend(counts[t].issues)
+
+
+def _drop_required_and_duplicates(con, pt: ParsedTable, q: DataQuality) -> None:
+    """Rows with a required value empty, unreadable or outside its set (the first that
+    applies), then duplicate keys (the first row of the file kept): dropped."""
     spec, rel = pt.spec, pt.scope
 
     def drop(lines: np.ndarray, reason: str, column: str | None) -> None:
@@ -490,19 +524,11 @@ def check_rows(con, backend, pt: ParsedTable, q: DataQuality) -> None:
         ).fetchnumpy()["_line"]
         if len(lines):
             drop(np.asarray(lines, np.int64), f"duplicate {key} (first row kept)", key)
-    # 3. value checks (pandera, lazy): a row failing two is dropped by the first
-    checks = [
-        c
-        for c in VALUE_CHECKS
-        if set(c.needs) <= set(pt.columns) and (c.tables is None or pt.table in c.tables)
-    ]
-    live_rel = f"(SELECT * FROM {rel} WHERE {not_dropped(pt)})"
-    failures = value_failures(backend, live_rel, {c.name: c.condition for c in checks})
-    for c in checks:
-        if c.name in failures:
-            lines = np.setdiff1d(failures[c.name], pt.dropped)
-            if len(lines):
-                drop(lines, c.name, c.column)
+
+
+def _count_repairs(con, pt: ParsedTable, q: DataQuality) -> None:
+    """The repairs of the rows kept (the values are changed by :func:`checked_relation`)."""
+    spec, rel = pt.spec, pt.scope
     # 4-7. repairs on the rows kept: (predicate, reason, column, bad, with examples)
     live = not_dropped(pt)
     repairs: list[tuple[str, str, str, bool, bool]] = []
