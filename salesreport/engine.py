@@ -73,36 +73,26 @@ class Engine:
         self._tables: dict[str, ir.Table] = {}
 
     @classmethod
-    def duckdb(
-        cls, path: str | None = None, threads: int | None = None, memory_limit: str | None = None
-    ) -> Engine:
-        """An embedded DuckDB engine, in memory unless ``path`` names a database file (its
-        tables are then buffer-managed: kept on disk, read as queries need them).
-
-        ``memory_limit`` (``"1GB"``): what DuckDB's buffers may hold before they spill to disk
-        (next to ``path``); DuckDB's default is 80 % of the machine's memory.
-        """
+    def duckdb(cls, path: str | None = None, threads: int | None = None) -> Engine:
+        """An embedded DuckDB engine, in memory unless ``path`` names a database file."""
         import ibis
 
         backend = ibis.duckdb.connect(path or ":memory:")
         if threads:
             backend.raw_sql(f"SET threads = {int(threads)}")
-        if memory_limit:
-            backend.raw_sql(f"SET memory_limit = '{memory_limit}'")
         return cls(backend, "duckdb")
 
-    @property
-    def connection(self):
-        """The backend's own connection (DuckDB's), for what Ibis does not express (reading
-        files). Never close it: the engine owns it."""
-        return self.backend.con
+    @classmethod
+    def from_connection(cls, con, tables: list[str] = ()) -> Engine:
+        """An engine on an open DuckDB connection (the loader's), with its tables or views
+        ``tables`` as the engine's tables of those names (already in the engine types, with
+        ``_row``)."""
+        import ibis
 
-    def adopt(self, name: str, relation: str) -> ir.Table:
-        """Make the backend's table or view ``relation`` the engine's table ``name`` (the
-        loader's tables, already in the engine types with ``_row``) and return it."""
-        expr = self.backend.table(relation)
-        self._tables[name] = expr
-        return expr
+        engine = cls(ibis.duckdb.from_connection(con), "duckdb")
+        for name in tables:
+            engine._tables[name] = engine.backend.table(name)
+        return engine
 
     # ------------------------------------------------------------------ tables
 

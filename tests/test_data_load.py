@@ -60,6 +60,7 @@ def test_pandas_tables_are_made_on_first_read_with_the_contract_dtypes(tmp_path)
     res = load_tables(make_params(**PARAMS), _folder(tmp_path), MONTH)
     tables = res.tables
     assert tables.present() == ["opportunities", "activities"] and tables.made() == []
+    assert res._engine is None  # the engine (Ibis) is made when first asked for
     assert tables.has("activities") and not tables.has("orders")
     o = tables.opportunities
     assert tables.made() == ["opportunities"]  # activities not made
@@ -86,7 +87,8 @@ def test_a_database_file_holds_the_tables_with_a_memory_limit(tmp_path):
     db.parent.mkdir()
     res = load_tables(make_params(**PARAMS), _folder(tmp_path), MONTH, database=db)
     assert db.exists()
-    con = res.engine.connection
+    con = res.connection
+    assert res.engine.backend.con is con  # the engine wraps the loader's connection
     assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] in (
         "1.0 GiB",
         "953.6 MiB",

@@ -280,6 +280,27 @@ def test_zoned_timestamps_agree_with_pandas():
     assert got[13] == T("2026-03-29 03:30") and got[17] == T("2026-10-25 02:30")
 
 
+@pytest.mark.parametrize(
+    "tz, value, local",
+    [  # by hand, from each zone's rules: the table of offsets covers 1990-2039, ICU the rest
+        ("Europe/Berlin", "1975-07-01T12:00:00Z", "1975-07-01 13:00"),  # no summer time then
+        ("Europe/Berlin", "1985-07-01T12:00:00Z", "1985-07-01 14:00"),  # CEST since 1980
+        ("Europe/Berlin", "1989-12-31T23:30:00Z", "1990-01-01 00:30"),  # just before the table
+        ("Europe/Berlin", "1990-01-01T00:30:00Z", "1990-01-01 01:30"),  # its first instants
+        ("Europe/Berlin", "2039-12-31T23:30:00Z", "2040-01-01 00:30"),  # its last instants
+        ("Europe/Berlin", "2040-01-01T00:30:00Z", "2040-01-01 01:30"),  # just after it
+        ("Europe/Berlin", "2050-07-01T12:00:00Z", "2050-07-01 14:00"),  # CEST goes on
+        ("America/New_York", "2045-07-04T16:00:00Z", "2045-07-04 12:00"),  # EDT, -4 h
+        ("America/New_York", "1970-01-01T05:00:00Z", "1970-01-01 00:00"),  # EST, -5 h
+        ("Asia/Kolkata", "1960-05-01T00:00:00Z", "1960-05-01 05:30"),
+    ],
+)
+def test_zone_offsets_inside_and_outside_the_offset_table(tz, value, local):
+    got, bad = parse_datetimes(pd.Series([value], dtype=object), tz, date_only=False)
+    assert not bad.any()
+    assert got[0] == T(local)
+
+
 def test_fast_and_general_date_paths_agree():
     """The common shapes (``YYYY-MM-DD``, ``...T14:22:05``, ``...Z``, ``...+02:00``) take a
     fast path; the general ISO parser (every other shape) gives the same for them."""

@@ -52,7 +52,7 @@ from salesreport.data.validate import (
     check_rows,
     checked_relation,
     currency_problems,
-    lines_where,
+    examples_where,
     parse_select,
     problem,
     problem_line,
@@ -95,6 +95,10 @@ FILTER_ORDER = (
 #: DuckDB's buffers when the engine has a database file (the run's work folder): beyond it,
 #: tables and intermediate results spill to disk instead of growing the process
 MEMORY_LIMIT = "1GB"
+#: input files smaller than this in all are loaded on one thread: DuckDB's threads cost more
+#: than they give on small tables (the sample, 8 MB: 0.6 CPU s on one thread, 0.9-1.0 on two;
+#: 10x the sample, 83 MB: 3.1 against 4.5 CPU s on this 2-core machine)
+PARALLEL_BYTES = 100 * 2**20
 
 
 @dataclass
@@ -115,7 +119,19 @@ class LoadResult:
     sources: dict[str, str]
     month: str = ""
     ignored_files: list[str] = field(default_factory=list)
-    engine: Engine | None = None
+    #: the DuckDB connection holding the tables (each under its name), which the engine wraps
+    connection: Any = field(default=None, repr=False)
+    _engine: Engine | None = field(default=None, repr=False)
+
+    @property
+    def engine(self) -> Engine | None:
+        """The engine holding the tables, each under its name (made on first use: the load
+        itself needs no Ibis)."""
+        if self._engine is None and self.connection is not None:
+            from salesreport.engine import Engine
+
+            self._engine = Engine.from_connection(self.connection, self.tables.present())
+        return self._engine
 
     def to_json(self) -> dict[str, Any]:
         """Plain data for ``run.json``: per table source, fingerprint, rows; issues; ignored files."""
@@ -427,9 +443,8 @@ def filter_rows(
             before = "true"
             for ok, reason, col in steps:
                 gone = f"{before} AND NOT {ok}"
-                n = con.execute(f"SELECT count(*) FROM {pt.relation} WHERE {gone}").fetchone()[0]
+                n, lines = examples_where(con, pt.relation, gone, EXAMPLE_LINES)
                 if n:
-                    lines = lines_where(con, pt.relation, gone, EXAMPLE_LINES)
                     q.add(table, pt.file, "filtered", reason, lines, column=col, count=n)
                 before = f"{before} AND {ok}"
         filtered.add(table)
@@ -451,14 +466,13 @@ def _converted(con, pt: ParsedTable, params: TeamParams, q: DataQuality) -> tupl
         + " ".join(f"WHEN {cur} = {sql_text(c)} THEN {float(r)!r}" for c, r in rates.items())
         + " END"
     )
-    codes = [r[0] for r in con.execute(f"SELECT DISTINCT {cur} FROM {rel} ORDER BY 1").fetchall()]
-    for code in codes:
-        if code == team:
-            continue
-        where = f"{cur} = {sql_text(code)}"
-        n = con.execute(f"SELECT count(*) FROM {rel} WHERE {where}").fetchone()[0]
+    codes = con.execute(
+        f"SELECT cur, count(*), min(_line, {EXAMPLE_LINES}) FROM "
+        f"(SELECT {cur} AS cur, _line FROM {rel}) WHERE cur <> {sql_text(team)} GROUP BY cur ORDER BY cur"
+    ).fetchall()
+    for code, n, lines in codes:
         q.add(pt.table, pt.file, "converted", f"amount converted from {code} at {rates[code]:g} {team}",
-              lines_where(con, rel, where, EXAMPLE_LINES), column="amount", count=n)  # fmt: skip
+              np.asarray(lines, dtype=np.int64), column="amount", count=n)  # fmt: skip
     select = ", ".join(
         f"amount * {rate} AS amount" if c == "amount"
         else f"{sql_text(team)} AS currency" if c == "currency"
@@ -520,25 +534,41 @@ def load_tables(
     >>> loaded = load_tables(load_params("emea"), "data/emea", "2026-10")  # doctest: +SKIP
     >>> print(loaded.quality.summary_text())  # doctest: +SKIP
     """
-    from salesreport.engine import Engine
+    import duckdb
 
     parse_month(month)
-    engine = Engine.duckdb(
-        str(database) if database else None, memory_limit=MEMORY_LIMIT if database else None
-    )
+    con = duckdb.connect(str(database) if database else ":memory:")
+    if database:
+        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    small = _input_bytes(params, data_dir) < PARALLEL_BYTES
+    if small:
+        con.execute("SET threads = 1")
     try:
-        return _load(
-            engine, params, data_dir, month, strict, Path(database).parent if database else None
+        loaded = _load(
+            con, params, data_dir, month, strict, Path(database).parent if database else None
         )
     except BaseException:
-        engine.backend.disconnect()
+        con.close()
         raise
+    if small:
+        con.execute("RESET threads")  # the engine's queries after the load use every core
+    return loaded
+
+
+def _input_bytes(params: TeamParams, data_dir) -> float:
+    """The size of the files to read (a SQL source: unknown, infinite)."""
+    if data_dir is None and params.data.sql is not None:
+        return float("inf")
+    try:
+        folder, _ = _data_folder(params, data_dir)
+        return sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+    except OSError:
+        return 0
 
 
 def _load(
-    engine, params: TeamParams, data_dir, month: str, strict: bool, scratch: Path | None
+    con, params: TeamParams, data_dir, month: str, strict: bool, scratch: Path | None
 ) -> LoadResult:
-    con = engine.connection
     install(con)
     source = params_source(params)
     q = DataQuality()
@@ -598,7 +628,7 @@ def _load(
         problems += currency_problems(con, pt, params.currency, params.fx_rates, source)
     raise_problems(problems)
 
-    check_rows(con, engine.backend, parsed, q)
+    check_rows(con, parsed, q)
     check_references(con, parsed, q)
     raise_problems(threshold_problems(parsed, q, params.thresholds.bad_row_share, strict, source))
 
@@ -612,11 +642,10 @@ def _load(
     kept: dict[str, int] = {}
     for table, select in selects.items():
         final = ident(f"_sr_table_{table}")
-        con.execute(
+        kept[table] = con.execute(
             f"CREATE OR REPLACE TEMP TABLE {final} AS SELECT *, "
             f"row_number() OVER (ORDER BY _line) - 1 AS _row FROM ({select})"
-        )
-        kept[table] = con.execute(f"SELECT count(*) FROM {final}").fetchone()[0]
+        ).fetchone()[0]
     files = {t: pt.file for t, pt in parsed.items()}
     raise_problems(_nothing_by_month(kept, first_dated, files, month))
     for rec in counts:
@@ -635,7 +664,6 @@ def _load(
         con.execute(
             f"CREATE OR REPLACE TEMP VIEW {ident(table)} AS SELECT {spec_cols}, _row FROM {ident(f'_sr_table_{table}')}"
         )
-        engine.adopt(table, table)
         makers[table] = _Frame(con, table, pt, "_orig_amount" in relations[table][1])
     for pt in parsed.values():  # the intermediate tables
         for name in pt.made:
@@ -647,7 +675,7 @@ def _load(
         sources={**{t: pt.path for t, pt in parsed.items()}, **extra_sources},
         month=month,
         ignored_files=ignored,
-        engine=engine,
+        connection=con,
     )
 
 

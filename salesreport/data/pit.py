@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from salesreport.data.parse import ident, sql_text
+from salesreport.data.validate import examples_where
 from salesreport.periods import month_end, month_end_exclusive, month_period
 from salesreport.tables import TABLES, Tables
 
@@ -84,14 +85,9 @@ def cut(
     counts: list[dict] = []
 
     def note(table: str, reason: str, relation: str, predicate: str) -> None:
-        n = con.execute(f"SELECT count(*) FROM {relation} WHERE {predicate}").fetchone()[0]
+        n, rows = examples_where(con, relation, predicate, limit)
         if not n:
             return
-        cap = f" LIMIT {int(limit)}" if limit is not None else ""
-        lines = con.execute(
-            f"SELECT _line FROM {relation} WHERE {predicate} ORDER BY _line{cap}"
-        ).fetchnumpy()["_line"]
-        rows = np.asarray(lines, dtype=np.int64)
         counts.append(
             {
                 "table": table,
