@@ -29,6 +29,13 @@ shared: expect noise of 10-20 %.
 
     .venv/bin/python benchmarks/bench_scale.py --scales 1,10 [--month 2026-10] [--team emea]
     .venv/bin/python benchmarks/bench_scale.py --scales 10 --profile kpis   # cProfile top 30
+
+``--source CHECKOUT`` imports ``salesreport`` from another checkout (a ``git worktree`` of an
+older commit), so the same script measures the code before and after a change; a checkout
+whose load holds no engine (before the loader moved into DuckDB) gets its engine the way its
+``build_context`` makes it (:func:`salesreport.kpis.compiler.engine_for`), inside the step::
+
+    .venv/bin/python benchmarks/bench_scale.py --scales 1,10 --steps load,total --source /tmp/base
 """
 
 from __future__ import annotations
@@ -159,9 +166,13 @@ def _do(step: str, params, folder: Path, month: str, loaded):
             month,
             quality=res.quality.to_frame(),
             quality_rows=res.quality.rows(),
-            engine=res.engine,
+            engine=getattr(res, "engine", None),  # None: build_context makes one
         )
-    engine = loaded.engine
+    engine = getattr(loaded, "engine", None)
+    if engine is None:  # a checkout whose load holds no engine: as its build_context does
+        from salesreport.kpis.compiler import engine_for
+
+        engine = engine_for(loaded.tables, month)
     if step == "kpis":
         return compute_kpis(None, params, month, engine=engine)
     if step == "cohorts":
@@ -185,11 +196,11 @@ def _do(step: str, params, folder: Path, month: str, loaded):
     raise ValueError(f"unknown step {step!r}; use one of {', '.join(STEPS)}")
 
 
-def spawn(step: str, folder: Path, team: str, month: str, profile: bool) -> dict:
+def spawn(step: str, folder: Path, team: str, month: str, profile: bool, source: Path) -> dict:
     """Run ``step`` in a fresh interpreter; add its peak resident set (MB)."""
     cmd = [sys.executable, __file__, "--child", step, "--folder", str(folder), "--team", team]
-    cmd += ["--month", month] + (["--profile", step] if profile else [])
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    cmd += ["--month", month, "--source", str(source)] + (["--profile", step] if profile else [])
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, cwd=source)
     if proc.returncode:
         raise SystemExit(f"step {step} failed in {folder} (exit {proc.returncode})")
     out = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -209,7 +220,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--folder", default="", help=argparse.SUPPRESS)
     ap.add_argument("--json", default="", help="also append the rows to this JSON-lines file")
     ap.add_argument("--dir", default="/tmp/sr-scale", help="samples go to DIR-<scale>/")
+    ap.add_argument("--source", default=str(ROOT), help="the checkout whose package to measure")
     args = ap.parse_args(argv)
+    source = Path(args.source).resolve()
+    sys.path.insert(0, str(source))
+    os.environ["SALESREPORT_HOME"] = str(source)
 
     if args.child:
         out = run_step(args.child, Path(args.folder), args.team, args.month, bool(args.profile))
@@ -226,13 +241,14 @@ def main(argv: list[str] | None = None) -> int:
         f"{'scale':>6} {'step':>9} {'seconds':>8} {'cpu s':>7} {'peak MB':>8} {'base MB':>8}  "
         "rows team (file): opportunities / activities / orders / leads"
     )
+    print(f"# source {source}; load average {os.getloadavg()[0]:.1f}", flush=True)
     print(header, flush=True)
     for scale in [float(s) for s in args.scales.split(",")]:
         folder = sample_folder(scale, args.month, args.fmt, args.dir)
         whole = file_rows(folder)
         team_rows: dict[str, int] = {}
         for step in steps:
-            r = spawn(step, folder, args.team, args.month, args.profile == step)
+            r = spawn(step, folder, args.team, args.month, args.profile == step, source)
             team_rows = r.get("team_rows", team_rows)
             rows = " / ".join(f"{team_rows.get(t, 0):,} ({whole.get(t, 0):,})" for t in COUNTED)
             flag = ""
