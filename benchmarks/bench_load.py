@@ -17,6 +17,11 @@ Seconds are wall time of the step alone, ``cpu s`` its CPU time (user + system, 
 to the shared machine's load); ``peak MB`` the child's maximum resident set (``VmHWM``), so it
 includes the interpreter and the imports (``base MB``: the resident set before the step).
 
+``--database``: the engine in a DuckDB file in a temporary folder, as a report run has it (its
+buffers capped at ``salesreport.data.load.MEMORY_LIMIT``, spilling to disk beyond); by
+default in memory. A checkout whose ``load_tables`` takes no ``database`` loads as it always
+does.
+
 ``--source CHECKOUT`` imports ``salesreport`` from another checkout (a ``git worktree`` of an
 older commit), so the same script measures the code before and after a change::
 
@@ -72,6 +77,22 @@ def _cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
+def load_options(load_tables, database: bool) -> dict:
+    """``load_tables`` keywords: with ``database``, a DuckDB file in a temporary folder (removed
+    at exit) where the checkout's ``load_tables`` takes one, as a report run does."""
+    import inspect
+
+    if not database or "database" not in inspect.signature(load_tables).parameters:
+        return {}
+    import atexit
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="bench-engine-")
+    atexit.register(shutil.rmtree, folder, True)
+    return {"database": Path(folder) / "engine.duckdb"}
+
+
 def floor(folder: Path, regions: list[str], threads: int | None = None) -> dict[str, int]:
     """DuckDB reads the files, keeps the team's rows and aggregates per rep and month."""
     import duckdb
@@ -109,7 +130,7 @@ def floor(folder: Path, regions: list[str], threads: int | None = None) -> dict[
     return {t: len(con.execute(q).fetchall()) for t, q in queries.items()}
 
 
-def run_step(step: str, folder: Path, team: str, month: str) -> dict:
+def run_step(step: str, folder: Path, team: str, month: str, database: bool = False) -> dict:
     """One step in this (child) process: seconds, CPU seconds, rows, resident sets.
 
     The clock starts before the loader is imported (pandas and pyarrow, which every run
@@ -129,7 +150,7 @@ def run_step(step: str, folder: Path, team: str, month: str) -> dict:
     if step == "floor":
         rows = floor(folder, [str(r) for r in params.filters.get("region", [])])
     else:
-        res = load_tables(params, folder, month)
+        res = load_tables(params, folder, month, **load_options(load_tables, database))
         if step == "tables":
             rows = {t: len(df) for t, df in res.tables.items() if t in COUNTED}
         else:
@@ -139,9 +160,9 @@ def run_step(step: str, folder: Path, team: str, month: str) -> dict:
             "base_mb": base, "rows": rows}  # fmt: skip
 
 
-def spawn(step: str, folder: Path, team: str, month: str, source: Path) -> dict:
+def spawn(step: str, folder: Path, team: str, month: str, source: Path, database: bool) -> dict:
     cmd = [sys.executable, __file__, "--child", step, "--folder", str(folder), "--team", team,
-           "--month", month, "--source", str(source)]  # fmt: skip
+           "--month", month, "--source", str(source)] + (["--database"] if database else [])  # fmt: skip
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, cwd=source)
     if proc.returncode:
         raise SystemExit(f"step {step} failed in {folder} (exit {proc.returncode})")
@@ -158,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=1, help="runs of each step")
     ap.add_argument("--dir", default="/tmp/salesreport-bench-load", help="where samples are kept")
     ap.add_argument("--source", default=str(ROOT), help="the checkout whose package to measure")
+    ap.add_argument("--database", action="store_true", help="the engine in a file, as a run has it")
     ap.add_argument("--child", default="", help=argparse.SUPPRESS)
     ap.add_argument("--folder", default="", help=argparse.SUPPRESS)
     ap.add_argument("--json", default="", help="also append the rows to this JSON-lines file")
@@ -167,12 +189,14 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["SALESREPORT_HOME"] = str(source)
 
     if args.child:
-        out = run_step(args.child, Path(args.folder), args.team, args.month)
+        out = run_step(args.child, Path(args.folder), args.team, args.month, args.database)
         out["peak_mb"] = _status("VmHWM")
         print(json.dumps(out))
         return 0
 
-    print(f"# source {source}; load average {os.getloadavg()[0]:.1f}", flush=True)
+    where = "a database file" if args.database else "memory"
+    print(f"# source {source}; engine in {where}; load average {os.getloadavg()[0]:.1f}",
+          flush=True)  # fmt: skip
     print(f"{'scale':>6} {'step':>7} {'seconds':>8} {'import':>7} {'cpu s':>7} {'peak MB':>8} "
           f"{'base MB':>8}  "
           "team rows: opportunities / activities / orders / leads", flush=True)  # fmt: skip
@@ -180,14 +204,15 @@ def main(argv: list[str] | None = None) -> int:
         folder = sample_folder(Path(args.dir), scale, args.month, args.fmt)
         for step in [s for s in args.steps.split(",") if s]:
             for _ in range(args.repeat):
-                r = spawn(step, folder, args.team, args.month, source)
+                r = spawn(step, folder, args.team, args.month, source, args.database)
                 rows = " / ".join(f"{r['rows'].get(t, 0):,}" for t in COUNTED)
                 print(f"{scale:>6g} {step:>7} {r['seconds']:>8.2f} {r['import_seconds']:>7.2f} "
                       f"{r['cpu_seconds']:>7.1f} "
                       f"{r['peak_mb']:>8.0f} {r['base_mb']:>8.0f}  {rows}", flush=True)  # fmt: skip
                 if args.json:
                     with open(args.json, "a") as fh:
-                        fh.write(json.dumps({"scale": scale, "fmt": args.fmt, **r}) + "\n")
+                        rec = {"scale": scale, "fmt": args.fmt, "database": args.database, **r}
+                        fh.write(json.dumps(rec) + "\n")
     return 0
 
 

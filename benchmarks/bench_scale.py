@@ -30,6 +30,9 @@ shared: expect noise of 10-20 %.
     .venv/bin/python benchmarks/bench_scale.py --scales 1,10 [--month 2026-10] [--team emea]
     .venv/bin/python benchmarks/bench_scale.py --scales 10 --profile kpis   # cProfile top 30
 
+``--database``: the engine in a DuckDB file in a temporary folder, as a report run has it
+(:func:`bench_load.load_options`); by default in memory.
+
 ``--source CHECKOUT`` imports ``salesreport`` from another checkout (a ``git worktree`` of an
 older commit), so the same script measures the code before and after a change; a checkout
 whose load holds no engine (before the loader moved into DuckDB) gets its engine the way its
@@ -103,15 +106,20 @@ def _rss_mb() -> float:
     return float("nan")
 
 
-def run_step(step: str, folder: Path, team: str, month: str, profile: bool) -> dict:
+def run_step(
+    step: str, folder: Path, team: str, month: str, profile: bool, database: bool = False
+) -> dict:
     """Run one step in this process (the child); return seconds, rows and resident set."""
+    from bench_load import load_options
+
     from salesreport.data import load_tables
     from salesreport.params import load_params
 
     params = load_params(team)
+    options = load_options(load_tables, database)
     loaded = None
     if step not in ("load", "tables", "total", "floor"):
-        loaded = load_tables(params, folder, month)  # the step's input, before its clock
+        loaded = load_tables(params, folder, month, **options)  # the input, before the clock
     # imports before the clock starts
     import salesreport.cohorts as cohorts_mod  # noqa: F401
     import salesreport.context  # noqa: F401
@@ -126,7 +134,7 @@ def run_step(step: str, folder: Path, team: str, month: str, profile: bool) -> d
         prof = cProfile.Profile()
         prof.enable()
     t0, c0 = time.perf_counter(), time.process_time()
-    result = _do(step, params, folder, month, loaded)
+    result = _do(step, params, folder, month, loaded, options)
     secs, cpu = time.perf_counter() - t0, time.process_time() - c0
     if prof is not None:
         import pstats
@@ -140,7 +148,7 @@ def run_step(step: str, folder: Path, team: str, month: str, profile: bool) -> d
     return out
 
 
-def _do(step: str, params, folder: Path, month: str, loaded):
+def _do(step: str, params, folder: Path, month: str, loaded, options: dict):
     from salesreport import cohorts as cohorts_mod
     from salesreport import forecast as fc_mod
     from salesreport.context import build_context
@@ -153,13 +161,13 @@ def _do(step: str, params, folder: Path, month: str, loaded):
 
         return floor(folder, [str(r) for r in params.filters.get("region", [])])
     if step in ("load", "tables"):
-        res = load_tables(params, folder, month)
+        res = load_tables(params, folder, month, **options)
         if step == "tables":
             for _ in res.tables.items():  # each table made a pandas frame
                 pass
         return res
     if step == "total":
-        res = load_tables(params, folder, month)
+        res = load_tables(params, folder, month, **options)
         return build_context(
             params,
             res.tables,
@@ -196,10 +204,13 @@ def _do(step: str, params, folder: Path, month: str, loaded):
     raise ValueError(f"unknown step {step!r}; use one of {', '.join(STEPS)}")
 
 
-def spawn(step: str, folder: Path, team: str, month: str, profile: bool, source: Path) -> dict:
+def spawn(
+    step: str, folder: Path, team: str, month: str, profile: bool, source: Path, database: bool
+) -> dict:
     """Run ``step`` in a fresh interpreter; add its peak resident set (MB)."""
     cmd = [sys.executable, __file__, "--child", step, "--folder", str(folder), "--team", team]
     cmd += ["--month", month, "--source", str(source)] + (["--profile", step] if profile else [])
+    cmd += ["--database"] if database else []
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, cwd=source)
     if proc.returncode:
         raise SystemExit(f"step {step} failed in {folder} (exit {proc.returncode})")
@@ -221,13 +232,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", default="", help="also append the rows to this JSON-lines file")
     ap.add_argument("--dir", default="/tmp/sr-scale", help="samples go to DIR-<scale>/")
     ap.add_argument("--source", default=str(ROOT), help="the checkout whose package to measure")
+    ap.add_argument("--database", action="store_true", help="the engine in a file, as a run has it")
     args = ap.parse_args(argv)
     source = Path(args.source).resolve()
     sys.path.insert(0, str(source))
     os.environ["SALESREPORT_HOME"] = str(source)
 
     if args.child:
-        out = run_step(args.child, Path(args.folder), args.team, args.month, bool(args.profile))
+        out = run_step(
+            args.child, Path(args.folder), args.team, args.month, bool(args.profile), args.database
+        )
         # the child's own high-water mark (VmHWM = getrusage(RUSAGE_SELF).ru_maxrss of this
         # address space; ru_maxrss would also keep the parent's size from before exec)
         with open("/proc/self/status") as fh:
@@ -241,14 +255,18 @@ def main(argv: list[str] | None = None) -> int:
         f"{'scale':>6} {'step':>9} {'seconds':>8} {'cpu s':>7} {'peak MB':>8} {'base MB':>8}  "
         "rows team (file): opportunities / activities / orders / leads"
     )
-    print(f"# source {source}; load average {os.getloadavg()[0]:.1f}", flush=True)
+    where = "a database file" if args.database else "memory"
+    print(f"# source {source}; engine in {where}; load average {os.getloadavg()[0]:.1f}",
+          flush=True)  # fmt: skip
     print(header, flush=True)
     for scale in [float(s) for s in args.scales.split(",")]:
         folder = sample_folder(scale, args.month, args.fmt, args.dir)
         whole = file_rows(folder)
         team_rows: dict[str, int] = {}
         for step in steps:
-            r = spawn(step, folder, args.team, args.month, args.profile == step, source)
+            r = spawn(
+                step, folder, args.team, args.month, args.profile == step, source, args.database
+            )
             team_rows = r.get("team_rows", team_rows)
             rows = " / ".join(f"{team_rows.get(t, 0):,} ({whole.get(t, 0):,})" for t in COUNTED)
             flag = ""
@@ -263,7 +281,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             if args.json:
                 with open(args.json, "a") as fh:
-                    rec = {"scale": scale, **r, "team_rows": team_rows, "file_rows": whole}
+                    rec = {"scale": scale, "database": args.database, **r, "team_rows": team_rows,
+                           "file_rows": whole}  # fmt: skip
                     fh.write(json.dumps(rec) + "\n")
     return 0
 
