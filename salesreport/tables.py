@@ -310,8 +310,9 @@ class LazyTables(Tables):
 
     def __getattribute__(self, name: str):
         makers = object.__getattribute__(self, "__dict__").get("_makers")
-        if makers and name in makers:
-            object.__setattr__(self, name, makers.pop(name)())
+        if makers and name in makers:  # (a maker that fails stays: the table is not absent)
+            object.__setattr__(self, name, makers[name]())
+            del makers[name]
         return object.__getattribute__(self, name)
 
     def has(self, name: str) -> bool:

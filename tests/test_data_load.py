@@ -184,3 +184,58 @@ def test_rows_read_and_kept_count_the_file_and_the_team(tmp_path):
         {"table": "opportunities", "file": "opportunities.csv", "rows_read": 5, "rows_kept": 3}
     ]
     assert len(res.engine.table("opportunities").execute()) == 3
+
+
+def test_the_loaders_engine_serves_a_duckdb_team_and_a_server_team_gets_its_own(tmp_path):
+    params = make_params(**PARAMS)
+    res = load_tables(params, _folder(tmp_path), MONTH)
+    assert params.engine.kind == "duckdb"  # the default: the numbers where the tables are
+    assert res.engine_for(params) is res.engine
+    pg = make_params(**PARAMS, engine={"kind": "postgres", "url_env": "SR_TEST_PG_URL"})
+    assert res.engine_for(pg) is None  # build_context opens the server and gives it the tables
+    assert res.engine_for(make_params(**PARAMS, engine="spark")) is None
+
+
+def test_a_closed_load_keeps_the_tables_made_and_refuses_to_make_others(tmp_path):
+    import duckdb
+
+    res = load_tables(make_params(**PARAMS), _folder(tmp_path), MONTH)
+    opps = res.tables.opportunities
+    res.close()
+    assert res.tables.opportunities is opps
+    for _ in range(2):  # a table that could not be made is not taken for an absent one
+        with pytest.raises(duckdb.ConnectionException):
+            res.tables.get("activities")
+    assert res.tables.has("activities")
+
+
+def test_report_context_computes_a_server_teams_numbers_in_the_teams_engine(tmp_path, monkeypatch):
+    """A team whose YAML names PostgreSQL gets its numbers from the engine ``open_engine``
+    gives (here an embedded DuckDB standing in for the server), not from the loader's."""
+    from salesreport import backends
+    from salesreport.context import report_context
+    from salesreport.engine import Engine
+
+    opened: list[str] = []
+
+    def open_engine(spec, source=""):
+        opened.append(spec.kind)
+        return Engine.duckdb()
+
+    monkeypatch.setattr(backends, "open_engine", open_engine)
+    folder = _folder(tmp_path)
+    yaml = tmp_path / "t.yaml"
+    yaml.write_text(
+        "team: t\nfilters: {region: [DE]}\nfx_rates: {GBP: 1.17}\ntimezone: Europe/Berlin\n"
+        "engine: {kind: postgres, url_env: SR_TEST_PG_URL}\n",
+        encoding="utf-8",
+    )
+    ctx = report_context("t", "2026-11", data_dir=str(folder), params_file=str(yaml))
+    assert opened == ["postgres"]
+    revenue = ctx.frames["revenue"].set_index("period")["revenue"]
+    # no orders: revenue is the won deals by close month; won are O0, O2, O4 (O1, UK, is out)
+    assert revenue[revenue > 0].to_dict() == {
+        "2026-01": 1000.0,
+        "2026-03": 3000.0,
+        "2026-05": 5000.0,
+    }

@@ -133,6 +133,19 @@ class LoadResult:
             self._engine = Engine.from_connection(self.connection, self.tables.present())
         return self._engine
 
+    def engine_for(self, params: TeamParams) -> Engine | None:
+        """The engine to compute the team's numbers in, when the load already holds the tables
+        there: :attr:`engine` when the team's engine (``engine:`` in its YAML) is DuckDB, the
+        default; ``None`` for a server (PostgreSQL, Spark), which
+        :func:`salesreport.kpis.compiler.engine_for` opens and gives the tables to."""
+        return self.engine if params.engine.kind == "duckdb" else None
+
+    def close(self) -> None:
+        """Close the engine's connection (its database file and memory are let go); the pandas
+        tables already made stay readable, the others can no longer be made."""
+        if self.connection is not None:
+            self.connection.close()
+
     def to_json(self) -> dict[str, Any]:
         """Plain data for ``run.json``: per table source, fingerprint, rows; issues; ignored files."""
         rows = self.quality.read
