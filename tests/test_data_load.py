@@ -82,17 +82,28 @@ def test_pandas_tables_are_made_on_first_read_with_the_contract_dtypes(tmp_path)
     pd.testing.assert_frame_equal(back.activities, tables.activities)
 
 
-def test_a_database_file_holds_the_tables_with_a_memory_limit(tmp_path):
+def test_a_database_file_holds_the_tables_loaded_under_a_memory_limit(tmp_path, monkeypatch):
+    import duckdb
+
+    import salesreport.data.load as load_mod
+
+    limits = []
+    real_cut = load_mod.cut
+
+    def cut(con, *args, **kwargs):  # the point-in-time cut: the load's last queries
+        limits.append(con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
+        return real_cut(con, *args, **kwargs)
+
+    monkeypatch.setattr(load_mod, "cut", cut)
     db = tmp_path / "work" / "engine.duckdb"
     db.parent.mkdir()
     res = load_tables(make_params(**PARAMS), _folder(tmp_path), MONTH, database=db)
     assert db.exists()
     con = res.connection
     assert res.engine.backend.con is con  # the engine wraps the loader's connection
-    assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] in (
-        "1.0 GiB",
-        "953.6 MiB",
-    )
+    assert limits in (["1.0 GiB"], ["953.6 MiB"])  # 1 GB while loading
+    default = duckdb.connect().execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == default
     left = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     # only the loaded tables are left (the raw, parsed and team copies are dropped)
     assert left == {"_sr_table_opportunities", "_sr_table_activities"}
