@@ -555,6 +555,7 @@ def load_tables(
     parse_month(month)
     con = duckdb.connect(str(database) if database else ":memory:")
     if database:
+        default_limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
         con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
     small = _input_bytes(params, data_dir) < PARALLEL_BYTES
     if small:
@@ -568,8 +569,9 @@ def load_tables(
         raise
     if small:
         con.execute("RESET threads")  # the engine's queries after the load use every core
-    if database:
-        con.execute("RESET memory_limit")  # the KPI queries' results are fetched whole
+    if database:  # the KPI queries' results are fetched whole (RESET would show the default
+        # but leave DuckDB 1.5.6's buffer manager at the cap)
+        con.execute(f"SET memory_limit = '{default_limit}'")
     return loaded
 
 
