@@ -389,13 +389,16 @@ def _open_team(team, month, strict, allow_partial, progress: Progress) -> _TeamB
 def _compute_team(b: _TeamBuild, data) -> None:
     """Load and compute one team (its pages, already running, read what is saved)."""
     b.loaded = _load(b.params, b.month, data, b.progress, b.paths)
-    with b.progress.step("Compute KPIs, cohorts and forecasts"):
-        b.ctx = _compute(b.params, b.loaded, b.month, b.paths)
-    if b.late:
-        b.jobs = prepare_notebooks(
-            b.params, b.month, b.paths, b.loaded.tables, b.partial, shared=True
-        )
-    _write_index_pages(b.ctx, b.paths, b.jobs, b.loaded)
+    try:
+        with b.progress.step("Compute KPIs, cohorts and forecasts"):
+            b.ctx = _compute(b.params, b.loaded, b.month, b.paths)
+        if b.late:
+            b.jobs = prepare_notebooks(
+                b.params, b.month, b.paths, b.loaded.tables, b.partial, shared=True
+            )
+        _write_index_pages(b.ctx, b.paths, b.jobs, b.loaded)
+    finally:  # the tables are saved for the pages: the engine's memory goes before the next team
+        b.loaded.close()
 
 
 def _failed(team: str, exc: Exception) -> TeamOutcome:
