@@ -6,7 +6,9 @@ written once into ``/tmp/sr-scale-<scale>/`` (reused when already complete), the
 runs for ``--team`` (default EMEA) in a fresh child process:
 
 * ``load``: :func:`salesreport.data.load_tables` (read, map, parse, structural and row checks,
-  team filters, currency conversion, point-in-time cut);
+  team filters, currency conversion, point-in-time cut), the tables left in the engine;
+* ``tables``: ``load``, then every table made a pandas frame (what the consumers not moved to
+  the engine yet read: analysis tables, forecasts, notebooks);
 * ``kpis``: :func:`salesreport.kpis.compute_kpis` (customer metrics included);
 * ``cohorts``: :func:`salesreport.cohorts.cohort_table`, whole team and per
   ``cohorts.segment_by`` column, as the report does;
@@ -14,16 +16,29 @@ runs for ``--team`` (default EMEA) in a fresh child process:
   :func:`salesreport.forecast.forecast_and_backtest`;
 * ``context``: :func:`salesreport.context.build_context` (all of the above but the load, plus
   OKRs, trend, pipeline and segment forecasts);
-* ``total``: ``load`` then ``context`` in one process: the goal (under 60 s, under 4 GB).
+* ``total``: ``load`` then ``context`` in one process: the goal (under 60 s, under 4 GB);
+* ``floor``: DuckDB alone reads the same files, keeps the team's rows and computes monthly
+  counts and sums per rep (:func:`bench_load.floor`): what any engine-based run costs at least.
 
 Seconds are wall time of the step alone (``cpu s``: its CPU time, less sensitive to the
 shared machine's load). Peak MB is the child's maximum resident set (its
-``VmHWM``, the figure ``getrusage(RUSAGE_SELF).ru_maxrss`` gives), so it includes the interpreter, the imports and the step's inputs: the steps after ``load`` read
-the loaded tables from a pickle that the ``load`` child writes (``base MB`` is the resident set
-before the step starts). The 2 cores are shared: expect noise of 10-20 %.
+``VmHWM``, the figure ``getrusage(RUSAGE_SELF).ru_maxrss`` gives), so it includes the
+interpreter, the imports and the step's inputs: the steps after ``load`` load the tables
+themselves before their clock starts (``base MB`` is the resident set then). The 2 cores are
+shared: expect noise of 10-20 %.
 
     .venv/bin/python benchmarks/bench_scale.py --scales 1,10 [--month 2026-10] [--team emea]
     .venv/bin/python benchmarks/bench_scale.py --scales 10 --profile kpis   # cProfile top 30
+
+``--database``: the engine in a DuckDB file in a temporary folder, as a report run has it
+(:func:`bench_load.load_options`); by default in memory.
+
+``--source CHECKOUT`` imports ``salesreport`` from another checkout (a ``git worktree`` of an
+older commit), so the same script measures the code before and after a change; a checkout
+whose load holds no engine (before the loader moved into DuckDB) gets its engine the way its
+``build_context`` makes it (:func:`salesreport.kpis.compiler.engine_for`), inside the step::
+
+    .venv/bin/python benchmarks/bench_scale.py --scales 1,10 --steps load,total --source /tmp/base
 """
 
 from __future__ import annotations
@@ -31,7 +46,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import pickle
 import subprocess
 import sys
 import time
@@ -39,20 +53,21 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
-STEPS = ("load", "kpis", "cohorts", "forecast", "context", "total")
+STEPS = ("load", "tables", "kpis", "cohorts", "forecast", "context", "total", "floor")
 COUNTED = ("opportunities", "activities", "orders", "leads")
 GOAL_SECONDS = 60.0
 GOAL_MB = 4096.0
 
 
-def sample_folder(scale: float, month: str, fmt: str) -> Path:
+def sample_folder(scale: float, month: str, fmt: str, prefix: str = "/tmp/sr-scale") -> Path:
     """The sample for ``scale``, written once into ``/tmp/sr-scale-<scale>/`` (a marker file
     records month and format; a folder without the right marker is written again)."""
     from salesreport.sample import write_sample
 
     name = f"{scale:g}"
-    folder = Path(f"/tmp/sr-scale-{name}")
+    folder = Path(f"{prefix}-{name}")
     marker = folder / ".complete"
     want = f"{month} {fmt}\n"
     if marker.exists() and marker.read_text() == want:
@@ -91,16 +106,20 @@ def _rss_mb() -> float:
     return float("nan")
 
 
-def run_step(step: str, folder: Path, team: str, month: str, profile: bool) -> dict:
+def run_step(
+    step: str, folder: Path, team: str, month: str, profile: bool, database: bool = False
+) -> dict:
     """Run one step in this process (the child); return seconds, rows and resident set."""
+    from bench_load import load_options
+
+    from salesreport.data import load_tables
     from salesreport.params import load_params
 
     params = load_params(team)
-    cache = folder / f".loaded-{team}-{month}.pkl"
+    options = load_options(load_tables, database)
     loaded = None
-    if step not in ("load", "total"):
-        with open(cache, "rb") as fh:
-            loaded = pickle.load(fh)
+    if step not in ("load", "tables", "total", "floor"):
+        loaded = load_tables(params, folder, month, **options)  # the input, before the clock
     # imports before the clock starts
     import salesreport.cohorts as cohorts_mod  # noqa: F401
     import salesreport.context  # noqa: F401
@@ -115,7 +134,7 @@ def run_step(step: str, folder: Path, team: str, month: str, profile: bool) -> d
         prof = cProfile.Profile()
         prof.enable()
     t0, c0 = time.perf_counter(), time.process_time()
-    result = _do(step, params, folder, month, loaded)
+    result = _do(step, params, folder, month, loaded, options)
     secs, cpu = time.perf_counter() - t0, time.process_time() - c0
     if prof is not None:
         import pstats
@@ -124,17 +143,12 @@ def run_step(step: str, folder: Path, team: str, month: str, profile: bool) -> d
         pstats.Stats(prof, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
         pstats.Stats(prof, stream=sys.stderr).sort_stats("tottime").print_stats(30)
     out = {"step": step, "seconds": secs, "cpu_seconds": cpu, "base_mb": base}
-    if step in ("load", "total"):  # both hold the loaded tables (a LoadResult, a context)
-        out["team_rows"] = {t: len(getattr(result.tables, t)) for t in COUNTED}
-    if step == "load":
-        with open(cache, "wb") as fh:
-            pickle.dump(
-                {"tables": result.tables, "quality": result.quality}, fh, pickle.HIGHEST_PROTOCOL
-            )
+    if step in ("load", "tables"):
+        out["team_rows"] = {t: result.quality.read.get(t, {}).get("rows_kept", 0) for t in COUNTED}
     return out
 
 
-def _do(step: str, params, folder: Path, month: str, loaded: dict | None):
+def _do(step: str, params, folder: Path, month: str, loaded, options: dict):
     from salesreport import cohorts as cohorts_mod
     from salesreport import forecast as fc_mod
     from salesreport.context import build_context
@@ -142,27 +156,40 @@ def _do(step: str, params, folder: Path, month: str, loaded: dict | None):
     from salesreport.kpis import compute_kpis
     from salesreport.revenue import monthly_revenue
 
-    if step == "load":
-        return load_tables(params, folder, month)
+    if step == "floor":
+        from bench_load import floor
+
+        return floor(folder, [str(r) for r in params.filters.get("region", [])])
+    if step in ("load", "tables"):
+        res = load_tables(params, folder, month, **options)
+        if step == "tables":
+            for _ in res.tables.items():  # each table made a pandas frame
+                pass
+        return res
     if step == "total":
-        res = load_tables(params, folder, month)
+        res = load_tables(params, folder, month, **options)
         return build_context(
             params,
             res.tables,
             month,
             quality=res.quality.to_frame(),
             quality_rows=res.quality.rows(),
+            engine=getattr(res, "engine", None),  # None: build_context makes one
         )
-    tables = loaded["tables"]
+    engine = getattr(loaded, "engine", None)
+    if engine is None:  # a checkout whose load holds no engine: as its build_context does
+        from salesreport.kpis.compiler import engine_for
+
+        engine = engine_for(loaded.tables, month)
     if step == "kpis":
-        return compute_kpis(tables, params, month)
+        return compute_kpis(None, params, month, engine=engine)
     if step == "cohorts":
-        out = [cohorts_mod.cohort_table(tables, month)]
+        out = [cohorts_mod.cohort_table(engine, month)]
         for col in params.cohorts.segment_by:
-            out.append(cohorts_mod.cohort_table(tables, month, col))
+            out.append(cohorts_mod.cohort_table(engine, month, col))
         return out
     if step == "forecast":
-        y = monthly_revenue(tables, end_month=month)
+        y = monthly_revenue(engine, end_month=month)
         return fc_mod.forecast_and_backtest(
             y,
             horizon=params.forecast.horizon,
@@ -170,16 +197,21 @@ def _do(step: str, params, folder: Path, month: str, loaded: dict | None):
             origins=params.forecast.backtest_origins,
         )
     if step == "context":
-        q = loaded["quality"]
-        return build_context(params, tables, month, quality=q.to_frame(), quality_rows=q.rows())
+        q = loaded.quality
+        return build_context(
+            params, loaded.tables, month, quality=q.to_frame(), quality_rows=q.rows(), engine=engine
+        )
     raise ValueError(f"unknown step {step!r}; use one of {', '.join(STEPS)}")
 
 
-def spawn(step: str, folder: Path, team: str, month: str, profile: bool) -> dict:
+def spawn(
+    step: str, folder: Path, team: str, month: str, profile: bool, source: Path, database: bool
+) -> dict:
     """Run ``step`` in a fresh interpreter; add its peak resident set (MB)."""
     cmd = [sys.executable, __file__, "--child", step, "--folder", str(folder), "--team", team]
-    cmd += ["--month", month] + (["--profile", step] if profile else [])
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    cmd += ["--month", month, "--source", str(source)] + (["--profile", step] if profile else [])
+    cmd += ["--database"] if database else []
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, cwd=source)
     if proc.returncode:
         raise SystemExit(f"step {step} failed in {folder} (exit {proc.returncode})")
     out = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -198,10 +230,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--child", default="", help=argparse.SUPPRESS)
     ap.add_argument("--folder", default="", help=argparse.SUPPRESS)
     ap.add_argument("--json", default="", help="also append the rows to this JSON-lines file")
+    ap.add_argument("--dir", default="/tmp/sr-scale", help="samples go to DIR-<scale>/")
+    ap.add_argument("--source", default=str(ROOT), help="the checkout whose package to measure")
+    ap.add_argument("--database", action="store_true", help="the engine in a file, as a run has it")
     args = ap.parse_args(argv)
+    source = Path(args.source).resolve()
+    sys.path.insert(0, str(source))
+    os.environ["SALESREPORT_HOME"] = str(source)
 
     if args.child:
-        out = run_step(args.child, Path(args.folder), args.team, args.month, bool(args.profile))
+        out = run_step(
+            args.child, Path(args.folder), args.team, args.month, bool(args.profile), args.database
+        )
         # the child's own high-water mark (VmHWM = getrusage(RUSAGE_SELF).ru_maxrss of this
         # address space; ru_maxrss would also keep the parent's size from before exec)
         with open("/proc/self/status") as fh:
@@ -211,19 +251,22 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     steps = [s for s in args.steps.split(",") if s]
-    if "load" not in steps and any(s not in ("total",) for s in steps):
-        steps = ["load", *steps]  # the later steps read what load writes
     header = (
         f"{'scale':>6} {'step':>9} {'seconds':>8} {'cpu s':>7} {'peak MB':>8} {'base MB':>8}  "
         "rows team (file): opportunities / activities / orders / leads"
     )
+    where = "a database file" if args.database else "memory"
+    print(f"# source {source}; engine in {where}; load average {os.getloadavg()[0]:.1f}",
+          flush=True)  # fmt: skip
     print(header, flush=True)
     for scale in [float(s) for s in args.scales.split(",")]:
-        folder = sample_folder(scale, args.month, args.fmt)
+        folder = sample_folder(scale, args.month, args.fmt, args.dir)
         whole = file_rows(folder)
         team_rows: dict[str, int] = {}
         for step in steps:
-            r = spawn(step, folder, args.team, args.month, args.profile == step)
+            r = spawn(
+                step, folder, args.team, args.month, args.profile == step, source, args.database
+            )
             team_rows = r.get("team_rows", team_rows)
             rows = " / ".join(f"{team_rows.get(t, 0):,} ({whole.get(t, 0):,})" for t in COUNTED)
             flag = ""
@@ -238,7 +281,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             if args.json:
                 with open(args.json, "a") as fh:
-                    rec = {"scale": scale, **r, "team_rows": team_rows, "file_rows": whole}
+                    rec = {"scale": scale, "database": args.database, **r, "team_rows": team_rows,
+                           "file_rows": whole}  # fmt: skip
                     fh.write(json.dumps(rec) + "\n")
     return 0
 

@@ -115,6 +115,7 @@ def record(dest: Path, only: list[str] | None) -> None:
                 quality=loaded.quality.to_frame(),
                 quality_rows=loaded.quality.rows(),
                 ledger_path=None,
+                engine=getattr(loaded, "engine", None),  # (checkouts before the loader's engine)
             )
             case = dest / name
             shutil.rmtree(case, ignore_errors=True)

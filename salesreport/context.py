@@ -804,4 +804,5 @@ def report_context(
         month,
         quality=loaded.quality.to_frame(),
         quality_rows=loaded.quality.rows(),
+        engine=loaded.engine_for(params),
     )

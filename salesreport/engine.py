@@ -82,6 +82,18 @@ class Engine:
             backend.raw_sql(f"SET threads = {int(threads)}")
         return cls(backend, "duckdb")
 
+    @classmethod
+    def from_connection(cls, con, tables: list[str] = ()) -> Engine:
+        """An engine on an open DuckDB connection (the loader's), with its tables or views
+        ``tables`` as the engine's tables of those names (already in the engine types, with
+        ``_row``)."""
+        import ibis
+
+        engine = cls(ibis.duckdb.from_connection(con), "duckdb")
+        for name in tables:
+            engine._tables[name] = engine.backend.table(name)
+        return engine
+
     # ------------------------------------------------------------------ tables
 
     def register(

@@ -388,14 +388,17 @@ def _open_team(team, month, strict, allow_partial, progress: Progress) -> _TeamB
 
 def _compute_team(b: _TeamBuild, data) -> None:
     """Load and compute one team (its pages, already running, read what is saved)."""
-    b.loaded = _load(b.params, b.month, data, b.progress)
-    with b.progress.step("Compute KPIs, cohorts and forecasts"):
-        b.ctx = _compute(b.params, b.loaded, b.month, b.paths)
-    if b.late:
-        b.jobs = prepare_notebooks(
-            b.params, b.month, b.paths, b.loaded.tables, b.partial, shared=True
-        )
-    _write_index_pages(b.ctx, b.paths, b.jobs, b.loaded)
+    b.loaded = _load(b.params, b.month, data, b.progress, b.paths)
+    try:
+        with b.progress.step("Compute KPIs, cohorts and forecasts"):
+            b.ctx = _compute(b.params, b.loaded, b.month, b.paths)
+        if b.late:
+            b.jobs = prepare_notebooks(
+                b.params, b.month, b.paths, b.loaded.tables, b.partial, shared=True
+            )
+        _write_index_pages(b.ctx, b.paths, b.jobs, b.loaded)
+    finally:  # the tables are saved for the pages: the engine's memory goes before the next team
+        b.loaded.close()
 
 
 def _failed(team: str, exc: Exception) -> TeamOutcome:
@@ -416,6 +419,7 @@ def _run_locked(
 ) -> RunResult:
     _new_build(paths)
     ok = ran = False
+    loaded = None
     try:
         # Kernels start and import their libraries while the data is loaded and the
         # numbers computed; each notebook waits for the context (load_context) before
@@ -426,7 +430,7 @@ def _run_locked(
             jobs = prepare_notebooks(params, month, paths, None, partial)
             workers_ = start_workers(start_order(jobs), workers or params.workers)
         try:
-            loaded = _load(params, month, data, progress)
+            loaded = _load(params, month, data, progress, paths)
             if not early:
                 jobs = prepare_notebooks(params, month, paths, loaded.tables, partial)
                 workers_ = start_workers(start_order(jobs), workers or params.workers)
@@ -447,6 +451,8 @@ def _run_locked(
         ok = True
         return result
     finally:
+        if loaded is not None:  # the engine's file is in the build folder
+            loaded.close()
         if not ok and ran:
             _keep_failed(paths)
         shutil.rmtree(paths.build_dir, ignore_errors=True)
@@ -459,11 +465,13 @@ def _new_build(paths: RunPaths) -> None:
     paths.work.mkdir(parents=True)
 
 
-def _load(params, month: str, data, progress: Progress):
+def _load(params, month: str, data, progress: Progress, paths: RunPaths):
     with progress.step("Load and validate data"):
         from salesreport.data import load_tables  # pandas, pyarrow: once workers start
 
-        loaded = load_tables(params, data, month, strict=params.strict)
+        loaded = load_tables(
+            params, data, month, strict=params.strict, database=paths.work / "engine.duckdb"
+        )
         progress.say("    " + loaded.quality.summary_text().replace("\n", "\n    "))
     return loaded
 
@@ -530,6 +538,7 @@ def _compute(params, loaded, month: str, paths: RunPaths):
         quality_rows=loaded.quality.rows(),
         ledger_path=paths.ledger,
         frames=writer.frames,
+        engine=loaded.engine_for(params),  # a DuckDB team: the tables are there already
     )
     writer.finish(ctx.notes)  # the context is complete
     from salesreport.outputs import write_outputs

@@ -19,6 +19,7 @@ Unknown extra columns are kept as they were read.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -36,6 +37,7 @@ class Column:
     type: ColumnType
     required: bool = False
     allowed: tuple[str, ...] | None = None  # closed set of values (lower case)
+    doc: str = ""  # what the column means (docs/data-contract.md)
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class TableSpec:
     key: str | None = None  # unique key column
     date_column: str | None = None  # puts a row in a period; used for point-in-time cuts
     unlocks: str = ""
+    doc: str = ""  # what a row is (docs/data-contract.md)
 
     @property
     def required(self) -> list[str]:
@@ -54,8 +57,8 @@ class TableSpec:
         return next((c for c in self.columns if c.name == name), None)
 
 
-def _c(name: str, type_: ColumnType, required: bool = False, allowed=None) -> Column:
-    return Column(name, type_, required, tuple(allowed) if allowed else None)
+def _c(name: str, type_: ColumnType, required: bool = False, allowed=None, doc: str = "") -> Column:
+    return Column(name, type_, required, tuple(allowed) if allowed else None, doc)
 
 
 STATUSES = ("open", "won", "lost")
@@ -68,81 +71,100 @@ TABLES: dict[str, TableSpec] = {
         TableSpec(
             "opportunities",
             (
-                _c("opportunity_id", "string", True),
-                _c("account_id", "string", True),
-                _c("owner_id", "string", True),
-                _c("created_date", "date", True),
-                _c("close_date", "date", True),
-                _c("stage", "string", True),
+                _c("opportunity_id", "string", True, doc="unique key"),
+                _c("account_id", "string", True, doc="the customer (or prospect) account"),
+                _c("owner_id", "string", True, doc="the account executive; `reps.rep_id`"),
+                _c("created_date", "date", True, doc="when the opportunity was opened"),
+                _c(
+                    "close_date",
+                    "date",
+                    True,
+                    doc="actual close date when won/lost, expected close date when open",
+                ),
+                _c("stage", "string", True, doc="current stage name"),
                 _c("status", "string", True, STATUSES),
-                _c("amount", "number", True),
-                _c("region", "string", True),
-                _c("currency", "string"),
-                _c("probability", "number"),
+                _c("amount", "number", True, doc="total contract value"),
+                _c("region", "string", True, doc="territory; teams usually filter on it"),
+                _c("currency", "string", doc="ISO 4217 code of `amount`"),
+                _c("probability", "number", doc="stage or rep probability"),
                 _c("forecast_category", "string", False, FORECAST_CATEGORIES),
                 _c("type", "string", False, DEAL_TYPES),
-                _c("source", "string"),
-                _c("segment", "string"),
-                _c("product", "string"),
-                _c("contract_months", "integer"),
+                _c("source", "string", doc="lead source / channel"),
+                _c("segment", "string", doc="customer segment (SMB, mid-market, enterprise, ...)"),
+                _c("product", "string", doc="product line"),
+                _c("contract_months", "integer", doc="contract length, for ACV"),
                 _c("lost_reason", "string"),
-            ),
+            ),  # fmt: skip
             key="opportunity_id",
             date_column="created_date",
             unlocks="pipeline, win rate, deal size, sales cycle, revenue when there are no orders",
+            doc="One row per opportunity (deal).",
         ),
         TableSpec(
             "stage_history",
             (
-                _c("opportunity_id", "string", True),
-                _c("stage", "string", True),
-                _c("entered_date", "date", True),
+                _c("opportunity_id", "string", True, doc="`opportunities.opportunity_id`"),
+                _c("stage", "string", True, doc="the stage entered"),
+                _c("entered_date", "date", True, doc="when it was entered"),
             ),
             date_column="entered_date",
             unlocks="stage durations, stage-to-stage conversion, bottlenecks, pipeline waterfall",
+            doc="One row each time an opportunity enters a stage.",
         ),
         TableSpec(
             "leads",
             (
-                _c("lead_id", "string", True),
+                _c("lead_id", "string", True, doc="unique key"),
                 _c("created_date", "date", True),
-                _c("source", "string", True),
-                _c("status", "string", True),
-                _c("owner_id", "string", True),
+                _c("source", "string", True, doc="lead source / channel"),
+                _c(
+                    "status",
+                    "string",
+                    True,
+                    doc="lower-cased; `converted`, `disqualified`, `closed...` and the like close a lead",
+                ),
+                _c("owner_id", "string", True, doc="the SDR; `reps.rep_id`"),
                 _c("region", "string", True),
-                _c("converted_date", "date"),
-                _c("opportunity_id", "string"),
+                _c("converted_date", "date", doc="when converted"),
+                _c("opportunity_id", "string", doc="the opportunity it became, when converted"),
                 _c("segment", "string"),
-            ),
+            ),  # fmt: skip
             key="lead_id",
             date_column="created_date",
             unlocks="lead volume, lead conversion, lead-to-opportunity ratio, lead age, SDR funnel",
+            doc="One row per lead.",
         ),
         TableSpec(
             "activities",
             (
-                _c("activity_id", "string", True),
-                _c("rep_id", "string", True),
+                _c("activity_id", "string", True, doc="unique key"),
+                _c("rep_id", "string", True, doc="`reps.rep_id`"),
                 _c("timestamp", "timestamp", True),
-                _c("type", "string", True),
+                _c(
+                    "type",
+                    "string",
+                    True,
+                    doc="lower-cased; `call`, `email`, `meeting`, `linkedin`, `proposal`, or any other",
+                ),
                 _c("outcome", "string"),
                 _c("opportunity_id", "string"),
                 _c("lead_id", "string"),
                 _c("account_id", "string"),
-            ),
+            ),  # fmt: skip
             key="activity_id",
             date_column="timestamp",
             unlocks="activity per rep, meetings booked, calls/emails/LinkedIn, proposals",
+            doc="One row per call, email, meeting, ... logged by a rep.",
         ),
         TableSpec(
             "orders",
             (
-                _c("order_id", "string", True),
-                _c("account_id", "string", True),
+                _c("order_id", "string", True, doc="unique key"),
+                _c("account_id", "string", True, doc="the customer"),
                 _c("order_date", "date", True),
                 _c("amount", "number", True),
                 _c("region", "string"),
-                _c("currency", "string"),
+                _c("currency", "string", doc="ISO 4217 code of `amount`"),
                 _c("product", "string"),
                 _c("channel", "string"),
                 _c("segment", "string"),
@@ -150,11 +172,14 @@ TABLES: dict[str, TableSpec] = {
             key="order_id",
             date_column="order_date",
             unlocks="recognised revenue, cohorts, revenue retention, CLV",
+            doc="Recognised revenue / purchases, one row per order. When present, revenue, cohort "
+            "retention, revenue retention and CLV are computed from it; when absent, from won "
+            "opportunities (`close_date`, `amount`).",
         ),
         TableSpec(
             "accounts",
             (
-                _c("account_id", "string", True),
+                _c("account_id", "string", True, doc="unique key"),
                 _c("name", "string"),
                 _c("segment", "string"),
                 _c("industry", "string"),
@@ -163,56 +188,67 @@ TABLES: dict[str, TableSpec] = {
             ),
             key="account_id",
             unlocks="account names and segments",
+            doc="One row per customer or prospect account.",
         ),
         TableSpec(
             "reps",
             (
-                _c("rep_id", "string", True),
+                _c("rep_id", "string", True, doc="unique key"),
                 _c("name", "string", True),
-                _c("role", "string", True),
+                _c("role", "string", True, doc="lower-cased; `ae`, `sdr`, `manager`, ..."),
                 _c("region", "string", True),
                 _c("hire_date", "date", True),
                 _c("manager_id", "string"),
-                _c("leave_date", "date"),
+                _c("leave_date", "date", doc="empty while employed"),
             ),
             key="rep_id",
             date_column="hire_date",
             unlocks="sales per rep, leaderboards, rep retention, ramp time",
+            doc="One row per sales rep.",
         ),
         TableSpec(
             "targets",
             (
-                _c("period", "period", True),
-                _c("metric", "string", True),
+                _c(
+                    "period",
+                    "period",
+                    True,
+                    doc="`2026-10` for a month, `2026-Q4` for a quarter, `2026` for a fiscal year",
+                ),
+                _c("metric", "string", True, doc="a KPI name from the catalogue"),
                 _c("value", "number", True),
-                _c("rep_id", "string"),
+                _c("rep_id", "string", doc="empty = whole team"),
                 _c("region", "string"),
-            ),
+            ),  # fmt: skip
             unlocks="targets beside actuals",
+            doc="One row per target. Targets may also be given in the team's YAML; the table wins "
+            "where both set the same target.",
         ),
         TableSpec(
             "spend",
             (
-                _c("month", "period", True),
-                _c("category", "string", True),
+                _c("month", "period", True, doc="`2026-10`"),
+                _c("category", "string", True, doc="`marketing`, `sales`, ..."),
                 _c("amount", "number", True),
                 _c("region", "string"),
             ),
             date_column="month",
             unlocks="CAC and CAC payback",
+            doc="Sales and marketing spend, one row per month and category.",
         ),
         TableSpec(
             "forecast_submissions",
             (
                 _c("submitted_date", "date", True),
-                _c("period", "period", True),
-                _c("category", "string", True),
+                _c("period", "period", True, doc="the month or quarter forecast"),
+                _c("category", "string", True, doc="`commit`, `best_case`, ..."),
                 _c("amount", "number", True),
                 _c("rep_id", "string"),
                 _c("region", "string"),
             ),
             date_column="submitted_date",
             unlocks="the team's own forecast calls, scored against actuals",
+            doc="The team's own forecast calls.",
         ),
     ]
 }
@@ -257,6 +293,41 @@ class Tables:
         for n, df in tables.items():
             setattr(out, n, df)
         return out
+
+
+class LazyTables(Tables):
+    """Tables made on first use: each present table's frame comes from a function, called the
+    first time the table is read (``tables.orders``, ``get``, ``items``), then kept.
+
+    ``has``/``present`` answer without making any frame; a copy (``replace``) or a pickle
+    makes every frame. :func:`salesreport.data.load_tables` gives these: the tables live in
+    the engine and only those a consumer reads become pandas frames.
+    """
+
+    def __init__(self, makers: dict[str, Callable[[], pd.DataFrame]]) -> None:
+        super().__init__()
+        object.__setattr__(self, "_makers", dict(makers))
+
+    def __getattribute__(self, name: str):
+        makers = object.__getattribute__(self, "__dict__").get("_makers")
+        if makers and name in makers:  # (a maker that fails stays: the table is not absent)
+            object.__setattr__(self, name, makers[name]())
+            del makers[name]
+        return object.__getattribute__(self, name)
+
+    def has(self, name: str) -> bool:
+        return name in self.__dict__["_makers"] or super().has(name)
+
+    def made(self) -> list[str]:
+        """The tables made into frames so far."""
+        makers = self.__dict__["_makers"]
+        return [n for n in TABLE_NAMES if n not in makers and self.__dict__.get(n) is not None]
+
+    def __repr__(self) -> str:
+        return f"LazyTables(present={self.present()}, made={self.made()})"
+
+    def __reduce__(self):
+        return (Tables, tuple(getattr(self, n) for n in TABLE_NAMES) + (dict(self.extra),))
 
 
 def filled(s: pd.Series) -> np.ndarray:

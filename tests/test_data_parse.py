@@ -197,3 +197,133 @@ def test_unix_times_past_2262_are_unreadable_not_an_error():
     assert bad.tolist() == [True, True, False]
     assert vals.isna().tolist() == [True, True, False]
     assert vals.iloc[2] == pd.Timestamp("2026-09-21 14:13:20")
+
+
+# --------------------------------------------------------------------------- text, paths
+
+
+def test_text_is_stripped_of_what_str_strip_removes():
+    from salesreport.data.parse import to_text
+
+    values = [
+        "a",
+        " a",
+        "a\t",
+        "",
+        None,
+        "\u3000a",
+        "a\u00a0",
+        "é",
+        "a b",
+        "\x1cz",
+        "ü\u2009ü",
+        "  ",
+    ]
+    # by hand (str.strip): plain; leading space; trailing tab; blank; missing; ideographic
+    # space; no-break space; a non-ASCII letter (kept); an inner space (kept); file separator
+    # (a space for str.isspace); a thin space inside only (kept); only spaces (missing)
+    expect = ["a", "a", "a", None, None, "a", "a", "é", "a b", "z", "ü\u2009ü", None]
+    assert to_text(pd.Series(values, dtype=object)).tolist() == expect
+    assert [v.strip() or None if v is not None else None for v in values] == expect
+
+
+# 30 values with blanks, spaces, case, bad values
+BASE = [
+    "2026-10-31", " 2026-10-01 ", "", "   ", None, "not a date", "2026-02-30", "46000",
+    "2026-10-31T14:22:05Z", "2026-10-31 14:22", "2026-10-31T14:22:05+02:00", "1700000000",
+    "Won", " LOST ", "best case", "Best-Case", "1,234.50", "€99", "12%", "-3", "abc", "1e3",
+    "2026-Q4", "2026-q4", "2026", "2026-13", "gbp", " usd ", "EUR", "\u00a0x\u00a0",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "parse",
+    [
+        lambda s: (parse_numbers(s),),
+        lambda s: parse_datetimes(s, "Europe/Berlin", date_only=True),
+        lambda s: parse_datetimes(s, "Europe/Berlin", date_only=False),
+        lambda s: parse_periods(s, month_only=False),
+        lambda s: normalise_category(s, closed_set=True),
+    ],
+)
+def test_arrow_backed_text_parses_like_object_text(parse):
+    import pyarrow as pa
+
+    obj = pd.Series(BASE, dtype=object, index=pd.RangeIndex(2, len(BASE) + 2))
+    arrow = obj.astype(pd.ArrowDtype(pa.string()))
+    for a, b in zip(parse(obj), parse(arrow), strict=True):
+        if isinstance(a, tuple):
+            for x, y in zip(a, b, strict=True):
+                pd.testing.assert_series_equal(x, y)
+        else:
+            pd.testing.assert_series_equal(a, b)
+
+
+def test_zoned_timestamps_agree_with_pandas():
+    # 2500 zoned ISO timestamps (the engine's fast path) and a few odd ones; the reference is
+    # pandas' own ISO parser converted to the zone (an independent implementation)
+    ts = pd.date_range("2026-01-01", periods=2500, freq="37min")
+    values = [
+        t.strftime("%Y-%m-%dT%H:%M:%S") + ("Z" if i % 2 else "+02:00") for i, t in enumerate(ts)
+    ]
+    values[5] = "garbage"
+    values[9] = None
+    values[11] = "2026-02-30T10:00:00Z"  # impossible date
+    values[13] = "2026-03-29T01:30:00Z"  # 02:30 in Berlin does not exist: 03:30 CEST
+    values[17] = "2026-10-25T00:30:00Z"  # 02:30 happens twice in Berlin: the first, CEST
+    s = pd.Series(values, dtype=object)
+    got, bad = parse_datetimes(s, "Europe/Berlin", date_only=False)
+    ref = pd.to_datetime(s, format="ISO8601", errors="coerce", utc=True)
+    ref = ref.dt.tz_convert("Europe/Berlin").dt.tz_localize(None).astype("datetime64[ns]")
+    pd.testing.assert_series_equal(got, ref, check_names=False)
+    assert bad.tolist() == [v is not None and pd.isna(r) for v, r in zip(values, ref, strict=True)]
+    assert got[13] == T("2026-03-29 03:30") and got[17] == T("2026-10-25 02:30")
+
+
+@pytest.mark.parametrize(
+    "tz, value, local",
+    [  # by hand, from each zone's rules: the table of offsets covers 1990-2039, ICU the rest
+        ("Europe/Berlin", "1975-07-01T12:00:00Z", "1975-07-01 13:00"),  # no summer time then
+        ("Europe/Berlin", "1985-07-01T12:00:00Z", "1985-07-01 14:00"),  # CEST since 1980
+        ("Europe/Berlin", "1989-12-31T23:30:00Z", "1990-01-01 00:30"),  # just before the table
+        ("Europe/Berlin", "1990-01-01T00:30:00Z", "1990-01-01 01:30"),  # its first instants
+        ("Europe/Berlin", "2039-12-31T23:30:00Z", "2040-01-01 00:30"),  # its last instants
+        ("Europe/Berlin", "2040-01-01T00:30:00Z", "2040-01-01 01:30"),  # just after it
+        ("Europe/Berlin", "2050-07-01T12:00:00Z", "2050-07-01 14:00"),  # CEST goes on
+        ("America/New_York", "2045-07-04T16:00:00Z", "2045-07-04 12:00"),  # EDT, -4 h
+        ("America/New_York", "1970-01-01T05:00:00Z", "1970-01-01 00:00"),  # EST, -5 h
+        ("Asia/Kolkata", "1960-05-01T00:00:00Z", "1960-05-01 05:30"),
+    ],
+)
+def test_zone_offsets_inside_and_outside_the_offset_table(tz, value, local):
+    got, bad = parse_datetimes(pd.Series([value], dtype=object), tz, date_only=False)
+    assert not bad.any()
+    assert got[0] == T(local)
+
+
+def test_fast_and_general_date_paths_agree():
+    """The common shapes (``YYYY-MM-DD``, ``...T14:22:05``, ``...Z``, ``...+02:00``) take a
+    fast path; the general ISO parser (every other shape) gives the same for them."""
+    from salesreport.data.parse import _connection, zone_sql
+
+    values = [
+        "2026-10-31", "2024-02-29", "2026-02-29", "2026-10-31T14:22:05", "2026-10-31 00:00:00",
+        "2026-10-31T23:59:59Z", "2026-10-31T23:30:00+02:00", "2026-10-31T01:30:00-05:30",
+        "2026-10-31T24:00:00", "2026-10-31T14:60:00", "2026-10-31T14:22:05+02:60", "1677-09-22",
+    ]  # fmt: skip
+    con = _connection()
+    zone = zone_sql("u", "Asia/Kolkata")
+    fast, general = zip(
+        *con.execute(
+            f"SELECT coalesce(sr_fast_local(t), (SELECT {zone} FROM (SELECT sr_fast_utc(t) AS u))), "
+            "CASE WHEN g.z = '' THEN sr_iso_local(g) "
+            f"ELSE (SELECT {zone} FROM (SELECT sr_iso_utc(g, sr_iso_local(g)) AS u)) END "
+            "FROM (SELECT t, sr_iso_parts(t) AS g FROM unnest(?) AS v(t))",
+            [values],
+        ).fetchall(),
+        strict=True,
+    )
+    assert list(fast) == list(general)
+    # by hand: 23:30 at +02:00 is 21:30 UTC, 03:00 the next day in Kolkata (+05:30)
+    assert fast[6] == pd.Timestamp("2026-11-01 03:00").to_pydatetime()
+    assert fast[2] is None and fast[8] is None and fast[9] is None and fast[10] is None

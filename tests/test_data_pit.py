@@ -218,3 +218,62 @@ def test_revenue_before_the_first_sale_is_one_month_at_zero():
     ).iloc[0:0]  # fmt: skip
     y = monthly_revenue(Tables(orders=orders), end_month="2025-03")
     assert list(y.index.astype(str)) == ["2025-03"] and y.tolist() == [0.0]
+
+
+# --------------------------------------------------------------------------- as_of on pandas
+
+
+def test_as_of_without_copy_shares_only_unchanged_tables():
+    from tests.test_kpis_fixtures import make_tables
+
+    tables = make_tables(seed=4, n_opps=120, n_acts=150, n_reps=5)
+    before = {name: df.copy() for name, df in tables.items()}
+    cut, counts = as_of(tables, "2025-06")
+    cut2, counts2 = as_of(tables, "2025-06", copy=False)
+    pd.testing.assert_frame_equal(counts, counts2)
+    for name, df in cut.items():
+        pd.testing.assert_frame_equal(cut2.get(name), df, check_exact=True)
+        pd.testing.assert_frame_equal(tables.get(name), before[name], check_exact=True)
+    # cut again: nothing changes, so nothing is copied (and nothing modified)
+    again, counts3 = as_of(cut2, "2025-06", copy=False)
+    assert counts3.empty
+    assert all(again.get(name) is df for name, df in cut2.items())
+
+
+def test_tables_the_loader_cut_are_not_changed_by_a_second_cut(tmp_path):
+    res = load_tables(make_params(), make_folder(tmp_path, **_org(True)), M)
+    again, counts = as_of(res.tables, M, copy=False)
+    assert counts.empty
+    for name, df in res.tables.items():
+        assert again.get(name) is df, name  # nothing to change: the same objects
+
+
+def test_another_month_is_cut_again(tmp_path):
+    res = load_tables(make_params(), make_folder(tmp_path, **_org(True)), M)
+    earlier, counts = as_of(res.tables, "2026-09", copy=False)
+    # O4 was created 2026-10-05 and A1 is dated 2026-10-31: both after September
+    assert "O4" not in set(earlier.opportunities["opportunity_id"])
+    assert earlier.activities.empty
+    assert not counts.empty
+
+
+def test_a_frame_changed_in_place_is_cut_by_its_values(tmp_path):
+    res = load_tables(make_params(), make_folder(tmp_path, **_org(True)), M)
+    opps = res.tables.opportunities
+    # an opportunity moved into November after the load: the cut drops it
+    opps.loc[opps["opportunity_id"] == "O1", "created_date"] = T("2026-11-20")
+    cut, counts = as_of(res.tables, M, copy=False)
+    assert "O1" not in set(cut.opportunities["opportunity_id"])
+    # ... and lead L1's opportunity_id (O1, now created after the month) is cleared
+    assert counts["reason"].tolist() == [
+        "created_date after 2026-10, dropped",
+        "opportunity created after 2026-10: opportunity_id cleared",
+    ]
+    # the rows are the frame's index labels: O1 is row 0, L1 row 0
+    assert counts["rows"].tolist() == [[0], [0]]
+    # a deal closed (won) after the month is open again
+    opps2 = cut.opportunities
+    opps2.loc[opps2["opportunity_id"] == "O4", ["status", "close_date"]] = ["won", T("2026-12-01")]
+    recut, _ = as_of(cut, M, copy=False)
+    o4 = recut.opportunities.set_index("opportunity_id").loc["O4"]
+    assert o4["status"] == "open"

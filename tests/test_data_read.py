@@ -225,3 +225,86 @@ def test_read_table_error_names_the_file(tmp_path):
     path = write_csv(tmp_path, "orders.csv", "")
     with pytest.raises(DataError, match=r"^orders.csv: is empty\. Export the table again"):
         read_table(path)
+
+
+# --------------------------------------------------------------------------- CSV read by the engine
+
+
+def test_windows_1252_characters_latin_1_lacks_are_read(tmp_path):
+    # "€" is byte 0x80 and the curly quotes 0x93/0x94 in Windows-1252; Latin-1 has no
+    # character there, so a Latin-1 reading would give control characters
+    rows = [{"order_id": "X1", "account_id": "“Café” €", "order_date": "2026-03-05", "amount": "5"}]
+    path = write_csv(tmp_path / "d", "orders.csv", rows, encoding="cp1252")
+    assert b"\x80" in path.read_bytes() and b"\x93" in path.read_bytes()
+    res = load_tables(make_params(), tmp_path / "d", MONTH)
+    assert res.tables.orders["account_id"].tolist() == ["“Café” €"]
+
+
+def test_a_byte_that_is_not_utf8_far_into_the_file_is_read_as_windows_1252(tmp_path):
+    # the first 64 KiB are plain ASCII (UTF-8 then, as far as they tell): the engine's read
+    # meets the 0x80 byte later and the file is read again as Windows-1252
+    rows = [
+        {"order_id": f"X{i}", "account_id": "A", "order_date": "2026-03-05", "amount": "1"}
+        for i in range(4000)
+    ]
+    rows[-1]["account_id"] = "Müller €"
+    path = write_csv(tmp_path / "d", "orders.csv", rows, encoding="cp1252")
+    assert path.read_bytes().index(b"\x80") > 65536
+    res = load_tables(make_params(), tmp_path / "d", MONTH)
+    assert res.tables.orders["account_id"].iloc[-1] == "Müller €"
+    assert len(res.tables.orders) == 4000
+
+
+def test_bytes_neither_utf8_nor_windows_1252_are_an_error(tmp_path):
+    folder = tmp_path / "d"
+    folder.mkdir()
+    # 0x81 is undefined in Windows-1252 (and not UTF-8 here)
+    (folder / "orders.csv").write_bytes(
+        b"order_id,account_id,order_date,amount\nX1,A\x81,2026-03-05,1\n"
+    )
+    with pytest.raises(DataError, match="orders.csv: is neither UTF-8 nor Windows-1252 text"):
+        load_tables(make_params(), folder, MONTH)
+
+
+def test_quoted_line_breaks_short_lines_and_blank_lines(tmp_path):
+    text = 'a,b,c\n"x\ny",1,\n\n2\n   \n3,4,5\n'
+    df = read_table(write_csv(tmp_path, "x.csv", text))
+    # the empty line and the line of spaces are skipped and not counted: rows 2, 3, 4
+    assert df.index.tolist() == [2, 3, 4]
+    assert df["a"].tolist() == ["x\ny", "2", "3"]
+    assert df["b"].tolist() == ["1", None, "4"]  # a short line: the rest is missing
+    assert df["c"].isna().tolist() == [True, True, False]
+
+
+def test_a_line_with_more_fields_than_the_header_names_its_line(tmp_path):
+    folder = make_folder(
+        tmp_path, orders="order_id,account_id,order_date,amount\nX1,A,2026-01-01,1,9\n"
+    )
+    with pytest.raises(DataError) as err:
+        load_tables(make_params(), folder, MONTH)
+    msg = str(err.value)
+    assert msg.startswith("orders.csv: is not a readable CSV file (CSV Error on Line: 2")
+    assert str(folder) not in msg  # the engine's message without the file's path
+
+
+def test_repeated_and_empty_header_cells_are_named_as_pandas_names_them(tmp_path):
+    df = read_table(write_csv(tmp_path, "x.csv", "a,a,,b\n1,2,3,4\n"))
+    assert list(df.columns) == ["a", "a.1", "Unnamed: 2", "b"]
+
+
+def test_excel_missing_value_markers_are_missing(tmp_path):
+    folder = tmp_path / "d"
+    folder.mkdir()
+    df = pd.DataFrame(
+        {
+            "order_id": ["X1", "X2", "X3"],
+            "account_id": ["A", "B", "C"],
+            "order_date": ["2026-03-05", "2026-03-06", "2026-03-07"],
+            "amount": [1.0, 2.0, 3.0],
+            "channel": ["N/A", "#N/A", "web"],
+        }
+    )
+    df.to_excel(folder / "orders.xlsx", index=False)
+    res = load_tables(make_params(), folder, MONTH)
+    assert res.tables.orders["channel"].tolist() == [None, None, "web"]
+    assert res.quality.to_frame().empty

@@ -1,11 +1,14 @@
-"""``load_tables``: one team's tables, read, mapped, parsed, checked, filtered, converted and cut.
+"""``load_tables``: one team's tables, read, mapped, parsed, checked, filtered, converted and cut,
+each step a query on the engine (:mod:`salesreport.engine`).
 
 Order of the steps (each counted in :class:`DataQuality`):
 
-1. read every contract table from the folder (or SQL source); a preset's file
-   names count as the table's name;
-2. rename headers (preset, then ``data.mapping``) and apply the preset's value rules;
-3. parse into the contract's dtypes (:mod:`salesreport.tables`);
+1. read every contract table from the folder (or SQL source) into the engine
+   (:mod:`salesreport.data.read`); a preset's file names count as the table's name;
+2. rename headers (preset, then ``data.mapping``) and apply the preset's value rules
+   (:mod:`salesreport.data.presets`, SQL over the raw columns);
+3. parse into the contract's types (:mod:`salesreport.data.parse`): one table per file,
+   ``_line`` its spreadsheet row numbers, the unreadable values kept for messages;
 4. structural checks over the whole files -> one :class:`DataError` listing all;
 5. team filters (``filters``), tables without the column following the
    tables they reference -> ``filtered``; then a currency without a rate among
@@ -14,49 +17,43 @@ Order of the steps (each counted in :class:`DataQuality`):
    too many bad rows (``thresholds.bad_row_share``, or any with ``strict``)
    -> one :class:`DataError` listing every table over the limit;
 7. amounts in other currencies converted with ``fx_rates`` -> ``converted``;
-8. the point-in-time cut to the report month (:func:`as_of`) -> ``after_month``.
+8. the point-in-time cut to the report month (:func:`salesreport.data.pit.cut`) ->
+   ``after_month``; each table is then one table of the engine, with ``_row`` (its row's
+   position in the team's table, in file order) and, under the table's name, the contract's
+   columns (what the KPI queries read).
 
-Which rows each count refers to is unchanged by the memory layout below: ``rows_read``,
-structural checks, ``filtered`` and the parent keys that decide ``flagged``/orphan rows use
+``rows_read``, structural checks, ``filtered`` and the parent keys that decide orphan rows use
 the whole files; ``dropped``/``repaired``/``flagged``/``converted``/``after_month`` count the
-team's rows (the rows in scope), as they always did.
+team's rows (the rows in scope). A bad row's issue keeps every row; the others (filtered,
+converted, flagged, normalised, after the month: often most of a table) keep their count and
+the first rows as examples.
 
-Memory (large files): Parquet text columns are read into Arrow memory
-(``pd.ArrowDtype(pa.string())``) and parsed there; whole-file columns stay Arrow (or
-numbers/dates) through parsing, structural checks and the team filters (key look-ups use
-Arrow's hash join), and only the team's rows become ``object`` text, the contract's dtype, in
-step 6 (repeated values share one Python string). Each table's whole-file data is released as
-soon as its rows in scope are checked. CSV, Excel and SQL sources are read as ``object`` text
-as before.
+The pandas tables (:attr:`LoadResult.tables`) are made from the engine when first read.
 """
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import gc
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
-from salesreport.data.parse import in_keys, is_arrow_text, key_values, objects_frame
-from salesreport.data.pit import as_of
+from salesreport.data.parse import ident, install, sql_text, staged_select
+from salesreport.data.pit import cut
 from salesreport.data.presets import apply_derive, derive_sources, load_preset, rename_columns
 from salesreport.data.quality import DataQuality
 from salesreport.data.read import RawTable, ReadError, find_table_files, read_file, read_sql_tables
 from salesreport.data.validate import (
-    REFERENCES,
+    EXAMPLE_LINES,
     ParsedTable,
     check_references,
     check_rows,
+    checked_relation,
     currency_problems,
-    parse_table,
-    probability_scale,
+    examples_where,
+    parse_select,
     problem,
     problem_line,
     structural_problems,
@@ -65,7 +62,10 @@ from salesreport.data.validate import (
 from salesreport.exceptions import DataError
 from salesreport.params import TeamParams, params_source, parse_month, project_root
 from salesreport.periods import month_period
-from salesreport.tables import TABLE_NAMES, TABLES, Tables
+from salesreport.tables import TABLE_NAMES, TABLES, LazyTables, Tables
+
+if TYPE_CHECKING:  # the engine imports ibis
+    from salesreport.engine import Engine
 
 # a table without a filter column keeps the rows that reference a kept row of these tables
 FOLLOW: dict[str, tuple[tuple[str, str, str], ...]] = {
@@ -92,17 +92,27 @@ FILTER_ORDER = (
     "forecast_submissions",
     "targets",
 )
+#: DuckDB's buffers during the load when the engine has a database file (the run's work
+#: folder): beyond it, tables and intermediate results spill to disk instead of growing the
+#: process. Lifted (DuckDB's default, 80 % of the memory) once the tables are loaded: the KPI
+#: queries fetch their whole result, which ran out of a 1 GB cap at scale 100 (bench_scale)
+MEMORY_LIMIT = "1GB"
+#: input files smaller than this in all are loaded on one thread: DuckDB's threads cost more
+#: than they give on small tables (the sample, 8 MB: 0.6 CPU s on one thread, 0.9-1.0 on two;
+#: 10x the sample, 83 MB: 3.1 against 4.5 CPU s on this 2-core machine)
+PARALLEL_BYTES = 100 * 2**20
 
 
 @dataclass
 class LoadResult:
     """What :func:`load_tables` returns.
 
-    ``tables``: the team's tables in contract form; ``quality``: every row
-    dropped, repaired, flagged, filtered, converted or cut; ``fingerprints``:
-    table -> sha256 of the file's bytes (of the query result as CSV for SQL);
-    ``sources``: table -> file path (``_sample`` -> the sample folder when the
-    bundled sample was used).
+    ``tables``: the team's tables in contract form, as pandas (each made from the engine the
+    first time it is read); ``quality``: every row dropped, repaired, flagged, filtered,
+    converted or cut; ``fingerprints``: table -> sha256 of the file's bytes (of the query
+    result as CSV for SQL); ``sources``: table -> file path (``_sample`` -> the sample folder
+    when the bundled sample was used); ``engine``: the engine holding the tables (each under
+    its name, in the contract's types, with ``_row``).
     """
 
     tables: Tables
@@ -111,6 +121,32 @@ class LoadResult:
     sources: dict[str, str]
     month: str = ""
     ignored_files: list[str] = field(default_factory=list)
+    #: the DuckDB connection holding the tables (each under its name), which the engine wraps
+    connection: Any = field(default=None, repr=False)
+    _engine: Engine | None = field(default=None, repr=False)
+
+    @property
+    def engine(self) -> Engine | None:
+        """The engine holding the tables, each under its name (made on first use: the load
+        itself needs no Ibis)."""
+        if self._engine is None and self.connection is not None:
+            from salesreport.engine import Engine
+
+            self._engine = Engine.from_connection(self.connection, self.tables.present())
+        return self._engine
+
+    def engine_for(self, params: TeamParams) -> Engine | None:
+        """The engine to compute the team's numbers in, when the load already holds the tables
+        there: :attr:`engine` when the team's engine (``engine:`` in its YAML) is DuckDB, the
+        default; ``None`` for a server (PostgreSQL, Spark), which
+        :func:`salesreport.kpis.compiler.engine_for` opens and gives the tables to."""
+        return self.engine if params.engine.kind == "duckdb" else None
+
+    def close(self) -> None:
+        """Close the engine's connection (its database file and memory are let go); the pandas
+        tables already made stay readable, the others can no longer be made."""
+        if self.connection is not None:
+            self.connection.close()
 
     def to_json(self) -> dict[str, Any]:
         """Plain data for ``run.json``: per table source, fingerprint, rows; issues; ignored files."""
@@ -139,14 +175,14 @@ REVENUE_DATES = {"orders": "order_date", "opportunities": "created_date"}
 
 
 def _nothing_by_month(
-    tables: Tables, first_dated: dict[str, pd.Timestamp], files: dict[str, str], month: str
+    kept: dict[str, int], first_dated: dict[str, Any], files: dict[str, str], month: str
 ) -> list[dict]:
     """A problem when no orders and no opportunities are dated on or before the end of
     ``month`` (a month before the data starts): there is nothing to report on."""
-    present = [t for t in REVENUE_DATES if tables.get(t) is not None]
-    if not present or any(len(tables.get(t)) for t in present):
+    present = [t for t in REVENUE_DATES if t in kept]
+    if not present or any(kept[t] for t in present):
         return []
-    firsts = [d for d in first_dated.values() if pd.notna(d)]
+    firsts = [pd.Timestamp(d) for d in first_dated.values() if d is not None and pd.notna(d)]
     end = month_period(month).end_time
     others = [files[t] for t in present[1:]]
     also = f", and neither is any row of {' or '.join(others)}" if others else ""
@@ -188,9 +224,10 @@ def _data_folder(params: TeamParams, data_dir: str | Path | None) -> tuple[Path,
 
 
 def read_source(
-    params: TeamParams, data_dir: str | Path | None
+    con, params: TeamParams, data_dir: str | Path | None, scratch: Path | None = None
 ) -> tuple[dict[str, RawTable], list[str], dict[str, str], list[dict]]:
-    """Read the raw tables: ``(raws, ignored files, extra sources, structural problems)``.
+    """Read the raw tables into the engine connection ``con``: ``(raws, ignored files, extra
+    sources, structural problems)``.
 
     ``data_dir`` wins; else ``data.sql``; else ``data.path``; else the bundled sample.
     """
@@ -202,7 +239,7 @@ def read_source(
     if data_dir is None and params.data.sql is not None:
         sql = params.data.sql
         try:
-            raws = read_sql_tables(sql.url_env, sql.tables)
+            raws = read_sql_tables(con, sql.url_env, sql.tables)
         except ReadError as exc:
             raise_problems([problem(f"sql (${sql.url_env})", None, [], exc.reason, exc.fix)])
         present = set(raws)
@@ -239,7 +276,7 @@ def read_source(
                 )
                 continue
             try:
-                raws[table] = read_file(paths[0], table, params.data.encoding)
+                raws[table] = read_file(con, paths[0], table, params.data.encoding, scratch)
             except ReadError as exc:
                 problems.append(problem(paths[0].name, None, [], exc.reason, exc.fix))
         present = set(found)
@@ -276,189 +313,200 @@ def read_source(
     return raws, ignored, extra, problems
 
 
-def prepare(raw: RawTable, params: TeamParams) -> ParsedTable:
-    """Rename, derive and parse one raw table."""
+def prepare(con, raw: RawTable, params: TeamParams) -> ParsedTable:
+    """Rename, derive and parse one raw table into a table of the engine (the raw rows are
+    then dropped)."""
+    from salesreport.data.parse import Raw
+
     table = raw.table
     spec = TABLES[table]
     preset = load_preset(params.data.preset) if params.data.preset else None
     user = params.data.mapping.get(table, {})
     contract = [c.name for c in spec.columns]
-    frame_in = objects_frame(raw.frame) if preset else raw.frame  # preset rules expect objects
-    mapped, applied, dupes = rename_columns(frame_in, table, preset, user, contract)
-    derived, skipped = (mapped, []) if dupes else apply_derive(mapped, table, preset)
-    if dupes:  # cannot parse a frame with two columns of one name; report and stop later
-        derived = mapped.loc[:, ~mapped.columns.duplicated()]
-    frame, invalid, unknown, changed = parse_table(table, spec, derived, params.timezone)
-    pt = ParsedTable(
+    names, applied, dupes = rename_columns(raw.columns, table, preset, user, contract)
+    columns: dict[str, Raw] = {}
+    for i, (name, kind) in enumerate(zip(names, raw.kinds, strict=True)):
+        if name not in columns:  # two headers on one name: the first is kept (and reported)
+            columns[name] = Raw(f"c{i}", kind)
+    derived, skipped = (columns, []) if dupes else apply_derive(columns, table, preset)
+    parsers, outputs, present, checked, changed, extras = parse_select(
+        table, spec, list(derived.items()), params.timezone
+    )
+    if raw.blank:
+        outputs.append(f"coalesce({raw.blank}, false) AS _blank")
+    name = f"_sr_parsed_{table}"
+    raw.run(
+        con,
+        lambda source: (
+            f"CREATE OR REPLACE TEMP TABLE {ident(name)} AS "
+            + staged_select(source, [], parsers, outputs)
+        ),
+    )
+    made = [name]
+    n, blanks = con.execute(
+        f"SELECT count(*), {'count(*) FILTER (WHERE _blank)' if raw.blank else '0'} FROM {ident(name)}"
+    ).fetchone()
+    rows = n - blanks
+    if rows == 0:
+        con.execute(f"DROP TABLE {ident(name)}")
+        raise ReadError(
+            "has no data rows",
+            "Export the table again with its header row and data, or remove the file.",
+        )
+    if blanks:  # lines of only spaces are not rows: number the rows without them
+        lined = f"{name}_lines"
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {ident(lined)} AS SELECT row_number() OVER (ORDER BY rowid) + 1 "
+            f"AS _line, * EXCLUDE (_blank) FROM {ident(name)} WHERE NOT _blank"
+        )
+        con.execute(f"DROP TABLE {ident(name)}")
+        made = [lined]
+        relation = ident(lined)
+    else:  # the table keeps the file's order: a row's number is its position + 2
+        exclude = " EXCLUDE (_blank)" if raw.blank else ""
+        relation = f"(SELECT rowid + 2 AS _line, *{exclude} FROM {ident(name)})"
+    return ParsedTable(
         table=table,
         spec=spec,
         file=raw.file,
         path=raw.path,
         sha256=raw.sha256,
-        raw=derived,
-        frame=frame,
-        invalid=invalid,
-        unknown=unknown,
+        relation=relation,
+        rows=rows,
+        columns=present,
+        checked=checked,
         changed=changed,
+        extras=extras,
         applied_mapping=applied,
         duplicate_columns=dupes,
         derive_skipped=skipped,
         derive_sources=derive_sources(preset, table),
         user_mapping=dict(user),
+        scope=relation,
+        in_scope=rows,
+        made=made,
     )
-    if "probability" in frame.columns:
-        pt.pct_scale = probability_scale(frame["probability"])
-    return pt
 
 
-#: seconds to wait before asking mimalloc again: it gives freed pages back only once they have
-#: been free for its purge delay (10 ms by default), so a release right after the frees keeps
-#: them (at 100x, 1.4 GB stayed resident after the load)
-MIMALLOC_PURGE_WAIT = 0.03
-
-
-def _release_arrow_memory() -> None:
-    """Give the memory of freed Arrow buffers back to the system (the pool keeps it otherwise)."""
-    pool = pa.default_memory_pool()
-    if not hasattr(pool, "release_unused"):
-        return
-    pool.release_unused()
-    if pool.backend_name == "mimalloc":
-        time.sleep(MIMALLOC_PURGE_WAIT)
-        pool.release_unused()
-
-
-#: rows read (all tables) from which :func:`load_tables` ends with :func:`release_free_memory`:
-#: below, the temporaries are a few megabytes and the full garbage collection would cost more
-#: (0.1 s of CPU on the 1x sample, 150k rows) than the memory it gives back is worth
-RELEASE_MIN_ROWS = 1_000_000
-
-
-def release_free_memory() -> None:
-    """Collect garbage and give the C heap's free pages back to the system.
-
-    Loading frees gigabytes of temporaries (whole files, parsed columns, Python strings) that
-    glibc's allocator keeps mapped otherwise, so the next step's peak would sit on top of
-    them. ``malloc_trim`` is glibc only: elsewhere only the collection runs.
-    """
-    gc.collect()
-    _release_arrow_memory()
-    name = ctypes.util.find_library("c")
-    if not name:
-        return
-    libc = ctypes.CDLL(name)
-    if hasattr(libc, "malloc_trim"):
-        libc.malloc_trim(0)
-
-
-def _text_in(values: pd.Series, allowed: set[str]) -> pd.Series:
-    """``True`` where a value, as text, is one of ``allowed`` (missing values never are)."""
-    if is_arrow_text(values):  # already text: no need for Python strings
-        return pd.Series(values.isin(allowed), index=values.index, dtype=bool)
-    return (values.notna() & values.astype(str).isin(allowed)).astype(bool)
-
-
-def _labels(mask: pd.Series) -> np.ndarray:
-    """The index labels (spreadsheet row numbers) where ``mask`` is true, as an array: the
-    rows of a data-quality issue without a Python int per row (millions when filtering)."""
-    return mask.index.to_numpy()[mask.to_numpy(dtype=bool)]
+def _missing_lines(con, pt: ParsedTable, limit: int) -> np.ndarray:
+    """The first ``limit`` rows of the whole file that are not among the team's rows (the
+    file's rows are numbered 2, 3, ... without gaps)."""
+    kept = con.execute(f"SELECT _line FROM {pt.scope}").fetchnumpy()["_line"]
+    mask = np.ones(pt.rows, dtype=bool)
+    mask[np.asarray(kept, dtype=np.int64) - 2] = False
+    return np.flatnonzero(mask)[:limit] + 2
 
 
 def filter_rows(
-    parsed: dict[str, ParsedTable], filters: dict[str, list[str]], q: DataQuality
-) -> dict[str, pd.Series]:
-    """Keep-masks per table for the team's ``filters`` (rows outside are counted ``filtered``).
+    con, parsed: dict[str, ParsedTable], filters: dict[str, list[str]], q: DataQuality
+) -> None:
+    """The team's rows of each table (``pt.scope``) by the team's ``filters`` (rows outside are
+    counted ``filtered``).
 
     A table with a filter column keeps rows whose value is listed (``targets``
     also keeps rows where it is empty). A table with none of the filter
     columns keeps the rows that reference a kept row of a filtered table it
     points at (``FOLLOW``); with no such table it is kept whole.
     """
-    keep = {t: pd.Series(True, index=pt.frame.index) for t, pt in parsed.items()}
     if not filters:
-        return keep
+        return
     filtered: set[str] = set()
     for table in FILTER_ORDER:
         if table not in parsed:
             continue
         pt = parsed[table]
-        df = pt.frame
-        direct = [c for c in filters if c in df.columns]
+        direct = [c for c in filters if c in pt.columns or c in {h for _, h in pt.extras}]
+        steps: list[tuple[str, str, str | None]] = []  # (predicate kept, reason, column)
         for col in direct:
-            allowed = {str(v) for v in filters[col]}
-            ok = _text_in(df[col], allowed)
+            allowed = sorted({str(v) for v in filters[col]})
+            engine_col = col if col in pt.columns else next(e for e, h in pt.extras if h == col)
+            value = f"CAST({ident(engine_col)} AS VARCHAR)"
+            ok = f"coalesce({value} IN ({', '.join(sql_text(a) for a in allowed)}), false)"
             if table == "targets":
-                ok |= df[col].isna()
-            gone = keep[table] & ~ok
-            q.add(
-                table,
-                pt.file,
-                "filtered",
-                f"{col} not in {', '.join(sorted(allowed))}",
-                _labels(gone),
-                column=col,
+                ok = f"({ok} OR {ident(engine_col)} IS NULL)"
+            steps.append((ok, f"{col} not in {', '.join(allowed)}", col))
+        if not direct:
+            links = [
+                (col, parent, pkey)
+                for col, parent, pkey in FOLLOW.get(table, ())
+                if parent in filtered and col in pt.columns
+            ]
+            if not links:
+                continue
+            ok = " OR ".join(
+                f"coalesce({ident(col)} IN (SELECT {ident(pkey)} FROM {parsed[parent].scope}), false)"
+                for col, parent, pkey in links
             )
-            keep[table] &= ok
-        if direct:
-            filtered.add(table)
-            continue
-        links = [
-            (col, parent, pkey)
-            for col, parent, pkey in FOLLOW.get(table, ())
-            if parent in filtered and col in df.columns
-        ]
-        if not links:
-            continue
-        ok = pd.Series(False, index=df.index)
-        for col, parent, pkey in links:
-            pf = parsed[parent].frame
-            kept_keys = key_values(pf.loc[keep[parent], pkey])
-            ok |= in_keys(df[col], kept_keys)
-        if table == "targets":
-            ok |= df["rep_id"].isna()
-        gone = keep[table] & ~ok
-        via = ", ".join(f"{col} of {parent}" for col, parent, _ in links)
-        q.add(table, pt.file, "filtered", f"not linked to a kept row ({via})", _labels(gone))
-        keep[table] &= ok
-        filtered.add(table)
-    return keep
-
-
-def convert_currency(
-    df: pd.DataFrame, params: TeamParams, table: str, file: str, q: DataQuality
-) -> pd.DataFrame:
-    """Amounts in another currency times ``fx_rates[code]``; keeps ``original_amount/currency``.
-
-    Rows with an empty ``currency`` are in the team's currency. Afterwards
-    ``currency`` is the team's currency on every row.
-    """
-    if "currency" not in df.columns or "amount" not in df.columns:
-        return df
-    team = params.currency
-    cur = df["currency"].where(df["currency"].notna(), team)
-    rates = {**params.fx_rates, team: 1.0}
-    out = df.copy()
-    out["original_currency"] = cur
-    out["original_amount"] = df["amount"]
-    out["amount"] = df["amount"] * cur.map(rates).astype(float)
-    out["currency"] = team
-    for code in sorted(set(cur) - {team}):
-        rows = _labels(cur == code)
-        q.add(
-            table,
-            file,
-            "converted",
-            f"amount converted from {code} at {rates[code]:g} {team}",
-            rows,
-            column="amount",
+            if table == "targets":
+                ok = f"({ok}) OR rep_id IS NULL"
+            via = ", ".join(f"{col} of {parent}" for col, parent, _ in links)
+            steps.append((f"({ok})", f"not linked to a kept row ({via})", None))
+        scope = ident(f"_sr_scope_{table}")
+        keep = " AND ".join(p for p, _, _ in steps)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {scope} AS SELECT * FROM {pt.relation} WHERE {keep}"
         )
-    return out
+        pt.scope = scope
+        pt.made.append(f"_sr_scope_{table}")
+        pt.in_scope = con.execute(f"SELECT count(*) FROM {scope}").fetchone()[0]
+        if len(steps) == 1:
+            n = pt.rows - pt.in_scope
+            if n:
+                q.add(table, pt.file, "filtered", steps[0][1], _missing_lines(con, pt, EXAMPLE_LINES),
+                      column=steps[0][2], count=n)  # fmt: skip
+        else:  # several filter columns: each counts the rows it takes out of those left
+            before = "true"
+            for ok, reason, col in steps:
+                gone = f"{before} AND NOT {ok}"
+                n, lines = examples_where(con, pt.relation, gone, EXAMPLE_LINES)
+                if n:
+                    q.add(table, pt.file, "filtered", reason, lines, column=col, count=n)
+                before = f"{before} AND {ok}"
+        filtered.add(table)
+
+
+def _converted(con, pt: ParsedTable, params: TeamParams, q: DataQuality) -> tuple[str, list[str]]:
+    """The checked rows with amounts in the team's currency (``fx_rates``): a ``FROM`` item and
+    its columns; ``_orig_currency``/``_orig_amount`` keep what was read. Rows with an empty
+    ``currency`` are in the team's currency."""
+    rel = checked_relation(pt)
+    cols = ["_line", *pt.columns, *(e for e, _ in pt.extras)]
+    if "currency" not in pt.columns or "amount" not in pt.columns:
+        return rel, cols
+    team = params.currency
+    rates = {**params.fx_rates, team: 1.0}
+    cur = f"coalesce(currency, {sql_text(team)})"
+    rate = (
+        "CASE "
+        + " ".join(f"WHEN {cur} = {sql_text(c)} THEN {float(r)!r}" for c, r in rates.items())
+        + " END"
+    )
+    codes = con.execute(
+        f"SELECT cur, count(*), min(_line, {EXAMPLE_LINES}) FROM "
+        f"(SELECT {cur} AS cur, _line FROM {rel}) WHERE cur <> {sql_text(team)} GROUP BY cur ORDER BY cur"
+    ).fetchall()
+    for code, n, lines in codes:
+        q.add(pt.table, pt.file, "converted", f"amount converted from {code} at {rates[code]:g} {team}",
+              np.asarray(lines, dtype=np.int64), column="amount", count=n)  # fmt: skip
+    select = ", ".join(
+        f"amount * {rate} AS amount" if c == "amount"
+        else f"{sql_text(team)} AS currency" if c == "currency"
+        else ident(c)
+        for c in cols
+    )  # fmt: skip
+    rel = f"(SELECT {select}, {cur} AS _orig_currency, amount AS _orig_amount FROM {rel})"
+    return rel, [*cols, "_orig_currency", "_orig_amount"]
 
 
 def load_tables(
-    params: TeamParams, data_dir: str | Path | None, month: str, *, strict: bool = False
+    params: TeamParams,
+    data_dir: str | Path | None,
+    month: str,
+    *,
+    strict: bool = False,
+    database: str | Path | None = None,
 ) -> LoadResult:
-    """Load one team's tables for the report of ``month``, in contract form.
+    """Load one team's tables for the report of ``month`` into the engine, in contract form.
 
     Parameters
     ----------
@@ -470,15 +518,21 @@ def load_tables(
         ``params.data.sql``, else ``params.data.path`` (relative to the
         repository root), else the bundled sample (``_sample`` in ``sources``).
     month : str
-        The report month ``YYYY-MM``; rows dated after it are cut (:func:`as_of`).
+        The report month ``YYYY-MM``; rows dated after it are cut (:mod:`salesreport.data.pit`).
     strict : bool
         Stop at any bad row instead of above ``thresholds.bad_row_share``.
+    database : str or Path, optional
+        A DuckDB database file for the engine (the run's work folder): its tables are kept on
+        disk and read as queries need them, with at most :data:`MEMORY_LIMIT` of buffers while
+        loading (and a CSV transcoded to UTF-8 is written beside it). By default the engine is
+        in memory.
 
     Returns
     -------
     LoadResult
-        Tables (index 0..n-1; dtypes of :mod:`salesreport.tables`; amounts in
-        the team's currency), data quality, fingerprints and sources.
+        The engine with the tables, the same as pandas tables (index 0..n-1; dtypes of
+        :mod:`salesreport.tables`; amounts in the team's currency; made when first read),
+        data quality, fingerprints and sources.
 
     Raises
     ------
@@ -496,106 +550,207 @@ def load_tables(
     >>> loaded = load_tables(load_params("emea"), "data/emea", "2026-10")  # doctest: +SKIP
     >>> print(loaded.quality.summary_text())  # doctest: +SKIP
     """
+    import duckdb
+
     parse_month(month)
+    con = duckdb.connect(str(database) if database else ":memory:")
+    if database:
+        default_limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    small = _input_bytes(params, data_dir) < PARALLEL_BYTES
+    if small:
+        con.execute("SET threads = 1")
+    try:
+        loaded = _load(
+            con, params, data_dir, month, strict, Path(database).parent if database else None
+        )
+    except BaseException:
+        con.close()
+        raise
+    if small:
+        con.execute("RESET threads")  # the engine's queries after the load use every core
+    if database:  # the KPI queries' results are fetched whole (RESET would show the default
+        # but leave DuckDB 1.5.6's buffer manager at the cap)
+        con.execute(f"SET memory_limit = '{default_limit}'")
+    return loaded
+
+
+def _input_bytes(params: TeamParams, data_dir) -> float:
+    """The size of the files to read (a SQL source: unknown, infinite)."""
+    if data_dir is None and params.data.sql is not None:
+        return float("inf")
+    try:
+        folder, _ = _data_folder(params, data_dir)
+        return sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+    except OSError:
+        return 0
+
+
+def _load(
+    con, params: TeamParams, data_dir, month: str, strict: bool, scratch: Path | None
+) -> LoadResult:
+    install(con)
+    source = params_source(params)
     q = DataQuality()
-    raws, ignored, extra_sources, problems = read_source(params, data_dir)
+    raws, ignored, extra_sources, problems = read_source(con, params, data_dir, scratch)
     parsed: dict[str, ParsedTable] = {}
     for table in TABLE_NAMES:
         if table not in raws:
             continue
-        # popped: the whole file's frame is freed with the parsed table (``release`` below)
-        pt = prepare(raws.pop(table), params)
+        raw = raws.pop(table)
+        try:
+            pt = prepare(con, raw, params)
+        except ReadError as exc:
+            problems.append(problem(raw.file, None, [], exc.reason, exc.fix))
+            continue
+        finally:
+            raw.release(con)
         parsed[table] = pt
-        q.set_rows(table, pt.file, len(pt.frame))
-        problems += structural_problems(pt, params_source(params))
+        q.set_rows(table, pt.file, pt.rows)
+        problems += structural_problems(con, pt, source)
     for col in params.filters:
-        if parsed and not any(col in pt.frame.columns for pt in parsed.values()):
+        if parsed and not any(
+            col in pt.columns or col in {h for _, h in pt.extras} for pt in parsed.values()
+        ):
             problems.append(
                 problem(
-                    params_source(params),
+                    source,
                     col,
                     [],
                     "is a filter column (filters) but no table has it",
-                    f"Fix the column name under filters in {params_source(params)} or remove the filter.",
+                    f"Fix the column name under filters in {source} or remove the filter.",
                 )
             )
     raise_problems(problems)
 
-    keep = filter_rows(parsed, params.filters, q)
+    filter_rows(con, parsed, params.filters, q)
     for main in ("opportunities", "orders"):
-        if main in parsed and len(parsed[main].frame) and not keep[main].any():
-            cols = [c for c in params.filters if c in parsed[main].frame.columns]
+        pt = parsed.get(main)
+        if pt is not None and pt.rows and not pt.in_scope:
+            cols = [c for c in params.filters if c in pt.columns]
             seen = {
-                c: sorted(parsed[main].frame[c].dropna().astype(str).unique())[:10] for c in cols
-            }
+                c: [r[0] for r in con.execute(
+                    f"SELECT DISTINCT CAST({ident(c)} AS VARCHAR) AS v FROM {pt.relation} "
+                    "WHERE v IS NOT NULL ORDER BY v LIMIT 10"
+                ).fetchall()]
+                for c in cols
+            }  # fmt: skip
             problems.append(
                 problem(
-                    parsed[main].file,
+                    pt.file,
                     ", ".join(cols) or None,
                     [],
                     f"no row is left after the team's filters {dict(params.filters)} (values in the file: {seen})",
-                    f"Fix filters in {params_source(params)} to match the values in the data.",
+                    f"Fix filters in {source} to match the values in the data.",
                 )
             )
-    for table, pt in parsed.items():
-        problems += currency_problems(
-            pt, params.currency, params.fx_rates, params_source(params), keep[table]
-        )
+    for pt in parsed.values():
+        problems += currency_problems(con, pt, params.currency, params.fx_rates, source)
     raise_problems(problems)
 
-    parents = {parent for _, _, parent, _, _ in REFERENCES}  # only these are looked up
-    all_keys = {
-        t: key_values(pt.frame[TABLES[t].key])
-        for t, pt in parsed.items()
-        if t in parents and TABLES[t].key and TABLES[t].key in pt.frame.columns
-    }
-    frames: dict[str, pd.DataFrame] = {}
-    in_scope: dict[str, int] = {}
-    for table, pt in parsed.items():
-        # the team's rows only leave Arrow memory (text as ``object``, the contract's dtype)
-        df = objects_frame(pt.frame.loc[keep[table]]).copy()
-        in_scope[table] = len(df)
-        frames[table] = check_rows(pt, df, q)
-        pt.release()  # the whole file is not read again (only the names below)
-    del keep
-    _release_arrow_memory()
-    frames = check_references(frames, all_keys, parsed, q)
-    raise_problems(
-        threshold_problems(
-            parsed, in_scope, q, params.thresholds.bad_row_share, strict, params_source(params)
-        )
-    )
+    check_rows(con, parsed, q)
+    check_references(con, parsed, q)
+    raise_problems(threshold_problems(parsed, q, params.thresholds.bad_row_share, strict, source))
 
-    files = {t: pt.file for t, pt in parsed.items()}
-    fingerprints = {t: pt.sha256 for t, pt in parsed.items()}
-    sources = {**{t: pt.path for t, pt in parsed.items()}, **extra_sources}
-    # the whole files (every team's rows) are not needed any more: free them before the copies
-    del parsed, all_keys
-    _release_arrow_memory()
-    for table, df in frames.items():
-        frames[table] = convert_currency(df, params, table, files[table], q)
+    relations = {t: _converted(con, pt, params, q) for t, pt in parsed.items()}
     first_dated = {  # the earliest row of each revenue table, before the month's cut
-        t: frames[t][col].min() for t, col in REVENUE_DATES.items() if t in frames
+        t: con.execute(f"SELECT min({ident(col)}) FROM {relations[t][0]}").fetchone()[0]
+        for t, col in REVENUE_DATES.items()
+        if t in relations and col in relations[t][1]
     }
-    tables, counts = as_of(Tables(**frames), month)
-    del frames
-    raise_problems(_nothing_by_month(tables, first_dated, files, month))
-    for rec in counts.to_dict("records"):
-        q.add(rec["table"], files[rec["table"]], "after_month", rec["reason"], rec["rows"])
-    final = {}
-    for table, df in tables.items():
-        q.set_kept(table, len(df))
-        # the frames are this function's own copies: renumber in place (no copy of the data)
-        df.index = pd.RangeIndex(len(df))
-        final[table] = df
-    del tables
-    if sum(info["rows_read"] for info in q.read.values()) >= RELEASE_MIN_ROWS:
-        release_free_memory()
+    selects, counts = cut(con, relations, month, limit=EXAMPLE_LINES)
+    kept: dict[str, int] = {}
+    for table, select in selects.items():
+        final = ident(f"_sr_table_{table}")
+        kept[table] = con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {final} AS SELECT *, "
+            f"row_number() OVER (ORDER BY _line) - 1 AS _row FROM ({select})"
+        ).fetchone()[0]
+    files = {t: pt.file for t, pt in parsed.items()}
+    raise_problems(_nothing_by_month(kept, first_dated, files, month))
+    for rec in counts:
+        q.add(
+            rec["table"],
+            files[rec["table"]],
+            "after_month",
+            rec["reason"],
+            rec["rows"],
+            count=rec["count"],
+        )
+    makers = {}
+    for table, pt in parsed.items():
+        q.set_kept(table, kept[table])
+        spec_cols = ", ".join(ident(c) for c in pt.columns)
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {ident(table)} AS SELECT {spec_cols}, _row FROM {ident(f'_sr_table_{table}')}"
+        )
+        makers[table] = _Frame(con, table, pt, "_orig_amount" in relations[table][1])
+    for pt in parsed.values():  # the intermediate tables
+        for name in pt.made:
+            con.execute(f"DROP TABLE IF EXISTS {ident(name)}")
     return LoadResult(
-        tables=Tables(**final),
+        tables=LazyTables(makers),
         quality=q,
-        fingerprints=fingerprints,
-        sources=sources,
+        fingerprints={t: pt.sha256 for t, pt in parsed.items()},
+        sources={**{t: pt.path for t, pt in parsed.items()}, **extra_sources},
         month=month,
         ignored_files=ignored,
+        connection=con,
     )
+
+
+class _Frame:
+    """Makes one loaded table a pandas frame in the contract's in-memory form
+    (:mod:`salesreport.tables`): contract columns in their dtypes, then the extra columns as
+    read, then ``original_currency``/``original_amount`` where amounts were converted."""
+
+    def __init__(self, con, table: str, pt: ParsedTable, converted: bool) -> None:
+        self.con, self.table = con, table
+        self.columns = list(pt.columns)
+        self.types = {c.name: c.type for c in pt.spec.columns}
+        self.extras = list(pt.extras)
+        self.converted = converted
+
+    def __call__(self) -> pd.DataFrame:
+        names = [*self.columns, *(e for e, _ in self.extras)]
+        if self.converted:
+            names += ["_orig_currency", "_orig_amount"]
+        select = ", ".join(ident(n) for n in names) or "_row"
+        data = self.con.execute(
+            f"SELECT {select} FROM {ident(f'_sr_table_{self.table}')} ORDER BY _row"
+        ).fetch_arrow_table()
+        out: dict[str, pd.Series] = {}
+        n = data.num_rows
+        for name in self.columns:
+            out[name] = _contract_column(data[name], self.types[name])
+        for engine_name, header in self.extras:
+            out[header] = _extra_column(data[engine_name])
+        if self.converted:
+            out["original_currency"] = _contract_column(data["_orig_currency"], "string")
+            out["original_amount"] = _contract_column(data["_orig_amount"], "number")
+        return pd.DataFrame(out, index=pd.RangeIndex(n))
+
+
+def _contract_column(col, type_: str) -> pd.Series:
+    import pyarrow as pa
+
+    if type_ in ("date", "timestamp"):
+        values = col.cast(pa.timestamp("ns")).to_numpy(zero_copy_only=False)
+        return pd.Series(values, dtype="datetime64[ns]")
+    if type_ == "number":
+        return pd.Series(col.to_numpy(zero_copy_only=False), dtype="float64")
+    if type_ == "integer":
+        return pd.Series(
+            col.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get), dtype="Int64"
+        )
+    if type_ == "bool":
+        return pd.Series(col.to_pandas(), dtype=object)
+    return pd.Series(col.to_pandas(), dtype=object)
+
+
+def _extra_column(col) -> pd.Series:
+    import pyarrow as pa
+
+    if pa.types.is_timestamp(col.type) and col.type.tz is None:
+        return pd.Series(col.cast(pa.timestamp("ns")).to_numpy(zero_copy_only=False))
+    return col.to_pandas()

@@ -1,352 +1,722 @@
-"""Parse raw columns (text from CSV, typed values from Parquet/Excel/SQL) into the contract's dtypes.
+"""Parse raw columns into the contract's types, as queries on the engine.
 
-Every parser returns the parsed values and an ``invalid`` mask: ``True`` where
-a value was given (not blank) but cannot be read. Blank values (empty or only
-spaces) are missing and never invalid.
+Every rule is written once, as a DuckDB macro (:data:`MACROS`, installed on the engine's
+connection by :func:`install`), and each column's SQL is built from them by
+:func:`parse_column`. A parser gives the parsed value and whether the value was *invalid*:
+given (not blank) but unreadable. Blank values (empty or only spaces) are missing and never
+invalid.
+
+A raw column has a *kind* (:class:`Raw`): ``text`` (CSV cells, which are read as text, and
+text cells of the other formats), or the type a Parquet file, an Excel column or a database
+column holds (``number``, ``integer``, ``bool``, ``date``, ``timestamp``, ``timestamptz``).
 
 Accepted forms:
 
 * dates and timestamps: ISO 8601 (``2026-10-31``, ``2026-10-31 14:22``,
-  ``2026-10-31T14:22:05Z``), Excel serial day numbers (``46000``), Unix
-  seconds or milliseconds (HubSpot), Parquet/Excel date cells. Values with a
-  zone (``Z``, ``+02:00``) and Unix times (UTC) are converted to the team's zone
-  and made naive; values without a zone are taken as already local. Date
-  columns are then cut to midnight of the local date;
-* numbers: ``1234.5``, ``-3``, ``1e3``, thousands separators ``1,234.50``,
-  ``1 234.50`` or ``1'234.50``, a leading or trailing currency symbol, a trailing
-  ``%`` (divided by 100);
-* booleans: ``TRUE/FALSE``, ``true/false``, ``t/f``, ``yes/no``, ``1/0``;
-* periods: ``2026-10``, ``2026-Q4``, ``2026`` (a date is cut to its month).
+  ``2026-10-31T14:22:05Z``, ``2026-10-31T14:22:05.123+02:00``; also ``2026/10/31``,
+  ``2026.10.31``, ``2026-1-5``, ``20261031``, ``20261031T142205``, ``2026-10`` for the first
+  of the month), Excel serial day numbers (``46000``, ``46000.5`` for noon), Unix seconds or
+  milliseconds (HubSpot), typed date and time cells. Values with a zone (``Z``, ``+02:00``)
+  and Unix times (UTC) are converted to the team's zone and made naive; values without a
+  zone are taken as already local. Date columns are then cut to the local date. A value
+  outside 1677-09-22 .. 2262-04-11 (what a pandas timestamp holds) is unreadable;
+* numbers: ``1234.5``, ``-3``, ``1e3``, thousands separators ``1,234.50``, ``1 234.50`` or
+  ``1'234.50``, a leading or trailing currency symbol (``$ € £ ¥``), a trailing ``%``
+  (divided by 100); ``inf`` and ``nan`` are unreadable;
+* whole numbers: numbers without a fraction (``12``, ``12.0``);
+* booleans (preset rules): ``TRUE/FALSE``, ``true/false``, ``t/f``, ``yes/no``, ``y/n``,
+  ``1/0``;
+* periods: ``2026-10``, ``2026-Q4`` (any case), ``2026`` (a date is cut to its month);
+* categories: lower case, runs of spaces as one space; for a closed set of values (``status``,
+  ``forecast_category``, ``type``) spaces and hyphens as ``_`` (``Best Case`` ->
+  ``best_case``).
 
-Every parser takes ``object`` columns (CSV: ``str``/``None``; Parquet, Excel and SQL cells as
-stored) and Arrow-backed text columns (``pd.ArrowDtype(pa.string())``, how the loader reads
-Parquet text) alike: an Arrow column gives exactly the result of the same values as ``object``
-(:func:`as_objects`). Arrow columns are parsed per distinct value (dictionary encoding) or with
-Arrow compute where the parser has such a path, else converted to ``object`` first. Plain text
-columns stay Arrow-backed (:func:`to_text` returns them unchanged when no value is blank or
-padded).
+Text is stripped of the characters Python's ``str.strip()`` removes; a number cell as text is
+written without a fraction when it is whole (``123.0`` from Excel -> ``"123"``), a date cell
+as ISO text.
+
+The pandas functions at the end (:func:`parse_datetimes`, :func:`parse_numbers`, ...) run the
+same SQL on a pandas Series (for notebooks and tests).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
-from pandas.api.types import (
-    is_bool_dtype,
-    is_datetime64_any_dtype,
-    is_numeric_dtype,
-    is_object_dtype,
-    is_string_dtype,
-)
 
-EXCEL_EPOCH = pd.Timestamp("1899-12-30")
-_ZONED = re.compile(r"\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$")
-_THOUSANDS = re.compile(r"^[+-]?\d{1,3}([,' ]\d{3})+(\.\d*)?$")
-_CURRENCY_SYMBOLS = r"^[\$€£¥]\s*|\s*[\$€£¥]$"
-TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1", "1.0"})
-FALSE_WORDS = frozenset({"false", "f", "no", "n", "0", "0.0"})
-PERIOD_RE = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$")
-MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-
-
-def _isstr(v: object) -> bool:
-    return isinstance(v, str)
-
-
-def is_arrow_text(s: pd.Series) -> bool:
-    """``True`` for an Arrow-backed text column (``ArrowDtype(pa.string())``, as read from Parquet)."""
-    dtype = s.dtype
-    return isinstance(dtype, pd.ArrowDtype) and (
-        pa.types.is_string(dtype.pyarrow_dtype) or pa.types.is_large_string(dtype.pyarrow_dtype)
-    )
-
-
-def as_objects(s: pd.Series) -> pd.Series:
-    """An Arrow-backed text column as ``object`` holding ``str`` or ``None``; others unchanged.
-
-    The same values ``pandas.read_parquet`` gives a Parquet text column, so every parser
-    reads an Arrow column exactly as it reads that one.
-    """
-    if not is_arrow_text(s):
-        return s
-    arr = _arrow(s)
-    values = None
-    if len(arr) >= _PER_VALUE_MIN_ROWS:
-        # repeated values (regions, stages, owners) share one Python string each
-        probe = arr.take(np.arange(0, len(arr), max(1, len(arr) // _PER_VALUE_MIN_ROWS)))
-        if pc.count_distinct(probe, mode="all").as_py() <= 0.5 * len(probe):
-            enc = pc.dictionary_encode(arr)
-            uniques = np.empty(len(enc.dictionary) + 1, dtype=object)
-            uniques[:-1] = enc.dictionary.to_numpy(zero_copy_only=False)
-            uniques[-1] = None
-            codes = enc.indices.fill_null(len(enc.dictionary)).to_numpy(zero_copy_only=False)
-            values = uniques[codes]
-    if values is None:
-        values = arr.to_numpy(zero_copy_only=False)
-    return pd.Series(values, index=s.index, name=s.name, dtype=object)
-
-
-def objects_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """``df`` with every Arrow-backed text column turned into ``object`` (:func:`as_objects`)."""
-    arrow = [c for c in df.columns if is_arrow_text(df[c])]
-    if not arrow:
-        return df
-    out = df.copy(deep=False)
-    for c in arrow:
-        out[c] = as_objects(df[c])
-    return out
-
-
-def key_values(values: pd.Series) -> set | pa.Array:
-    """The distinct non-missing values of a key column, for :func:`in_keys`.
-
-    An Arrow-backed column gives an Arrow array (no Python strings); any other a ``set``.
-    """
-    if is_arrow_text(values):
-        return pc.unique(_arrow(values)).drop_null()
-    return set(values.dropna())
-
-
-def in_keys(values: pd.Series, keys: set | pa.Array) -> np.ndarray:
-    """``values.isin(keys)`` as a bool array, by Arrow's hash join when ``keys`` is Arrow.
-
-    Text compares as text either way; missing values are never in ``keys``. A column that
-    is not all text (or ``keys`` given as a ``set``) takes pandas' ``isin``.
-    """
-    if isinstance(keys, pa.Array | pa.ChunkedArray):
-        if is_arrow_text(values):
-            arr = _arrow(values)
-        else:
-            try:
-                arr = pa.array(values.to_numpy(dtype=object, na_value=None), type=keys.type)
-            except (pa.ArrowInvalid, pa.ArrowTypeError):
-                return values.isin(set(keys.to_pylist())).to_numpy(dtype=bool)
-        return pc.is_in(arr, value_set=keys).fill_null(False).to_numpy(zero_copy_only=False)
-    return np.asarray(values.isin(keys), dtype=bool)
-
-
-def _arrow(s: pd.Series) -> pa.Array:
-    """The Arrow array (one chunk) behind an Arrow-backed column."""
-    arr = pa.array(s.array)
-    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
-
-
-def _all_text(s: pd.Series) -> bool:
-    """``True`` when every non-missing value is a ``str`` (CSV columns): the fast paths apply."""
-    if is_arrow_text(s):
-        return True
-    return (is_object_dtype(s) or is_string_dtype(s)) and pd.api.types.infer_dtype(
-        s, skipna=True
-    ) in ("string", "empty")
-
-
-# A column of text with many repeated values (dates, categories, amounts) is parsed once per
-# distinct value and the results are spread back: every parser here is element-wise, so the
-# result is the same. Only for all-text columns: distinct strings are distinct values (an object
-# column mixing 1, 1.0 and True would merge them in a hash table).
-_PER_VALUE_MIN_ROWS = 2_000
-# a column of (nearly) distinct dates/times longer than this is parsed in slices of it: the
-# parse makes several temporary arrays of the column's length (Python strings among them)
-_CHUNK_ROWS = 500_000
-_PER_VALUE_MAX_SHARE = 0.5
-
-
-def _per_value(s: pd.Series, parse) -> tuple[pd.Series, ...] | None:
-    """``parse(s)`` computed on the distinct values of an all-text ``s``; ``None`` when not worth it.
-
-    ``parse`` maps a Series to a tuple of Series aligned with it. Missing values (``None`` or
-    NaN) go through ``parse`` as one ``None``.
-    """
-    if len(s) < _PER_VALUE_MIN_ROWS or not _all_text(s):
-        return None
-    if is_arrow_text(s):  # the same decisions and distinct values, without Python strings
-        arr = _arrow(s)
-        probe = arr.take(np.arange(0, len(arr), max(1, len(arr) // _PER_VALUE_MIN_ROWS)))
-        if pc.count_distinct(probe, mode="all").as_py() > 0.9 * len(probe):
-            return None
-        enc = pc.dictionary_encode(arr)
-        if len(enc.dictionary) > _PER_VALUE_MAX_SHARE * len(s):
-            return None
-        uniques = enc.dictionary.to_numpy(zero_copy_only=False)
-        codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
-    else:
-        values = s.to_numpy(dtype=object, na_value=None)
-        probe = values[:: max(1, len(values) // _PER_VALUE_MIN_ROWS)]
-        if len(pd.unique(probe)) > 0.9 * len(probe):  # (nearly) all distinct: IDs, timestamps
-            return None
-        codes, uniques = pd.factorize(values)
-        if len(uniques) > _PER_VALUE_MAX_SHARE * len(s):
-            return None
-    values = np.empty(len(uniques) + 1, dtype=object)
-    values[: len(uniques)] = uniques
-    values[-1] = None
-    codes = np.where(codes < 0, len(uniques), codes)
-    parsed = parse(pd.Series(values, dtype=object, name=s.name))
-    return tuple(
-        pd.Series(r.to_numpy()[codes], index=s.index, dtype=r.dtype, name=r.name) for r in parsed
-    )
-
-
-def to_text(s: pd.Series) -> pd.Series:
-    """Values as stripped text, ``None`` where blank or missing.
-
-    Whole numbers stored as floats (``123.0`` from Excel) become ``"123"``;
-    dates become ISO text.
-    """
-    if is_arrow_text(s) and not _any_needs_strip(s):
-        # plain text stays Arrow (checked for blank or padded values, per distinct value
-        # where repeated): no ``object`` column of the whole file, which the per-value path
-        # would spread its strings into
-        return s
-    fast = _per_value(s, lambda u: (_to_text(u),))
-    return fast[0] if fast is not None else _to_text(s)
-
-
-def _arrow_to_text(s: pd.Series) -> pd.Series:
-    """:func:`_to_text` of an Arrow-backed column: itself (still Arrow) when no value is blank
-    or has surrounding spaces, else the ``object`` result of the general path."""
-    if _any_needs_strip(s):
-        return _to_text(as_objects(s))
-    return s
-
-
-# every character ``str.isspace`` accepts (what ``str.strip()`` removes), for RE2
-_SPACE_CLASS = (
+#: the characters Python's ``str.strip()`` removes (``str.isspace``)
+SPACES = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
+#: the same as an RE2 character class
+SPACE_CLASS = (
     r"[\t\n\x0b\x0c\r\x1c-\x1f \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}"
     r"\x{202f}\x{205f}\x{3000}]"
 )
-_NEEDS_STRIP = rf"^$|^{_SPACE_CLASS}|{_SPACE_CLASS}$"
+NUMBER_RE = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+THOUSANDS_RE = r"[+-]?\d{1,3}(?:[,' ]\d{3})+(?:\.\d*)?"
+CURRENCY_RE = rf"^[$€£¥]{SPACE_CLASS}*|{SPACE_CLASS}*[$€£¥]$"
+TRUE_WORDS = ("true", "t", "yes", "y", "1", "1.0")
+FALSE_WORDS = ("false", "f", "no", "n", "0", "0.0")
+PERIOD_RE = r"\d{4}(?:-(?:0[1-9]|1[0-2])|-Q[1-4])?"
+MONTH_RE = r"\d{4}-(?:0[1-9]|1[0-2])"
+# ISO 8601 and its common variants: the date (separator -, /, . or space, the same twice;
+# or none), the time after T or a space, the zone
+ISO_RE = (
+    r"^(\d{4})(?:([-/. ])(\d{1,2})(?:([-/. ])(\d{1,2})"
+    r"(?:[T ](\d{1,2})(?::(\d{1,2})(?::(\d{1,2})(?:\.(\d*))?)?)?)?)?"
+    r"|(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})?(?:\.(\d*))?)?)?"
+    rf"{SPACE_CLASS}*(Z|[+-]\d{{2}}(?::?\d{{2}})?)?$"
+)
+ISO_GROUPS = (
+    "y",
+    "s1",
+    "m",
+    "s2",
+    "d",
+    "h",
+    "mi",
+    "s",
+    "f",
+    "mb",
+    "db",
+    "hb",
+    "mib",
+    "sb",
+    "fb",
+    "z",
+)
+#: what a pandas ``datetime64[ns]`` holds, to the microsecond
+FIRST_TIME = "1677-09-21 00:12:43.145225"
+LAST_TIME = "2262-04-11 23:47:16.854775"
+EXCEL_EPOCH = "1899-12-30"
+#: Unix seconds and milliseconds are read up to the last instant a pandas timestamp holds
+UNIX_S_MAX = 9223372036.854775807
+UNIX_MS_MAX = 9223372036854.775807
 
 
-#: the one-byte (ASCII) characters of ``_SPACE_CLASS``, by byte value
-_ASCII_SPACE = np.zeros(256, dtype=bool)
-_ASCII_SPACE[[0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x1F, 0x20]] = True
+def sql_text(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + str(value).replace("'", "''") + "'"
 
 
-def _any_needs_strip(s: pd.Series) -> bool:
-    """Whether a value of an Arrow-backed text column is blank or has surrounding spaces
-    (missing values do not): :func:`needs_strip` of its Arrow array."""
-    return bool(needs_strip(_arrow(s)).any())
+def ident(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + str(name).replace('"', '""') + '"'
 
 
-def needs_strip(arr: pa.Array) -> np.ndarray:
-    """Per value of an Arrow string array: ``True`` when it is blank or starts or ends with a
-    character ``str.strip()`` removes (``_NEEDS_STRIP``); ``False`` when missing.
+_SP = SPACE_CLASS
+#: Every rule once, as macros. A macro is inlined where it is called, so an argument used
+#: twice is computed twice: the builders below pass columns (computed once, in an earlier
+#: projection, see :class:`Parsed`), and a fallback is a ``CASE`` branch, evaluated only for
+#: the rows that reach it (``coalesce`` evaluates every argument on every row).
+MACROS = f"""
+CREATE OR REPLACE TEMP MACRO sr_strip(s) AS CASE
+    WHEN regexp_matches(s, '^{_SP}|{_SP}$') THEN NULLIF(trim(s, {sql_text(SPACES)}), '')
+    ELSE NULLIF(s, '') END;
+CREATE OR REPLACE TEMP MACRO sr_plain_number(t) AS
+    CASE WHEN regexp_full_match(t, {sql_text(NUMBER_RE)}) THEN TRY_CAST(t AS DOUBLE) END;
+CREATE OR REPLACE TEMP MACRO sr_unsymbol(t) AS regexp_replace(t, {sql_text(CURRENCY_RE)}, '', 'g');
+CREATE OR REPLACE TEMP MACRO sr_unseparate(u) AS
+    CASE WHEN regexp_full_match(u, {sql_text(THOUSANDS_RE)})
+         THEN regexp_replace(u, '[,'' ]', '', 'g') ELSE u END;
+CREATE OR REPLACE TEMP MACRO sr_clean_number(t) AS
+    sr_plain_number(sr_unseparate(trim(rtrim(sr_unsymbol(t), '%'), {sql_text(SPACES)})))
+    / CASE WHEN suffix(sr_unsymbol(t), '%') THEN 100.0 ELSE 1.0 END;
+CREATE OR REPLACE TEMP MACRO sr_finite(v) AS CASE WHEN isfinite(v) THEN v + 0.0 END;
+CREATE OR REPLACE TEMP MACRO sr_in_range(ts) AS
+    CASE WHEN ts BETWEEN TIMESTAMP '{FIRST_TIME}' AND TIMESTAMP '{LAST_TIME}' THEN ts END;
+CREATE OR REPLACE TEMP MACRO sr_serial(x) AS
+    CASE WHEN x > 0 AND x < 100000
+        THEN TIMESTAMP '{EXCEL_EPOCH}' + to_seconds(CAST(round_even(x * 86400, 0) AS BIGINT)) END;
+CREATE OR REPLACE TEMP MACRO sr_unix(x) AS CASE
+    WHEN x >= 1e9 AND x < {UNIX_S_MAX} THEN make_timestamp(CAST(round(x * 1e6) AS BIGINT))
+    WHEN x >= 1e11 AND x < {UNIX_MS_MAX} THEN make_timestamp(CAST(round(x * 1e3) AS BIGINT))
+    END;
+CREATE OR REPLACE TEMP MACRO sr_fast_local(t) AS CASE
+    WHEN t LIKE '____-__-__' THEN CAST(TRY_CAST(t AS DATE) AS TIMESTAMP)
+    WHEN length(t) = 19 AND (t LIKE '____-__-__T__:__:__' OR t LIKE '____-__-__ __:__:__')
+         AND substr(t, 12, 2) < '24' AND substr(t, 18, 2) < '60'
+        THEN TRY_CAST(t AS TIMESTAMP)
+    END;
+CREATE OR REPLACE TEMP MACRO sr_fast_utc(t) AS CASE
+    WHEN NOT (t LIKE '____-__-__T__:__:___%' OR t LIKE '____-__-__ __:__:___%')
+      OR substr(t, 12, 2) >= '24' OR substr(t, 18, 2) >= '60' THEN NULL
+    WHEN (length(t) = 20 AND substr(t, 20, 1) = 'Z')
+      OR (length(t) = 25 AND substr(t, 20, 1) IN ('+', '-') AND substr(t, 23, 1) = ':'
+          AND substr(t, 24, 2) < '60')
+        THEN make_timestamp(epoch_us(TRY_CAST(t AS TIMESTAMPTZ)))
+    END;
+CREATE OR REPLACE TEMP MACRO sr_is_serial(t) AS
+    regexp_full_match(t, {sql_text(NUMBER_RE)}) AND NOT regexp_full_match(t, '\\d{{8}}');
+CREATE OR REPLACE TEMP MACRO sr_iso_parts(t) AS
+    regexp_extract(t, {sql_text(ISO_RE)}, {list(ISO_GROUPS)!r});
+CREATE OR REPLACE TEMP MACRO sr_iso_local(g) AS CASE
+    WHEN g.y = '' OR (g.s2 <> '' AND g.s1 <> g.s2) THEN NULL
+    WHEN TRY_CAST(concat(g.h, g.hb) AS INTEGER) > 23 OR TRY_CAST(concat(g.mi, g.mib) AS INTEGER) > 59
+      OR TRY_CAST(concat(g.s, g.sb) AS INTEGER) > 59 THEN NULL
+    ELSE TRY(make_timestamp(
+        CAST(g.y AS BIGINT),
+        CAST(COALESCE(NULLIF(concat(g.m, g.mb), ''), '1') AS BIGINT),
+        CAST(COALESCE(NULLIF(concat(g.d, g.db), ''), '1') AS BIGINT),
+        CAST(COALESCE(NULLIF(concat(g.h, g.hb), ''), '0') AS BIGINT),
+        CAST(COALESCE(NULLIF(concat(g.mi, g.mib), ''), '0') AS BIGINT),
+        CAST(COALESCE(NULLIF(concat(g.s, g.sb), ''), '0') AS DOUBLE)
+          + COALESCE(TRY_CAST('0.' || left(concat(g.f, g.fb), 6) AS DOUBLE), 0)))
+    END;
+CREATE OR REPLACE TEMP MACRO sr_zone_seconds(z) AS
+    (CASE WHEN z[1] = '-' THEN -1 ELSE 1 END)
+    * (CAST(z[2:3] AS INTEGER) * 3600
+       + COALESCE(TRY_CAST(right(replace(z[4:], ':', ''), 2) AS INTEGER), 0) * 60);
+CREATE OR REPLACE TEMP MACRO sr_iso_utc(g, loc) AS CASE
+    WHEN g.z = '' OR (g.h = '' AND g.hb = '') THEN NULL
+    WHEN g.z = 'Z' THEN loc
+    WHEN TRY_CAST(right(replace(g.z[4:], ':', ''), 2) AS INTEGER) > 59 THEN NULL
+    ELSE loc - to_seconds(sr_zone_seconds(g.z))
+    END;
+CREATE OR REPLACE TEMP MACRO sr_category(t) AS CASE
+    WHEN regexp_full_match(t, '[a-z0-9_-]+( [a-z0-9_-]+)*') THEN t
+    ELSE regexp_replace(lower(t), '{_SP}+', ' ', 'g') END;
+CREATE OR REPLACE TEMP MACRO sr_closed_category(t) AS CASE
+    WHEN regexp_full_match(t, '[a-z0-9_]+') THEN t
+    ELSE regexp_replace(sr_category(t), '{_SP[:-1]}\\-]+', '_', 'g') END;
+CREATE OR REPLACE TEMP MACRO sr_period_text(t) AS CASE
+    WHEN regexp_matches(t, '^\\d{{4}}-\\d{{2}}-\\d{{2}}')
+        THEN COALESCE(strftime(try_strptime(t[1:10], '%Y-%m-%d'), '%Y-%m'), t)
+    ELSE t END;
+CREATE OR REPLACE TEMP MACRO sr_bool(t) AS CASE
+    WHEN lower(t) IN {TRUE_WORDS!r} THEN true WHEN lower(t) IN {FALSE_WORDS!r} THEN false END;
+CREATE OR REPLACE TEMP MACRO sr_double_text(x) AS CASE
+    WHEN isnan(x) THEN NULL
+    WHEN x = floor(x) AND abs(x) < 1e38 THEN CAST(CAST(x AS HUGEINT) AS VARCHAR)
+    ELSE CAST(x AS VARCHAR) END;
+CREATE OR REPLACE TEMP MACRO sr_time_text(ts) AS CASE
+    WHEN ts = date_trunc('day', ts) THEN strftime(ts, '%Y-%m-%d')
+    WHEN microsecond(ts) % 1000000 = 0 THEN strftime(ts, '%Y-%m-%dT%H:%M:%S')
+    ELSE strftime(ts, '%Y-%m-%dT%H:%M:%S.%f') END;
+"""
 
-    Read from the bytes in place: a value whose first and last bytes are ASCII needs
-    stripping exactly when it is empty or one of those bytes is an ASCII space character
-    (UTF-8 writes every other character with bytes >= 0x80); only the values starting or
-    ending with another character are matched with the regular expression.
+
+def install(con) -> None:
+    """Define the parsing macros on a DuckDB connection (idempotent; temporary macros live as
+    long as the connection) and quiet its progress bar. The connection's session zone is set
+    to UTC, so a ``TIMESTAMP`` cast to ``TIMESTAMPTZ`` is read as UTC."""
+    import contextlib
+
+    import duckdb
+
+    # (in a Jupyter kernel without ipywidgets DuckDB refuses the change; it shows none there)
+    with contextlib.suppress(duckdb.Error):
+        con.execute("SET enable_progress_bar = false")
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(MACROS)
+
+
+# --------------------------------------------------------------------------- raw columns
+
+KINDS = ("text", "number", "integer", "bool", "date", "timestamp", "timestamptz", "other")
+
+
+@dataclass(frozen=True)
+class Raw:
+    """A raw column in the engine: a SQL expression and its kind (module docstring)."""
+
+    sql: str
+    kind: str = "text"
+
+
+def kind_of(duckdb_type: str) -> str:
+    """The kind of a column of DuckDB type ``duckdb_type`` (``VARCHAR``, ``BIGINT``, ...)."""
+    t = duckdb_type.upper()
+    if t in ("VARCHAR", "STRING", "TEXT") or t.startswith("VARCHAR"):
+        return "text"
+    if t in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER",
+             "UBIGINT", "HUGEINT", "UHUGEINT"):  # fmt: skip
+        return "integer"
+    if t in ("FLOAT", "DOUBLE", "REAL") or t.startswith("DECIMAL"):
+        return "number"
+    if t == "BOOLEAN":
+        return "bool"
+    if t == "DATE":
+        return "date"
+    if t.startswith("TIMESTAMP WITH TIME ZONE") or t == "TIMESTAMPTZ":
+        return "timestamptz"
+    if t.startswith("TIMESTAMP"):
+        return "timestamp"
+    return "other"
+
+
+def text(raw: Raw) -> str:
+    """SQL: the value as stripped text, NULL where blank or missing (see the module docstring
+    for typed cells). One expression, for the preset rules; a parser computes it once, in a
+    projection of its own (:class:`Parsed`)."""
+    x, kind = raw.sql, raw.kind
+    if kind == "text":
+        return f"sr_strip({x})"
+    if kind == "number":
+        return f"sr_double_text(CAST({x} AS DOUBLE))"
+    if kind == "integer":
+        return f"CAST({x} AS VARCHAR)"
+    if kind == "bool":
+        return f"CASE WHEN {x} THEN 'true' WHEN NOT {x} THEN 'false' END"
+    if kind == "date":
+        return f"strftime({x}, '%Y-%m-%d')"
+    if kind == "timestamp":
+        return f"sr_time_text(CAST({x} AS TIMESTAMP))"
+    if kind == "timestamptz":
+        utc = f"make_timestamp(epoch_us({x}))"
+        return f"sr_time_text({utc}) || CASE WHEN {utc} = date_trunc('day', {utc}) THEN '' ELSE '+00:00' END"
+    return f"sr_strip(CAST({x} AS VARCHAR))"
+
+
+def raw_text(raw: Raw) -> str:
+    """SQL: the value as read, as text (for the examples in messages)."""
+    return raw.sql if raw.kind == "text" else f"CAST({raw.sql} AS VARCHAR)"
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """The SQL of one parsed column.
+
+    ``stages``: projections computed one after the other, each a tuple of ``(alias, SQL)``
+    that may read the aliases of the stages before it (so that a value used several times is
+    computed once); ``value``, ``bad`` (given but unreadable, or outside its set) and
+    ``changed`` (a category's text changed beyond surrounding spaces) read the last stage.
     """
-    if pa.types.is_large_string(arr.type):
-        off_type = np.int64
-    elif pa.types.is_string(arr.type):
-        off_type = np.int32
-    else:
-        return (
-            pc.match_substring_regex(arr, _NEEDS_STRIP)
-            .fill_null(False)
-            .to_numpy(zero_copy_only=False)
+
+    value: str
+    bad: str = "false"
+    changed: str | None = None
+    stages: tuple[tuple[tuple[str, str], ...], ...] = ()
+
+
+def _t(raw: Raw, key: str) -> tuple[str, tuple[str, str]]:
+    name = f"_{key}_t"
+    return ident(name), (name, text(raw))
+
+
+def number(raw: Raw, key: str = "n") -> Parsed:
+    x = raw.sql
+    if raw.kind in ("number", "integer"):
+        v = ident(f"_{key}_v")
+        stage = ((f"_{key}_v", f"CAST({x} AS DOUBLE)"),)
+        return Parsed(f"sr_finite({v})", f"coalesce(isinf({v}), false)", stages=(stage,))
+    if raw.kind == "bool":
+        return Parsed(f"CASE WHEN {x} THEN 1.0 WHEN NOT {x} THEN 0.0 END")
+    t, first = _t(raw, key)
+    n, v = ident(f"_{key}_n"), ident(f"_{key}_v")
+    return Parsed(
+        f"sr_finite({v})",
+        f"({t} IS NOT NULL AND NOT coalesce(isfinite({v}), false))",
+        stages=(
+            (first,),
+            ((f"_{key}_n", f"sr_plain_number({t})"),),
+            (
+                (
+                    f"_{key}_v",
+                    f"CASE WHEN {n} IS NOT NULL THEN {n} WHEN {t} IS NULL THEN NULL "
+                    f"ELSE sr_clean_number({t}) END",
+                ),
+            ),  # fmt: skip
+        ),
+    )
+
+
+def integer(raw: Raw, key: str = "i") -> Parsed:
+    n = number(raw, key)
+    v = ident(f"_{key}_num")
+    whole = f"TRY_CAST({v} AS BIGINT)"
+    fraction = f"({v} IS NOT NULL AND ({v} <> floor({v}) OR {whole} IS NULL))"
+    stages = (*n.stages, ((f"_{key}_num", n.value), (f"_{key}_nbad", n.bad)))
+    return Parsed(
+        f"CASE WHEN {fraction} THEN NULL ELSE {whole} END",
+        f"({ident(f'_{key}_nbad')} OR {fraction})",
+        stages=stages,
+    )
+
+
+def datetime(raw: Raw, tz: str, *, date_only: bool, key: str = "d") -> Parsed:
+    """A date or timestamp (naive, in zone ``tz``); ``date_only``: the local date.
+
+    Stages: every value is either a local time (no zone: taken as it is) or an instant, as
+    its UTC time (a zone, a Unix time, a typed instant); the instants are then moved to
+    ``tz`` by :func:`zone_sql`."""
+    x, kind = raw.sql, raw.kind
+    k = f"_{key}_"
+    local, utc = ident(k + "local"), ident(k + "utc")
+    if kind in ("timestamp", "date", "timestamptz", "number", "integer", "bool"):
+        if kind == "timestamptz":
+            utc_time = f"make_timestamp(epoch_us({x}))"
+            first = ((k + "local", "CAST(NULL AS TIMESTAMP)"), (k + "utc", utc_time))
+        elif kind in ("number", "integer"):
+            v = f"CAST({x} AS DOUBLE)"
+            first = ((k + "local", f"sr_serial({v})"), (k + "utc", f"sr_unix({v})"))
+        elif kind == "bool":
+            first = (
+                (k + "local", "CAST(NULL AS TIMESTAMP)"),
+                (k + "utc", "CAST(NULL AS TIMESTAMP)"),
+            )
+        else:
+            first = (
+                (k + "local", f"CAST({x} AS TIMESTAMP)"),
+                (k + "utc", "CAST(NULL AS TIMESTAMP)"),
+            )
+        given = f"{x} IS NOT NULL" + (
+            f" AND NOT isnan(CAST({x} AS DOUBLE))" if kind in ("number", "integer") else ""
         )
-    n = len(arr)
-    buffers = arr.buffers()
-    offsets = np.frombuffer(buffers[1], dtype=off_type)[arr.offset : arr.offset + n + 1]
-    data = buffers[2]
-    data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
-    start, stop = offsets[:-1], offsets[1:]
-    if not len(data):  # every value empty (or missing)
-        return arr.is_valid().to_numpy(zero_copy_only=False)
-    # an empty value reads a neighbour's byte here: it needs stripping whatever that is
-    first = data[np.minimum(start, len(data) - 1)]
-    last = data[np.maximum(stop - 1, 0)]
-    out = (stop <= start) | _ASCII_SPACE[first] | _ASCII_SPACE[last]
-    unsure = np.flatnonzero(~out & ((first >= 0x80) | (last >= 0x80)))
-    if len(unsure):
-        matched = pc.match_substring_regex(arr.take(pa.array(unsure)), _NEEDS_STRIP)
-        out[unsure] = matched.fill_null(False).to_numpy(zero_copy_only=False)
-    if arr.null_count:
-        out &= arr.is_valid().to_numpy(zero_copy_only=False)
-    return out
+        stages: tuple = (first + ((k + "given", f"({given})"),),)
+        given = ident(k + "given")
+    else:
+        t, first_t = _t(raw, key)
+        fl, fu, g = ident(k + "fast_local"), ident(k + "fast_utc"), ident(k + "g")
+        num, loc = ident(k + "num"), ident(k + "loc")
+        rest = f"{fl} IS NULL AND {fu} IS NULL AND {t} IS NOT NULL"
+        stages = (
+            (first_t,),
+            ((k + "fast_local", f"sr_fast_local({t})"), (k + "fast_utc", f"sr_fast_utc({t})")),
+            (
+                (k + "num", f"CASE WHEN {rest} AND sr_is_serial({t}) THEN TRY_CAST({t} AS DOUBLE) END"),
+                (k + "g", f"CASE WHEN {rest} AND NOT sr_is_serial({t}) THEN sr_iso_parts({t}) END"),
+            ),
+            ((k + "loc", f"CASE WHEN {g} IS NOT NULL THEN sr_iso_local({g}) END"),),
+            (
+                (k + "local", f"CASE WHEN {fl} IS NOT NULL THEN {fl} WHEN {num} IS NOT NULL "
+                              f"THEN sr_serial({num}) WHEN {g} IS NOT NULL AND {g}.z = '' THEN {loc} END"),
+                (k + "utc", f"CASE WHEN {fu} IS NOT NULL THEN {fu} WHEN {num} IS NOT NULL "
+                            f"THEN sr_unix({num}) WHEN {g} IS NOT NULL THEN sr_iso_utc({g}, {loc}) END"),
+            ),
+        )  # fmt: skip
+        given = f"{t} IS NOT NULL"
+    stages = (
+        *stages,
+        ((k + "ts", f"CASE WHEN {utc} IS NOT NULL THEN {zone_sql(utc, tz)} ELSE {local} END"),),
+    )
+    value = f"sr_in_range({ident(k + 'ts')})"
+    bad = f"({given} AND {value} IS NULL)"
+    if date_only:
+        value = f"CAST({value} AS DATE)"
+    return Parsed(value, bad, stages=stages)
 
 
-def _to_text(s: pd.Series) -> pd.Series:
-    if is_arrow_text(s):
-        return _arrow_to_text(s)
-    if _all_text(s):
-        if len(s) >= _PER_VALUE_MIN_ROWS:
-            # only values that are empty or start/end with a space need Python's strip
-            values = s.to_numpy(dtype=object, na_value=None)
-            arr = pa.array(values, type=pa.string(), from_pandas=True)
-            odd = pc.match_substring_regex(arr, _NEEDS_STRIP).fill_null(False)
-            odd = odd.to_numpy(zero_copy_only=False)
-            if odd.any():
-                stripped = [v.strip() for v in values[odd]]
-                values[odd] = [v if v else None for v in stripped]
-            return pd.Series(values, index=s.index, dtype=object, name=s.name)
-        t = s.astype(object).str.strip()
-        return t.where(t.notna() & (t != ""), None).astype(object)
-    if is_string_dtype(s) or is_object_dtype(s):
-
-        def one(v: object) -> str | None:
-            if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
-                return None
-            if isinstance(v, str):
-                v = v.strip()
-                return v or None
-            if isinstance(v, bool | np.bool_):
-                return "true" if v else "false"
-            if isinstance(v, float | np.floating) and float(v).is_integer():
-                return str(int(v))
-            if isinstance(v, pd.Timestamp | dt.datetime):
-                ts = pd.Timestamp(v)
-                return ts.date().isoformat() if ts == ts.normalize() else ts.isoformat()
-            if isinstance(v, dt.date):
-                return v.isoformat()
-            text = str(v).strip()
-            return text or None
-
-        out = s.map(one)
-        return out.astype(object).where(out.notna(), None)
-    if is_datetime64_any_dtype(s):
-        return _to_text(s.astype(object))
-    if is_bool_dtype(s):
-        return _to_text(s.astype(object))
-    if is_numeric_dtype(s):
-        return _to_text(s.astype(object))
-    return to_text(s.astype(object))
+#: the years whose changes of a zone's offset are looked up in a table (the instants outside go
+#: through DuckDB's ICU time zones, the same rules, slower per value)
+ZONE_YEARS = (1990, 2040)
 
 
-def blank_mask(s: pd.Series) -> pd.Series:
-    """``True`` where a raw value is missing or only spaces."""
-    s = as_objects(s)
-    if _all_text(s):
-        return s.isna() | (s.astype(object).str.strip() == "").fillna(True).astype(bool)
-    if is_object_dtype(s) or is_string_dtype(s):
-        return s.isna() | s.map(lambda v: isinstance(v, str) and not v.strip())
-    return s.isna()
+@cache
+def zone_changes(tz: str) -> tuple[tuple[int, int], ...]:
+    """The UTC offsets (seconds) of zone ``tz`` in :data:`ZONE_YEARS`: ``((since, offset),
+    ...)`` with ``since`` in Unix seconds, the first the span's start (Python's ``zoneinfo``
+    rules)."""
+    from zoneinfo import ZoneInfo
+
+    zone, utc = ZoneInfo(tz), dt.UTC
+
+    def offset(t: int) -> int:
+        return int(dt.datetime.fromtimestamp(t, utc).astimezone(zone).utcoffset().total_seconds())
+
+    start = int(dt.datetime(ZONE_YEARS[0], 1, 1, tzinfo=utc).timestamp())
+    end = int(dt.datetime(ZONE_YEARS[1], 1, 1, tzinfo=utc).timestamp())
+    days = np.arange(start, end + 1, 86400, dtype=np.int64)
+    local = pd.DatetimeIndex(days * 1_000_000_000, tz="UTC").tz_convert(zone).tz_localize(None)
+    offsets = (local.asi8 // 1_000_000_000 - days).astype(np.int64)
+    out = [(int(start), int(offsets[0]))]
+    for i in np.flatnonzero(offsets[1:] != offsets[:-1]):
+        lo, hi = int(days[i]), int(days[i + 1])  # the change happens in (lo, hi]
+        before = offset(lo)
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (mid, hi) if offset(mid) == before else (lo, mid)
+        out.append((hi, offset(hi)))
+    return tuple(out)
 
 
-def _from_numbers(x: pd.Series, tz: str) -> tuple[pd.Series, pd.Series]:
-    """Numbers in a date column: Excel serial days (< 100000, local), Unix seconds or ms (UTC)."""
-    out = pd.Series(pd.NaT, index=x.index, dtype="datetime64[ns]")
-    serial = (x > 0) & (x < 100_000)
-    # Unix times past 2262-04-11 cannot be held in datetime64[ns]: unreadable, not an error
-    top = pd.Timestamp.max.value / 1e9  # the last representable second since 1970
-    secs = (x >= 1e9) & (x < min(1e10, top))
-    ms = (x >= 1e11) & (x < min(1e14, top * 1e3))
-    if serial.any():
-        out[serial] = EXCEL_EPOCH + pd.to_timedelta(x[serial] * 86400.0, unit="s").round("s")
-    for mask, unit in ((secs, "s"), (ms, "ms")):
-        if mask.any():
-            ts = pd.to_datetime(x[mask], unit=unit, utc=True).dt.tz_convert(tz).dt.tz_localize(None)
-            out[mask] = ts.astype("datetime64[ns]")
-    invalid = x.notna() & ~(serial | secs | ms)
-    return out, invalid
+def zone_sql(utc: str, tz: str) -> str:
+    """SQL: the naive UTC time ``utc`` (a column) as local time in ``tz``: the offset looked up
+    in :func:`zone_changes` by a tree of comparisons (seven or so per value, against a third of
+    a microsecond for ICU's conversion; the tree costs a few milliseconds per column to plan),
+    ICU's conversion outside :data:`ZONE_YEARS`."""
+    if tz == "UTC":
+        return utc
+    changes = zone_changes(tz)
+    epoch = f"epoch({utc})"
+
+    def tree(items) -> str:
+        if len(items) == 1:
+            return str(items[0][1])
+        mid = len(items) // 2
+        return f"CASE WHEN {epoch} < {items[mid][0]} THEN {tree(items[:mid])} ELSE {tree(items[mid:])} END"
+
+    end = int(dt.datetime(ZONE_YEARS[1], 1, 1, tzinfo=dt.UTC).timestamp())
+    return (
+        f"CASE WHEN {epoch} >= {changes[0][0]} AND {epoch} < {end} "
+        f"THEN {utc} + to_seconds({tree(changes)}) "
+        f"ELSE timezone({sql_text(tz)}, CAST({utc} AS TIMESTAMPTZ)) END"
+    )
+
+
+def boolean(raw: Raw, key: str = "b") -> Parsed:
+    if raw.kind == "bool":
+        return Parsed(raw.sql)
+    t, first = _t(raw, key)
+    return Parsed(
+        f"sr_bool({t})", f"({t} IS NOT NULL AND sr_bool({t}) IS NULL)", stages=((first,),)
+    )
+
+
+def period(raw: Raw, *, month_only: bool, key: str = "p") -> Parsed:
+    """Period text; a full date (or a date cell) is cut to its month."""
+    t, first = _t(raw, key)
+    pt, pv = ident(f"_{key}_pt"), ident(f"_{key}_pv")
+    ok = f"regexp_full_match({pv}, {sql_text(MONTH_RE if month_only else PERIOD_RE)})"
+    return Parsed(
+        f"CASE WHEN {ok} THEN {pv} END",
+        f"({t} IS NOT NULL AND NOT coalesce({ok}, false))",
+        stages=(
+            (first,),
+            ((f"_{key}_pt", f"sr_period_text({t})"),),
+            (
+                (
+                    f"_{key}_pv",
+                    f"CASE WHEN contains(lower({pt}), 'q') THEN upper({pt}) ELSE {pt} END",
+                ),
+            ),
+        ),
+    )
+
+
+def category(
+    raw: Raw, *, allowed: tuple[str, ...] | None = None, closed: bool | None = None, key: str = "c"
+) -> Parsed:
+    """A category: lower case with single spaces (a closed set: ``allowed`` or ``closed``,
+    spaces and hyphens as ``_``; a value outside ``allowed`` is ``bad`` and cleared);
+    ``changed`` where the text changed beyond surrounding spaces."""
+    t, first = _t(raw, key)
+    norm = ident(f"_{key}_norm")
+    closed = bool(allowed) if closed is None else closed
+    rule = f"sr_closed_category({t})" if closed else f"sr_category({t})"
+    stages = ((first,), ((f"_{key}_norm", rule),))
+    changed = f"({t} IS NOT NULL AND {norm} <> {t})"
+    if not allowed:
+        return Parsed(norm, "false", changed, stages)
+    inside = f"{norm} IN ({', '.join(sql_text(a) for a in allowed)})"
+    return Parsed(
+        f"CASE WHEN {inside} THEN {norm} END",
+        f"({t} IS NOT NULL AND NOT {inside})",
+        changed,
+        stages,
+    )
+
+
+def currency(raw: Raw, key: str = "u") -> Parsed:
+    t, first = _t(raw, key)
+    return Parsed(f"upper({t})", stages=((first,),))
+
+
+def plain_text(raw: Raw, key: str = "s") -> Parsed:
+    t, first = _t(raw, key)
+    return Parsed(t, stages=((first,),))
+
+
+def inline(p: Parsed) -> Parsed:
+    """``p`` as single expressions (its stages substituted in): for the preset rules, which
+    build one column's expression from others'."""
+    value, bad, changed = p.value, p.bad, p.changed
+    for stage in reversed(p.stages):
+        for alias, sql in stage:
+            name = ident(alias)
+            value, bad = value.replace(name, f"({sql})"), bad.replace(name, f"({sql})")
+            if changed is not None:
+                changed = changed.replace(name, f"({sql})")
+    return Parsed(value, bad, changed)
+
+
+def staged_select(source: str, carry: list[str], parsed: list[Parsed], outputs: list[str]) -> str:
+    """A query over ``source`` computing every parser's stages, then ``outputs`` (SQL with
+    aliases); ``carry`` are the source's columns the outputs read besides the stages'."""
+    depth = max((len(p.stages) for p in parsed), default=0)
+    query = source
+    for i in range(depth):
+        items = [
+            f"{sql} AS {ident(alias)}"
+            for p in parsed
+            if i < len(p.stages)
+            for alias, sql in p.stages[i]
+        ]
+        query = f"(SELECT *, {', '.join(items)} FROM {query})" if items else query
+    return f"SELECT {', '.join(outputs)} FROM {query}"
+
+
+#: the engine type each contract type is parsed into
+ENGINE_TYPES = {
+    "string": "VARCHAR",
+    "period": "VARCHAR",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+    "number": "DOUBLE",
+    "integer": "BIGINT",
+    "bool": "BOOLEAN",
+}
+
+
+# --------------------------------------------------------------------------- cells to Arrow
+
+EXCEL_EPOCH_TS = pd.Timestamp(EXCEL_EPOCH)
+
+
+def cell_text(v: object) -> str | None:
+    """One typed cell (Excel, a database) as text: the form :func:`text` gives in SQL."""
+    if v is None or v is pd.NaT or (isinstance(v, float) and math.isnan(v)):
+        return None
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool | np.bool_):
+        return "true" if v else "false"
+    if isinstance(v, float | np.floating):
+        f = float(v)
+        return str(int(f)) if f.is_integer() else repr(f)
+    if isinstance(v, int | np.integer):
+        return str(int(v))
+    if isinstance(v, pd.Timestamp | dt.datetime):
+        ts = pd.Timestamp(v)
+        if ts.tzinfo is not None:
+            ts = ts.tz_convert("UTC")
+            return ts.isoformat() if ts != ts.normalize() else ts.date().isoformat()
+        return ts.date().isoformat() if ts == ts.normalize() else ts.isoformat()
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, dt.time):
+        return v.isoformat()
+    return str(v)
+
+
+def cells_to_arrow(values) -> tuple[pa.Array, str]:
+    """Python cells of one column (Excel, a database, an ``object`` Series) as an Arrow array
+    and its kind: the cells' own type when every present cell has it, else text
+    (:func:`cell_text`). Missing cells (``None``, NaN, NaT) are null."""
+    vals = [None if _missing(v) else v for v in values]
+    present = [v for v in vals if v is not None]
+    types = {_cell_type(v) for v in present}
+    if not present or types == {"text"}:
+        return pa.array(vals, type=pa.string()), "text"
+    if len(types) == 1:
+        (kind,) = types
+        try:
+            if kind == "bool":
+                return pa.array(vals, type=pa.bool_()), "bool"
+            if kind == "integer":
+                return pa.array([None if v is None else int(v) for v in vals], pa.int64()), kind
+            if kind == "number":
+                return pa.array([None if v is None else float(v) for v in vals], pa.float64()), kind
+            if kind == "date":
+                return pa.array(vals, type=pa.date32()), kind
+            if kind == "timestamp":
+                ts = [None if v is None else pd.Timestamp(v).to_datetime64() for v in vals]
+                return pa.array(ts, type=pa.timestamp("us")), kind
+            if kind == "timestamptz":
+                ts = [None if v is None else pd.Timestamp(v).tz_convert("UTC") for v in vals]
+                return pa.array(ts, type=pa.timestamp("us", tz="UTC")), kind
+        except (OverflowError, pa.ArrowInvalid, pa.ArrowTypeError, ValueError):
+            pass
+    if types <= {"integer", "number"}:
+        return pa.array([None if v is None else float(v) for v in vals], pa.float64()), "number"
+    return pa.array([cell_text(v) for v in vals], type=pa.string()), "text"
+
+
+def _missing(v: object) -> bool:
+    if v is None or v is pd.NaT or v is pd.NA:
+        return True
+    return isinstance(v, float | np.floating) and math.isnan(v)
+
+
+def _cell_type(v: object) -> str:
+    if isinstance(v, str):
+        return "text"
+    if isinstance(v, bool | np.bool_):
+        return "bool"
+    if isinstance(v, int | np.integer):
+        return "integer"
+    if isinstance(v, float | np.floating):
+        return "number"
+    if isinstance(v, pd.Timestamp | dt.datetime):
+        return "timestamptz" if getattr(v, "tzinfo", None) is not None else "timestamp"
+    if isinstance(v, dt.date):
+        return "date"
+    return "other"
+
+
+def series_to_arrow(s: pd.Series) -> tuple[pa.Array, str]:
+    """A pandas column as an Arrow array and its kind (typed columns keep their type)."""
+    dtype = s.dtype
+    if isinstance(dtype, pd.ArrowDtype) and pa.types.is_string(dtype.pyarrow_dtype):
+        return pa.array(s.array), "text"
+    if pd.api.types.is_bool_dtype(dtype):
+        return pa.array(
+            s.astype("boolean").to_numpy(dtype=object, na_value=None), pa.bool_()
+        ), "bool"
+    if pd.api.types.is_integer_dtype(dtype):
+        return pa.array(
+            s.astype("Int64").to_numpy(dtype=object, na_value=None), pa.int64()
+        ), "integer"
+    if pd.api.types.is_float_dtype(dtype):
+        return pa.array(s.to_numpy(dtype=float), pa.float64()), "number"
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        if getattr(dtype, "tz", None) is not None:
+            return pa.array(s.dt.tz_convert("UTC"), pa.timestamp("us", tz="UTC")), "timestamptz"
+        return pa.array(s.to_numpy(dtype="datetime64[us]"), pa.timestamp("us")), "timestamp"
+    return cells_to_arrow(s.to_numpy(dtype=object))
+
+
+# --------------------------------------------------------------------------- pandas wrappers
+
+
+@cache
+def _connection():
+    import duckdb
+
+    con = duckdb.connect()
+    install(con)
+    return con
+
+
+def evaluate(
+    s: pd.Series, parse: Callable[[Raw], Parsed]
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """``parse`` run by the engine on a pandas Series: ``(values, bad, changed)``, aligned
+    with ``s`` (values as pandas gives them from Arrow, see the callers for dtypes)."""
+    arr, kind = series_to_arrow(s)
+    table = pa.table({"x": arr, "_pos": pa.array(np.arange(len(s), dtype=np.int64))})
+    p = parse(Raw('"x"', kind))
+    outputs = [f"{p.value} AS v", f"{p.bad} AS bad", f"{p.changed or 'false'} AS changed", "_pos"]
+    con = _connection()
+    con.register("_sr_series", table)
+    try:
+        out = con.execute(
+            f"SELECT v, bad, changed FROM ({staged_select('_sr_series', ['x'], [p], outputs)}) ORDER BY _pos"
+        ).fetch_arrow_table()
+    finally:
+        con.unregister("_sr_series")
+    idx = s.index
+    bad = pd.Series(out["bad"].to_numpy(zero_copy_only=False), index=idx).fillna(False)
+    changed = pd.Series(out["changed"].to_numpy(zero_copy_only=False), index=idx).fillna(False)
+    return _to_pandas(out["v"], idx), bad.astype(bool), changed.astype(bool)
+
+
+def _to_pandas(col: pa.ChunkedArray, index) -> pd.Series:
+    t = col.type
+    if pa.types.is_timestamp(t) or pa.types.is_date(t):
+        values = col.cast(pa.timestamp("us")).to_numpy(zero_copy_only=False)
+        return pd.Series(values.astype("datetime64[ns]"), index=index)
+    if pa.types.is_integer(t):
+        return pd.Series(pd.array(col.to_pylist(), dtype="Int64"), index=index)
+    if pa.types.is_floating(t):
+        return pd.Series(col.to_numpy(zero_copy_only=False).astype(float), index=index)
+    return pd.Series(col.to_pylist(), index=index, dtype=object)
 
 
 def parse_datetimes(s: pd.Series, tz: str, *, date_only: bool) -> tuple[pd.Series, pd.Series]:
@@ -354,290 +724,46 @@ def parse_datetimes(s: pd.Series, tz: str, *, date_only: bool) -> tuple[pd.Serie
 
     Returns ``(values, invalid)``. ``date_only`` cuts each value to midnight of its local date.
     """
-    parse = _parse_datetimes
-    if len(s) >= _PER_VALUE_MIN_ROWS and _all_text(s):
-        parse = _parse_text_datetimes
-    fast = _per_value(s, lambda u: parse(u, tz, date_only=date_only))
-    if fast is not None:
-        return fast[0], fast[1]
-    if len(s) > _CHUNK_ROWS:  # element-wise: in slices, to bound the temporary arrays
-        parts = [
-            parse(s.iloc[i : i + _CHUNK_ROWS], tz, date_only=date_only)
-            for i in range(0, len(s), _CHUNK_ROWS)
-        ]
-        return pd.concat([p[0] for p in parts]), pd.concat([p[1] for p in parts])
-    return parse(s, tz, date_only=date_only)
-
-
-# ``2026-10-31T14:22:05+02:00`` (or a space for ``T``, or ``Z``) in ASCII: read with numpy and
-# arrow instead of row by row; RE2's ``\d`` is ASCII only, so every row it matches is also one
-# the general path reads as a zoned ISO timestamp, with the same result.
-_ISO_ZONED = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:Z|[+-]\d{2}:\d{2})$"
-
-
-def _digits(sel: pa.Array, start: int, stop: int) -> np.ndarray:
-    """The number written in characters ``start:stop`` of each value of a string array whose
-    first characters are ASCII (``_ISO_ZONED`` matched it), read from the bytes in place."""
-    offsets = np.frombuffer(sel.buffers()[1], dtype=np.int32)[sel.offset : sel.offset + len(sel)]
-    data = np.frombuffer(sel.buffers()[2], dtype=np.uint8)
-    out = np.zeros(len(sel), dtype=np.int64)
-    for k in range(start, stop):
-        out = out * 10 + (data[offsets + k].astype(np.int64) - 48)
-    return out
-
-
-def _same_local(sel: pa.Array, local: np.ndarray) -> np.ndarray:
-    """Per value: ``local`` (``datetime64[s]``, as numpy read ``YYYY-MM-DD?hh:mm:ss``) shows
-    the date and time written, i.e. ``datetime_as_string(local)`` equals the text with ``T``
-    for the separator, compared as numbers (no string per value)."""
-    days = local.astype("datetime64[D]")
-    months = local.astype("datetime64[M]")
-    ym = months.astype(np.int64)  # months since 1970-01
-    secs = (local - days).astype(np.int64)
-    same = (ym // 12 + 1970 == _digits(sel, 0, 4)) & (ym % 12 + 1 == _digits(sel, 5, 7))
-    same &= (days - months.astype("datetime64[D]")).astype(np.int64) + 1 == _digits(sel, 8, 10)
-    same &= secs // 3600 == _digits(sel, 11, 13)
-    same &= secs // 60 % 60 == _digits(sel, 14, 16)
-    same &= secs % 60 == _digits(sel, 17, 19)
-    return same & ~np.isnat(local)
-
-
-def _parse_text_datetimes(s: pd.Series, tz: str, *, date_only: bool) -> tuple[pd.Series, pd.Series]:
-    """:func:`_parse_datetimes` for an all-text column, zoned ISO timestamps vectorised."""
-    if is_arrow_text(s):
-        arr = _arrow(s)
-    else:
-        values = s.to_numpy(dtype=object, na_value=None)
-        arr = pa.array(values, type=pa.string(), from_pandas=True)
-    fast = pc.match_substring_regex(arr, _ISO_ZONED).fill_null(False).to_numpy(zero_copy_only=False)
-    if not fast.any():
-        return _parse_datetimes(s, tz, date_only=date_only)
-    sel = arr.filter(pa.array(fast))
-    if pa.types.is_large_string(sel.type):
-        sel = sel.cast(pa.string())
-    local_text = pc.utf8_slice_codeunits(sel, 0, 19).to_numpy(zero_copy_only=False)
-    try:
-        local = local_text.astype("datetime64[s]")
-    except ValueError:  # an impossible date or time: the general path reports it
-        return _parse_datetimes(s, tz, date_only=date_only)
-    del local_text
-    same = _same_local(sel, local)  # the values numpy read as written, not normalised
-    zulu = pc.equal(pc.utf8_length(sel), 20).to_numpy(zero_copy_only=False)
-    off = pc.utf8_slice_codeunits(sel, 19, 25)
-    hh = pc.cast(pc.if_else(zulu, "000", pc.utf8_slice_codeunits(off, 1, 3)), pa.int64())
-    mm = pc.cast(pc.if_else(zulu, "000", pc.utf8_slice_codeunits(off, 4, 6)), pa.int64())
-    hh = hh.to_numpy(zero_copy_only=False)
-    mm = mm.to_numpy(zero_copy_only=False)
-    minus = pc.starts_with(off, "-").to_numpy(zero_copy_only=False) & ~zulu
-    ok = same & (hh <= 14) & (mm <= 59)
-    offset = np.where(minus, -1, 1) * (hh * 3600 + mm * 60)
-    utc = (local - offset.astype("timedelta64[s]")).astype("datetime64[ns]")
-    conv = pd.DatetimeIndex(utc).tz_localize("UTC").tz_convert(tz).tz_localize(None)
-    conv = conv.to_numpy().astype("datetime64[ns]")
-    where = np.flatnonzero(fast)[ok]
-    values_out = np.full(len(s), np.datetime64("NaT"), dtype="datetime64[ns]")
-    values_out[where] = conv[ok]
-    invalid = np.zeros(len(s), dtype=bool)
-    rest = np.ones(len(s), dtype=bool)
-    rest[where] = False
-    if rest.any():
-        r_out, r_bad = _parse_datetimes(s[rest], tz, date_only=date_only)
-        values_out[rest] = r_out.to_numpy(dtype="datetime64[ns]")
-        invalid[rest] = r_bad.to_numpy(dtype=bool)
-    out = pd.Series(values_out, index=s.index, dtype="datetime64[ns]")
-    if date_only:
-        out = out.dt.normalize()
-    return out.astype("datetime64[ns]"), pd.Series(invalid, index=s.index, dtype=bool)
-
-
-def _parse_datetimes(s: pd.Series, tz: str, *, date_only: bool) -> tuple[pd.Series, pd.Series]:
-    s = as_objects(s)
-    idx = s.index
-    if is_datetime64_any_dtype(s):
-        vals = s
-        if getattr(s.dt, "tz", None) is not None:
-            vals = s.dt.tz_convert(tz).dt.tz_localize(None)
-        out = vals.astype("datetime64[ns]")
-        invalid = pd.Series(False, index=idx)
-    elif is_numeric_dtype(s) and not is_bool_dtype(s):
-        out, invalid = _from_numbers(s.astype(float), tz)
-    else:
-        out = pd.Series(pd.NaT, index=idx, dtype="datetime64[ns]")
-        invalid = pd.Series(False, index=idx)
-        obj = s.astype(object)
-        blank = blank_mask(obj)
-        if _all_text(obj):
-            is_dt = pd.Series(False, index=idx)
-        else:
-            is_dt = obj.map(lambda v: isinstance(v, dt.date | pd.Timestamp)) & ~blank
-        if is_dt.any():
-            conv = obj[is_dt].map(
-                lambda v: (
-                    pd.Timestamp(v).tz_convert(tz).tz_localize(None)
-                    if pd.Timestamp(v).tzinfo is not None
-                    else pd.Timestamp(v)
-                )
-            )
-            out[is_dt] = pd.to_datetime(conv).astype("datetime64[ns]")
-        rest = ~blank & ~is_dt
-        if rest.any():
-            text = (
-                obj[rest].str.strip()
-                if _all_text(obj[rest])
-                else obj[rest].map(lambda v: v.strip() if isinstance(v, str) else v)
-            )
-            num = pd.to_numeric(text, errors="coerce")
-            # plain digits: Excel serial / Unix time only when in those ranges, else ISO basic
-            isnum = num.notna() & ~text.astype(str).str.fullmatch(r"\d{8}")
-            if isnum.any():
-                vals, bad = _from_numbers(num[isnum].astype(float), tz)
-                out[vals.index] = vals
-                invalid[bad.index] = bad
-            strs = text[~isnum].astype(str)
-            if len(strs):
-                zoned = strs.str.contains(_ZONED)
-                if zoned.any():
-                    z = pd.to_datetime(strs[zoned], format="ISO8601", errors="coerce", utc=True)
-                    z = z.dt.tz_convert(tz).dt.tz_localize(None).astype("datetime64[ns]")
-                    out[z.index] = z
-                    invalid[z.index] = z.isna()
-                if (~zoned).any():
-                    n = pd.to_datetime(strs[~zoned], format="ISO8601", errors="coerce")
-                    n = n.astype("datetime64[ns]")
-                    out[n.index] = n
-                    invalid[n.index] = n.isna()
-    if date_only:
-        out = out.dt.normalize()
-    return out.astype("datetime64[ns]"), invalid.astype(bool)
+    v, bad, _ = evaluate(s, lambda r: datetime(r, tz, date_only=date_only))
+    return v, bad
 
 
 def parse_numbers(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Parse a number column to ``float64``; returns ``(values, invalid)``."""
-    fast = _per_value(s, _parse_numbers)
-    if fast is not None:
-        return fast[0], fast[1]
-    return _parse_numbers(s)
-
-
-def _parse_numbers(s: pd.Series) -> tuple[pd.Series, pd.Series]:
-    s = as_objects(s)
-    idx = s.index
-    if is_bool_dtype(s):
-        return s.astype(float), pd.Series(False, index=idx)
-    if is_numeric_dtype(s):
-        vals = s.astype(float)
-        bad = np.isinf(vals)
-        return vals.where(~bad), pd.Series(bad, index=idx)
-    obj = s.astype(object)
-    blank = blank_mask(obj)
-    isstr = (pd.Series(True, index=idx) if _all_text(obj) else obj.map(_isstr)) & ~blank
-    out = pd.Series(np.nan, index=idx, dtype=float)
-    nonstr = ~blank & ~isstr
-    if nonstr.any():
-        out[nonstr] = pd.to_numeric(obj[nonstr], errors="coerce")
-    if isstr.any():
-        plain = obj[isstr].str.strip()
-        out[isstr] = pd.to_numeric(plain, errors="coerce").astype(float)
-        rest = isstr & out.isna()  # only these need the slower clean-up
-        if rest.any():
-            t = plain[rest[isstr]].str.replace(_CURRENCY_SYMBOLS, "", regex=True)
-            pct = t.str.endswith("%")
-            t = t.str.rstrip("%").str.strip()
-            thousands = t.str.match(_THOUSANDS)
-            t = t.where(~thousands, t.str.replace(r"[,' ]", "", regex=True))
-            vals = pd.to_numeric(t, errors="coerce").astype(float)
-            out[rest] = vals.where(~pct, vals / 100.0)
-    out = out.where(~np.isinf(out))
-    invalid = ~blank & out.isna()
-    return out, invalid
+    v, bad, _ = evaluate(s, number)
+    return v.astype(float), bad
 
 
 def parse_integers(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Parse a whole-number column to nullable ``Int64``; a fraction is invalid."""
-    vals, invalid = parse_numbers(s)
-    frac = vals.notna() & (vals != np.floor(vals))
-    vals = vals.where(~frac)
-    return vals.round().astype("Int64"), invalid | frac
+    v, bad, _ = evaluate(s, integer)
+    return v.astype("Int64"), bad
 
 
 def parse_bools(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Parse a yes/no column to an object series of ``True``/``False``/``None``."""
-    fast = _per_value(s, _parse_bools)
-    if fast is not None:
-        return fast[0], fast[1]
-    return _parse_bools(s)
-
-
-def _parse_bools(s: pd.Series) -> tuple[pd.Series, pd.Series]:
-    s = as_objects(s)
-    text = to_text(s)
-    low = text.map(lambda v: v.lower() if isinstance(v, str) else v)
-    out = pd.Series(
-        np.where(low.isin(TRUE_WORDS), True, np.where(low.isin(FALSE_WORDS), False, None)),
-        index=s.index,
-        dtype=object,
-    )
-    invalid = text.notna() & out.isna()
-    return out, invalid
+    v, bad, _ = evaluate(s, boolean)
+    return v.astype(object).where(v.notna(), None), bad
 
 
 def parse_periods(s: pd.Series, *, month_only: bool) -> tuple[pd.Series, pd.Series]:
-    """Period text: ``2026-10``, ``2026-Q4`` or ``2026`` (``month_only``: ``2026-10`` only).
-
-    A full date (``2026-10-01``, an Excel date cell) is cut to its month.
-    """
-    fast = _per_value(s, lambda u: _parse_periods(u, month_only=month_only))
-    if fast is not None:
-        return fast[0], fast[1]
-    return _parse_periods(s, month_only=month_only)
-
-
-def _parse_periods(s: pd.Series, *, month_only: bool) -> tuple[pd.Series, pd.Series]:
-    s = as_objects(s)
-    text = to_text(s)
-    out = text.copy()
-    is_date = text.str.match(r"^\d{4}-\d{2}-\d{2}", na=False).astype(bool)
-    if is_date.any():
-        d = pd.to_datetime(text[is_date].str[:10], format="%Y-%m-%d", errors="coerce")
-        out[is_date] = d.dt.strftime("%Y-%m").where(d.notna(), text[is_date])
-    out = out.map(lambda v: v.upper() if isinstance(v, str) and "q" in v.lower() else v)
-    pattern = MONTH_RE if month_only else PERIOD_RE
-    ok = out.map(lambda v: isinstance(v, str) and bool(pattern.match(v)))
-    invalid = out.notna() & ~ok
-    return out.where(ok, None).astype(object), invalid
+    """Period text: ``2026-10``, ``2026-Q4`` or ``2026`` (``month_only``: ``2026-10`` only)."""
+    v, bad, _ = evaluate(s, lambda r: period(r, month_only=month_only))
+    return v, bad
 
 
 def normalise_category(s: pd.Series, *, closed_set: bool) -> tuple[pd.Series, pd.Series]:
-    """Lower-case category values; returns ``(values, changed)``.
-
-    Spaces are collapsed; for a closed set of values (``status``,
-    ``forecast_category``, ``type``) spaces and hyphens become ``_``
-    (``Best Case`` -> ``best_case``). ``changed`` marks values whose text changed
-    beyond surrounding spaces.
-    """
-    fast = _per_value(s, lambda u: _normalise_category(u, closed_set=closed_set))
-    if fast is not None:
-        return fast[0], fast[1]
-    return _normalise_category(s, closed_set=closed_set)
-
-
-def _normalise_category(s: pd.Series, *, closed_set: bool) -> tuple[pd.Series, pd.Series]:
-    s = as_objects(s)
-    text = to_text(s)
-    low = text.str.lower().str.replace(r"\s+", " ", regex=True)
-    if closed_set:
-        low = low.str.replace(r"[\s\-]+", "_", regex=True)
-    low = low.astype(object).where(text.notna(), None)
-    changed = text.notna() & (low != text)
-    return low, changed.astype(bool)
+    """Lower-case category values; returns ``(values, changed)`` (see :func:`category`;
+    here a closed set has no list of allowed values, so nothing is cleared)."""
+    v, _, changed = evaluate(s, lambda r: category(r, closed=closed_set))
+    return v, changed
 
 
 def parse_currency(s: pd.Series) -> pd.Series:
     """Currency codes: stripped text upper-cased, ``None`` where blank."""
-    fast = _per_value(s, lambda u: (_parse_currency(u),))
-    return fast[0] if fast is not None else _parse_currency(as_objects(s))
+    return evaluate(s, currency)[0]
 
 
-def _parse_currency(s: pd.Series) -> pd.Series:
-    vals = to_text(s).str.upper().astype(object)
-    return vals.where(vals.notna(), None)
+def to_text(s: pd.Series) -> pd.Series:
+    """Values as stripped text, ``None`` where blank or missing."""
+    return evaluate(s, plain_text)[0]

@@ -1,4 +1,4 @@
-"""Point in time: the tables as they could be known at the end of a report month.
+"""Point in time: the tables as they could be known at the end of a report month, as queries.
 
 A report for month M sees only what was dated on or before the last day of M
 (re-running an old month reproduces what was knowable then):
@@ -23,82 +23,181 @@ A report for month M sees only what was dated on or before the last day of M
   other statuses carry no date and are kept);
   an ``opportunity_id`` whose opportunity was created after M is cleared too;
 * reps: ``leave_date`` after M cleared.
+
+:func:`cut` is the rule, as SQL on relations of the engine (each with ``_line``, the row's
+number, which the counts of what changed name); the loader runs it on the checked tables,
+and :func:`as_of` runs it on pandas tables.
 """
 
 from __future__ import annotations
 
-import weakref
-
+import numpy as np
 import pandas as pd
 
+from salesreport.data.parse import ident, sql_text
+from salesreport.data.validate import examples_where
 from salesreport.periods import month_end, month_end_exclusive, month_period
-from salesreport.tables import Tables
+from salesreport.tables import TABLES, Tables
 
 COUNT_COLUMNS = ["table", "action", "reason", "count", "rows"]
 
-#: id(frame) -> (weak reference, month) of the frames :func:`as_of` returned
-_CUT: dict[int, tuple[weakref.ref, str]] = {}
-
-#: the date column of each table that drops rows dated after the month (``<= end``), and
-#: the ones that are cleared after it
-_DROP_BY = {
-    "orders": "order_date",
-    "forecast_submissions": "submitted_date",
-    "stage_history": "entered_date",
-    "opportunities": "created_date",
-    "leads": "created_date",
-    "reps": "hire_date",
+#: the date column of each table that drops rows dated after the month, in the order of the
+#: counts
+DROP_BY = (
+    ("orders", "order_date"),
+    ("forecast_submissions", "submitted_date"),
+    ("stage_history", "entered_date"),
+    ("opportunities", "created_date"),
+    ("leads", "created_date"),
+    ("reps", "hire_date"),
+)
+#: the columns the cut may change, per table
+CHANGED = {
+    "opportunities": ("status", "stage", "lost_reason", "forecast_category", "probability"),
+    "leads": ("converted_date", "opportunity_id", "status"),
+    "reps": ("leave_date",),
 }
-_CLEARED = {"leads": "converted_date", "reps": "leave_date"}
 
 
-def _mark_cut(tables: Tables, month: str) -> None:
-    """Remember that these frame objects are cut to ``month``."""
-    for _, df in tables.items():
-        if df is not None and id(df) not in _CUT:
-            _CUT[id(df)] = (weakref.ref(df), month)
-            weakref.finalize(df, _CUT.pop, id(df), None)
+def _replace(columns: list[str], changes: dict[str, str]) -> str:
+    """A select list: ``columns`` with some replaced by expressions."""
+    return ", ".join(f"{changes[c]} AS {ident(c)}" if c in changes else ident(c) for c in columns)
 
 
-def _any_after(values: pd.Series, bound, inclusive: bool = False) -> bool:
-    """A value after ``bound`` (or at it, ``inclusive``); ``True`` (undecided) when the column
-    is not a datetime column."""
-    if not pd.api.types.is_datetime64_any_dtype(values):
-        return True
-    top = values.max()
-    return bool(pd.notna(top) and (top >= bound if inclusive else top > bound))
+def cut(
+    con,
+    relations: dict[str, tuple[str, list[str]]],
+    month: str,
+    limit: int | None = None,
+) -> tuple[dict[str, str], list[dict]]:
+    """The point-in-time cut of ``relations`` (table -> (SQL ``FROM`` item, its columns)),
+    rules in the module docstring.
 
-
-def _already_cut(tables: Tables, month: str, end, stop) -> bool:
-    """Every frame is one :func:`as_of` returned for ``month`` and its dates still end by then.
-
-    The dates are checked again (a column's maximum, cheap) in case a frame was changed in
-    place since; the rules that need joins (stage at the month end, leads' opportunities
-    created later) are trusted to the mark.
+    Returns ``(selects, counts)``: per table a ``SELECT`` of the cut rows (every column of
+    the relation), and what changed, one record per table and reason (``table, action,
+    reason, count, rows``; ``action`` always ``after_month``, ``rows`` the ``_line`` values
+    touched, ascending; the first ``limit`` of them when given). The counts are computed here;
+    the selects are for the caller to run.
     """
-    for name, df in tables.items():
-        hit = _CUT.get(id(df))
-        if hit is None or hit[0]() is not df or hit[1] != month:
-            return False
-        for col in (_DROP_BY.get(name), _CLEARED.get(name)):
-            if col is not None and col in df.columns and _any_after(df[col], end):
-                return False
-        ts = df["timestamp"] if name == "activities" and "timestamp" in df.columns else None
-        if ts is not None and _any_after(ts, stop, inclusive=True):
-            return False
-        if name == "opportunities" and {"status", "close_date"} <= set(df.columns):
-            closed = df["status"].isin(["won", "lost"]).to_numpy()
-            if _any_after(df["close_date"][closed], end):
-                return False
-        if name == "spend" and "month" in df.columns and len(df):
-            months = pd.PeriodIndex(pd.unique(df["month"].astype(str)), freq="M")
-            if months.max() > month_period(month):
-                return False
-    return True
+    p = month_period(month)
+    end = f"DATE '{month_end(p):%Y-%m-%d}'"  # last day: a date column is <= end
+    stop = f"TIMESTAMP '{month_end_exclusive(p):%Y-%m-%d %H:%M:%S}'"  # first instant of M+1
+    counts: list[dict] = []
+
+    def note(table: str, reason: str, relation: str, predicate: str) -> None:
+        n, rows = examples_where(con, relation, predicate, limit)
+        if not n:
+            return
+        counts.append(
+            {
+                "table": table,
+                "action": "after_month",
+                "reason": reason,
+                "count": int(n),
+                "rows": rows,
+            }
+        )
+
+    out: dict[str, tuple[str, list[str]]] = dict(relations)
+    for name, col in DROP_BY:
+        if name in relations and col in relations[name][1]:
+            rel, cols = relations[name]
+            later = f"coalesce({ident(col)} > {end}, false)"
+            note(name, f"{col} after {month}, dropped", rel, later)
+            out[name] = (f"(SELECT * FROM {rel} WHERE NOT {later})", cols)
+    if "activities" in relations and "timestamp" in relations["activities"][1]:
+        rel, cols = relations["activities"]
+        later = f"coalesce(timestamp >= {stop}, false)"
+        note("activities", f"timestamp after {month}, dropped", rel, later)
+        out["activities"] = (f"(SELECT * FROM {rel} WHERE NOT {later})", cols)
+    if "spend" in relations and "month" in relations["spend"][1]:
+        rel, cols = relations["spend"]
+        later = f"coalesce(month > {sql_text(str(p))}, false)"
+        note("spend", f"month after {month}, dropped", rel, later)
+        out["spend"] = (f"(SELECT * FROM {rel} WHERE NOT {later})", cols)
+
+    if "opportunities" in out:
+        rel, cols = out["opportunities"]
+        closed_later = f"(status IN ('won', 'lost') AND coalesce(close_date > {end}, false))"
+        note(
+            "opportunities", f"closed after {month}: open at the end of {month}", rel, closed_later
+        )
+        changes = {"status": f"CASE WHEN {closed_later} THEN 'open' ELSE status END"}
+        if "lost_reason" in cols:
+            changes["lost_reason"] = f"CASE WHEN {closed_later} THEN NULL ELSE lost_reason END"
+        if "forecast_category" in cols:
+            changes["forecast_category"] = (
+                f"CASE WHEN {closed_later} AND forecast_category = 'closed' THEN NULL "
+                "ELSE forecast_category END"
+            )
+        if "probability" in cols:
+            changes["probability"] = f"CASE WHEN {closed_later} THEN NULL ELSE probability END"
+        rel = f"(SELECT {_replace(cols, changes)} FROM {rel})"
+        hist = out.get("stage_history")
+        if hist is not None:
+            last = (
+                "(SELECT opportunity_id AS _sid, stage AS _stage FROM (SELECT opportunity_id, stage, "
+                "row_number() OVER (PARTITION BY opportunity_id ORDER BY entered_date DESC NULLS FIRST, "
+                f"_line DESC) AS _n FROM {hist[0]} WHERE stage IS NOT NULL AND opportunity_id IS NOT NULL) "
+                "WHERE _n = 1)"
+            )
+            joined = f"(SELECT * FROM {rel} LEFT JOIN {last} ON opportunity_id = _sid)"
+            moved = "(status = 'open' AND _stage IS NOT NULL AND stage IS DISTINCT FROM _stage)"
+            note("opportunities", f"stage set to the stage at the end of {month}", joined, moved)
+            changes = {"stage": f"CASE WHEN {moved} THEN _stage ELSE stage END"}
+            for c in ("probability", "forecast_category"):
+                if c in cols:
+                    changes[c] = f"CASE WHEN {moved} THEN NULL ELSE {ident(c)} END"
+            rel = f"(SELECT {_replace(cols, changes)} FROM {joined})"
+        out["opportunities"] = (rel, cols)
+
+    if "leads" in out:
+        rel, cols = out["leads"]
+        if "converted_date" in cols:
+            later = f"coalesce(converted_date > {end}, false)"
+            note("leads", f"converted after {month}: conversion cleared", rel, later)
+            changes = {"converted_date": f"CASE WHEN {later} THEN NULL ELSE converted_date END"}
+            if "opportunity_id" in cols:
+                changes["opportunity_id"] = f"CASE WHEN {later} THEN NULL ELSE opportunity_id END"
+            if "status" in cols:
+                changes["status"] = (
+                    f"CASE WHEN {later} AND status = 'converted' THEN 'working' ELSE status END"
+                )
+            rel = f"(SELECT {_replace(cols, changes)} FROM {rel})"
+        if "opportunity_id" in cols and "opportunities" in relations:
+            opp, opp_cols = relations["opportunities"]  # as given, before the cut
+            if "opportunity_id" in opp_cols and "created_date" in opp_cols:
+                ids = f"SELECT opportunity_id FROM {opp} WHERE opportunity_id IS NOT NULL"
+                created_later = (
+                    f"(opportunity_id IS NOT NULL AND opportunity_id IN ({ids}) AND opportunity_id "
+                    f"NOT IN ({ids} AND coalesce(created_date <= {end}, false)))"
+                )
+                note(
+                    "leads",
+                    f"opportunity created after {month}: opportunity_id cleared",
+                    rel,
+                    created_later,
+                )
+                changes = {
+                    "opportunity_id": f"CASE WHEN {created_later} THEN NULL ELSE opportunity_id END"
+                }
+                rel = f"(SELECT {_replace(cols, changes)} FROM {rel})"
+        out["leads"] = (rel, cols)
+
+    if "reps" in out and "leave_date" in out["reps"][1]:
+        rel, cols = out["reps"]
+        later = f"coalesce(leave_date > {end}, false)"
+        note("reps", f"leave_date after {month}, cleared", rel, later)
+        rel = f"(SELECT {_replace(cols, {'leave_date': f'CASE WHEN {later} THEN NULL ELSE leave_date END'})} FROM {rel})"
+        out["reps"] = (rel, cols)
+
+    selects = {name: f"SELECT * FROM {rel}" for name, (rel, _) in out.items()}
+    return selects, counts
 
 
 def as_of(tables: Tables, month: str, *, copy: bool = True) -> tuple[Tables, pd.DataFrame]:
-    """Cut ``tables`` to what was knowable at the end of ``month`` (rules in the module docstring).
+    """Cut pandas ``tables`` to what was knowable at the end of ``month`` (:func:`cut`, run by
+    an embedded engine).
 
     Parameters
     ----------
@@ -108,136 +207,64 @@ def as_of(tables: Tables, month: str, *, copy: bool = True) -> tuple[Tables, pd.
         The report month ``YYYY-MM``.
     copy : bool
         ``False``: a table the cut does not change is returned as the same object (not a
-        copy; for tables already cut, e.g. by the loader, on millions of rows). A table it
-        changes is always a copy; ``tables`` is never modified. Tables that are all frames
-        this function returned for the same ``month`` (and whose dates still end by then)
-        come back as they are at once, without the joins (the loader's cut, then the KPI
-        engine's).
+        copy). A table it changes is always a copy; ``tables`` is never modified.
 
     Returns
     -------
     tuple[Tables, pandas.DataFrame]
-        The cut tables (copies, unless ``copy=False``; index labels kept) and what changed, one row per
-        table and reason: ``table, action, reason, count, rows`` with ``action``
-        always ``after_month`` and ``rows`` the index labels touched
-        (spreadsheet row numbers when :func:`~salesreport.data.load_tables`
-        calls it).
+        The cut tables (index labels kept) and what changed, one row per table and reason:
+        ``table, action, reason, count, rows`` with ``action`` always ``after_month`` and
+        ``rows`` the index labels touched.
     """
-    p = month_period(month)
-    end = month_end(p)  # last day, midnight: a date column is <= end
-    stop = month_end_exclusive(p)  # first instant of M+1: a timestamp is < stop
-    if not copy and _already_cut(tables, month, end, stop):
-        return tables, pd.DataFrame([], columns=COUNT_COLUMNS)
-    counts: list[dict] = []
+    import duckdb
+    import pyarrow as pa
 
-    def note(table: str, reason: str, mask: pd.Series) -> None:
-        if mask.any():
-            rows = list(mask[mask].index)
-            counts.append(
-                {
-                    "table": table,
-                    "action": "after_month",
-                    "reason": reason,
-                    "count": len(rows),
-                    "rows": rows,
-                }
-            )
+    from salesreport.data.parse import install
+    from salesreport.engine import to_arrow
 
-    out: dict[str, pd.DataFrame | None] = {}
+    con = duckdb.connect()
+    try:
+        install(con)  # (the progress bar quiet)
+        relations: dict[str, tuple[str, list[str]]] = {}
+        for name, df in tables.items():
+            arrow = to_arrow(df, TABLES[name])
+            arrow = arrow.append_column("_line", pa.array(np.arange(len(df), dtype=np.int64)))
+            con.register(f"_sr_in_{name}", arrow)
+            relations[name] = (ident(f"_sr_in_{name}"), [c for c in arrow.column_names])
+        selects, counts = cut(con, relations, month)
+        out: dict[str, pd.DataFrame] = {}
+        touched = {c["table"] for c in counts}
+        for name, df in tables.items():
+            if name not in touched and not copy:
+                out[name] = df
+                continue
+            changed = [c for c in CHANGED.get(name, ()) if c in df.columns]
+            cols = ", ".join(["_line", *(ident(c) for c in changed)])
+            res = con.execute(
+                f"SELECT {cols} FROM ({selects[name]}) ORDER BY _line"
+            ).fetch_arrow_table()
+            kept = res["_line"].to_numpy()
+            new = df.iloc[kept].copy()
+            for c in changed:
+                new[c] = _column(res[c], df[c].dtype, new.index)
+            out[name] = new
+    finally:
+        con.close()
+    recs = []
+    for c in counts:
+        labels = [tables.get(c["table"]).index[int(i)] for i in c["rows"]]
+        recs.append({**c, "rows": labels})
+    return tables.replace(**out), pd.DataFrame(recs, columns=COUNT_COLUMNS)
 
-    def cut(name: str, col: str, later: pd.Series) -> pd.DataFrame:
-        df = tables.get(name)
-        note(name, f"{col} after {month}, dropped", later)
-        if not copy and not later.any():
-            return df  # the caller's frame: :func:`own` copies it before any change
-        return df.loc[~later].copy()
 
-    def own(df: pd.DataFrame) -> pd.DataFrame:
-        """``df``, or a copy when it is still the caller's frame (before changing it)."""
-        return df.copy() if any(df is f for _, f in tables.items()) else df
+def _column(values, dtype, index) -> pd.Series:
+    """An engine column as a pandas column like the frame's own (dates ``datetime64[ns]``,
+    numbers ``float64``, text ``object``)."""
+    import pyarrow as pa
 
-    for name, col in (
-        ("orders", "order_date"),
-        ("forecast_submissions", "submitted_date"),
-        ("stage_history", "entered_date"),
-        ("opportunities", "created_date"),
-        ("leads", "created_date"),
-        ("reps", "hire_date"),
-    ):
-        df = tables.get(name)
-        if df is not None and col in df.columns:
-            out[name] = cut(name, col, (df[col] > end).fillna(False).astype(bool))
-    if tables.activities is not None and "timestamp" in tables.activities.columns:
-        ts = tables.activities["timestamp"]
-        out["activities"] = cut("activities", "timestamp", (ts >= stop).fillna(False).astype(bool))
-    if tables.spend is not None and "month" in tables.spend.columns:
-        months = pd.PeriodIndex(tables.spend["month"].astype(str), freq="M")
-        out["spend"] = cut("spend", "month", pd.Series(months > p, index=tables.spend.index))
-
-    opp = out.get("opportunities")
-    if opp is not None:
-        closed_later = opp["status"].isin(["won", "lost"]) & (opp["close_date"] > end)
-        if closed_later.any():
-            note("opportunities", f"closed after {month}: open at the end of {month}", closed_later)
-            opp = own(opp)
-            opp.loc[closed_later, "status"] = "open"
-            if "lost_reason" in opp.columns:
-                opp["lost_reason"] = opp["lost_reason"].mask(closed_later)
-            if "forecast_category" in opp.columns:
-                fc = closed_later & (opp["forecast_category"] == "closed")
-                opp["forecast_category"] = opp["forecast_category"].mask(fc)
-            if "probability" in opp.columns:
-                opp["probability"] = opp["probability"].mask(closed_later)
-        hist = out.get("stage_history")
-        if hist is not None and len(hist):
-            order = hist.assign(_pos=range(len(hist))).sort_values(["entered_date", "_pos"])
-            last = order.groupby("opportunity_id", sort=False)["stage"].last()
-            stage_then = opp["opportunity_id"].map(last)
-            moved = (opp["status"] == "open") & stage_then.notna() & (stage_then != opp["stage"])
-            if moved.any():
-                note("opportunities", f"stage set to the stage at the end of {month}", moved)
-                opp = own(opp)
-                opp.loc[moved, "stage"] = stage_then[moved]
-                # probability and forecast category belonged to the later stage
-                for col in ("probability", "forecast_category"):
-                    if col in opp.columns:
-                        opp[col] = opp[col].mask(moved)
-        out["opportunities"] = opp
-
-    leads = out.get("leads")
-    if leads is not None:
-        if "converted_date" in leads.columns:
-            later = (leads["converted_date"] > end).fillna(False).astype(bool)
-            note("leads", f"converted after {month}: conversion cleared", later)
-            if later.any():  # (masking nothing changes nothing: skipped)
-                leads = own(leads)
-                leads["converted_date"] = leads["converted_date"].mask(later)
-                if "opportunity_id" in leads.columns:
-                    leads["opportunity_id"] = leads["opportunity_id"].mask(later)
-                if "status" in leads.columns:
-                    leads.loc[later & (leads["status"] == "converted"), "status"] = "working"
-        if "opportunity_id" in leads.columns and opp is not None:
-            created_later = leads["opportunity_id"].notna() & ~leads["opportunity_id"].isin(
-                tables.opportunities["opportunity_id"][tables.opportunities["created_date"] <= end]
-            )
-            # only clear ids of opportunities known to be created after M (others are orphans)
-            created_later &= leads["opportunity_id"].isin(tables.opportunities["opportunity_id"])
-            note(
-                "leads", f"opportunity created after {month}: opportunity_id cleared", created_later
-            )
-            if created_later.any():
-                leads = own(leads)
-                leads["opportunity_id"] = leads["opportunity_id"].mask(created_later)
-        out["leads"] = leads
-
-    reps = out.get("reps")
-    if reps is not None and "leave_date" in reps.columns:
-        later = (reps["leave_date"] > end).fillna(False).astype(bool)
-        note("reps", f"leave_date after {month}, cleared", later)
-        if later.any():
-            reps = own(reps)
-            reps["leave_date"] = reps["leave_date"].mask(later)
-
-    result = tables.replace(**out)
-    _mark_cut(result, month)
-    return result, pd.DataFrame(counts, columns=COUNT_COLUMNS)
+    if pa.types.is_date(values.type) or pa.types.is_timestamp(values.type):
+        arr = values.cast(pa.timestamp("us")).to_numpy(zero_copy_only=False)
+        return pd.Series(arr.astype("datetime64[ns]"), index=index)
+    if pa.types.is_floating(values.type):
+        return pd.Series(values.to_numpy(zero_copy_only=False).astype(float), index=index)
+    return pd.Series(values.to_pylist(), index=index, dtype=object)

@@ -29,6 +29,9 @@ Rules (``derive``):
 
 The team's ``data.mapping`` (table -> {their: ours}) is applied after the
 preset's renaming and wins over it for the same contract column.
+
+The rules are SQL over the raw columns (:func:`apply_derive`), run by the engine with the
+parsing (:mod:`salesreport.data.parse`); their results are text, parsed as the column.
 """
 
 from __future__ import annotations
@@ -38,11 +41,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
 import yaml
 
-from salesreport.data.parse import parse_bools, parse_numbers, to_text
+from salesreport.data import parse as P
+from salesreport.data.parse import Raw
 from salesreport.tables import TABLE_NAMES
 
 PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
@@ -109,12 +111,12 @@ def _match_header(columns: list[str], their: str) -> str | None:
 
 
 def rename_columns(
-    df: pd.DataFrame,
+    columns: list[str],
     table: str,
     preset: Preset | None,
     mapping: dict[str, str] | None,
     contract: list[str],
-) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
+) -> tuple[list[str], dict[str, str], list[str]]:
     """Rename an export's headers onto the contract.
 
     Order: the preset's map, then the team's ``mapping`` (which wins for the
@@ -122,14 +124,14 @@ def rename_columns(
     column in case or spaces (``Close Date`` -> ``close_date``). Headers match
     exactly, else case-insensitively.
 
-    Returns ``(frame, applied {their: ours}, duplicates)`` where
+    Returns ``(new names, applied {their: ours}, duplicates)`` where
     ``duplicates`` lists contract columns that two headers map onto.
     """
     user = dict(mapping or {})
     pre = dict(preset.columns.get(table, {})) if preset else {}
     user_targets = set(user.values())
     pre = {k: v for k, v in pre.items() if v not in user_targets}
-    cols = list(df.columns)
+    cols = list(columns)
     applied: dict[str, str] = {}
     for their, ours in list(pre.items()) + list(user.items()):
         hit = _match_header(cols, their)
@@ -143,9 +145,7 @@ def rename_columns(
             applied[c] = norm
     new = [applied.get(c, c) for c in cols]
     dupes = sorted({n for n in new if new.count(n) > 1})
-    out = df.copy()
-    out.columns = new
-    return out, applied, dupes
+    return new, applied, dupes
 
 
 def derive_sources(preset: Preset | None, table: str) -> dict[str, list[str]]:
@@ -162,16 +162,15 @@ def derive_sources(preset: Preset | None, table: str) -> dict[str, list[str]]:
 
 
 def apply_derive(
-    df: pd.DataFrame, table: str, preset: Preset | None
-) -> tuple[pd.DataFrame, list[str]]:
-    """Apply the preset's value rules for ``table``; returns ``(frame, skipped rules)``.
-
-    A rule whose source columns are missing is skipped (and named in the
-    returned list, for the missing-column message).
-    """
+    columns: dict[str, Raw], table: str, preset: Preset | None
+) -> tuple[dict[str, Raw], list[str]]:
+    """The preset's value rules for ``table`` as SQL over the raw columns (name -> :class:`Raw`);
+    returns ``(columns, skipped rules)``. A rule's result replaces or adds a column; a rule
+    whose source columns are missing is skipped (and named in the returned list, for the
+    missing-column message)."""
     if preset is None:
-        return df, []
-    out = df.copy()
+        return columns, []
+    out = dict(columns)
     skipped: list[str] = []
     for r in preset.derive.get(table, []):
         rule = r["rule"]
@@ -180,63 +179,66 @@ def apply_derive(
             if won not in out or closed not in out:
                 skipped.append(f"status from {won} and {closed}")
                 continue
-            w, w_bad = parse_bools(out[won])
-            c, c_bad = parse_bools(out[closed])
-            status = np.where(w == True, "won", np.where(c == True, "lost", "open"))  # noqa: E712
-            unknown = w.isna() | (c.isna() & (w != True)) | w_bad | c_bad  # noqa: E712
-            out["status"] = pd.Series(status, index=out.index, dtype=object).where(~unknown, None)
+            w, c = P.inline(P.boolean(out[won])), P.inline(P.boolean(out[closed]))
+            out["status"] = Raw(
+                f"CASE WHEN {w.value} IS NULL OR {c.bad} OR ({c.value} IS NULL AND {w.value} IS NOT TRUE) "
+                f"THEN NULL WHEN {w.value} THEN 'won' WHEN {c.value} THEN 'lost' ELSE 'open' END"
+            )
         elif rule in ("status_values", "map_values"):
             col = r.get("column", "status")
             if col not in out:
                 continue
-            table_map = {str(k).strip().lower(): v for k, v in r["values"].items()}
-            text = to_text(out[col])
-            low = text.str.lower()
-            mapped = low.map(table_map)
-            out[col] = mapped.where(mapped.notna(), text).astype(object)
+            t = P.text(out[col])
+            cases = " ".join(
+                f"WHEN {P.sql_text(str(k).strip().lower())} THEN {P.sql_text(v)}"
+                for k, v in r["values"].items()
+            )
+            out[col] = Raw(f"CASE lower({t}) {cases} ELSE {t} END")
         elif rule == "by_status":
             col = r["column"]
             if "status" not in out:
                 skipped.append(f"{col} by status")
                 continue
-            status = to_text(out["status"]).str.lower()
-            result = pd.Series(None, index=out.index, dtype=object)
+            status = f"lower({P.text(out['status'])})"
+            whens = []
             for st in ("won", "lost", "open"):
-                for src in r.get(st, []):
-                    if src not in out:
-                        continue
-                    vals = to_text(out[src]) if out[src].dtype == object else out[src]
-                    take = (status == st) & result.isna() & vals.notna()
-                    result[take] = vals[take]
+                srcs = [P.text(out[src]) for src in r.get(st, []) if src in out]
+                if srcs:
+                    whens.append(f"WHEN {P.sql_text(st)} THEN coalesce({', '.join(srcs)})")
+            picked = f"CASE {status} {' '.join(whens)} END" if whens else "CAST(NULL AS VARCHAR)"
             if col in out:
-                result = result.where(result.notna(), out[col])
-            out[col] = result
+                picked = f"coalesce({picked}, {P.text(out[col])})"
+            out[col] = Raw(picked)
         elif rule == "scale":
             col = r["column"]
             if col not in out:
                 continue
-            vals, bad = parse_numbers(out[col])
-            out[col] = (vals / float(r["divide_by"])).astype(object).where(~bad, out[col])
+            n = P.inline(P.number(out[col]))
+            out[col] = Raw(
+                f"CASE WHEN {n.bad} THEN {P.raw_text(out[col])} "
+                f"ELSE sr_double_text({n.value} / {float(r['divide_by'])!r}) END"
+            )
         elif rule == "assume_utc":
             for col in r["columns"]:
-                if col not in out or out[col].dtype != object:
+                if col not in out or out[col].kind != "text":
                     continue
-                text = to_text(out[col])
-                naive = text.str.contains(r"\d:\d{2}(?::\d{2})?$", regex=True, na=False)
-                out[col] = text.where(~naive, text + "Z")
+                t = P.text(out[col])
+                out[col] = Raw(
+                    f"CASE WHEN regexp_matches({t}, '\\d:\\d{{2}}(?::\\d{{2}})?$') THEN {t} || 'Z' ELSE {t} END"
+                )
         elif rule == "keep_if_prefix":
             col = r["column"]
             if col not in out:
                 continue
-            text = to_text(out[col])
-            keep = text.str.startswith(str(r["prefix"]), na=False).astype(bool)
-            out[col] = text.where(keep, None)
+            t = P.text(out[col])
+            out[col] = Raw(
+                f"CASE WHEN starts_with({t}, {P.sql_text(str(r['prefix']))}) THEN {t} END"
+            )
         elif rule == "join":
             srcs = [c for c in r["columns"] if c in out]
             if not srcs or r["column"] in out:
                 continue
-            parts = pd.concat([to_text(out[c]).fillna("") for c in srcs], axis=1)
-            sep = str(r.get("sep", " "))
-            joined = parts.apply(lambda row, sep=sep: sep.join(p for p in row if p), axis=1)
-            out[r["column"]] = joined.where(joined != "", None)
+            sep = P.sql_text(str(r.get("sep", " ")))
+            parts = ", ".join(P.text(out[c]) for c in srcs)
+            out[r["column"]] = Raw(f"NULLIF(concat_ws({sep}, {parts}), '')")
     return out, skipped

@@ -1,0 +1,220 @@
+"""Time and peak memory of loading one team's tables, as the data grows, beside DuckDB's floor.
+
+For every ``--scales`` value the seeded sample (:func:`salesreport.sample.write_sample`) is
+written once into ``<--dir>/scale-<scale>-<fmt>/`` (reused when complete), then each step runs
+in a fresh child process:
+
+* ``load``: :func:`salesreport.data.load_tables` for ``--team`` (read, map, parse, structural
+  and row checks, team filters, currency conversion, point-in-time cut): what a report run
+  does before it computes;
+* ``tables``: ``load``, then every table as pandas (``LoadResult.tables``), what the consumers
+  not moved to the engine yet (cohorts, analysis tables, forecasts, notebooks) ask for;
+* ``floor``: DuckDB alone reads the same files, keeps the team's rows (the region filter; the
+  activities of the team's reps) and computes monthly counts and sums per rep of every
+  table: the least any engine-based load can cost.
+
+Seconds are wall time of the step alone, ``cpu s`` its CPU time (user + system, less sensitive
+to the shared machine's load); ``peak MB`` the child's maximum resident set (``VmHWM``), so it
+includes the interpreter and the imports (``base MB``: the resident set before the step).
+
+``--database``: the engine in a DuckDB file in a temporary folder, as a report run has it (its
+buffers capped at ``salesreport.data.load.MEMORY_LIMIT``, spilling to disk beyond); by
+default in memory. A checkout whose ``load_tables`` takes no ``database`` loads as it always
+does.
+
+``--source CHECKOUT`` imports ``salesreport`` from another checkout (a ``git worktree`` of an
+older commit), so the same script measures the code before and after a change::
+
+    .venv/bin/python benchmarks/bench_load.py --scales 1,10 --fmt csv
+    .venv/bin/python benchmarks/bench_load.py --scales 100 --steps load --source /tmp/base
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+STEPS = ("load", "tables", "floor")
+COUNTED = ("opportunities", "activities", "orders", "leads")
+
+
+def sample_folder(base: Path, scale: float, month: str, fmt: str) -> Path:
+    """The sample for ``scale`` and ``fmt``, written once (a marker records month and format)."""
+    from salesreport.sample import write_sample
+
+    folder = base / f"scale-{scale:g}-{fmt}"
+    marker = folder / ".complete"
+    want = f"{month} {fmt}\n"
+    if marker.exists() and marker.read_text() == want:
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    write_sample(folder, month, scale=scale, fmt=fmt)
+    marker.write_text(want)
+    size = sum(p.stat().st_size for p in folder.iterdir()) / 2**20
+    print(f"# wrote sample scale {scale:g} ({fmt}, {size:,.0f} MB) in "
+          f"{time.perf_counter() - t0:.1f} s", flush=True)  # fmt: skip
+    return folder
+
+
+def _status(key: str) -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def load_options(load_tables, database: bool) -> dict:
+    """``load_tables`` keywords: with ``database``, a DuckDB file in a temporary folder (removed
+    at exit) where the checkout's ``load_tables`` takes one, as a report run does."""
+    import inspect
+
+    if not database or "database" not in inspect.signature(load_tables).parameters:
+        return {}
+    import atexit
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="bench-engine-")
+    atexit.register(shutil.rmtree, folder, True)
+    return {"database": Path(folder) / "engine.duckdb"}
+
+
+def floor(folder: Path, regions: list[str], threads: int | None = None) -> dict[str, int]:
+    """DuckDB reads the files, keeps the team's rows and aggregates per rep and month."""
+    import duckdb
+
+    con = duckdb.connect()
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+
+    def src(name: str) -> str:
+        for ext, fn in ((".parquet", "read_parquet"), (".csv", "read_csv")):
+            p = folder / f"{name}{ext}"
+            if p.exists():
+                return f"{fn}('{p}')"
+        raise FileNotFoundError(name)
+
+    inlist = ", ".join(f"'{r}'" for r in regions)
+    con.execute(
+        f"CREATE TEMP TABLE reps AS SELECT rep_id FROM {src('reps')} WHERE region IN ({inlist})"
+    )
+    queries = {
+        "opportunities": f"SELECT owner_id, date_trunc('month', TRY_CAST(created_date AS DATE)) m, "
+        f"count(*), sum(TRY_CAST(replace(CAST(amount AS VARCHAR), ',', '') AS DOUBLE)) FROM {src('opportunities')} "
+        f"WHERE region IN ({inlist}) GROUP BY ALL",
+        "leads": f"SELECT owner_id, date_trunc('month', TRY_CAST(created_date AS DATE)) m, count(*) "
+        f"FROM {src('leads')} WHERE region IN ({inlist}) GROUP BY ALL",
+        "orders": f"SELECT account_id IS NULL, date_trunc('month', TRY_CAST(order_date AS DATE)) m, "
+        f"count(*), sum(TRY_CAST(replace(CAST(amount AS VARCHAR), ',', '') AS DOUBLE)) FROM {src('orders')} "
+        f"WHERE region IN ({inlist}) GROUP BY ALL",
+        "activities": f"SELECT rep_id, date_trunc('month', TRY_CAST(timestamp AS TIMESTAMP)) m, "
+        f"type, count(*) FROM {src('activities')} WHERE rep_id IN (SELECT rep_id FROM reps) "
+        "GROUP BY ALL",
+        "stage_history": f"SELECT stage, date_trunc('month', TRY_CAST(entered_date AS DATE)) m, "
+        f"count(*) FROM {src('stage_history')} GROUP BY ALL",
+    }
+    return {t: len(con.execute(q).fetchall()) for t, q in queries.items()}
+
+
+def run_step(step: str, folder: Path, team: str, month: str, database: bool = False) -> dict:
+    """One step in this (child) process: seconds, CPU seconds, rows, resident sets.
+
+    The clock starts before the loader is imported (pandas and pyarrow, which every run
+    imports anyway, are imported before): ``import_seconds`` is its share."""
+    import pandas  # noqa: F401
+    import pyarrow  # noqa: F401
+
+    from salesreport.params import load_params
+
+    params = load_params(team)
+    base = _status("VmRSS")
+    t0, c0 = time.perf_counter(), _cpu()
+    from salesreport.data import load_tables
+
+    imported = time.perf_counter() - t0
+    rows: dict[str, int] = {}
+    if step == "floor":
+        rows = floor(folder, [str(r) for r in params.filters.get("region", [])])
+    else:
+        res = load_tables(params, folder, month, **load_options(load_tables, database))
+        if step == "tables":
+            rows = {t: len(df) for t, df in res.tables.items() if t in COUNTED}
+        else:
+            rows = {t: res.quality.read[t]["rows_kept"] for t in COUNTED if t in res.quality.read}
+    secs, cpu = time.perf_counter() - t0, _cpu() - c0
+    return {"step": step, "seconds": secs, "cpu_seconds": cpu, "import_seconds": imported,
+            "base_mb": base, "rows": rows}  # fmt: skip
+
+
+def spawn(step: str, folder: Path, team: str, month: str, source: Path, database: bool) -> dict:
+    cmd = [sys.executable, __file__, "--child", step, "--folder", str(folder), "--team", team,
+           "--month", month, "--source", str(source)] + (["--database"] if database else [])  # fmt: skip
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, cwd=source)
+    if proc.returncode:
+        raise SystemExit(f"step {step} failed in {folder} (exit {proc.returncode})")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scales", default="1,10,100", help="comma-separated sample scales")
+    ap.add_argument("--month", default="2026-10")
+    ap.add_argument("--team", default="emea")
+    ap.add_argument("--fmt", default="csv", choices=("csv", "parquet"))
+    ap.add_argument("--steps", default="load,floor", help=f"subset of {','.join(STEPS)}")
+    ap.add_argument("--repeat", type=int, default=1, help="runs of each step")
+    ap.add_argument("--dir", default="/tmp/salesreport-bench-load", help="where samples are kept")
+    ap.add_argument("--source", default=str(ROOT), help="the checkout whose package to measure")
+    ap.add_argument("--database", action="store_true", help="the engine in a file, as a run has it")
+    ap.add_argument("--child", default="", help=argparse.SUPPRESS)
+    ap.add_argument("--folder", default="", help=argparse.SUPPRESS)
+    ap.add_argument("--json", default="", help="also append the rows to this JSON-lines file")
+    args = ap.parse_args(argv)
+    source = Path(args.source).resolve()
+    sys.path.insert(0, str(source))
+    os.environ["SALESREPORT_HOME"] = str(source)
+
+    if args.child:
+        out = run_step(args.child, Path(args.folder), args.team, args.month, args.database)
+        out["peak_mb"] = _status("VmHWM")
+        print(json.dumps(out))
+        return 0
+
+    where = "a database file" if args.database else "memory"
+    print(f"# source {source}; engine in {where}; load average {os.getloadavg()[0]:.1f}",
+          flush=True)  # fmt: skip
+    print(f"{'scale':>6} {'step':>7} {'seconds':>8} {'import':>7} {'cpu s':>7} {'peak MB':>8} "
+          f"{'base MB':>8}  "
+          "team rows: opportunities / activities / orders / leads", flush=True)  # fmt: skip
+    for scale in [float(s) for s in args.scales.split(",")]:
+        folder = sample_folder(Path(args.dir), scale, args.month, args.fmt)
+        for step in [s for s in args.steps.split(",") if s]:
+            for _ in range(args.repeat):
+                r = spawn(step, folder, args.team, args.month, source, args.database)
+                rows = " / ".join(f"{r['rows'].get(t, 0):,}" for t in COUNTED)
+                print(f"{scale:>6g} {step:>7} {r['seconds']:>8.2f} {r['import_seconds']:>7.2f} "
+                      f"{r['cpu_seconds']:>7.1f} "
+                      f"{r['peak_mb']:>8.0f} {r['base_mb']:>8.0f}  {rows}", flush=True)  # fmt: skip
+                if args.json:
+                    with open(args.json, "a") as fh:
+                        rec = {"scale": scale, "fmt": args.fmt, "database": args.database, **r}
+                        fh.write(json.dumps(rec) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,239 @@
+"""Write ``docs/data-contract.md`` from the schemas in code: ``python -m salesreport.data.docs``.
+
+The page is generated, never edited by hand; a test checks that it is current. What it says
+comes from the code that applies it: the tables and columns (:data:`salesreport.tables.TABLES`),
+the accepted forms of values (:mod:`salesreport.data.parse`), the checks
+(:mod:`salesreport.data.validate`), the team filters (:data:`salesreport.data.load.FOLLOW`), the
+point-in-time cut (:mod:`salesreport.data.pit`), the reading rules
+(:mod:`salesreport.data.read`) and the presets (``salesreport/presets/*.yaml``).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+INTRO = """\
+# Input data contract
+
+<!-- Generated from the schemas in code by `python -m salesreport.data.docs`: edit those, not
+this page (a test checks that it is current). -->
+
+The suite reads one folder (or one SQL source) holding the tables below, one
+file per table: {formats}. At least one of `opportunities` and
+`orders` must be there; every other table unlocks more of the report, and a
+section whose table is missing says so in the report instead of failing (a
+retail team with orders alone still gets revenue, trends, cohorts, customer
+value and forecasts).
+
+Column names are lower snake case. Dates are ISO 8601 (`2026-10-31`);
+timestamps may carry a time zone and are converted to the team's zone.
+Amounts are plain numbers in the row's `currency` (or the team's default
+currency when the column is absent). Unknown extra columns are kept and
+ignored. A column-mapping block in the team's YAML renames a CRM export's
+own headers (Salesforce, HubSpot, Pipedrive) onto these names.
+"""
+
+RULES = """\
+## Rules that hold for every table
+- A report for month M uses only rows dated on or before the last day of M:
+  re-running an old month reproduces what was knowable then.
+- Bad rows never vanish silently: every row dropped or repaired is counted,
+  reasons given, in the report's data-quality section and in `run.json`.
+- A missing required column, an unreadable file or a table that fails its
+  checks stops the run with an error that names the file, the column, the
+  first offending rows and what to do; nothing is published.
+"""
+
+ENGINES = """\
+## Where the tables come from, and which engine computes
+
+The team's YAML names the source:
+
+```yaml
+data:
+  path: /srv/exports/emea          # a folder of files
+  # or, for a database:
+  sql:
+    url_env: CRM_URL               # the environment variable holding the URL; never the URL itself
+    tables: {opportunities: crm.opportunities, orders: "select * from billing.orders"}
+```
+
+- The engine is DuckDB, embedded (nothing to start): the files are read by it, and the
+  checks, the team filters, the currency conversion and the point-in-time cut above are
+  queries on it; a database's tables (SQLite through the standard library, others through
+  SQLAlchemy) are read into it. In a report run its database is a file in the run's work
+  folder, so large tables are kept on disk and read as queries need them.
+- Not yet: an `engine:` key choosing PostgreSQL (the tables staying in the database, only
+  results coming back) or Apache Spark. The YAML has no such key today; every computation
+  runs on the embedded engine. Every engine will give the same output files for the same
+  data: floats within a relative 1e-9, everything else identical.
+- The URL, and any password in it, never appears in `run.json`, a log, an
+  executed notebook, the HTML or an error message.
+"""
+
+
+def _section(doc: str | None, start: str, stop: str | None) -> str:
+    """The part of a module docstring from the line starting with ``start`` up to the line
+    starting with ``stop`` (excluded)."""
+    text = doc or ""
+    i = text.index(start)
+    j = text.index(stop, i) if stop else len(text)
+    return text[i:j].strip()
+
+
+def _rst_to_md(text: str) -> str:
+    """The docstrings' reStructuredText literals and references as Markdown."""
+    text = re.sub(r":\w+:`~?([^`]+)`", r"`\1`", text)
+    return text.replace("``", "`")
+
+
+def _type_words(table: str, col) -> str:
+    from salesreport.data.validate import REPAIRED_VALUES, VALUE_CHECKS
+
+    if col.allowed:
+        return " / ".join(f"`{a}`" for a in col.allowed)
+    words = col.type
+    if col.name in REPAIRED_VALUES:
+        words = (
+            REPAIRED_VALUES[col.name]
+            if col.name == "currency"
+            else f"{words} {REPAIRED_VALUES[col.name]}"
+        )
+    for check in VALUE_CHECKS:
+        if check.column == col.name and (check.tables is None or table in check.tables):
+            words = f"{words} {check.words}"
+    if table == "spend" and col.name == "month":
+        words = "period (a month)"
+    return words
+
+
+def _table(name: str) -> str:
+    from salesreport.data.load import FOLLOW
+    from salesreport.data.validate import REFERENCES
+    from salesreport.tables import TABLES
+
+    spec = TABLES[name]
+    head = name if name in ("opportunities", "orders") else f"{name} (optional)"
+    lines = [f"## {head}", spec.doc]
+    facts = []
+    if spec.key:
+        facts.append(f"Key: `{spec.key}` (unique).")
+    if spec.date_column:
+        facts.append(f"Dated by `{spec.date_column}` (the point-in-time cut).")
+    if spec.unlocks:
+        facts.append(f"Unlocks {spec.unlocks}.")
+    if facts:
+        lines.append(" ".join(facts))
+    lines += ["", "| column | type | required | meaning |", "|---|---|---|---|"]
+    for col in spec.columns:
+        lines.append(
+            f"| {col.name} | {_type_words(name, col)} | {'yes' if col.required else 'no'} | {col.doc} |"
+        )
+    refs = [r for r in REFERENCES if r[0] == name]
+    lines.append("")
+    if refs:
+        lines.append(
+            "References: "
+            + "; ".join(
+                f"`{col}` -> `{parent}.{key}` ({'the row is dropped' if action == 'dropped' else 'flagged, kept'} when not there)"
+                for _, col, parent, key, action in refs
+            )
+            + "."
+        )
+        lines.append("")
+    if name in FOLLOW:
+        links = ", ".join(f"`{col}` of a kept `{parent}` row" for col, parent, _ in FOLLOW[name])
+        lines.append(
+            f"Team filters: without a filter column, the rows linked to a kept row ({links}) are kept."
+        )
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def render() -> str:
+    """The page."""
+    from salesreport.data import parse, pit, read
+    from salesreport.data.load import FILTER_ORDER
+    from salesreport.data.presets import PRESET_DIR, load_preset
+    from salesreport.data.validate import ROW_CHECKS
+    from salesreport.tables import TABLE_NAMES
+
+    formats = ", ".join(f"`NAME{f}`" for f in read.FORMATS[:-1]) + f" or `NAME{read.FORMATS[-1]}`"
+    parts = [INTRO.format(formats=formats)]
+    parts += [_table(t) for t in TABLE_NAMES]
+
+    reading = _rst_to_md(_section(read.__doc__, "* **CSV**", "Every table gets"))
+    presets = []
+    for path in sorted(PRESET_DIR.glob("*.yaml")):
+        p = load_preset(path.stem)
+        names = ", ".join(f"`{n}`" for t in TABLE_NAMES for n in p.file_names.get(t, []))
+        presets.append(f"- `{p.name}`: files {names}")
+    parts.append(
+        "## Reading the files\n"
+        + reading
+        + "\n\nEvery row keeps its spreadsheet row number (the header is row 1, the first row "
+        "read is row 2): messages and the data-quality counts name rows by it.\n\n"
+        "Presets (`data.preset`) map a CRM's export onto the contract: its file names count as "
+        "the table's, its headers are renamed and its value rules applied; `data.mapping` "
+        "(table -> {their column: contract column}) is applied after them and wins.\n\n"
+        + "\n".join(presets)
+        + "\n"
+    )
+    forms = _rst_to_md(_section(parse.__doc__, "Accepted forms:", "Text is stripped"))
+    text_rule = _rst_to_md(_section(parse.__doc__, "Text is stripped", "The pandas functions"))
+    parts.append("## Values\n" + forms + "\n\n" + text_rule + "\n")
+
+    row_checks = "\n".join(
+        f"{i}. {action}: {what}" for i, (action, what) in enumerate(ROW_CHECKS, 1)
+    )
+    parts.append(
+        "## Checks\n"
+        "Structural problems concern a whole file and stop the run; all of them are listed "
+        "at once: an unreadable or empty file, two files for one table, a missing required "
+        "column, two headers mapped onto one column, a column more than half of whose "
+        "non-blank values cannot be read, neither opportunities nor orders, a filter naming "
+        "no column or keeping no opportunity or order, a currency among the team's rows "
+        "without a rate in `fx_rates`, a report month before the first order or opportunity.\n\n"
+        "Row checks, on the team's rows, in this order (a row dropped by one is not counted "
+        "by the later ones), then the references of each table:\n\n"
+        + row_checks
+        + "\n\nA value unreadable or outside its set is a bad row; so is a repair that loses "
+        "information. A table whose bad rows exceed `thresholds.bad_row_share` (5% by "
+        "default) of its rows in scope stops the run, naming each reason with its count and "
+        "rows; with `--strict`, any bad row does. Formatting repairs (case or spaces of a "
+        "category, a whole probability column on 0-100) are counted but not bad.\n"
+    )
+    parts.append(
+        "## Team filters\n"
+        "`filters` (column -> allowed values) keep the team's rows; the rows outside are "
+        "counted as filtered, not bad. A table with a filter column keeps the rows whose value "
+        "is listed (`targets` also keeps rows where it is empty). A table without one keeps the "
+        "rows linked to a kept row of a filtered table it references (see each table); with no "
+        f"such table it is kept whole. Tables are filtered in this order: {', '.join(FILTER_ORDER)}. "
+        "Structural checks, `rows_read` and the keys that decide a missing reference use the "
+        "whole files; the row checks count the team's rows.\n"
+    )
+    cut_rules = _rst_to_md(_section(pit.__doc__, "A report for month M", ":func:`cut`"))
+    parts.append("## Point in time\n" + cut_rules + "\n")
+    parts.append(RULES)
+    parts.append(ENGINES)
+    return "\n".join(parts)
+
+
+def docs_path() -> Path:
+    from salesreport.params import project_root
+
+    return project_root() / "docs" / "data-contract.md"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write ``docs/data-contract.md`` (or the path given as the only argument)."""
+    argv = sys.argv[1:] if argv is None else argv
+    path = Path(argv[0]) if argv else docs_path()
+    path.write_text(render(), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
