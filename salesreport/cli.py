@@ -248,9 +248,6 @@ def run(argv: list[str] | None = None) -> NoReturn:
     handlers are flushed, for instance) and the output is flushed; only that freeing is
     skipped, which the operating system does at once.
     """
-    from salesreport.execute import skip_unused_imports
-
-    skip_unused_imports("report")
     code = main(argv)
     atexit._run_exitfuncs()  # noqa: SLF001 - what a normal exit runs, minus module teardown
     for stream in (sys.stdout, sys.stderr):

@@ -350,15 +350,12 @@ UNUSED_OPTIONAL_IMPORTS = {
     # (jupyter-events pulls it in); that compiles ~40 grammars at import time (~1 s), only
     # to check the ``iri`` string format, which no notebook schema uses
     "rfc3987_syntax": "worker",
-    # pandera imports hypothesis (~0.2 s), installed for the tests, for its data
-    # synthesis strategies; validation never uses them
-    "hypothesis": "report",
 }
 
 
 def skip_unused_imports(process: str) -> None:
     """Mark the :data:`UNUSED_OPTIONAL_IMPORTS` of ``process`` (``"worker"``: a notebook
-    worker; ``"report"``: the ``salesreport`` command) absent in this process, so the
+    worker) absent in this process, so the
     libraries that import them behave as when they are not installed. Called only at the
     start of those processes (never in a test session, which may use hypothesis); a package
     already imported is left alone."""

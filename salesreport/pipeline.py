@@ -967,8 +967,8 @@ def package_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     names = [
-        "salesreport", "pandas", "numpy", "scipy", "statsmodels", "scikit-learn", "pandera",
-        "pyarrow", "papermill", "nbconvert", "matplotlib", "seaborn", "pydantic",
+        "salesreport", "pandas", "numpy", "scipy", "statsmodels", "scikit-learn", "duckdb",
+        "ibis-framework", "pyarrow", "papermill", "nbconvert", "matplotlib", "seaborn", "pydantic",
     ]  # fmt: skip
     out = {"python": sys.version.split()[0]}
     for n in names:
