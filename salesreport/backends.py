@@ -127,7 +127,7 @@ def _postgres(spec: EngineParams, source: str) -> Engine:
         raise EngineError(
             mask_secret(
                 f"engine postgres: cannot connect to {parts.hostname}:{port or 5432} "
-                f"(${spec.url_env}): {_first_line(exc)}",
+                f"(${spec.url_env}): {first_line(exc)}",
                 url,
             ),
             fix=f"Check ${spec.url_env} (host, port, user, password, database) and that the "
@@ -152,7 +152,7 @@ def _other(spec: EngineParams, source: str) -> Engine:
         backend = ibis.connect(url)
     except Exception as exc:  # an unknown scheme, a missing driver, a refused connection
         raise EngineError(
-            mask_secret(f"engine ibis ({scheme}): cannot connect: {_first_line(exc)}", url),
+            mask_secret(f"engine ibis ({scheme}): cannot connect: {first_line(exc)}", url),
             fix=f"Check ${spec.url_env} and that the Ibis backend for {scheme} is installed "
             f"(pip install 'ibis-framework[{scheme}]'); this engine is not tested",
         ) from None
@@ -183,7 +183,7 @@ def _spark(spec: EngineParams, source: str) -> Engine:
         session = builder.getOrCreate()
     except Exception as exc:  # no Java, a master that does not answer
         raise EngineError(
-            f"engine spark: cannot start a session on {master}: {_first_line(exc)}",
+            f"engine spark: cannot start a session on {master}: {first_line(exc)}",
             fix="Check engine.master in "
             f"{source} and that Java 17 or later is installed (java -version).",
         ) from None
@@ -191,6 +191,7 @@ def _spark(spec: EngineParams, source: str) -> Engine:
     return Engine(ibis.pyspark.connect(session), "spark")
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type's name when it has none)."""
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0]

@@ -1,8 +1,10 @@
-"""Developer tasks: keep environment.yml in step with requirements.lock.
+"""Developer tasks: keep environment.yml in step with requirements.lock; write generated docs.
 
 ``python -m salesreport.devtools sync-environment-yml`` rewrites environment.yml
 from requirements.in (the top-level packages) with the versions pinned in
-requirements.lock; a test fails when the two drift apart.
+requirements.lock; a test fails when the two drift apart. :func:`write_generated` is the
+command of the generated pages (``python -m salesreport.kpis.docs``,
+``python -m salesreport.data.docs``).
 """
 
 from __future__ import annotations
@@ -60,6 +62,21 @@ def environment_yml_pins(path: Path = ROOT / "environment.yml") -> dict[str, str
         if m:
             pins[_norm(m.group(1))] = m.group(2)
     return pins
+
+
+def generated_path(name: str) -> Path:
+    """Where a generated page lives: ``docs/<name>`` of the project."""
+    from salesreport.params import project_root
+
+    return project_root() / "docs" / name
+
+
+def write_generated(render, name: str, argv: list[str] | None = None) -> int:
+    """Write ``render()`` to ``docs/<name>`` (or to the path given as the only argument)."""
+    argv = sys.argv[1:] if argv is None else argv
+    path = Path(argv[0]) if argv else generated_path(name)
+    path.write_text(render(), encoding="utf-8")
+    return 0
 
 
 def main(argv: list[str]) -> int:

@@ -215,10 +215,11 @@ class Engine:
         try:
             yield
         except Exception as exc:
+            from salesreport.backends import first_line
             from salesreport.data.read import mask_secret
             from salesreport.exceptions import EngineError
 
-            text = (str(exc).strip() or type(exc).__name__).splitlines()[0]
+            text = first_line(exc)
             raise EngineError(
                 mask_secret(f"engine {self.name}: a query failed: {text}", self.secret),
                 fix="Check that the server is running and reachable; run with --debug for "

@@ -396,19 +396,27 @@ def test_the_cli_names_notebook_and_cell_and_exits_4(one_page_project, sample_di
     assert tree_digest(out) == before
 
 
-def test_a_publish_failure_leaves_the_previous_report(one_page_project, sample_dir, monkeypatch):
+def _fail_publishing(monkeypatch):
+    """Make the new report fail to land (a full disk) once the old one is moved aside;
+    returns the real ``os.replace``, to put back."""
     from salesreport import pipeline
 
-    root, out, before = one_page_project
     real = os.replace
 
     def flaky(src, dst):
-        # the old report has been moved aside; the new one fails to land
         if Path(src).name == "out" and ".build-" in str(src):
             raise OSError(28, "No space left on device")
         return real(src, dst)
 
     monkeypatch.setattr(pipeline.os, "replace", flaky)
+    return real
+
+
+def test_a_publish_failure_leaves_the_previous_report(one_page_project, sample_dir, monkeypatch):
+    from salesreport import pipeline
+
+    root, out, before = one_page_project
+    real = _fail_publishing(monkeypatch)
     with pytest.raises(PublishError, match="previous report is unchanged"):
         pipeline.run_report(
             team="emea",
@@ -430,14 +438,7 @@ def test_a_publish_failure_leaves_the_forecast_ledger_as_it_was(
     root, _out, _before = one_page_project
     ledgers = [root / "reports" / "emea" / n for n in ("forecast_ledger.csv", "target_ledger.csv")]
     before = [ledger.read_bytes() for ledger in ledgers]
-    real = os.replace
-
-    def flaky(src, dst):
-        if Path(src).name == "out" and ".build-" in str(src):
-            raise OSError(28, "No space left on device")
-        return real(src, dst)
-
-    monkeypatch.setattr(pipeline.os, "replace", flaky)
+    real = _fail_publishing(monkeypatch)
     with pytest.raises(PublishError):
         pipeline.run_report(  # a month not yet in the ledger: its rows would be new
             team="emea",

@@ -11,7 +11,6 @@ point-in-time cut (:mod:`salesreport.data.pit`), the reading rules
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 INTRO = """\
@@ -222,17 +221,16 @@ def render() -> str:
 
 
 def docs_path() -> Path:
-    from salesreport.params import project_root
+    from salesreport.devtools import generated_path
 
-    return project_root() / "docs" / "data-contract.md"
+    return generated_path("data-contract.md")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Write ``docs/data-contract.md`` (or the path given as the only argument)."""
-    argv = sys.argv[1:] if argv is None else argv
-    path = Path(argv[0]) if argv else docs_path()
-    path.write_text(render(), encoding="utf-8")
-    return 0
+    from salesreport.devtools import write_generated
+
+    return write_generated(render, "data-contract.md", argv)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,6 @@ The page is generated, never edited by hand; a test checks that it is current.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from salesreport.kpis.catalogue import CATALOGUE, SEGMENT_COLUMNS
@@ -226,17 +225,16 @@ def _rows(d) -> str:
 
 
 def docs_path() -> Path:
-    from salesreport.params import project_root
+    from salesreport.devtools import generated_path
 
-    return project_root() / "docs" / "kpis.md"
+    return generated_path("kpis.md")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Write ``docs/kpis.md`` (or the path given as the only argument)."""
-    argv = sys.argv[1:] if argv is None else argv
-    path = Path(argv[0]) if argv else docs_path()
-    path.write_text(render(), encoding="utf-8")
-    return 0
+    from salesreport.devtools import write_generated
+
+    return write_generated(render, "kpis.md", argv)
 
 
 if __name__ == "__main__":
