@@ -92,10 +92,14 @@ def compute_kpis(
         cannot be computed; sorted by ``metric, window, period, segment``.
     """
     parse_month(month)
-    if engine is None:
+    own = engine is None
+    if own:
         engine = engine_for(tables, month, params)
-    run = Compilation(engine, params, month)
-    out = run.kpis()
+    try:
+        out = Compilation(engine, params, month).kpis()
+    finally:
+        if own:  # a server's session (and its temporary tables) ends with the call
+            engine.close()
     if extra is not None and len(extra):
         out = pd.concat([out, extra[KPI_COLUMNS]], ignore_index=True)
         out = out.sort_values(KPI_COLUMNS[:4], kind="stable").reset_index(drop=True)
