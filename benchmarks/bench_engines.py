@@ -3,6 +3,9 @@
 For each engine, on the sample at ``--scale`` (EMEA, report month 2026-10):
 
 - **load**: the files read, checked and cut by the loader (the same for every engine);
+  for ``postgres-sql`` the sample is first copied into typed tables of the server (time
+  shown apart, as a CRM database would already hold them) and the tables are read from it
+  with ``data.sql`` (``engine: postgres`` beside ``data.sql``, as a user configures it);
 - **upload**: the cut tables put into the engine (DuckDB: in memory; PostgreSQL: temporary
   tables of a real server started here, as the tests start it; Spark: a local session's
   cached views), shown apart from the computation;
@@ -14,7 +17,7 @@ Then ``salesreport report --all-teams`` against the three teams one by one (fres
 as a user runs them), wall and CPU seconds.
 
     .venv/bin/python benchmarks/bench_engines.py [--scale 1] [--engines duckdb,postgres,spark]
-        [--no-all-teams]
+        [--no-all-teams]   (engines: duckdb, postgres, postgres-sql, spark)
 """
 
 from __future__ import annotations
@@ -59,9 +62,9 @@ def engines(scale: float, names: list[str]) -> None:
     from salesreport.context import build_context
     from salesreport.data import load_tables
     from salesreport.data.pit import as_of
-    from salesreport.params import EngineParams, load_params
+    from salesreport.params import EngineParams, SqlSource, load_params
     from salesreport.sample import write_sample
-    from tests.servers import postgres_server
+    from tests.servers import copy_folder_to_postgres, postgres_server
 
     data = Path(tempfile.mkdtemp(prefix="sr-bench-engines-"))
     write_sample(data, end_month=MONTH, scale=scale)
@@ -73,24 +76,35 @@ def engines(scale: float, names: list[str]) -> None:
     rows = sum(len(getattr(tables, t)) for t in tables.present())
     print(f"sample x{scale:g}, EMEA {MONTH}: {rows:,} rows after the team filter and the cut; "
           f"load {load_s:.1f} s (the same for every engine)")  # fmt: skip
-    print(f"{'engine':<9} {'connect s':>9} {'upload s':>9} {'compute s':>10} {'kpi rows':>9} "
-          f"{'max rel diff vs duckdb':>23}")  # fmt: skip
+    print(f"{'engine':<12} {'read s':>7} {'connect s':>9} {'upload s':>9} {'compute s':>10} "
+          f"{'kpi rows':>9} {'max rel diff vs duckdb':>23}")  # fmt: skip
     base = None
     for name in names:
         with contextlib.ExitStack() as stack:
-            spec = {"kind": name}
-            if name == "postgres":
+            spec = {"kind": name.removesuffix("-sql")}
+            read_s, cut = load_s, tables
+            if name.startswith("postgres"):
                 os.environ[PG_ENV] = stack.enter_context(postgres_server())
                 spec["url_env"] = PG_ENV
             if name == "spark":
                 spec["master"] = "local[2]"
             p = params.model_copy(update={"engine": EngineParams(**spec)})
+            if name == "postgres-sql":
+                t0 = time.perf_counter()
+                names_in = copy_folder_to_postgres(os.environ[PG_ENV], data, "crm")
+                print(f"  (the sample copied into the server's schema crm beforehand: "
+                      f"{time.perf_counter() - t0:.1f} s)")  # fmt: skip
+                sql = SqlSource(url_env=PG_ENV, tables={t: f"crm.{t}" for t in names_in})
+                p = p.model_copy(update={"data": p.data.model_copy(update={"sql": sql})})
+                t0 = time.perf_counter()
+                cut = as_of(load_tables(p, None, MONTH).tables, MONTH, copy=False)[0]
+                read_s = time.perf_counter() - t0
             t0 = time.perf_counter()
             engine = open_engine(p.engine)
             t1 = time.perf_counter()
-            engine.register_tables(tables)
+            engine.register_tables(cut)
             t2 = time.perf_counter()
-            ctx = build_context(p, tables, MONTH, engine=engine)
+            ctx = build_context(p, cut, MONTH, engine=engine)
             t3 = time.perf_counter()
             engine.close()
         kpis = ctx.frames["kpis"]
@@ -100,8 +114,8 @@ def engines(scale: float, names: list[str]) -> None:
         else:
             same = len(kpis) == len(base) and (kpis["metric"] == base["metric"]).all()
             diff = f"{rel_diff(kpis['value'], base['value']):.1e}" if same else "rows differ"
-        print(f"{name:<9} {t1 - t0:9.1f} {t2 - t1:9.1f} {t3 - t2:10.1f} {len(kpis):9,} {diff:>23}",
-              flush=True)  # fmt: skip
+        print(f"{name:<12} {read_s:7.1f} {t1 - t0:9.1f} {t2 - t1:9.1f} {t3 - t2:10.1f} "
+              f"{len(kpis):9,} {diff:>23}", flush=True)  # fmt: skip
 
 
 def all_teams() -> None:

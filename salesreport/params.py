@@ -46,7 +46,10 @@ class _Strict(BaseModel):
 class SqlSource(_Strict):
     """A SQL source. The connection URL is read from an environment variable only."""
 
-    url_env: str = Field(description="name of the environment variable holding the SQLAlchemy URL")
+    url_env: str = Field(
+        description="name of the environment variable holding the database URL "
+        "(postgresql://..., sqlite:///path, or another SQLAlchemy URL)"
+    )
     tables: dict[str, str] = Field(
         default_factory=dict, description="table name -> SQL query or table"
     )
@@ -59,8 +62,8 @@ class EngineParams(_Strict):
     kind: Literal["duckdb", "postgres", "spark", "ibis"] = "duckdb"
     url_env: str | None = Field(
         None,
-        description="postgres: the environment variable holding the postgresql://... URL; "
-        "ibis (any other Ibis backend, not tested): the variable holding the URL ibis.connect "
+        description="postgres: the environment variable holding the postgresql://... URL "
+        "(default: data.sql.url_env, the server the tables are read from); ibis (any other Ibis backend, not tested): the variable holding the URL ibis.connect "
         "takes, such as snowflake://... or trino://...",
     )
     master: str | None = Field(None, description="spark: the master URL; default local[*]")
@@ -75,11 +78,6 @@ class EngineParams(_Strict):
 
     @model_validator(mode="after")
     def _needs(self) -> EngineParams:
-        if self.kind in ("postgres", "ibis") and not self.url_env:
-            raise ValueError(
-                f"engine {self.kind} needs url_env: the name of the environment variable "
-                "holding the server's URL (for example url_env: SALESREPORT_PG_URL)"
-            )
         if self.kind not in ("postgres", "ibis") and self.url_env:
             raise ValueError(f"url_env is for engines postgres and ibis, not {self.kind}")
         if self.kind != "spark" and (self.master or self.options):
@@ -231,6 +229,22 @@ class TeamParams(_Strict):
         if bad:
             raise ValueError(f"stage probabilities must lie in [0, 1]: {bad}")
         return v
+
+    @model_validator(mode="after")
+    def _engine_url(self) -> TeamParams:
+        """A server engine without its own ``url_env`` computes where ``data.sql`` reads:
+        ``engine: postgres`` beside ``data.sql: {url_env: CRM_URL, ...}`` is the server
+        ``$CRM_URL`` names (the tables stay there)."""
+        if self.engine.kind in ("postgres", "ibis") and not self.engine.url_env:
+            if self.data.sql is None:
+                raise ValueError(
+                    f"engine {self.engine.kind} needs url_env: the name of the environment "
+                    "variable holding the server's URL (for example engine: {kind: "
+                    f"{self.engine.kind}, url_env: SALESREPORT_PG_URL}}), or data.sql.url_env "
+                    "when the tables are read from that server"
+                )
+            self.engine = self.engine.model_copy(update={"url_env": self.data.sql.url_env})
+        return self
 
     @property
     def title(self) -> str:

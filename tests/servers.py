@@ -124,3 +124,42 @@ def spark_session():
     from salesreport.params import EngineParams
 
     return open_engine(EngineParams(kind="spark", master="local[2]"))
+
+
+#: DuckDB's inferred CSV types -> the PostgreSQL types a CRM database would use
+_PG_TYPES = {
+    "VARCHAR": "text",
+    "DATE": "date",
+    "TIMESTAMP WITH TIME ZONE": "timestamptz",
+    "TIMESTAMP": "timestamp",
+    "BIGINT": "bigint",
+    "DOUBLE": "double precision",
+    "BOOLEAN": "boolean",
+}
+
+
+def copy_folder_to_postgres(url: str, folder: Path, schema: str) -> list[str]:
+    """Every ``NAME.csv`` of ``folder`` as a typed table ``schema.NAME`` (types as DuckDB infers
+    them, a column with any unreadable value stays text; numbers in ``amount`` and ``value``
+    columns ``numeric``, as a database stores money), rows in file order. Returns the table
+    names."""
+    import duckdb
+    import psycopg
+
+    names = []
+    with psycopg.connect(url) as conn, duckdb.connect() as duck:
+        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        for path in sorted(folder.glob("*.csv")):
+            rel = duck.sql(f"SELECT * FROM read_csv('{path}', all_varchar=false)")
+            cols = []
+            for name, typ in zip(rel.columns, rel.types, strict=True):
+                pg = _PG_TYPES[str(typ)]
+                if name in ("amount", "value") and pg == "double precision":
+                    pg = "numeric"
+                cols.append(f'"{name}" {pg}')
+            conn.execute(f'CREATE TABLE "{schema}"."{path.stem}" ({", ".join(cols)})')
+            with conn.cursor().copy(f'COPY "{schema}"."{path.stem}" FROM STDIN') as copy:
+                for row in rel.fetchall():
+                    copy.write_row(row)
+            names.append(path.stem)
+    return names

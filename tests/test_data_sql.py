@@ -66,12 +66,27 @@ def test_failing_query_never_shows_the_url(tmp_path, monkeypatch):
     importlib.util.find_spec("sqlalchemy") is not None, reason="SQLAlchemy installed"
 )
 def test_other_databases_need_sqlalchemy_and_the_url_is_masked(monkeypatch):
-    url = "postgresql://sales:s3cret@db.internal/crm"
+    url = "mysql://sales:s3cret@db.internal/crm"
     monkeypatch.setenv("SR_TEST_DB", url)
     with pytest.raises(DataError) as err:
         load_tables(_params({"opportunities": "opps"}), None, M)
     msg = str(err.value)
-    assert "SQLAlchemy is not installed" in msg and "s3cret" not in msg and url not in msg
+    assert "SQLAlchemy" in msg and "is not installed" in msg
+    assert "s3cret" not in msg and url not in msg
+
+
+def test_a_postgresql_source_that_refuses_is_named_and_masked(monkeypatch):
+    """psycopg reads postgresql:// sources; a refused connection names the variable, never
+    the URL or its password (the server itself: tests/test_engines.py)."""
+    from tests.servers import free_port
+
+    url = f"postgresql://sales:s3cret-pw@127.0.0.1:{free_port()}/crm"
+    monkeypatch.setenv("SR_TEST_DB", url)
+    with pytest.raises(DataError) as err:
+        load_tables(_params({"opportunities": "opps"}), None, M)
+    msg = str(err.value)
+    assert "cannot connect to the database in $SR_TEST_DB" in msg
+    assert "s3cret-pw" not in msg and url not in msg
 
 
 def test_data_dir_given_wins_over_sql(tmp_path, monkeypatch):

@@ -30,12 +30,28 @@ def pg_url():
         yield url
 
 
+TEAMS = ("emea", "na", "apac")
+MONTHS = (REPORT_MONTH, "2026-09")
+
+
 @pytest.fixture(scope="module")
-def loaded_emea(sample_dir):
+def loaded(sample_dir):
+    """``loaded(team, month)``: the team's tables read from the sample files (once each)."""
     from salesreport.data import load_tables
 
-    params = load_params("emea")
-    return {m: load_tables(params, sample_dir, m) for m in (REPORT_MONTH, "2026-09")}
+    cache = {}
+
+    def get(team: str, month: str):
+        if (team, month) not in cache:
+            cache[team, month] = load_tables(load_params(team), sample_dir, month)
+        return cache[team, month]
+
+    return get
+
+
+@pytest.fixture(scope="module")
+def loaded_emea(loaded):
+    return {m: loaded("emea", m) for m in MONTHS}
 
 
 def _with_engine(params, **engine):
@@ -70,18 +86,118 @@ def assert_same_frames(got: dict, want: dict, engine: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def duckdb_frames(loaded_emea):
-    params = load_params("emea")
-    return {m: _frames(params, loaded, m) for m, loaded in loaded_emea.items()}
+def duckdb_frames(loaded):
+    """``duckdb_frames(team, month)``: the report's frames on the embedded engine (once each)."""
+    cache = {}
+
+    def get(team: str, month: str):
+        if (team, month) not in cache:
+            cache[team, month] = _frames(load_params(team), loaded(team, month), month)
+        return cache[team, month]
+
+    return get
 
 
+@pytest.mark.parametrize("team", TEAMS)
 def test_postgres_computes_the_report_files_as_duckdb(
-    pg_url, loaded_emea, duckdb_frames, monkeypatch
+    team, pg_url, loaded, duckdb_frames, monkeypatch
 ):
     monkeypatch.setenv(PG_ENV, pg_url)
-    params = _with_engine(load_params("emea"), kind="postgres", url_env=PG_ENV)
-    for month, loaded in loaded_emea.items():
-        assert_same_frames(_frames(params, loaded, month), duckdb_frames[month], "postgres")
+    params = _with_engine(load_params(team), kind="postgres", url_env=PG_ENV)
+    for month in MONTHS:
+        got = _frames(params, loaded(team, month), month)
+        assert_same_frames(got, duckdb_frames(team, month), f"postgres {team} {month}")
+
+
+# ------------------------------------------------- tables read where they live (data.sql)
+
+#: the sample's tables as a CRM database holds them (typed columns: date, timestamptz,
+#: numeric, bigint; text where the sample has unreadable values), in schema ``crm``
+CRM_SCHEMA = "crm"
+
+
+@pytest.fixture(scope="module")
+def pg_crm(pg_url, sample_dir):
+    from tests.servers import copy_folder_to_postgres
+
+    names = copy_folder_to_postgres(pg_url, sample_dir, CRM_SCHEMA)
+    assert len(names) == 10
+    return pg_url
+
+
+def _sql_team(params, **tables):
+    """``params`` reading every table from the database (``engine: postgres`` with
+    ``data.sql``, as docs/data-contract.md shows it); ``tables`` overrides a table's spec."""
+    from salesreport.params import TeamParams
+    from salesreport.tables import TABLE_NAMES
+
+    spec = {t: f"{CRM_SCHEMA}.{t}" for t in TABLE_NAMES} | tables
+    data = params.model_dump(exclude_unset=True)
+    data["data"] = {"sql": {"url_env": PG_ENV, "tables": spec}}
+    data["engine"] = "postgres"
+    return TeamParams.model_validate(data)
+
+
+def test_postgres_tables_given_by_name_or_query_read_as_the_files(
+    pg_crm, loaded_emea, duckdb_frames, monkeypatch
+):
+    """``engine: postgres`` beside ``data.sql``: the server data.sql names computes (no
+    url_env of its own), the tables (names and a query) read from it are the tables the files
+    give, and the report's files computed there equal DuckDB's from the files."""
+    from salesreport.data import load_tables
+
+    monkeypatch.setenv(PG_ENV, pg_crm)
+    query = (
+        "SELECT order_id, account_id, order_date, amount, region, currency, product, channel, "
+        f"segment FROM {CRM_SCHEMA}.orders"
+    )
+    params = _sql_team(load_params("emea"), orders=query)
+    assert params.engine.kind == "postgres" and params.engine.url_env == PG_ENV
+    for month, from_files in loaded_emea.items():
+        got = load_tables(params, None, month)
+        assert got.sources["orders"] == "sql:orders"
+        for name, want in from_files.tables.items():
+            pd.testing.assert_frame_equal(
+                getattr(got.tables, name).reset_index(drop=True),
+                want.reset_index(drop=True),
+                obj=name,
+            )
+        assert got.quality.read["opportunities"]["rows_kept"] == len(got.tables.opportunities)
+        if month == REPORT_MONTH:
+            want = duckdb_frames("emea", month)
+            assert_same_frames(_frames(params, got, month), want, "postgres")
+
+
+@pytest.mark.parametrize(
+    "spec, says",
+    [
+        (f"{CRM_SCHEMA}.opportunity", 'relation "crm.opportunity" does not exist'),
+        (
+            f"SELECT opportunity_id, amount FROM {CRM_SCHEMA}.opportunities",
+            "column 'owner_id' is missing (required). Select it in the query of "
+            "data.sql.tables.opportunities",
+        ),
+        (
+            f"SELECT * FROM {CRM_SCHEMA}.opportunities WHERE false",
+            "query for opportunities returned no rows",
+        ),
+    ],
+)
+def test_a_wrong_table_or_query_on_the_server_names_the_table_and_setting(
+    pg_crm, spec, says, monkeypatch
+):
+    from salesreport.data import load_tables
+    from salesreport.exceptions import DataError
+
+    monkeypatch.setenv(PG_ENV, pg_crm)
+    params = _sql_team(load_params("emea"), opportunities=spec)
+    with pytest.raises(DataError) as err:
+        load_tables(params, None, REPORT_MONTH)
+    msg = str(err.value)
+    assert says in msg, msg
+    assert "opportunities" in msg and ("data.sql.tables" in msg or "sql:opportunities" in msg)
+    password = pg_crm.split(":")[2].split("@")[0]
+    assert password not in msg and pg_crm not in msg
 
 
 #: one KPI of each kind the compiler has (flow, ratio of flows, employed reps, cohort
@@ -188,8 +304,16 @@ def test_a_query_failing_on_the_server_names_the_engine_masks_the_url(pg_url, mo
 def test_engine_params_in_yaml():
     assert EngineParams.model_validate("duckdb").kind == "duckdb"
     assert EngineParams.model_validate({"kind": "postgres", "url_env": "X"}).url_env == "X"
+    from salesreport.params import TeamParams
+
     with pytest.raises(ValueError, match="needs url_env"):
-        EngineParams.model_validate("postgres")
+        TeamParams.model_validate({"team": "t", "engine": "postgres"})
+    sql = {"url_env": "CRM_URL", "tables": {"orders": "billing.orders"}}
+    team = TeamParams.model_validate({"team": "t", "engine": "postgres", "data": {"sql": sql}})
+    assert team.engine.url_env == "CRM_URL"  # the server the tables are read from
+    own = {"kind": "postgres", "url_env": "PG"}
+    team = TeamParams.model_validate({"team": "t", "engine": own, "data": {"sql": sql}})
+    assert team.engine.url_env == "PG"
     with pytest.raises(ValueError, match="look like credentials"):
         EngineParams.model_validate(
             {"kind": "spark", "options": {"spark.hadoop.fs.s3a.secret.key": "x"}}
@@ -300,35 +424,66 @@ def test_hand_made_kpis_by_region_agree_on_spark():
     assert_same_frames({"kpis": got}, {"kpis": want}, "spark")
 
 
-def test_a_report_computed_in_postgres_never_shows_the_password(pg_url, tmp_path, sample_dir):
-    """The whole run on the real server, with its real password: the report publishes, and
-    neither the password nor the URL is in any file written (HTML, notebooks, run.json, CSV)
-    or in what the command prints."""
+def test_a_report_read_and_computed_in_postgres_equals_duckdb_and_never_shows_the_password(
+    pg_crm, tmp_path, built
+):
+    """The whole run as docs/data-contract.md shows it (``engine: postgres`` and ``data.sql``,
+    no data folder) on the real server with its real password: the report publishes, its
+    files equal the DuckDB run's on the files, and neither the password nor the URL is in any
+    file written (HTML, notebooks, run.json, CSV) or in what the command prints."""
+    from salesreport.tables import TABLE_NAMES
     from tests.conftest import _project, run_cli
 
     root = _project(tmp_path)
     p = root / "params" / "emea.yaml"
+    tables = ", ".join(f"{t}: {CRM_SCHEMA}.{t}" for t in TABLE_NAMES)
     p.write_text(
-        p.read_text() + f"audiences: [executive]\nengine: {{kind: postgres, url_env: {PG_ENV}}}\n"
+        p.read_text()
+        + f"engine: postgres\ndata:\n  sql:\n    url_env: {PG_ENV}\n"
+        + f"    tables: {{{tables}}}\n"
     )
     r = run_cli(
-        "report", "--team", "emea", "--month", REPORT_MONTH, "--data", str(sample_dir),
-        SALESREPORT_HOME=str(root), **{PG_ENV: pg_url},
+        "report", "--team", "emea", "--month", REPORT_MONTH,
+        SALESREPORT_HOME=str(root), **{PG_ENV: pg_crm},
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
-    password = pg_url.split(":")[2].split("@")[0]
+    password = pg_crm.split(":")[2].split("@")[0]
     assert password.startswith("pw-")
     out = root / "reports"
     files = [f for f in out.rglob("*") if f.is_file()]
     assert any(f.name == "executive.html" for f in files)
     for f in files:
         data = f.read_bytes()
-        assert password.encode() not in data and pg_url.encode() not in data, f
+        assert password.encode() not in data and pg_crm.encode() not in data, f
     assert password not in r.stdout + r.stderr
     run = json.loads(next(f for f in files if f.name == "run.json").read_text())
     assert run["parameters"]["engine"] == {
         "kind": "postgres", "url_env": PG_ENV, "master": None, "options": {}
     }  # fmt: skip
+    duck = built[0] / "reports" / "emea" / REPORT_MONTH
+    here = out / "emea" / REPORT_MONTH
+    assert_same_frames(
+        {n: pd.read_csv(here / n) for n in CSV_FILES},
+        {n: pd.read_csv(duck / n) for n in CSV_FILES},
+        "postgres (data.sql)",
+    )
+    pages = sorted(f.name for f in duck.glob("*.html"))
+    assert len(pages) >= 7 and pages == sorted(f.name for f in here.glob("*.html"))
+    for name in pages:  # the pages say the same, word for word, but for when they were made
+        assert _page_words(here / name) == _page_words(duck / name), name
+
+
+def _page_words(path) -> list[str]:
+    """The text a reader sees on a page, line by line, without the time it was generated,
+    and a table's source named alike (``reps.csv`` from a folder, ``sql:reps`` from data.sql)."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+    for tag in soup(["script", "style"]):
+        tag.decompose()
+    lines = soup.get_text("\n", strip=True).splitlines()
+    lines = [re.sub(r"generated \d{4}-\d\d-\d\d \d\d:\d\d UTC", "generated", t) for t in lines]
+    return [re.sub(r"\bsql:(\w+)|\b(\w+)\.csv\b", r"\1\2", t) for t in lines]
 
 
 def test_a_server_that_is_down_stops_the_run_with_exit_3_and_publishes_nothing(

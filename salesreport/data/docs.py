@@ -48,26 +48,38 @@ RULES = """\
 ENGINES = """\
 ## Where the tables come from, and which engine computes
 
-The team's YAML names the source:
+The team's YAML names the source and, optionally, the engine:
 
 ```yaml
+engine: duckdb        # the default, embedded; or postgres, or spark
 data:
-  path: /srv/exports/emea          # a folder of files
+  path: /srv/exports/emea          # a folder of files (duckdb and spark)
   # or, for a database:
   sql:
     url_env: CRM_URL               # the environment variable holding the URL; never the URL itself
     tables: {opportunities: crm.opportunities, orders: "select * from billing.orders"}
 ```
 
-- The engine is DuckDB, embedded (nothing to start): the files are read by it, and the
+- **Reading.** Files are read by an embedded DuckDB, and so are a database's tables
+  (`sqlite:///path` through the standard library, `postgresql://` through psycopg in a
+  read-only transaction, any other URL through SQLAlchemy and its driver, not tested): the
   checks, the team filters, the currency conversion and the point-in-time cut above are
-  queries on it; a database's tables (SQLite through the standard library, others through
-  SQLAlchemy) are read into it. In a report run its database is a file in the run's work
-  folder, so large tables are kept on disk and read as queries need them.
-- Not yet: an `engine:` key choosing PostgreSQL (the tables staying in the database, only
-  results coming back) or Apache Spark. The YAML has no such key today; every computation
-  runs on the embedded engine. Every engine will give the same output files for the same
-  data: floats within a relative 1e-9, everything else identical.
+  queries on it, the same for every source and every engine, so a table read from a
+  database is checked, counted and reported exactly as the same rows in a file. A table
+  given by name (`crm.opportunities`) is read with `SELECT *`; anything else is run as the
+  query. Rows keep the order the query returns, the order that breaks ties such as "the
+  later row": give the query an `ORDER BY` when that matters. In a report run the embedded
+  database is a file in the run's work folder, so large tables are kept on disk.
+- **`engine: postgres` with `data.sql`**: the numbers are computed in the PostgreSQL
+  server `data.sql.url_env` names (or `engine: {kind: postgres, url_env: OTHER}`): the
+  checked tables are put in temporary tables of the run's session (gone when it ends), every
+  KPI, cohort and revenue query runs there, and only results come back. What is not done
+  yet: the rows are read once through the process for the checks above, and written back
+  into the session; the checks themselves do not yet run in the server.
+- **`engine: spark`** with `data.path` or `data.sql`: the same tables, checked as above, in
+  a Spark session (local unless the YAML names a master URL), every query run by Spark.
+- Every engine gives the same output files for the same data: floats within a relative
+  1e-9, everything else identical.
 - The URL, and any password in it, never appears in `run.json`, a log, an
   executed notebook, the HTML or an error message.
 """

@@ -38,6 +38,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from salesreport.backends import first_line
 from salesreport.data.parse import cells_to_arrow, ident, kind_of, sql_text
 from salesreport.exceptions import DataError
 from salesreport.tables import TABLE_NAMES
@@ -556,10 +557,13 @@ def sql_query(spec: str) -> str:
 
 def read_sql_tables(con, url_env: str, tables: dict[str, str]) -> dict[str, RawTable]:
     """Read each ``table -> name or query`` from the database whose URL is in ``$url_env``
-    into the engine connection ``con``.
+    into the engine connection ``con``, where the contract's checks run.
 
-    ``sqlite:///path`` uses the standard library (read only); other URLs need
-    SQLAlchemy. The URL never appears in an error message.
+    ``sqlite:///path`` uses the standard library (read only), ``postgresql://`` psycopg (in a
+    read-only transaction, times in UTC), any other URL SQLAlchemy and the database's driver
+    (installed by the user; not tested). Rows keep the order the query returns them in (the
+    order that breaks ties such as "the later row"): give the query an ``ORDER BY`` when it
+    matters. The URL never appears in an error message.
     """
     url = os.environ.get(url_env)
     if not url:
@@ -573,7 +577,6 @@ def read_sql_tables(con, url_env: str, tables: dict[str, str]) -> dict[str, RawT
             f"data.sql.tables names unknown tables {unknown}",
             f"Use the contract's table names: {', '.join(TABLE_NAMES)}.",
         )
-    out: dict[str, RawTable] = {}
     if url.startswith("sqlite:///"):
         path = url[len("sqlite:///") :]
         if not Path(path).exists():
@@ -581,58 +584,89 @@ def read_sql_tables(con, url_env: str, tables: dict[str, str]) -> dict[str, RawT
                 f"the SQLite database named by ${url_env} does not exist",
                 f"Check the path in ${url_env}.",
             )
-        try:
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        except sqlite3.Error as exc:
-            raise ReadError(
-                mask_secret(f"cannot open the SQLite database (${url_env}): {exc}", url),
-                f"Check ${url_env}.",
-            ) from exc
-        try:
-            for table, spec in tables.items():
-                out[table] = _read_query(con, conn, table, spec, url, sqlite3.Error)
-        finally:
-            conn.close()
-        return out
+        connect, errors = (lambda: sqlite3.connect(f"file:{path}?mode=ro", uri=True)), sqlite3.Error
+    elif url.split(":", 1)[0] in ("postgres", "postgresql"):
+        connect, errors = _postgres_reader(url, url_env)
+    else:
+        connect, errors = _sqlalchemy_reader(url, url_env)
     try:
-        import sqlalchemy
-    except ImportError as exc:
-        raise ReadError(
-            f"${url_env} names a database other than SQLite and SQLAlchemy is not installed",
-            "Install SQLAlchemy and the database's driver, or use a sqlite:///path URL.",
-        ) from exc
-    try:
-        engine = sqlalchemy.create_engine(url)
-        with engine.connect() as conn:
-            for table, spec in tables.items():
-                out[table] = _read_query(
-                    con, conn, table, sqlalchemy.text(sql_query(spec)), url, Exception
-                )
+        conn = connect()
     except ReadError:
         raise
     except Exception as exc:  # connection failures of any driver; message masked
         raise ReadError(
-            mask_secret(f"cannot connect to the database in ${url_env}: {exc}", url),
-            f"Check ${url_env} and that the database is reachable.",
+            mask_secret(f"cannot connect to the database in ${url_env}: {first_line(exc)}", url),
+            f"Check ${url_env} (host, port, user, password, database) and that the database "
+            "is running and reachable.",
         ) from None
-    return out
+    try:
+        return {
+            table: _read_query(con, conn, table, spec, url, errors)
+            for table, spec in tables.items()
+        }
+    finally:
+        conn.close()
 
 
-def _read_query(con, conn, table: str, spec, url: str, errors) -> RawTable:
+def _postgres_reader(url: str, url_env: str):
+    try:
+        import psycopg
+    except ImportError:
+        raise ReadError(
+            f"${url_env} names a PostgreSQL database and the psycopg driver is not installed",
+            "Install it: pip install 'salesreport[postgres]' (or make setup).",
+        ) from None
+
+    def connect():
+        conn = psycopg.connect(url, connect_timeout=10, application_name="salesreport")
+        conn.read_only = True
+        conn.execute("SET TIME ZONE 'UTC'")
+        return conn
+
+    return connect, psycopg.Error
+
+
+def _sqlalchemy_reader(url: str, url_env: str):
+    try:
+        import sqlalchemy
+    except ImportError:
+        raise ReadError(
+            f"${url_env} names a database other than SQLite and PostgreSQL, and SQLAlchemy "
+            "is not installed",
+            "Install SQLAlchemy and the database's driver, or use a sqlite:/// or "
+            "postgresql:// URL.",
+        ) from None
+    return (lambda: sqlalchemy.create_engine(url).raw_connection()), Exception
+
+
+def _read_query(con, conn, table: str, spec: str, url: str, errors) -> RawTable:
+    """One table or query through a DB-API connection, registered in ``con``."""
     import pandas as pd
 
-    query = sql_query(spec) if isinstance(spec, str) else spec
     try:
-        df = pd.read_sql_query(query, conn)
-    except (errors, pd.errors.DatabaseError) as exc:
+        cur = conn.cursor()
+        try:
+            cur.execute(sql_query(spec))
+            names = [d[0] for d in cur.description or []]
+            rows = cur.fetchall()
+        finally:
+            cur.close()
+    except errors as exc:
         raise ReadError(
-            mask_secret(f"query for {table} failed: {exc}", url),
-            f"Fix data.sql.tables.{table} in the team's YAML.",
+            mask_secret(f"query for {table} failed: {first_line(exc)}", url),
+            f"Fix data.sql.tables.{table} in the team's YAML (a table the database has, or "
+            "a query it runs).",
         ) from None
+    # numbers the driver gives as Decimal become floats, as pandas.read_sql_query makes them
+    df = pd.DataFrame.from_records(rows, columns=names, coerce_float=True)
     df = df.astype(object).where(df.notna(), None)
     df.columns = [str(c).strip().lstrip("\ufeff") for c in df.columns]
     if len(df.columns) == 0 or len(df) == 0:
-        raise _no_rows(bool(len(df.columns)))
+        raise ReadError(
+            f"the query for {table} returned no rows",
+            f"Check data.sql.tables.{table} (its table, or its query's WHERE clause), or leave "
+            f"{table} out of data.sql.tables if the team has none.",
+        )
     df.index = pd.RangeIndex(2, len(df) + 2)
     digest = hashlib.sha256(df.to_csv(index=False).encode("utf-8")).hexdigest()
     raw = _register_cells(

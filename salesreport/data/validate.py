@@ -341,8 +341,13 @@ def structural_problems(con, pt: ParsedTable, params_path: str) -> list[dict]:
                 name,
                 [],
                 f"is missing (required){hint}",
-                "Add it or map your export's column onto it under "
-                f"data.mapping.{pt.table} in {pf}.",
+                (
+                    f"Select it in the query of data.sql.tables.{pt.table}, or map a column "
+                    f"onto it under data.mapping.{pt.table}, in {pf}."
+                    if pt.file.startswith("sql:")
+                    else "Add it or map your export's column onto it under "
+                    f"data.mapping.{pt.table} in {pf}."
+                ),
             )
         )
     checked = [c for c in pt.spec.columns if c.name in pt.checked]
