@@ -377,7 +377,9 @@ def pg_icu_url(pg_url):
 
 def _hand_tables():
     """The hand-worked KPI tables (tests/test_kpis_hand.py) with region labels whose order
-    differs by collation ("de" and "DE", "_x"), a missing close date and a zero amount."""
+    differs by collation ("de" and "DE", "_x"), a missing close date, a zero amount and
+    amounts whose decimal sum is not exact in binary (0.1 + 0.2); their activities fall on
+    both sides of a month's end (23:30 on March 31st, 00:00 on April 1st, the team's clock)."""
     from salesreport.tables import Tables
     from tests.test_kpis_hand import _acts, _leads, _opps, _reps
 
@@ -385,6 +387,7 @@ def _hand_tables():
     opps["region"] = ["de", "UK", "_x", "UK", "DE"]
     opps.loc[2, "close_date"] = pd.NaT
     opps.loc[3, "amount"] = 0.0
+    opps.loc[0, "amount"], opps.loc[4, "amount"] = 0.1, 0.2
     reps["region"] = ["de", "UK", "_x", "DE"]
     return Tables(opportunities=opps, leads=_leads(), activities=_acts(), reps=reps)
 
@@ -415,12 +418,17 @@ def test_hand_made_kpis_by_region_agree_on_spark():
     spark_session()
     tables = _hand_tables()
     windows = windows_frame("2026-03", 2)
-    metrics = ["win_rate", "average_deal_size", "lead_conversion_rate"]
+    metrics = ["win_rate", "average_deal_size", "lead_conversion_rate", "calls", "revenue"]
     duck = engine_for(tables, "2026-03", PARAMS)
     spark = engine_for(tables, "2026-03", _with_engine(PARAMS, kind="spark", master="local[2]"))
     want = evaluate(duck, PARAMS, windows, metrics, "region")
     got = evaluate(spark, PARAMS, windows, metrics, "region")
     assert want["value"].isna().any() and {"region=de", "region=DE"} <= set(want["segment"])
+    march = want[(want["metric"] == "calls") & (want["window"] == "month")].tail(3)
+    # R1's call on the 3rd counts in March; R2's call at 00:00 on April 1st does not
+    assert dict(zip(march["segment"], march["value"], strict=True)) == {
+        "region=UK": 0, "region=_x": 0, "region=de": 1
+    }  # fmt: skip
     assert_same_frames({"kpis": got}, {"kpis": want}, "spark")
 
 
