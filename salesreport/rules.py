@@ -36,6 +36,13 @@ Rules (the wording of ``docs/kpis.md``):
 * **referral**: ``source`` ``referral`` (trimmed, any case) (:func:`is_referral`).
 * **contract length**: ``contract_months`` where it is above 0, else 12
   (:func:`contract_months`).
+
+The pages' tables (:mod:`salesreport.analysis`) and the pipeline forecast work on small
+pandas frames at a date: their "open at a date" and "stage at a date"
+(:func:`salesreport.forecast.pipeline_forecast.open_at` and ``stage_at``) use the statuses
+defined here, and a property test (``tests/test_rules.py``) holds them equal to
+:func:`open_months` and :func:`stage_runs` at every month end on random pipelines. The
+loader's point-in-time cut (:mod:`salesreport.data.pit`) uses the same statuses.
 """
 
 from __future__ import annotations

@@ -239,3 +239,80 @@ def test_total_is_exact_whatever_the_order_of_the_rows():
             f"v{i}", pd.DataFrame({"v": [rows[j] for j in order]}), temp=True
         )
         assert e.execute(t.aggregate(s=rules.total(t.v)))["s"].iloc[0] == pytest.approx(1.3, abs=0)
+
+
+# ------------------------------------- the pandas rules of pages and forecasts = the engine's
+
+OPEN_STATUSES = ("open", "won", "lost")
+#: the first, the 15th and the last day of each month: the edges a rule can get wrong
+DAYS = sorted(
+    d + off
+    for d in pd.date_range("2025-11-01", "2026-06-01", freq="MS")
+    for off in (pd.Timedelta(0), pd.Timedelta(days=14), pd.offsets.MonthEnd(0))
+)
+
+
+def _random_pipeline(draw) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Opportunities (unique ids, as the loader keeps them; created or close dates missing,
+    closed on the day they were created, open with a past close date) and a stage history
+    whose rows the loader would keep (every column present), dates often shared."""
+    from hypothesis import strategies as st
+
+    n = draw(st.integers(1, 8))
+    day = st.one_of(st.none(), st.sampled_from(DAYS))
+    opp = pd.DataFrame(
+        {
+            "opportunity_id": [f"O{i}" for i in range(n)],
+            "account_id": ["a"] * n,
+            "owner_id": ["r"] * n,
+            "created_date": pd.to_datetime(draw(st.lists(day, min_size=n, max_size=n))),
+            "close_date": pd.to_datetime(draw(st.lists(day, min_size=n, max_size=n))),
+            "stage": draw(st.lists(st.sampled_from(["S1", "S2", "S3"]), min_size=n, max_size=n)),
+            "status": draw(st.lists(st.sampled_from(OPEN_STATUSES), min_size=n, max_size=n)),
+            "amount": [1.0] * n,
+            "region": ["DE"] * n,
+        }
+    )
+    m = draw(st.integers(0, 12))
+    few_days = st.sampled_from(DAYS[::2])  # shared days: ties broken by file order
+    history = pd.DataFrame(
+        {
+            "opportunity_id": draw(st.lists(st.sampled_from([*opp["opportunity_id"], "X"]),
+                                            min_size=m, max_size=m)),
+            "stage": draw(st.lists(st.sampled_from(["S1", "S2", "S3", "S4"]), min_size=m,
+                                   max_size=m)),
+            "entered_date": pd.to_datetime(draw(st.lists(few_days, min_size=m, max_size=m))),
+        }
+    )  # fmt: skip
+    return opp, history
+
+
+def test_open_at_and_stage_at_of_pages_and_forecasts_agree_with_the_engine_rules():
+    """analysis.py and the pipeline forecast read "open at a date" and "stage at a date" from
+    pandas (``pipeline_forecast.open_at``/``stage_at``); the KPIs from ``rules.open_months``
+    and ``rules.stage_runs`` on the engine. At every month end both must say the same."""
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from salesreport.forecast.pipeline_forecast import open_at, stage_at
+    from salesreport.tables import Tables
+
+    @given(st.data())
+    def check(data):
+        opp, history = _random_pipeline(data.draw)
+        e = _engine(opportunities=opp, stage_history=history)
+        o = e.table("opportunities")
+        first, stop = rules.open_months(o)
+        months = e.execute(o.select("_row", first=first, stop=stop)).sort_values("_row")
+        runs = e.execute(rules.stage_runs(o, e.table("stage_history")))
+        tables = Tables(opportunities=opp, stage_history=history)
+        for end in pd.date_range("2025-10-31", "2026-07-31", freq="ME"):
+            k = end.to_period("M").ordinal
+            engine_open = ((months["first"] <= k) & (k < months["stop"])).tolist()
+            assert open_at(opp, end).tolist() == engine_open, end
+            held = runs[(runs["p_first"] <= k) & (k < runs["p_stop"])].set_index("_row")
+            assert held.index.is_unique
+            pandas_stage = stage_at(tables, end)
+            assert pandas_stage.tolist() == [held.loc[i, "stage"] for i in range(len(opp))], end
+
+    check()

@@ -37,6 +37,7 @@ import pandas as pd
 from salesreport.data.parse import ident, sql_text
 from salesreport.data.validate import examples_where
 from salesreport.periods import month_end, month_end_exclusive, month_period
+from salesreport.rules import CLOSED_STATUSES, OPEN
 from salesreport.tables import TABLES, Tables
 
 COUNT_COLUMNS = ["table", "action", "reason", "count", "rows"]
@@ -118,11 +119,12 @@ def cut(
 
     if "opportunities" in out:
         rel, cols = out["opportunities"]
-        closed_later = f"(status IN ('won', 'lost') AND coalesce(close_date > {end}, false))"
+        closed = ", ".join(sql_text(s) for s in CLOSED_STATUSES)
+        closed_later = f"(status IN ({closed}) AND coalesce(close_date > {end}, false))"
         note(
             "opportunities", f"closed after {month}: open at the end of {month}", rel, closed_later
         )
-        changes = {"status": f"CASE WHEN {closed_later} THEN 'open' ELSE status END"}
+        changes = {"status": f"CASE WHEN {closed_later} THEN {sql_text(OPEN)} ELSE status END"}
         if "lost_reason" in cols:
             changes["lost_reason"] = f"CASE WHEN {closed_later} THEN NULL ELSE lost_reason END"
         if "forecast_category" in cols:

@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 
 from salesreport.periods import month_end
+from salesreport.rules import CLOSED_STATUSES
 from salesreport.tables import Tables
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ if TYPE_CHECKING:
 RUN_RATE_MONTHS = 6
 MIN_CLOSED = 5
 COMPONENTS = ("open pipeline", "run rate", "total")
-CLOSED = ("won", "lost")
+CLOSED = CLOSED_STATUSES  # won or lost: salesreport.rules
 
 
 def _month(value: str | pd.Period) -> pd.Period:
