@@ -349,9 +349,7 @@ def account_executives(tables: Tables, month: str) -> list[str]:
     """The account executives who get their own page (``per_rep: true``), sorted by id.
 
     With a reps table: ``role`` ``ae`` or an alias (:func:`_has_role`) and employed at some
-    point in ``month``: ``hire_date`` empty or on/before the month's last day,
-    ``leave_date`` empty or on/after its first day (a rep who left in 2023 gets
-    no page in 2026). Without one: every ``owner_id`` with an opportunity open at
+    point in ``month`` (:func:`employed`: a rep who left in 2023 gets no page in 2026). Without one: every ``owner_id`` with an opportunity open at
     the end of the month or closed (won or lost) in it.
     """
     start, end = _bounds(month)
@@ -376,16 +374,19 @@ def _has_role(reps: pd.DataFrame, role: str) -> pd.Series:
 
 
 def employed(tables: Tables, month: str, role: str) -> list[str]:
-    """Reps of ``role`` (case-insensitive) employed at some point in ``month``, sorted:
-    ``hire_date`` empty or on/before its last day, ``leave_date`` empty or on/after its
-    first day. Empty without a reps table."""
+    """Reps of ``role`` (case-insensitive) employed at some point in ``month``, sorted, by the
+    rule of :func:`salesreport.rules.employed` that the KPIs use: ``hire_date`` on/before its
+    last day (an unknown hire date is not employed; the loader drops such rows, the column
+    being required), ``leave_date`` empty or on/after its first day. A frame without a
+    ``hire_date`` column (made by hand in a notebook) counts every rep as hired. Empty without
+    a reps table."""
     r = tables.reps
     if r is None:
         return []
     start, end = _bounds(month)
-    hired = r["hire_date"] if "hire_date" in r else pd.Series(pd.NaT, index=r.index)
+    hired = r["hire_date"] <= end if "hire_date" in r else pd.Series(True, index=r.index)
     left = r["leave_date"] if "leave_date" in r else pd.Series(pd.NaT, index=r.index)
-    keep = _has_role(r, role) & (hired.isna() | (hired <= end)) & (left.isna() | (left >= start))
+    keep = _has_role(r, role) & hired & (left.isna() | (left >= start))
     return sorted(r.loc[keep, "rep_id"].dropna().astype(str).unique())
 
 

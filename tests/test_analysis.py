@@ -296,10 +296,12 @@ def reps_table() -> pd.DataFrame:
 def test_account_executives_are_the_aes_employed_in_the_month():
     t = Tables(opportunities=opps(), reps=reps_table())
     # r1 employed throughout; r2 hired on the month's last day (role "AE" in capitals);
-    # r3 left the day before the month; r4 left on its first day (still employed that
-    # day, hire date unknown); s1 is an SDR.
+    # r3 left the day before the month; r4 has no hire date: not employed, as the KPIs
+    # count it (rules.employed); s1 is an SDR.
+    assert analysis.account_executives(t, "2026-10") == ["r1", "r2"]
+    assert analysis.account_executives(t, "2026-09") == ["r1", "r3"]
+    t.reps.loc[3, "hire_date"] = D("2019-05-01")  # r4 left on October 1st: employed that day
     assert analysis.account_executives(t, "2026-10") == ["r1", "r2", "r4"]
-    assert analysis.account_executives(t, "2026-09") == ["r1", "r3", "r4"]
 
 
 def test_without_a_reps_table_every_owner_with_pipeline_or_a_close_in_the_month_gets_a_page():

@@ -316,3 +316,42 @@ def test_open_at_and_stage_at_of_pages_and_forecasts_agree_with_the_engine_rules
             assert pandas_stage.tolist() == [held.loc[i, "stage"] for i in range(len(opp))], end
 
     check()
+
+
+def test_the_pages_employed_reps_are_the_engine_rules_employed_reps():
+    """``analysis.employed`` (AE pages, leaderboard, activity tables) and ``rules.employed`` and
+    ``rules.has_role`` (the rep KPIs) pick the same reps in every month, on random rosters:
+    unknown hire dates, leave dates on a month's first or last day, role spellings."""
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from salesreport import analysis
+    from salesreport.tables import Tables
+
+    day = st.one_of(st.none(), st.sampled_from(DAYS))
+    roles = st.sampled_from(["ae", "AE", " Account Executive", "account-executive", "sdr", "x"])
+
+    @given(st.data())
+    def check(data):
+        n = data.draw(st.integers(1, 6))
+        reps = pd.DataFrame(
+            {
+                "rep_id": [f"R{i}" for i in range(n)],
+                "name": ["n"] * n,
+                "role": data.draw(st.lists(roles, min_size=n, max_size=n)),
+                "region": ["DE"] * n,
+                "hire_date": pd.to_datetime(data.draw(st.lists(day, min_size=n, max_size=n))),
+                "leave_date": pd.to_datetime(data.draw(st.lists(day, min_size=n, max_size=n))),
+            }
+        )
+        e = _engine(reps=reps)
+        r = e.table("reps")
+        for month in pd.period_range("2025-10", "2026-07", freq="M"):
+            first, last = month.start_time.date(), month.end_time.date()
+            keep = e.execute(
+                r.filter(rules.has_role(r, "ae") & rules.employed(r, first, last)).select("rep_id")
+            )
+            want = sorted(keep["rep_id"])
+            assert analysis.employed(Tables(reps=reps), str(month), "ae") == want, month
+
+    check()

@@ -80,7 +80,7 @@ An objective with `spokes: COL` is graded as written and once per value of COL f
 KPIs of the report month (segment `COL=value`; `COL=(none)` is not a spoke).
 
 **Reps.** Employed in P: `hire_date` <= last day of P and `leave_date` empty or >= first day of
-P. A rep's `role` is compared trimmed, in any case, with runs of spaces and hyphens read as
+P (`hire_date` is required: a row without one is dropped by the loader and counted). A rep's `role` is compared trimmed, in any case, with runs of spaces and hyphens read as
 `_`, and with its aliases: `account_executive` (so "Account Executive") is an `ae`; `bdr` an
 `sdr` (`salesreport.rules.ROLE_ALIASES`). `revenue_per_rep` counts account executives only;
 `activities_per_rep` reps of any role; attrition counts reps of any role. The same rule picks
