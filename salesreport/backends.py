@@ -73,7 +73,7 @@ def engine_url(spec: EngineParams, source: str) -> str:
     url = os.environ.get(spec.url_env or "")
     if not url:
         raise EngineError(
-            f"engine {spec.kind}: the environment variable {spec.url_env} (engine.url_env in "
+            f"engine {spec.kind}: the environment variable {spec.url_env} (url_env in "
             f"{source}) is not set",
             fix=f"Export {spec.url_env}=postgresql://user:password@host:5432/database before "
             "the run; the URL never goes into YAML.",

@@ -68,7 +68,9 @@ data:
   database is checked, counted and reported exactly as the same rows in a file. A table
   given by name (`crm.opportunities`) is read with `SELECT *`; anything else is run as the
   query. Rows keep the order the query returns, the order that breaks ties such as "the
-  later row": give the query an `ORDER BY` when that matters. In a report run the embedded
+  later row": give the query an `ORDER BY` when that matters. The rows that messages and the
+  data-quality section name are numbered as in a file with its header row: the query's
+  first row is row 2. In a report run the embedded
   database is a file in the run's work folder, so large tables are kept on disk.
 - **`engine: postgres` with `data.sql`**: the numbers are computed in the PostgreSQL
   server `data.sql.url_env` names (or `engine: {kind: postgres, url_env: OTHER}`): the
