@@ -275,7 +275,8 @@ def run_all_teams(
     Every team is checked and locked and its pages prepared first; the workers start at once
     on the pages of every team, the pages of one audience sharing a kernel per worker
     (cleared between pages, as the per-AE pages do), so each kernel imports its libraries
-    once for all teams; meanwhile the teams are loaded and computed one after the other, and
+    once for all teams; meanwhile the teams are loaded and computed one after the other (a
+    database table that several teams read is queried once: :func:`shared_reads`), and
     each page starts as soon as its team's numbers are saved. A team with ``per_rep`` has its
     pages run after the others (its AE pages need its tables). A team that fails to load or
     compute is reported (its waiting pages stop at once, :data:`context.STOPPED_FILE`), a
@@ -283,6 +284,7 @@ def run_all_teams(
     :func:`run_report` publishes it. Ctrl-C stops everything and publishes nothing more.
     """
     from salesreport.context import ContextWriter
+    from salesreport.data.read import shared_reads
     from salesreport.params import list_teams
 
     progress = progress or Progress()
@@ -305,13 +307,14 @@ def run_all_teams(
         early = [j for b in builds if not b.late for j in start_order(b.jobs)]
         if early:
             procs = start_workers(early, n, keep_going=True, by_audience=True)
-        for i, b in enumerate(builds, 1):
-            progress.say(f"== team {b.params.team} ({i} of {len(builds)}): load and compute")
-            try:
-                _compute_team(b, data)
-            except Exception as exc:  # noqa: BLE001 - the next team is still computed
-                ContextWriter(b.paths.work / "context").stop(f"{type(exc).__name__}: {exc}")
-                outcomes[b.params.team] = _failed(b.params.team, exc)
+        with shared_reads():  # a database table read once serves every team reading it
+            for i, b in enumerate(builds, 1):
+                progress.say(f"== team {b.params.team} ({i} of {len(builds)}): load and compute")
+                try:
+                    _compute_team(b, data)
+                except Exception as exc:  # noqa: BLE001 - the next team is still computed
+                    ContextWriter(b.paths.work / "context").stop(f"{type(exc).__name__}: {exc}")
+                    outcomes[b.params.team] = _failed(b.params.team, exc)
         with progress.step("Run the notebooks of every team"):
             failures = wait_every_job(procs, early, progress) if procs else {}
             late = [j for b in builds if b.late and b.params.team not in outcomes for j in b.jobs]

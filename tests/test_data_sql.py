@@ -96,3 +96,41 @@ def test_data_dir_given_wins_over_sql(tmp_path, monkeypatch):
     pd.DataFrame(base_opportunities(2)).to_csv(folder / "opportunities.csv", index=False)
     res = load_tables(_params({"opportunities": "opps"}), folder, M)
     assert len(res.tables.opportunities) == 2
+
+
+def test_within_shared_reads_a_table_is_queried_once_for_every_team(tmp_path, monkeypatch):
+    """--all-teams reads a database once per source: the second team's load is served from
+    the first team's read (the database is gone by then) and filters its own copy."""
+    from salesreport.data.read import shared_reads
+
+    path = _db(tmp_path)
+    rows = base_opportunities(4)
+    rows[1]["region"] = rows[3]["region"] = "UK"
+    with sqlite3.connect(path) as conn:
+        pd.DataFrame(rows).to_sql("opps", conn, index=False, if_exists="replace")
+    monkeypatch.setenv("SR_TEST_DB", f"sqlite:///{path}")
+    tables = {"opportunities": "opps", "orders": "SELECT * FROM sales"}
+    opened = []
+    real = sqlite3.connect
+    monkeypatch.setattr(sqlite3, "connect", lambda *a, **k: opened.append(a) or real(*a, **k))
+    alone = load_tables(_params(tables), None, M)
+    with shared_reads():
+        first = load_tables(_params(tables), None, M)
+        path.unlink()
+        # another team, filtering on region: its own rows from the same read
+        second = load_tables(
+            make_params(data={"sql": {"url_env": "SR_TEST_DB", "tables": tables}},
+                        filters={"region": ["UK"]}),
+            None, M,
+        )  # fmt: skip
+    assert len(opened) == 2  # the load alone, and the first team's in the block
+    pd.testing.assert_frame_equal(first.tables.opportunities, alone.tables.opportunities)
+    assert first.fingerprints == alone.fingerprints == second.fingerprints
+    want = alone.tables.opportunities
+    pd.testing.assert_frame_equal(
+        second.tables.opportunities.reset_index(drop=True),
+        want[want["region"] == "UK"].reset_index(drop=True),
+    )
+    assert second.tables.opportunities["opportunity_id"].tolist() == ["O1", "O3"]
+    with pytest.raises(DataError, match="does not exist"):  # outside the block: read again
+        load_tables(_params(tables), None, M)

@@ -25,6 +25,7 @@ read is row 2), which messages name.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import hashlib
 import io
@@ -485,6 +486,11 @@ def _register_cells(
     con, table: str, file: str, path: str, header: list, rows: list[list]
 ) -> RawTable:
     """Rows of Python cells (Excel, a SQL result) as an Arrow table registered in the engine."""
+    return _register_arrow(con, table, file, path, *_cells_table(header, rows))
+
+
+def _cells_table(header: list, rows: list[list]) -> tuple[list[str], pa.Table, list[str]]:
+    """``(column names, Arrow table c0, c1, ..., kinds)`` of rows of Python cells."""
     names = header_names(header)
     if not names:
         raise _no_rows(False)
@@ -495,7 +501,12 @@ def _register_cells(
         arr, kind = cells_to_arrow([r[j] if j < len(r) else None for r in rows])
         arrays.append(arr)
         kinds.append(kind)
-    data = pa.table(arrays, names=[f"c{i}" for i in range(len(names))])
+    return names, pa.table(arrays, names=[f"c{i}" for i in range(len(names))]), kinds
+
+
+def _register_arrow(
+    con, table: str, file: str, path: str, names: list[str], data: pa.Table, kinds: list[str]
+) -> RawTable:
     name = f"_sr_cells_{table}_{next(_names)}"
     con.register(name, data)
     return RawTable(table, file, path, ident(name), names, kinds, "", None, [("view", name)])
@@ -555,6 +566,24 @@ def sql_query(spec: str) -> str:
     return spec
 
 
+#: while :func:`shared_reads` is on: (URL, table, spec) -> what the query returned
+_SHARED: dict[tuple[str, str, str], tuple] | None = None
+
+
+@contextlib.contextmanager
+def shared_reads():
+    """Within this block a database table is queried once and its rows serve every team that
+    reads the same table or query from the same URL (``salesreport report --all-teams``: the
+    data is read once per source, each team checking and filtering its own copy). The rows
+    are kept in memory until the block ends."""
+    global _SHARED
+    before, _SHARED = _SHARED, {} if _SHARED is None else _SHARED
+    try:
+        yield
+    finally:
+        _SHARED = before
+
+
 def read_sql_tables(con, url_env: str, tables: dict[str, str]) -> dict[str, RawTable]:
     """Read each ``table -> name or query`` from the database whose URL is in ``$url_env``
     into the engine connection ``con``, where the contract's checks run.
@@ -577,6 +606,9 @@ def read_sql_tables(con, url_env: str, tables: dict[str, str]) -> dict[str, RawT
             f"data.sql.tables names unknown tables {unknown}",
             f"Use the contract's table names: {', '.join(TABLE_NAMES)}.",
         )
+    shared = _SHARED
+    if shared is not None and all((url, t, spec) in shared for t, spec in tables.items()):
+        return {t: _register_read(con, t, *shared[url, t, spec]) for t, spec in tables.items()}
     if url.startswith("sqlite:///"):
         path = url[len("sqlite:///") :]
         if not Path(path).exists():
@@ -600,12 +632,21 @@ def read_sql_tables(con, url_env: str, tables: dict[str, str]) -> dict[str, RawT
             "is running and reachable.",
         ) from None
     try:
-        return {
-            table: _read_query(con, conn, table, spec, url, errors)
-            for table, spec in tables.items()
-        }
+        out = {}
+        for table, spec in tables.items():
+            read = _read_query(conn, table, spec, url, errors)
+            if shared is not None:
+                shared[url, table, spec] = read
+            out[table] = _register_read(con, table, *read)
+        return out
     finally:
         conn.close()
+
+
+def _register_read(con, table: str, names, data, kinds, digest: str) -> RawTable:
+    raw = _register_arrow(con, table, f"sql:{table}", f"sql:{table}", names, data, kinds)
+    raw.sha256 = digest
+    return raw
 
 
 def _postgres_reader(url: str, url_env: str):
@@ -639,8 +680,9 @@ def _sqlalchemy_reader(url: str, url_env: str):
     return (lambda: sqlalchemy.create_engine(url).raw_connection()), Exception
 
 
-def _read_query(con, conn, table: str, spec: str, url: str, errors) -> RawTable:
-    """One table or query through a DB-API connection, registered in ``con``."""
+def _read_query(conn, table: str, spec: str, url: str, errors) -> tuple:
+    """One table or query through a DB-API connection: ``(column names, Arrow table, kinds,
+    sha256 of its rows)``."""
     import pandas as pd
 
     try:
@@ -669,16 +711,7 @@ def _read_query(con, conn, table: str, spec: str, url: str, errors) -> RawTable:
         )
     df.index = pd.RangeIndex(2, len(df) + 2)
     digest = hashlib.sha256(df.to_csv(index=False).encode("utf-8")).hexdigest()
-    raw = _register_cells(
-        con,
-        table,
-        f"sql:{table}",
-        f"sql:{table}",
-        list(df.columns),
-        df.to_numpy(dtype=object).tolist(),
-    )
-    raw.sha256 = digest
-    return raw
+    return (*_cells_table(list(df.columns), df.to_numpy(dtype=object).tolist()), digest)
 
 
 # --------------------------------------------------------------------------- one file, as pandas
