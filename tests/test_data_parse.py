@@ -327,3 +327,41 @@ def test_fast_and_general_date_paths_agree():
     # by hand: 23:30 at +02:00 is 21:30 UTC, 03:00 the next day in Kolkata (+05:30)
     assert fast[6] == pd.Timestamp("2026-11-01 03:00").to_pydatetime()
     assert fast[2] is None and fast[8] is None and fast[9] is None and fast[10] is None
+
+
+def test_a_database_column_reads_as_cell_by_cell_whatever_its_type():
+    """column_to_arrow (database results, built by Arrow) gives cells_to_arrow's array and kind
+    for every column a driver returns: one type with missing cells (None, NaN), all missing,
+    mixed types, numbers beyond 64 bits; numeric Decimals as their floats."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from salesreport.data.parse import cells_to_arrow, column_to_arrow
+
+    utc, plus2 = dt.UTC, dt.timezone(dt.timedelta(hours=2))
+    cell = st.one_of(
+        st.text(max_size=4),
+        st.integers(-(2**70), 2**70),
+        st.floats(allow_infinity=False),
+        st.booleans(),
+        st.dates(),
+        st.datetimes(min_value=dt.datetime(1900, 1, 1)),
+        st.datetimes(min_value=dt.datetime(1900, 1, 2), timezones=st.sampled_from([utc, plus2])),
+    )
+
+    @given(st.lists(st.one_of(st.none(), cell), max_size=6), st.booleans())
+    def check(values, one_type):
+        if one_type and values:  # a typed column: the first present cell's type throughout
+            first = next((v for v in values if v is not None), None)
+            values = [v for v in values if v is None or type(v) is type(first)]
+        got_arr, got_kind = column_to_arrow(values)
+        want_arr, want_kind = cells_to_arrow(values)
+        assert got_kind == want_kind and got_arr.equals(want_arr), (values, got_arr, want_arr)
+
+    check()
+    decimals = [Decimal("396.86"), None, Decimal("0.1"), Decimal("26570.00")]
+    arr, kind = column_to_arrow(decimals)
+    assert kind == "number" and arr.to_pylist() == [396.86, None, 0.1, 26570.0]

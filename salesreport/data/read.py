@@ -38,9 +38,10 @@ from itertools import count
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.csv as pa_csv
 
 from salesreport.backends import first_line
-from salesreport.data.parse import cells_to_arrow, ident, kind_of, sql_text
+from salesreport.data.parse import cells_to_arrow, column_to_arrow, ident, kind_of, sql_text
 from salesreport.exceptions import DataError
 from salesreport.tables import TABLE_NAMES
 
@@ -683,8 +684,6 @@ def _sqlalchemy_reader(url: str, url_env: str):
 def _read_query(conn, table: str, spec: str, url: str, errors) -> tuple:
     """One table or query through a DB-API connection: ``(column names, Arrow table, kinds,
     sha256 of its rows)``."""
-    import pandas as pd
-
     try:
         cur = conn.cursor()
         try:
@@ -699,19 +698,22 @@ def _read_query(conn, table: str, spec: str, url: str, errors) -> tuple:
             f"Fix data.sql.tables.{table} in the team's YAML (a table the database has, or "
             "a query it runs).",
         ) from None
-    # numbers the driver gives as Decimal become floats, as pandas.read_sql_query makes them
-    df = pd.DataFrame.from_records(rows, columns=names, coerce_float=True)
-    df = df.astype(object).where(df.notna(), None)
-    df.columns = [str(c).strip().lstrip("\ufeff") for c in df.columns]
-    if len(df.columns) == 0 or len(df) == 0:
+    if not names or not rows:
         raise ReadError(
             f"the query for {table} returned no rows",
             f"Check data.sql.tables.{table} (its table, or its query's WHERE clause), or leave "
             f"{table} out of data.sql.tables if the team has none.",
         )
-    df.index = pd.RangeIndex(2, len(df) + 2)
-    digest = hashlib.sha256(df.to_csv(index=False).encode("utf-8")).hexdigest()
-    return (*_cells_table(list(df.columns), df.to_numpy(dtype=object).tolist()), digest)
+    arrays, kinds = [], []
+    for values in zip(*rows, strict=True):
+        arr, kind = column_to_arrow(list(values))
+        arrays.append(arr)
+        kinds.append(kind)
+    data = pa.table(arrays, names=[f"c{i}" for i in range(len(names))])
+    names = header_names(names)
+    out = pa.BufferOutputStream()
+    pa_csv.write_csv(data.rename_columns(names), out)  # the fingerprint: the rows as CSV
+    return names, data, kinds, hashlib.sha256(out.getvalue().to_pybytes()).hexdigest()
 
 
 # --------------------------------------------------------------------------- one file, as pandas
