@@ -39,6 +39,8 @@ sys.path.insert(0, str(ROOT))
 MONTH = "2026-10"
 PG_ENV = "SALESREPORT_BENCH_PG_URL"
 
+from salesreport.outputs import CSV_FILES  # noqa: E402
+
 
 def cpu() -> float:
     me, kids = (
@@ -57,6 +59,10 @@ def rel_diff(a, b) -> float:
     return float(d.max()) if d.size else 0.0
 
 
+#: the report's files compared between engines (kpis.csv, okrs.csv, cohorts.csv, ...)
+REPORT_FRAMES = tuple(n.removesuffix(".csv") for n in CSV_FILES)
+
+
 def engines(scale: float, names: list[str]) -> None:
     from salesreport.backends import open_engine
     from salesreport.context import build_context
@@ -65,6 +71,7 @@ def engines(scale: float, names: list[str]) -> None:
     from salesreport.params import EngineParams, SqlSource, load_params
     from salesreport.sample import write_sample
     from tests.servers import copy_folder_to_postgres, postgres_server
+    from tests.test_engines import assert_same_frames
 
     data = Path(tempfile.mkdtemp(prefix="sr-bench-engines-"))
     write_sample(data, end_month=MONTH, scale=scale)
@@ -108,12 +115,18 @@ def engines(scale: float, names: list[str]) -> None:
             t3 = time.perf_counter()
             engine.close()
         kpis = ctx.frames["kpis"]
+        frames = {n: ctx.frames[n] for n in REPORT_FRAMES}
         if base is None:
-            base = kpis
+            base, base_frames = kpis, frames
             diff = "-"
         else:
             same = len(kpis) == len(base) and (kpis["metric"] == base["metric"]).all()
             diff = f"{rel_diff(kpis['value'], base['value']):.1e}" if same else "rows differ"
+            try:  # every file of the report, as the tests compare them
+                assert_same_frames(frames, base_frames, name)
+                diff += f"; all {len(frames)} files equal"
+            except AssertionError as exc:
+                diff += f"; DIFFER: {str(exc)[:200]}"
         print(f"{name:<12} {read_s:7.1f} {t1 - t0:9.1f} {t2 - t1:9.1f} {t3 - t2:10.1f} "
               f"{len(kpis):9,} {diff:>23}", flush=True)  # fmt: skip
 

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 SPARK_DEFAULTS = {
     "spark.sql.session.timeZone": "UTC",  # naive timestamps are the team's wall clock
     "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",  # no stage bars over the run's own progress
     "spark.sql.shuffle.partitions": "8",
     "spark.driver.memory": "3g",
     "spark.sql.ansi.enabled": "false",
