@@ -38,21 +38,18 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from salesreport.data.parse import cells_to_arrow, ident, kind_of, sql_text
+from salesreport.data.parse import MISSING_MARKERS, cells_to_arrow, ident, kind_of, sql_text
 from salesreport.exceptions import DataError
 from salesreport.tables import TABLE_NAMES
 
 FORMATS = (".csv", ".parquet", ".xlsx")
+#: compressed formats: a gzip-compressed CSV file and a zip archive of table files
+COMPRESSED = (".csv.gz", ".zip")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 #: bytes read to find a CSV file's encoding and header
 HEAD_BYTES = 1 << 16
 #: bytes per step when a CSV file is transcoded to UTF-8
 TRANSCODE_CHUNK = 1 << 22
-#: text cells of an Excel sheet or a SQL result that are missing (pandas' default markers)
-MISSING_MARKERS = frozenset(
-    {"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
-     "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"}
-)  # fmt: skip
 #: Excel's error values, read as missing cells
 EXCEL_ERRORS = frozenset(
     {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA"}
@@ -97,18 +94,29 @@ class RawTable:
     blank: str | None = None
     drop: list[tuple[str, str]] = field(default_factory=list)  # (kind, name)
     csv: _CsvSource | None = None
+    #: header names written more than once: (name, [positions, 1 = the first column])
+    repeats: list[tuple[str, list[int]]] = field(default_factory=list)
+    #: the lines of a report's footer under the rows (not rows: skipped and counted); for a
+    #: CSV file ``footer_rows`` is how many rows the engine reads from them (the last ones)
+    footer: list[str] = field(default_factory=list)
+    footer_rows: int = 0
+    #: the field separator of a CSV file
+    delimiter: str = ","
 
     def run(self, con, query) -> None:
         """Execute ``query(source)`` (which reads the rows); an engine error is a
         :class:`ReadError` naming what is wrong with the file (a CSV file is read again with
         one reader when a quoted value spans lines, or as Windows-1252 when a byte is not
         UTF-8)."""
+        self.fetch(con, query)
+
+    def fetch(self, con, query) -> list[tuple]:
+        """:meth:`run`, returning the query's rows."""
         import duckdb
 
         while True:
             try:
-                con.execute(query(self.source))
-                return
+                return con.execute(query(self.source)).fetchall()
             except duckdb.Error as exc:
                 if self.csv is None:
                     first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -134,32 +142,134 @@ class RawTable:
         self.drop = []
 
 
+@dataclass(frozen=True)
+class Member:
+    """A table file inside a ``.zip`` archive of the data folder (a Salesforce Data Export):
+    read from the archive, never unpacked beside it."""
+
+    archive: Path
+    member: str  # the name inside the archive
+
+    @property
+    def name(self) -> str:
+        return f"{self.archive.name}/{self.member}"
+
+    @property
+    def suffix(self) -> str:
+        return Path(self.member).suffix
+
+
+def table_suffix(name: str) -> str | None:
+    """The format of a file name (``.csv``, ``.csv.gz``, ``.parquet``, ``.xlsx``, ``.zip``;
+    any case), ``None`` for another file."""
+    low = name.lower()
+    for suffix in (*COMPRESSED, *FORMATS):
+        if low.endswith(suffix) and len(low) > len(suffix):
+            return suffix
+    return None
+
+
 def find_table_files(
-    folder: Path, aliases: dict[str, str] | None = None
-) -> tuple[dict[str, list[Path]], list[str]]:
+    folder: Path,
+    aliases: dict[str, str] | None = None,
+    detect: dict[str, list[str]] | None = None,
+) -> tuple[dict[str, list[Path | Member]], list[str]]:
     """Map each contract table to the files in ``folder`` that hold it.
 
-    A file holds table NAME when its name is ``NAME.csv``, ``NAME.parquet`` or
-    ``NAME.xlsx`` (case-insensitive), or when a preset's alias names it
-    (``Opportunity.csv`` for Salesforce). Returns ``(found, ignored)``: table ->
-    files (more than one is an error for the caller to report) and the names of
-    the other files in the folder.
+    A file holds table NAME when its name is ``NAME.csv``, ``NAME.csv.gz``, ``NAME.parquet`` or
+    ``NAME.xlsx`` (case-insensitive), or when a preset's alias names it (``Opportunity.csv``
+    for Salesforce). A ``.zip`` archive's members count as files of the folder (a Salesforce
+    Data Export). ``detect`` (table -> header names, a screen export's preset): a file of
+    another name whose header holds all of them holds the table (a report export is named by
+    the user). Returns ``(found, ignored)``: table -> files (more than one is an error for the
+    caller to report) and the names of the other files in the folder.
     """
+    import zipfile
+
     aliases = {k.lower(): v for k, v in (aliases or {}).items()}
     names = {n.lower(): n for n in TABLE_NAMES}
-    found: dict[str, list[Path]] = {}
+    found: dict[str, list[Path | Member]] = {}
     ignored: list[str] = []
+
+    def by_name(name: str) -> str | None:
+        suffix = table_suffix(name)
+        if suffix is None or suffix == ".zip":
+            return None
+        stem = name[: -len(suffix)].lower()
+        return aliases.get(stem) or names.get(stem)
+
     for path in sorted(folder.iterdir()):
         if not path.is_file() or path.name.startswith((".", "~$")):
             continue
-        suffix = path.suffix.lower()
-        stem = path.stem.lower()
-        table = aliases.get(stem) or names.get(stem) if suffix in FORMATS else None
+        if table_suffix(path.name) == ".zip":
+            try:
+                with zipfile.ZipFile(path) as zf:
+                    members = [m.filename for m in zf.infolist() if not m.is_dir()]
+            except (zipfile.BadZipFile, OSError):
+                ignored.append(path.name)
+                continue
+            hits = [(by_name(Path(m).name), m) for m in sorted(members)]
+            for table, m in hits:
+                if table is not None:
+                    found.setdefault(table, []).append(Member(path, m))
+            if not any(t for t, _ in hits):
+                ignored.append(path.name)
+            continue
+        table = by_name(path.name)
+        if table is None and detect and table_suffix(path.name):
+            table = _detect_table(path, detect)
         if table is None:
             ignored.append(path.name)
             continue
         found.setdefault(table, []).append(path)
     return found, ignored
+
+
+def _detect_table(path: Path, detect: dict[str, list[str]]) -> str | None:
+    """The table whose signature headers ``path``'s header holds (``None``: none, or the file
+    cannot be read: it is then ignored like any other file)."""
+    try:
+        header = {h.lower() for h in peek_header(path)}
+    except (ReadError, OSError):
+        return None
+    for table, needed in detect.items():
+        if all(n.lower() in header for n in needed):
+            return table
+    return None
+
+
+def peek_header(path: Path) -> list[str]:
+    """The header names of a CSV (or ``.csv.gz``) or Excel file, from its first bytes or row."""
+    if path.name.lower().endswith(".xlsx"):
+        import openpyxl
+
+        try:
+            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        except Exception as exc:  # a broken workbook is reported when it is read
+            raise ReadError("is not a readable Excel workbook", "") from exc
+        try:
+            for row in wb.worksheets[0].iter_rows(values_only=True):
+                if any(v is not None for v in row):
+                    return header_names(list(row))
+        finally:
+            wb.close()
+        return []
+    if path.name.lower().endswith((".csv", ".csv.gz")):
+        return sniff_csv(path).header
+    return []
+
+
+def outside_links(folder: Path) -> list[tuple[str, str]]:
+    """The entries of ``folder`` that are symbolic links to a place outside it:
+    ``(name, target)``."""
+    root = folder.resolve()
+    out = []
+    for path in sorted(folder.iterdir()):
+        if path.is_symlink():
+            target = path.resolve()
+            if not target.is_relative_to(root):
+                out.append((path.name, str(target)))
+    return out
 
 
 def header_names(cells: list) -> list[str]:
@@ -173,6 +283,86 @@ def header_names(cells: list) -> list[str]:
         out.append(name if n == 0 else f"{name}.{n}")
         seen[name] = n + 1
     return [c.strip().lstrip("\ufeff") for c in out]
+
+
+def repeated_headers(cells: list) -> list[tuple[str, list[int]]]:
+    """Header names written more than once (after stripping): ``(name, positions)``, the
+    positions counted from 1."""
+    where: dict[str, list[int]] = {}
+    for i, h in enumerate(cells):
+        if h is None or str(h).strip() == "":
+            continue
+        where.setdefault(str(h).strip().lstrip("\ufeff"), []).append(i + 1)
+    return [(name, pos) for name, pos in where.items() if len(pos) > 1]
+
+
+def column_letter(position: int) -> str:
+    """A spreadsheet column's letters (1 -> ``A``, 28 -> ``AB``)."""
+    out = ""
+    while position:
+        position, r = divmod(position - 1, 26)
+        out = chr(65 + r) + out
+    return out
+
+
+#: a line of a Salesforce report's footer (the report's title, filters and these lines follow
+#: the rows after an empty line): what tells a footer from data
+FOOTER_SIGNATURE = re.compile(
+    r"^(generated by\b|copyright \(c\).*salesforce\.com|confidential information - do not distribute)",
+    re.IGNORECASE,
+)
+
+
+def footer_start(rows: list[list]) -> int:
+    """Where a report's footer starts in ``rows`` (lists of cells, empty rows included), or
+    ``len(rows)`` when there is none.
+
+    A footer is the block after the last row with two or more cells filled, starting at an
+    empty row, whose rows have at most one cell filled, one of them a line of
+    :data:`FOOTER_SIGNATURE` (Salesforce's "Generated By", "Copyright (c) ... salesforce.com").
+    Anything else at the end of a file is data (and checked as such).
+    """
+
+    def filled(row: list) -> list:
+        return [v for v in row if v is not None and str(v).strip() != ""]
+
+    end = len(rows)
+    i = end
+    while i > 0 and len(filled(rows[i - 1])) <= 1:
+        i -= 1
+    while i < end and filled(rows[i]):  # one-cell rows right under the data are data
+        i += 1
+    block = rows[i:]
+    if not block or not any(
+        FOOTER_SIGNATURE.match(str(filled(r)[0]).strip()) for r in block if filled(r)
+    ):
+        return end
+    return i
+
+
+def _csv_footer(path: Path, codec: str, delimiter: str, width: int) -> tuple[list[str], int]:
+    """A CSV file's footer (:func:`footer_start`), from its last bytes: ``(the footer's lines
+    with text, how many rows the engine reads from the footer)``."""
+    if width < 2:
+        return [], 0
+    with open(path, "rb") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        fh.seek(max(0, size - HEAD_BYTES))
+        tail = fh.read()
+    text = tail.decode(codec, errors="replace").lstrip("\ufeff")
+    lines = text.splitlines()
+    if size > HEAD_BYTES and lines:
+        lines = lines[1:]  # the first may be cut
+    cells = []
+    for line in lines:
+        try:
+            cells.append(next(csv.reader([line], delimiter=delimiter, quotechar='"'), []))
+        except csv.Error:
+            cells.append([line, line])  # not a footer line
+    start = footer_start(cells)
+    footer = lines[start:]
+    texts = [str(next(v for v in c if str(v).strip())).strip() for c in cells[start:] if any(str(v).strip() for v in c)]
+    return texts, sum(1 for line in footer if line != "")
 
 
 def sha256_file(path: Path) -> str:
@@ -202,7 +392,7 @@ def read_file(
 
     ``scratch``: a folder for a file transcoded to UTF-8 (a temporary one by default).
     """
-    suffix = path.suffix.lower()
+    suffix = table_suffix(path.name) or path.suffix.lower()
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -214,17 +404,50 @@ def read_file(
     hasher = _Hasher(path)
     hasher.start()
     try:
-        if suffix == ".csv":
+        if suffix in (".csv", ".csv.gz"):
             raw = _read_csv(con, path, table, encoding, scratch)
         elif suffix == ".parquet":
             raw = _read_parquet(con, path, table)
         elif suffix == ".xlsx":
             raw = _read_excel(con, path, table)
         else:
-            raise ReadError(f"has an unknown format {suffix!r}", "Use .csv, .parquet or .xlsx.")
+            raise ReadError(
+                f"has an unknown format {suffix!r}", "Use .csv, .csv.gz, .parquet or .xlsx."
+            )
     finally:
         hasher.join()
     raw.sha256 = hasher.digest
+    return raw
+
+
+def read_member(
+    con,
+    member: Member,
+    table: str,
+    encoding: str | None = None,
+    scratch: Path | None = None,
+) -> RawTable:
+    """Read a table file inside a ``.zip`` archive: the member is copied (streaming) into a
+    scratch folder, read from there and removed with the table's other leftovers."""
+    import shutil
+    import tempfile
+    import zipfile
+
+    folder = Path(tempfile.mkdtemp(prefix="salesreport-zip-", dir=scratch))
+    out = folder / Path(member.member).name
+    try:
+        with zipfile.ZipFile(member.archive) as zf, zf.open(member.member) as src:
+            with open(out, "wb") as dst:
+                shutil.copyfileobj(src, dst, TRANSCODE_CHUNK)
+        raw = read_file(con, out, table, encoding, scratch)
+    except (zipfile.BadZipFile, OSError, RuntimeError) as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise ReadError(f"cannot be read from the archive ({exc})", "Export it again.") from exc
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    raw.file, raw.path = member.name, f"{member.archive}/{member.member}"
+    raw.drop.append(("dir", str(folder)))
     return raw
 
 
@@ -251,6 +474,22 @@ class CsvFormat:
     quote: str = '"'
     header: list[str] = field(default_factory=list)
     skip: int = 0
+    repeats: list[tuple[str, list[int]]] = field(default_factory=list)
+    #: the first bytes hold a date written with the year last (31/10/2026)
+    slashed: bool = False
+
+
+#: the first bytes of compressed files: what a file under a ``.csv`` name really is
+MAGIC = {b"\x1f\x8b": "gzip-compressed", b"PK\x03\x04": "a zip archive (or an Excel workbook)"}
+
+
+def _open(path: Path):
+    """The file's bytes (a ``.gz`` file decompressed)."""
+    if path.name.lower().endswith(".gz"):
+        import gzip
+
+        return gzip.open(path, "rb")
+    return open(path, "rb")
 
 
 def _codec(name: str) -> str:
@@ -270,9 +509,24 @@ def sniff_csv(path: Path, encoding: str | None = None) -> CsvFormat:
     UTF-16 with its mark), falling back to Windows-1252 when the first bytes are not UTF-8
     (the engine's read falls back too when a later byte is not).
     """
-    with open(path, "rb") as fh:
-        head = fh.read(HEAD_BYTES)
-        whole = len(head) < HEAD_BYTES
+    import gzip
+    import zlib
+
+    try:
+        with _open(path) as fh:
+            head = fh.read(HEAD_BYTES)
+            whole = len(head) < HEAD_BYTES
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raise ReadError(
+            f"is not a readable gzip file ({exc})", "Compress it again with gzip, or save it as .csv."
+        ) from exc
+    for magic, what in MAGIC.items():
+        if head.startswith(magic) and not path.name.lower().endswith(".gz"):
+            real = ".csv.gz" if magic == b"\x1f\x8b" else ".zip (or .xlsx for a workbook)"
+            raise ReadError(
+                f"is {what} under a .csv name",
+                f"Rename it to {path.name[:-4]}{real} (it is then read as it is) or decompress it.",
+            )
     if encoding:
         codec = _codec(encoding)
     elif head.startswith(b"\xef\xbb\xbf"):
@@ -306,7 +560,10 @@ def sniff_csv(path: Path, encoding: str | None = None) -> CsvFormat:
             f"is not a readable CSV file (the header line: {exc})",
             "Check that no line has more fields than the header and that quotes are closed.",
         ) from exc
-    return CsvFormat(codec, delimiter, '"', header_names(cells), skip)
+    slashed = bool(re.search(r"(?<![\d/.-])\d{1,2}[/.-]\d{1,2}[/.-]\d{4}\b", rest))
+    return CsvFormat(
+        codec, delimiter, '"', header_names(cells), skip, repeated_headers(cells), slashed
+    )
 
 
 def _decode_head(head: bytes, codec: str, whole: bool, forced: bool) -> str | None:
@@ -336,7 +593,7 @@ def transcode(path: Path, codec: str, folder: Path, forced: bool) -> Path:
     out = folder / f"{path.stem}.{next(_names)}.utf8.csv"
     decoder = codecs.getincrementaldecoder(codec)(errors="strict")
     try:
-        with open(path, "rb") as src, open(out, "w", encoding="utf-8", newline="") as dst:
+        with _open(path) as src, open(out, "w", encoding="utf-8", newline="") as dst:
             while chunk := src.read(TRANSCODE_CHUNK):
                 dst.write(decoder.decode(chunk))
             dst.write(decoder.decode(b"", final=True))
@@ -441,7 +698,11 @@ def _read_csv(con, path: Path, table: str, encoding: str | None, scratch: Path |
         blank,
         [],
         src,
+        fmt.repeats,
+        delimiter=fmt.delimiter,
     )
+    if not path.name.lower().endswith(".gz"):
+        raw.footer, raw.footer_rows = _csv_footer(path, fmt.encoding, fmt.delimiter, len(cols))
     if fmt.encoding != "utf-8":  # the first bytes were not UTF-8, or a codec was forced
         src.transcode(raw, fmt.encoding)
     return raw
@@ -497,11 +758,16 @@ def _register_cells(
     data = pa.table(arrays, names=[f"c{i}" for i in range(len(names))])
     name = f"_sr_cells_{table}_{next(_names)}"
     con.register(name, data)
-    return RawTable(table, file, path, ident(name), names, kinds, "", None, [("view", name)])
+    return RawTable(
+        table, file, path, ident(name), names, kinds, "", None, [("view", name)],
+        repeats=repeated_headers(header),
+    )  # fmt: skip
 
 
 def _excel_cell(v: object) -> object:
-    if isinstance(v, str) and (v in MISSING_MARKERS or v in EXCEL_ERRORS):
+    if isinstance(v, str) and (
+        v.strip() == "" or v.strip().lower() in MISSING_MARKERS or v in EXCEL_ERRORS
+    ):
         return None
     if isinstance(v, float) and v.is_integer():
         return int(v)
@@ -523,7 +789,9 @@ def _read_excel(con, path: Path, table: str) -> RawTable:
             f"is not a readable Excel workbook ({type(exc).__name__}: {exc})",
             "Save it again as .xlsx (the table on the first sheet) or export CSV instead.",
         ) from exc
-    rows = [list(r) for r in rows if any(v is not None for v in r)]
+    start = footer_start(rows) if rows and max(len(r) for r in rows) > 1 else len(rows)
+    footer = [str(c).strip() for r in rows[start:] for c in r if c is not None]
+    rows = [list(r) for r in rows[:start] if any(v is not None for v in r)]
     if not rows:
         raise _no_rows(False)
     width = max(len(r) for r in rows)
@@ -531,7 +799,9 @@ def _read_excel(con, path: Path, table: str) -> RawTable:
     while width and all(r[width - 1] is None for r in rows):  # (formatted, empty columns)
         width -= 1
     header, data = rows[0][:width], [r[:width] for r in rows[1:]]
-    return _register_cells(con, table, path.name, str(path), header, data)
+    raw = _register_cells(con, table, path.name, str(path), header, data)
+    raw.footer = footer
+    return raw
 
 
 def mask_secret(text: str, secret: str | None) -> str:
