@@ -16,13 +16,17 @@ Accepted forms:
   ``2026-10-31T14:22:05Z``, ``2026-10-31T14:22:05.123+02:00``; also ``2026/10/31``,
   ``2026.10.31``, ``2026-1-5``, ``20261031``, ``20261031T142205``, ``2026-10`` for the first
   of the month), Excel serial day numbers (``46000``, ``46000.5`` for noon), Unix seconds or
-  milliseconds (HubSpot), typed date and time cells. Values with a zone (``Z``, ``+02:00``)
+  milliseconds (HubSpot), typed date and time cells; dates written with the year last
+  (``31/10/2026``, ``10/31/2026 9:12 PM``, ``31.10.2026``) day or month first as the file settles
+  it or ``data.date_order`` says (:mod:`salesreport.data.settle`; two-digit years are
+  unreadable). Values with a zone (``Z``, ``+02:00``)
   and Unix times (UTC) are converted to the team's zone and made naive; values without a
   zone are taken as already local. Date columns are then cut to the local date. A value
   outside 1677-09-22 .. 2262-04-11 (what a pandas timestamp holds) is unreadable;
 * numbers: ``1234.5``, ``-3``, ``1e3``, thousands separators ``1,234.50``, ``1 234.50`` or
   ``1'234.50``, a leading or trailing currency symbol (``$ € £ ¥``), a trailing ``%``
-  (divided by 100); ``inf`` and ``nan`` are unreadable;
+  (divided by 100); ``inf`` is unreadable; with a decimal comma (a semicolon-separated file
+  that settles it, or ``data.decimal: comma``) ``1.234,50`` and ``12,5``;
 * whole numbers: numbers without a fraction (``12``, ``12.0``);
 * booleans (preset rules): ``TRUE/FALSE``, ``true/false``, ``t/f``, ``yes/no``, ``y/n``,
   ``1/0``;
@@ -31,7 +35,10 @@ Accepted forms:
   ``forecast_category``, ``type``) spaces and hyphens as ``_`` (``Best Case`` ->
   ``best_case``).
 
-Text is stripped of the characters Python's ``str.strip()`` removes; a number cell as text is
+Text is stripped of the characters Python's ``str.strip()`` removes; a missing-value marker
+(``N/A``, ``#N/A``, ``NULL``, ``None``, ``-``, ``--``, ``NaN``, ``<NA>``, any case; not ``NA``,
+a region or country code) is missing like an empty cell: in an optional column the value is
+missing (not a bad row), in a required one the row is dropped as empty (a bad row). A number cell as text is
 written without a fraction when it is whole (``123.0`` from Excel -> ``"123"``), a date cell
 as ISO text.
 
