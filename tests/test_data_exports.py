@@ -36,7 +36,10 @@ def _month_kpis(res, params) -> dict[str, float]:
     """revenue, deals_won and deals_lost of October 2026 (the whole team)."""
     k = compute_kpis(res.tables, params, M, engine=res.engine)
     k = k[(k["window"] == "month") & (k["period"] == M) & (k["segment"] == "all")]
-    return {m: float(k.loc[k["metric"] == m, "value"].iloc[0]) for m in ("revenue", "deals_won", "deals_lost")}
+    return {
+        m: float(k.loc[k["metric"] == m, "value"].iloc[0])
+        for m in ("revenue", "deals_won", "deals_lost")
+    }
 
 
 def _issues(res) -> dict[tuple[str, str], int]:
@@ -58,7 +61,9 @@ def test_salesforce_report_csv_european_locale_with_footer():
     assert o["owner_id"].tolist()[:3] == ["Jane Doe", "Jane Doe", "Max Mustermann"]
     assert o["account_id"].iloc[0] == "Acme GmbH"
     # 25/10/2026 settles day first: 3/8/2026 is 3 August
-    assert o["close_date"].iloc[0] == T("2026-10-25") and o["created_date"].iloc[0] == T("2026-08-03")
+    assert o["close_date"].iloc[0] == T("2026-10-25") and o["created_date"].iloc[0] == T(
+        "2026-08-03"
+    )
     assert o["status"].tolist() == ["won", "lost", "open", "won", "won", "won"]
     assert o["region"].unique().tolist() == ["all"]  # no region column, no filter: a placeholder
     # Stark's "USD 1,000.00": 1000 USD at 0.92 = 920 EUR
@@ -86,7 +91,13 @@ def _us_report(folder: Path) -> Path:
     lines = text.split("\r\n")
     out = [lines[0]]
     for line in lines[1:7]:
-        cells = next(iter(pd.read_csv(pd.io.common.StringIO(line), header=None, dtype=str).itertuples(index=False)))
+        cells = next(
+            iter(
+                pd.read_csv(pd.io.common.StringIO(line), header=None, dtype=str).itertuples(
+                    index=False
+                )
+            )
+        )
         cells = ["" if pd.isna(c) else c for c in cells]
         for i in (7, 8):  # D/M/YYYY -> M/D/YYYY
             d, m, y = cells[i].split("/")
@@ -104,7 +115,9 @@ def test_salesforce_report_us_locale(tmp_path):
     params = _params("salesforce_report", currency="USD")
     res = load_tables(params, tmp_path / "d", M)
     o = res.tables.opportunities
-    assert o["close_date"].iloc[0] == T("2026-10-25") and o["created_date"].iloc[0] == T("2026-08-03")
+    assert o["close_date"].iloc[0] == T("2026-10-25") and o["created_date"].iloc[0] == T(
+        "2026-08-03"
+    )
     # Acme 12,000 + Umbrella 7,250 + Stark 1,000 (all dollars now) = 20,250
     assert _month_kpis(res, params) == {
         "revenue": pytest.approx(20250.0), "deals_won": 3, "deals_lost": 1,
@@ -170,7 +183,10 @@ def test_a_filter_on_a_column_the_export_lacks_names_the_yaml_line():
     with pytest.raises(DataError) as err:
         load_tables(params, EXAMPLES / "salesforce_report", M)
     msg = str(err.value)
-    assert "report1793466240000.csv: column 'region' is a filter column (filters) but the export" in msg
+    assert (
+        "report1793466240000.csv: column 'region' is a filter column (filters) but the export"
+        in msg
+    )
     assert "Add the line `defaults: {region: DE}` under data: in params/t.yaml" in msg
 
 
@@ -187,7 +203,12 @@ def test_a_team_wide_default_supplies_the_missing_column():
 def test_a_mapped_column_supplies_the_region(tmp_path):
     folder = tmp_path / "d"
     folder.mkdir()
-    lines = (EXAMPLES / "salesforce_report" / "report1793466240000.csv").read_bytes().decode().split("\r\n")
+    lines = (
+        (EXAMPLES / "salesforce_report" / "report1793466240000.csv")
+        .read_bytes()
+        .decode()
+        .split("\r\n")
+    )
     regions = ["Sales Territory", "DE", "DE", "FR", "FR", "DE", "FR"]
     lines[:7] = [f'{line},"{r}"' for line, r in zip(lines[:7], regions, strict=True)]
     (folder / "report.csv").write_text("\r\n".join(lines))
@@ -197,7 +218,11 @@ def test_a_mapped_column_supplies_the_region(tmp_path):
     )  # fmt: skip
     res = load_tables(params, folder, M)
     # FR: Initech (open), Umbrella 7,250 (won 2 Oct), Stark 920 (won 20 Oct) = 8,170
-    assert _month_kpis(res, params) == {"revenue": pytest.approx(8170.0), "deals_won": 2, "deals_lost": 0}
+    assert _month_kpis(res, params) == {
+        "revenue": pytest.approx(8170.0),
+        "deals_won": 2,
+        "deals_lost": 0,
+    }
 
 
 def test_dates_that_never_settle_the_order_stop_the_run_naming_the_setting(tmp_path):
@@ -250,7 +275,9 @@ def test_hubspot_export_csv():
 def test_hubspot_export_xlsx_with_a_pipeline_of_its_own_stage_names(tmp_path):
     """An Excel export; the team's pipeline calls its closing stages "Signed" and "No deal"
     (``data.stages``)."""
-    df = pd.read_csv(EXAMPLES / "hubspot_export" / "hubspot-crm-exports-all-deals-2026-10-31.csv", dtype=str)
+    df = pd.read_csv(
+        EXAMPLES / "hubspot_export" / "hubspot-crm-exports-all-deals-2026-10-31.csv", dtype=str
+    )
     df["Deal Stage"] = df["Deal Stage"].replace({"Closed Won": "Signed", "Closed Lost": "No deal"})
     df["Amount"] = pd.to_numeric(df["Amount"])
     df["Close Date"] = pd.to_datetime(df["Close Date"])
@@ -291,7 +318,9 @@ def test_pipedrive_export_csv():
 def test_pipedrive_export_xlsx_semicolon_twin_reads_the_same(tmp_path):
     """The Excel export and a European semicolon CSV of it (decimal commas) give the same
     numbers."""
-    df = pd.read_csv(EXAMPLES / "pipedrive_export" / "deals-8120345-17.csv", dtype=str, keep_default_na=False)
+    df = pd.read_csv(
+        EXAMPLES / "pipedrive_export" / "deals-8120345-17.csv", dtype=str, keep_default_na=False
+    )
     xlsx, semi = tmp_path / "x", tmp_path / "s"
     xlsx.mkdir()
     semi.mkdir()
@@ -340,6 +369,7 @@ def test_data_export_zip_beside_a_loose_file_of_the_same_table_is_refused(tmp_pa
 
 # --------------------------------------------------------------------------- end to end
 
+
 @pytest.mark.slow
 def test_a_hubspot_export_gets_a_report_end_to_end(tmp_path):
     """``salesreport report`` on the example YAML: the published kpis.csv holds the revenue and
@@ -361,3 +391,27 @@ def test_a_hubspot_export_gets_a_report_end_to_end(tmp_path):
     assert [(i["action"], i["reason"], i["count"]) for i in issues if i["bad"]] == [
         ("dropped", "amount is empty", 1)
     ]
+
+
+@pytest.mark.parametrize(
+    "name", ["salesforce_report", "hubspot_export", "pipedrive_export", "salesforce_data_export"]
+)
+def test_every_example_yaml_loads_its_example(name):
+    """The README's example YAMLs read their examples as they are (paths from the repository
+    root); October's wins are those worked out in the tests above."""
+    from salesreport.params import load_params
+
+    params = load_params(params_file=EXAMPLES / f"{name}.yaml")
+    res = load_tables(params, None, M)
+    won = {"salesforce_report": 3, "hubspot_export": 2, "pipedrive_export": 2,
+           "salesforce_data_export": 2}[name]  # fmt: skip
+    assert _month_kpis(res, params)["deals_won"] == won
+
+
+def test_a_report_export_under_the_api_preset_names_the_preset_to_set():
+    with pytest.raises(DataError) as err:
+        load_tables(_params("salesforce"), EXAMPLES / "salesforce_report", M)
+    assert (
+        "report1793466240000.csv is a Salesforce report export: set data.preset: salesforce_report"
+        in str(err.value)
+    )

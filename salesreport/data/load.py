@@ -47,13 +47,15 @@ from salesreport.data.quality import DataQuality
 from salesreport.data.read import (
     Member,
     RawTable,
-    column_letter,
     ReadError,
+    column_letter,
+    detect_table,
     find_table_files,
     outside_links,
     read_file,
     read_member,
     read_sql_tables,
+    table_suffix,
 )
 from salesreport.data.settle import settle_date_order, settle_decimal
 from salesreport.data.validate import (
@@ -222,6 +224,23 @@ def raise_problems(problems: list[dict]) -> None:
     raise DataError(message, problems)
 
 
+def _other_exports(folder: str, names: list[str], preset: str | None) -> list[str]:
+    """For the files of a folder without opportunities or orders: which one is a screen export
+    another preset reads (``; report.csv is a Salesforce report export: set data.preset:
+    salesforce_report``)."""
+    from salesreport.data.presets import PRESET_DIR
+
+    out = []
+    for path in sorted(PRESET_DIR.glob("*.yaml")):
+        other = load_preset(path.stem)
+        if other.name == preset or not other.detect:
+            continue
+        for name in names:
+            if table_suffix(name) and detect_table(Path(folder) / name, other.detect):
+                out.append(f"; {name} is a {other.label}: set data.preset: {other.name}")
+    return out
+
+
 def _first(values) -> str:
     return str(next(iter(values), "<value>"))
 
@@ -340,6 +359,7 @@ def read_source(
         if ignored:
             more = ", ..." if len(ignored) > 10 else ""
             hint += f"; files there: {', '.join(ignored[:10])}{more}"
+            hint += "".join(_other_exports(where, ignored, params.data.preset))
         problems.append(
             problem(
                 where,

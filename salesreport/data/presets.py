@@ -218,9 +218,10 @@ def apply_derive(
                 skipped.append(f"status from {won} and {closed}")
                 continue
             w, c = P.inline(P.boolean(out[won])), P.inline(P.boolean(out[closed]))
-            out["status"] = Raw(clean=True, sql=
-                f"CASE WHEN {w.value} IS NULL OR {c.bad} OR ({c.value} IS NULL AND {w.value} IS NOT TRUE) "
-                f"THEN NULL WHEN {w.value} THEN 'won' WHEN {c.value} THEN 'lost' ELSE 'open' END"
+            out["status"] = Raw(
+                clean=True,
+                sql=f"CASE WHEN {w.value} IS NULL OR {c.bad} OR ({c.value} IS NULL AND {w.value} IS NOT TRUE) "
+                f"THEN NULL WHEN {w.value} THEN 'won' WHEN {c.value} THEN 'lost' ELSE 'open' END",
             )
         elif rule in ("status_values", "map_values"):
             col = r.get("column", "status")
@@ -252,25 +253,28 @@ def apply_derive(
             if col not in out:
                 continue
             n = P.inline(P.number(out[col]))
-            out[col] = Raw(clean=True, sql=
-                f"CASE WHEN {n.bad} THEN {P.raw_text(out[col])} "
-                f"ELSE sr_double_text({n.value} / {float(r['divide_by'])!r}) END"
+            out[col] = Raw(
+                clean=True,
+                sql=f"CASE WHEN {n.bad} THEN {P.raw_text(out[col])} "
+                f"ELSE sr_double_text({n.value} / {float(r['divide_by'])!r}) END",
             )
         elif rule == "assume_utc":
             for col in r["columns"]:
                 if col not in out or out[col].kind != "text":
                     continue
                 t = P.text(out[col])
-                out[col] = Raw(clean=True, sql=
-                    f"CASE WHEN regexp_matches({t}, '\\d:\\d{{2}}(?::\\d{{2}})?$') THEN {t} || 'Z' ELSE {t} END"
+                out[col] = Raw(
+                    clean=True,
+                    sql=f"CASE WHEN regexp_matches({t}, '\\d:\\d{{2}}(?::\\d{{2}})?$') THEN {t} || 'Z' ELSE {t} END",
                 )
         elif rule == "keep_if_prefix":
             col = r["column"]
             if col not in out:
                 continue
             t = P.text(out[col])
-            out[col] = Raw(clean=True, sql=
-                f"CASE WHEN starts_with({t}, {P.sql_text(str(r['prefix']))}) THEN {t} END"
+            out[col] = Raw(
+                clean=True,
+                sql=f"CASE WHEN starts_with({t}, {P.sql_text(str(r['prefix']))}) THEN {t} END",
             )
         elif rule == "join":
             srcs = [c for c in r["columns"] if c in out]
@@ -294,7 +298,9 @@ def apply_derive(
                 for k in ("won", "lost")
                 if names[k]
             )
-            out["status"] = Raw(clean=True, sql=f"CASE WHEN {t} IS NULL THEN NULL {whens} ELSE 'open' END")
+            out["status"] = Raw(
+                clean=True, sql=f"CASE WHEN {t} IS NULL THEN NULL {whens} ELSE 'open' END"
+            )
         elif rule == "key_from":
             col, src = r["column"], r["from"]
             if col not in out and src in out:
@@ -317,7 +323,6 @@ def apply_derive(
             given = P.text(out[cur]) if cur in out else "CAST(NULL AS VARCHAR)"
             out[cur] = Raw(clean=True, sql=f"coalesce({given}, {code})")
             out[col] = Raw(clean=True, sql=number)
-        elif rule == "default":
-            if r["column"] not in out:
-                out[r["column"]] = Raw(clean=True, sql=P.sql_text(str(r["value"])))
+        elif rule == "default" and r["column"] not in out:
+            out[r["column"]] = Raw(clean=True, sql=P.sql_text(str(r["value"])))
     return out, skipped

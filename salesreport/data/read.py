@@ -233,7 +233,7 @@ def find_table_files(
             continue
         table = by_name(path.name)
         if table is None and detect and table_suffix(path.name):
-            table = _detect_table(path, detect)
+            table = detect_table(path, detect)
         if table is None:
             ignored.append(path.name)
             continue
@@ -241,7 +241,7 @@ def find_table_files(
     return found, ignored
 
 
-def _detect_table(path: Path, detect: dict[str, list[str]]) -> str | None:
+def detect_table(path: Path, detect: dict[str, list[str]]) -> str | None:
     """The table whose signature headers ``path``'s header holds (``None``: none, or the file
     cannot be read: it is then ignored like any other file)."""
     try:
@@ -377,7 +377,11 @@ def _csv_footer(path: Path, codec: str, delimiter: str, width: int) -> tuple[lis
             cells.append([line, line])  # not a footer line
     start = footer_start(cells)
     footer = lines[start:]
-    texts = [str(next(v for v in c if str(v).strip())).strip() for c in cells[start:] if any(str(v).strip() for v in c)]
+    texts = [
+        str(next(v for v in c if str(v).strip())).strip()
+        for c in cells[start:]
+        if any(str(v).strip() for v in c)
+    ]
     return texts, sum(1 for line in footer if line != "")
 
 
@@ -452,9 +456,12 @@ def read_member(
     folder = Path(tempfile.mkdtemp(prefix="salesreport-zip-", dir=scratch))
     out = folder / Path(member.member).name
     try:
-        with zipfile.ZipFile(member.archive) as zf, zf.open(member.member) as src:
-            with open(out, "wb") as dst:
-                shutil.copyfileobj(src, dst, TRANSCODE_CHUNK)
+        with (
+            zipfile.ZipFile(member.archive) as zf,
+            zf.open(member.member) as src,
+            open(out, "wb") as dst,
+        ):
+            shutil.copyfileobj(src, dst, TRANSCODE_CHUNK)
         raw = read_file(con, out, table, encoding, scratch)
     except (zipfile.BadZipFile, OSError, RuntimeError) as exc:
         shutil.rmtree(folder, ignore_errors=True)
@@ -534,7 +541,8 @@ def sniff_csv(path: Path, encoding: str | None = None) -> CsvFormat:
             whole = len(head) < HEAD_BYTES
     except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
         raise ReadError(
-            f"is not a readable gzip file ({exc})", "Compress it again with gzip, or save it as .csv."
+            f"is not a readable gzip file ({exc})",
+            "Compress it again with gzip, or save it as .csv.",
         ) from exc
     for magic, what in MAGIC.items():
         if head.startswith(magic) and not path.name.lower().endswith(".gz"):

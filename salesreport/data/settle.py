@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from salesreport.data import parse as P
 from salesreport.data.parse import sql_text
-from salesreport.data.read import ReadError, RawTable
+from salesreport.data.read import RawTable, ReadError
 from salesreport.tables import TableSpec
 
 #: a number that only a decimal comma reads (a comma not followed by three digits, or points
@@ -125,7 +125,9 @@ def settle_decimal(
     """``(decimal comma, how it was settled)`` (module docstring). Raises :class:`ReadError`
     when the numbers contradict each other or could be read either way."""
     if setting:
-        return setting == "comma", (f"decimal {setting} (data.decimal)" if setting == "comma" else None)
+        return setting == "comma", (
+            f"decimal {setting} (data.decimal)" if setting == "comma" else None
+        )
     if raw.csv is None or raw.delimiter != ";":
         return False, None
     cols = _text_columns(spec, derived, ("number", "integer"))

@@ -226,9 +226,7 @@ def parse_for(
             return P.currency(raw, key=key)
         return P.plain_text(raw, key=key)
     if col.type in ("date", "timestamp"):
-        return P.datetime(
-            raw, tz, date_only=col.type == "date", key=key, date_order=date_order
-        )
+        return P.datetime(raw, tz, date_only=col.type == "date", key=key, date_order=date_order)
     if col.type == "number":
         return P.number(raw, key=key, decimal_comma=decimal_comma)
     if col.type == "integer":
