@@ -415,3 +415,25 @@ def test_a_report_export_under_the_api_preset_names_the_preset_to_set():
         "report1793466240000.csv is a Salesforce report export: set data.preset: salesforce_report"
         in str(err.value)
     )
+
+
+def test_a_refused_export_exits_3_naming_file_column_and_fix_and_publishes_nothing(tmp_path):
+    """The CLI on a Salesforce report whose Amount column is there twice: exit 3, the message
+    names the file, the header and both positions, and no report folder is made."""
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    lines = (EXAMPLES / "salesforce_report" / "report1793466240000.csv").read_bytes().decode()
+    lines = lines.split("\r\n")
+    lines[0] += ',"Amount"'
+    lines[1:7] = [line + ',"1"' for line in lines[1:7]]
+    (folder / "report.csv").write_text("\r\n".join(lines))
+    params = tmp_path / "mine.yaml"
+    params.write_text(f"team: mine\ndata:\n  path: {folder}\n  preset: salesforce_report\n")
+    out = tmp_path / "out"
+    proc = run_cli("report", "--params", str(params), "--month", M, "--out", str(out))
+    assert proc.returncode == 3, proc.stderr
+    assert (
+        "report.csv: column 'Amount' is the header of more than one column: columns 6 (F) and "
+        "11 (K). Rename or remove all but one of them" in proc.stderr
+    )
+    assert not out.exists()
