@@ -437,3 +437,19 @@ def test_a_refused_export_exits_3_naming_file_column_and_fix_and_publishes_nothi
         "11 (K). Rename or remove all but one of them" in proc.stderr
     )
     assert not out.exists()
+
+
+def test_every_preset_file_is_a_preset_name_teams_may_write():
+    """Each YAML in salesreport/presets/ is a name ``data.preset`` accepts (the ``Literal``
+    and ``PRESETS`` agree), and a screen export's preset finds its file by header."""
+    import typing
+
+    from salesreport.data.presets import PRESET_DIR, load_preset
+    from salesreport.params import PRESETS, DataSource
+
+    names = sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+    assert names == sorted(PRESETS)
+    literal = typing.get_args(DataSource.model_fields["preset"].annotation)[0]
+    assert sorted(typing.get_args(literal)) == names
+    for name in ("salesforce_report", "hubspot_export", "pipedrive_export"):
+        assert load_preset(name).detect["opportunities"]
