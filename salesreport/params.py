@@ -30,7 +30,10 @@ from salesreport.exceptions import ParameterError
 TEAM_RE = re.compile(r"^[a-z0-9_-]+$")
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 AUDIENCES = ("executive", "manager", "operations", "rep", "sdr", "forecast")
-PRESETS = ("salesforce", "hubspot", "pipedrive")
+#: the API / data-export presets, then the CRM screens' own exports (salesreport/presets/)
+PRESETS = (
+    "salesforce", "hubspot", "pipedrive", "salesforce_report", "hubspot_export", "pipedrive_export",
+)  # fmt: skip
 
 
 def project_root() -> Path:
@@ -91,12 +94,37 @@ class EngineParams(_Strict):
         return self
 
 
+class StageMeaning(_Strict):
+    """Which stage names close a deal (case-insensitive); every other stage is open."""
+
+    won: list[str] = Field(default_factory=list)
+    lost: list[str] = Field(default_factory=list)
+
+
 class DataSource(_Strict):
     path: str | None = None  # folder of NAME.csv/.parquet/.xlsx; relative to the repository root
-    preset: Literal["salesforce", "hubspot", "pipedrive"] | None = None
+    preset: (
+        Literal[
+            "salesforce", "hubspot", "pipedrive",
+            "salesforce_report", "hubspot_export", "pipedrive_export",
+        ]
+        | None
+    ) = None  # fmt: skip
     mapping: dict[str, dict[str, str]] = Field(default_factory=dict)  # table -> {their: ours}
     sql: SqlSource | None = None
     encoding: str | None = None  # forced file encoding; default: detect UTF-8 (BOM) / cp1252
+    # dates written with the year last (31/10/2026): day or month first; default: settled by a
+    # value with a day above 12, else the run stops and asks for this setting
+    date_order: Literal["day_first", "month_first"] | None = None
+    # numbers' decimal mark; default: a point, a comma in a semicolon-separated file whose
+    # numbers settle it (12,5 or 1.234,50)
+    decimal: Literal["point", "comma"] | None = None
+    # column -> value for every table whose files lack the column (region: DE)
+    defaults: dict[str, str] = Field(default_factory=dict)
+    # the stages that mean won and lost, for presets that read status from the stage
+    stages: StageMeaning | None = None
+    # follow a symbolic link in the data folder that points outside it
+    allow_links: bool = False
 
 
 class Target(_Strict):
@@ -146,6 +174,8 @@ class Thresholds(_Strict):
     bad_row_share: float = Field(
         0.05, ge=0, le=1
     )  # above this share of bad rows a table stops the run
+    # ... unless it has no more than this many bad rows (one bad row of a 16-row table)
+    bad_rows_floor: int = Field(2, ge=0)
     stalled_days: int = Field(30, gt=0)  # a deal this long in one stage needs attention
     no_activity_days: int = Field(14, gt=0)
     anomaly_z: float = Field(3.0, gt=0)

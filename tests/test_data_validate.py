@@ -74,13 +74,13 @@ def test_header_differing_only_in_case_and_spaces_is_recognised(tmp_path):
 
 def test_mostly_unparseable_column_is_structural_with_rows_and_examples(tmp_path):
     rows = base_opportunities(4)
-    for r in rows[:3]:  # 3 of 4 values (75% > 50%) are day-first dates
-        r["close_date"] = "31/10/2026"
+    for r in rows[:3]:  # 3 of 4 values (75% > 50%) are dates in words
+        r["close_date"] = "Oct 31st 2026"
     with pytest.raises(DataError) as err:
         _load(tmp_path, opportunities=rows)
     assert str(err.value) == (
         "opportunities.csv: column 'close_date' has 3 of 4 values that are not a date "
-        "(e.g. '31/10/2026') (rows 2, 3, 4). Write dates as ISO 8601 (2026-10-31), Excel dates "
+        "(e.g. 'Oct 31st 2026') (rows 2, 3, 4). Write dates as ISO 8601 (2026-10-31), Excel dates "
         "or Unix milliseconds, or check which column is mapped onto 'close_date' in params/t.yaml."
     )
     assert err.value.problems[0]["rows"] == [2, 3, 4]
@@ -286,7 +286,8 @@ def test_too_many_bad_rows_stop_the_run_with_counts_by_reason(tmp_path):
     with pytest.raises(DataError) as err:
         _load(tmp_path, params=make_params(), opportunities=rows)
     assert str(err.value) == (
-        "opportunities.csv: 3 of 21 rows (14.3%) are bad, more than thresholds.bad_row_share = 5%: "
+        "opportunities.csv: 3 of 21 rows (14.3%) are bad, more than thresholds.bad_row_share = 5% "
+        "and thresholds.bad_rows_floor = 2: "
         "dropped 1 duplicate opportunity_id (first row kept) (rows 22); dropped 2 negative amount "
         "(rows 5, 9). Clean the export or raise thresholds.bad_row_share in params/t.yaml."
     )

@@ -87,6 +87,29 @@ data:
 """
 
 
+SCREEN_EXPORTS = """\
+The CRMs' own screen exports (`salesforce_report`, `hubspot_export`, `pipedrive_export`) are
+separate presets from the API and Data Export ones (`salesforce`, `hubspot`, `pipedrive`):
+their headers are the fields' labels, not their API names, and nothing in the file says
+which export it is but its header. They name things rather than number them:
+
+- where the export has no id column, the key is the record's name (`Opportunity Name`,
+  `Deal Name`, `Deal - Title`): the same name gives the same key in every run; two rows of one
+  name are a duplicate key (the second dropped and counted: add the ID column to the export);
+- `owner_id` is the owner's name and `account_id` the account's (company's, organization's)
+  name; `reps` and `accounts` tables, when given, are matched on those names;
+- `status` comes from the stage for Salesforce reports and HubSpot (`Closed Won` -> won,
+  `Closed Lost` -> lost, every other stage open), from `Deal - Status` for Pipedrive; a
+  pipeline with stages of its own names sets `data.stages: {won: [...], lost: [...]}`;
+- `region` is rarely an export column: without one, the preset fills it with `all`, so a team
+  that filters on nothing runs with `preset:` alone. A team that filters on `region` adds the
+  line `defaults: {region: DE}` under `data:` (every row of the export is the team's), or
+  maps the export's column that holds it (`mapping: {opportunities: {Sales Territory:
+  region}}`); a filter on a column only the preset fills stops the run naming that line.
+  `data.defaults` gives any contract column a constant where the files lack it.
+"""
+
+
 def _section(doc: str | None, start: str, stop: str | None) -> str:
     """The part of a module docstring from the line starting with ``start`` up to the line
     starting with ``stop`` (excluded)."""
@@ -166,7 +189,7 @@ def _table(name: str) -> str:
 
 def render() -> str:
     """The page."""
-    from salesreport.data import parse, pit, read
+    from salesreport.data import parse, pit, read, settle
     from salesreport.data.load import FILTER_ORDER
     from salesreport.data.presets import PRESET_DIR, load_preset
     from salesreport.data.validate import ROW_CHECKS
@@ -181,7 +204,14 @@ def render() -> str:
     for path in sorted(PRESET_DIR.glob("*.yaml")):
         p = load_preset(path.stem)
         names = ", ".join(f"`{n}`" for t in TABLE_NAMES for n in p.file_names.get(t, []))
-        presets.append(f"- `{p.name}`: files {names}")
+        found = "; ".join(
+            f"{t}: the file whose header holds " + ", ".join(f"`{h}`" for h in hs)
+            for t, hs in p.detect.items()
+        )
+        if found:
+            presets.append(f"- `{p.name}` ({p.label}): any file name, {found}")
+        else:
+            presets.append(f"- `{p.name}`: files {names}")
     parts.append(
         "## Reading the files\n"
         + reading
@@ -191,6 +221,12 @@ def render() -> str:
         "the table's, its headers are renamed and its value rules applied; `data.mapping` "
         "(table -> {their column: contract column}) is applied after them and wins.\n\n"
         + "\n".join(presets)
+        + "\n\n"
+        + SCREEN_EXPORTS
+    )
+    parts.append(
+        "## How a file writes its dates and numbers\n"
+        + _rst_to_md(_section(settle.__doc__, "A spreadsheet saved", None))
         + "\n"
     )
     forms = _rst_to_md(_section(parse.__doc__, "Accepted forms:", "Text is stripped"))
@@ -204,7 +240,8 @@ def render() -> str:
         "## Checks\n"
         "Structural problems concern a whole file and stop the run; all of them are listed "
         "at once: an unreadable or empty file, two files for one table, a missing required "
-        "column, two headers mapped onto one column, a column more than half of whose "
+        "column, a header written twice, two headers mapped onto one column, a column more "
+        "than half of whose "
         "non-blank values cannot be read, neither opportunities nor orders, a filter naming "
         "no column or keeping no opportunity or order, a currency among the team's rows "
         "without a rate in `fx_rates`, a report month before the first order or opportunity.\n\n"
@@ -213,8 +250,10 @@ def render() -> str:
         + row_checks
         + "\n\nA value unreadable or outside its set is a bad row; so is a repair that loses "
         "information. A table whose bad rows exceed `thresholds.bad_row_share` (5% by "
-        "default) of its rows in scope stops the run, naming each reason with its count and "
-        "rows; with `--strict`, any bad row does. Formatting repairs (case or spaces of a "
+        "default) of its rows in scope, and number more than `thresholds.bad_rows_floor` (2 by "
+        "default: one duplicate `rep_id` in a 16-row reps table is 6% and does not stop the "
+        "run), stops the run, naming each reason with its count and rows; with `--strict`, any "
+        "bad row does. Formatting repairs (case or spaces of a "
         "category, a whole probability column on 0-100) are counted but not bad.\n"
     )
     parts.append(

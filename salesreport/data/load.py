@@ -44,7 +44,20 @@ from salesreport.data.parse import ident, install, sql_text, staged_select
 from salesreport.data.pit import cut
 from salesreport.data.presets import apply_derive, derive_sources, load_preset, rename_columns
 from salesreport.data.quality import DataQuality
-from salesreport.data.read import RawTable, ReadError, find_table_files, read_file, read_sql_tables
+from salesreport.data.read import (
+    Member,
+    RawTable,
+    ReadError,
+    column_letter,
+    detect_table,
+    find_table_files,
+    outside_links,
+    read_file,
+    read_member,
+    read_sql_tables,
+    table_suffix,
+)
+from salesreport.data.settle import settle_date_order, settle_decimal
 from salesreport.data.validate import (
     EXAMPLE_LINES,
     ParsedTable,
@@ -211,6 +224,27 @@ def raise_problems(problems: list[dict]) -> None:
     raise DataError(message, problems)
 
 
+def _other_exports(folder: str, names: list[str], preset: str | None) -> list[str]:
+    """For the files of a folder without opportunities or orders: which one is a screen export
+    another preset reads (``; report.csv is a Salesforce report export: set data.preset:
+    salesforce_report``)."""
+    from salesreport.data.presets import PRESET_DIR
+
+    out = []
+    for path in sorted(PRESET_DIR.glob("*.yaml")):
+        other = load_preset(path.stem)
+        if other.name == preset or not other.detect:
+            continue
+        for name in names:
+            if table_suffix(name) and detect_table(Path(folder) / name, other.detect):
+                out.append(f"; {name} is a {other.label}: set data.preset: {other.name}")
+    return out
+
+
+def _first(values) -> str:
+    return str(next(iter(values), "<value>"))
+
+
 def _data_folder(params: TeamParams, data_dir: str | Path | None) -> tuple[Path, bool]:
     """The folder to read and whether it is the bundled sample."""
     if data_dir is not None:
@@ -261,7 +295,23 @@ def read_source(
             )
         if is_sample:
             extra["_sample"] = str(folder)
-        found, ignored = find_table_files(folder, preset.files if preset else None)
+        if not params.data.allow_links:
+            for name, target in outside_links(folder):
+                problems.append(
+                    problem(
+                        name,
+                        None,
+                        [],
+                        f"is a symbolic link to {target}, outside the data folder {folder}",
+                        "Copy the file into the folder, or add the line `allow_links: true` "
+                        f"under data: in {params_source(params)} to follow such links",
+                    )
+                )
+            if problems:
+                raise_problems(problems)
+        found, ignored = find_table_files(
+            folder, preset.files if preset else None, preset.detect if preset else None
+        )
         for table, paths in found.items():
             if len(paths) > 1:
                 names = " and ".join(p.name for p in paths)
@@ -276,9 +326,29 @@ def read_source(
                 )
                 continue
             try:
-                raws[table] = read_file(con, paths[0], table, params.data.encoding, scratch)
+                if isinstance(paths[0], Member):
+                    raw = read_member(con, paths[0], table, params.data.encoding, scratch)
+                else:
+                    raw = read_file(con, paths[0], table, params.data.encoding, scratch)
             except ReadError as exc:
                 problems.append(problem(paths[0].name, None, [], exc.reason, exc.fix))
+                continue
+            if raw.repeats:
+                for header, where in raw.repeats:
+                    at = " and ".join(f"{p} ({column_letter(p)})" for p in where)
+                    problems.append(
+                        problem(
+                            raw.file,
+                            header,
+                            [],
+                            f"is the header of more than one column: columns {at}",
+                            "Rename or remove all but one of them; which one holds the values "
+                            "is not guessed",
+                        )
+                    )
+                raw.release(con)
+                continue
+            raws[table] = raw
         present = set(found)
         where = str(folder)
     if not present & {"opportunities", "orders"}:
@@ -289,6 +359,7 @@ def read_source(
         if ignored:
             more = ", ..." if len(ignored) > 10 else ""
             hint += f"; files there: {', '.join(ignored[:10])}{more}"
+            hint += "".join(_other_exports(where, ignored, params.data.preset))
         problems.append(
             problem(
                 where,
@@ -328,12 +399,32 @@ def prepare(con, raw: RawTable, params: TeamParams) -> ParsedTable:
     for i, (name, kind) in enumerate(zip(names, raw.kinds, strict=True)):
         if name not in columns:  # two headers on one name: the first is kept (and reported)
             columns[name] = Raw(f"c{i}", kind)
-    derived, skipped = (columns, []) if dupes else apply_derive(columns, table, preset)
+    for col, value in params.data.defaults.items():  # the team's constants win the preset's
+        if col in contract and col not in columns:
+            columns[col] = Raw(sql_text(value))
+    stages = params.data.stages.model_dump() if params.data.stages else None
+    derived, skipped = (columns, []) if dupes else apply_derive(columns, table, preset, stages)
+    defaulted = {
+        r["column"]: str(r["value"])
+        for r in (preset.derive.get(table, []) if preset else [])
+        if r["rule"] == "default" and r["column"] not in columns
+    }
+    source = params_source(params)
+    reading: dict[str, str] = {}
+    order, how = settle_date_order(con, raw, spec, derived, params.data.date_order, source)
+    if how:
+        reading["date_order"] = how
+    comma, how = settle_decimal(con, raw, spec, derived, params.data.decimal, source)
+    if how:
+        reading["decimal"] = how
     parsers, outputs, present, checked, changed, extras = parse_select(
-        table, spec, list(derived.items()), params.timezone
+        table, spec, list(derived.items()), params.timezone, date_order=order, decimal_comma=comma
     )
     if raw.blank:
         outputs.append(f"coalesce({raw.blank}, false) AS _blank")
+    if raw.footer_rows:  # a footer line is one cell (or none) of the file's line
+        others = " AND ".join(f"c{i} IS NULL" for i in range(1, len(raw.columns)))
+        outputs.append(f"({others}) AS _one_cell")
     name = f"_sr_parsed_{table}"
     raw.run(
         con,
@@ -343,6 +434,18 @@ def prepare(con, raw: RawTable, params: TeamParams) -> ParsedTable:
         ),
     )
     made = [name]
+    footer = list(raw.footer)
+    if raw.footer_rows:
+        k = raw.footer_rows
+        last = f"rowid >= (SELECT count(*) FROM {ident(name)}) - {k}"
+        n_one = con.execute(
+            f"SELECT count(*) FILTER (WHERE _one_cell) FROM {ident(name)} WHERE {last}"
+        ).fetchone()[0]
+        if n_one == k:
+            con.execute(f"DELETE FROM {ident(name)} WHERE {last}")
+        else:  # the engine's rows do not end with the footer's lines: they are data
+            footer = []
+        con.execute(f"ALTER TABLE {ident(name)} DROP COLUMN _one_cell")
     n, blanks = con.execute(
         f"SELECT count(*), {'count(*) FILTER (WHERE _blank)' if raw.blank else '0'} FROM {ident(name)}"
     ).fetchone()
@@ -385,6 +488,9 @@ def prepare(con, raw: RawTable, params: TeamParams) -> ParsedTable:
         scope=relation,
         in_scope=rows,
         made=made,
+        footer=footer,
+        reading=reading,
+        defaulted=defaulted,
     )
 
 
@@ -607,20 +713,50 @@ def _load(
             raw.release(con)
         parsed[table] = pt
         q.set_rows(table, pt.file, pt.rows)
+        if pt.footer:
+            shown = "; ".join(f"'{line}'" for line in pt.footer[:3])
+            more = ", ..." if len(pt.footer) > 3 else ""
+            q.add(table, pt.file, "skipped", f"lines of the report's footer under the rows "
+                  f"(not rows): {shown}{more}", [], count=len(pt.footer))  # fmt: skip
+        if pt.reading:
+            q.reading[table] = dict(pt.reading)
         problems += structural_problems(con, pt, source)
     for col in params.filters:
-        if parsed and not any(
-            col in pt.columns or col in {h for _, h in pt.extras} for pt in parsed.values()
-        ):
+        holders = [
+            pt for pt in parsed.values() if col in pt.columns or col in {h for _, h in pt.extras}
+        ]
+        supply = (
+            f"when the export lacks it, add the line `defaults: {{{col}: <value>}}` under data: "
+            f"in {source} (the value of every row), or map the export's column that holds it: "
+            f"`mapping: {{<table>: {{<their column>: {col}}}}}` under data:"
+        )
+        if parsed and not holders:
             problems.append(
                 problem(
                     source,
                     col,
                     [],
                     "is a filter column (filters) but no table has it",
-                    f"Fix the column name under filters in {source} or remove the filter.",
+                    f"Fix the column name under filters in {source} or remove the filter; "
+                    + supply,
                 )
             )
+        for pt in holders:
+            if col in pt.defaulted:
+                problems.append(
+                    problem(
+                        pt.file,
+                        col,
+                        [],
+                        f"is a filter column (filters) but the export has no {col} column "
+                        f"(data.preset {params.data.preset} fills it with "
+                        f"'{pt.defaulted[col]}')",
+                        f"Add the line `defaults: {{{col}: {_first(params.filters[col])}}}` under "
+                        f"data: in {source} (every row of the export is the team's), or map the "
+                        f"export's column that holds it: `mapping: {{{pt.table}: {{<their column>: "
+                        f"{col}}}}}` under data:",
+                    )
+                )
     raise_problems(problems)
 
     filter_rows(con, parsed, params.filters, q)
@@ -650,7 +786,10 @@ def _load(
 
     check_rows(con, parsed, q)
     check_references(con, parsed, q)
-    raise_problems(threshold_problems(parsed, q, params.thresholds.bad_row_share, strict, source))
+    th = params.thresholds
+    raise_problems(
+        threshold_problems(parsed, q, th.bad_row_share, strict, source, th.bad_rows_floor)
+    )
 
     relations = {t: _converted(con, pt, params, q) for t, pt in parsed.items()}
     first_dated = {  # the earliest row of each revenue table, before the month's cut

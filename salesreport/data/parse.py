@@ -16,13 +16,17 @@ Accepted forms:
   ``2026-10-31T14:22:05Z``, ``2026-10-31T14:22:05.123+02:00``; also ``2026/10/31``,
   ``2026.10.31``, ``2026-1-5``, ``20261031``, ``20261031T142205``, ``2026-10`` for the first
   of the month), Excel serial day numbers (``46000``, ``46000.5`` for noon), Unix seconds or
-  milliseconds (HubSpot), typed date and time cells. Values with a zone (``Z``, ``+02:00``)
+  milliseconds (HubSpot), typed date and time cells; dates written with the year last
+  (``31/10/2026``, ``10/31/2026 9:12 PM``, ``31.10.2026``) day or month first as the file settles
+  it or ``data.date_order`` says (:mod:`salesreport.data.settle`; two-digit years are
+  unreadable). Values with a zone (``Z``, ``+02:00``)
   and Unix times (UTC) are converted to the team's zone and made naive; values without a
   zone are taken as already local. Date columns are then cut to the local date. A value
   outside 1677-09-22 .. 2262-04-11 (what a pandas timestamp holds) is unreadable;
 * numbers: ``1234.5``, ``-3``, ``1e3``, thousands separators ``1,234.50``, ``1 234.50`` or
   ``1'234.50``, a leading or trailing currency symbol (``$ € £ ¥``), a trailing ``%``
-  (divided by 100); ``inf`` and ``nan`` are unreadable;
+  (divided by 100); ``inf`` is unreadable; with a decimal comma (a semicolon-separated file
+  that settles it, or ``data.decimal: comma``) ``1.234,50`` and ``12,5``;
 * whole numbers: numbers without a fraction (``12``, ``12.0``);
 * booleans (preset rules): ``TRUE/FALSE``, ``true/false``, ``t/f``, ``yes/no``, ``y/n``,
   ``1/0``;
@@ -31,7 +35,10 @@ Accepted forms:
   ``forecast_category``, ``type``) spaces and hyphens as ``_`` (``Best Case`` ->
   ``best_case``).
 
-Text is stripped of the characters Python's ``str.strip()`` removes; a number cell as text is
+Text is stripped of the characters Python's ``str.strip()`` removes; a missing-value marker
+(``N/A``, ``#N/A``, ``NULL``, ``None``, ``-``, ``--``, ``NaN``, ``<NA>``, any case; not ``NA``,
+a region or country code) is missing like an empty cell: in an optional column the value is
+missing (not a bad row), in a required one the row is dropped as empty (a bad row). A number cell as text is
 written without a fraction when it is whole (``123.0`` from Excel -> ``"123"``), a date cell
 as ISO text.
 
@@ -93,6 +100,20 @@ ISO_GROUPS = (
     "z",
 )
 #: what a pandas ``datetime64[ns]`` holds, to the microsecond
+#: text values that mean "no value" (lower case; compared case-insensitively after stripping):
+#: spreadsheet and database markers. ``NA`` is not one: it is a region (North America) or a
+#: country code (Namibia) in sales data
+MISSING_MARKERS = frozenset(
+    {"n/a", "#n/a", "#n/a n/a", "#na", "null", "none", "-", "--", "nan", "-nan", "<na>",
+     "1.#ind", "1.#qnan", "-1.#ind", "-1.#qnan"}
+)  # fmt: skip
+#: a date written day and month first, year last (``31/10/2026``, ``10/31/2026 9:12 AM``,
+#: ``31.10.2026``): the order of day and month is the file's locale
+#: (:func:`salesreport.data.load.settle_date_order`)
+SLASH_DATE_RE = (
+    rf"^(\d{{1,2}})[/.-](\d{{1,2}})[/.-](\d{{4}})"
+    rf"(?:(?:{SPACE_CLASS}+|T|,{SPACE_CLASS}*)(\d{{1,2}}):(\d{{2}})(?::(\d{{2}}))?{SPACE_CLASS}*([AaPp][Mm])?)?$"
+)
 FIRST_TIME = "1677-09-21 00:12:43.145225"
 LAST_TIME = "2262-04-11 23:47:16.854775"
 EXCEL_EPOCH = "1899-12-30"
@@ -120,6 +141,25 @@ MACROS = f"""
 CREATE OR REPLACE TEMP MACRO sr_strip(s) AS CASE
     WHEN regexp_matches(s, '^{_SP}|{_SP}$') THEN NULLIF(trim(s, {sql_text(SPACES)}), '')
     ELSE NULLIF(s, '') END;
+CREATE OR REPLACE TEMP MACRO sr_unmark(s) AS
+    if(list_contains({sorted(MISSING_MARKERS)!r}, lower(s)), NULL, s);
+CREATE OR REPLACE TEMP MACRO sr_slash_parts(t) AS
+    regexp_extract(t, {sql_text(SLASH_DATE_RE)}, ['a', 'b', 'y', 'h', 'mi', 's', 'ap']);
+CREATE OR REPLACE TEMP MACRO sr_hour24(h, ap) AS CASE
+    WHEN ap = '' THEN CAST(h AS INTEGER)
+    WHEN CAST(h AS INTEGER) NOT BETWEEN 1 AND 12 THEN 99
+    WHEN upper(ap) = 'PM' THEN CAST(h AS INTEGER) % 12 + 12
+    ELSE CAST(h AS INTEGER) % 12 END;
+CREATE OR REPLACE TEMP MACRO sr_slash_build(g, day_first) AS
+    g.y || '-' || lpad(CASE WHEN day_first THEN g.b ELSE g.a END, 2, '0') || '-'
+    || lpad(CASE WHEN day_first THEN g.a ELSE g.b END, 2, '0')
+    || CASE WHEN g.h = '' THEN '' ELSE ' ' || lpad(CAST(sr_hour24(g.h, g.ap) AS VARCHAR), 2, '0')
+       || ':' || g.mi || ':' || CASE WHEN g.s = '' THEN '00' ELSE g.s END END;
+CREATE OR REPLACE TEMP MACRO sr_slash_iso(t, day_first) AS CASE
+    WHEN regexp_full_match(t, {sql_text(SLASH_DATE_RE)}) THEN sr_slash_build(sr_slash_parts(t), day_first)
+    ELSE t END;
+CREATE OR REPLACE TEMP MACRO sr_comma_decimal(t) AS CASE
+    WHEN regexp_full_match(t, '[^,]*,?[^,]*') THEN replace(replace(t, '.', ''), ',', '.') ELSE t END;
 CREATE OR REPLACE TEMP MACRO sr_plain_number(t) AS
     CASE WHEN regexp_full_match(t, {sql_text(NUMBER_RE)}) THEN TRY_CAST(t AS DOUBLE) END;
 CREATE OR REPLACE TEMP MACRO sr_unsymbol(t) AS regexp_replace(t, {sql_text(CURRENCY_RE)}, '', 'g');
@@ -229,6 +269,9 @@ class Raw:
 
     sql: str
     kind: str = "text"
+    #: text already stripped, blank as NULL (a preset rule's result): used as it is, which keeps
+    #: the SQL of rules built on rules small
+    clean: bool = False
 
 
 def kind_of(duckdb_type: str) -> str:
@@ -257,6 +300,8 @@ def text(raw: Raw) -> str:
     for typed cells). One expression, for the preset rules; a parser computes it once, in a
     projection of its own (:class:`Parsed`)."""
     x, kind = raw.sql, raw.kind
+    if raw.clean:
+        return x
     if kind == "text":
         return f"sr_strip({x})"
     if kind == "number":
@@ -296,12 +341,16 @@ class Parsed:
     stages: tuple[tuple[tuple[str, str], ...], ...] = ()
 
 
-def _t(raw: Raw, key: str) -> tuple[str, tuple[str, str]]:
+def _t(raw: Raw, key: str, wrap: str = "{}") -> tuple[str, tuple[str, str]]:
+    """The value as text, computed once, a missing-value marker (:data:`MISSING_MARKERS`) as
+    missing (``wrap``: a SQL template applied to it)."""
     name = f"_{key}_t"
-    return ident(name), (name, text(raw))
+    return ident(name), (name, wrap.format(f"sr_unmark({text(raw)})"))
 
 
-def number(raw: Raw, key: str = "n") -> Parsed:
+def number(raw: Raw, key: str = "n", *, decimal_comma: bool = False) -> Parsed:
+    """A number; ``decimal_comma``: text written with a decimal comma (``1.234,50``, ``12,5``;
+    a ``.`` is then a thousands separator)."""
     x = raw.sql
     if raw.kind in ("number", "integer"):
         v = ident(f"_{key}_v")
@@ -309,7 +358,7 @@ def number(raw: Raw, key: str = "n") -> Parsed:
         return Parsed(f"sr_finite({v})", f"coalesce(isinf({v}), false)", stages=(stage,))
     if raw.kind == "bool":
         return Parsed(f"CASE WHEN {x} THEN 1.0 WHEN NOT {x} THEN 0.0 END")
-    t, first = _t(raw, key)
+    t, first = _t(raw, key, "sr_comma_decimal({})" if decimal_comma else "{}")
     n, v = ident(f"_{key}_n"), ident(f"_{key}_v")
     return Parsed(
         f"sr_finite({v})",
@@ -328,8 +377,8 @@ def number(raw: Raw, key: str = "n") -> Parsed:
     )
 
 
-def integer(raw: Raw, key: str = "i") -> Parsed:
-    n = number(raw, key)
+def integer(raw: Raw, key: str = "i", *, decimal_comma: bool = False) -> Parsed:
+    n = number(raw, key, decimal_comma=decimal_comma)
     v = ident(f"_{key}_num")
     whole = f"TRY_CAST({v} AS BIGINT)"
     fraction = f"({v} IS NOT NULL AND ({v} <> floor({v}) OR {whole} IS NULL))"
@@ -341,8 +390,12 @@ def integer(raw: Raw, key: str = "i") -> Parsed:
     )
 
 
-def datetime(raw: Raw, tz: str, *, date_only: bool, key: str = "d") -> Parsed:
+def datetime(
+    raw: Raw, tz: str, *, date_only: bool, key: str = "d", date_order: str | None = None
+) -> Parsed:
     """A date or timestamp (naive, in zone ``tz``); ``date_only``: the local date.
+    ``date_order`` (``day_first`` or ``month_first``): how a date written with the year last
+    (:data:`SLASH_DATE_RE`) is read; without it such a date is unreadable.
 
     Stages: every value is either a local time (no zone: taken as it is) or an instant, as
     its UTC time (a zone, a Unix time, a typed instant); the instants are then moved to
@@ -373,7 +426,8 @@ def datetime(raw: Raw, tz: str, *, date_only: bool, key: str = "d") -> Parsed:
         stages: tuple = (first + ((k + "given", f"({given})"),),)
         given = ident(k + "given")
     else:
-        t, first_t = _t(raw, key)
+        slash = {"day_first": "true", "month_first": "false"}.get(date_order or "")
+        t, first_t = _t(raw, key, f"sr_slash_iso({{}}, {slash})" if slash else "{}")
         fl, fu, g = ident(k + "fast_local"), ident(k + "fast_utc"), ident(k + "g")
         num, loc = ident(k + "num"), ident(k + "loc")
         rest = f"{fl} IS NULL AND {fu} IS NULL AND {t} IS NOT NULL"

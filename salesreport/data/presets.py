@@ -25,7 +25,22 @@ Rules (``derive``):
   they are converted to the team's zone like ``...Z`` times;
 * ``keep_if_prefix`` (``column``, ``prefix``): clear ids not starting with the
   prefix (a Salesforce ``WhatId`` that is an account, not an opportunity);
-* ``join`` (``column``, ``columns``, ``sep``): text of several columns joined.
+* ``join`` (``column``, ``columns``, ``sep``): text of several columns joined;
+* ``status_from_stage`` (``column``: the stage, ``won``, ``lost``: stage names): ``status`` is
+  ``won`` or ``lost`` when the stage (case-insensitive) is one of those, else ``open``; the
+  team's ``data.stages`` (``won``/``lost``) replaces the lists. Used by the screen exports,
+  which hold a stage name and no won/closed flags; an empty stage leaves ``status`` empty;
+* ``key_from`` (``column``, ``from``): when the export has no ``column`` (a report without its
+  ID column), the text of ``from`` (the opportunity's name): the same name gives the same key
+  in every run, and two rows of one name are duplicate keys (dropped and counted);
+* ``currency_prefix`` (``column``, ``currency``): an amount written with an ISO code before or
+  after it (``USD 1,200.00``, ``1.200,00 EUR``) gives its number to ``column`` and its code to
+  ``currency`` where that is empty or absent;
+* ``default`` (``column``, ``value``): a constant when the export has no such column
+  (``region`` of a screen export; the team's ``data.defaults`` wins).
+
+A screen export's preset also lists, per table, ``detect``: header names that tell its file
+(a report export is named by the user, not by the table).
 
 The team's ``data.mapping`` (table -> {their: ours}) is applied after the
 preset's renaming and wins over it for the same contract column.
@@ -57,7 +72,14 @@ RULES = (
     "assume_utc",
     "keep_if_prefix",
     "join",
+    "status_from_stage",
+    "key_from",
+    "currency_prefix",
+    "default",
 )
+#: an ISO 4217 code written before or after an amount
+CODE_AMOUNT_RE = r"^([A-Z]{3})\s*(.+)$"
+AMOUNT_CODE_RE = r"^(.+?)\s*([A-Z]{3})$"
 
 
 @dataclass(frozen=True)
@@ -69,6 +91,8 @@ class Preset:
     columns: dict[str, dict[str, str]] = field(default_factory=dict)  # table -> {their: ours}
     derive: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     file_names: dict[str, list[str]] = field(default_factory=dict)  # table -> names as written
+    detect: dict[str, list[str]] = field(default_factory=dict)  # table -> signature headers
+    label: str = ""  # what the export is, for messages
 
     def names_for(self, *tables: str) -> list[str]:
         """The preset's file names (as written in the YAML) for ``tables``."""
@@ -87,7 +111,10 @@ def load_preset(name: str) -> Preset:
     file_names: dict[str, list[str]] = {}
     columns: dict[str, dict[str, str]] = {}
     derive: dict[str, list[dict[str, Any]]] = {}
+    detect: dict[str, list[str]] = {}
     for table, spec in (raw.get("tables") or {}).items():
+        if spec.get("detect"):
+            detect[table] = [str(h) for h in spec["detect"]]
         if table not in TABLE_NAMES:
             raise ValueError(f"{path}: unknown table {table!r}")
         for f in spec.get("files", []):
@@ -99,7 +126,10 @@ def load_preset(name: str) -> Preset:
             if r.get("rule") not in RULES:
                 raise ValueError(f"{path}: {table}: unknown rule {r.get('rule')!r}; known: {RULES}")
         derive[table] = rules
-    return Preset(str(raw.get("name", name)), files, columns, derive, file_names)
+    return Preset(
+        str(raw.get("name", name)), files, columns, derive, file_names, detect,
+        str(raw.get("label", name)),
+    )  # fmt: skip
 
 
 def _match_header(columns: list[str], their: str) -> str | None:
@@ -158,16 +188,24 @@ def derive_sources(preset: Preset | None, table: str) -> dict[str, list[str]]:
             out["status"] = [r["won"], r["closed"]]
         elif r["rule"] == "by_status":
             out[r["column"]] = [c for k in ("won", "lost", "open") for c in r.get(k, [])]
+        elif r["rule"] == "status_from_stage":
+            out["status"] = [r.get("column", "stage")]
+        elif r["rule"] == "key_from":
+            out[r["column"]] = [r["from"]]
     return out
 
 
 def apply_derive(
-    columns: dict[str, Raw], table: str, preset: Preset | None
+    columns: dict[str, Raw],
+    table: str,
+    preset: Preset | None,
+    stages: dict[str, list[str]] | None = None,
 ) -> tuple[dict[str, Raw], list[str]]:
     """The preset's value rules for ``table`` as SQL over the raw columns (name -> :class:`Raw`);
     returns ``(columns, skipped rules)``. A rule's result replaces or adds a column; a rule
     whose source columns are missing is skipped (and named in the returned list, for the
-    missing-column message)."""
+    missing-column message). ``stages``: the team's ``data.stages`` (``won``/``lost`` lists)
+    for ``status_from_stage``."""
     if preset is None:
         return columns, []
     out = dict(columns)
@@ -181,8 +219,9 @@ def apply_derive(
                 continue
             w, c = P.inline(P.boolean(out[won])), P.inline(P.boolean(out[closed]))
             out["status"] = Raw(
-                f"CASE WHEN {w.value} IS NULL OR {c.bad} OR ({c.value} IS NULL AND {w.value} IS NOT TRUE) "
-                f"THEN NULL WHEN {w.value} THEN 'won' WHEN {c.value} THEN 'lost' ELSE 'open' END"
+                clean=True,
+                sql=f"CASE WHEN {w.value} IS NULL OR {c.bad} OR ({c.value} IS NULL AND {w.value} IS NOT TRUE) "
+                f"THEN NULL WHEN {w.value} THEN 'won' WHEN {c.value} THEN 'lost' ELSE 'open' END",
             )
         elif rule in ("status_values", "map_values"):
             col = r.get("column", "status")
@@ -193,7 +232,7 @@ def apply_derive(
                 f"WHEN {P.sql_text(str(k).strip().lower())} THEN {P.sql_text(v)}"
                 for k, v in r["values"].items()
             )
-            out[col] = Raw(f"CASE lower({t}) {cases} ELSE {t} END")
+            out[col] = Raw(clean=True, sql=f"CASE lower({t}) {cases} ELSE {t} END")
         elif rule == "by_status":
             col = r["column"]
             if "status" not in out:
@@ -208,15 +247,16 @@ def apply_derive(
             picked = f"CASE {status} {' '.join(whens)} END" if whens else "CAST(NULL AS VARCHAR)"
             if col in out:
                 picked = f"coalesce({picked}, {P.text(out[col])})"
-            out[col] = Raw(picked)
+            out[col] = Raw(clean=True, sql=picked)
         elif rule == "scale":
             col = r["column"]
             if col not in out:
                 continue
             n = P.inline(P.number(out[col]))
             out[col] = Raw(
-                f"CASE WHEN {n.bad} THEN {P.raw_text(out[col])} "
-                f"ELSE sr_double_text({n.value} / {float(r['divide_by'])!r}) END"
+                clean=True,
+                sql=f"CASE WHEN {n.bad} THEN {P.raw_text(out[col])} "
+                f"ELSE sr_double_text({n.value} / {float(r['divide_by'])!r}) END",
             )
         elif rule == "assume_utc":
             for col in r["columns"]:
@@ -224,7 +264,8 @@ def apply_derive(
                     continue
                 t = P.text(out[col])
                 out[col] = Raw(
-                    f"CASE WHEN regexp_matches({t}, '\\d:\\d{{2}}(?::\\d{{2}})?$') THEN {t} || 'Z' ELSE {t} END"
+                    clean=True,
+                    sql=f"CASE WHEN regexp_matches({t}, '\\d:\\d{{2}}(?::\\d{{2}})?$') THEN {t} || 'Z' ELSE {t} END",
                 )
         elif rule == "keep_if_prefix":
             col = r["column"]
@@ -232,7 +273,8 @@ def apply_derive(
                 continue
             t = P.text(out[col])
             out[col] = Raw(
-                f"CASE WHEN starts_with({t}, {P.sql_text(str(r['prefix']))}) THEN {t} END"
+                clean=True,
+                sql=f"CASE WHEN starts_with({t}, {P.sql_text(str(r['prefix']))}) THEN {t} END",
             )
         elif rule == "join":
             srcs = [c for c in r["columns"] if c in out]
@@ -240,5 +282,47 @@ def apply_derive(
                 continue
             sep = P.sql_text(str(r.get("sep", " ")))
             parts = ", ".join(P.text(out[c]) for c in srcs)
-            out[r["column"]] = Raw(f"NULLIF(concat_ws({sep}, {parts}), '')")
+            out[r["column"]] = Raw(clean=True, sql=f"NULLIF(concat_ws({sep}, {parts}), '')")
+        elif rule == "status_from_stage":
+            col = r.get("column", "stage")
+            if "status" in out:
+                continue
+            if col not in out:
+                skipped.append(f"status from {col}")
+                continue
+            names = {k: (stages or {}).get(k) or r.get(k, []) for k in ("won", "lost")}
+            t = f"lower({P.text(out[col])})"
+            whens = " ".join(
+                f"WHEN {t} IN ({', '.join(P.sql_text(str(n).strip().lower()) for n in names[k])}) "
+                f"THEN {P.sql_text(k)}"
+                for k in ("won", "lost")
+                if names[k]
+            )
+            out["status"] = Raw(
+                clean=True, sql=f"CASE WHEN {t} IS NULL THEN NULL {whens} ELSE 'open' END"
+            )
+        elif rule == "key_from":
+            col, src = r["column"], r["from"]
+            if col not in out and src in out:
+                out[col] = Raw(clean=True, sql=P.text(out[src]))
+        elif rule == "currency_prefix":
+            col, cur = r.get("column", "amount"), r.get("currency", "currency")
+            if col not in out or out[col].kind != "text":
+                continue
+            t = P.text(out[col])
+            code = (
+                f"coalesce(NULLIF(regexp_extract({t}, {P.sql_text(CODE_AMOUNT_RE)}, 1), ''), "
+                f"NULLIF(regexp_extract({t}, {P.sql_text(AMOUNT_CODE_RE)}, 2), ''))"
+            )
+            number = (
+                f"CASE WHEN regexp_full_match({t}, {P.sql_text(CODE_AMOUNT_RE)}) "
+                f"THEN regexp_extract({t}, {P.sql_text(CODE_AMOUNT_RE)}, 2) "
+                f"WHEN regexp_full_match({t}, {P.sql_text(AMOUNT_CODE_RE)}) "
+                f"THEN regexp_extract({t}, {P.sql_text(AMOUNT_CODE_RE)}, 1) ELSE {t} END"
+            )
+            given = P.text(out[cur]) if cur in out else "CAST(NULL AS VARCHAR)"
+            out[cur] = Raw(clean=True, sql=f"coalesce({given}, {code})")
+            out[col] = Raw(clean=True, sql=number)
+        elif rule == "default" and r["column"] not in out:
+            out[r["column"]] = Raw(clean=True, sql=P.sql_text(str(r["value"])))
     return out, skipped

@@ -13,7 +13,11 @@ Actions:
 * ``filtered``: outside the team's ``filters`` (not bad);
 * ``converted``: an amount converted to the team's currency (not bad);
 * ``after_month``: dated after the report month, cut or reset by the
-  point-in-time rule (not bad).
+  point-in-time rule (not bad);
+* ``skipped``: lines of a file that are not rows (a report's footer under the rows; not bad).
+
+``reading`` records how a file's dates and numbers were read where the file settled it
+(day or month first, a decimal comma), per table.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-ACTIONS = ("dropped", "repaired", "flagged", "filtered", "converted", "after_month")
+ACTIONS = ("dropped", "repaired", "flagged", "filtered", "converted", "after_month", "skipped")
 EXAMPLE_ROWS = 5
 
 
@@ -62,6 +66,7 @@ class DataQuality:
 
     issues: list[Issue] = field(default_factory=list)
     read: dict[str, dict[str, Any]] = field(default_factory=dict)  # table -> file, rows_read, ...
+    reading: dict[str, dict[str, str]] = field(default_factory=dict)  # table -> what -> how
 
     def add(
         self,
@@ -152,7 +157,9 @@ class DataQuality:
         return "\n".join(lines)
 
     def to_json(self) -> dict[str, Any]:
-        """Plain data for ``run.json``: ``tables`` (rows read/kept) and ``issues``."""
+        """Plain data for ``run.json``: ``tables`` (rows read/kept), ``issues`` and, when a
+        file settled how it is read, ``reading``."""
+        extra = {"reading": {t: dict(v) for t, v in self.reading.items()}} if self.reading else {}
         return {
             "tables": {t: dict(v) for t, v in self.read.items()},
             "issues": [
@@ -167,6 +174,7 @@ class DataQuality:
                 }
                 for i in self.issues
             ],
+            **extra,
         }
 
 
