@@ -193,6 +193,12 @@ def _spark(spec: EngineParams, source: str) -> Engine:
 
 
 def first_line(exc: BaseException) -> str:
-    """The first line of an exception's message (its type's name when it has none)."""
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]
+    """The first line of an exception's message (its type's name when it has none); for
+    PySpark's ``An error occurred while calling o40.sql.``, the Java exception's line under
+    it (``org.apache.spark.sql.AnalysisException: ...``), which says what failed."""
+    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+    if not lines:
+        return type(exc).__name__
+    if lines[0].startswith("An error occurred while calling") and len(lines) > 1:
+        return lines[1].removeprefix(": ")
+    return lines[0]

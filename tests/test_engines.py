@@ -514,3 +514,16 @@ def test_a_server_that_is_down_stops_the_run_with_exit_3_and_publishes_nothing(
     assert "engine postgres: cannot connect" in r.stderr and "nothing was published" in r.stderr
     assert "pw-never-shown" not in r.stdout + r.stderr
     assert not (root / "reports" / "emea" / REPORT_MONTH).exists()
+
+
+def test_a_spark_failure_names_the_java_exception_not_py4j_s_call():
+    from salesreport.backends import first_line
+
+    class Py4JJavaError(Exception):
+        pass
+
+    exc = Py4JJavaError(
+        "An error occurred while calling o40.sql.\n: java.lang.StackOverflowError\n\tat x.y(z)"
+    )
+    assert first_line(exc) == "java.lang.StackOverflowError"
+    assert first_line(ValueError("bad\nmore")) == "bad" and first_line(KeyError()) == "KeyError"
