@@ -5,8 +5,8 @@ Written by ``benchmarks/calibrate_forecast.py`` from the M3 competition's monthl
 ``SHORT``). Row ``h - 1`` holds, for horizon ``h``, the quantiles at :data:`LEVELS` of
 ``|actual - forecast| / (scale * sigma_h)`` over those series' next 12 months;
 ``LONG_SIGMA`` and ``SHORT_SIGMA`` the typical spread ``sigma_h`` by horizon (the geometric
-median of the series' own), toward which a series' own is shrunk (see
-:mod:`salesreport.forecast.intervals`).
+median of the series' own), toward which a series' own is shrunk with the weights of
+:mod:`salesreport.forecast.intervals` (``OWN_WEIGHT_LONG``, ``OWN_WEIGHT_SHORT``).
 """
 
 LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.975, 0.99)
