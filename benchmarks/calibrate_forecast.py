@@ -14,7 +14,9 @@ For every series: the forecaster runs on the history (``salesreport.forecast.cor
 horizon 12, the product's settings) and its selected method's own backtest errors give
 its own spread (:func:`salesreport.forecast.intervals.raw_spread`). The typical spread
 by horizon is the geometric median of those; each series' spread is shrunk toward it
-(:func:`salesreport.forecast.intervals.spread`) and each of the 12 held-out months gives
+with the weights of :func:`salesreport.forecast.intervals.spread` (``OWN_WEIGHT_LONG``
+for whole series, 1 since December 2026: not shrunk; ``OWN_WEIGHT_SHORT`` for cut ones)
+and each of the 12 held-out months gives
 ``|R_h| = |actual - point| / (scale * sigma_h)``. The table holds, for each horizon, the
 quantiles of ``|R_h|`` over the series at :data:`LEVELS`. Series for which
 the backtest is too short for a spread are left out (they use the random-walk fallback).
@@ -101,8 +103,8 @@ Written by ``benchmarks/calibrate_forecast.py`` from the M3 competition's monthl
 ``SHORT``). Row ``h - 1`` holds, for horizon ``h``, the quantiles at :data:`LEVELS` of
 ``|actual - forecast| / (scale * sigma_h)`` over those series' next 12 months;
 ``LONG_SIGMA`` and ``SHORT_SIGMA`` the typical spread ``sigma_h`` by horizon (the geometric
-median of the series' own), toward which a series' own is shrunk (see
-:mod:`salesreport.forecast.intervals`).
+median of the series' own), toward which a series' own is shrunk with the weights of
+:mod:`salesreport.forecast.intervals` (``OWN_WEIGHT_LONG``, ``OWN_WEIGHT_SHORT``).
 """
 
 LEVELS = {LEVELS!r}

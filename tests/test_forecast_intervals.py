@@ -56,18 +56,17 @@ def test_spread_needs_ten_errors():
     assert spread(np.arange(1, 10), np.ones(9), 12) is None
 
 
-def test_spread_is_shrunk_toward_the_typical_one():
-    # flat errors of size 3: own sigma_h = 3; long history: 3^0.7 typical^0.3, short: 3^0.4 typical^0.6
+def test_spread_is_the_series_own_for_long_histories_and_shrunk_for_short_ones():
+    # flat errors of size 3: own sigma_h = 3; long history (48 months or more): 3 itself,
+    # short: 3^0.4 typical^0.6
     h = np.repeat(np.arange(1, 13), 3)
     e = 3.0 * np.tile([1, -1, 1], 12)
-    typical = np.array(calibration.LONG_SIGMA)
-    np.testing.assert_allclose(spread(h, e, 12, 120), 3**0.7 * typical**0.3, rtol=1e-9)
+    np.testing.assert_allclose(spread(h, e, 12, 120), np.full(12, 3.0), rtol=1e-9)
+    np.testing.assert_allclose(spread(h, e, 13, SHORT_HISTORY_MONTHS), np.full(13, 3.0))
     short = np.array(calibration.SHORT_SIGMA)
     np.testing.assert_allclose(spread(h, e, 12, 30), 3**0.4 * short**0.6, rtol=1e-9)
     # past the table's 12 horizons the typical spread grows as sqrt(h)
-    assert spread(h, e, 13, 120)[12] == pytest.approx(
-        3**0.7 * (typical[-1] * np.sqrt(13 / 12)) ** 0.3
-    )
+    assert spread(h, e, 13, 30)[12] == pytest.approx(3**0.4 * (short[-1] * np.sqrt(13 / 12)) ** 0.6)
 
 
 def test_half_widths_are_spread_times_the_table_quantiles():
@@ -76,8 +75,7 @@ def test_half_widths_are_spread_times_the_table_quantiles():
     e = 3.0 * np.tile([1, -1, 1], 12)
     long_hist = calibrate_intervals(h, e, 12, (80, 95), history=120)
     i80, i95 = calibration.LEVELS.index(0.8), calibration.LEVELS.index(0.95)
-    sigma = 3**0.7 * np.array(calibration.LONG_SIGMA) ** 0.3
-    expected = sigma[:, None] * np.array([[row[i80], row[i95]] for row in calibration.LONG])
+    expected = 3.0 * np.array([[row[i80], row[i95]] for row in calibration.LONG])
     np.testing.assert_allclose(long_hist, expected, rtol=1e-9)
     short = calibrate_intervals(h, e, 12, (80,), history=SHORT_HISTORY_MONTHS - 1)
     sigma_s = 3**0.4 * np.array(calibration.SHORT_SIGMA) ** 0.6
