@@ -93,8 +93,9 @@ def engines(scale: float, names: list[str]) -> None:
             if name.startswith("postgres"):
                 os.environ[PG_ENV] = stack.enter_context(postgres_server())
                 spec["url_env"] = PG_ENV
-            if name == "spark":
+            if name == "spark":  # the whole report's plans need more than the default 3g
                 spec["master"] = "local[2]"
+                spec["options"] = {"spark.driver.memory": "8g"}
             p = params.model_copy(update={"engine": EngineParams(**spec)})
             if name == "postgres-sql":
                 t0 = time.perf_counter()

@@ -220,10 +220,17 @@ class Engine:
             from salesreport.exceptions import EngineError
 
             text = first_line(exc)
+            if self.name != "spark":
+                fix = "Check that the server is running and reachable."
+            elif "OutOfMemoryError" in text:
+                fix = (
+                    "Give Spark more memory: engine.options spark.driver.memory (3g by "
+                    "default for a local session) or, on a cluster, spark.executor.memory."
+                )
+            else:
+                fix = "Check engine.master and engine.options, and the Spark logs."
             raise EngineError(
-                mask_secret(f"engine {self.name}: a query failed: {text}", self.secret),
-                fix="Check that the server is running and reachable; run with --debug for "
-                "the query's traceback",
+                mask_secret(f"engine {self.name}: a query failed: {text}", self.secret), fix=fix
             ) from None
 
 
