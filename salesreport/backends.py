@@ -40,6 +40,11 @@ SPARK_DEFAULTS = {
     "spark.sql.session.timeZone": "UTC",  # naive timestamps are the team's wall clock
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",  # no stage bars over the run's own progress
+    # the driver keeps every query's plan for its UI even when the UI is off: a report runs
+    # hundreds of queries with large plans, so keep few
+    "spark.sql.ui.retainedExecutions": "20",
+    "spark.ui.retainedJobs": "50",
+    "spark.ui.retainedStages": "50",
     "spark.sql.shuffle.partitions": "8",
     "spark.driver.memory": "3g",
     "spark.sql.ansi.enabled": "false",
