@@ -134,3 +134,15 @@ def test_within_shared_reads_a_table_is_queried_once_for_every_team(tmp_path, mo
     assert second.tables.opportunities["opportunity_id"].tolist() == ["O1", "O3"]
     with pytest.raises(DataError, match="does not exist"):  # outside the block: read again
         load_tables(_params(tables), None, M)
+
+
+def test_a_query_naming_two_columns_alike_is_refused_naming_both(tmp_path, monkeypatch):
+    """As a file's repeated header: which of the two holds the amount is not guessed."""
+    monkeypatch.setenv("SR_TEST_DB", f"sqlite:///{_db(tmp_path)}")
+    query = "SELECT *, amount * 2 AS amount FROM opps"
+    with pytest.raises(DataError) as err:
+        load_tables(_params({"opportunities": query}), None, M)
+    msg = str(err.value)
+    assert "sql:opportunities: column 'amount' is the header of more than one column" in msg
+    assert "columns 8 and 10" in msg and "data.sql.tables.opportunities its own name" in msg
+    assert "neither" not in msg  # the one problem, not a missing table besides

@@ -241,6 +241,19 @@ def _other_exports(folder: str, names: list[str], preset: str | None) -> list[st
     return out
 
 
+def _repeated(raw: RawTable, fix: str, letters: bool = False) -> list[dict]:
+    """A problem for each name ``raw``'s header gives to more than one column."""
+    out = []
+    for header, where in raw.repeats:
+        at = " and ".join(f"{p} ({column_letter(p)})" if letters else str(p) for p in where)
+        out.append(
+            problem(
+                raw.file, header, [], f"is the header of more than one column: columns {at}", fix
+            )
+        )
+    return out
+
+
 def _first(values) -> str:
     return str(next(iter(values), "<value>"))
 
@@ -277,6 +290,13 @@ def read_source(
         except ReadError as exc:
             raise_problems([problem(f"sql (${sql.url_env})", None, [], exc.reason, exc.fix)])
         present = set(raws)
+        for table, raw in list(raws.items()):
+            if raw.repeats:
+                problems += _repeated(
+                    raw, f"Give each column of data.sql.tables.{table} its own name (AS ...); "
+                    "which one holds the values is not guessed",
+                )  # fmt: skip
+                raws.pop(table).release(con)
         where = f"data.sql.tables in {params_source(params)}"
     else:
         folder, is_sample = _data_folder(params, data_dir)
@@ -334,18 +354,10 @@ def read_source(
                 problems.append(problem(paths[0].name, None, [], exc.reason, exc.fix))
                 continue
             if raw.repeats:
-                for header, where in raw.repeats:
-                    at = " and ".join(f"{p} ({column_letter(p)})" for p in where)
-                    problems.append(
-                        problem(
-                            raw.file,
-                            header,
-                            [],
-                            f"is the header of more than one column: columns {at}",
-                            "Rename or remove all but one of them; which one holds the values "
-                            "is not guessed",
-                        )
-                    )
+                problems += _repeated(
+                    raw, "Rename or remove all but one of them; which one holds the values is "
+                    "not guessed", letters=True,
+                )  # fmt: skip
                 raw.release(con)
                 continue
             raws[table] = raw
