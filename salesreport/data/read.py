@@ -785,8 +785,12 @@ def _register_cells(
     )
 
 
-def _cells_table(header: list, rows: list[list]) -> tuple[list[str], pa.Table, list[str]]:
-    """``(column names, Arrow table c0, c1, ..., kinds)`` of rows of Python cells."""
+def _cells_table(
+    header: list, rows: list[list], convert=cells_to_arrow
+) -> tuple[list[str], pa.Table, list[str]]:
+    """``(column names, Arrow table c0, c1, ..., kinds)`` of rows of Python cells, each column
+    made by ``convert`` (:func:`~salesreport.data.parse.cells_to_arrow`, or
+    :func:`~salesreport.data.parse.column_to_arrow` for a database's typed columns)."""
     names = header_names(header)
     if not names:
         raise _no_rows(False)
@@ -794,7 +798,7 @@ def _cells_table(header: list, rows: list[list]) -> tuple[list[str], pa.Table, l
         raise _no_rows(True)
     arrays, kinds = [], []
     for j in range(len(names)):
-        arr, kind = cells_to_arrow([r[j] if j < len(r) else None for r in rows])
+        arr, kind = convert([r[j] if j < len(r) else None for r in rows])
         arrays.append(arr)
         kinds.append(kind)
     return names, pa.table(arrays, names=[f"c{i}" for i in range(len(names))]), kinds
@@ -1014,13 +1018,8 @@ def _read_query(conn, table: str, spec: str, url: str, errors) -> tuple:
             f"Check data.sql.tables.{table} (its table, or its query's WHERE clause), or leave "
             f"{table} out of data.sql.tables if the team has none.",
         )
-    arrays, kinds = [], []
-    for values in zip(*rows, strict=True):
-        arr, kind = column_to_arrow(list(values))
-        arrays.append(arr)
-        kinds.append(kind)
-    data = pa.table(arrays, names=[f"c{i}" for i in range(len(names))])
-    repeats, names = repeated_headers(names), header_names(names)
+    repeats = repeated_headers(names)
+    names, data, kinds = _cells_table(names, rows, column_to_arrow)
     out = pa.BufferOutputStream()
     pa_csv.write_csv(data.rename_columns(names), out)  # the fingerprint: the rows as CSV
     digest = hashlib.sha256(out.getvalue().to_pybytes()).hexdigest()
