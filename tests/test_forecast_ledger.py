@@ -256,3 +256,26 @@ def test_target_chances_recorded_replaced_and_scored(tmp_path):
     assert detail["horizon"].tolist() == [3, 2]  # June -> September, July -> September
     brier = table[(table["model"] == "target_chance") & (table["metric"] == "brier")]
     assert brier["value"].item() == pytest.approx((0.2**2 + 0.7**2) / 2)
+
+
+def test_a_team_without_targets_reads_its_chance_ledger_back_as_missing(tmp_path):
+    """A team with no revenue target records chances with empty target and chance cells; read
+    back they are missing (NaN), the expected values numbers, and no pandas deprecation warning
+    reaches the user's console (pyproject makes our FutureWarnings errors in tests)."""
+    from salesreport.forecast.ledger import chance_ledger_path, read_chances, record_chances
+
+    path = chance_ledger_path(tmp_path / "forecast_ledger.csv")
+    nan = float("nan")
+    chances = pd.DataFrame(
+        {
+            "period": ["2026-Q4", "2026"], "kind": ["quarter", "year"],
+            "first_month": ["2026-10", "2026-01"], "last_month": ["2026-12", "2026-12"],
+            "target": [nan, nan], "chance": [nan, nan],
+            "expected": [310.0, 1200.0], "lo80": [280.0, 1100.0], "hi80": [340.0, 1300.0],
+        }
+    )  # fmt: skip
+    record_chances(path, "t", "2026-09", chances)
+    assert ",,," in path.read_text()  # the empty cells as written
+    lg = read_chances(path, "t", "2026-09")
+    assert lg["target"].isna().all() and lg["chance"].isna().all()
+    assert lg["target"].dtype == float and lg["expected"].tolist() == [310.0, 1200.0]

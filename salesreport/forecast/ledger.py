@@ -250,6 +250,12 @@ def replace_month(
     return LedgerUndo(path, team, made_in, existed, previous, list(columns), list(sort))
 
 
+def _blank_missing(text: pd.Series) -> pd.Series:
+    """Empty ledger cells as missing (``mask``, not ``replace``: pandas warns that
+    ``replace`` will stop downcasting a column left all missing)."""
+    return text.mask(text == "")
+
+
 def _typed(raw: pd.DataFrame, source: str = "ledger") -> pd.DataFrame:
     """Text ledger rows -> in-memory types (months as ``Period[M]``, floats, bool, int)."""
     out = raw.copy()
@@ -258,9 +264,7 @@ def _typed(raw: pd.DataFrame, source: str = "ledger") -> pd.DataFrame:
         out["period"] = pd.PeriodIndex(out["period"].astype(str), freq="M")
         out["horizon"] = pd.to_numeric(out["horizon"], errors="raise").astype(int)
         for col in VALUE_COLUMNS:
-            out[col] = pd.to_numeric(out[col].replace("", float("nan")), errors="raise").astype(
-                float
-            )
+            out[col] = pd.to_numeric(_blank_missing(out[col]), errors="raise").astype(float)
     except (ValueError, TypeError) as exc:
         raise DataError(
             f"{source}: a ledger row has an unreadable month or number ({exc}). Fix or remove "
@@ -417,5 +421,5 @@ def read_chances(path: str | Path, team: str, as_of_month: str | pd.Period) -> p
     raw = _read_raw(path, CHANCE_LEDGER_COLUMNS)
     raw = raw[(raw["team"] == team) & (raw["made_in"] <= as_of)].copy()
     for col in _CHANCE_VALUES:
-        raw[col] = pd.to_numeric(raw[col].replace("", float("nan")), errors="coerce")
+        raw[col] = pd.to_numeric(_blank_missing(raw[col]), errors="coerce")
     return raw.reset_index(drop=True)
