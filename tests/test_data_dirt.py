@@ -4,13 +4,18 @@ Every case starts from the same clean folder (40 opportunities, 16 reps), spoils
 expects one of:
 
 * ``refused``: the load stops with a :class:`DataError` whose message names the file, the
-  column and the rows where the case has them (the CLI turns it into exit 3 and publishes
-  nothing: ``tests/test_report.py`` checks that for a data error);
+  column and the rows where the case has them;
 * ``repaired``: the load goes through, the damage is counted in the data quality (what
   ``run.json`` and the report's data-quality section show) with the rows dropped or values
   cleared, and every other value is the clean run's;
 * ``read``: the input is a form the loader reads (a compressed file, a European CSV, ...): the
   tables equal the clean run's, and how the file was read is recorded where it was decided.
+
+Every case runs twice: through :func:`load_tables` (the tables compared value by value) and
+through ``salesreport report`` as a user runs it (:func:`test_bad_input_through_the_command`):
+a refusal exits 3 and leaves the earlier report and the ledgers byte-identical; a repair
+counts its rows in ``run.json`` and publishes numbers byte-identical to a clean run on the
+data as the user would have fixed it.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import json
 import shutil
 import zipfile
 from collections.abc import Callable
@@ -353,3 +359,125 @@ def test_bad_input(case: Case, tmp_path, clean):
         for column, values in case.kept.items() if table == "opportunities" else ():
             want = want.assign(**{column: want[key].map(values).fillna(want[column])})
         pd.testing.assert_frame_equal(got[want.columns], want, check_dtype=False)
+
+
+# ---- the same kinds through the command a user runs ------------------------------------------
+#: what a run writes that holds numbers (the pages are left out: ``audiences: []``)
+NUMBER_FILES = (
+    "kpis.csv", "okrs.csv", "cohorts.csv", "forecast.csv", "forecast_accuracy.csv",
+    "forecast_targets.csv", "forecast_changes.csv",
+)  # fmt: skip
+
+
+def _fixed(case: Case) -> tuple:
+    """What the user would have had without the damage, as the case's expectations state it:
+    the clean rows without those dropped, with the cleared cells empty and the kept values."""
+    return (
+        tuple(case.gone),
+        tuple((c, tuple(ids)) for c, ids in case.cleared.items()),
+        tuple((c, tuple(sorted(v.items()))) for c, v in case.kept.items()),
+        case.id.startswith("one duplicate rep_id"),
+    )
+
+
+def _write_fixed(folder: Path, fixed: tuple) -> None:
+    gone, cleared, kept, reps_dupe = fixed
+    opps = [r for r in _opps() if r["opportunity_id"] not in gone]
+    for r in opps:
+        for column, ids in cleared:
+            if r["opportunity_id"] in ids:
+                r[column] = ""
+        for column, values in kept:
+            r[column] = dict(values).get(r["opportunity_id"], r[column])
+    folder.mkdir(parents=True)
+    _write(folder, "opportunities.csv", csv_text(opps))
+    # the duplicate (the last row, R16's, given R1's id) dropped: R16 is not on the roster
+    _write(folder, "reps.csv", csv_text(_reps()[:15] if reps_dupe else _reps()))
+
+
+class _Command:
+    """A project with team ``dirt`` (no pages: the numbers and run.json only) whose clean report
+    and ledgers are published, and the runs of the command against it."""
+
+    def __init__(self, base: Path, monkeypatch) -> None:
+        from tests.conftest import _project
+
+        self.base, self.root = base, _project(base)
+        monkeypatch.setenv("SALESREPORT_HOME", str(self.root))
+        self.expected: dict[tuple, dict[str, bytes]] = {}
+        self.team_yaml({})
+        _clean(base / "clean")
+        assert self.run(base / "clean") == (0, "")  # the earlier report a refusal must keep
+
+    def team_yaml(self, params: dict[str, Any]) -> None:
+        import yaml
+
+        text = yaml.safe_dump({"team": "dirt", "audiences": [], **params})
+        (self.root / "params" / "dirt.yaml").write_text(text, encoding="utf-8")
+
+    def run(self, data: Path, out: Path | None = None) -> tuple[int, str]:
+        import contextlib
+
+        from salesreport.cli import main
+
+        argv = ["report", "--team", "dirt", "--month", M, "--data", str(data), "--quiet"]
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            code = main(argv + (["--out", str(out)] if out else []))
+        return code, err.getvalue()
+
+    def numbers(self, fixed: tuple) -> dict[str, bytes]:
+        """The number files of a clean run on the fixed data (each fixed form run once)."""
+        if fixed not in self.expected:
+            folder = self.base / f"fixed-{len(self.expected)}"
+            _write_fixed(folder, fixed)
+            self.team_yaml({})
+            out = folder.parent / f"{folder.name}-out"
+            assert self.run(folder, out)[0] == 0
+            self.expected[fixed] = {n: (out / n).read_bytes() for n in NUMBER_FILES}
+        return self.expected[fixed]
+
+
+@pytest.fixture(scope="module")
+def command(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as mp:
+        yield _Command(tmp_path_factory.mktemp("command"), mp)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_bad_input_through_the_command(case: Case, tmp_path, command):
+    """``salesreport report`` on each kind: a refusal exits 3 naming what the load names and
+    leaves the earlier report and both ledgers byte-identical; a repair or a reading publishes
+    run.json with the counts, and numbers byte-identical to a clean run on the data as the user
+    would have fixed it (the dropped rows removed, the cleared cells emptied)."""
+    from tests.test_report import tree_digest
+
+    folder = tmp_path / "data"
+    _clean(folder)
+    case.mutate(folder)
+    team = command.root / "reports" / "dirt"
+    before = tree_digest(team)
+    command.team_yaml(case.params)
+    if case.expect == "refused":
+        code, err = command.run(folder)
+        assert code == 3, err
+        assert "salesreport: data error:" in err and "Traceback" not in err
+        for part in case.message:
+            assert part in err
+        assert "nothing was published; earlier reports are unchanged" in err
+        assert tree_digest(team) == before  # the report, forecast_ledger.csv, target_ledger.csv
+        return
+    out = tmp_path / "out"
+    code, err = command.run(folder, out)
+    assert code == 0, err
+    quality = json.loads((out / "run.json").read_text())["inputs"]["quality"]
+    counted = [(i["action"], i["reason"], i["count"]) for i in quality["issues"]]
+    for action, reason, count in case.issues:
+        assert [n for a, r, n in counted if a == action and r.startswith(reason)] == [count]
+    if not case.issues:
+        assert not [i for i in counted if i[0] in ("dropped", "repaired", "flagged")], counted
+    assert quality.get("reading", {}).get("opportunities") == case.reading
+    want = command.numbers(_fixed(case))
+    for name in NUMBER_FILES:
+        assert (out / name).read_bytes() == want[name], name
+    assert tree_digest(team) == before  # --out: the team's own folder is not touched
