@@ -1,6 +1,7 @@
 """The same numbers on DuckDB, PostgreSQL and Spark, timed; and every team in one command.
 
-For each engine, on the sample at ``--scale`` (EMEA, report month 2026-10):
+For each engine, on the sample at ``--scale`` (``--teams``, default EMEA; ``--months``,
+default 2026-10):
 
 - **load**: the files read, checked and cut by the loader (the same for every engine);
   for ``postgres-sql`` the sample is first copied into typed tables of the server (time
@@ -17,7 +18,8 @@ Then ``salesreport report --all-teams`` against the three teams one by one (fres
 as a user runs them), wall and CPU seconds.
 
     .venv/bin/python benchmarks/bench_engines.py [--scale 1] [--engines duckdb,postgres,spark]
-        [--no-all-teams]   (engines: duckdb, postgres, postgres-sql, spark)
+        [--teams emea,na,apac] [--months 2026-10,2026-09] [--no-all-teams]
+        (engines: duckdb, postgres, postgres-sql, spark)
 """
 
 from __future__ import annotations
@@ -63,26 +65,40 @@ def rel_diff(a, b) -> float:
 REPORT_FRAMES = tuple(n.removesuffix(".csv") for n in CSV_FILES)
 
 
-def engines(scale: float, names: list[str]) -> None:
+def engines(
+    scale: float,
+    names: list[str],
+    teams: tuple[str, ...] = ("emea",),
+    months: tuple[str, ...] = (MONTH,),
+) -> None:
+    """Every engine of ``names`` on every team and month (the sample written once, ending in
+    :data:`MONTH`; an earlier month is the point-in-time cut of the same files)."""
+    data = Path(tempfile.mkdtemp(prefix="sr-bench-engines-"))
+    from salesreport.sample import write_sample
+
+    write_sample(data, end_month=MONTH, scale=scale)
+    for team in teams:
+        for month in months:
+            _engines_on(data, scale, names, team, month)
+
+
+def _engines_on(data: Path, scale: float, names: list[str], team: str, month: str) -> None:
     from salesreport.backends import open_engine
     from salesreport.context import build_context
     from salesreport.data import load_tables
     from salesreport.data.pit import as_of
     from salesreport.params import EngineParams, SqlSource, load_params
-    from salesreport.sample import write_sample
     from tests.servers import copy_folder_to_postgres, postgres_server
     from tests.test_engines import assert_same_frames
 
-    data = Path(tempfile.mkdtemp(prefix="sr-bench-engines-"))
-    write_sample(data, end_month=MONTH, scale=scale)
-    params = load_params("emea")
+    params = load_params(team)
     t0 = time.perf_counter()
-    loaded = load_tables(params, data, MONTH)
+    loaded = load_tables(params, data, month)
     load_s = time.perf_counter() - t0
-    tables = as_of(loaded.tables, MONTH, copy=False)[0]
+    tables = as_of(loaded.tables, month, copy=False)[0]
     rows = sum(len(getattr(tables, t)) for t in tables.present())
-    print(f"sample x{scale:g}, EMEA {MONTH}: {rows:,} rows after the team filter and the cut; "
-          f"load {load_s:.1f} s (the same for every engine)")  # fmt: skip
+    print(f"\nsample x{scale:g}, {team.upper()} {month}: {rows:,} rows after the team filter and "
+          f"the cut; load {load_s:.1f} s (the same for every engine)")  # fmt: skip
     print(f"{'engine':<12} {'read s':>7} {'connect s':>9} {'upload s':>9} {'compute s':>10} "
           f"{'kpi rows':>9} {'max rel diff vs duckdb':>23}")  # fmt: skip
     base = None
@@ -105,14 +121,14 @@ def engines(scale: float, names: list[str]) -> None:
                 sql = SqlSource(url_env=PG_ENV, tables={t: f"crm.{t}" for t in names_in})
                 p = p.model_copy(update={"data": p.data.model_copy(update={"sql": sql})})
                 t0 = time.perf_counter()
-                cut = as_of(load_tables(p, None, MONTH).tables, MONTH, copy=False)[0]
+                cut = as_of(load_tables(p, None, month).tables, month, copy=False)[0]
                 read_s = time.perf_counter() - t0
             t0 = time.perf_counter()
             engine = open_engine(p.engine)
             t1 = time.perf_counter()
             engine.register_tables(cut)
             t2 = time.perf_counter()
-            ctx = build_context(p, cut, MONTH, engine=engine)
+            ctx = build_context(p, cut, month, engine=engine)
             t3 = time.perf_counter()
             engine.close()
         kpis = ctx.frames["kpis"]
@@ -167,9 +183,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--engines", default="duckdb,postgres,spark")
+    ap.add_argument("--teams", default="emea", help="comma-separated teams (default emea)")
+    ap.add_argument("--months", default=MONTH, help=f"comma-separated months (default {MONTH})")
     ap.add_argument("--no-all-teams", action="store_true")
     a = ap.parse_args()
-    engines(a.scale, [e.strip() for e in a.engines.split(",") if e.strip()])
+
+    def listed(text: str) -> list[str]:
+        return [e.strip() for e in text.split(",") if e.strip()]
+
+    engines(a.scale, listed(a.engines), tuple(listed(a.teams)), tuple(listed(a.months)))
     if not a.no_all_teams:
         all_teams()
 
