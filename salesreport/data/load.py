@@ -869,7 +869,7 @@ class _Frame:
         select = ", ".join(ident(n) for n in names) or "_row"
         data = self.con.execute(
             f"SELECT {select} FROM {ident(f'_sr_table_{self.table}')} ORDER BY _row"
-        ).fetch_arrow_table()
+        ).to_arrow_table()
         out: dict[str, pd.Series] = {}
         n = data.num_rows
         for name in self.columns:

@@ -795,7 +795,7 @@ def evaluate(
     try:
         out = con.execute(
             f"SELECT v, bad, changed FROM ({staged_select('_sr_series', ['x'], [p], outputs)}) ORDER BY _pos"
-        ).fetch_arrow_table()
+        ).to_arrow_table()
     finally:
         con.unregister("_sr_series")
     idx = s.index

@@ -244,7 +244,7 @@ def as_of(tables: Tables, month: str, *, copy: bool = True) -> tuple[Tables, pd.
             cols = ", ".join(["_line", *(ident(c) for c in changed)])
             res = con.execute(
                 f"SELECT {cols} FROM ({selects[name]}) ORDER BY _line"
-            ).fetch_arrow_table()
+            ).to_arrow_table()
             kept = res["_line"].to_numpy()
             new = df.iloc[kept].copy()
             for c in changed:
