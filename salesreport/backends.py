@@ -27,6 +27,7 @@ A server that cannot be reached, a wrong URL or a missing driver is an :class:`E
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from salesreport.exceptions import EngineError
@@ -50,6 +51,10 @@ SPARK_DEFAULTS = {
     "spark.sql.ansi.enabled": "false",
 }
 SPARK_LOCAL = {"spark.driver.bindAddress": "127.0.0.1", "spark.driver.host": "127.0.0.1"}
+JAVA_OPTIONS = "spark.driver.extraJavaOptions"
+#: errors only, on standard error, for the session's Java side (applied when the session's
+#: Java process starts: PySpark passes the settings to spark-submit)
+SPARK_LOG_CONFIG = Path(__file__).with_name("spark-log4j2.properties")
 
 
 def open_engine(spec: EngineParams | None, source: str = "the team's YAML") -> Engine:
@@ -181,7 +186,13 @@ def _spark(spec: EngineParams, source: str) -> Engine:
     settings = dict(SPARK_DEFAULTS)
     if master.startswith("local"):
         settings.update(SPARK_LOCAL)
+        # the address Spark looks up before reading its settings: without it, a host name
+        # that resolves to the loopback makes it warn and pick the first network interface
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     settings.update({str(k): str(v) for k, v in spec.options.items()})
+    settings[JAVA_OPTIONS] = " ".join(
+        filter(None, [f"-Dlog4j.configurationFile={SPARK_LOG_CONFIG}", settings.get(JAVA_OPTIONS)])
+    )  # the user's own options after ours: a -D given twice, the last one holds
     builder = SparkSession.builder.master(master).appName("salesreport")
     for key, value in settings.items():
         builder = builder.config(key, value)

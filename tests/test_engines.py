@@ -8,6 +8,7 @@ within a relative 1e-9, everything else identical.
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import numpy as np
@@ -527,3 +528,46 @@ def test_a_spark_failure_names_the_java_exception_not_py4j_s_call():
     )
     assert first_line(exc) == "java.lang.StackOverflowError"
     assert first_line(ValueError("bad\nmore")) == "bad" and first_line(KeyError()) == "KeyError"
+
+
+_QUIET_SPARK = """
+import json
+import os
+from salesreport.backends import open_engine
+from salesreport.params import EngineParams
+e = open_engine(EngineParams(kind="spark", master="local[1]",
+                             options={"spark.driver.extraJavaOptions": "-Dsalesreport.test=1"}))
+conf = e.backend._session.sparkContext.getConf()
+print(json.dumps({k: conf.get(k) for k in (
+    "spark.driver.bindAddress", "spark.driver.host", "spark.driver.extraJavaOptions")}))
+print(e.backend.raw_sql("SELECT 1 + 1 AS two").collect()[0]["two"])
+"""
+
+
+def test_a_local_spark_session_keeps_to_the_loopback_and_quiet_on_the_console(tmp_path):
+    """A fresh Java process, as a user's run starts it: bound to 127.0.0.1, and Spark's
+    start-up warnings (host name, native Hadoop library, "Setting default log level") do not
+    print over the run's progress; the user's own Java options still reach the driver, after
+    ours. The one line left is the JVM's own note about the incubator module Spark 4 loads."""
+    import subprocess
+    import sys
+
+    spark_session()  # skips (or fails in CI) without PySpark or Java
+    env = {k: v for k, v in os.environ.items() if k != "SPARK_LOCAL_IP"}
+    r = subprocess.run(
+        [sys.executable, "-c", _QUIET_SPARK], capture_output=True, text=True, timeout=300,
+        env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    conf_line, two = r.stdout.strip().splitlines()[-2:]
+    conf = json.loads(conf_line)
+    assert conf["spark.driver.bindAddress"] == conf["spark.driver.host"] == "127.0.0.1"
+    java = conf["spark.driver.extraJavaOptions"].split()
+    ours = [i for i, o in enumerate(java) if o.startswith("-Dlog4j.configurationFile=")]
+    assert ours and ours[-1] < java.index("-Dsalesreport.test=1"), java
+    assert two == "2"
+    noise = [
+        line for line in r.stderr.splitlines()
+        if line.strip() and "Using incubator modules" not in line
+    ]  # fmt: skip
+    assert noise == [], r.stderr
