@@ -199,6 +199,46 @@ class Engine:
         with self._failures():
             return self.backend.to_pyarrow(expr)
 
+    def to_frame(self, exprs: list) -> pd.DataFrame:
+        """The results of table expressions of one schema, one after the other, as one pandas
+        frame, for a large result: fetched as Arrow (DuckDB streams each result: it does not
+        hold a whole result besides) and converted column by column, each Arrow column freed
+        once converted (text as ``object`` columns, one Python string per distinct value;
+        missing numbers NaN).
+
+        :meth:`execute` (Ibis's conversion) makes a Python list of every value of a column
+        holding a missing value; for millions of rows that is gigabytes."""
+        with self._failures():
+            if self.name == "duckdb":
+                parts = [self.backend.to_pyarrow_batches(e).read_all() for e in exprs]
+            else:
+                parts = [self.backend.to_pyarrow(e) for e in exprs]
+        table = pa.concat_tables(parts)
+        del parts
+        return table.to_pandas(split_blocks=True, self_destruct=True)
+
+    @contextlib.contextmanager
+    def memory_cap(self, limit: str):
+        """DuckDB with a database file: at most ``limit`` of buffers while inside (beyond it,
+        tables and intermediate results spill to the file's temporary folder), the setting
+        put back after. Other engines, and DuckDB in memory (it would spill into the
+        working folder), are left unchanged."""
+        con = getattr(self.backend, "con", None)
+        path = None
+        if self.name == "duckdb" and con is not None:
+            path = con.execute(
+                "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+            ).fetchone()[0]
+        if not path:
+            yield
+            return
+        before = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        con.execute(f"SET memory_limit = '{limit}'")
+        try:
+            yield
+        finally:  # set, not RESET: RESET leaves DuckDB 1.5.6's buffer manager at the cap
+            con.execute(f"SET memory_limit = '{before}'")
+
     def close(self) -> None:
         """Disconnect (a server's temporary tables go with the session; Spark's session stays
         for the process, as PySpark keeps one)."""
