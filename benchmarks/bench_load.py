@@ -18,7 +18,7 @@ to the shared machine's load); ``peak MB`` the child's maximum resident set (``V
 includes the interpreter and the imports (``base MB``: the resident set before the step).
 
 ``--database``: the engine in a DuckDB file in a temporary folder, as a report run has it (its
-buffers capped at ``salesreport.data.load.MEMORY_LIMIT``, spilling to disk beyond); by
+buffers capped at ``salesreport.engine.MEMORY_LIMIT``, spilling to disk beyond); by
 default in memory. A checkout whose ``load_tables`` takes no ``database`` loads as it always
 does.
 

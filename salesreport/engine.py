@@ -49,6 +49,34 @@ _ARROW_TYPES = {
 _names = itertools.count()
 
 
+#: DuckDB's buffers while the tables are loaded and while the KPIs are computed, when the
+#: engine has a database file (a run's work folder): beyond it, tables and intermediate results
+#: spill to the file's temporary folder instead of growing the process (at 100x the sample the
+#: KPI queries' intermediate tables held 5 GB in memory without it)
+MEMORY_LIMIT = "1GB"
+
+
+@contextlib.contextmanager
+def duckdb_memory_cap(con, limit: str = MEMORY_LIMIT):
+    """A DuckDB connection with a database file: at most ``limit`` of buffers while inside,
+    the setting put back after. A connection in memory (it would spill into the working
+    folder), or ``None``, is left unchanged."""
+    path = None
+    if con is not None:
+        path = con.execute(
+            "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+        ).fetchone()[0]
+    if not path:
+        yield
+        return
+    before = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    con.execute(f"SET memory_limit = '{limit}'")
+    try:
+        yield
+    finally:  # set, not RESET: RESET leaves DuckDB 1.5.6's buffer manager at the cap
+        con.execute(f"SET memory_limit = '{before}'")
+
+
 class Engine:
     """One backend connection and the tables registered in it.
 
@@ -217,27 +245,11 @@ class Engine:
         del parts
         return table.to_pandas(split_blocks=True, self_destruct=True)
 
-    @contextlib.contextmanager
-    def memory_cap(self, limit: str):
-        """DuckDB with a database file: at most ``limit`` of buffers while inside (beyond it,
-        tables and intermediate results spill to the file's temporary folder), the setting
-        put back after. Other engines, and DuckDB in memory (it would spill into the
-        working folder), are left unchanged."""
-        con = getattr(self.backend, "con", None)
-        path = None
-        if self.name == "duckdb" and con is not None:
-            path = con.execute(
-                "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
-            ).fetchone()[0]
-        if not path:
-            yield
-            return
-        before = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
-        con.execute(f"SET memory_limit = '{limit}'")
-        try:
-            yield
-        finally:  # set, not RESET: RESET leaves DuckDB 1.5.6's buffer manager at the cap
-            con.execute(f"SET memory_limit = '{before}'")
+    def memory_cap(self, limit: str = MEMORY_LIMIT):
+        """:func:`duckdb_memory_cap` on this engine's DuckDB connection (other engines are
+        left unchanged)."""
+        con = getattr(self.backend, "con", None) if self.name == "duckdb" else None
+        return duckdb_memory_cap(con, limit)
 
     def close(self) -> None:
         """Disconnect (a server's temporary tables go with the session; Spark's session stays

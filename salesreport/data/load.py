@@ -72,6 +72,7 @@ from salesreport.data.validate import (
     structural_problems,
     threshold_problems,
 )
+from salesreport.engine import duckdb_memory_cap
 from salesreport.exceptions import DataError
 from salesreport.params import TeamParams, params_source, parse_month, project_root
 from salesreport.periods import month_period
@@ -105,11 +106,6 @@ FILTER_ORDER = (
     "forecast_submissions",
     "targets",
 )
-#: DuckDB's buffers during the load when the engine has a database file (the run's work
-#: folder): beyond it, tables and intermediate results spill to disk instead of growing the
-#: process. Lifted (DuckDB's default, 80 % of the memory) once the tables are loaded: the KPI
-#: queries fetch their whole result, which ran out of a 1 GB cap at scale 100 (bench_scale)
-MEMORY_LIMIT = "1GB"
 #: input files smaller than this in all are loaded on one thread: DuckDB's threads cost more
 #: than they give on small tables (the sample, 8 MB: 0.6 CPU s on one thread, 0.9-1.0 on two;
 #: 10x the sample, 83 MB: 3.1 against 4.5 CPU s on this 2-core machine)
@@ -641,9 +637,9 @@ def load_tables(
         Stop at any bad row instead of above ``thresholds.bad_row_share``.
     database : str or Path, optional
         A DuckDB database file for the engine (the run's work folder): its tables are kept on
-        disk and read as queries need them, with at most :data:`MEMORY_LIMIT` of buffers while
-        loading (and a CSV transcoded to UTF-8 is written beside it). By default the engine is
-        in memory.
+        disk and read as queries need them, with at most
+        :data:`salesreport.engine.MEMORY_LIMIT` of buffers while loading (and a CSV
+        transcoded to UTF-8 is written beside it). By default the engine is in memory.
 
     Returns
     -------
@@ -672,24 +668,19 @@ def load_tables(
 
     parse_month(month)
     con = duckdb.connect(str(database) if database else ":memory:")
-    if database:
-        default_limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
-        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
     small = _input_bytes(params, data_dir) < PARALLEL_BYTES
     if small:
         con.execute("SET threads = 1")
     try:
-        loaded = _load(
-            con, params, data_dir, month, strict, Path(database).parent if database else None
-        )
+        with duckdb_memory_cap(con):  # with a database file; put back for what follows
+            loaded = _load(
+                con, params, data_dir, month, strict, Path(database).parent if database else None
+            )
     except BaseException:
         con.close()
         raise
     if small:
         con.execute("RESET threads")  # the engine's queries after the load use every core
-    if database:  # the KPI queries' results are fetched whole (RESET would show the default
-        # but leave DuckDB 1.5.6's buffer manager at the cap)
-        con.execute(f"SET memory_limit = '{default_limit}'")
     return loaded
 
 
