@@ -562,7 +562,7 @@ def test_bad_data_stops_the_started_kernels_and_publishes_nothing(
     for pid in started:  # the run's worker and any kernel it started: all gone
         with contextlib.suppress(psutil.NoSuchProcess):
             family.append(psutil.Process(pid))
-    _, alive = psutil.wait_procs(family, timeout=10)
+    _, alive = psutil.wait_procs(family, timeout=30)  # a loaded machine stops them slowly
     assert not alive, f"left running: {[p.cmdline()[:3] for p in alive]}"
     assert tree_digest(out) == before
     emea = root / "reports" / "emea"
