@@ -273,9 +273,9 @@ def run_all_teams(
     """Every team in ``params/`` for the month, in one process and on shared workers.
 
     Every team is checked and locked and its pages prepared first; the workers start at once
-    on the pages of every team, the pages of one audience sharing a kernel per worker
-    (cleared between pages, as the per-AE pages do), so each kernel imports its libraries
-    once for all teams; meanwhile the teams are loaded and computed one after the other (a
+    on the pages of every team, each worker running all its pages on one kernel (cleared
+    between pages, as the per-AE pages are: :data:`SHARED_POOL`), so the libraries are
+    imported once per worker for all teams; meanwhile the teams are loaded and computed one after the other (a
     database table that several teams read is queried once: :func:`shared_reads`), and
     each page starts as soon as its team's numbers are saved. A team with ``per_rep`` has its
     pages run after the others (its AE pages need its tables). A team that fails to load or
@@ -306,7 +306,7 @@ def run_all_teams(
         # are ready), each team's pages in the usual start order
         early = [j for b in builds if not b.late for j in start_order(b.jobs)]
         if early:
-            procs = start_workers(early, n, keep_going=True, by_audience=True)
+            procs = start_workers(early, n, keep_going=True)
         with shared_reads():  # a database table read once serves every team reading it
             for i, b in enumerate(builds, 1):
                 progress.say(f"== team {b.params.team} ({i} of {len(builds)}): load and compute")
@@ -319,7 +319,7 @@ def run_all_teams(
             failures = wait_every_job(procs, early, progress) if procs else {}
             late = [j for b in builds if b.late and b.params.team not in outcomes for j in b.jobs]
             if late:
-                procs = start_workers(start_order(late), n, keep_going=True, by_audience=True)
+                procs = start_workers(start_order(late), n, keep_going=True)
                 failures |= wait_every_job(procs, late, progress)
         for b in builds:
             if b.params.team in outcomes:
@@ -610,9 +610,10 @@ def notebook_jobs(
 ) -> list[NotebookJob]:
     """One job per audience page, plus one ``rep`` page per ``(rep_id, label)`` in ``reps``;
     each job written to ``<work>/jobs/<page>.json`` for the workers. ``partial``: the month
-    is not over (``--allow-partial``), which every page's label says. ``shared``: every
-    page runs in its audience's kernel pool (several teams' pages on the same workers), not
-    only the per-AE pages."""
+    is not over (``--allow-partial``), which every page's label says. ``shared`` (several
+    teams' pages on the same workers): every page runs in one kernel pool
+    (:data:`SHARED_POOL`: a kernel per worker, cleared between pages), not only the per-AE
+    pages."""
     from salesreport.html import AUDIENCE_TITLES
     from salesreport.words import month_label
 
@@ -662,11 +663,18 @@ def notebook_jobs(
             timeout=params.notebook_timeout,
             # the pages of one AE each are one notebook run many times: they share a
             # kernel per worker, cleared between pages, instead of starting one each
-            kernel_pool=audience if rep or shared else "",
+            kernel_pool=SHARED_POOL if shared else audience if rep else "",
             links=links,
         )
         jobs.append(job.write(jobs_dir / f"{page}.json"))
     return jobs
+
+
+#: The kernel pool of every page when several teams' pages share the workers
+#: (``--all-teams``): each worker keeps one kernel for all the pages it runs, whatever their
+#: audience, cleared between pages (:func:`salesreport.execute._pooled_kernel`), so the
+#: libraries are imported once per worker rather than once per audience.
+SHARED_POOL = "pages"
 
 
 #: The order notebooks start in. The context is saved frame by frame while it is computed
@@ -706,7 +714,7 @@ def prepare_notebooks(
     params, month, paths: RunPaths, tables, partial: bool = False, shared: bool = False
 ) -> list[NotebookJob]:
     """The notebook jobs of this run (one per audience, plus one per AE with ``per_rep``);
-    ``shared``: every page in its audience's kernel pool (:func:`notebook_jobs`)."""
+    ``shared``: every page in the one kernel pool :data:`SHARED_POOL` (:func:`notebook_jobs`)."""
     from salesreport.execute import ensure_kernel
 
     ensure_kernel()
@@ -726,29 +734,16 @@ def run_jobs(
 
 
 def start_workers(
-    jobs: list[NotebookJob],
-    workers: int,
-    keep_going: bool = False,
-    by_audience: bool = False,
+    jobs: list[NotebookJob], workers: int, keep_going: bool = False
 ) -> list[subprocess.Popen]:
     """Start the worker processes. Each is given every job, in order, and takes the next one
     no other worker has taken (:func:`salesreport.execute.claim`): a worker that finishes a
     short notebook starts the next at once. ``keep_going``: a worker goes on after a page
-    fails (:func:`wait_every_job`) instead of stopping. ``by_audience`` (pages of several
-    teams in audience kernel pools): each worker takes the pages of its own share of the
-    audiences first, in the given order, then helps with the others; so each audience's
-    kernel imports its libraries in one worker, not in each."""
+    fails (:func:`wait_every_job`) instead of stopping."""
     workers = max(1, min(workers, len(jobs)))
     env = dict(os.environ, PYTHONUNBUFFERED="1", MPLBACKEND="Agg")
     flag = ["--keep-going"] if keep_going else []
     orders = [jobs] * workers
-    if by_audience:
-        audiences = list(dict.fromkeys(j.audience for j in jobs))
-        orders = []
-        for w in range(workers):
-            mine = set(audiences[w::workers])
-            own = [j for j in jobs if j.audience in mine]
-            orders.append(own + [j for j in jobs if j.audience not in mine])
     return [
         subprocess.Popen(
             [sys.executable, "-m", "salesreport.execute", *flag, *[j.job_file for j in order]],

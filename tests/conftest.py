@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -72,3 +73,16 @@ def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess:
         env={**os.environ, "CI": "1", **env},
         timeout=600,
     )
+
+
+def page_words(path) -> list[str]:
+    """The text a reader sees on a page, line by line, without the time it was generated,
+    and a table's source named alike (``reps.csv`` from a folder, ``sql:reps`` from data.sql)."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+    for tag in soup(["script", "style"]):
+        tag.decompose()
+    lines = soup.get_text("\n", strip=True).splitlines()
+    lines = [re.sub(r"generated \d{4}-\d\d-\d\d \d\d:\d\d UTC", "generated", t) for t in lines]
+    return [re.sub(r"\bsql:(\w+)|\b(\w+)\.csv\b", r"\1\2", t) for t in lines]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
-from tests.conftest import REPORT_MONTH, _project, run_cli
+from tests.conftest import REPORT_MONTH, _project, page_words, run_cli
 
 
 def test_all_teams_exit_code_and_summary_name_the_failed_team(tmp_path, sample_dir):
@@ -78,3 +79,30 @@ def test_all_teams_share_workers_a_failing_page_fails_its_team_only(tmp_path, sa
             assert f"<title>{other}" not in html and f"{other} · " not in html, (team, page)
         nbs = sorted(p.name for p in (out / "notebooks").iterdir())
         assert nbs == ["executive.ipynb", "sdr.ipynb"]
+
+
+def _images(path) -> list[str]:
+    """The charts of a page (their PNG data), in order."""
+    return re.findall(r'<img[^>]+src="data:image/png;base64,([^"]+)"', path.read_text())
+
+
+def test_all_teams_pages_equal_each_team_built_alone(tmp_path, sample_dir, built):
+    """With --all-teams every page of every team runs on one kernel per worker, reused from
+    page to page and team to team (cleared between pages): each page says the same words and
+    draws the same charts as when its team is built alone, a page in a kernel of its own."""
+    root = _project(tmp_path)
+    r = run_cli(
+        "report", "--all-teams", "--month", REPORT_MONTH, "--data", str(sample_dir),
+        SALESREPORT_HOME=str(root),
+    )  # fmt: skip
+    assert r.returncode == 0, r.stdout + r.stderr
+    for team in ("emea", "na", "apac"):
+        alone = built[0] / "reports" / team / REPORT_MONTH
+        shared = root / "reports" / team / REPORT_MONTH
+        pages = sorted(p.name for p in alone.glob("*.html"))
+        assert len(pages) >= 8 and pages == sorted(p.name for p in shared.glob("*.html"))
+        assert sum(len(_images(alone / name)) for name in pages) >= 10  # charts to compare
+        for name in pages:
+            assert page_words(shared / name) == page_words(alone / name), (team, name)
+            assert _images(shared / name) == _images(alone / name), (team, name)
+        assert len(list((shared / "notebooks").glob("*.ipynb"))) == 6

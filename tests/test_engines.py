@@ -18,7 +18,7 @@ import pytest
 from salesreport.exceptions import EngineError
 from salesreport.outputs import CSV_FILES  # noqa: E402
 from salesreport.params import EngineParams, load_params
-from tests.conftest import REPORT_MONTH
+from tests.conftest import REPORT_MONTH, page_words
 from tests.servers import postgres_server, spark_session
 
 OUTPUT_FRAMES = tuple(name.removesuffix(".csv") for name in CSV_FILES)
@@ -479,20 +479,7 @@ def test_a_report_read_and_computed_in_postgres_equals_duckdb_and_never_shows_th
     pages = sorted(f.name for f in duck.glob("*.html"))
     assert len(pages) >= 7 and pages == sorted(f.name for f in here.glob("*.html"))
     for name in pages:  # the pages say the same, word for word, but for when they were made
-        assert _page_words(here / name) == _page_words(duck / name), name
-
-
-def _page_words(path) -> list[str]:
-    """The text a reader sees on a page, line by line, without the time it was generated,
-    and a table's source named alike (``reps.csv`` from a folder, ``sql:reps`` from data.sql)."""
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
-    for tag in soup(["script", "style"]):
-        tag.decompose()
-    lines = soup.get_text("\n", strip=True).splitlines()
-    lines = [re.sub(r"generated \d{4}-\d\d-\d\d \d\d:\d\d UTC", "generated", t) for t in lines]
-    return [re.sub(r"\bsql:(\w+)|\b(\w+)\.csv\b", r"\1\2", t) for t in lines]
+        assert page_words(here / name) == page_words(duck / name), name
 
 
 def test_a_server_that_is_down_stops_the_run_with_exit_3_and_publishes_nothing(
