@@ -148,7 +148,37 @@ class Engine:
             frame = session.createDataFrame(table.to_pandas(), schema=_spark_schema(table.schema))
             frame.createOrReplaceTempView(name)
             return self.backend.table(name)
+        if self.name == "postgres":
+            return self._copy_to_postgres(name, table)
         return self.backend.create_table(name, table, temp=True, overwrite=True)
+
+    def _copy_to_postgres(self, name: str, table: pa.Table) -> ir.Table:
+        """An Arrow table into a new temporary table of the PostgreSQL session by one ``COPY``
+        of CSV text written by Arrow (Ibis inserts a memtable row by row: 132 s for the
+        100x sample's EMEA tables).
+
+        Every value that is not missing is quoted, so an empty string stays an empty string
+        and only a missing value (unquoted, empty) is NULL; numbers are written as the
+        shortest text that reads back as the same double, timestamps with microseconds."""
+        import io
+
+        import ibis
+        import pyarrow.csv as pacsv
+
+        self.backend.create_table(
+            name, schema=ibis.Schema.from_pyarrow(table.schema), temp=True, overwrite=True
+        )
+        text = io.BytesIO()
+        pacsv.write_csv(
+            table, text, pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
+        )
+        columns = ", ".join('"' + c.replace('"', '""') + '"' for c in table.column_names)
+        quoted = '"' + name.replace('"', '""') + '"'
+        con = self.backend.con
+        with con.cursor() as cursor, con.transaction():
+            with cursor.copy(f"COPY {quoted} ({columns}) FROM STDIN WITH (FORMAT csv)") as copy:
+                copy.write(text.getbuffer())
+        return self.backend.table(name)
 
     def register_tables(self, tables: Tables) -> Engine:
         """Register every present table of ``tables`` (rows keep their order in ``_row``)."""

@@ -13,6 +13,7 @@ import re
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from salesreport.exceptions import EngineError
@@ -239,6 +240,44 @@ def test_spark_computes_kpis_cohorts_and_revenue_as_duckdb(loaded_emea):
 
 
 # ----------------------------------------------------------------------- errors and secrets
+
+
+def test_a_table_copied_into_postgres_reads_back_value_for_value(pg_url, monkeypatch):
+    """Tables go into a PostgreSQL session by one COPY of CSV text: awkward text (empty,
+    quotes, commas, line breaks, a backslash, non-ASCII, NULL-like words), missing values of
+    every type, doubles that print with 17 digits, microseconds and booleans come back as
+    they went in."""
+    from salesreport.backends import open_engine
+
+    df = pd.DataFrame(
+        {
+            "text": ["", 'say "hi"', "a,b", "two\nlines", "back\\slash", "Zürich ü", "NULL", None],
+            "number": [0.1, 0.2 + 0.1, 1e-300, -1 / 3, 2.0**53 + 2, None, 5.0, 1e22],
+            "integer": [0, -1, 2**62, 7, 8, 9, 10, 11],
+            "flag": [True, False, None, True, True, False, True, False],
+            "day": pd.to_datetime(["2026-01-31", None, "1999-12-31", "2026-02-28"] * 2),
+            "at": pd.to_datetime(["2026-03-31 23:30:00.000001", "2026-04-01 00:00:00.000000", None,
+                                  "2026-10-25 02:30:00.500000"] * 2),
+        }
+    )  # fmt: skip
+    monkeypatch.setenv(PG_ENV, pg_url)
+    engine = open_engine(EngineParams(kind="postgres", url_env=PG_ENV))
+    try:
+        table = pa.Table.from_pandas(
+            df,
+            schema=pa.schema(
+                [("text", pa.string()), ("number", pa.float64()), ("integer", pa.int64()),
+                 ("flag", pa.bool_()), ("day", pa.date32()), ("at", pa.timestamp("us"))]
+            ),
+            preserve_index=False,
+        )  # fmt: skip
+        back = engine.backend.to_pyarrow(engine._temporary("awkward", table).order_by("integer"))
+    finally:
+        engine.close()
+    want = table.sort_by("integer")
+    assert back.schema.names == want.schema.names
+    for name in want.schema.names:
+        assert back[name].cast(want[name].type).to_pylist() == want[name].to_pylist(), name
 
 
 def test_postgres_wrong_password_names_the_engine_and_never_the_password(pg_url, monkeypatch):
