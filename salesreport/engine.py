@@ -175,9 +175,9 @@ class Engine:
         columns = ", ".join('"' + c.replace('"', '""') + '"' for c in table.column_names)
         quoted = '"' + name.replace('"', '""') + '"'
         con = self.backend.con
-        with con.cursor() as cursor, con.transaction():
-            with cursor.copy(f"COPY {quoted} ({columns}) FROM STDIN WITH (FORMAT csv)") as copy:
-                copy.write(text.getbuffer())
+        sql = f"COPY {quoted} ({columns}) FROM STDIN WITH (FORMAT csv)"
+        with con.cursor() as cursor, con.transaction(), cursor.copy(sql) as copy:
+            copy.write(text.getbuffer())
         return self.backend.table(name)
 
     def register_tables(self, tables: Tables) -> Engine:
