@@ -19,6 +19,7 @@ as a user runs them), wall and CPU seconds.
 
     .venv/bin/python benchmarks/bench_engines.py [--scale 1] [--engines duckdb,postgres,spark]
         [--teams emea,na,apac] [--months 2026-10,2026-09] [--no-all-teams] [--repeat 3]
+        [--upload-only]
         (engines: duckdb, postgres, postgres-sql, spark)
 """
 
@@ -71,19 +72,23 @@ def engines(
     names: list[str],
     teams: tuple[str, ...] = ("emea",),
     months: tuple[str, ...] = (MONTH,),
+    upload_only: bool = False,
 ) -> None:
     """Every engine of ``names`` on every team and month (the sample written once, ending in
-    :data:`MONTH`; an earlier month is the point-in-time cut of the same files)."""
+    :data:`MONTH`; an earlier month is the point-in-time cut of the same files).
+    ``upload_only``: the tables put into each engine, nothing computed."""
     data = Path(tempfile.mkdtemp(prefix="sr-bench-engines-"))
     from salesreport.sample import write_sample
 
     write_sample(data, end_month=MONTH, scale=scale)
     for team in teams:
         for month in months:
-            _engines_on(data, scale, names, team, month)
+            _engines_on(data, scale, names, team, month, upload_only)
 
 
-def _engines_on(data: Path, scale: float, names: list[str], team: str, month: str) -> None:
+def _engines_on(
+    data: Path, scale: float, names: list[str], team: str, month: str, upload_only: bool = False
+) -> None:
     from salesreport.backends import open_engine
     from salesreport.context import build_context
     from salesreport.data import load_tables
@@ -129,6 +134,10 @@ def _engines_on(data: Path, scale: float, names: list[str], team: str, month: st
             t1 = time.perf_counter()
             engine.register_tables(cut)
             t2 = time.perf_counter()
+            if upload_only:
+                engine.close()
+                print(f"{name:<12} {read_s:7.1f} {t1 - t0:9.1f} {t2 - t1:9.1f} {'-':>10}")
+                continue
             ctx = build_context(p, cut, month, engine=engine)
             t3 = time.perf_counter()
             engine.close()
@@ -196,13 +205,16 @@ def main() -> None:
     ap.add_argument("--teams", default="emea", help="comma-separated teams (default emea)")
     ap.add_argument("--months", default=MONTH, help=f"comma-separated months (default {MONTH})")
     ap.add_argument("--no-all-teams", action="store_true")
+    ap.add_argument("--upload-only", action="store_true", help="put the tables in, compute nothing")
     ap.add_argument("--repeat", type=int, default=1, help="--all-teams comparisons (median)")
     a = ap.parse_args()
 
     def listed(text: str) -> list[str]:
         return [e.strip() for e in text.split(",") if e.strip()]
 
-    engines(a.scale, listed(a.engines), tuple(listed(a.teams)), tuple(listed(a.months)))
+    engines(
+        a.scale, listed(a.engines), tuple(listed(a.teams)), tuple(listed(a.months)), a.upload_only
+    )
     if not a.no_all_teams:
         all_teams(a.repeat)
 
