@@ -246,7 +246,7 @@ def test_a_table_copied_into_postgres_reads_back_value_for_value(pg_url, monkeyp
     """Tables go into a PostgreSQL session by one COPY of CSV text: awkward text (empty,
     quotes, commas, line breaks, a backslash, non-ASCII, NULL-like words), missing values of
     every type, doubles that print with 17 digits, microseconds and booleans come back as
-    they went in."""
+    they went in, also when the table is copied in several batches."""
     from salesreport.backends import open_engine
 
     df = pd.DataFrame(
@@ -261,6 +261,7 @@ def test_a_table_copied_into_postgres_reads_back_value_for_value(pg_url, monkeyp
         }
     )  # fmt: skip
     monkeypatch.setenv(PG_ENV, pg_url)
+    monkeypatch.setattr("salesreport.engine.COPY_ROWS", 3)  # 8 rows: batches of 3, 3 and 2
     engine = open_engine(EngineParams(kind="postgres", url_env=PG_ENV))
     try:
         table = pa.Table.from_pandas(
