@@ -275,8 +275,9 @@ def run_all_teams(
     Every team is checked and locked and its pages prepared first; the workers start at once
     on the pages of every team, each worker running all its pages on one kernel (cleared
     between pages, as the per-AE pages are: :data:`SHARED_POOL`), so the libraries are
-    imported once per worker for all teams; meanwhile the teams are loaded and computed one after the other (a
-    database table that several teams read is queried once: :func:`shared_reads`), and
+    imported once per worker for all teams; meanwhile the teams are loaded and computed one
+    after the other (a database table that several teams read is queried once:
+    :func:`shared_reads`), and
     each page starts as soon as its team's numbers are saved. A team with ``per_rep`` has its
     pages run after the others (its AE pages need its tables). A team that fails to load or
     compute is reported (its waiting pages stop at once, :data:`context.STOPPED_FILE`), a
@@ -661,8 +662,9 @@ def notebook_jobs(
             footer=footer,
             label=label,
             timeout=params.notebook_timeout,
-            # the pages of one AE each are one notebook run many times: they share a
-            # kernel per worker, cleared between pages, instead of starting one each
+            # the pages of one AE each are one notebook run many times, and with several
+            # teams every page runs on the same workers: they share a kernel per worker,
+            # cleared between pages, instead of starting one each
             kernel_pool=SHARED_POOL if shared else audience if rep else "",
             links=links,
         )
@@ -742,16 +744,12 @@ def start_workers(
     fails (:func:`wait_every_job`) instead of stopping."""
     workers = max(1, min(workers, len(jobs)))
     env = dict(os.environ, PYTHONUNBUFFERED="1", MPLBACKEND="Agg")
-    flag = ["--keep-going"] if keep_going else []
-    orders = [jobs] * workers
+    command = [sys.executable, "-m", "salesreport.execute"]
+    command += ["--keep-going"] if keep_going else []
+    command += [j.job_file for j in jobs]
     return [
-        subprocess.Popen(
-            [sys.executable, "-m", "salesreport.execute", *flag, *[j.job_file for j in order]],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            env=env,
-        )
-        for order in orders
+        subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        for _ in range(workers)
     ]
 
 
