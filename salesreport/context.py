@@ -290,14 +290,16 @@ def build_context(
     candidates, backtest, fc_notes = bundle.candidates, bundle.backtest, bundle.notes
     if fc_notes:
         notes["forecast"] = list(fc_notes)
-    if tables.orders is None and tables.stage_history is not None and len(backtest):
+    if not tables.has("orders") and tables.has("stage_history") and len(backtest):
         # Scored only where it is honest: the pipeline forecasts bookings, which are
         # revenue only without an orders table, and needs stage history to know each
         # deal's stage at a past origin.
-        from salesreport.forecast.pipeline_forecast import pipeline_backtest
+        from salesreport.forecast.pipeline_forecast import pipeline_backtest, read_tables
 
         origins = sorted(backtest["origin"].unique())
-        pb = _safe("pipeline backtest", notes, pipeline_backtest, tables, origins, 3, params, y)
+        read = read_tables(tables)  # the columns it reads only (frames not kept)
+        pb = _safe("pipeline backtest", notes, pipeline_backtest, read, origins, 3, params, y)
+        del read
         if pb is not None and len(pb):
             notes["pipeline_backtest"] = pb.attrs.get("caveat", "")
             backtest = pd.concat([backtest, pb[list(backtest.columns)]], ignore_index=True)
@@ -322,12 +324,14 @@ def build_context(
     )
     frames["trend"] = trend_mod.trend_table(y, anomaly_z=params.thresholds.anomaly_z).reset_index()
 
-    if tables.opportunities is not None:
-        from salesreport.forecast.pipeline_forecast import pipeline_forecast
+    if tables.has("opportunities"):
+        from salesreport.forecast.pipeline_forecast import pipeline_forecast, read_tables
 
-        pf = _safe("pipeline_forecast", notes, pipeline_forecast, tables, month, 3, params)
+        read = read_tables(tables)  # the columns it reads only (frames not kept)
+        pf = _safe("pipeline_forecast", notes, pipeline_forecast, read, month, 3, params)
+        del read
         frames["pipeline_forecast"] = pf if pf is not None else pd.DataFrame()
-    if tables.forecast_submissions is not None:
+    if tables.has("forecast_submissions"):
         frames["submissions"] = acc_mod.score_submissions(
             tables.forecast_submissions, y, fy_start=params.fiscal_year_start_month
         )

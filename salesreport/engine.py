@@ -80,6 +80,95 @@ def duckdb_memory_cap(con, limit: str = MEMORY_LIMIT):
         con.execute(f"SET memory_limit = '{before}'")
 
 
+#: rows of a large result fetched at a time (:meth:`Engine.to_frame`): one batch is held as
+#: Arrow besides the frame (about 100 bytes a row)
+FETCH_ROWS = 200_000
+
+
+class FrameBuilder:
+    """A pandas frame filled Arrow batch by Arrow batch (of one ``schema``) into numpy columns
+    allocated once for ``rows`` rows (grown when more come, cut when fewer).
+
+    The frame is the one ``pyarrow.Table.to_pandas`` makes of all the batches: text columns
+    (``string``, ``large_string``) as ``object`` with ``None`` for missing, one Python string
+    per distinct value (the same object in every batch); floating-point columns as their
+    numpy type with NaN for missing; any other column converted by Arrow at the end (its
+    batches kept until then). Columns are not consolidated into 2-D blocks (that would copy
+    them)."""
+
+    def __init__(self, schema: pa.Schema, rows: int = 0) -> None:
+        self.schema = schema
+        self.rows = 0
+        self._size = max(int(rows), 0)
+        self._columns: dict[str, np.ndarray | list] = {}
+        #: text columns: each distinct value's one Python string
+        self._strings: dict[str, dict[str, str]] = {}
+        for field in schema:
+            if _is_text(field.type):
+                self._columns[field.name] = np.full(self._size, None, dtype=object)
+                self._strings[field.name] = {}
+            elif pa.types.is_floating(field.type):
+                self._columns[field.name] = np.empty(self._size, dtype=field.type.to_pandas_dtype())
+            else:
+                self._columns[field.name] = []
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        """Append the rows of ``batch`` (the builder's schema)."""
+        import pyarrow.compute as pc
+
+        n = batch.num_rows
+        if self.rows + n > self._size:
+            self._resize(max(2 * self._size, self.rows + n))
+        at = slice(self.rows, self.rows + n)
+        for field, col in zip(self.schema, batch.columns, strict=True):
+            out = self._columns[field.name]
+            if isinstance(out, list):
+                out.append(col)
+            elif field.name in self._strings:
+                coded = pc.dictionary_encode(col)
+                strings = self._strings[field.name]
+                lookup = np.array(
+                    [strings.setdefault(v, v) for v in coded.dictionary.to_pylist()] + [None],
+                    dtype=object,
+                )
+                codes = pc.fill_null(coded.indices, len(lookup) - 1)
+                out[at] = lookup[codes.to_numpy(zero_copy_only=False)]
+            else:
+                out[at] = col.to_numpy(zero_copy_only=False)
+        self.rows += n
+
+    def frame(self) -> pd.DataFrame:
+        """The rows added so far (the builder gives its columns away: add nothing after)."""
+        if self.rows != self._size:
+            self._resize(self.rows)
+        data = {}
+        for field in self.schema:
+            out = self._columns.pop(field.name)
+            if isinstance(out, list):  # (a Series on a RangeIndex, as the frame has)
+                data[field.name] = pa.chunked_array(out, type=field.type).to_pandas()
+            else:  # the dtype given: pandas infers none (a scan of 41 bytes a row per column)
+                data[field.name] = pd.Series(out, dtype=out.dtype, copy=False)
+        # copy=False: each column stays its own array (consolidating copies every column)
+        return pd.DataFrame(data, columns=self.schema.names, copy=False)
+
+    def _resize(self, size: int) -> None:
+        for name, out in self._columns.items():
+            if isinstance(out, np.ndarray):
+                new = (
+                    np.full(size, None, dtype=object)
+                    if out.dtype == object
+                    else np.empty(size, dtype=out.dtype)
+                )
+                keep = min(size, self.rows)
+                new[:keep] = out[:keep]
+                self._columns[name] = new
+        self._size = size
+
+
+def _is_text(type_: pa.DataType) -> bool:
+    return pa.types.is_string(type_) or pa.types.is_large_string(type_)
+
+
 class Engine:
     """One backend connection and the tables registered in it.
 
@@ -260,23 +349,31 @@ class Engine:
         with self._failures():
             return self.backend.to_pyarrow(expr)
 
-    def to_frame(self, exprs: list) -> pd.DataFrame:
+    def to_frame(self, exprs: list, rows: int = 0) -> pd.DataFrame:
         """The results of table expressions of one schema, one after the other, as one pandas
-        frame, for a large result: fetched as Arrow (DuckDB streams each result: it does not
-        hold a whole result besides) and converted column by column, each Arrow column freed
-        once converted (text as ``object`` columns, one Python string per distinct value;
-        missing numbers NaN).
+        frame, for a large result (``rows``: how many rows are expected, when known).
+
+        DuckDB streams each result in batches of :data:`FETCH_ROWS` rows; each batch goes into
+        numpy columns allocated once for ``rows`` rows (:class:`FrameBuilder`), so that no
+        Arrow table of the whole result is held besides the frame: text as ``object``
+        columns, one Python string per distinct value, ``None`` for missing; missing numbers
+        NaN (what Arrow's ``to_pandas`` gives).
 
         :meth:`execute` (Ibis's conversion) makes a Python list of every value of a column
         holding a missing value; for millions of rows that is gigabytes."""
-        with self._failures():
-            if self.name == "duckdb":
-                parts = [self.backend.to_pyarrow_batches(e).read_all() for e in exprs]
-            else:
-                parts = [self.backend.to_pyarrow(e) for e in exprs]
-        table = pa.concat_tables(parts)
-        del parts
-        return table.to_pandas(split_blocks=True, self_destruct=True)
+        if not exprs:
+            raise ValueError("to_frame needs at least one expression")
+        out = FrameBuilder(exprs[0].schema().to_pyarrow(), rows)
+        for expr in exprs:
+            with self._failures():
+                if self.name == "duckdb":
+                    batches = self.backend.to_pyarrow_batches(expr, chunk_size=FETCH_ROWS)
+                else:
+                    batches = self.backend.to_pyarrow(expr).to_batches()
+            for batch in batches:
+                out.add(batch)
+            del batches
+        return out.frame()
 
     def memory_cap(self, limit: str = MEMORY_LIMIT):
         """:func:`duckdb_memory_cap` on this engine's DuckDB connection (other engines are

@@ -19,7 +19,7 @@ Unknown extra columns are kept as they were read.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -288,6 +288,12 @@ class Tables:
             if df is not None:
                 yield n, df
 
+    def peek(self, name: str, columns: Sequence[str] | None = None) -> pd.DataFrame | None:
+        """Table ``name`` for one reader that reads only ``columns`` (``None``: every column)
+        and does not keep the frame: here the table itself; :class:`LazyTables` makes a table
+        not made yet with those columns only, for the caller alone (not kept)."""
+        return getattr(self, name)
+
     def replace(self, **tables: pd.DataFrame | None) -> Tables:
         out = Tables(**{n: getattr(self, n) for n in TABLE_NAMES}, extra=dict(self.extra))
         for n, df in tables.items():
@@ -301,10 +307,11 @@ class LazyTables(Tables):
 
     ``has``/``present`` answer without making any frame; a copy (``replace``) or a pickle
     makes every frame. :func:`salesreport.data.load_tables` gives these: the tables live in
-    the engine and only those a consumer reads become pandas frames.
+    the engine and only those a consumer reads become pandas frames. A maker called with
+    ``columns`` (:meth:`peek`) makes a frame of those of them the table has.
     """
 
-    def __init__(self, makers: dict[str, Callable[[], pd.DataFrame]]) -> None:
+    def __init__(self, makers: dict[str, Callable[..., pd.DataFrame]]) -> None:
         super().__init__()
         object.__setattr__(self, "_makers", dict(makers))
 
@@ -317,6 +324,12 @@ class LazyTables(Tables):
 
     def has(self, name: str) -> bool:
         return name in self.__dict__["_makers"] or super().has(name)
+
+    def peek(self, name: str, columns: Sequence[str] | None = None) -> pd.DataFrame | None:
+        makers = self.__dict__["_makers"]
+        if name in makers:  # not made yet: made for the caller, not kept
+            return makers[name](columns)
+        return super().peek(name, columns)
 
     def made(self) -> list[str]:
         """The tables made into frames so far."""

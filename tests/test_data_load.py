@@ -215,6 +215,21 @@ def test_the_loaders_engine_serves_a_duckdb_team_and_a_server_team_gets_its_own(
     assert res.engine_for(make_params(**PARAMS, engine="spark")) is None
 
 
+def test_a_table_peeked_with_some_columns_is_made_for_the_caller_and_not_kept(tmp_path):
+    res = load_tables(make_params(**PARAMS), _folder(tmp_path), MONTH)
+    tables = res.tables
+    cols = ["amount", "opportunity_id", "my_note", "original_amount", "no_such_column"]
+    some = tables.peek("opportunities", cols)
+    # the contract columns asked for, in the contract's order (no extra or original-currency
+    # column), the values of the whole table
+    assert list(some.columns) == ["opportunity_id", "amount"] and tables.made() == []
+    assert tables.peek("orders", cols) is None
+    o = tables.opportunities
+    pd.testing.assert_frame_equal(some, o[["opportunity_id", "amount"]])
+    assert tables.peek("opportunities", cols) is o  # made: the frame itself
+    assert Tables(opportunities=o).peek("opportunities", cols) is o
+
+
 def test_a_closed_load_keeps_the_tables_made_and_refuses_to_make_others(tmp_path):
     import duckdb
 

@@ -44,3 +44,39 @@ def test_kpi_status_codes_give_the_shared_status_values():
     assert s["status"].tolist() == expect
     assert s["status"].dtype == object
     assert list(k.columns) == [*s.columns[:8]]  # kpis itself gains no column
+
+
+def test_kpi_status_block_by_block_is_the_status_of_all_rows_at_once(monkeypatch):
+    """Computed a few rows at a time (blocks that split a metric's rows), the frame is the
+    one computed in one block, row for row and dtype for dtype; kpis' own columns are shared
+    with it, not copied, and kpis gains no column."""
+    from salesreport.kpis import status as status_mod
+
+    rng = np.random.default_rng(7)
+    n = 203
+    metrics = np.array(["revenue", "sales_cycle_days", "win_rate", "not_a_metric"], object)
+    k = pd.DataFrame(
+        {
+            "metric": metrics[rng.integers(0, 4, n)],
+            "window": "month",
+            "period": "2026-03",
+            "segment": "all",
+            "value": np.where(rng.random(n) < 0.1, np.nan, rng.normal(100, 30, n)),
+            "target": np.where(rng.random(n) < 0.2, np.nan, rng.normal(100, 30, n)),
+            "prior": np.where(rng.random(n) < 0.2, 0.0, rng.normal(100, 30, n)),
+            "unit": "EUR",
+        }
+    )
+    k.loc[5, "metric"] = None
+    params = TeamParams.model_validate(
+        {"team": "t", "benchmarks": {"revenue": 110.0, "win_rate": 0.3}}
+    )
+    whole = kpi_status(k, params)
+    monkeypatch.setattr(status_mod, "STATUS_ROWS", 10)
+    blocks = kpi_status(k, params)
+    pd.testing.assert_frame_equal(blocks, whole, check_exact=True)
+    assert set(whole["status"]) == {"green", "amber", "red", None}
+    assert whole["benchmark"].notna().sum() > 0 and whole["yoy_change"].isna().sum() > 0
+    assert list(k.columns) == list(blocks.columns[:8])
+    for c in k.columns:
+        assert np.shares_memory(blocks[c].to_numpy(), k[c].to_numpy())

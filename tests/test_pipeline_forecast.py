@@ -222,3 +222,39 @@ def test_stage_win_rates_counts_distinct_closed_opportunities_per_stage():
     assert rates.loc["S2", ["closed", "won"]].tolist() == [2, 1]
     assert rates.loc["S1", "win_rate"] == 0.5  # 1 won / 2 closed
     assert rates.loc["S1", "source"] == "learned"
+
+
+# --------------------------------------------------------------------------- columns read
+
+
+def test_the_forecast_reads_only_its_columns_and_keeps_no_frame(sample_dir):
+    """From a load's tables (made from the engine when first read), :func:`read_tables`
+    makes the two tables with the columns the forecast reads, for it alone: the forecast and
+    the backtest are those of the whole tables, and no table is left made."""
+    from salesreport.data import load_tables
+    from salesreport.forecast.pipeline_forecast import COLUMNS, read_tables
+    from salesreport.params import load_params
+    from tests.conftest import REPORT_MONTH
+
+    params = load_params("emea")
+    lazy = load_tables(params, sample_dir, REPORT_MONTH).tables
+    read = read_tables(lazy)
+    assert lazy.made() == []
+    for name, cols in COLUMNS.items():
+        assert list(read.get(name).columns) == list(cols)
+    whole = load_tables(params, sample_dir, REPORT_MONTH).tables
+    full = Tables(opportunities=whole.opportunities, stage_history=whole.stage_history)
+    for name, cols in COLUMNS.items():
+        pd.testing.assert_frame_equal(read.get(name), full.get(name)[list(cols)])
+    pd.testing.assert_frame_equal(
+        pipeline_forecast(read, REPORT_MONTH, 3, params),
+        pipeline_forecast(full, REPORT_MONTH, 3, params),
+    )
+    origins = [str(pd.Period(REPORT_MONTH, "M") - k) for k in (6, 3)]
+    actuals = pd.Series(1.0, index=pd.period_range(end=REPORT_MONTH, periods=12, freq="M"))
+    backtest = pipeline_backtest(read, origins, 3, params, actuals)
+    assert len(backtest) == 6 and backtest["forecast"].gt(0).all()
+    pd.testing.assert_frame_equal(backtest, pipeline_backtest(full, origins, 3, params, actuals))
+    # a table already made is the one read, every column
+    assert read_tables(whole).opportunities is whole.opportunities
+    assert lazy.made() == []

@@ -33,6 +33,7 @@ The pandas tables (:attr:`LoadResult.tables`) are made from the engine when firs
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -853,9 +854,14 @@ class _Frame:
         self.extras = list(pt.extras)
         self.converted = converted
 
-    def __call__(self) -> pd.DataFrame:
-        names = [*self.columns, *(e for e, _ in self.extras)]
-        if self.converted:
+    def __call__(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """The frame; with ``columns``, only those of the contract columns (no extra or
+        original-currency column)."""
+        whole = columns is None
+        contract = self.columns if whole else [c for c in self.columns if c in set(columns)]
+        extras = self.extras if whole else []
+        names = [*contract, *(e for e, _ in extras)]
+        if self.converted and whole:
             names += ["_orig_currency", "_orig_amount"]
         select = ", ".join(ident(n) for n in names) or "_row"
         data = self.con.execute(
@@ -863,11 +869,11 @@ class _Frame:
         ).to_arrow_table()
         out: dict[str, pd.Series] = {}
         n = data.num_rows
-        for name in self.columns:
+        for name in contract:
             out[name] = _contract_column(data[name], self.types[name])
-        for engine_name, header in self.extras:
+        for engine_name, header in extras:
             out[header] = _extra_column(data[engine_name])
-        if self.converted:
+        if self.converted and whole:
             out["original_currency"] = _contract_column(data["_orig_currency"], "string")
             out["original_amount"] = _contract_column(data["_orig_amount"], "number")
         return pd.DataFrame(out, index=pd.RangeIndex(n))

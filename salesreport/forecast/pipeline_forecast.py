@@ -58,6 +58,18 @@ RUN_RATE_MONTHS = 6
 MIN_CLOSED = 5
 COMPONENTS = ("open pipeline", "run rate", "total")
 CLOSED = CLOSED_STATUSES  # won or lost: salesreport.rules
+#: the columns :func:`pipeline_forecast` and :func:`pipeline_backtest` read
+COLUMNS = {
+    "opportunities": ("opportunity_id", "created_date", "close_date", "stage", "status", "amount"),
+    "stage_history": ("opportunity_id", "stage", "entered_date"),
+}
+
+
+def read_tables(tables: Tables) -> Tables:
+    """The tables the pipeline forecast reads, with the columns it reads (:data:`COLUMNS`):
+    a table not made a frame yet is made with those columns only, for this reader alone
+    (:meth:`salesreport.tables.Tables.peek`), so the frames go when the forecast is made."""
+    return Tables(**{name: tables.peek(name, cols) for name, cols in COLUMNS.items()})
 
 
 def _month(value: str | pd.Period) -> pd.Period:

@@ -451,9 +451,10 @@ class Compilation:
 
         Every row is assembled in the engine (prior, target and unit joined, ``extra``
         stacked, the rows ordered), a few metrics a query (:meth:`_metric_batches`), and
-        fetched as Arrow: at scale the result has millions of rows (11.7 M for EMEA at 100x
-        the sample), and each pandas step on it (a join, a concat, a sort, a column
-        selection) would copy them.
+        fetched batch by batch into the frame's columns, allocated once for the rows counted
+        (:meth:`salesreport.engine.Engine.to_frame`): at scale the result has millions of rows
+        (11.7 M for EMEA at 100x the sample), and each pandas step on it (a join, a concat, a
+        sort, a column selection, a new index) would copy them.
         """
         from salesreport.kpis.catalogue import CATALOGUE
 
@@ -475,7 +476,8 @@ class Compilation:
             more = self.engine.memtable(more.reset_index(drop=True), "extra")
         keys = ["metric", "window", "period", "segment", "_src", "_pos"]
         queries = []
-        for batch in self._metric_batches(v, first_kept, more_rows):
+        batches, rows = self._metric_batches(v, first_kept, more_rows)
+        for batch in batches:
             out = self._kpi_rows(v.filter(v.metric.isin(batch)), first_kept, targets, units)
             if more is not None:
                 out = out.union(
@@ -485,21 +487,24 @@ class Compilation:
                 queries.append(out.order_by(keys).select(*KPI_COLUMNS))
             else:  # a server's collation may order text by locale: ordered here
                 queries.append(out)
-        df = self.engine.to_frame(queries)
+        df = self.engine.to_frame(queries, rows)  # on a RangeIndex
         if self.engine.name != "duckdb":
-            df = df.sort_values(keys, kind="stable")[KPI_COLUMNS]
-        return df.reset_index(drop=True)
+            df = df.sort_values(keys, kind="stable")[KPI_COLUMNS].reset_index(drop=True)
+        return df
 
     def _reported(self, v: ir.Table, first_kept: int) -> ir.Table:
         """The ``values`` rows ``v`` of the reported months, with their window's columns."""
         rows = v.join(self.W, "wid")
         return rows.filter(rows.e >= first_kept)
 
-    def _metric_batches(self, v: ir.Table, first_kept: int, more_rows: dict) -> list:
+    def _metric_batches(
+        self, v: ir.Table, first_kept: int, more_rows: dict
+    ) -> tuple[list[list[str]], int]:
         """The metrics of the reported ``values`` rows ``v`` and of ``more_rows`` (metric ->
         rows) in code-point order, in consecutive groups of at most :data:`BATCH_ROWS` rows
         (a metric with more is a group of its own): each group is assembled and ordered by
-        one query, whose memory grows with its rows."""
+        one query, whose memory grows with its rows. Also the number of rows of all groups
+        (the rows of ``kpis.csv``)."""
         kept = self._reported(v, first_kept)
         n = self.engine.execute(kept.group_by("metric").agg(n=kept.count()))
         counts = dict(zip(n["metric"], n["n"].astype(int), strict=True))
@@ -513,7 +518,7 @@ class Compilation:
                 size = 0
             batches[-1].append(name)
             size += counts[name]
-        return batches or [[]]
+        return batches or [[]], sum(counts.values())
 
     def _kpi_rows(self, v: ir.Table, first_kept: int, targets: ir.Table, units: ir.Table):
         """``kpis.csv``'s columns (and ``_src``, ``_pos``: 0) of the ``values`` rows ``v`` in
