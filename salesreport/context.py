@@ -488,8 +488,8 @@ class ContextWriter:
     def begin(self, params: TeamParams, month: str, tables: Tables) -> None:
         (self.run_dir / "tables").mkdir(parents=True, exist_ok=True)
         (self.run_dir / "frames").mkdir(parents=True, exist_ok=True)
-        for name, df in tables.items():
-            _save_frame(df, self.run_dir / "tables" / f"{name}{FRAME_SUFFIX}")
+        for name in tables.present():  # a table not made yet is made to be saved, not kept
+            _save_frame(tables.peek(name), self.run_dir / "tables" / f"{name}{FRAME_SUFFIX}")
         write_json(
             self.run_dir / BEGIN_FILE, {"month": month, "params": params.model_dump(mode="json")}
         )

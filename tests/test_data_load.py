@@ -230,6 +230,21 @@ def test_a_table_peeked_with_some_columns_is_made_for_the_caller_and_not_kept(tm
     assert Tables(opportunities=o).peek("opportunities", cols) is o
 
 
+def test_a_run_saves_every_table_for_its_pages_and_keeps_no_frame_of_them(tmp_path):
+    # the pages read the tables from the saved context; the run itself keeps none of their
+    # pandas frames (at 100x the sample, activities alone is millions of rows)
+    from salesreport.context import FRAME_SUFFIX, ContextWriter, _read_frame
+
+    res = load_tables(make_params(**PARAMS), _folder(tmp_path), MONTH)
+    ContextWriter(tmp_path / "context").begin(make_params(**PARAMS), MONTH, res.tables)
+    saved = sorted(p.name for p in (tmp_path / "context" / "tables").iterdir())
+    assert saved == sorted(f"{n}{FRAME_SUFFIX}" for n in res.tables.present())
+    assert res.tables.made() == []
+    for name in res.tables.present():
+        path = tmp_path / "context" / "tables" / f"{name}{FRAME_SUFFIX}"
+        pd.testing.assert_frame_equal(_read_frame(path), getattr(res.tables, name))
+
+
 def test_a_closed_load_keeps_the_tables_made_and_refuses_to_make_others(tmp_path):
     import duckdb
 
