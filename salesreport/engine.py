@@ -197,7 +197,10 @@ class Engine:
         """An embedded DuckDB engine, in memory unless ``path`` names a database file."""
         import ibis
 
+        from salesreport.data.parse import quiet
+
         backend = ibis.duckdb.connect(path or ":memory:")
+        quiet(backend.con)
         if threads:
             backend.raw_sql(f"SET threads = {int(threads)}")
         return cls(backend, "duckdb")

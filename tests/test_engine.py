@@ -145,3 +145,21 @@ def test_a_large_result_s_columns_are_allocated_once(monkeypatch):
     frame_bytes = got.memory_usage(index=False, deep=False).sum()  # 3 x 8 bytes a row
     assert frame_bytes == 24 * n
     assert peak < 1.1 * frame_bytes
+
+
+def test_duckdb_draws_no_progress_bar_over_the_run():
+    # DuckDB draws a bar for any query longer than 2 s (writing 100x the sample's kpis.csv),
+    # over the run's progress lines and even with --quiet: every connection the run opens
+    # has it off. In a fresh process, as a run has it (under pytest DuckDB starts with it off)
+    import subprocess
+    import sys
+
+    code = (
+        "from salesreport.engine import Engine\n"
+        "from salesreport.outputs import _connection\n"
+        "q = \"SELECT current_setting('enable_progress_bar')\"\n"
+        "print(_connection().execute(q).fetchone()[0], "
+        "Engine.duckdb().backend.con.execute(q).fetchone()[0])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"], out.stdout + out.stderr

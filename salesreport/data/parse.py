@@ -247,6 +247,14 @@ def install(con) -> None:
     """Define the parsing macros on a DuckDB connection (idempotent; temporary macros live as
     long as the connection) and quiet its progress bar. The connection's session zone is set
     to UTC, so a ``TIMESTAMP`` cast to ``TIMESTAMPTZ`` is read as UTC."""
+    quiet(con)
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(MACROS)
+
+
+def quiet(con) -> None:
+    """No progress bar on a DuckDB connection: DuckDB draws one for any query longer than 2 s,
+    over the run's own progress lines, even with ``--quiet``."""
     import contextlib
 
     import duckdb
@@ -254,8 +262,6 @@ def install(con) -> None:
     # (in a Jupyter kernel without ipywidgets DuckDB refuses the change; it shows none there)
     with contextlib.suppress(duckdb.Error):
         con.execute("SET enable_progress_bar = false")
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute(MACROS)
 
 
 # --------------------------------------------------------------------------- raw columns
