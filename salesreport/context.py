@@ -290,14 +290,19 @@ def build_context(
     candidates, backtest, fc_notes = bundle.candidates, bundle.backtest, bundle.notes
     if fc_notes:
         notes["forecast"] = list(fc_notes)
+    # the pipeline forecast's and backtest's tables, with only the columns they read, made
+    # once for both and let go after them (the run keeps no frame of the tables)
+    from salesreport.forecast.pipeline_forecast import read_tables
+
+    pipeline_tables = read_tables(tables) if tables.has("opportunities") else None
     if not tables.has("orders") and tables.has("stage_history") and len(backtest):
         # Scored only where it is honest: the pipeline forecasts bookings, which are
         # revenue only without an orders table, and needs stage history to know each
         # deal's stage at a past origin.
-        from salesreport.forecast.pipeline_forecast import pipeline_backtest, read_tables
+        from salesreport.forecast.pipeline_forecast import pipeline_backtest
 
         origins = sorted(backtest["origin"].unique())
-        read = read_tables(tables)  # the columns it reads only (frames not kept)
+        read = pipeline_tables if pipeline_tables is not None else read_tables(tables)
         pb = _safe("pipeline backtest", notes, pipeline_backtest, read, origins, 3, params, y)
         del read
         if pb is not None and len(pb):
@@ -324,12 +329,11 @@ def build_context(
     )
     frames["trend"] = trend_mod.trend_table(y, anomaly_z=params.thresholds.anomaly_z).reset_index()
 
-    if tables.has("opportunities"):
-        from salesreport.forecast.pipeline_forecast import pipeline_forecast, read_tables
+    if pipeline_tables is not None:
+        from salesreport.forecast.pipeline_forecast import pipeline_forecast
 
-        read = read_tables(tables)  # the columns it reads only (frames not kept)
-        pf = _safe("pipeline_forecast", notes, pipeline_forecast, read, month, 3, params)
-        del read
+        pf = _safe("pipeline_forecast", notes, pipeline_forecast, pipeline_tables, month, 3, params)
+        pipeline_tables = None
         frames["pipeline_forecast"] = pf if pf is not None else pd.DataFrame()
     if tables.has("forecast_submissions"):
         frames["submissions"] = acc_mod.score_submissions(
