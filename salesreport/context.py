@@ -242,6 +242,7 @@ def build_context(
     progress=None,
     frames: MutableMapping[str, pd.DataFrame] | None = None,
     engine=None,
+    forecaster=None,
 ) -> ReportContext:
     """Compute every frame of the report from already loaded (as-of ``month``) tables.
 
@@ -250,14 +251,13 @@ def build_context(
     once, so the notebooks start on the first frames while the rest are computed
     (all but ``kpis`` when it has rows: the notebooks read ``kpi_status``, the same rows
     with three more columns, and ``kpis`` stays in the returned context's frames).
+
+    ``forecaster`` (the pipeline's :class:`salesreport.forecast.process.ForecastProcess`)
+    computes the forecasts (:func:`forecast_frames`) in a process of its own while the
+    cohorts and KPIs are computed here; without one they are computed here first. The
+    frames and notes are the same either way.
     """
     from salesreport import cohorts as cohorts_mod
-    from salesreport import forecast as fc_mod
-    from salesreport.forecast import accuracy as acc_mod
-    from salesreport.forecast import changes as changes_mod
-    from salesreport.forecast import ledger as ledger_mod
-    from salesreport.forecast import targets as targets_mod
-    from salesreport.forecast import trend as trend_mod
     from salesreport.kpis import compute_kpis, grade_okrs, kpi_status, missing_metrics
     from salesreport.revenue import monthly_revenue
 
@@ -282,71 +282,35 @@ def build_context(
     frames["revenue"] = y.rename("revenue").to_frame().reset_index().astype({"period": str})
 
     step("forecasts")
-    horizon = params.forecast.horizon
-    levels = tuple(params.forecast.levels)
-    bundle = fc_mod.forecast_bundle(
-        y, horizon=horizon, levels=levels, origins=params.forecast.backtest_origins
-    )
-    candidates, backtest, fc_notes = bundle.candidates, bundle.backtest, bundle.notes
-    if fc_notes:
-        notes["forecast"] = list(fc_notes)
-    # the pipeline forecast's and backtest's tables, with only the columns they read, made
-    # once for both and let go after them (the run keeps no frame of the tables)
-    from salesreport.forecast.pipeline_forecast import read_tables
+    inputs = forecast_inputs(params, tables, month, engine, y, ledger_path)
+    frames["ledger"] = inputs.ledger
+    frames["revenue_targets"] = inputs.revenue_targets
+    # in a process of their own when the run has one (:class:`ForecastProcess`), while the
+    # cohorts and the KPIs are computed here; the KPI rows take the forecast KPIs last
+    pending = forecaster.submit(forecast_frames, inputs) if forecaster is not None else None
+    forecasts = forecast_frames(inputs) if pending is None else None
+    taken = False
 
-    pipeline_tables = read_tables(tables) if tables.has("opportunities") else None
-    if not tables.has("orders") and tables.has("stage_history") and len(backtest):
-        # Scored only where it is honest: the pipeline forecasts bookings, which are
-        # revenue only without an orders table, and needs stage history to know each
-        # deal's stage at a past origin.
-        from salesreport.forecast.pipeline_forecast import pipeline_backtest
-
-        origins = sorted(backtest["origin"].unique())
-        read = pipeline_tables if pipeline_tables is not None else read_tables(tables)
-        pb = _safe("pipeline backtest", notes, pipeline_backtest, read, origins, 3, params, y)
-        del read
-        if pb is not None and len(pb):
-            notes["pipeline_backtest"] = pb.attrs.get("caveat", "")
-            backtest = pd.concat([backtest, pb[list(backtest.columns)]], ignore_index=True)
-    frames["forecast"] = candidates
-    frames["backtest"] = backtest
-    ledger = (
-        ledger_mod.read_ledger(ledger_path, params.team, month)
-        if ledger_path is not None and Path(ledger_path).exists()
-        else pd.DataFrame()
-    )
-    frames["ledger"] = ledger
-    chance_path = ledger_mod.chance_ledger_path(ledger_path) if ledger_path is not None else None
-    stated = ledger_mod.read_chances(chance_path, params.team, month) if chance_path else None
-    frames["forecast_accuracy"] = acc_mod.accuracy_table(
-        ledger, y, backtest, month, y, chances=targets_mod.score_chances(stated, y, month)
-    )
-    frames["forecast_changes"] = changes_mod.forecast_changes(
-        ledger_mod.with_month(ledger, params.team, month, candidates),
-        y,
-        month,
-        params.fiscal_year_start_month,
-    )
-    frames["trend"] = trend_mod.trend_table(y, anomaly_z=params.thresholds.anomaly_z).reset_index()
-
-    if pipeline_tables is not None:
-        from salesreport.forecast.pipeline_forecast import pipeline_forecast
-
-        pf = _safe("pipeline_forecast", notes, pipeline_forecast, pipeline_tables, month, 3, params)
-        pipeline_tables = None
-        frames["pipeline_forecast"] = pf if pf is not None else pd.DataFrame()
-    if tables.has("forecast_submissions"):
-        frames["submissions"] = acc_mod.score_submissions(
-            tables.forecast_submissions, y, fy_start=params.fiscal_year_start_month
-        )
-
-    if params.forecast.segments:
-        frames["segment_forecasts"] = _segment_forecasts(engine, params, month, candidates, notes)
-
-    frames["revenue_targets"] = monthly_revenue_targets(tables, params, month, horizon)
-    frames["forecast_targets"] = targets_mod.target_chances(
-        bundle.outlook, y, frames["revenue_targets"], params.fiscal_year_start_month
-    )
+    def take_forecasts() -> pd.DataFrame | None:
+        """The forecasts' frames into the context (once), their notes before the cohorts';
+        the forecast KPIs' rows."""
+        nonlocal forecasts, taken
+        if forecasts is None:
+            forecasts = pending.result()
+        if taken:
+            return forecasts.kpi_rows
+        taken = True
+        later = notes.pop("unavailable", {})
+        for key, value in forecasts.notes.items():
+            if key == "unavailable":
+                notes.setdefault(key, {}).update(value)
+            else:
+                notes[key] = value
+        if later:
+            notes.setdefault("unavailable", {}).update(later)
+        for name, df in forecasts.frames.items():
+            frames[name] = df
+        return forecasts.kpi_rows
 
     # before the KPIs: a notebook started early (operations) reads the cohorts next
     step("cohorts")
@@ -357,17 +321,9 @@ def build_context(
             frames[f"cohorts_by_{col}"] = seg
 
     step("KPIs")
-    fkpis = acc_mod.forecast_kpis(
-        ledger,
-        backtest,
-        y,
-        tables.forecast_submissions,
-        month,
-        history_months=params.history_months,
-    )
     # the forecast KPIs go in as the KPI rows are assembled (no copy of millions of rows)
-    frames["forecast_headline"] = pd.DataFrame([acc_mod.headline_accuracy(fkpis, month)])
-    kpis = compute_kpis(None, params, month, extra=_forecast_kpi_rows(fkpis), engine=engine)
+    kpis = compute_kpis(None, params, month, extra=take_forecasts, engine=engine)
+    take_forecasts()  # taken already, unless the KPI engine was replaced (tests)
     if own_engine:
         engine.close()  # the last query: a server's session (and its temporary tables) ends
     if len(kpis) and isinstance(frames, _FrameSink):
@@ -379,6 +335,147 @@ def build_context(
     frames["kpi_status"] = kpi_status(kpis, params)
     frames["okrs"] = grade_okrs(kpis, params, month)
     return ReportContext(params=params, month=month, tables=tables, frames=frames, notes=notes)
+
+
+@dataclass
+class ForecastInputs:
+    """What the forecasts read (:func:`forecast_inputs`): frames small enough to hand to a
+    process of their own, so that :func:`forecast_frames` needs no engine and no tables."""
+
+    params: TeamParams
+    month: str
+    #: the team's monthly revenue up to the report month
+    y: pd.Series
+    #: the pipeline forecast's and backtest's tables, their columns only (``None``: no
+    #: opportunities table and no backtest to score)
+    pipeline: Tables | None
+    #: the pipeline forecast is made (there is an opportunities table)
+    has_opportunities: bool
+    #: the pipeline backtest is scored: it forecasts bookings, which are revenue only
+    #: without an orders table, and needs stage history for each deal's stage at an origin
+    score_pipeline: bool
+    ledger: pd.DataFrame
+    #: the chances stated in earlier months (the target ledger), ``None`` without a ledger
+    stated: pd.DataFrame | None
+    submissions: pd.DataFrame | None
+    revenue_targets: pd.DataFrame
+    #: per ``forecast.segments`` column: the monthly revenue of each segment value, or the
+    #: reason it cannot be computed (a ``ValueError``'s or ``ParameterError``'s text)
+    segments: dict[str, pd.DataFrame | str] = field(default_factory=dict)
+
+
+@dataclass
+class ForecastResult:
+    """The forecasts' context frames (in the order they were made), their notes, and the
+    forecast KPIs in the ``kpis.csv`` shape (``None``: none)."""
+
+    frames: dict[str, pd.DataFrame]
+    notes: dict[str, Any]
+    kpi_rows: pd.DataFrame | None
+
+
+def forecast_inputs(
+    params: TeamParams, tables: Tables, month: str, engine, y: pd.Series, ledger_path
+) -> ForecastInputs:
+    """Read what :func:`forecast_frames` needs from the engine, the tables and the ledgers."""
+    from salesreport.exceptions import ParameterError
+    from salesreport.forecast import ledger as ledger_mod
+    from salesreport.forecast.pipeline_forecast import read_tables
+    from salesreport.revenue import monthly_revenue
+
+    has_opportunities = tables.has("opportunities")
+    score_pipeline = not tables.has("orders") and tables.has("stage_history")
+    ledger = (
+        ledger_mod.read_ledger(ledger_path, params.team, month)
+        if ledger_path is not None and Path(ledger_path).exists()
+        else pd.DataFrame()
+    )
+    chance_path = ledger_mod.chance_ledger_path(ledger_path) if ledger_path is not None else None
+    segments: dict[str, pd.DataFrame | str] = {}
+    for col in params.forecast.segments:
+        try:
+            segments[col] = monthly_revenue(engine, month, None, col)
+        except (ValueError, ParameterError) as exc:  # as _safe: noted where it is used
+            segments[col] = str(exc)
+    return ForecastInputs(
+        params=params,
+        month=month,
+        y=y,
+        # the columns the pipeline forecast reads, made once for both and let go after them
+        pipeline=read_tables(tables) if has_opportunities or score_pipeline else None,
+        has_opportunities=has_opportunities,
+        score_pipeline=score_pipeline,
+        ledger=ledger,
+        stated=ledger_mod.read_chances(chance_path, params.team, month) if chance_path else None,
+        submissions=tables.forecast_submissions if tables.has("forecast_submissions") else None,
+        revenue_targets=monthly_revenue_targets(tables, params, month, params.forecast.horizon),
+        segments=segments,
+    )
+
+
+def forecast_frames(inp: ForecastInputs) -> ForecastResult:
+    """The forecasts, their backtest and accuracy, trend, pipeline forecast, submissions'
+    scores, segment forecasts, target chances and forecast KPIs, from ``inp`` alone."""
+    from salesreport import forecast as fc_mod
+    from salesreport.forecast import accuracy as acc_mod
+    from salesreport.forecast import changes as changes_mod
+    from salesreport.forecast import ledger as ledger_mod
+    from salesreport.forecast import targets as targets_mod
+    from salesreport.forecast import trend as trend_mod
+
+    params, month, y, ledger = inp.params, inp.month, inp.y, inp.ledger
+    frames: dict[str, pd.DataFrame] = {}
+    notes: dict[str, Any] = {}
+    bundle = fc_mod.forecast_bundle(
+        y,
+        horizon=params.forecast.horizon,
+        levels=tuple(params.forecast.levels),
+        origins=params.forecast.backtest_origins,
+    )
+    candidates, backtest = bundle.candidates, bundle.backtest
+    if bundle.notes:
+        notes["forecast"] = list(bundle.notes)
+    if inp.score_pipeline and len(backtest):
+        from salesreport.forecast.pipeline_forecast import pipeline_backtest
+
+        origins = sorted(backtest["origin"].unique())
+        pb = _safe(
+            "pipeline backtest", notes, pipeline_backtest, inp.pipeline, origins, 3, params, y
+        )
+        if pb is not None and len(pb):
+            notes["pipeline_backtest"] = pb.attrs.get("caveat", "")
+            backtest = pd.concat([backtest, pb[list(backtest.columns)]], ignore_index=True)
+    frames["forecast"] = candidates
+    frames["backtest"] = backtest
+    frames["forecast_accuracy"] = acc_mod.accuracy_table(
+        ledger, y, backtest, month, y, chances=targets_mod.score_chances(inp.stated, y, month)
+    )
+    frames["forecast_changes"] = changes_mod.forecast_changes(
+        ledger_mod.with_month(ledger, params.team, month, candidates),
+        y,
+        month,
+        params.fiscal_year_start_month,
+    )
+    frames["trend"] = trend_mod.trend_table(y, anomaly_z=params.thresholds.anomaly_z).reset_index()
+    if inp.has_opportunities:
+        from salesreport.forecast.pipeline_forecast import pipeline_forecast
+
+        pf = _safe("pipeline_forecast", notes, pipeline_forecast, inp.pipeline, month, 3, params)
+        frames["pipeline_forecast"] = pf if pf is not None else pd.DataFrame()
+    if inp.submissions is not None:
+        frames["submissions"] = acc_mod.score_submissions(
+            inp.submissions, y, fy_start=params.fiscal_year_start_month
+        )
+    if params.forecast.segments:
+        frames["segment_forecasts"] = _segment_forecasts(inp.segments, params, candidates, notes)
+    frames["forecast_targets"] = targets_mod.target_chances(
+        bundle.outlook, y, inp.revenue_targets, params.fiscal_year_start_month
+    )
+    fkpis = acc_mod.forecast_kpis(
+        ledger, backtest, y, inp.submissions, month, history_months=params.history_months
+    )
+    frames["forecast_headline"] = pd.DataFrame([acc_mod.headline_accuracy(fkpis, month)])
+    return ForecastResult(frames, notes, _forecast_kpi_rows(fkpis))
 
 
 def monthly_revenue_targets(tables, params: TeamParams, month: str, horizon: int) -> pd.DataFrame:
@@ -405,19 +502,20 @@ def monthly_revenue_targets(tables, params: TeamParams, month: str, horizon: int
     return out[out["target"].notna()].reset_index(drop=True)
 
 
-def _segment_forecasts(tables, params, month, candidates, notes) -> pd.DataFrame:
-    """Forecasts per segment value, reconciled so they add up to the team's selected forecast."""
+def _segment_forecasts(segments, params, candidates, notes) -> pd.DataFrame:
+    """Forecasts per segment value, reconciled so they add up to the team's selected forecast;
+    ``segments``: :attr:`ForecastInputs.segments` (a text: why that column has none, noted)."""
     from salesreport.forecast import forecast
     from salesreport.forecast.reconcile import reconcile
-    from salesreport.revenue import monthly_revenue
 
     team = candidates[candidates["selected"].astype(bool)]
     frames = []
     for col in params.forecast.segments:
-        wide = _safe(
-            f"segment forecasts by {col}", notes, monthly_revenue, tables, month, None, col
-        )
-        if wide is None or wide.empty:
+        wide = segments[col]
+        if isinstance(wide, str):
+            notes.setdefault("unavailable", {})[f"segment forecasts by {col}"] = wide
+            continue
+        if wide.empty:
             continue
         wide = wide.loc[:, wide.sum() > 0]
         segs = {

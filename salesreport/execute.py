@@ -388,8 +388,12 @@ def main(argv: list[str] | None = None) -> int:
     """Run the job files given, each one no other worker has claimed. The first failing
     page stops this worker (its exit code), unless ``--keep-going`` comes first: then every
     page is tried (a failed one has its error file) and the worker exits 0, or 130 when
-    interrupted."""
-    argv = sys.argv[1:] if argv is None else argv
+    interrupted. ``--nice N`` first: this process (and the kernels it starts) runs ``N``
+    steps below its parent's priority (:data:`salesreport.pipeline.WORKER_NICE`)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--nice"]:
+        os.nice(int(argv[1]))
+        argv = argv[2:]
     keep_going = bool(argv) and argv[0] == "--keep-going"
     skip_unused_imports("worker")
     try:

@@ -286,6 +286,8 @@ def run_all_teams(
     """
     from salesreport.context import ContextWriter
     from salesreport.data.read import shared_reads
+    from salesreport.forecast.process import forecast_process
+    from salesreport.outputs import write_outputs
     from salesreport.params import list_teams
 
     progress = progress or Progress()
@@ -308,13 +310,24 @@ def run_all_teams(
         early = [j for b in builds if not b.late for j in start_order(b.jobs)]
         if early:
             procs = start_workers(early, n, keep_going=True)
-        with shared_reads():  # a database table read once serves every team reading it
+        with shared_reads(), forecast_process() as forecaster:
+            # a database table read once serves every team reading it; each team's
+            # forecasts are made in the forecast process while its KPIs are computed here
             for i, b in enumerate(builds, 1):
                 progress.say(f"== team {b.params.team} ({i} of {len(builds)}): load and compute")
                 try:
-                    _compute_team(b, data)
+                    _compute_team(b, data, forecaster)
                 except Exception as exc:  # noqa: BLE001 - the next team is still computed
                     ContextWriter(b.paths.work / "context").stop(f"{type(exc).__name__}: {exc}")
+                    outcomes[b.params.team] = _failed(b.params.team, exc)
+        # every team's numbers are saved for its pages: the output files (and the index,
+        # which lists them) are written while the pages run; no team's computation waited
+        for b in builds:
+            if b.params.team not in outcomes:
+                try:
+                    write_outputs(b.ctx, b.paths.stage)
+                    _write_index_pages(b.ctx, b.paths, b.jobs, b.loaded)
+                except Exception as exc:  # noqa: BLE001 - the other teams still publish
                     outcomes[b.params.team] = _failed(b.params.team, exc)
         with progress.step("Run the notebooks of every team"):
             failures = wait_every_job(procs, early, progress) if procs else {}
@@ -390,17 +403,17 @@ def _open_team(team, month, strict, allow_partial, progress: Progress) -> _TeamB
     return b
 
 
-def _compute_team(b: _TeamBuild, data) -> None:
+def _compute_team(b: _TeamBuild, data, forecaster) -> None:
     """Load and compute one team (its pages, already running, read what is saved)."""
     b.loaded = _load(b.params, b.month, data, b.progress, b.paths)
     try:
         with b.progress.step("Compute KPIs, cohorts and forecasts"):
-            b.ctx = _compute(b.params, b.loaded, b.month, b.paths)
+            # the next team is computed first: its output files are written after
+            b.ctx = _compute(b.params, b.loaded, b.month, b.paths, forecaster, outputs=False)
         if b.late:
             b.jobs = prepare_notebooks(
                 b.params, b.month, b.paths, b.loaded.tables, b.partial, shared=True
             )
-        _write_index_pages(b.ctx, b.paths, b.jobs, b.loaded)
     finally:  # the tables are saved for the pages: the engine's memory goes before the next team
         b.loaded.close()
 
@@ -433,13 +446,17 @@ def _run_locked(
         if early:
             jobs = prepare_notebooks(params, month, paths, None, partial)
             workers_ = start_workers(start_order(jobs), workers or params.workers)
+        from salesreport.forecast.process import forecast_process
+
+        # the forecast process imports its libraries while the data is loaded
         try:
-            loaded = _load(params, month, data, progress, paths)
-            if not early:
-                jobs = prepare_notebooks(params, month, paths, loaded.tables, partial)
-                workers_ = start_workers(start_order(jobs), workers or params.workers)
-            with progress.step("Compute KPIs, cohorts and forecasts"):
-                ctx = _compute(params, loaded, month, paths)
+            with forecast_process() as forecaster:
+                loaded = _load(params, month, data, progress, paths)
+                if not early:
+                    jobs = prepare_notebooks(params, month, paths, loaded.tables, partial)
+                    workers_ = start_workers(start_order(jobs), workers or params.workers)
+                with progress.step("Compute KPIs, cohorts and forecasts"):
+                    ctx = _compute(params, loaded, month, paths, forecaster)
         except BaseException:
             _stop(workers_)
             raise
@@ -527,9 +544,11 @@ def _publish_run(
     return RunResult(out_dir=paths.out_dir, timings=dict(progress.timings), pages=pages)
 
 
-def _compute(params, loaded, month: str, paths: RunPaths):
+def _compute(params, loaded, month: str, paths: RunPaths, forecaster=None, outputs=True):
     """Every number of the report, each frame saved where the notebooks read it as soon as it
-    is computed: the notebooks start on the tables and the first frames meanwhile."""
+    is computed: the notebooks start on the tables and the first frames meanwhile; the
+    forecasts in ``forecaster``'s process (:class:`salesreport.forecast.process.ForecastProcess`).
+    ``outputs``: the output files are written too (else by the caller, later)."""
     from salesreport.context import ContextWriter, build_context
 
     writer = ContextWriter(paths.work / "context")
@@ -543,11 +562,13 @@ def _compute(params, loaded, month: str, paths: RunPaths):
         ledger_path=paths.ledger,
         frames=writer.frames,
         engine=loaded.engine_for(params),  # a DuckDB team: the tables are there already
+        forecaster=forecaster,
     )
     writer.finish(ctx.notes)  # the context is complete
-    from salesreport.outputs import write_outputs
+    if outputs:
+        from salesreport.outputs import write_outputs
 
-    write_outputs(ctx, paths.stage)  # the CSVs are written while the notebooks run
+        write_outputs(ctx, paths.stage)  # the CSVs are written while the notebooks run
     return ctx
 
 
@@ -735,6 +756,14 @@ def run_jobs(
     return wait_workers(start_workers(jobs, workers), jobs, progress, failed_dir)
 
 
+#: the notebook workers' (and their kernels') priority below the run's process (``nice``):
+#: while a team's numbers are computed, the pages of the teams before it (``--all-teams``)
+#: or its own kernels starting take the CPU the computation leaves, not the reverse (the
+#: computation is what every page waits for). ``--all-teams`` on the sample: 18.5 -> 17.7 s
+#: (three runs each); one team: unchanged.
+WORKER_NICE = 10
+
+
 def start_workers(
     jobs: list[NotebookJob], workers: int, keep_going: bool = False
 ) -> list[subprocess.Popen]:
@@ -745,6 +774,7 @@ def start_workers(
     workers = max(1, min(workers, len(jobs)))
     env = dict(os.environ, PYTHONUNBUFFERED="1", MPLBACKEND="Agg")
     command = [sys.executable, "-m", "salesreport.execute"]
+    command += ["--nice", str(WORKER_NICE)] if hasattr(os, "nice") else []
     command += ["--keep-going"] if keep_going else []
     command += [j.job_file for j in jobs]
     return [

@@ -46,6 +46,8 @@ from salesreport.params import TeamParams, parse_month
 from salesreport.periods import month_period, windows_frame
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import ibis.expr.types as ir
 
     from salesreport.engine import Engine
@@ -68,7 +70,7 @@ def compute_kpis(
     tables: Tables | None,
     params: TeamParams,
     month: str,
-    extra: pd.DataFrame | None = None,
+    extra: pd.DataFrame | Callable[[], pd.DataFrame | None] | None = None,
     engine: Engine | None = None,
 ) -> pd.DataFrame:
     """Every catalogue KPI for the report month, as ``kpis.csv`` rows.
@@ -83,8 +85,10 @@ def compute_kpis(
         Fiscal year start, history length, targets, stage probabilities, thresholds.
     month : str
         The report month, ``YYYY-MM``.
-    extra : pandas.DataFrame, optional
-        More rows with the output's columns (the forecast KPIs), sorted in with the others.
+    extra : pandas.DataFrame or callable, optional
+        More rows with the output's columns (the forecast KPIs), sorted in with the others;
+        or a function returning them (or ``None``), called once every metric's values are
+        computed, so that they can be made meanwhile.
     engine : Engine, optional
         An engine holding the cut tables; by default an embedded DuckDB with ``tables``.
 
@@ -445,7 +449,9 @@ class Compilation:
 
     # ------------------------------------------------------------------ rows
 
-    def kpis(self, extra: pd.DataFrame | None = None) -> pd.DataFrame:
+    def kpis(
+        self, extra: pd.DataFrame | Callable[[], pd.DataFrame | None] | None = None
+    ) -> pd.DataFrame:
         """The ``kpis.csv`` frame (module docstring, step 4), with the rows of ``extra`` (the
         output's columns) sorted in after the computed rows of equal keys.
 
@@ -468,6 +474,8 @@ class Compilation:
             }
         )
         units = self.engine.memtable(units, "units")
+        if callable(extra):  # made meanwhile (the forecast KPIs, in a process of their own)
+            extra = extra()
         more, more_rows = None, {}
         if extra is not None and len(extra):
             more_rows = extra["metric"].value_counts().to_dict()

@@ -1,0 +1,133 @@
+"""The forecasts in a process of their own (salesreport.forecast.process): the same frames and
+notes as made in the run's process, errors that reach the run, a process that always stops."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+
+import pandas as pd
+import pytest
+
+from salesreport.context import build_context
+from salesreport.forecast.process import ForecastProcess, RemoteError, forecast_process
+from salesreport.params import load_params
+
+pytestmark = pytest.mark.skipif(os.name == "nt", reason="no forecast process on Windows")
+
+
+def double(x):
+    return 2 * x
+
+
+def fail_plainly(message):
+    raise ValueError(message)
+
+
+class _Unpicklable(Exception):
+    def __init__(self, code, detail):  # two arguments: unpickling calls it with one
+        super().__init__(f"{code}: {detail}")
+
+
+def fail_unpicklably(_):
+    raise _Unpicklable(7, "a custom error")
+
+
+def sleep_then(x):
+    time.sleep(x)
+    return x
+
+
+def test_forecasts_made_in_their_process_equal_those_made_here(sample_dir):
+    """Every frame (values, types, order) and every note (in the same order: the forecasts'
+    before the cohorts') equals the run's-process result; a segment column the data lacks
+    is noted by both paths in the same place."""
+    from salesreport.data import load_tables
+    from tests.conftest import REPORT_MONTH
+
+    params = load_params("emea")
+    params = params.model_copy(
+        update={
+            "forecast": params.forecast.model_copy(update={"segments": ["region", "no_such"]}),
+            "cohorts": params.cohorts.model_copy(update={"segment_by": ["no_such_either"]}),
+        }
+    )
+    loaded = load_tables(params, str(sample_dir), REPORT_MONTH)
+    here = build_context(params, loaded.tables, REPORT_MONTH)
+    with forecast_process() as proc:
+        there = build_context(params, loaded.tables, REPORT_MONTH, forecaster=proc)
+    assert list(here.frames) == list(there.frames)
+    for name in here.frames:
+        pd.testing.assert_frame_equal(here.frames[name], there.frames[name], check_exact=True)
+    assert json.dumps(here.notes, default=str) == json.dumps(there.notes, default=str)
+    unavailable = list(there.notes["unavailable"])
+    assert unavailable.index("segment forecasts by no_such") < unavailable.index(
+        "cohorts by no_such_either"
+    )
+    assert len(there.frames["segment_forecasts"]) and len(there.frames["forecast_headline"])
+
+
+def test_results_and_errors_come_back_in_order():
+    with ForecastProcess() as proc:
+        assert proc.submit(double, 21).result() == 42
+        with pytest.raises(ValueError, match="no revenue") as info:
+            proc.submit(fail_plainly, "no revenue").result()
+        # the forecast process's traceback is kept for --debug
+        assert isinstance(info.value.__cause__, RemoteError)
+        assert "fail_plainly" in str(info.value.__cause__)
+        with pytest.raises(RemoteError, match="_Unpicklable: 7: a custom error"):
+            proc.submit(fail_unpicklably, None).result()
+        # a task whose result was never taken (a team whose computation failed) is
+        # discarded by the next one
+        proc.submit(double, 1)
+        assert proc.submit(double, 2).result() == 4
+
+
+def test_a_killed_forecast_process_is_a_clear_error_and_close_always_stops_it():
+    proc = ForecastProcess()
+    try:
+        pending = proc.submit(sleep_then, 30)
+        os.kill(proc._proc.pid, signal.SIGKILL)
+        with pytest.raises(RuntimeError, match=r"forecast process stopped \(signal 9\).*memory"):
+            pending.result()
+    finally:
+        proc.close()
+    assert proc._proc.poll() is not None
+    busy = ForecastProcess()
+    busy.submit(sleep_then, 30)
+    started = time.monotonic()
+    busy.close()  # a run that failed or was interrupted does not wait for its forecasts
+    assert busy._proc.poll() is not None and time.monotonic() - started < 10
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
+def test_the_forecast_process_ends_when_the_run_is_gone():
+    """Killed without closing it (the run's process killed): the process reads the end of
+    its task pipe and exits by itself."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os, sys\n"
+        "from salesreport.forecast.process import ForecastProcess\n"
+        "p = ForecastProcess()\n"
+        "print(p._proc.pid, flush=True)\n"
+        "os._exit(0)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    pid = int(out.stdout.split()[0])
+    deadline = time.monotonic() + 60
+    stat = f"/proc/{pid}/stat"
+    while time.monotonic() < deadline:
+        try:
+            with open(stat, encoding="utf-8") as fh:
+                state = fh.read().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return
+        if state == "Z":  # exited, not yet reaped by its new parent
+            return
+        time.sleep(0.2)
+    os.kill(pid, signal.SIGKILL)
+    pytest.fail("the forecast process outlived the run's process")
