@@ -289,29 +289,23 @@ def build_context(
     # cohorts and the KPIs are computed here; the KPI rows take the forecast KPIs last
     pending = forecaster.submit(forecast_frames, inputs) if forecaster is not None else None
     forecasts = forecast_frames(inputs) if pending is None else None
-    taken = False
+    published = False
 
-    def take_forecasts() -> pd.DataFrame | None:
-        """The forecasts' frames into the context (once), their notes before the cohorts';
-        the forecast KPIs' rows."""
-        nonlocal forecasts, taken
+    def publish_forecasts(wait: bool) -> ForecastResult | None:
+        """The forecasts' frames into the context once they are made (the forecast page
+        reads them while the KPIs are computed); ``wait``: wait for them."""
+        nonlocal forecasts, published
         if forecasts is None:
+            if not wait and not pending.ready():
+                return None
             forecasts = pending.result()
-        if taken:
-            return forecasts.kpi_rows
-        taken = True
-        later = notes.pop("unavailable", {})
-        for key, value in forecasts.notes.items():
-            if key == "unavailable":
-                notes.setdefault(key, {}).update(value)
-            else:
-                notes[key] = value
-        if later:
-            notes.setdefault("unavailable", {}).update(later)
-        for name, df in forecasts.frames.items():
-            frames[name] = df
-        return forecasts.kpi_rows
+        if not published:
+            published = True
+            for name, df in forecasts.frames.items():
+                frames[name] = df
+        return forecasts
 
+    publish_forecasts(wait=False)
     # before the KPIs: a notebook started early (operations) reads the cohorts next
     step("cohorts")
     frames["cohorts"] = cohorts_mod.cohort_table(engine, month)
@@ -319,11 +313,20 @@ def build_context(
         seg = _safe(f"cohorts by {col}", notes, cohorts_mod.cohort_table, engine, month, col)
         if seg is not None:
             frames[f"cohorts_by_{col}"] = seg
+    publish_forecasts(wait=False)
 
     step("KPIs")
     # the forecast KPIs go in as the KPI rows are assembled (no copy of millions of rows)
-    kpis = compute_kpis(None, params, month, extra=take_forecasts, engine=engine)
-    take_forecasts()  # taken already, unless the KPI engine was replaced (tests)
+    kpis = compute_kpis(
+        None, params, month, extra=lambda: publish_forecasts(wait=True).kpi_rows, engine=engine
+    )
+    done = publish_forecasts(wait=True)  # taken already, unless the KPI engine was replaced
+    # the forecasts' notes come first, as when they are made before the cohorts
+    later = notes.pop("unavailable", {})
+    for key, value in done.notes.items():
+        notes[key] = dict(value) if key == "unavailable" else value
+    if later:
+        notes.setdefault("unavailable", {}).update(later)
     if own_engine:
         engine.close()  # the last query: a server's session (and its temporary tables) ends
     if len(kpis) and isinstance(frames, _FrameSink):

@@ -35,6 +35,12 @@ def fail_unpicklably(_):
     raise _Unpicklable(7, "a custom error")
 
 
+def package_file(_):
+    import salesreport
+
+    return salesreport.__file__
+
+
 def sleep_then(x):
     time.sleep(x)
     return x
@@ -58,7 +64,7 @@ def test_forecasts_made_in_their_process_equal_those_made_here(sample_dir):
     here = build_context(params, loaded.tables, REPORT_MONTH)
     with forecast_process() as proc:
         there = build_context(params, loaded.tables, REPORT_MONTH, forecaster=proc)
-    assert list(here.frames) == list(there.frames)
+    assert sorted(here.frames) == sorted(there.frames)  # context.json lists them sorted
     for name in here.frames:
         pd.testing.assert_frame_equal(here.frames[name], there.frames[name], check_exact=True)
     assert json.dumps(here.notes, default=str) == json.dumps(there.notes, default=str)
@@ -71,7 +77,14 @@ def test_forecasts_made_in_their_process_equal_those_made_here(sample_dir):
 
 def test_results_and_errors_come_back_in_order():
     with ForecastProcess() as proc:
-        assert proc.submit(double, 21).result() == 42
+        pending = proc.submit(double, 21)
+        deadline = time.monotonic() + 60
+        while not pending.ready() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert pending.ready() and pending.result() == 42
+        import salesreport
+
+        assert proc.submit(package_file, None).result() == salesreport.__file__  # same code
         with pytest.raises(ValueError, match="no revenue") as info:
             proc.submit(fail_plainly, "no revenue").result()
         # the forecast process's traceback is kept for --debug

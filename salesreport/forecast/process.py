@@ -97,6 +97,11 @@ class Pending:
     def __init__(self, owner: ForecastProcess) -> None:
         self._owner = owner
 
+    def ready(self) -> bool:
+        """Whether :meth:`result` returns at once (the result or the error has arrived, or
+        the process is gone)."""
+        return self._owner._replies.poll()  # noqa: SLF001
+
     def result(self) -> Any:
         return self._owner._receive()  # noqa: SLF001 - one task at a time, in order
 
@@ -114,11 +119,15 @@ class ForecastProcess:
 
         task_r, task_w = os.pipe()
         reply_r, reply_w = os.pipe()
+        # the same salesreport as the run's (a source folder put on sys.path included)
+        here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        path = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)
         try:
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", "salesreport.forecast.process", str(task_r), str(reply_w)],
                 pass_fds=(task_r, reply_w),
                 stdin=subprocess.DEVNULL,
+                env=dict(os.environ, PYTHONPATH=path),
             )
         except BaseException:
             for fd in (task_w, reply_r):
