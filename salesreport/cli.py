@@ -16,7 +16,7 @@ import time
 import traceback
 from typing import NoReturn
 
-from salesreport.exceptions import SalesReportError
+from salesreport.exceptions import INTERRUPTED, SalesReportError, watch_interrupts
 
 
 def _common(p: argparse.ArgumentParser, data: bool = True) -> None:
@@ -203,33 +203,26 @@ def main(argv: list[str] | None = None) -> int:
         "teams": _cmd_teams,
     }
     try:
-        return commands[args.command](args)
-    except SalesReportError as exc:
-        if getattr(args, "debug", False):
-            traceback.print_exc()
-        kind = {
-            2: "parameters",
-            3: "data",
-            4: "notebook",
-            5: "publish",
-            6: "locked",
-        }.get(exc.exit_code, "error")
-        print(f"salesreport: {kind} error: {exc}", file=sys.stderr)
-        kept = getattr(exc, "kept", "")
-        if kept:
-            print(f"salesreport: the executed notebook is kept at {kept}", file=sys.stderr)
-        if exc.exit_code in (3, 4, 5):
-            print(
-                "salesreport: nothing was published; earlier reports are unchanged.",
-                file=sys.stderr,
-            )
-        return exc.exit_code
+        with watch_interrupts():
+            return commands[args.command](args)
     except KeyboardInterrupt:
-        print("salesreport: interrupted; nothing was published.", file=sys.stderr)
-        return 130
-    except Exception as exc:  # noqa: BLE001 - last resort: a clear line, traceback with --debug
-        if getattr(args, "debug", False):
-            traceback.print_exc()
+        return _interrupted()
+    except Exception as exc:  # noqa: BLE001 - each kind gets its line (_failed)
+        # Ctrl-C while DuckDB ran a query surfaces as its "Query interrupted" error
+        return _interrupted() if INTERRUPTED.is_set() else _failed(args, exc)
+
+
+def _interrupted() -> int:
+    print("salesreport: interrupted; nothing was published.", file=sys.stderr)
+    return 130
+
+
+def _failed(args, exc: Exception) -> int:
+    """The exit code of ``exc``, after its message (and its traceback with ``--debug``)."""
+    debug = getattr(args, "debug", False)
+    if not isinstance(exc, SalesReportError):  # last resort: a clear line
+        if debug:
+            traceback.print_exception(exc)
         else:
             print(
                 f"salesreport: unexpected error: {type(exc).__name__}: {exc}\n"
@@ -237,6 +230,25 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
         return 1
+    if debug:
+        traceback.print_exception(exc)
+    kind = {
+        2: "parameters",
+        3: "data",
+        4: "notebook",
+        5: "publish",
+        6: "locked",
+    }.get(exc.exit_code, "error")
+    print(f"salesreport: {kind} error: {exc}", file=sys.stderr)
+    kept = getattr(exc, "kept", "")
+    if kept:
+        print(f"salesreport: the executed notebook is kept at {kept}", file=sys.stderr)
+    if exc.exit_code in (3, 4, 5):
+        print(
+            "salesreport: nothing was published; earlier reports are unchanged.",
+            file=sys.stderr,
+        )
+    return exc.exit_code
 
 
 def run(argv: list[str] | None = None) -> NoReturn:

@@ -7,6 +7,10 @@ Exit codes of the command line (documented in the README):
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
+
 
 class SalesReportError(Exception):
     """Base of every error the suite raises on purpose."""
@@ -72,3 +76,33 @@ class LockedError(SalesReportError):
     """Another run for the same team and month is in progress."""
 
     exit_code = 6
+
+
+# --------------------------------------------------------------------------- Ctrl-C
+
+#: set once the command's process receives Ctrl-C (SIGINT) inside :func:`watch_interrupts`.
+#: DuckDB turns a Ctrl-C that arrives while a query runs into its own ``RuntimeError("Query
+#: interrupted")``, which a loader may word as a data error: whatever error follows an
+#: interrupt is the interrupt (exit 130, nothing published), never a team's failure
+INTERRUPTED = threading.Event()
+
+
+@contextlib.contextmanager
+def watch_interrupts():
+    """Within the block, Ctrl-C sets :data:`INTERRUPTED` and raises ``KeyboardInterrupt`` as
+    usual; the previous handler comes back after it. Only in the main thread (the only one
+    Python delivers signals to)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    INTERRUPTED.clear()
+
+    def on_interrupt(signum, frame):
+        INTERRUPTED.set()
+        signal.default_int_handler(signum, frame)
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

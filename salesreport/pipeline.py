@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from salesreport.exceptions import (
+    INTERRUPTED,
     LockedError,
     NotebookError,
     ParameterError,
@@ -303,6 +304,7 @@ def run_all_teams(
             try:
                 builds.append(_open_team(team, month, strict, allow_partial, own))
             except Exception as exc:  # noqa: BLE001 - one team's failure must not stop the others
+                _raise_if_interrupted()
                 outcomes[team] = _failed(team, exc)
         n = workers or max((b.params.workers for b in builds), default=2)
         # team by team (a worker never waits on a later team while an earlier one's pages
@@ -318,6 +320,7 @@ def run_all_teams(
                 try:
                     _compute_team(b, data, forecaster)
                 except Exception as exc:  # noqa: BLE001 - the next team is still computed
+                    _raise_if_interrupted()
                     ContextWriter(b.paths.work / "context").stop(f"{type(exc).__name__}: {exc}")
                     outcomes[b.params.team] = _failed(b.params.team, exc)
         # every team's numbers are saved for its pages: the output files (and the index,
@@ -328,6 +331,7 @@ def run_all_teams(
                     write_outputs(b.ctx, b.paths.stage)
                     _write_index_pages(b.ctx, b.paths, b.jobs, b.loaded)
                 except Exception as exc:  # noqa: BLE001 - the other teams still publish
+                    _raise_if_interrupted()
                     outcomes[b.params.team] = _failed(b.params.team, exc)
         with progress.step("Run the notebooks of every team"):
             failures = wait_every_job(procs, early, progress) if procs else {}
@@ -351,6 +355,7 @@ def run_all_teams(
                 )  # fmt: skip
                 outcomes[b.params.team] = TeamOutcome(b.params.team, 0, out_dir=result.out_dir)
             except Exception as exc:  # noqa: BLE001 - the next team still publishes
+                _raise_if_interrupted()
                 outcomes[b.params.team] = _failed(b.params.team, exc)
     except BaseException:
         _stop(procs)
@@ -416,6 +421,13 @@ def _compute_team(b: _TeamBuild, data, forecaster) -> None:
             )
     finally:  # the tables are saved for the pages: the engine's memory goes before the next team
         b.loaded.close()
+
+
+def _raise_if_interrupted() -> None:
+    """Inside an ``except`` of one team's failure: an interrupt (Ctrl-C, which DuckDB words
+    as its own error while a query runs) stops every team, it is not that team's failure."""
+    if INTERRUPTED.is_set():
+        raise KeyboardInterrupt
 
 
 def _failed(team: str, exc: Exception) -> TeamOutcome:
