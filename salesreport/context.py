@@ -289,6 +289,7 @@ def build_context(
     # cohorts and the KPIs are computed here; the KPI rows take the forecast KPIs last
     pending = forecaster.submit(forecast_frames, inputs) if forecaster is not None else None
     forecasts = forecast_frames(inputs) if pending is None else None
+    del inputs  # the pipeline forecast's columns go before the KPIs are computed
     published = False
 
     def publish_forecasts(wait: bool) -> ForecastResult | None:

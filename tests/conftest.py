@@ -75,6 +75,16 @@ def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess:
     )
 
 
+def modules_loaded(code: str, watched: tuple[str, ...]) -> list[str]:
+    """Which of ``watched`` a fresh interpreter has imported after running ``code`` (which
+    may assert what it computes): what a process pays for at start."""
+    probe = f"{code}\nimport sys\nprint(sorted(m for m in {watched!r} if m in sys.modules))\n"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    import ast
+
+    return ast.literal_eval(out.stdout.strip().splitlines()[-1])
+
+
 def page_words(path) -> list[str]:
     """The text a reader sees on a page, line by line, without the time it was generated,
     and a table's source named alike (``reps.csv`` from a folder, ``sql:reps`` from data.sql)."""

@@ -875,19 +875,15 @@ def test_formatting_numbers_and_the_pipeline_load_no_matplotlib():
     """The pipeline's main process writes the index page with the findings' headline and
     tiles and the number formats; it must not pay for matplotlib and seaborn (the kernels
     draw), nor import the pages."""
-    import subprocess
-    import sys
+    from tests.conftest import modules_loaded
 
     code = (
-        "import sys\n"
         "import salesreport.pipeline, salesreport.findings, salesreport.html\n"
         "from salesreport import charts\n"
         "assert charts.fmt_money(1_234_567, 'EUR') == '€1.2M'\n"
         "assert charts.finding_title_count('Deals', 3, 'Oct') == '3 Deals Oct'\n"
-        "print(sorted(m for m in ('matplotlib', 'seaborn', 'salesreport.pages') if m in sys.modules))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    assert modules_loaded(code, ("matplotlib", "seaborn", "salesreport.pages")) == []
 
 
 def test_one_bar_keeps_the_thickness_of_three():

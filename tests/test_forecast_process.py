@@ -144,3 +144,29 @@ def test_the_forecast_process_ends_when_the_run_is_gone():
         time.sleep(0.2)
     os.kill(pid, signal.SIGKILL)
     pytest.fail("the forecast process outlived the run's process")
+
+
+def test_the_runs_process_leaves_the_forecasting_libraries_to_the_forecast_process():
+    """What the run's own process imports to compute a report (the forecasts' inputs
+    included) loads neither scipy, statsmodels nor scikit-learn; every public name of
+    salesreport.forecast still resolves, from the module the package names."""
+    from tests.conftest import modules_loaded
+
+    code = (
+        "import salesreport.cli, salesreport.pipeline, salesreport.context, salesreport.kpis\n"
+        "import salesreport.outputs, salesreport.data.load, salesreport.cohorts\n"
+        "import salesreport.forecast.process, salesreport.forecast.ledger\n"
+        "import salesreport.forecast.pipeline_forecast\n"
+    )
+    assert modules_loaded(code, ("scipy", "statsmodels", "sklearn")) == []
+
+    import importlib
+
+    import salesreport.forecast as package
+
+    eager = {n: "pipeline_forecast" for n in ("pipeline_backtest", "pipeline_forecast")}
+    eager |= {"stage_win_rates": "pipeline_forecast", "reconcile": "reconcile"}
+    assert sorted(package.__all__) == sorted([*package._WHERE, *eager])
+    for name, module in [*package._WHERE.items(), *eager.items()]:
+        real = getattr(importlib.import_module(f"salesreport.forecast.{module}"), name)
+        assert getattr(package, name) is real

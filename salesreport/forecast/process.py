@@ -77,6 +77,8 @@ def _serve(tasks, replies) -> None:
         except Exception as exc:  # noqa: BLE001 - the result or the exception did not pickle
             text = reply[2] if reply[0] == "error" else traceback.format_exc()
             replies.send(("error", RemoteError(f"{type(exc).__name__}: {exc}"), text))
+        # nothing of this task is kept while the process waits for the next (another team)
+        task = fn = arg = reply = None
 
 
 def _portable(exc: BaseException) -> BaseException:
