@@ -91,8 +91,12 @@ INTERRUPTED = threading.Event()
 def watch_interrupts():
     """Within the block, Ctrl-C sets :data:`INTERRUPTED` and raises ``KeyboardInterrupt`` as
     usual; the previous handler comes back after it. Only in the main thread (the only one
-    Python delivers signals to)."""
-    if threading.current_thread() is not threading.main_thread():
+    Python delivers signals to), and not where SIGINT is ignored (a job a shell started in
+    the background): it stays ignored."""
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # a background job ignores it
+    ):
         yield
         return
     INTERRUPTED.clear()

@@ -68,11 +68,35 @@ def test_ctrl_c_while_duckdb_runs_a_query_is_an_interrupt(monkeypatch, capsys):
 
     from salesreport import cli
 
-    before = signal.getsignal(signal.SIGINT)
-    for command in (_query_interrupted, _query_interrupted_worded_as_bad_data):
-        monkeypatch.setattr(cli, "_cmd_teams", command)
-        assert cli.main(["teams"]) == 130
-        err = capsys.readouterr().err
-        assert "interrupted; nothing was published" in err, err
-        assert "unexpected" not in err and "data error" not in err
-    assert signal.getsignal(signal.SIGINT) is before
+    # Python's own handler, as a foreground job has it (pytest may run in the background of
+    # a script, where SIGINT is ignored)
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        for command in (_query_interrupted, _query_interrupted_worded_as_bad_data):
+            monkeypatch.setattr(cli, "_cmd_teams", command)
+            assert cli.main(["teams"]) == 130
+            err = capsys.readouterr().err
+            assert "interrupted; nothing was published" in err, err
+            assert "unexpected" not in err and "data error" not in err
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+def test_a_command_started_with_ctrl_c_ignored_keeps_ignoring_it(monkeypatch):
+    """A shell starts a background job with SIGINT ignored; the command does not take it
+    back (a Ctrl-C meant for the foreground job never stops a background report)."""
+    import signal
+
+    from salesreport import cli
+
+    seen = []
+    monkeypatch.setattr(
+        cli, "_cmd_teams", lambda args: seen.append(signal.getsignal(signal.SIGINT)) or 0
+    )
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        assert cli.main(["teams"]) == 0
+        assert seen == [signal.SIG_IGN] and signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
