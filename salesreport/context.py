@@ -382,7 +382,6 @@ def forecast_inputs(
     params: TeamParams, tables: Tables, month: str, engine, y: pd.Series, ledger_path
 ) -> ForecastInputs:
     """Read what :func:`forecast_frames` needs from the engine, the tables and the ledgers."""
-    from salesreport.exceptions import ParameterError
     from salesreport.forecast import ledger as ledger_mod
     from salesreport.forecast.pipeline_forecast import read_tables
     from salesreport.revenue import monthly_revenue
@@ -396,11 +395,11 @@ def forecast_inputs(
     )
     chance_path = ledger_mod.chance_ledger_path(ledger_path) if ledger_path is not None else None
     segments: dict[str, pd.DataFrame | str] = {}
+    why: dict[str, Any] = {}  # _safe's reasons, noted where the segments are forecast
     for col in params.forecast.segments:
-        try:
-            segments[col] = monthly_revenue(engine, month, None, col)
-        except (ValueError, ParameterError) as exc:  # as _safe: noted where it is used
-            segments[col] = str(exc)
+        step = f"segment forecasts by {col}"
+        wide = _safe(step, why, monthly_revenue, engine, month, None, col)
+        segments[col] = wide if wide is not None else why["unavailable"][step]
     return ForecastInputs(
         params=params,
         month=month,
