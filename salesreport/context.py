@@ -183,33 +183,49 @@ class ReportContext:
 
     # ------------------------------------------------------------------ KPI lookups
 
-    def kpi_rows(self, metrics: str | list[str]) -> pd.DataFrame:
-        """The :attr:`kpis` rows of one metric or several, in the frame's order.
+    def kpi_rows(self, metrics: str | list[str], **where: str) -> pd.DataFrame:
+        """The :attr:`kpis` rows of one metric or several, in the frame's order (the index
+        is their position in :attr:`kpis`); ``where`` keeps the rows whose columns equal
+        the values given (``window="month", segment="all"``).
 
         Each metric's row positions are found once per context: the frame has a row per
-        metric, window, month and segment (170k for the sample), and comparing all of its
-        text keys for every lookup costs more than what the lookup is for.
+        metric, window, month and segment (170k for the sample, 12 million with a row per
+        rep at 100 times its size), and comparing all of its text keys for every lookup
+        costs more than what the lookup is for. A saved context (a notebook in a report
+        run) reads only the rows asked for from the saved file (:class:`_IndexedRows`)
+        unless :attr:`kpis` was read whole: a page needs a few metrics' team rows.
         """
+        names = [metrics] if isinstance(metrics, str) else list(metrics)
+        saved = self._saved_kpis()
+        if saved is not None:
+            return saved.rows(names, where)
         k = self.kpis
         if self._kpi_positions is None:
             self._kpi_positions = k.groupby("metric", sort=False).indices if len(k) else {}
-        names = [metrics] if isinstance(metrics, str) else list(metrics)
         parts = [self._kpi_positions[m] for m in names if m in self._kpi_positions]
-        rows = np.sort(np.concatenate(parts)) if parts else np.array([], dtype=np.intp)
-        return k.iloc[rows]
+        rows = k.iloc[np.sort(np.concatenate(parts)) if parts else np.array([], dtype=np.intp)]
+        for column, value in where.items() if len(rows) else ():
+            rows = rows[rows[column] == value]
+        return rows
+
+    def _saved_kpis(self) -> _IndexedRows | None:
+        """The saved KPI rows by metric, when :attr:`kpis` would read them from a saved
+        context's file and has not read them yet (same choice of frame as :attr:`kpis`)."""
+        indexed = getattr(self.__dict__.get("frames"), "indexed", None)
+        if indexed is None:
+            return None
+        for name in ("kpi_status", "kpis"):
+            rows = indexed(name, "metric")
+            if rows is not None:
+                return rows
+        return None
 
     def kpi(
         self, metric: str, window: str = "month", segment: str = "all", period: str | None = None
     ) -> dict[str, Any]:
         """One KPI row as a dict (value, target, prior, status ...; empty values NaN):
         ``metric`` for ``window`` ending in ``period`` (default the report month)."""
-        rows = self.kpi_rows(metric)
-        if len(rows):
-            rows = rows[
-                (rows["window"] == window)
-                & (rows["segment"] == segment)
-                & (rows["period"] == (period or self.month))
-            ]
+        rows = self.kpi_rows(metric, window=window, segment=segment, period=period or self.month)
         if rows.empty:
             return {"value": np.nan, "target": np.nan, "prior": np.nan}
         return rows.iloc[0].to_dict()
@@ -750,6 +766,70 @@ def _read_frame(path: Path) -> pd.DataFrame:
     return pd.read_feather(path)
 
 
+class _IndexedRows:
+    """A saved frame's rows by the values of one key column, read from its Arrow file
+    mapped in memory: only the rows asked for become pandas rows.
+
+    The key column is read once to find each value's row positions; the rows of a value
+    (contiguous in the KPI frame, one metric after another) are zero-copy slices of the
+    mapped file, filtered by ``where`` there, so a page that needs a few metrics' team rows
+    neither reads nor converts the millions of rows per rep. What :meth:`rows` returns
+    equals the whole frame read with pandas and then selected (a test compares them).
+    """
+
+    def __init__(self, table, key: str, labels: tuple[int, int]) -> None:
+        import pyarrow.compute as pc
+
+        self._table = table
+        self._start, self._step = labels  # the saved RangeIndex: label = start + step * row
+        names: dict[str, int] = {}
+        parts = []
+        for chunk in table[key].dictionary_encode().chunks:  # each chunk has its own dictionary
+            local = np.array(
+                [names.setdefault(v, len(names)) for v in chunk.dictionary.to_pylist()] + [-1],
+                dtype=np.int64,
+            )
+            parts.append(local[pc.fill_null(chunk.indices, -1).to_numpy()])  # null: -1
+        self._codes = np.concatenate(parts) if parts else np.array([], dtype=np.int64)
+        self._names = names
+
+    @classmethod
+    def read(cls, path: Path, key: str) -> _IndexedRows | None:
+        """The file's rows by ``key``; None without rows or when the frame was saved with
+        an index of its own (then the whole frame is read)."""
+        import pyarrow as pa
+
+        with pa.memory_map(str(path)) as source:
+            table = pa.ipc.open_file(source).read_all()
+        index = (table.schema.pandas_metadata or {}).get("index_columns", [])
+        if not table.num_rows or any(not isinstance(c, dict) for c in index):
+            return None
+        labels = (index[0]["start"], index[0]["step"]) if index else (0, 1)
+        return cls(table, key, labels)
+
+    def rows(self, values: list[str], where: dict[str, str]) -> pd.DataFrame:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        parts = [np.flatnonzero(self._codes == self._names[v]) for v in values if v in self._names]
+        positions = np.sort(np.concatenate(parts)) if parts else np.array([], dtype=np.intp)
+        kept, slices = [], []
+        for run in np.split(positions, np.flatnonzero(np.diff(positions) != 1) + 1):
+            if not len(run):
+                continue
+            part = self._table.slice(int(run[0]), len(run))
+            keep = np.ones(len(run), dtype=bool)
+            for column, value in where.items():
+                keep &= pc.fill_null(pc.equal(part[column], value), False).to_numpy()
+            slices.append(part.filter(pa.array(keep)))
+            kept.append(run[keep])
+        table = pa.concat_tables(slices) if slices else self._table.slice(0, 0)
+        frame = table.to_pandas()
+        rows = np.concatenate(kept) if kept else np.array([], dtype=np.intp)
+        frame.index = pd.Index(self._start + self._step * rows)
+        return frame
+
+
 class _SavedTables(Tables):
     """Saved tables, each read from its Arrow file the first time it is used: a notebook
     reads only the tables its sections need (the executive report needs no activities)."""
@@ -779,6 +859,7 @@ class _SavedFrames(MutableMapping):
         self._deadline = deadline
         self._dropped: set[str] = set()
         self._read: dict[str, Any] = {}
+        self._indexed: dict[tuple[str, str], _IndexedRows | None] = {}
 
     def _path(self, name: str) -> Path | None:
         """The frame's file, waiting for it while the context is incomplete; None if absent."""
@@ -792,6 +873,16 @@ class _SavedFrames(MutableMapping):
         _wait_for([self._final], self._deadline, "the report context")
         saved = {p.stem for p in self._folder.glob(f"*{FRAME_SUFFIX}")} - self._dropped
         return saved | set(self._read)
+
+    def indexed(self, name: str, key: str) -> _IndexedRows | None:
+        """The frame's rows by ``key`` read from its file (:class:`_IndexedRows`); None
+        when the frame is absent, has no rows, or was read or replaced in memory."""
+        if name in self._read:
+            return None
+        if (name, key) not in self._indexed:
+            path = self._path(name)
+            self._indexed[(name, key)] = _IndexedRows.read(path, key) if path else None
+        return self._indexed[(name, key)]
 
     def __getitem__(self, name: str):
         if name not in self._read:

@@ -82,3 +82,77 @@ def test_the_numbers_are_typed_attributes_an_analyst_can_tab_to():
     assert d["opportunity_id"].tolist()[0] == "o2" and "close date passed" in d["reasons"].iloc[0]
     d["amount"] = 0  # a copy: the next reader gets the numbers
     assert ctx.deals_needing_attention["amount"].iloc[0] == 200.0
+
+
+def _saved_kpis(tmp_path, frame: pd.DataFrame):
+    """A context saved with ``frame`` as its KPI status, loaded back as a notebook does."""
+    save_context(_ctx({"kpis": frame, "kpi_status": frame}), tmp_path)
+    return load_context(tmp_path)
+
+
+def test_a_saved_context_reads_only_the_kpi_rows_asked_for_and_finds_the_same_rows(tmp_path):
+    # more rows than one Arrow record batch (65,536), so that each batch has a dictionary of
+    # its own; metrics in runs of random length, not sorted, some missing
+    rng = np.random.default_rng(7)
+    runs = rng.integers(1, 4_000, size=80)
+    metric = np.repeat(rng.choice(["revenue", "calls", "win_rate", None], size=80), runs)
+    n = len(metric)
+    assert n > 2 * 65_536
+    frame = pd.DataFrame(
+        {
+            "metric": metric,
+            "window": rng.choice(["month", "ytd"], size=n),
+            "period": rng.choice(["2026-09", "2026-10"], size=n),
+            "segment": rng.choice(["all", "owner=r1", None], size=n),
+            "value": rng.normal(size=n),
+        }
+    )
+    ctx = _saved_kpis(tmp_path, frame)
+    whole = pd.read_feather(tmp_path / "frames" / "kpi_status.arrow")  # the slow path
+    for names, where in [
+        (["revenue"], {}),
+        (["calls", "revenue"], {"window": "month"}),
+        (["revenue", "revenue"], {}),  # asked twice: twice, as a filter of the frame gives
+        (["win_rate"], {"window": "ytd", "segment": "all", "period": "2026-10"}),
+        (["no_such_metric"], {}),
+        ([], {"window": "month"}),
+    ]:
+        slow = whole.iloc[np.sort(np.concatenate(
+            [np.flatnonzero(whole["metric"].eq(m)) for m in names] or [np.array([], int)]
+        ))]  # fmt: skip
+        for column, value in where.items():
+            slow = slow[slow[column] == value]
+        got = ctx.kpi_rows(names, **where)
+        pd.testing.assert_frame_equal(got, slow, check_index_type="equiv")
+    row = whole[(whole["metric"] == "calls") & (whole["window"] == "ytd")]
+    row = row[(row["segment"] == "all") & (row["period"] == "2026-09")].iloc[0]
+    assert ctx.kpi("calls", "ytd", period="2026-09")["value"] == row["value"]
+    assert not ctx.frames._read  # the whole frame was never converted
+    # once read whole (an analyst's ctx.kpis), the lookups use that frame
+    assert len(ctx.kpis) == len(whole)
+    pd.testing.assert_frame_equal(ctx.kpi_rows("calls"), whole[whole["metric"] == "calls"])
+
+
+def test_a_kpi_frame_saved_with_an_index_keeps_its_labels(tmp_path):
+    import pyarrow as pa
+    from pyarrow import feather
+
+    own = _kpis()
+    own.index = pd.Index([f"r{i}" for i in range(len(own))])  # saved as a column: read whole
+    ctx = _saved_kpis(tmp_path, own)
+    pd.testing.assert_frame_equal(ctx.kpi_rows("win_rate"), own[own["metric"] == "win_rate"])
+    # a RangeIndex kept as pandas metadata (a file written by other code): its labels
+    ranged = _kpis().iloc[::-1].reset_index(drop=True)
+    ranged.index = pd.RangeIndex(100, 100 + 3 * len(ranged), 3)
+    ctx = _saved_kpis(tmp_path / "ranged", ranged)
+    path = tmp_path / "ranged" / "frames" / "kpi_status.arrow"
+    feather.write_feather(pa.Table.from_pandas(ranged), str(path), compression="uncompressed")
+    got = ctx.kpi_rows("meetings", window="ytd")
+    whole = pd.read_feather(path)
+    assert whole.index[0] == 100
+    pd.testing.assert_frame_equal(
+        got,
+        whole[(whole["metric"] == "meetings") & (whole["window"] == "ytd")],
+        check_index_type="equiv",
+    )
+    assert not ctx.frames._read

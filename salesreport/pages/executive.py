@@ -181,10 +181,9 @@ def monthly_kpi_frame(
     ctx, metric: str, window: str = "month", segment: str = "all", months: int = 24
 ) -> pd.DataFrame:
     """``period, value, target, prior`` of one KPI, month by month, the last ``months``."""
-    k = ctx.kpi_rows(metric)
-    if k.empty:  # no such KPI (or no KPI at all) in this run
+    f = ctx.kpi_rows(metric, window=window, segment=segment)
+    if f.empty:  # no such KPI (or no KPI at all) in this run
         return pd.DataFrame(columns=["period", "value", "target", "prior"])
-    f = k[(k["window"] == window) & (k["segment"] == segment)]
     return f[["period", "value", "target", "prior"]].tail(months).reset_index(drop=True)
 
 
@@ -296,8 +295,8 @@ def changes(ctx, n: int = 3) -> Section:
     from salesreport.kpis import catalogue_frame
 
     cat = catalogue_frame().set_index("name")
-    k = ctx.kpi_rows([*cat.index[cat["additive"]], "win_rate", "average_deal_size"])
-    m = k[(k["window"] == "month") & (k["period"] == ctx.month) & (k["segment"] == "all")].copy()
+    names = [*cat.index[cat["additive"]], "win_rate", "average_deal_size"]
+    m = ctx.kpi_rows(names, window="month", period=ctx.month, segment="all")
     m = m[m["value"].notna() & m["prior"].notna() & (m["prior"] != 0)]
     if m.empty:
         return Section(
@@ -326,9 +325,8 @@ def changes(ctx, n: int = 3) -> Section:
 def _driver(ctx, metric: str) -> str:
     """'; largest move in region DE (+€120k)': the segment whose value moved most against
     last year this month (rates move in percentage points)."""
-    k = ctx.kpi_rows(metric)
-    s = k[(k["window"] == "month") & (k["period"] == ctx.month) & (k["segment"] != "all")]
-    s = s[~s["segment"].str.startswith("stage=")]
+    s = ctx.kpi_rows(metric, window="month", period=ctx.month)
+    s = s[(s["segment"] != "all") & ~s["segment"].str.startswith("stage=")]
     s = s[s["value"].notna()].copy()
     if s.empty:
         return ""

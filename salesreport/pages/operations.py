@@ -211,8 +211,9 @@ def cohorts(ctx) -> Section:
                 f"({words.count(n, 'monthly cohort')} have had a full second year)."
             ),
         ]
-    k = ctx.kpi_rows(["net_revenue_retention", "gross_revenue_retention"])
-    nrr = k[(k["window"] == "month") & (k["segment"] == "all")]
+    nrr = ctx.kpi_rows(
+        ["net_revenue_retention", "gross_revenue_retention"], window="month", segment="all"
+    )
     if len(nrr):
         wide = (
             nrr.pivot(index="period", columns="metric", values="value")
