@@ -745,3 +745,57 @@ def test_with_out_the_ledger_is_kept_inside_the_folder_and_grows_run_after_run(
     # beside the folder only its run lock (kept, see run_report), nothing under reports/
     assert sorted(p.name for p in out.parent.iterdir()) == [".latest.lock", "latest"]
     assert not list((root / "reports").rglob("*.csv"))
+
+
+@pytest.mark.parametrize("all_teams", [False, True])
+def test_the_run_lets_its_numbers_and_tables_go_while_the_pages_run(
+    tmp_path, sample_dir, monkeypatch, all_teams
+):
+    """Once the output files and the index are written, the run's process keeps only what
+    publishing needs (the headline, the month's forecasts): no context, no tables, no engine
+    while the pages' kernels run. What it publishes is still whole."""
+    import gc
+    import weakref
+
+    from salesreport import pipeline
+
+    root = _project(tmp_path)
+    monkeypatch.setenv("SALESREPORT_HOME", str(root))
+    for p in (root / "params").glob("*.yaml"):
+        if p.stem in ("na", "apac"):  # one team: --all-teams builds only EMEA
+            p.unlink()
+    p = root / "params" / "emea.yaml"
+    p.write_text(p.read_text() + "audiences: [executive]\nnotebook_timeout: 120\n")
+    computed, seen = [], []
+    keep = pipeline._Kept.of.__func__
+
+    def of(cls, ctx, loaded):
+        computed.append((weakref.ref(ctx), weakref.ref(ctx.frames["kpi_status"]), loaded))
+        return keep(cls, ctx, loaded)
+
+    monkeypatch.setattr(pipeline._Kept, "of", classmethod(of))
+
+    def waiting(real):
+        def wait(*args, **kwargs):
+            gc.collect()
+            seen.extend((c() is None, k() is None, lo.tables.present()) for c, k, lo in computed)
+            return real(*args, **kwargs)
+
+        return wait
+
+    quiet = pipeline.Progress(quiet=True)
+    if all_teams:
+        monkeypatch.setattr(pipeline, "wait_every_job", waiting(pipeline.wait_every_job))
+        (outcome,) = pipeline.run_all_teams(
+            month=REPORT_MONTH, data=str(sample_dir), progress=quiet
+        )
+        assert outcome.exit_code == 0, outcome.error
+    else:
+        monkeypatch.setattr(pipeline, "wait_workers", waiting(pipeline.wait_workers))
+        pipeline.run_report(team="emea", month=REPORT_MONTH, data=str(sample_dir), progress=quiet)
+    assert seen == [(True, True, [])]  # the context and its frames gone, no table left
+    out = root / "reports" / "emea" / REPORT_MONTH
+    run = json.loads((out / "run.json").read_text())
+    assert run["headline"].startswith("Revenue ") and run["inputs"]["tables"]["orders"]["rows_kept"]
+    ledger = pd.read_csv(root / "reports" / "emea" / "forecast_ledger.csv")
+    assert (ledger["made_in"] == REPORT_MONTH).any()

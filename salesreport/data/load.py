@@ -158,6 +158,14 @@ class LoadResult:
         if self.connection is not None:
             self.connection.close()
 
+    def release(self) -> None:
+        """Close the engine and let the pandas tables go: what is left serves ``run.json``
+        (:meth:`to_json`). A run calls it once the pages have what they need of the tables,
+        so that its memory is free while the pages run."""
+        self.close()
+        self._engine = None
+        self.tables = Tables()
+
     def to_json(self) -> dict[str, Any]:
         """Plain data for ``run.json``: per table source, fingerprint, rows; issues; ignored files."""
         rows = self.quality.read
