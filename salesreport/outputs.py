@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import infer_dtype
 
 FLOAT_FORMAT = "%.12g"
 CSV_FILES = (
@@ -117,9 +118,9 @@ def _select(df: pd.DataFrame) -> str | None:
         elif kind == "b":
             parts.append(f"CASE WHEN {_q(c)} THEN 'True' ELSE 'False' END AS {_q(c)}")
         elif kind == "O":
-            values = df[c].to_numpy(object)
-            present = values[~pd.isna(values)]
-            if not all(isinstance(v, str) for v in present):
+            # every present value text (None, NaN and NA are missing; NaT is not text): pandas'
+            # own inference, in C (a loop in Python took 8 s for 100x's 11.7M KPI rows)
+            if infer_dtype(df[c].to_numpy(object), skipna=True) not in ("string", "empty"):
                 return None
             # pandas writes '' and a missing value alike (empty, unquoted); DuckDB quotes ''
             parts.append(f"NULLIF({_q(c)}, '') AS {_q(c)}")

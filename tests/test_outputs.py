@@ -92,6 +92,9 @@ def test_report_csv_bytes_equal_pandas_on_edge_cases(tmp_path):
         pd.DataFrame([[1.0, 2.0]], columns=[0, 1]),  # non-text labels: pandas
         pd.DataFrame([[1.0, 2.0]], columns=["a", "a"]),  # duplicate labels
         pd.DataFrame({"f": [0.0], "t": ["#"]}),  # DuckDB quotes a '#', pandas does not
+        pd.DataFrame({"t": ["a", pd.NA, np.nan, None, np.str_("b")], "v": [1.0] * 5}),  # missing
+        pd.DataFrame({"t": ["a", pd.NaT], "v": [1.0, 2.0]}),  # NaT is not text: pandas
+        pd.DataFrame({"t": ["a", b"b"], "v": [1.0, 2.0]}),  # bytes are not text: pandas
         pd.DataFrame({"f": [0.0, 1.0], "t": ["Team #2", "a\rb"]}),
     ],
 )
