@@ -191,6 +191,8 @@ class Engine:
         #: backend's SQL dialect: tests/test_engines.py)
         self.keep_lazy = False
         self._tables: dict[str, ir.Table] = {}
+        #: the temporary tables :meth:`materialize` and :meth:`memtable` made, in order
+        self._made: list[str] = []
 
     @classmethod
     def duckdb(cls, path: str | None = None, threads: int | None = None) -> Engine:
@@ -305,6 +307,7 @@ class Engine:
         if self.keep_lazy:
             return expr
         name = f"_sr_{prefix}_{next(_names)}"
+        self._made.append(name)
         with self._failures():
             sql = self.backend.compile(expr)
             if self.name == "spark":  # a temporary view, computed now and kept in memory
@@ -340,8 +343,33 @@ class Engine:
             ]
         )
         table = pa.Table.from_pandas(df, schema=schema, preserve_index=False)
+        self._made.append(name)
         with self._failures():
             return self._temporary(name, table)
+
+    @contextlib.contextmanager
+    def scratch(self):
+        """The temporary tables made inside (:meth:`materialize`, :meth:`memtable`) are
+        dropped when the block ends without an error: a computation's intermediate tables
+        do not outlive it (the KPIs' at 100x the sample: 680 MB of DuckDB's memory and 2.5 GB
+        spilled to disk, until the run's end otherwise). After an error they stay for the
+        engine's close, which a failed run comes to anyway."""
+        first = len(self._made)
+        yield self
+        made, self._made[first:] = self._made[first:], []
+        with self._failures():
+            for name in reversed(made):
+                self._drop(name)
+
+    def _drop(self, name: str) -> None:
+        if self.name == "spark":  # a temporary view, uncached with it
+            self.backend._session.catalog.dropTempView(name)
+        elif self.name == "duckdb":
+            self.run_sql(f'DROP TABLE IF EXISTS temp.main."{name}"')
+        elif self.name == "postgres":
+            self.run_sql(f'DROP TABLE IF EXISTS "{name}"')
+        else:
+            self.backend.drop_table(name, force=True)
 
     def execute(self, expr) -> pd.DataFrame:
         """Run an expression and fetch its (small) result as pandas."""

@@ -437,6 +437,7 @@ def test_hand_made_kpis_by_region_agree_in_value_and_order_on_postgres(pg_icu_ur
     """NULLs, empty ratios (zero denominators), decimals and text order by segment, against
     DuckDB's: the rows come back in code-point order whatever the server's collation."""
     from salesreport.kpis import compute_kpis
+    from salesreport.kpis.compiler import engine_for
     from tests.test_kpis_hand import PARAMS
 
     tables = _hand_tables()
@@ -444,8 +445,25 @@ def test_hand_made_kpis_by_region_agree_in_value_and_order_on_postgres(pg_icu_ur
     assert {"region=de", "region=DE", "region=_x"} <= set(want["segment"])
     assert want["value"].isna().any()  # empty ratios are compared too
     monkeypatch.setenv(PG_ENV, pg_icu_url)
-    got = compute_kpis(tables, _with_engine(PARAMS, kind="postgres", url_env=PG_ENV), "2026-03")
+    params = _with_engine(PARAMS, kind="postgres", url_env=PG_ENV)
+    engine = engine_for(tables, "2026-03", params)
+    try:
+        before = _pg_temporary_tables(engine)
+        got = compute_kpis(None, params, "2026-03", engine=engine)
+        assert _pg_temporary_tables(engine) == before  # the intermediate tables dropped
+    finally:
+        engine.close()
     assert_same_frames({"kpis": got}, {"kpis": want}, "postgres")
+
+
+def _pg_temporary_tables(engine) -> set[str]:
+    cur = engine.backend.raw_sql(
+        "SELECT relname FROM pg_class WHERE relnamespace = pg_my_temp_schema() AND relkind = 'r'"
+    )
+    try:
+        return {r[0] for r in cur.fetchall()}
+    finally:
+        cur.close()
 
 
 def test_hand_made_kpis_by_region_agree_on_spark():
@@ -463,7 +481,11 @@ def test_hand_made_kpis_by_region_agree_on_spark():
     duck = engine_for(tables, "2026-03", PARAMS)
     spark = engine_for(tables, "2026-03", _with_engine(PARAMS, kind="spark", master="local[2]"))
     want = evaluate(duck, PARAMS, windows, metrics, "region")
+    catalog = spark.backend._session.catalog
+    views = lambda: {t.name for t in catalog.listTables() if t.isTemporary}  # noqa: E731
+    before = views()
     got = evaluate(spark, PARAMS, windows, metrics, "region")
+    assert views() == before  # the intermediate views dropped (and uncached)
     assert want["value"].isna().any() and {"region=de", "region=DE"} <= set(want["segment"])
     march = want[(want["metric"] == "calls") & (want["window"] == "month")].tail(3)
     # R1's call on the 3rd counts in March; R2's call at 00:00 on April 1st does not

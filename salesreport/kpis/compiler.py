@@ -103,7 +103,8 @@ def compute_kpis(
     if own:
         engine = engine_for(tables, month, params)
     try:
-        with engine.memory_cap():  # engine.MEMORY_LIMIT of buffers, spilled beyond
+        # engine.MEMORY_LIMIT of buffers, spilled beyond; the intermediate tables dropped
+        with engine.memory_cap(), engine.scratch():
             return Compilation(engine, params, month).kpis(extra)
     finally:
         if own:  # a server's session (and its temporary tables) ends with the call
@@ -137,8 +138,9 @@ def evaluate(
     """``metric, window, period, segment, value`` of ``metrics`` for the ``windows`` rows
     (:func:`salesreport.periods.windows_frame`) and one segment column (``None``: the team),
     in the order metric (as listed), window row, segment label."""
-    run = Compilation(engine, params, None, windows=windows, only=metrics, segment=segment)
-    values = run.engine.execute(run.values())
+    with engine.scratch():
+        run = Compilation(engine, params, None, windows=windows, only=metrics, segment=segment)
+        values = run.engine.execute(run.values())
     w = run.windows
     values = values.merge(w[["wid", "window", "period"]], on="wid")
     values["_m"] = values["metric"].map({m: i for i, m in enumerate(metrics)})
