@@ -535,6 +535,8 @@ class _Kept:
 
     @classmethod
     def of(cls, ctx, loaded) -> _Kept:
+        """What publishing needs of ``ctx``; ``loaded`` is released (its engine closed, its
+        tables let go: :meth:`salesreport.data.load.LoadResult.release`)."""
         from salesreport.findings import headline_sentence
 
         kept = cls(

@@ -297,7 +297,7 @@ def changes(ctx, n: int = 3) -> Section:
     cat = catalogue_frame().set_index("name")
     names = [*cat.index[cat["additive"]], "win_rate", "average_deal_size"]
     m = ctx.kpi_rows(names, window="month", period=ctx.month, segment="all")
-    m = m[m["value"].notna() & m["prior"].notna() & (m["prior"] != 0)]
+    m = m[m["value"].notna() & m["prior"].notna() & (m["prior"] != 0)].copy()
     if m.empty:
         return Section(
             "No KPI has a value a year earlier to compare with",
