@@ -782,16 +782,13 @@ class _IndexedRows:
 
         self._table = table
         self._start, self._step = labels  # the saved RangeIndex: label = start + step * row
-        names: dict[str, int] = {}
-        parts = []
-        for chunk in table[key].dictionary_encode().chunks:  # each chunk has its own dictionary
-            local = np.array(
-                [names.setdefault(v, len(names)) for v in chunk.dictionary.to_pylist()] + [-1],
-                dtype=np.int64,
-            )
-            parts.append(local[pc.fill_null(chunk.indices, -1).to_numpy()])  # null: -1
-        self._codes = np.concatenate(parts) if parts else np.array([], dtype=np.int64)
-        self._names = names
+        # one dictionary for every record batch; a missing key is code -1
+        chunks = table[key].dictionary_encode().unify_dictionaries().chunks
+        values = chunks[0].dictionary.to_pylist() if chunks else []
+        self._names = {v: i for i, v in enumerate(values)}
+        self._codes = np.concatenate(
+            [pc.fill_null(c.indices, -1).to_numpy() for c in chunks] or [np.array([], np.int64)]
+        )
 
     @classmethod
     def read(cls, path: Path, key: str) -> _IndexedRows | None:

@@ -72,7 +72,7 @@ def _temporary_tables(con) -> set[str]:
     }
 
 
-def test_the_kpis_intermediate_tables_are_dropped_once_the_rows_are_made(tmp_path):
+def test_the_kpis_intermediate_tables_are_dropped_once_the_rows_are_made(tmp_path, monkeypatch):
     """The KPI computation makes temporary tables (rows, measures, values, windows ...) on
     the run's engine; none is left once its rows are fetched (at 100x they held 680 MB of
     DuckDB's memory and 2.5 GB of disk until the run's end). After an error they stay for
@@ -93,11 +93,9 @@ def test_the_kpis_intermediate_tables_are_dropped_once_the_rows_are_made(tmp_pat
         made.extend(_temporary_tables(con) - before)
         return out
 
-    compiler.Compilation.kpis = kpis
-    try:
-        out = compiler.compute_kpis(res.tables, params, MONTH, engine=res.engine)
-    finally:
-        compiler.Compilation.kpis = real
+    monkeypatch.setattr(compiler.Compilation, "kpis", kpis)
+    out = compiler.compute_kpis(res.tables, params, MONTH, engine=res.engine)
+    monkeypatch.undo()
     assert len(out) and len(made) > 10 and all(n.startswith("_sr_") for n in made)
     assert _temporary_tables(con) == before  # the engine's own tables are still there
     again = compiler.compute_kpis(res.tables, params, MONTH, engine=res.engine)
