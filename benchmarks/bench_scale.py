@@ -17,6 +17,10 @@ runs for ``--team`` (default EMEA) in a fresh child process:
 * ``context``: :func:`salesreport.context.build_context` (all of the above but the load, plus
   OKRs, trend, pipeline and segment forecasts);
 * ``total``: ``load`` then ``context`` in one process: the goal (under 60 s, under 4 GB);
+* ``run``: what a report run's own process does before its pages end: ``load``, the context
+  computed into a :class:`salesreport.context.ContextWriter` (every frame saved for the
+  notebooks as it is computed, the KPI rows part by part) and the output files written
+  (:func:`salesreport.outputs.write_outputs`); the notebooks are not run;
 * ``floor``: DuckDB alone reads the same files, keeps the team's rows and computes monthly
   counts and sums per rep (:func:`bench_load.floor`): what any engine-based run costs at least.
 
@@ -55,7 +59,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-STEPS = ("load", "tables", "kpis", "cohorts", "forecast", "context", "total", "floor")
+STEPS = ("load", "tables", "kpis", "cohorts", "forecast", "context", "total", "run", "floor")
 COUNTED = ("opportunities", "activities", "orders", "leads")
 GOAL_SECONDS = 60.0
 GOAL_MB = 4096.0
@@ -118,7 +122,7 @@ def run_step(
     params = load_params(team)
     options = load_options(load_tables, database)
     loaded = None
-    if step not in ("load", "tables", "total", "floor"):
+    if step not in ("load", "tables", "total", "run", "floor"):
         loaded = load_tables(params, folder, month, **options)  # the input, before the clock
     # imports before the clock starts
     import salesreport.cohorts as cohorts_mod  # noqa: F401
@@ -148,6 +152,22 @@ def run_step(
     return out
 
 
+def _run(params, folder: Path, month: str, options: dict) -> None:
+    """The ``run`` step (module docstring): the report run's own computation
+    (:func:`salesreport.pipeline._compute`), in a temporary folder."""
+    import tempfile
+    from types import SimpleNamespace
+
+    from salesreport.data import load_tables
+    from salesreport.pipeline import _compute
+
+    with tempfile.TemporaryDirectory(prefix="bench-run-") as work:
+        res = load_tables(params, folder, month, **options)
+        paths = SimpleNamespace(work=Path(work), stage=Path(work) / "stage", ledger=None)
+        paths.stage.mkdir()
+        _compute(params, res, month, paths)
+
+
 def _do(step: str, params, folder: Path, month: str, loaded, options: dict):
     from salesreport import cohorts as cohorts_mod
     from salesreport import forecast as fc_mod
@@ -166,6 +186,8 @@ def _do(step: str, params, folder: Path, month: str, loaded, options: dict):
             for _ in res.tables.items():  # each table made a pandas frame
                 pass
         return res
+    if step == "run":
+        return _run(params, folder, month, options)
     if step == "total":
         res = load_tables(params, folder, month, **options)
         return build_context(

@@ -11,6 +11,7 @@ kernel, from the same functions.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import time
@@ -231,6 +232,35 @@ class ReportContext:
         return rows.iloc[0].to_dict()
 
 
+def _save_kpis(frames: _FrameSink, parts, params: TeamParams, month: str) -> pd.DataFrame:
+    """Save the KPI rows ``parts`` (:func:`salesreport.kpis.compiler.compute_kpi_parts`) with
+    their status (``kpi_status``) as they come, one part at a time, and keep ``kpis`` as
+    the file's columns of ``kpis.csv`` (:class:`SavedRows`, what the output files are written
+    from). Returns the report month's rows, all that :func:`grade_okrs` reads; or, without
+    any row, the empty frame (saved by the caller as a run without a sink saves it)."""
+    from salesreport.kpis import KPI_COLUMNS, kpi_status
+
+    first, month_rows = [], []
+
+    def with_status():
+        for part in parts:
+            if not first:
+                first.append(part)
+            month_rows.append(part[part["period"] == month])
+            yield kpi_status(part, params)
+
+    statuses = with_status()
+    head = [next(statuses)]
+    while not len(head[-1]):  # (a part may be empty: one is when there is no row)
+        more = next(statuses, None)
+        if more is None:
+            return first[0]  # no row: saved as an empty frame is (by the caller)
+        head.append(more)
+    frames.save_parts("kpi_status", itertools.chain(head, statuses))
+    frames.keep_unsaved("kpis", SavedRows(frames.path_of("kpi_status"), KPI_COLUMNS))
+    return pd.concat(month_rows, ignore_index=True)
+
+
 def _safe(step: str, notes: dict, fn, *args, **kwargs):
     """Run an optional computation; record *why* it produced nothing instead of hiding it.
 
@@ -264,9 +294,13 @@ def build_context(
 
     ``frames`` is where each frame is put as soon as it is computed (a new ``dict`` when
     not given); the pipeline passes :meth:`ContextWriter.frames`, which saves each one at
-    once, so the notebooks start on the first frames while the rest are computed
-    (all but ``kpis`` when it has rows: the notebooks read ``kpi_status``, the same rows
-    with three more columns, and ``kpis`` stays in the returned context's frames).
+    once, so the notebooks start on the first frames while the rest are computed. There
+    the KPI rows are never held whole (11.7 M rows for EMEA at 100 times the sample): they
+    are saved with their status (``kpi_status``) part by part as the engine gives them
+    (:func:`salesreport.kpis.compiler.compute_kpi_parts`), and ``kpis`` is that file's
+    columns of ``kpis.csv`` (:class:`SavedRows`, not saved again; the output files are
+    written from it); without any KPI row both are saved as frames. In a plain ``dict``
+    (JupyterLab) both are frames; their rows are the same.
 
     ``forecaster`` (the pipeline's :class:`salesreport.forecast.process.ForecastProcess`)
     computes the forecasts (:func:`forecast_frames`) in a process of its own while the
@@ -275,6 +309,7 @@ def build_context(
     """
     from salesreport import cohorts as cohorts_mod
     from salesreport.kpis import compute_kpis, grade_okrs, kpi_status, missing_metrics
+    from salesreport.kpis.compiler import compute_kpi_parts
     from salesreport.revenue import monthly_revenue
 
     def step(name: str):
@@ -334,9 +369,11 @@ def build_context(
 
     step("KPIs")
     # the forecast KPIs go in as the KPI rows are assembled (no copy of millions of rows)
-    kpis = compute_kpis(
-        None, params, month, extra=lambda: publish_forecasts(wait=True).kpi_rows, engine=engine
-    )
+    extra = lambda: publish_forecasts(wait=True).kpi_rows  # noqa: E731
+    if isinstance(frames, _FrameSink):  # saved as they are fetched, never held whole
+        kpis = _save_kpis(frames, compute_kpi_parts(params, month, engine, extra), params, month)
+    else:
+        kpis = compute_kpis(None, params, month, extra=extra, engine=engine)
     done = publish_forecasts(wait=True)  # taken already, unless the KPI engine was replaced
     # the forecasts' notes come first, as when they are made before the cohorts
     later = notes.pop("unavailable", {})
@@ -346,13 +383,9 @@ def build_context(
         notes.setdefault("unavailable", {}).update(later)
     if own_engine:
         engine.close()  # the last query: a server's session (and its temporary tables) ends
-    if len(kpis) and isinstance(frames, _FrameSink):
-        # never read from a saved context: the sections read kpi_status (below), which is
-        # kpis plus three columns, row for row; kpis.csv is written from memory
-        frames.keep_unsaved("kpis", kpis)
-    else:
+    if "kpi_status" not in frames:
         frames["kpis"] = kpis
-    frames["kpi_status"] = kpi_status(kpis, params)
+        frames["kpi_status"] = kpi_status(kpis, params)
     frames["okrs"] = grade_okrs(kpis, params, month)
     return ReportContext(params=params, month=month, tables=tables, frames=frames, notes=notes)
 
@@ -597,7 +630,8 @@ class ContextWriter:
     :meth:`begin` saves the tables and then ``context-begin.json`` (params, month);
     each frame put into :attr:`frames` is saved at once (written to a temporary file and
     renamed, so a reader never sees half a file), except a frame no notebook reads
-    (:meth:`_FrameSink.keep_unsaved`: ``kpis``); :meth:`finish` writes ``context.json``
+    (:meth:`_FrameSink.keep_unsaved`: ``kpis``), and the KPI rows are saved part by part
+    (:meth:`_FrameSink.save_parts`); :meth:`finish` writes ``context.json``
     (the notes and the names of the frames) last. :func:`load_context` starts after
     ``context-begin.json`` and waits, frame by frame, for what a section reads.
     """
@@ -638,10 +672,14 @@ class _FrameSink(dict):
     """A dict of frames that saves each DataFrame to ``<name>.arrow`` when it is set.
 
     :meth:`keep_unsaved` puts a frame in without saving it: one no notebook reads from a
-    saved context (:func:`build_context` keeps ``kpis`` so when it has rows; the sections
-    read ``kpi_status``). A reader of the saved context finds such a frame absent
-    (``KeyError`` once ``context.json`` is written); the pipeline's CSVs, written from
-    memory, have it.
+    saved context (:func:`build_context` keeps ``kpis`` so when it has rows, as the columns of
+    ``kpis.csv`` in the saved ``kpi_status`` file: the sections read ``kpi_status``). A
+    reader of the saved context finds such a frame absent (``KeyError`` once
+    ``context.json`` is written); the pipeline's output files, written by the run, have it.
+
+    :meth:`save_parts` saves a frame part by part without ever holding it: the sink then
+    reads it from its file when it is asked for (whole), and :meth:`indexed` gives its rows
+    by a key as a saved context does.
     """
 
     def __init__(self, folder: Path) -> None:
@@ -649,23 +687,138 @@ class _FrameSink(dict):
         self._folder = folder
         #: names of the frames put in with :meth:`keep_unsaved`
         self.unsaved: set[str] = set()
+        self._indexed: dict[tuple[str, str], _IndexedRows | None] = {}
 
     def keep_unsaved(self, name: str, df) -> None:
         """Put ``df`` in under ``name`` without saving it (see the class docstring)."""
-        if name in self:
-            raise RuntimeError(f"context frame {name!r} was computed twice")
+        self._new(name)
         super().__setitem__(name, df)
         self.unsaved.add(name)
 
     def __setitem__(self, name: str, df) -> None:
-        if name in self:
-            # a notebook may already have read the first version
-            raise RuntimeError(f"context frame {name!r} was computed twice")
+        self._new(name)
         super().__setitem__(name, df)
         if isinstance(df, pd.DataFrame):
             tmp = self._folder / f".{name}{FRAME_SUFFIX}.tmp"
             _save_frame(df, tmp)
             os.replace(tmp, self._folder / f"{name}{FRAME_SUFFIX}")
+
+    def save_parts(self, name: str, parts) -> int:
+        """Save the frames ``parts`` (one set of columns: text, floats), one after the
+        other, as the frame ``name``, on a RangeIndex, as :meth:`__setitem__` would save
+        them concatenated; only one part is held at a time. Returns the number of rows."""
+        import pyarrow as pa
+
+        self._new(name)
+        path = self.path_of(name)
+        tmp = self._folder / f".{name}{FRAME_SUFFIX}.tmp"
+        writer, schema, rows = None, None, 0
+        try:
+            for part in parts:
+                if writer is None:  # text as text even where a first part has none
+                    schema = pa.schema(
+                        (str(c), pa.string() if t.kind == "O" else pa.from_numpy_dtype(t))
+                        for c, t in part.dtypes.items()
+                    )
+                    writer = pa.ipc.new_file(str(tmp), schema)
+                writer.write_table(pa.Table.from_pandas(part, schema=schema, preserve_index=False))
+                rows += len(part)
+        finally:
+            if writer is not None:
+                writer.close()
+        if writer is None:
+            raise ValueError(f"context frame {name!r}: no part to save")
+        os.replace(tmp, path)
+        super().__setitem__(name, SavedRows(path))
+        return rows
+
+    def path_of(self, name: str) -> Path:
+        """The file a frame is saved in."""
+        return self._folder / f"{name}{FRAME_SUFFIX}"
+
+    def _new(self, name: str) -> None:
+        if name in self:
+            # a notebook may already have read the first version
+            raise RuntimeError(f"context frame {name!r} was computed twice")
+
+    def __getitem__(self, name: str):
+        value = super().__getitem__(name)
+        return value.to_pandas() if _on_file(name, value, self.unsaved) else value
+
+    def get(self, name: str, default=None):
+        if name not in self:  # (dict.get would not read a frame from its file)
+            return default
+        return self[name]
+
+    def indexed(self, name: str, key: str) -> _IndexedRows | None:
+        """The rows by ``key`` of a frame saved by :meth:`save_parts` (as
+        :meth:`_SavedFrames.indexed`); None for any other frame."""
+        value = super().get(name)
+        if not _on_file(name, value, self.unsaved):
+            return None
+        if (name, key) not in self._indexed:
+            self._indexed[(name, key)] = _IndexedRows.read(value.path, key)
+        return self._indexed[(name, key)]
+
+
+def _on_file(name: str, value, unsaved: set[str]) -> bool:
+    """Whether a sink's ``value`` is a frame it saved part by part (read from its file)."""
+    return isinstance(value, SavedRows) and name not in unsaved
+
+
+#: rows of a DuckDB vector: :meth:`SavedRows.reader` gives batches of a multiple of them, so
+#: that DuckDB cuts a Parquet file's row groups where it cuts them for a frame of the rows
+VECTOR_ROWS = 2048
+
+
+class SavedRows:
+    """Rows saved in an Arrow file (:meth:`_FrameSink.save_parts`), read a record batch at a
+    time: the file of millions of KPI rows is never in memory whole (not even mapped: the
+    pages of a mapped file would count in the process's memory as they are read).
+
+    ``columns``: the columns read (default all)."""
+
+    def __init__(self, path: Path, columns: list[str] | None = None) -> None:
+        self.path = Path(path)
+        self.columns = columns
+
+    @property
+    def schema(self):
+        import pyarrow as pa
+
+        with pa.OSFile(str(self.path)) as f:
+            schema = pa.ipc.open_file(f).schema
+        return pa.schema([schema.field(c) for c in self.columns]) if self.columns else schema
+
+    def reader(self):
+        """A ``pyarrow.RecordBatchReader`` of the rows (read once)."""
+        import pyarrow as pa
+
+        schema = self.schema
+
+        def batches():
+            left = None  # rows carried over to the next batch
+            with pa.OSFile(str(self.path)) as f:
+                file = pa.ipc.open_file(f)
+                for i in range(file.num_record_batches):
+                    batch = file.get_batch(i)
+                    batch = batch.select(schema.names) if self.columns else batch
+                    if left is not None:
+                        batch = (
+                            pa.Table.from_batches([left, batch]).combine_chunks().to_batches()[0]
+                        )
+                    cut = batch.num_rows - batch.num_rows % VECTOR_ROWS
+                    left = batch.slice(cut)
+                    if cut:
+                        yield batch.slice(0, cut)
+            if left is not None and left.num_rows:
+                yield left
+
+        return pa.RecordBatchReader.from_batches(schema, batches())
+
+    def to_pandas(self) -> pd.DataFrame:
+        """Every row, as the frame saved (text as ``object``, missing numbers NaN)."""
+        return self.reader().read_all().to_pandas()
 
 
 def write_json(path: Path, data: dict) -> None:

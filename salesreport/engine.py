@@ -33,6 +33,8 @@ import pandas as pd
 import pyarrow as pa
 
 if TYPE_CHECKING:  # ibis is imported when an engine is made (about 0.8 s)
+    from collections.abc import Iterator
+
     import ibis.expr.types as ir
 
     from salesreport.tables import Tables, TableSpec
@@ -392,19 +394,44 @@ class Engine:
 
         :meth:`execute` (Ibis's conversion) makes a Python list of every value of a column
         holding a missing value; for millions of rows that is gigabytes."""
-        if not exprs:
-            raise ValueError("to_frame needs at least one expression")
-        out = FrameBuilder(exprs[0].schema().to_pyarrow(), rows)
-        for expr in exprs:
-            with self._failures():
-                if self.name == "duckdb":
-                    batches = self.backend.to_pyarrow_batches(expr, chunk_size=FETCH_ROWS)
-                else:
-                    batches = self.backend.to_pyarrow(expr).to_batches()
-            for batch in batches:
-                out.add(batch)
-            del batches
+        schema, batches = self._batches(exprs)
+        out = FrameBuilder(schema, rows)
+        for batch in batches:
+            out.add(batch)
         return out.frame()
+
+    def frames(self, exprs: list) -> Iterator[pd.DataFrame]:
+        """The results of table expressions of one schema, one after the other, as pandas
+        frames of at most :data:`FETCH_ROWS` rows (on DuckDB; a server's result whole), each
+        converted as :meth:`to_frame` converts the whole result; at least one frame (empty
+        when there are no rows). For a result too large to hold: only one batch at a time
+        is in memory."""
+        schema, batches = self._batches(exprs)
+        empty = True
+        for batch in batches:
+            out = FrameBuilder(schema, batch.num_rows)
+            out.add(batch)
+            empty = False
+            yield out.frame()
+        if empty:
+            yield FrameBuilder(schema).frame()
+
+    def _batches(self, exprs: list) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
+        """The Arrow schema of ``exprs`` and their results' record batches, streamed."""
+        if not exprs:
+            raise ValueError("fetching rows needs at least one expression")
+
+        def batches():
+            for expr in exprs:
+                with self._failures():
+                    if self.name == "duckdb":
+                        found = self.backend.to_pyarrow_batches(expr, chunk_size=FETCH_ROWS)
+                    else:
+                        found = self.backend.to_pyarrow(expr).to_batches()
+                yield from found
+                del found
+
+        return exprs[0].schema().to_pyarrow(), batches()
 
     def memory_cap(self, limit: str = MEMORY_LIMIT):
         """:func:`duckdb_memory_cap` on this engine's DuckDB connection (other engines are

@@ -128,25 +128,115 @@ def test_kpis_stay_in_memory_and_the_saved_context_reads_kpi_status(tmp_path):
 
 def test_build_context_keeps_kpis_unsaved_only_when_it_has_rows(tmp_path, sample_dir, monkeypatch):
     """Without KPI rows kpi_status is empty too, and a section falls back on kpis: then kpis
-    is saved like any frame."""
-    import salesreport.kpis as kpis_mod
+    is saved like any frame. With rows, kpis is the saved kpi_status file's columns of
+    kpis.csv (read a batch at a time when the CSV is written)."""
+    import salesreport.kpis.compiler as compiler
+    from salesreport.context import SavedRows
     from salesreport.data import load_tables
+    from salesreport.kpis import KPI_COLUMNS
     from tests.conftest import REPORT_MONTH
 
     params = load_params("emea")
     loaded = load_tables(params, str(sample_dir), REPORT_MONTH)
-    real = kpis_mod.compute_kpis
+    real = compiler.compute_kpi_parts
     for empty in (False, True):
         if empty:
-            monkeypatch.setattr(kpis_mod, "compute_kpis", lambda *a, **k: real(*a, **k).iloc[0:0])
+            monkeypatch.setattr(
+                compiler, "compute_kpi_parts", lambda *a, **k: (p.iloc[0:0] for p in real(*a, **k))
+            )
         run_dir = tmp_path / f"empty-{empty}"
         writer = ContextWriter(run_dir)
         writer.begin(params, REPORT_MONTH, loaded.tables)
         ctx = build_context(params, loaded.tables, REPORT_MONTH, frames=writer.frames)
         writer.finish(ctx.notes)
-        assert ctx.frames["kpis"].empty is empty and "kpis" in ctx.frames
+        assert "kpis" in ctx.frames and "kpi_status" in ctx.frames
         assert (run_dir / "frames" / "kpis.arrow").exists() is empty
         assert writer.frames.unsaved == (set() if empty else {"kpis"})
+        if empty:
+            assert ctx.frames["kpis"].empty and list(ctx.frames["kpis"]) == KPI_COLUMNS
+            assert ctx.frames["kpi_status"].empty
+        else:
+            assert isinstance(ctx.frames["kpis"], SavedRows)
+            assert ctx.frames["kpis"].schema.names == KPI_COLUMNS
+            assert len(ctx.frames["kpis"].to_pandas()) == len(ctx.frames["kpi_status"]) > 0
+
+
+def test_a_run_saves_the_kpi_rows_part_by_part_and_ends_with_the_frames_computed_whole(
+    tmp_path, sample_dir, monkeypatch
+):
+    """A report run (a context writer) never holds the KPI rows whole: they are saved as
+    they are fetched, in parts smaller than a metric here, with their status. Every frame,
+    the OKRs and the headline lookups equal those of the same context computed in memory
+    (JupyterLab's path), and so do the CSV and Parquet files, byte for byte."""
+    import filecmp
+
+    import salesreport.engine as engine_mod
+    from salesreport.data import load_tables
+    from salesreport.outputs import write_outputs
+    from tests.conftest import REPORT_MONTH
+
+    params = load_params("emea")
+    loaded = load_tables(params, str(sample_dir), REPORT_MONTH)
+    whole = build_context(params, loaded.tables, REPORT_MONTH)
+    monkeypatch.setattr(engine_mod, "FETCH_ROWS", 5_000)  # 35 parts
+    writer = ContextWriter(tmp_path / "context")
+    writer.begin(params, REPORT_MONTH, loaded.tables)
+    ctx = build_context(params, loaded.tables, REPORT_MONTH, frames=writer.frames)
+    writer.finish(ctx.notes)
+    assert sorted(ctx.frames) == sorted(whole.frames)
+    for name in whole.frames:
+        got = ctx.frames[name]
+        got = got.to_pandas() if name == "kpis" else got  # (read from kpi_status's file)
+        pd.testing.assert_frame_equal(got, whole.frames[name], obj=name)
+    for metric, window in (("revenue", "ytd"), ("win_rate", "qtd"), ("forecast_accuracy", "month")):
+        got, expected = pd.Series(ctx.kpi(metric, window)), pd.Series(whole.kpi(metric, window))
+        assert got["metric"] == metric
+        pd.testing.assert_series_equal(got, expected)
+    for c, folder in ((ctx, tmp_path / "parts"), (whole, tmp_path / "whole")):
+        folder.mkdir()
+        write_outputs(c, folder)
+    for f in sorted((tmp_path / "whole").iterdir()):
+        assert filecmp.cmp(f, tmp_path / "parts" / f.name, shallow=False), f.name
+
+
+def test_saved_parts_read_back_as_the_frame_they_make_together(tmp_path):
+    """A part whose text column has no value (a status never set in the first metrics) is
+    saved as text, as the later parts; the file reads back as the parts concatenated, and
+    batch by batch in multiples of DuckDB's vector for its writers."""
+    from salesreport.context import VECTOR_ROWS, SavedRows, _FrameSink
+
+    sink = _FrameSink(tmp_path)
+    rng = np.random.default_rng(3)
+    sizes = [3001, 1, 0, 5000, 2047]
+    parts, at = [], 0
+    for i, n in enumerate(sizes):
+        parts.append(
+            pd.DataFrame(
+                {
+                    "metric": [f"m{(at + j) // 1500}" for j in range(n)],
+                    "status": pd.Series(
+                        [None] * n if i == 0 else rng.choice(["green", None], n), dtype=object
+                    ),
+                    "value": np.where(rng.random(n) < 0.2, np.nan, rng.normal(size=n)),
+                }
+            )
+        )
+        at += n
+    assert sink.save_parts("rows", iter(parts)) == sum(sizes)
+    expected = pd.concat(parts, ignore_index=True)
+    pd.testing.assert_frame_equal(sink["rows"], expected)
+    saved = SavedRows(tmp_path / "rows.arrow", ["value", "metric"])
+    sizes_read = [b.num_rows for b in saved.reader()]
+    assert sum(sizes_read) == sum(sizes)
+    assert all(n % VECTOR_ROWS == 0 for n in sizes_read[:-1])
+    pd.testing.assert_frame_equal(saved.to_pandas(), expected[["value", "metric"]])
+    assert (
+        sink.indexed("rows", "metric")
+        .rows(["m2", "m0"], {})
+        .equals(expected[expected["metric"].isin(["m0", "m2"])])
+    )
+    with pytest.raises(RuntimeError, match="computed twice"):
+        sink.save_parts("rows", iter(parts))
 
 
 def test_a_notebook_waiting_for_a_context_the_run_stopped_stops_at_once(tmp_path):

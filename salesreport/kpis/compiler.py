@@ -46,7 +46,7 @@ from salesreport.params import TeamParams, parse_month
 from salesreport.periods import month_period, windows_frame
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     import ibis.expr.types as ir
 
@@ -54,6 +54,9 @@ if TYPE_CHECKING:
     from salesreport.tables import Tables
 
 KPI_COLUMNS = ["metric", "window", "period", "segment", "value", "target", "prior", "unit"]
+#: the order of the KPI rows (``_src``: computed rows before ``extra`` rows of equal keys,
+#: ``_pos``: an ``extra`` row's position)
+ROW_KEYS = ["metric", "window", "period", "segment", "_src", "_pos"]
 EXTRA_MONTHS = 12  # months computed before the first reported month: its prior
 FLOW_KINDS = ("flow", "stock", "stock_age", "employed", "employed_at_start", "retention")
 #: sources read from an optional table: without it their measures are empty
@@ -109,6 +112,22 @@ def compute_kpis(
     finally:
         if own:  # a server's session (and its temporary tables) ends with the call
             engine.close()
+
+
+def compute_kpi_parts(
+    params: TeamParams,
+    month: str,
+    engine: Engine,
+    extra: pd.DataFrame | Callable[[], pd.DataFrame | None] | None = None,
+) -> Iterator[pd.DataFrame]:
+    """:func:`compute_kpis`'s rows on ``engine``, in its order, as consecutive frames of at
+    most :data:`salesreport.engine.FETCH_ROWS` rows (:meth:`Compilation.kpi_parts`), for a
+    caller that writes them out as they come (a report run at scale: 11.7 M rows for EMEA at
+    100x the sample, whole they would be 1 GB of the run's memory). The intermediate
+    tables are dropped once the last part is fetched."""
+    parse_month(month)
+    with engine.memory_cap(), engine.scratch():
+        yield from Compilation(engine, params, month).kpi_parts(extra)
 
 
 def engine_for(tables: Tables, month: str, params: TeamParams | None = None) -> Engine:
@@ -458,12 +477,38 @@ class Compilation:
         output's columns) sorted in after the computed rows of equal keys.
 
         Every row is assembled in the engine (prior, target and unit joined, ``extra``
-        stacked, the rows ordered), a few metrics a query (:meth:`_metric_batches`), and
+        stacked, the rows ordered), a few metrics a query (:meth:`_row_queries`), and
         fetched batch by batch into the frame's columns, allocated once for the rows counted
         (:meth:`salesreport.engine.Engine.to_frame`): at scale the result has millions of rows
         (11.7 M for EMEA at 100x the sample), and each pandas step on it (a join, a concat, a
         sort, a column selection, a new index) would copy them.
         """
+        queries, rows = self._row_queries(extra)
+        df = self.engine.to_frame(queries, rows)  # on a RangeIndex
+        return df if self.engine.name == "duckdb" else _ordered(df)
+
+    def kpi_parts(
+        self, extra: pd.DataFrame | Callable[[], pd.DataFrame | None] | None = None
+    ) -> Iterator[pd.DataFrame]:
+        """The rows of :meth:`kpis`, in its order, as consecutive frames of at most
+        :data:`salesreport.engine.FETCH_ROWS` rows on DuckDB (at least one frame, empty when
+        there are no rows): one part at a time in memory. A server's rows are ordered here
+        (:meth:`kpis`), then cut into parts."""
+        from salesreport.engine import FETCH_ROWS
+
+        queries, rows = self._row_queries(extra)
+        if self.engine.name == "duckdb":
+            yield from self.engine.frames(queries)
+            return
+        df = _ordered(self.engine.to_frame(queries, rows))
+        for lo in range(0, max(len(df), 1), FETCH_ROWS):
+            yield df.iloc[lo : lo + FETCH_ROWS]
+
+    def _row_queries(
+        self, extra: pd.DataFrame | Callable[[], pd.DataFrame | None] | None
+    ) -> tuple[list[ir.Table], int]:
+        """The queries of :meth:`kpis`'s rows, one per group of metrics, ordered by DuckDB (a
+        server's are ordered after fetching: :func:`_ordered`), and their number of rows."""
         from salesreport.kpis.catalogue import CATALOGUE
 
         v = self.values()
@@ -484,7 +529,6 @@ class Compilation:
             more = extra[KPI_COLUMNS].astype({c: float for c in ("value", "target", "prior")})
             more = more.assign(_src=np.int64(1), _pos=np.arange(len(more), dtype=np.int64))
             more = self.engine.memtable(more.reset_index(drop=True), "extra")
-        keys = ["metric", "window", "period", "segment", "_src", "_pos"]
         queries = []
         batches, rows = self._metric_batches(v, first_kept, more_rows)
         for batch in batches:
@@ -494,13 +538,10 @@ class Compilation:
                     more.filter(more.metric.isin(batch)).select(*out.columns), distinct=False
                 )
             if self.engine.name == "duckdb":  # text ordered by code point, as pandas orders it
-                queries.append(out.order_by(keys).select(*KPI_COLUMNS))
+                queries.append(out.order_by(ROW_KEYS).select(*KPI_COLUMNS))
             else:  # a server's collation may order text by locale: ordered here
                 queries.append(out)
-        df = self.engine.to_frame(queries, rows)  # on a RangeIndex
-        if self.engine.name != "duckdb":
-            df = df.sort_values(keys, kind="stable")[KPI_COLUMNS].reset_index(drop=True)
-        return df
+        return queries, rows
 
     def _reported(self, v: ir.Table, first_kept: int) -> ir.Table:
         """The ``values`` rows ``v`` of the reported months, with their window's columns."""
@@ -596,6 +637,12 @@ class Compilation:
                 }
             )
         return self.engine.memtable(df, "targets")
+
+
+def _ordered(df: pd.DataFrame) -> pd.DataFrame:
+    """A server's fetched KPI rows (with ``_src``, ``_pos``) in :data:`ROW_KEYS` order (pandas
+    orders text by code point, as DuckDB does), with ``kpis.csv``'s columns."""
+    return df.sort_values(ROW_KEYS, kind="stable")[KPI_COLUMNS].reset_index(drop=True)
 
 
 def left_join(t: ir.Table, other: ir.Table, keys: list[str]) -> ir.Table:
