@@ -19,7 +19,7 @@ Unknown extra columns are kept as they were read.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -294,6 +294,12 @@ class Tables:
         not made yet with those columns only, for the caller alone (not kept)."""
         return getattr(self, name)
 
+    def parts(self, name: str, rows: int) -> Iterator[pd.DataFrame]:
+        """Table ``name`` (present) as consecutive frames of at most ``rows`` rows, for a
+        reader that writes it out: here the table itself, whole; :class:`LazyTables` fetches
+        a table not made yet part by part, only one in memory (each on its own RangeIndex)."""
+        yield getattr(self, name)
+
     def replace(self, **tables: pd.DataFrame | None) -> Tables:
         out = Tables(**{n: getattr(self, n) for n in TABLE_NAMES}, extra=dict(self.extra))
         for n, df in tables.items():
@@ -330,6 +336,12 @@ class LazyTables(Tables):
         if name in makers:  # not made yet: made for the caller, not kept
             return makers[name](columns)
         return super().peek(name, columns)
+
+    def parts(self, name: str, rows: int) -> Iterator[pd.DataFrame]:
+        maker = self.__dict__["_makers"].get(name)
+        if maker is not None and hasattr(maker, "parts"):  # not made yet
+            return maker.parts(rows)
+        return super().parts(name, rows)
 
     def made(self) -> list[str]:
         """The tables made into frames so far."""

@@ -252,3 +252,37 @@ def test_a_notebook_waiting_for_a_context_the_run_stopped_stops_at_once(tmp_path
     with pytest.raises(RuntimeError, match="the run stopped computing this report: DataError"):
         load_context(run_dir, wait_seconds=60)
     assert time.monotonic() - t0 < 5
+
+
+def test_a_table_saved_in_parts_reads_back_as_saved_whole_or_is_saved_whole(tmp_path):
+    """The run saves each table part by part (ContextWriter.begin). A column without a value in
+    the first parts takes its type from a later one; a column that converts differently in
+    two parts (whole numbers, then numbers with a gap: float64 once whole) is not streamed,
+    and the caller saves the whole frame; no part at all is left to the caller too."""
+    from salesreport.context import _read_frame, _save_frame, _save_in_parts
+
+    when = pd.to_datetime(["2026-01-02", None, "2026-03-04"])
+    base = pd.DataFrame(
+        {"id": ["a", "b", "c"], "note": [None, None, None], "when": when, "n": [1.0, 2.0, np.nan]}
+    )
+    later = base.assign(note=["x", None, "y"])
+    cases = {
+        "typed later": [base, base, later],
+        "never typed": [base, base],
+        "one part": [later],
+        "counts": [
+            later.assign(k=pd.Series([1, 2, 3])),
+            later.assign(k=pd.Series([1.0, np.nan, 2])),
+        ],
+    }
+    for name, parts in cases.items():
+        path, whole = tmp_path / f"{name}.arrow", tmp_path / f"{name}-whole.arrow"
+        ok = _save_in_parts(iter(parts), path)
+        expected = pd.concat(parts, ignore_index=True)
+        _save_frame(expected, whole)
+        assert ok is (name != "counts"), name
+        if ok:
+            pd.testing.assert_frame_equal(_read_frame(path), _read_frame(whole), obj=name)
+        else:
+            assert not path.exists()
+    assert _save_in_parts(iter([]), tmp_path / "none.arrow") is False

@@ -33,7 +33,7 @@ The pandas tables (:attr:`LoadResult.tables`) are made from the engine when firs
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -865,21 +865,39 @@ class _Frame:
     def __call__(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """The frame; with ``columns``, only those of the contract columns (no extra or
         original-currency column)."""
+        names = self._names(columns)
+        data = self.con.execute(self._query(names)).to_arrow_table()
+        return self._frame(data, columns is None)
+
+    def parts(self, rows: int) -> Iterator[pd.DataFrame]:
+        """The whole frame as consecutive frames of at most ``rows`` rows (each on a RangeIndex
+        of its own), fetched and converted one after the other: only one is in memory."""
+        import pyarrow as pa
+
+        reader = self.con.execute(self._query(self._names(None))).fetch_record_batch(rows)
+        for batch in reader:
+            yield self._frame(pa.Table.from_batches([batch]), True)
+
+    def _names(self, columns: Sequence[str] | None) -> list[str]:
         whole = columns is None
         contract = self.columns if whole else [c for c in self.columns if c in set(columns)]
         extras = self.extras if whole else []
         names = [*contract, *(e for e, _ in extras)]
         if self.converted and whole:
             names += ["_orig_currency", "_orig_amount"]
+        return names
+
+    def _query(self, names: list[str]) -> str:
         select = ", ".join(ident(n) for n in names) or "_row"
-        data = self.con.execute(
-            f"SELECT {select} FROM {ident(f'_sr_table_{self.table}')} ORDER BY _row"
-        ).to_arrow_table()
+        return f"SELECT {select} FROM {ident(f'_sr_table_{self.table}')} ORDER BY _row"
+
+    def _frame(self, data, whole: bool) -> pd.DataFrame:
         out: dict[str, pd.Series] = {}
         n = data.num_rows
-        for name in contract:
-            out[name] = _contract_column(data[name], self.types[name])
-        for engine_name, header in extras:
+        for name in self.columns:
+            if name in data.column_names:
+                out[name] = _contract_column(data[name], self.types[name])
+        for engine_name, header in self.extras if whole else []:
             out[header] = _extra_column(data[engine_name])
         if self.converted and whole:
             out["original_currency"] = _contract_column(data["_orig_currency"], "string")
