@@ -866,7 +866,8 @@ class _Frame:
         """The frame; with ``columns``, only those of the contract columns (no extra or
         original-currency column)."""
         names = self._names(columns)
-        data = self.con.execute(self._query(names)).to_arrow_table()
+        with duckdb_memory_cap(self.con):  # the ordering's buffers spill beyond the cap
+            data = self.con.execute(self._query(names)).to_arrow_table()
         return self._frame(data, columns is None)
 
     def parts(self, rows: int) -> Iterator[pd.DataFrame]:
@@ -874,9 +875,10 @@ class _Frame:
         of its own), fetched and converted one after the other: only one is in memory."""
         import pyarrow as pa
 
-        reader = self.con.execute(self._query(self._names(None))).fetch_record_batch(rows)
-        for batch in reader:
-            yield self._frame(pa.Table.from_batches([batch]), True)
+        with duckdb_memory_cap(self.con):  # the ordering's buffers spill beyond the cap
+            reader = self.con.execute(self._query(self._names(None))).fetch_record_batch(rows)
+            for batch in reader:
+                yield self._frame(pa.Table.from_batches([batch]), True)
 
     def _names(self, columns: Sequence[str] | None) -> list[str]:
         whole = columns is None
