@@ -934,15 +934,27 @@ def _save_in_parts(parts, path: Path) -> bool:
     concatenated (on a RangeIndex), holding one at a time; ``False`` (and nothing saved)
     when a part's columns convert to other Arrow types than the parts before, which the
     whole frame would settle differently (a number column that has missing values in some
-    parts only): then the caller saves the whole. Parts whose column is missing throughout
-    (no type yet) are held until a part gives it one."""
+    parts only), or when a part has an index of its own: then the caller saves the whole.
+    Parts whose column is missing throughout (no type yet) are held until a part gives it
+    one."""
     import pyarrow as pa
 
     held: list[pd.DataFrame] = []
     writer = schema = None
+
+    def give_up() -> bool:
+        nonlocal writer
+        if writer is not None:
+            writer.close()
+            writer = None
+            path.unlink()
+        return False
+
     try:
         for part in parts:
             part = periods_as_text(part)
+            if not isinstance(part.index, pd.RangeIndex):  # an index of its own: kept whole
+                return give_up()
             if writer is None:
                 held.append(part)
                 first = pa.Schema.from_pandas(part, preserve_index=False)
@@ -962,10 +974,7 @@ def _save_in_parts(parts, path: Path) -> bool:
                 for f, g in zip(table.schema, schema, strict=True)
             )
             if not same:
-                writer.close()
-                writer = None
-                path.unlink()
-                return False
+                return give_up()
             writer.write_table(table.cast(schema))
     finally:
         if writer is not None:

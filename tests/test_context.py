@@ -286,3 +286,6 @@ def test_a_table_saved_in_parts_reads_back_as_saved_whole_or_is_saved_whole(tmp_
         else:
             assert not path.exists()
     assert _save_in_parts(iter([]), tmp_path / "none.arrow") is False
+    labelled = later.set_index("id")  # an index of its own: saved whole by the caller
+    assert _save_in_parts(iter([later, labelled]), tmp_path / "labelled.arrow") is False
+    assert not (tmp_path / "labelled.arrow").exists()
