@@ -82,11 +82,11 @@ def deals_needing_attention(
         days = (end - entered).dt.days
         for oid, d in days[days > stalled_days].items():
             reasons[oid].append(f"{int(d)} days in stage")
-    act = tables.activities
+    act = tables.rows_in(
+        "activities", "timestamp", None, end + pd.Timedelta(days=1), ["opportunity_id", "timestamp"]
+    )
     if act is not None and "opportunity_id" in act.columns:
-        a = act[
-            act["opportunity_id"].isin(reasons) & (act["timestamp"] < end + pd.Timedelta(days=1))
-        ]
+        a = act[act["opportunity_id"].isin(reasons)]
         last = a.groupby("opportunity_id")["timestamp"].max()
         cutoff = end + pd.Timedelta(days=1) - pd.Timedelta(days=no_activity_days)
         for oid in df["opportunity_id"]:
@@ -278,18 +278,19 @@ def pipeline_waterfall(tables: Tables, month: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["step", "value"])
 
 
-def _activities_in(act: pd.DataFrame, month: str) -> pd.DataFrame:
-    """The activities whose ``timestamp`` falls in ``month`` (any time on its last day)."""
+def _activities_in(tables: Tables, month: str, columns: list[str]) -> pd.DataFrame | None:
+    """The activities whose ``timestamp`` falls in ``month`` (any time on its last day), with
+    ``columns`` (:meth:`salesreport.tables.Tables.rows_in`: a page reads only those rows and
+    columns of a large table); ``None`` without an activities table."""
     start, end = _bounds(month)
-    return act[(act["timestamp"] >= start) & (act["timestamp"] < end + pd.Timedelta(days=1))]
+    return tables.rows_in("activities", "timestamp", start, end + pd.Timedelta(days=1), columns)
 
 
 def activity_by_rep(tables: Tables, month: str, reps: pd.DataFrame | None = None) -> pd.DataFrame:
     """Activities per rep and type in ``month`` (by ``timestamp``). Columns rep, rep_id, type, count."""
-    act = tables.activities
-    if act is None:
+    a = _activities_in(tables, month, ["rep_id", "type"])
+    if a is None:
         raise ValueError("activity needs the activities table")
-    a = _activities_in(act, month)
     out = a.groupby(["rep_id", "type"], as_index=False).size().rename(columns={"size": "count"})
     names = rep_names(tables)
     out["rep"] = out["rep_id"].map(names).fillna(out["rep_id"])
@@ -540,8 +541,8 @@ def sdr_table(tables: Tables, month: str) -> pd.DataFrame:
     activity or leads. Counts are integers."""
     start, end = _bounds(month)
     rows = []
-    if tables.activities is not None:
-        a = _activities_in(tables.activities, month)
+    a = _activities_in(tables, month, ["rep_id", "type", "activity_id"])
+    if a is not None:
         pv = a.pivot_table(
             index="rep_id", columns="type", values="activity_id", aggfunc="count", fill_value=0
         )
@@ -610,8 +611,8 @@ def sdr_funnel(tables: Tables, month: str) -> pd.DataFrame:
     else:
         sdrs = set(tables.leads["owner_id"].dropna()) if tables.leads is not None else set()
     rows = []
-    if tables.activities is not None:
-        a = _activities_in(tables.activities, month)
+    a = _activities_in(tables, month, ["rep_id", "type"])
+    if a is not None:
         a = a[a["rep_id"].isin(sdrs)]
         kind = a["type"].astype(str).str.lower()
         rows.append(("Touches", int(kind.isin(["call", "email", "linkedin"]).sum())))

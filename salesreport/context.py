@@ -1066,6 +1066,32 @@ class _SavedTables(Tables):
             object.__setattr__(self, name, _read_frame(unread.pop(name)))
         return object.__getattribute__(self, name)
 
+    def has(self, name: str) -> bool:
+        return name in self.__dict__["_unread"] or super().has(name)
+
+    def rows_in(self, name, column, start, stop, columns):
+        """As :meth:`Tables.rows_in`; a table not read yet is not read whole: only the
+        columns asked for, and only the rows in the range become pandas rows."""
+        path = self.__dict__["_unread"].get(name)
+        if path is None:
+            return super().rows_in(name, column, start, stop, columns)
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        from pyarrow import feather
+
+        with pa.memory_map(str(path)) as source:
+            names = set(pa.ipc.open_file(source).schema.names)
+        wanted = [c for c in dict.fromkeys([*columns, column]) if c in names]
+        table = feather.read_table(path, columns=wanted, memory_map=True)
+        values = table[column]
+        keep = pc.less(values, pa.scalar(stop, type=values.type))
+        if start is not None:
+            keep = pc.and_(keep, pc.greater_equal(values, pa.scalar(start, type=values.type)))
+        keep = pc.fill_null(keep, False)
+        frame = table.filter(keep).to_pandas()
+        frame.index = pd.Index(np.flatnonzero(keep.to_numpy(zero_copy_only=False)))
+        return frame[[c for c in columns if c in frame.columns]]
+
 
 class _SavedFrames(MutableMapping):
     """Saved frames by name, each read from its Arrow file the first time it is used.

@@ -294,6 +294,22 @@ class Tables:
         not made yet with those columns only, for the caller alone (not kept)."""
         return getattr(self, name)
 
+    def rows_in(
+        self, name: str, column: str, start, stop, columns: Sequence[str]
+    ) -> pd.DataFrame | None:
+        """The rows of table ``name`` whose ``column`` is at or after ``start`` (``None``: no
+        lower bound) and before ``stop`` (a missing value is in no range), with those of
+        ``columns`` the table has; the index is the rows' labels in the table. ``None`` when
+        the table is absent. For a reader that needs a month of a large table: a saved
+        context (a page's kernel) reads only those rows and columns from the table's file."""
+        df = self.peek(name, list(dict.fromkeys([*columns, column])))
+        if df is None:
+            return None
+        keep = (df[column] < stop).to_numpy(bool)
+        if start is not None:
+            keep &= (df[column] >= start).to_numpy(bool)
+        return df.loc[keep, [c for c in columns if c in df.columns]]
+
     def parts(self, name: str, rows: int) -> Iterator[pd.DataFrame]:
         """Table ``name`` (present) as consecutive frames of at most ``rows`` rows, for a
         reader that writes it out: here the table itself, whole; :class:`LazyTables` fetches

@@ -36,3 +36,40 @@ def test_a_saved_context_reads_each_table_and_frame_when_first_used(tmp_path):
     assert len(got.frames) == 3
     del got.frames["okrs"]
     assert sorted(got.frames) == ["extra", "kpis"]
+
+
+def test_a_page_reads_only_the_rows_and_columns_of_a_table_it_asks_for(tmp_path):
+    """``tables.rows_in`` on a saved context reads the asked columns and keeps the rows in the
+    range in Arrow (a page needs a month of millions of activities): the same rows, columns,
+    types and index labels as the whole table read and then cut, with bounds worked by hand
+    (start included, stop excluded, a missing time in no range); the table stays unread."""
+    when = pd.to_datetime(
+        ["2026-09-30 23:59", "2026-10-01 00:00", None, "2026-10-31 18:00", "2026-11-01 00:00"]
+    )
+    act = pd.DataFrame(
+        {
+            "activity_id": ["a1", "a2", "a3", "a4", "a5"],
+            "rep_id": ["r1", None, "r2", "r1", "r2"],
+            "type": ["call", "email", "call", "meeting", "call"],
+            "timestamp": when,
+            "minutes": [1.0, float("nan"), 3.0, 4.0, 5.0],
+        }
+    )
+    ctx = ReportContext(
+        params=load_params("emea"), month="2026-10", tables=Tables(activities=act), frames={},
+        notes={},
+    )  # fmt: skip
+    save_context(ctx, tmp_path)
+    got = load_context(tmp_path).tables
+    start, stop = pd.Timestamp("2026-10-01"), pd.Timestamp("2026-11-01")
+    cols = ["rep_id", "minutes", "not_a_column"]
+    rows = got.rows_in("activities", "timestamp", start, stop, cols)
+    assert rows.index.tolist() == [1, 3] and list(rows.columns) == ["rep_id", "minutes"]
+    assert "activities" in got.__dict__["_unread"] and got.has("activities")
+    whole = Tables(activities=act).rows_in("activities", "timestamp", start, stop, cols)
+    pd.testing.assert_frame_equal(rows, whole)
+    before = got.rows_in("activities", "timestamp", None, stop, ["activity_id", "timestamp"])
+    assert before["activity_id"].tolist() == ["a1", "a2", "a4"]
+    pd.testing.assert_frame_equal(before, act.loc[[0, 1, 3], ["activity_id", "timestamp"]])
+    assert got.rows_in("leads", "created_date", None, stop, ["lead_id"]) is None
+    assert not got.has("leads")

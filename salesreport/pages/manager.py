@@ -103,7 +103,7 @@ def attention(ctx) -> Section:
 @shared
 def activity(ctx) -> Section:
     """Every rep's activities in the month, one table with data bars, the quiet reps too."""
-    if ctx.tables.activities is None:
+    if not ctx.tables.has("activities"):
         return section_needs("activities", "Team activity", "activity")
     t = analysis.team_activity(ctx.tables, ctx.month)
     name = words.month_label(ctx.month, "name")

@@ -46,7 +46,7 @@ def activity(ctx, rep_id: str = "") -> Section:
     the same role."""
     if not rep_id:
         return manager.activity(ctx)
-    if ctx.tables.activities is None:
+    if not ctx.tables.has("activities"):
         return section_needs("activities", "Activity", "activity")
     t = analysis.rep_activity(ctx.tables, ctx.month, rep_id)
     who = analysis.rep_label(ctx.tables, rep_id)

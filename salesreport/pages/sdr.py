@@ -37,7 +37,7 @@ SDR_COLUMNS = {
 
 def sdrs(ctx) -> Section:
     """Every SDR's calls, emails, LinkedIn requests and meetings, ranked by meetings."""
-    if ctx.tables.activities is None and ctx.tables.leads is None:
+    if not ctx.tables.has("activities") and ctx.tables.leads is None:
         return section_needs("activities", "SDR activity", "sdr")
     t = analysis.sdr_table(ctx.tables, ctx.month)
     if t.empty:
@@ -45,7 +45,7 @@ def sdrs(ctx) -> Section:
     meetings = int(t["meeting"].sum()) if "meeting" in t.columns else 0
     name = words.month_label(ctx.month, "name")
     title = f"SDRs booked {words.count(meetings, 'meeting')} in {name}"
-    if ctx.tables.activities is not None:
+    if ctx.tables.has("activities"):
         a = analysis.activity_by_rep(ctx.tables, ctx.month)
         team = int(a.loc[a["type"] == "meeting", "count"].sum())
         if team > meetings:
@@ -82,7 +82,7 @@ def sdrs(ctx) -> Section:
 
 def funnel(ctx) -> Section:
     """Touches -> meetings -> opportunities for the SDR team this month."""
-    if ctx.tables.activities is None and ctx.tables.leads is None:
+    if not ctx.tables.has("activities") and ctx.tables.leads is None:
         return section_needs("activities", "SDR funnel", "sdr-funnel")
     f = analysis.sdr_funnel(ctx.tables, ctx.month)
     month = words.month_label(ctx.month)
@@ -109,7 +109,7 @@ def funnel(ctx) -> Section:
             "leads: opportunities created this month from a lead an SDR owns."
         ),
     ]
-    if ctx.tables.activities is None:
+    if not ctx.tables.has("activities"):
         parts.append(needs("activities", "Touches and meetings"))
     return Section(title, "sdr-funnel", parts, frame=f)
 
