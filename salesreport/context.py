@@ -708,28 +708,21 @@ class _FrameSink(dict):
     def save_parts(self, name: str, parts) -> int:
         """Save the frames ``parts`` (one set of columns: text, floats), one after the
         other, as the frame ``name``, on a RangeIndex, as :meth:`__setitem__` would save
-        them concatenated; only one part is held at a time. Returns the number of rows."""
-        import pyarrow as pa
-
+        them concatenated; only one part is held at a time (:func:`_save_in_parts`, every
+        ``object`` column text). Returns the number of rows."""
         self._new(name)
         path = self.path_of(name)
         tmp = self._folder / f".{name}{FRAME_SUFFIX}.tmp"
-        writer, schema, rows = None, None, 0
-        try:
+        rows = 0
+
+        def counted():
+            nonlocal rows
             for part in parts:
-                if writer is None:  # text as text even where a first part has none
-                    schema = pa.schema(
-                        (str(c), pa.string() if t.kind == "O" else pa.from_numpy_dtype(t))
-                        for c, t in part.dtypes.items()
-                    )
-                    writer = pa.ipc.new_file(str(tmp), schema)
-                writer.write_table(pa.Table.from_pandas(part, schema=schema, preserve_index=False))
                 rows += len(part)
-        finally:
-            if writer is not None:
-                writer.close()
-        if writer is None:
-            raise ValueError(f"context frame {name!r}: no part to save")
+                yield part
+
+        if not _save_in_parts(counted(), tmp, text=True):
+            raise ValueError(f"context frame {name!r}: no parts on a RangeIndex to save")
         os.replace(tmp, path)
         super().__setitem__(name, SavedRows(path))
         return rows
@@ -929,14 +922,15 @@ def _save_frame(df: pd.DataFrame, path: Path) -> None:
 TABLE_PART_ROWS = 250_000
 
 
-def _save_in_parts(parts, path: Path) -> bool:
+def _save_in_parts(parts, path: Path, text: bool = False) -> bool:
     """Save the frames ``parts`` one after the other as :func:`_save_frame` saves them
     concatenated (on a RangeIndex), holding one at a time; ``False`` (and nothing saved)
-    when a part's columns convert to other Arrow types than the parts before, which the
-    whole frame would settle differently (a number column that has missing values in some
-    parts only), or when a part has an index of its own: then the caller saves the whole.
-    Parts whose column is missing throughout (no type yet) are held until a part gives it
-    one."""
+    when there is no part, when a part has an index of its own, or when a part's columns
+    convert to other Arrow types than the parts before, which the whole frame would settle
+    differently (a number column that has missing values in some parts only): then the
+    caller saves the whole. Parts whose column is missing throughout (no type yet) are held
+    until a part gives it one. With ``text``, the types are the first part's, every
+    ``object`` column text (the KPI rows: a status may be missing in the first metrics)."""
     import pyarrow as pa
 
     held: list[pd.DataFrame] = []
@@ -955,6 +949,12 @@ def _save_in_parts(parts, path: Path) -> bool:
             part = periods_as_text(part)
             if not isinstance(part.index, pd.RangeIndex):  # an index of its own: kept whole
                 return give_up()
+            if writer is None and text:
+                schema = pa.schema(
+                    (str(c), pa.string() if t.kind == "O" else pa.from_numpy_dtype(t))
+                    for c, t in part.dtypes.items()
+                )
+                writer = pa.ipc.new_file(str(path), schema)
             if writer is None:
                 held.append(part)
                 first = pa.Schema.from_pandas(part, preserve_index=False)
@@ -968,7 +968,9 @@ def _save_in_parts(parts, path: Path) -> bool:
                 writer = pa.ipc.new_file(str(path), schema)
                 writer.write_table(table)
                 continue
-            table = pa.Table.from_pandas(part, preserve_index=False)
+            table = pa.Table.from_pandas(
+                part, schema=schema if text else None, preserve_index=False
+            )
             same = table.schema.names == schema.names and all(
                 f.type == g.type or pa.types.is_null(f.type)
                 for f, g in zip(table.schema, schema, strict=True)
