@@ -195,6 +195,10 @@ class Engine:
         self._tables: dict[str, ir.Table] = {}
         #: the temporary tables :meth:`materialize` and :meth:`memtable` made, in order
         self._made: list[str] = []
+        #: Spark: the views :meth:`_spark_view` made, and (local session) the folder of their
+        #: Parquet files
+        self._views: list[str] = []
+        self._folder: str | None = None
 
     @classmethod
     def duckdb(cls, path: str | None = None, threads: int | None = None) -> Engine:
@@ -241,15 +245,41 @@ class Engine:
         return expr
 
     def _temporary(self, name: str, table: pa.Table) -> ir.Table:
-        """An Arrow table as a temporary table of the backend (Spark: a cached view)."""
+        """An Arrow table as a temporary table of the backend (Spark: a temporary view)."""
         if self.name == "spark":
-            session = self.backend._session
-            frame = session.createDataFrame(table.to_pandas(), schema=_spark_schema(table.schema))
-            frame.createOrReplaceTempView(name)
-            return self.backend.table(name)
+            return self._spark_view(name, table)
         if self.name == "postgres":
             return self._copy_to_postgres(name, table)
         return self.backend.create_table(name, table, temp=True, overwrite=True)
+
+    def _spark_view(self, name: str, table: pa.Table) -> ir.Table:
+        """An Arrow table as a temporary view of the Spark session.
+
+        A local session (``local``, ``local[N]``) reads it from a Parquet file written in the
+        engine's own temporary folder (removed by :meth:`close`): the rows are scanned from
+        the file by each query and never held in Java's heap. Before, they went through
+        ``createDataFrame`` (pickled Python rows kept by the driver), which at 100x the sample
+        filled an 8 GB heap. A cluster's executors cannot read the driver's disk, so there
+        the rows still go through the driver (``createDataFrame``)."""
+        session = self.backend._session
+        table = _spark_ready(table)
+        schema = _spark_schema(table.schema)
+        if session.sparkContext.master.startswith("local"):
+            import pyarrow.parquet as pq
+
+            if self._folder is None:
+                import tempfile
+
+                self._folder = tempfile.mkdtemp(prefix="sr-spark-")
+            # not named after the view alone: Spark skips files whose names begin with "_"
+            path = f"{self._folder}/view-{name}.parquet"
+            pq.write_table(table, path)
+            frame = session.read.schema(schema).parquet(path)
+        else:
+            frame = session.createDataFrame(table.to_pandas(), schema=schema)
+        frame.createOrReplaceTempView(name)
+        self._views.append(name)
+        return self.backend.table(name)
 
     def _copy_to_postgres(self, name: str, table: pa.Table) -> ir.Table:
         """An Arrow table into a new temporary table of the PostgreSQL session by one ``COPY``
@@ -440,10 +470,22 @@ class Engine:
         return duckdb_memory_cap(con, limit)
 
     def close(self) -> None:
-        """Disconnect (a server's temporary tables go with the session; Spark's session stays
-        for the process, as PySpark keeps one)."""
+        """Disconnect (a server's temporary tables go with the session). Spark's session stays
+        for the process, as PySpark keeps one: the engine's views are dropped and their files
+        removed. Views are named after the tables, so two Spark engines of one process are
+        used one after the other, never at once."""
         if self.name != "spark":
             self.backend.disconnect()
+        else:  # the engine's views go (and the files they read)
+            import shutil
+
+            catalog = self.backend._session.catalog
+            for name in self._views:
+                catalog.dropTempView(name)
+            self._views = []
+            if self._folder is not None:
+                shutil.rmtree(self._folder, ignore_errors=True)
+                self._folder = None
 
     @contextlib.contextmanager
     def _failures(self):
@@ -515,6 +557,29 @@ def _arrow_column(s: pd.Series, type_: str) -> pa.Array:
             [v if v is None or isinstance(v, str) else str(v) for v in values], dtype=object
         )
     return pa.array(values, type=target)
+
+
+def _spark_ready(table: pa.Table) -> pa.Table:
+    """``table`` with each column in a type :func:`_spark_schema` maps exactly: naive
+    timestamps of any unit in microseconds, integers as ``int64``, floats as ``float64``,
+    any other type not mapped as text (what ``createDataFrame`` made of it)."""
+    known = (pa.string(), pa.date32(), pa.timestamp("us"), pa.float64(), pa.int64(), pa.bool_())
+    fields = []
+    for f in table.schema:
+        t = f.type
+        if t in known:
+            pass
+        elif pa.types.is_timestamp(t) and t.tz is None:
+            t = pa.timestamp("us")
+        elif pa.types.is_integer(t):
+            t = pa.int64()
+        elif pa.types.is_floating(t):
+            t = pa.float64()
+        else:
+            t = pa.string()
+        fields.append(f.with_type(t))
+    target = pa.schema(fields)
+    return table if target == table.schema else table.cast(target)
 
 
 def _spark_schema(schema: pa.Schema):

@@ -47,24 +47,20 @@ def write_csv(df, path: Path) -> None:
     (:class:`salesreport.context.SavedRows`: the KPI rows of a report run), read a batch at a
     time, never whole.
     """
-    from salesreport.context import SavedRows, periods_as_text
-
-    saved = isinstance(df, SavedRows)
-    if not saved:
-        df = periods_as_text(df)
-    select = _select(_kinds(df))
+    rows = _Rows(df)
+    select = _select(rows.csv_kinds())
     if select is None:
-        _pandas_csv(df.to_pandas() if saved else df, path)
+        _pandas_csv(rows.to_pandas(), path)
         return
     con = _connection()
     try:
-        con.register("frame", _scan(df))
-        if _quoted_by_duckdb_only(con, _text_columns(df)):
-            _pandas_csv(df.to_pandas() if saved else df, path)
+        con.register("frame", rows.scan())
+        if _quoted_by_duckdb_only(con, rows.text_columns):
+            _pandas_csv(rows.to_pandas(), path)
             return
-        if saved:  # a reader is read once
+        if rows.saved:  # a reader is read once
             con.unregister("frame")
-            con.register("frame", _scan(df))
+            con.register("frame", rows.scan())
             # on two threads DuckDB holds the rows of one while the other's go first (in
             # order): 100x's kpis.csv took 960 MB, on one 300 MB and 1.7 s more
             con.execute("SET threads = 1")
@@ -77,19 +73,15 @@ def write_csv(df, path: Path) -> None:
 def write_parquet(df, path: Path) -> None:
     """``df`` (periods as text; or :class:`salesreport.context.SavedRows`) as Parquet, NaN as
     null."""
-    from salesreport.context import SavedRows, periods_as_text
-
-    if not isinstance(df, SavedRows):
-        df = periods_as_text(df)
+    rows = _Rows(df)
     con = _connection()
     try:
-        con.register("frame", df if isinstance(df, pd.DataFrame) else df.reader())
-        floats = _float_columns(df)
+        con.register("frame", rows.raw())
         cols = ", ".join(
             f"CASE WHEN isnan({_q(c)}) THEN NULL ELSE {_q(c)} END AS {_q(c)}"
-            if c in floats
+            if c in rows.float_columns
             else _q(c)
-            for c in _names(df)
+            for c, _ in rows.kinds
         )
         target = str(path).replace("'", "''")
         con.execute(f"COPY (SELECT {cols} FROM frame) TO '{target}' (FORMAT PARQUET)")
@@ -115,56 +107,78 @@ def _q(name: str) -> str:
     return '"' + str(name).replace('"', '""') + '"'
 
 
-def _names(df) -> list:
-    from salesreport.context import SavedRows
+class _Rows:
+    """What the writers read of ``df``: a frame (its periods made text) or rows saved in an
+    Arrow file (:class:`salesreport.context.SavedRows`, read a batch at a time).
 
-    return df.schema.names if isinstance(df, SavedRows) else list(df.columns)
+    ``kinds``: each column's name and kind: numpy's kind letter for a frame's column (``f``,
+    ``i``, ``u``, ``b``, ``O`` for ``object``; ``""`` for a pandas extension type), for saved
+    rows ``f``, ``i``, ``b`` or ``T`` (Arrow ``string``), ``""`` for any other type."""
 
+    def __init__(self, df) -> None:
+        from salesreport.context import SavedRows, periods_as_text
 
-def _float_columns(df) -> set:
-    from salesreport.context import SavedRows
+        self.saved = isinstance(df, SavedRows)
+        if self.saved:
+            import pyarrow as pa
 
-    if isinstance(df, SavedRows):
-        import pyarrow as pa
+            self.df = df
+            self.kinds = [
+                (f.name, "f" if pa.types.is_floating(f.type) else "i" if pa.types.is_integer(f.type)
+                 else "b" if pa.types.is_boolean(f.type) else "T" if pa.types.is_string(f.type)
+                 else "")
+                for f in df.schema
+            ]  # fmt: skip
+        else:
+            self.df = periods_as_text(df)
+            self.kinds = [
+                (c, t.kind if isinstance(t, np.dtype) else "")
+                for c, t in zip(self.df.columns, self.df.dtypes, strict=True)
+            ]
 
-        return {f.name for f in df.schema if pa.types.is_floating(f.type)}
-    return {c for c in df.columns if df[c].dtype.kind == "f"}
+    @property
+    def float_columns(self) -> set:
+        """The columns of floats (a frame's extension float types too)."""
+        if self.saved:
+            return {c for c, kind in self.kinds if kind == "f"}
+        return {c for c, t in zip(self.df.columns, self.df.dtypes, strict=True) if t.kind == "f"}
 
+    @property
+    def text_columns(self) -> list[str]:
+        """The columns holding text (``object`` in a frame, ``string`` in saved rows)."""
+        return [c for c, kind in self.kinds if kind in ("O", "T")]
 
-def _kinds(df) -> list[tuple[str, str]] | None:
-    """Each column's name and kind for the CSV writer: numpy's kind letter (``f``, ``i``,
-    ``u``, ``b``), ``T`` for text (an ``object`` column whose present values are all text:
-    pandas' own inference, in C; an Arrow ``string``), ``O`` for other objects, ``""`` for any
-    other type. ``None`` when a column is not one DuckDB can write the same way
-    (module docstring) or the columns are not plain text labels."""
-    from salesreport.context import SavedRows
+    def csv_kinds(self) -> list[tuple[str, str]] | None:
+        """:attr:`kinds` for the CSV writer, a frame's ``object`` column ``T`` when its present
+        values are all text (pandas' own inference, in C), ``O`` otherwise. ``None`` when a
+        column is not one DuckDB can write the same way (module docstring) or the columns are
+        not plain text labels."""
+        if self.saved:
+            return self.kinds if len(self.kinds) > 1 else None
+        df = self.df
+        if df.shape[1] < 2 or isinstance(df.columns, pd.MultiIndex):
+            return None  # a lone empty field is quoted by pandas, not by DuckDB
+        if not all(isinstance(c, str) for c in df.columns) or not df.columns.is_unique:
+            return None
+        # every present value text (None, NaN and NA are missing; NaT is not text): a loop
+        # in Python took 8 s for 100x's 11.7M KPI rows
+        return [
+            (c, "T" if infer_dtype(df[c].to_numpy(object), skipna=True) in ("string", "empty")
+             else "O") if kind == "O" else (c, kind)
+            for c, kind in self.kinds
+        ]  # fmt: skip
 
-    if isinstance(df, SavedRows):
-        import pyarrow as pa
+    def scan(self):
+        """What DuckDB scans for the CSV: saved rows' batch reader (read once), a frame's
+        text with ``None`` for missing (:func:`_text_frame`)."""
+        return self.df.reader() if self.saved else _text_frame(self.df)
 
-        kinds = []
-        for field in df.schema:
-            t = field.type
-            kind = (
-                "f" if pa.types.is_floating(t) else "i" if pa.types.is_integer(t)
-                else "b" if pa.types.is_boolean(t) else "T" if pa.types.is_string(t) else ""
-            )  # fmt: skip
-            kinds.append((field.name, kind))
-        return kinds if len(kinds) > 1 else None
-    if df.shape[1] < 2 or isinstance(df.columns, pd.MultiIndex):
-        return None  # a lone empty field is quoted by pandas, not by DuckDB
-    if not all(isinstance(c, str) for c in df.columns) or not df.columns.is_unique:
-        return None
-    kinds = []
-    for c in df.columns:
-        kind = df[c].dtype.kind if isinstance(df[c].dtype, np.dtype) else ""
-        if kind == "O":
-            # every present value text (None, NaN and NA are missing; NaT is not text): pandas'
-            # own inference, in C (a loop in Python took 8 s for 100x's 11.7M KPI rows)
-            text = infer_dtype(df[c].to_numpy(object), skipna=True) in ("string", "empty")
-            kind = "T" if text else "O"
-        kinds.append((c, kind))
-    return kinds
+    def raw(self):
+        """What DuckDB scans for Parquet: saved rows' batch reader, the frame itself."""
+        return self.df.reader() if self.saved else self.df
+
+    def to_pandas(self) -> pd.DataFrame:
+        return self.df.to_pandas() if self.saved else self.df
 
 
 def _select(kinds: list[tuple[str, str]] | None) -> str | None:
@@ -189,25 +203,6 @@ def _select(kinds: list[tuple[str, str]] | None) -> str | None:
         else:
             return None
     return ", ".join(parts)
-
-
-def _text_columns(df) -> list[str]:
-    """The columns holding text (``object`` in a frame, ``string`` in saved rows)."""
-    from salesreport.context import SavedRows
-
-    if isinstance(df, SavedRows):
-        import pyarrow as pa
-
-        return [f.name for f in df.schema if pa.types.is_string(f.type)]
-    return [c for c in df.columns if df[c].dtype == object]
-
-
-def _scan(df):
-    """What DuckDB scans for ``df``: a frame's text with ``None`` for missing
-    (:func:`_text_frame`), saved rows' batch reader."""
-    from salesreport.context import SavedRows
-
-    return df.reader() if isinstance(df, SavedRows) else _text_frame(df)
 
 
 def _quoted_by_duckdb_only(con, text: list[str]) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -242,43 +243,89 @@ def test_spark_computes_kpis_cohorts_and_revenue_as_duckdb(loaded_emea):
 # ----------------------------------------------------------------------- errors and secrets
 
 
-def test_a_table_copied_into_postgres_reads_back_value_for_value(pg_url, monkeypatch):
-    """Tables go into a PostgreSQL session by one COPY of CSV text: awkward text (empty,
-    quotes, commas, line breaks, a backslash, non-ASCII, NULL-like words), missing values of
-    every type, doubles that print with 17 digits, microseconds and booleans come back as
-    they went in (an infinite number too), also when the table is copied in several batches."""
-    from salesreport.backends import open_engine
+#: awkward values of every engine type: text (empty, quotes, commas, line breaks, a
+#: backslash, non-ASCII, NULL-like words), missing values of every type, doubles that print
+#: with 17 digits, an infinite number, 2^62, microseconds, dates and booleans
+AWKWARD = pd.DataFrame(
+    {
+        "text": ["", 'say "hi"', "a,b", "two\nlines", "back\\slash", "Zürich ü", "NULL", None],
+        "number": [0.1, 0.2 + 0.1, 1e-300, -1 / 3, 2.0**53 + 2, None, float("-inf"), 1e22],
+        "integer": [0, -1, 2**62, 7, 8, 9, 10, 11],
+        "flag": [True, False, None, True, True, False, True, False],
+        "day": pd.to_datetime(["2026-01-31", None, "1999-12-31", "2026-02-28"] * 2),
+        "at": pd.to_datetime(["2026-03-31 23:30:00.000001", "2026-04-01 00:00:00.000000", None,
+                              "2026-10-25 02:30:00.500000"] * 2),
+    }
+)  # fmt: skip
+AWKWARD_SCHEMA = pa.schema(
+    [("text", pa.string()), ("number", pa.float64()), ("integer", pa.int64()),
+     ("flag", pa.bool_()), ("day", pa.date32()), ("at", pa.timestamp("us"))]
+)  # fmt: skip
 
-    df = pd.DataFrame(
-        {
-            "text": ["", 'say "hi"', "a,b", "two\nlines", "back\\slash", "Zürich ü", "NULL", None],
-            "number": [0.1, 0.2 + 0.1, 1e-300, -1 / 3, 2.0**53 + 2, None, float("-inf"), 1e22],
-            "integer": [0, -1, 2**62, 7, 8, 9, 10, 11],
-            "flag": [True, False, None, True, True, False, True, False],
-            "day": pd.to_datetime(["2026-01-31", None, "1999-12-31", "2026-02-28"] * 2),
-            "at": pd.to_datetime(["2026-03-31 23:30:00.000001", "2026-04-01 00:00:00.000000", None,
-                                  "2026-10-25 02:30:00.500000"] * 2),
-        }
-    )  # fmt: skip
-    monkeypatch.setenv(PG_ENV, pg_url)
-    monkeypatch.setattr("salesreport.engine.COPY_ROWS", 3)  # 8 rows: batches of 3, 3 and 2
-    engine = open_engine(EngineParams(kind="postgres", url_env=PG_ENV))
-    try:
-        table = pa.Table.from_pandas(
-            df,
-            schema=pa.schema(
-                [("text", pa.string()), ("number", pa.float64()), ("integer", pa.int64()),
-                 ("flag", pa.bool_()), ("day", pa.date32()), ("at", pa.timestamp("us"))]
-            ),
-            preserve_index=False,
-        )  # fmt: skip
-        back = engine.backend.to_pyarrow(engine._temporary("awkward", table).order_by("integer"))
-    finally:
-        engine.close()
+
+def _reads_back_value_for_value(engine, table: pa.Table) -> None:
+    """``table`` put into ``engine`` as a temporary table reads back value for value (a
+    missing number stays missing, not NaN)."""
+    back = engine.backend.to_pyarrow(engine._temporary("awkward", table).order_by("integer"))
     want = table.sort_by("integer")
     assert back.schema.names == want.schema.names
     for name in want.schema.names:
         assert back[name].cast(want[name].type).to_pylist() == want[name].to_pylist(), name
+
+
+def test_a_table_copied_into_postgres_reads_back_value_for_value(pg_url, monkeypatch):
+    """Tables go into a PostgreSQL session by one COPY of CSV text: the awkward values come
+    back as they went in, also when the table is copied in several batches."""
+    from salesreport.backends import open_engine
+
+    monkeypatch.setenv(PG_ENV, pg_url)
+    monkeypatch.setattr("salesreport.engine.COPY_ROWS", 3)  # 8 rows: batches of 3, 3 and 2
+    engine = open_engine(EngineParams(kind="postgres", url_env=PG_ENV))
+    try:
+        table = pa.Table.from_pandas(AWKWARD, schema=AWKWARD_SCHEMA, preserve_index=False)
+        _reads_back_value_for_value(engine, table)
+    finally:
+        engine.close()
+
+
+def test_a_local_spark_session_reads_tables_from_the_engine_s_parquet_files():
+    """On a local Spark session a table is a view on a Parquet file in the engine's own
+    folder (the rows are not held in Java's heap): the awkward values read back as they went
+    in (a missing number missing, not NaN); a small frame with nanosecond times, 32-bit
+    integers and floats (what pandas makes) is read in the engine types; closing the
+    engine drops its views and removes the folder."""
+    from salesreport.engine import Engine
+
+    session = spark_session().backend._session
+    import ibis
+
+    engine = Engine(ibis.pyspark.connect(session), "spark")
+    try:
+        table = pa.Table.from_pandas(AWKWARD, schema=AWKWARD_SCHEMA, preserve_index=False)
+        _reads_back_value_for_value(engine, table)
+        folder = Path(engine._folder)
+        assert (folder / "view-awkward.parquet").is_file()
+        plan = session.table("awkward")._jdf.queryExecution().executedPlan().toString()
+        assert "view-awkward.parquet" in plan  # scanned from the file
+        small = pd.DataFrame(
+            {
+                "at": pd.to_datetime(["2026-01-02 03:04:05.123456", None]),
+                "n": np.array([1, 2], dtype=np.int32),
+                "x": np.array([0.5, np.nan], dtype=np.float32),
+                "label": ["a", None],
+            }
+        )
+        got = engine.execute(engine.memtable(small).order_by("n"))
+        assert got["at"].tolist()[0] == pd.Timestamp("2026-01-02 03:04:05.123456")
+        assert pd.isna(got["at"].tolist()[1])
+        assert got["n"].tolist() == [1, 2] and got["x"].tolist()[0] == 0.5
+        assert got["label"].tolist()[0] == "a"
+        made = [*engine._made]
+    finally:
+        engine.close()
+    assert not folder.exists()
+    views = {t.name for t in session.catalog.listTables() if t.isTemporary}
+    assert "awkward" not in views and not set(made) & views
 
 
 def test_postgres_wrong_password_names_the_engine_and_never_the_password(pg_url, monkeypatch):
