@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from salesreport.forecast.pipeline_forecast import open_at, stage_at
+from salesreport.forecast.pipeline_forecast import OPEN_COLUMNS, open_at, read_tables, stage_at
 from salesreport.periods import month_end, month_period, month_start
 from salesreport.tables import Tables, closed_leads, filled
 
@@ -37,6 +37,7 @@ def pipeline_by_stage(
     Columns ``stage``, ``close_month`` (``YYYY-MM``; overdue expected dates count
     in the report month), ``value`` (sum of ``amount``), ``count``.
     """
+    tables = read_tables(tables)  # the columns the open pipeline and stage_at read
     opps = tables.opportunities
     _, end = _bounds(month)
     mask = open_at(opps, end)
@@ -69,13 +70,14 @@ def deals_needing_attention(
     the deal in the last ``no_activity_days``, needs activities with
     ``opportunity_id``). Sorted by amount, largest first.
     """
-    opps = tables.opportunities
+    cols = ["opportunity_id", "account_id", "owner_id", "stage", "amount", "close_date"]
+    opps = tables.peek("opportunities", [*cols, *OPEN_COLUMNS])
     _, end = _bounds(month)
     df = opps.loc[open_at(opps, end)].copy()
     reasons: dict[str, list[str]] = {oid: [] for oid in df["opportunity_id"]}
     for oid in df.loc[df["close_date"] < end, "opportunity_id"]:
         reasons[oid].append("close date passed")
-    sh = tables.stage_history
+    sh = tables.peek("stage_history", ["opportunity_id", "entered_date"])
     if sh is not None and len(sh):
         h = sh[(sh["entered_date"] <= end) & sh["opportunity_id"].isin(reasons)]
         entered = h.groupby("opportunity_id")["entered_date"].max()
@@ -95,7 +97,7 @@ def deals_needing_attention(
                 reasons[oid].append(f"no activity in {no_activity_days} days")
     df["reasons"] = df["opportunity_id"].map(lambda o: "; ".join(reasons[o]))
     df = df[df["reasons"] != ""]
-    cols = ["opportunity_id", "account_id", "owner_id", "stage", "amount", "close_date", "reasons"]
+    cols = [*cols, "reasons"]
     return df.sort_values("amount", ascending=False, kind="stable")[cols].reset_index(drop=True)
 
 
@@ -131,15 +133,15 @@ def funnel(tables: Tables, month: str, months: int = 12) -> pd.DataFrame:
     p = month_period(month)
     start, end = month_start(p - (months - 1)), month_end(p)
     rows = []
-    if tables.leads is not None:
-        leads = tables.leads
+    if tables.has("leads"):
+        leads = tables.peek("leads", ["created_date", "opportunity_id", "converted_date"])
         in_w = leads["created_date"].between(start, end)
         rows.append(("Leads created", int(in_w.sum())))
         converted = converted_leads(leads, end)
         if converted is not None:
             rows.append(("Leads converted", int((in_w & converted).sum())))
-    if tables.opportunities is not None:
-        o = tables.opportunities
+    if tables.has("opportunities"):
+        o = tables.peek("opportunities", ["created_date", "status", "close_date"])
         rows.append(("Opportunities created", int(o["created_date"].between(start, end).sum())))
         won = (o["status"] == "won") & o["close_date"].between(start, end)
         rows.append(("Deals won", int(won.sum())))
@@ -181,7 +183,7 @@ def stage_conversion(
 
     Rows in ``stage_order`` (others after, then ``(no stage history)``).
     """
-    sh = tables.stage_history
+    sh = tables.peek("stage_history", ["opportunity_id", "stage", "entered_date"])
     if sh is None or not len(sh):
         raise ValueError("stage conversion needs the stage_history table")
     p = month_period(month)
@@ -217,7 +219,7 @@ def stage_conversion(
         }
     )
     # outcomes: every deal won or lost in the window, at its last open stage by its close
-    o = tables.opportunities
+    o = tables.peek("opportunities", ["opportunity_id", "status", "close_date"])
     if o is not None and len(o):
         closed = o[o["status"].isin(["won", "lost"]) & o["close_date"].between(start, end)]
         last = opened.merge(closed[["opportunity_id", "close_date", "status"]], on="opportunity_id")
@@ -250,7 +252,7 @@ def pipeline_waterfall(tables: Tables, month: str) -> pd.DataFrame:
     close date fell in the month; ``Advanced``: entered a later stage in the month
     (stage history only). Slipped and advanced are shown beside the bridge, not in it.
     """
-    o = tables.opportunities
+    o = tables.peek("opportunities", [*OPEN_COLUMNS, "amount"])
     start, end = _bounds(month)
     before = start - pd.Timedelta(days=1)
     in_m = o["close_date"].between(start, end)
@@ -263,7 +265,7 @@ def pipeline_waterfall(tables: Tables, month: str) -> pd.DataFrame:
     open_end = open_at(o, end)
     rows.append(("Open at end", float(o.loc[open_end, "amount"].sum())))
     rows.append(("Slipped", float(o.loc[open_end & in_m, "amount"].sum())))
-    sh = tables.stage_history
+    sh = tables.peek("stage_history", ["opportunity_id", "stage", "entered_date"])
     if sh is not None and len(sh):
         moved = sh[
             sh["entered_date"].between(start, end)
@@ -356,8 +358,8 @@ def account_executives(tables: Tables, month: str) -> list[str]:
     start, end = _bounds(month)
     if tables.reps is not None:
         return employed(tables, month, "ae")
-    if tables.opportunities is not None:
-        o = tables.opportunities
+    if tables.has("opportunities"):
+        o = tables.peek("opportunities", [*OPEN_COLUMNS, "owner_id"])
         closed_in = o["status"].isin(["won", "lost"]) & o["close_date"].between(start, end)
         ids = o.loc[open_at(o, end) | closed_in, "owner_id"]
         return sorted(ids.dropna().astype(str).unique())
@@ -458,7 +460,7 @@ def rep_names(tables: Tables) -> pd.Series:
 def account_names(tables: Tables) -> pd.Series:
     """``account_id`` -> the account's optional ``name`` (the id where it is empty); a name
     two accounts share carries the id in brackets."""
-    return _names(tables.accounts, "account_id")
+    return _names(tables.peek("accounts", ["account_id", "name"]), "account_id")
 
 
 def bookings_leaderboard(
@@ -480,7 +482,7 @@ def bookings_leaderboard(
     from salesreport.periods import fiscal_year_start
 
     fy_start = params.fiscal_year_start_month if params is not None else 1
-    o = tables.opportunities
+    o = tables.peek("opportunities", [*OPEN_COLUMNS, "owner_id", "amount"])
     p = month_period(month)
     ms, end = _bounds(month)
     ys = month_start(fiscal_year_start(p, fy_start))
@@ -547,8 +549,9 @@ def sdr_table(tables: Tables, month: str) -> pd.DataFrame:
             index="rep_id", columns="type", values="activity_id", aggfunc="count", fill_value=0
         )
         rows.append(pv.reindex(columns=["call", "email", "linkedin", "meeting"], fill_value=0))
-    if tables.leads is not None:
-        lds = tables.leads
+    if tables.has("leads"):
+        cols = ["created_date", "owner_id", "opportunity_id", "converted_date", "status"]
+        lds = tables.peek("leads", cols)
         in_month = lds["created_date"].between(start, end)
         lm = lds[in_month]
         counts = {"leads_created": lm.groupby("owner_id").size()}
@@ -609,7 +612,8 @@ def sdr_funnel(tables: Tables, month: str) -> pd.DataFrame:
     if tables.reps is not None:
         sdrs = set(tables.reps.loc[_has_role(tables.reps, "sdr"), "rep_id"])
     else:
-        sdrs = set(tables.leads["owner_id"].dropna()) if tables.leads is not None else set()
+        leads = tables.peek("leads", ["owner_id"])
+        sdrs = set(leads["owner_id"].dropna()) if leads is not None else set()
     rows = []
     a = _activities_in(tables, month, ["rep_id", "type"])
     if a is not None:
@@ -617,9 +621,10 @@ def sdr_funnel(tables: Tables, month: str) -> pd.DataFrame:
         kind = a["type"].astype(str).str.lower()
         rows.append(("Touches", int(kind.isin(["call", "email", "linkedin"]).sum())))
         rows.append(("Meetings booked", int((kind == "meeting").sum())))
-    if tables.leads is not None:
-        lds = tables.leads[tables.leads["owner_id"].isin(sdrs)]
-        opps = tables.opportunities
+    if tables.has("leads"):
+        lds = tables.peek("leads", ["owner_id", "opportunity_id", "converted_date"])
+        lds = lds[lds["owner_id"].isin(sdrs)]
+        opps = tables.peek("opportunities", ["created_date", "opportunity_id"])
         if opps is not None and "opportunity_id" in lds.columns:
             ids = set(lds["opportunity_id"].dropna().astype(str))
             new = opps["created_date"].between(start, end) & opps["opportunity_id"].isin(ids)
@@ -634,7 +639,7 @@ def lost_reasons(tables: Tables, month: str, months: int = 12) -> pd.DataFrame:
 
     Columns ``lost_reason`` (missing shown as "(not given)"), ``deals``, ``value``, ``share``.
     """
-    o = tables.opportunities
+    o = tables.peek("opportunities", ["status", "close_date", "amount", "lost_reason"])
     if o is None or "lost_reason" not in o.columns:
         raise ValueError("win/loss reasons need the opportunities table's lost_reason column")
     p = month_period(month)

@@ -1071,6 +1071,24 @@ class _SavedTables(Tables):
     def has(self, name: str) -> bool:
         return name in self.__dict__["_unread"] or super().has(name)
 
+    def peek(self, name, columns=None):
+        """As :meth:`Tables.peek`; a table not read yet is not read whole: only those of
+        ``columns`` it has are read from its file (and its index), for the caller alone (not
+        kept), as :class:`salesreport.tables.LazyTables` does."""
+        path = self.__dict__["_unread"].get(name)
+        if path is None or columns is None:
+            return super().peek(name, columns)
+        import pyarrow as pa
+        from pyarrow import feather
+
+        with pa.memory_map(str(path)) as source:
+            schema = pa.ipc.open_file(source).schema
+        stored = [
+            i for i in (schema.pandas_metadata or {}).get("index_columns", []) if isinstance(i, str)
+        ]
+        wanted = [c for c in dict.fromkeys(columns) if c in schema.names and c not in stored]
+        return feather.read_table(path, columns=wanted + stored, memory_map=True).to_pandas()
+
     def rows_in(self, name, column, start, stop, columns):
         """As :meth:`Tables.rows_in`; a table not read yet is not read whole: only the
         columns asked for, and only the rows in the range become pandas rows."""

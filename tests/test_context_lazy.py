@@ -73,3 +73,32 @@ def test_a_page_reads_only_the_rows_and_columns_of_a_table_it_asks_for(tmp_path)
     pd.testing.assert_frame_equal(before, act.loc[[0, 1, 3], ["activity_id", "timestamp"]])
     assert got.rows_in("leads", "created_date", None, stop, ["lead_id"]) is None
     assert not got.has("leads")
+
+
+def test_a_page_peeks_only_the_columns_it_reads_and_the_table_stays_unread(tmp_path):
+    """``tables.peek`` on a saved context reads only the asked columns the table has, with
+    the table's own types and index labels (a RangeIndex and an index of its own), not kept:
+    the table stays unread; once read whole, the frame itself."""
+    opps = pd.DataFrame(
+        {
+            "opportunity_id": ["o1", "o2", "o3"],
+            "owner_id": ["r1", None, "r2"],
+            "amount": [1.0, float("nan"), 3.5],
+            "close_date": pd.to_datetime(["2026-10-01", None, "2026-11-30"]),
+            "lost_reason": ["price", None, "timing"],
+        }
+    )
+    reps = pd.DataFrame({"name": ["Ann", "Bo"]}, index=pd.Index(["r1", "r2"], name="rep_id"))
+    ctx = ReportContext(
+        params=load_params("emea"), month="2026-10", tables=Tables(opportunities=opps, reps=reps),
+        frames={}, notes={},
+    )  # fmt: skip
+    save_context(ctx, tmp_path)
+    got = load_context(tmp_path).tables
+    some = got.peek("opportunities", ["close_date", "amount", "not_a_column", "amount"])
+    pd.testing.assert_frame_equal(some, opps[["close_date", "amount"]])
+    assert "opportunities" in got.__dict__["_unread"]
+    pd.testing.assert_frame_equal(got.peek("reps", ["name"]), reps)  # its index kept
+    assert got.peek("leads", ["lead_id"]) is None
+    pd.testing.assert_frame_equal(got.peek("opportunities", None), opps)  # None: whole, kept
+    assert got.peek("opportunities", ["amount"]) is got.opportunities

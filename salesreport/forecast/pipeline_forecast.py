@@ -83,6 +83,10 @@ def _opportunities(tables: Tables) -> pd.DataFrame:
     return opp
 
 
+#: the columns :func:`open_at` reads (and the id)
+OPEN_COLUMNS = ("opportunity_id", "created_date", "close_date", "status")
+
+
 def open_at(opp: pd.DataFrame, end: pd.Timestamp) -> pd.Series:
     """Opportunities open at ``end``: created on or before it, not won/lost on or before it."""
     closed = opp["status"].isin(CLOSED) & (opp["close_date"] <= end)

@@ -345,7 +345,8 @@ def _driver(ctx, metric: str) -> str:
 @shared
 def win_loss(ctx) -> Section:
     """Lost deals and their value by reason over the last 12 months."""
-    if ctx.tables.opportunities is None or "lost_reason" not in ctx.tables.opportunities.columns:
+    opps = ctx.tables.peek("opportunities", ["lost_reason"])
+    if opps is None or "lost_reason" not in opps.columns:
         return Section(
             "Why deals were lost: no lost_reason in the data",
             "win-loss",

@@ -366,7 +366,7 @@ def pipeline_forecast(ctx) -> Section:
     """Bookings the open pipeline points to over the next months, beside the forecast."""
     pf = ctx.frames.get("pipeline_forecast", pd.DataFrame())
     if pf.empty:
-        if ctx.tables.opportunities is None:
+        if not ctx.tables.has("opportunities"):
             return section_needs("opportunities", "Pipeline-based forecast", "pipeline-forecast")
         why = (ctx.notes or {}).get("unavailable", {}).get("pipeline_forecast", "")
         return Section(
@@ -378,7 +378,7 @@ def pipeline_forecast(ctx) -> Section:
     sel = _selected(ctx)
     wide.index = wide.index.astype(str)
     money = lambda v: words.fmt_money(v, ctx.currency)  # noqa: E731
-    bookings_are_revenue = ctx.tables.orders is None
+    bookings_are_revenue = not ctx.tables.has("orders")
     stat = "Revenue forecast (statistical)" if bookings_are_revenue else "Revenue forecast (orders)"
     wide[stat] = pd.Series(sel["point"].to_numpy(), index=sel["period"].astype(str)).reindex(
         wide.index

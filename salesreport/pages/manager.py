@@ -44,7 +44,7 @@ def pipeline_chart(ctx, pb: pd.DataFrame):
 def pipeline(ctx) -> Section:
     """Open pipeline at the end of the month by stage and expected close month, and the
     coverage of next month's target."""
-    if ctx.tables.opportunities is None:
+    if not ctx.tables.has("opportunities"):
         return section_needs("opportunities", "Pipeline", "pipeline")
     pb = ctx.pipeline
     cov = ctx.kpi("pipeline_coverage", "month")
@@ -64,7 +64,7 @@ def pipeline(ctx) -> Section:
 def attention(ctx) -> Section:
     """Open deals a manager should look at: close date passed, stalled, no recent activity;
     the largest first, every one of them in ``deals-needing-attention.csv``."""
-    if ctx.tables.opportunities is None:
+    if not ctx.tables.has("opportunities"):
         return section_needs("opportunities", "Deals needing attention", "attention")
     t = ctx.params.thresholds
     d = ctx.deals_needing_attention
@@ -167,7 +167,7 @@ ATTAINMENT_COLUMNS = [
 @shared
 def attainment(ctx, rep_id: str = "") -> Section:
     """Bookings year to date against quota per account executive (one AE with ``rep_id``)."""
-    if ctx.tables.opportunities is None:
+    if not ctx.tables.has("opportunities"):
         return section_needs("opportunities", "Attainment", "attainment")
     lb = analysis.bookings_leaderboard(ctx.tables, ctx.month, ctx.params)
     if rep_id:

@@ -39,7 +39,7 @@ def funnel(ctx) -> Section:
         else "Funnel over the last 12 months"
     )
     parts = [chart(charts.funnel, f, "From lead to won deal, last 12 months")]
-    if ctx.tables.leads is None:
+    if not ctx.tables.has("leads"):
         parts.append(needs("leads", "The lead steps of the funnel"))
     steps = f.set_index("step")["count"]
     conv, opps = steps.get("Leads converted"), steps.get("Opportunities created")
@@ -71,7 +71,7 @@ STAGE_COLUMNS = {
 def stages(ctx) -> Section:
     """Stage by stage over the last 12 months: entered, moved on, won, lost, conversion
     and days in stage (:func:`salesreport.analysis.stage_conversion`)."""
-    if ctx.tables.stage_history is None:
+    if not ctx.tables.has("stage_history"):
         return section_needs("stage_history", "Stage conversion and bottlenecks", "stages")
     sc = analysis.stage_conversion(ctx.tables, ctx.month, stage_order=ctx.params.stage_order)
     if sc.empty or not sc[["entered", "moved_on", "won", "lost"]].to_numpy().any():
@@ -131,7 +131,7 @@ def stages(ctx) -> Section:
 
 def waterfall(ctx) -> Section:
     """How open pipeline moved during the month: start, created, won, lost, end."""
-    if ctx.tables.opportunities is None:
+    if not ctx.tables.has("opportunities"):
         return section_needs("opportunities", "Pipeline bridge", "waterfall")
     w = analysis.pipeline_waterfall(ctx.tables, ctx.month)
     vals = dict(zip(w["step"], w["value"], strict=True))

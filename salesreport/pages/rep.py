@@ -8,9 +8,11 @@ same three for that AE only.
 from __future__ import annotations
 
 from salesreport import analysis, words
+from salesreport.forecast.pipeline_forecast import COLUMNS
 from salesreport.pages import manager
 from salesreport.pages.common import title_block  # noqa: F401
 from salesreport.pages.section import Section, Table, missing, section_needs
+from salesreport.tables import Tables
 
 
 def attainment(ctx, rep_id: str = "") -> Section:
@@ -22,10 +24,14 @@ def pipeline(ctx, rep_id: str = "") -> Section:
     """Open pipeline by stage and close month: the team's, or the one of ``rep_id``."""
     if not rep_id:
         return manager.pipeline(ctx)
-    if ctx.tables.opportunities is None:
+    if not ctx.tables.has("opportunities"):
         return section_needs("opportunities", "Pipeline", "rep-pipeline")
-    o = ctx.tables.opportunities
-    tb = ctx.tables.replace(opportunities=o[o["owner_id"] == rep_id])
+    # the two tables the pipeline reads, with its columns (replace() would read every table)
+    o = ctx.tables.peek("opportunities", [*COLUMNS["opportunities"], "owner_id"])
+    tb = Tables(
+        opportunities=o[o["owner_id"] == rep_id],
+        stage_history=ctx.tables.peek("stage_history", COLUMNS["stage_history"]),
+    )
     pb = analysis.pipeline_by_stage(tb, ctx.month, ctx.params.stage_order)
     who = analysis.rep_label(ctx.tables, rep_id)
     if pb.empty:

@@ -37,7 +37,7 @@ SDR_COLUMNS = {
 
 def sdrs(ctx) -> Section:
     """Every SDR's calls, emails, LinkedIn requests and meetings, ranked by meetings."""
-    if not ctx.tables.has("activities") and ctx.tables.leads is None:
+    if not ctx.tables.has("activities") and not ctx.tables.has("leads"):
         return section_needs("activities", "SDR activity", "sdr")
     t = analysis.sdr_table(ctx.tables, ctx.month)
     if t.empty:
@@ -82,7 +82,7 @@ def sdrs(ctx) -> Section:
 
 def funnel(ctx) -> Section:
     """Touches -> meetings -> opportunities for the SDR team this month."""
-    if not ctx.tables.has("activities") and ctx.tables.leads is None:
+    if not ctx.tables.has("activities") and not ctx.tables.has("leads"):
         return section_needs("activities", "SDR funnel", "sdr-funnel")
     f = analysis.sdr_funnel(ctx.tables, ctx.month)
     month = words.month_label(ctx.month)
