@@ -84,13 +84,18 @@ def deals_needing_attention(
         days = (end - entered).dt.days
         for oid, d in days[days > stalled_days].items():
             reasons[oid].append(f"{int(d)} days in stage")
+    # only the activities of the last no_activity_days days can clear a deal
+    cutoff = end + pd.Timedelta(days=1) - pd.Timedelta(days=no_activity_days)
     act = tables.rows_in(
-        "activities", "timestamp", None, end + pd.Timedelta(days=1), ["opportunity_id", "timestamp"]
+        "activities",
+        "timestamp",
+        cutoff,
+        end + pd.Timedelta(days=1),
+        ["opportunity_id", "timestamp"],
     )
     if act is not None and "opportunity_id" in act.columns:
         a = act[act["opportunity_id"].isin(reasons)]
         last = a.groupby("opportunity_id")["timestamp"].max()
-        cutoff = end + pd.Timedelta(days=1) - pd.Timedelta(days=no_activity_days)
         for oid in df["opportunity_id"]:
             t = last.get(oid)
             if t is None or t < cutoff:

@@ -93,6 +93,16 @@ def test_deals_needing_attention_give_every_reason():
     assert list(d.index) == ["o3", "o2"]  # largest amount first
 
 
+@pytest.mark.parametrize("when, listed", [("2026-10-17 23:59", True), ("2026-10-18 00:00", False)])
+def test_an_activity_clears_a_deal_from_the_first_moment_of_the_last_14_days(when, listed):
+    """October ends on the 31st: the last 14 days start on 2026-10-18 at 00:00 (inclusive)."""
+    acts = pd.DataFrame({"activity_id": ["x1"], "rep_id": ["r1"], "timestamp": [D(when)],
+                         "type": ["call"], "opportunity_id": ["o5"]})  # fmt: skip
+    t = Tables(opportunities=opps(), stage_history=history(), activities=acts)
+    d = analysis.deals_needing_attention(t, "2026-10", stalled_days=30, no_activity_days=14)
+    assert ("o5" in set(d["opportunity_id"])) is listed
+
+
 def test_funnel_counts_each_step_in_the_window():
     leads = pd.DataFrame(
         {

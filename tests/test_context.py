@@ -289,3 +289,60 @@ def test_a_table_saved_in_parts_reads_back_as_saved_whole_or_is_saved_whole(tmp_
     labelled = later.set_index("id")  # an index of its own: saved whole by the caller
     assert _save_in_parts(iter([later, labelled]), tmp_path / "labelled.arrow") is False
     assert not (tmp_path / "labelled.arrow").exists()
+
+
+def test_kpi_rows_saved_in_parts_find_each_metric_from_the_runs_written_beside_them(tmp_path):
+    """The KPI rows saved part by part carry the runs of their metric and window row in a
+    file beside them, so a page finds a metric's rows (for one window and period: only
+    those) without reading the metric of every row: the runs are those of the whole frame
+    worked out row by row (a run split across parts is one run, a key in two places two
+    runs, a missing value its own), and every lookup equals the one that reads the metric
+    column, and the frame read whole and then selected."""
+    import json
+
+    from salesreport.context import _FrameSink, _IndexedRows, _runs_path
+
+    rng = np.random.default_rng(11)
+    sizes = rng.integers(1, 900, size=60)
+    metric = np.repeat(rng.choice(["revenue", "calls", None, "win_rate"], size=60), sizes)
+    window = np.repeat(rng.choice(["month", "ytd"], size=60), sizes)
+    n = len(metric)
+    period = np.where(np.arange(n) % 500 < 250, "2026-09", "2026-10")
+    frame = pd.DataFrame({"metric": metric.astype(object), "window": window, "period": period,
+                          "segment": rng.choice(["all", "owner_id=r1"], size=n),
+                          "value": rng.normal(size=n)})  # fmt: skip
+    cuts = np.sort(rng.choice(np.arange(1, n), size=9, replace=False))
+    bounds = zip([0, *cuts], [*cuts, n], strict=True)
+    parts = [frame.iloc[a:b].reset_index(drop=True) for a, b in bounds]
+    sink = _FrameSink(tmp_path)
+    key = ("metric", "window", "period")
+    assert sink.save_parts("kpi_status", iter(parts), runs_of=key) == n
+    path = sink.path_of("kpi_status")
+    saved = json.loads(_runs_path(path, "metric").read_text())
+    slow: list[list] = []  # row by row
+    for i, row in enumerate(frame[list(key)].itertuples(index=False)):
+        if slow and slow[-1][:3] == list(row) and slow[-1][4] == i:
+            slow[-1][4] = i + 1
+        else:
+            slow.append([*row, i, i + 1])
+    assert saved == {"columns": list(key), "runs": slow} and len(slow) > 100
+    fast = _IndexedRows.read(path, "metric")
+    _runs_path(path, "metric").unlink()
+    scan = _IndexedRows.read(path, "metric")
+    assert fast._runs is not None and scan._runs is None
+    for names, where in [
+        (["revenue"], {}),
+        (["calls", "revenue"], {"window": "ytd"}),
+        (["calls", "revenue"], {"window": "ytd", "period": "2026-10", "segment": "all"}),
+        (["win_rate", "win_rate"], {"window": "month", "period": "2026-09"}),
+        (["none"], {}),
+        ([], {}),
+    ]:
+        got = fast.rows(names, where)
+        pd.testing.assert_frame_equal(got, scan.rows(names, where))
+        whole = frame.iloc[np.sort(np.concatenate(
+            [np.flatnonzero(frame["metric"].eq(m)) for m in names] or [np.array([], int)]
+        ))]  # fmt: skip
+        for column, value in where.items():
+            whole = whole[whole[column] == value]
+        pd.testing.assert_frame_equal(got, whole, check_index_type="equiv")
