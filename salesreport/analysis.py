@@ -158,8 +158,13 @@ NO_STAGE = "(no stage history)"
 
 
 def _is_closed_stage(stage: pd.Series) -> pd.Series:
-    """Stage names that are outcomes, not stages: ``Closed Won``, ``Closed Lost``, ``closed``."""
-    return stage.astype(str).str.strip().str.lower().str.startswith("closed")
+    """Stage names that are outcomes, not stages: ``Closed Won``, ``Closed Lost``, ``closed``
+    (a missing stage is not). Each distinct name is looked at once (millions of history rows
+    share a few names)."""
+    codes, names = pd.factorize(stage.to_numpy(object))
+    closed = pd.Series(names, dtype=object).astype(str).str.strip().str.lower()
+    closed = np.append(closed.str.startswith("closed").to_numpy(bool), False)
+    return pd.Series(closed[codes], index=stage.index)  # code -1 (missing): the False after
 
 
 def stage_conversion(

@@ -584,3 +584,12 @@ def test_dates_and_numbers_in_tables_never_wrap():
     from salesreport.html import house_css
 
     assert "td.date { white-space: nowrap; }" in house_css()
+
+
+def test_closed_stage_names_are_outcomes_whatever_their_case_and_spaces():
+    stage = pd.Series([" Closed Won", "closed-lost", "CLOSED", "Closing", None, float("nan"),
+                       "Proposal", " Closed Won"], index=list("abcdefgh"))  # fmt: skip
+    got = analysis._is_closed_stage(stage)
+    assert got.tolist() == [True, True, True, False, False, False, False, True]
+    assert list(got.index) == list("abcdefgh") and got.dtype == bool
+    assert analysis._is_closed_stage(pd.Series([], dtype=object)).tolist() == []
