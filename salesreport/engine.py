@@ -255,16 +255,17 @@ class Engine:
     def _spark_view(self, name: str, table: pa.Table) -> ir.Table:
         """An Arrow table as a temporary view of the Spark session.
 
-        A local session (``local``, ``local[N]``) reads it from a Parquet file written in the
-        engine's own temporary folder (removed by :meth:`close`): the rows are scanned from
-        the file by each query and never held in Java's heap. Before, they went through
-        ``createDataFrame`` (pickled Python rows kept by the driver), which at 100x the sample
-        filled an 8 GB heap. A cluster's executors cannot read the driver's disk, so there
-        the rows still go through the driver (``createDataFrame``)."""
+        A local session (``local``, ``local[N]``, ``local-cluster[...]``: every process on
+        this machine) reads it from a Parquet file written in the engine's own temporary
+        folder (removed by :meth:`close`): the rows are scanned from the file by each query
+        and never held in Java's heap. Before, they went through ``createDataFrame`` (pickled
+        Python rows kept by the driver), which at 10x and 100x the sample filled an 8 GB
+        heap. A cluster's executors cannot read the driver's disk, so there the Arrow table
+        goes through the driver (``createDataFrame``)."""
         session = self.backend._session
         table = _spark_ready(table)
         schema = _spark_schema(table.schema)
-        if session.sparkContext.master.startswith("local"):
+        if self._spark_reads_local_files():
             import pyarrow.parquet as pq
 
             if self._folder is None:
@@ -276,10 +277,14 @@ class Engine:
             pq.write_table(table, path)
             frame = session.read.schema(schema).parquet(path)
         else:
-            frame = session.createDataFrame(table.to_pandas(), schema=schema)
+            frame = session.createDataFrame(table, schema=schema)
         frame.createOrReplaceTempView(name)
         self._views.append(name)
         return self.backend.table(name)
+
+    def _spark_reads_local_files(self) -> bool:
+        """Whether the Spark session's executors run on this machine (a local master)."""
+        return self.backend._session.sparkContext.master.startswith("local")
 
     def _copy_to_postgres(self, name: str, table: pa.Table) -> ir.Table:
         """An Arrow table into a new temporary table of the PostgreSQL session by one ``COPY``

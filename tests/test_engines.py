@@ -288,6 +288,25 @@ def test_a_table_copied_into_postgres_reads_back_value_for_value(pg_url, monkeyp
         engine.close()
 
 
+def test_a_cluster_s_tables_go_through_the_driver_value_for_value(monkeypatch):
+    """A cluster's executors cannot read the driver's files: there a table goes through
+    the driver (createDataFrame from Arrow), and the awkward values read back as they went
+    in (run here on a local session told that it is a cluster's)."""
+    from salesreport.engine import Engine
+
+    session = spark_session().backend._session
+    import ibis
+
+    monkeypatch.setattr(Engine, "_spark_reads_local_files", lambda self: False)
+    engine = Engine(ibis.pyspark.connect(session), "spark")
+    try:
+        table = pa.Table.from_pandas(AWKWARD, schema=AWKWARD_SCHEMA, preserve_index=False)
+        _reads_back_value_for_value(engine, table)
+        assert engine._folder is None  # no file written
+    finally:
+        engine.close()
+
+
 def test_a_local_spark_session_reads_tables_from_the_engine_s_parquet_files():
     """On a local Spark session a table is a view on a Parquet file in the engine's own
     folder (the rows are not held in Java's heap): the awkward values read back as they went
