@@ -1081,7 +1081,8 @@ class _IndexedRows:
         ``where`` keeps when it gives every column the runs are of); None when none."""
         if self._runs is not None:
             rest = self._columns[1:]
-            key = (value, *(where[c] for c in rest)) if set(rest) <= set(where) else (value,)
+            exact = all(isinstance(where.get(c), str) for c in rest)
+            key = (value, *(where[c] for c in rest)) if exact else (value,)
             runs = self._runs.get(key)
             return np.concatenate([np.arange(a, b) for a, b in runs]) if runs else None
         code = self._names.get(value)
