@@ -1152,16 +1152,7 @@ class _SavedTables(Tables):
         path = self.__dict__["_unread"].get(name)
         if path is None or columns is None:
             return super().peek(name, columns)
-        import pyarrow as pa
-        from pyarrow import feather
-
-        with pa.memory_map(str(path)) as source:
-            schema = pa.ipc.open_file(source).schema
-        stored = [
-            i for i in (schema.pandas_metadata or {}).get("index_columns", []) if isinstance(i, str)
-        ]
-        wanted = [c for c in dict.fromkeys(columns) if c in schema.names and c not in stored]
-        return feather.read_table(path, columns=wanted + stored, memory_map=True).to_pandas()
+        return _file_columns(path, columns, index=True).to_pandas()
 
     def rows_in(self, name, column, start, stop, columns):
         """As :meth:`Tables.rows_in`; a table not read yet is not read whole: only the
@@ -1171,12 +1162,8 @@ class _SavedTables(Tables):
             return super().rows_in(name, column, start, stop, columns)
         import pyarrow as pa
         import pyarrow.compute as pc
-        from pyarrow import feather
 
-        with pa.memory_map(str(path)) as source:
-            names = set(pa.ipc.open_file(source).schema.names)
-        wanted = [c for c in dict.fromkeys([*columns, column]) if c in names]
-        table = feather.read_table(path, columns=wanted, memory_map=True)
+        table = _file_columns(path, [*columns, column])
         values = table[column]
         keep = pc.less(values, pa.scalar(stop, type=values.type))
         if start is not None:
@@ -1185,6 +1172,21 @@ class _SavedTables(Tables):
         frame = table.filter(keep).to_pandas()
         frame.index = pd.Index(np.flatnonzero(keep.to_numpy(zero_copy_only=False)))
         return frame[[c for c in columns if c in frame.columns]]
+
+
+def _file_columns(path: Path, columns, index: bool = False):
+    """Those of ``columns`` a saved frame's file has (each once), mapped in memory, as an
+    Arrow table; with ``index``, also the columns of an index of its own (``to_pandas``
+    then gives the frame's labels)."""
+    import pyarrow as pa
+    from pyarrow import feather
+
+    with pa.memory_map(str(path)) as source:
+        schema = pa.ipc.open_file(source).schema
+    meta = (schema.pandas_metadata or {}).get("index_columns", []) if index else []
+    stored = [i for i in meta if isinstance(i, str)]
+    wanted = [c for c in dict.fromkeys(columns) if c in schema.names and c not in stored]
+    return feather.read_table(path, columns=wanted + stored, memory_map=True)
 
 
 class _SavedFrames(MutableMapping):

@@ -565,14 +565,14 @@ def _arrow_column(s: pd.Series, type_: str) -> pa.Array:
 
 
 def _spark_ready(table: pa.Table) -> pa.Table:
-    """``table`` with each column in a type :func:`_spark_schema` maps exactly: naive
-    timestamps of any unit in microseconds, integers as ``int64``, floats as ``float64``,
-    any other type not mapped as text (what ``createDataFrame`` made of it)."""
-    known = (pa.string(), pa.date32(), pa.timestamp("us"), pa.float64(), pa.int64(), pa.bool_())
+    """``table`` with each column in one of the engine types (:data:`_ARROW_TYPES`, which
+    :func:`_spark_schema` maps): naive timestamps of any unit in microseconds, integers as
+    ``int64``, floats as ``float64``, any other type as text (what ``createDataFrame`` made
+    of it)."""
     fields = []
     for f in table.schema:
         t = f.type
-        if t in known:
+        if t in _ARROW_TYPES.values():  # the engine types
             pass
         elif pa.types.is_timestamp(t) and t.tz is None:
             t = pa.timestamp("us")
