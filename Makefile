@@ -11,6 +11,9 @@ MONTH       ?=
 DATA        ?=
 ARGS        ?=
 ALLOW_PARTIAL ?=
+# the test suite's processes (pytest-xdist; each test file runs whole on one of them): 2 fits
+# the 2-core machines CI runs on; TEST_WORKERS=0 runs every test in this one process
+TEST_WORKERS ?= 2
 
 REPORT_FLAGS := $(if $(filter all,$(TEAM)),--all-teams,--team "$(TEAM)") $(if $(MONTH),--month "$(MONTH)") $(if $(DATA),--data "$(DATA)") $(if $(ALLOW_PARTIAL),--allow-partial) $(ARGS)
 # `make report TEAM=` (empty) names the problem before anything starts
@@ -22,6 +25,7 @@ help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 	@echo "  report takes TEAM=<team> (TEAM=all: every team) [MONTH=YYYY-MM] [DATA=path] [ALLOW_PARTIAL=1] [ARGS=...]"
 	@echo "  lab takes ARGS=... (e.g. ARGS='--port 8890 --no-browser')"
+	@echo "  test takes ARGS=... (pytest's: a file, -k NAME) [TEST_WORKERS=2: processes; 0 runs them in one]"
 
 $(STAMP): requirements.lock pyproject.toml Makefile
 	@echo "==> setting up $(VENV) (first run only; re-run when requirements.lock changes)"
@@ -78,7 +82,7 @@ test: $(STAMP) ## Run the test suite (installs Chromium, poppler, PostgreSQL and
 	      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	  else echo "==> not installed:$$missing (their tests skip; with CI set they fail)"; fi; \
 	fi
-	@$(PY) -m pytest $(ARGS)
+	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(ARGS)
 
 lint: $(STAMP) ## Lint and format-check with ruff
 	@$(VENV)/bin/ruff check salesreport tests benchmarks
