@@ -192,6 +192,42 @@ def test_stage_conversion_counts_lost_deals_apart_and_reconciles_with_the_win_ra
     assert sc["won"].sum() / (sc["won"].sum() + sc["lost"].sum()) == pytest.approx(kpi) == 0.5
 
 
+def test_stage_conversion_orders_each_deals_entries_by_date_then_as_listed():
+    """Worked by hand: entries on one day keep the table's order, rows out of date order are
+    put in it, a missing stage is no move, and a deal closed without history has its row."""
+    rows = [  # opportunity, stage, entered
+        ("a", "Prospecting", "2026-10-01"), ("a", "Qualification", "2026-10-01"),
+        ("a", "Closed Won", "2026-10-05"),
+        ("b", "Qualification", "2026-10-02"), ("b", None, "2026-10-03"),
+        ("b", "Proposal", "2026-10-04"),
+        ("c", "Proposal", "2026-10-06"), ("c", "Prospecting", "2026-10-03"),
+    ]  # fmt: skip
+    sh = pd.DataFrame(rows, columns=["opportunity_id", "stage", "entered_date"])
+    sh["entered_date"] = pd.to_datetime(sh["entered_date"])
+    o = pd.DataFrame(
+        {
+            "opportunity_id": ["a", "b", "c", "d"],
+            "status": ["won", "open", "lost", "won"],
+            "close_date": [D("2026-10-05"), D("2026-12-01"), D("2026-10-20"), D("2025-11-15")],
+        }
+    )
+    t = Tables(opportunities=o, stage_history=sh)
+    order = ["Prospecting", "Qualification", "Proposal"]
+    sc = analysis.stage_conversion(t, "2026-10", stage_order=order).set_index("stage")
+    assert list(sc.index) == [*order, "(no stage history)"]
+    # Prospecting: a (then Qualification the same day: 0 days) and c (then Proposal after
+    # 3 days), both moved on. Qualification: a won from it (its last stage by 5 October,
+    # 4 days), b's next entry has no stage (1 day): no move. Proposal: c lost from it.
+    got = sc[["entered", "moved_on", "moved_back", "won", "lost"]].to_numpy().tolist()
+    assert got == [[2, 2, 0, 0, 0], [2, 0, 0, 1, 0], [2, 0, 0, 0, 1], [0, 0, 0, 1, 0]]
+    assert sc["conversion"].tolist() == [1.0, 1.0, 0.0, 1.0]
+    assert sc["median_days"].tolist()[:2] == [1.5, 2.5] and np.isnan(sc["median_days"].iloc[2])
+    assert sc["p75_days"].tolist()[:2] == [2.25, 3.25]  # 0 + 0.75 * 3 and 1 + 0.75 * 3
+    # nothing entered by the end of December 2025: d, won in the window, is the only row
+    early = analysis.stage_conversion(t, "2025-12", stage_order=order)
+    assert early[["stage", "won", "lost"]].to_numpy().tolist() == [["(no stage history)", 1, 0]]
+
+
 def test_stage_conversion_says_what_it_needs():
     with pytest.raises(ValueError, match="stage_history"):
         analysis.stage_conversion(Tables(opportunities=opps()), "2026-10")
@@ -212,6 +248,33 @@ def test_pipeline_waterfall_bridges_start_to_end():
     assert v["Slipped"] == 200
     # advanced: entered a later stage in October after creation: none (o5's Proposal is its first stage)
     assert v["Advanced"] == 0
+
+
+def test_pipeline_waterfall_counts_an_entry_any_time_on_the_last_day_and_outcomes_by_one_rule():
+    """Advanced: an open deal that entered a stage in the month after its creation. o2's
+    entry at 15:00 on 31 October counts; o3's " Closed Lost " (spaces, any case) is an
+    outcome as in the stage conversion (salesreport.analysis._is_closed_stage), not a stage."""
+    h = pd.concat(
+        [
+            history(),
+            pd.DataFrame(
+                {
+                    "opportunity_id": ["o2", "o3"],
+                    "stage": ["Negotiation", " Closed Lost "],
+                    "entered_date": [D("2026-10-31 15:00"), D("2026-10-20")],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    w = analysis.pipeline_waterfall(Tables(opportunities=opps(), stage_history=h), "2026-10")
+    assert dict(zip(w["step"], w["value"], strict=True))["Advanced"] == 200  # o2 only
+    # without a stage history no "Advanced" step; with one, but nothing in the month: 0
+    steps = analysis.pipeline_waterfall(Tables(opportunities=opps()), "2026-10")["step"]
+    assert "Advanced" not in steps.tolist()
+    old = history()[history()["entered_date"] < D("2026-10-01")]
+    w = analysis.pipeline_waterfall(Tables(opportunities=opps(), stage_history=old), "2026-10")
+    assert w["step"].iloc[-1] == "Advanced" and w["value"].iloc[-1] == 0
 
 
 def test_bookings_leaderboard_against_quota():
