@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from salesreport.forecast.pipeline_forecast import OPEN_COLUMNS, open_at, read_tables, stage_at
+from salesreport.forecast.pipeline_forecast import COLUMNS, OPEN_COLUMNS, open_at, stage_at
 from salesreport.periods import month_end, month_period, month_start
 from salesreport.tables import Tables, closed_leads, filled
 
@@ -37,16 +37,19 @@ def pipeline_by_stage(
     Columns ``stage``, ``close_month`` (``YYYY-MM``; overdue expected dates count
     in the report month), ``value`` (sum of ``amount``), ``count``.
     """
-    tables = read_tables(tables)  # the columns the open pipeline and stage_at read
-    opps = tables.opportunities
+    opps = tables.peek("opportunities", COLUMNS["opportunities"])  # what open_at, stage_at read
     _, end = _bounds(month)
-    mask = open_at(opps, end)
-    df = opps.loc[mask, ["opportunity_id", "close_date", "amount"]].copy()
+    opened = opps.loc[open_at(opps, end)]
+    df = opened[["opportunity_id", "close_date", "amount"]].copy()
     if df.empty:  # no open deal (an AE without any opportunity yet, say)
         return pd.DataFrame(
             {"stage": [], "close_month": [], "value": pd.Series(dtype=float), "count": []}
         )
-    df["stage"] = stage_at(tables, end).loc[df.index]
+    # a deal's stage at the end comes from its own history rows only: read the open deals'
+    history = tables.rows_with(
+        "stage_history", "opportunity_id", df["opportunity_id"], COLUMNS["stage_history"]
+    )
+    df["stage"] = stage_at(Tables(opportunities=opened, stage_history=history), end)
     close = df["close_date"].where(df["close_date"] >= month_start(month_period(month)), end)
     df["close_month"] = close.dt.to_period("M").astype(str)
     out = df.groupby(["stage", "close_month"], as_index=False).agg(
@@ -77,9 +80,11 @@ def deals_needing_attention(
     reasons: dict[str, list[str]] = {oid: [] for oid in df["opportunity_id"]}
     for oid in df.loc[df["close_date"] < end, "opportunity_id"]:
         reasons[oid].append("close date passed")
-    sh = tables.peek("stage_history", ["opportunity_id", "entered_date"])
+    sh = tables.rows_with(
+        "stage_history", "opportunity_id", reasons, ["opportunity_id", "entered_date"]
+    )
     if sh is not None and len(sh):
-        h = sh[(sh["entered_date"] <= end) & sh["opportunity_id"].isin(reasons)]
+        h = sh[sh["entered_date"] <= end]
         entered = h.groupby("opportunity_id")["entered_date"].max()
         days = (end - entered).dt.days
         for oid, d in days[days > stalled_days].items():

@@ -1168,10 +1168,38 @@ class _SavedTables(Tables):
         keep = pc.less(values, pa.scalar(stop, type=values.type))
         if start is not None:
             keep = pc.and_(keep, pc.greater_equal(values, pa.scalar(start, type=values.type)))
-        keep = pc.fill_null(keep, False)
-        frame = table.filter(keep).to_pandas()
-        frame.index = pd.Index(np.flatnonzero(keep.to_numpy(zero_copy_only=False)))
-        return frame[[c for c in columns if c in frame.columns]]
+        return _kept_rows(table, keep, columns)
+
+    def rows_with(self, name, column, values, columns):
+        """As :meth:`Tables.rows_with`; a table not read yet is not read whole: only the
+        columns asked for, and only the rows that match, become pandas rows."""
+        path = self.__dict__["_unread"].get(name)
+        if path is None:
+            return super().rows_with(name, column, values, columns)
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        from salesreport.tables import present_values
+
+        table = _file_columns(path, [*columns, column])
+        kind = table[column].type
+        kind = kind.value_type if pa.types.is_dictionary(kind) else kind
+        try:
+            wanted = pa.array(present_values(values), type=kind)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # values of another type than the file's
+            return super().rows_with(name, column, values, columns)
+        return _kept_rows(table, pc.is_in(table[column], value_set=wanted), columns)
+
+
+def _kept_rows(table, keep, columns) -> pd.DataFrame:
+    """The rows of the Arrow ``table`` where ``keep`` is true (a missing answer is false) as a
+    frame of those of ``columns`` it has, on the rows' positions in the table."""
+    import pyarrow.compute as pc
+
+    keep = pc.fill_null(keep, False)
+    frame = table.filter(keep).to_pandas()
+    frame.index = pd.Index(np.flatnonzero(keep.to_numpy(zero_copy_only=False)))
+    return frame[[c for c in columns if c in frame.columns]]
 
 
 def _file_columns(path: Path, columns, index: bool = False):

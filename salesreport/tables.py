@@ -19,7 +19,7 @@ Unknown extra columns are kept as they were read.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -302,13 +302,29 @@ class Tables:
         ``columns`` the table has; the index is the rows' labels in the table. ``None`` when
         the table is absent. For a reader that needs a month of a large table: a saved
         context (a page's kernel) reads only those rows and columns from the table's file."""
+
+        def keep(values: pd.Series) -> np.ndarray:
+            kept = (values < stop).to_numpy(bool)
+            return kept & (values >= start).to_numpy(bool) if start is not None else kept
+
+        return self._rows(name, column, columns, keep)
+
+    def rows_with(
+        self, name: str, column: str, values: Iterable, columns: Sequence[str]
+    ) -> pd.DataFrame | None:
+        """The rows of table ``name`` whose ``column`` holds one of ``values`` (a missing value
+        matches nothing), in the table's order, with those of ``columns`` the table has; the
+        index is the rows' labels in the table. ``None`` when the table is absent. For a
+        reader that needs a few deals' rows of a large table (the open deals' stage history):
+        a saved context reads only those rows and columns from the table's file."""
+        wanted = present_values(values)
+        return self._rows(name, column, columns, lambda v: v.isin(wanted).to_numpy(bool))
+
+    def _rows(self, name: str, column: str, columns: Sequence[str], keep) -> pd.DataFrame | None:
         df = self.peek(name, list(dict.fromkeys([*columns, column])))
         if df is None:
             return None
-        keep = (df[column] < stop).to_numpy(bool)
-        if start is not None:
-            keep &= (df[column] >= start).to_numpy(bool)
-        return df.loc[keep, [c for c in columns if c in df.columns]]
+        return df.loc[keep(df[column]), [c for c in columns if c in df.columns]]
 
     def parts(self, name: str, rows: int) -> Iterator[pd.DataFrame]:
         """Table ``name`` (present) as consecutive frames of at most ``rows`` rows, for a
@@ -369,6 +385,11 @@ class LazyTables(Tables):
 
     def __reduce__(self):
         return (Tables, tuple(getattr(self, n) for n in TABLE_NAMES) + (dict(self.extra),))
+
+
+def present_values(values: Iterable) -> list:
+    """``values`` without the missing ones (``None``, NaN, NaT), each once, in their order."""
+    return [v for v in pd.unique(pd.Series(list(values), dtype=object)) if not pd.isna(v)]
 
 
 def filled(s: pd.Series) -> np.ndarray:

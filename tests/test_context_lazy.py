@@ -55,12 +55,7 @@ def test_a_page_reads_only_the_rows_and_columns_of_a_table_it_asks_for(tmp_path)
             "minutes": [1.0, float("nan"), 3.0, 4.0, 5.0],
         }
     )
-    ctx = ReportContext(
-        params=load_params("emea"), month="2026-10", tables=Tables(activities=act), frames={},
-        notes={},
-    )  # fmt: skip
-    save_context(ctx, tmp_path)
-    got = load_context(tmp_path).tables
+    got = _saved_tables(tmp_path, activities=act)
     start, stop = pd.Timestamp("2026-10-01"), pd.Timestamp("2026-11-01")
     cols = ["rep_id", "minutes", "not_a_column"]
     rows = got.rows_in("activities", "timestamp", start, stop, cols)
@@ -73,6 +68,35 @@ def test_a_page_reads_only_the_rows_and_columns_of_a_table_it_asks_for(tmp_path)
     pd.testing.assert_frame_equal(before, act.loc[[0, 1, 3], ["activity_id", "timestamp"]])
     assert got.rows_in("leads", "created_date", None, stop, ["lead_id"]) is None
     assert not got.has("leads")
+
+
+def test_a_page_reads_only_the_rows_of_the_deals_it_asks_for(tmp_path):
+    """``tables.rows_with`` (the open deals' stage history): on a saved context only the
+    matching rows become pandas rows, in the table's order, on their labels in the table;
+    worked by hand: a missing id matches nothing, even when a missing value is asked for,
+    an id asked twice or not in the table changes nothing; the same on the frame itself."""
+    sh = pd.DataFrame(
+        {
+            "opportunity_id": ["o2", "o1", None, "o2", "o3", "o1"],
+            "stage": ["A", "A", "B", "B", "A", "C"],
+            "entered_date": pd.to_datetime(
+                ["2026-01-02", "2026-01-01", "2026-01-03", "2026-02-01", None, "2026-03-01"]
+            ),
+        }
+    )
+    got = _saved_tables(tmp_path, stage_history=sh)
+    asked = ["o1", None, "o9", "o1", float("nan"), "o3"]
+    rows = got.rows_with("stage_history", "opportunity_id", asked, ["entered_date", "stage"])
+    assert rows.index.tolist() == [1, 4, 5] and list(rows.columns) == ["entered_date", "stage"]
+    assert rows["stage"].tolist() == ["A", "A", "C"]
+    assert "stage_history" in got.__dict__["_unread"]  # not read whole
+    whole = Tables(stage_history=sh).rows_with(
+        "stage_history", "opportunity_id", asked, ["entered_date", "stage"]
+    )
+    pd.testing.assert_frame_equal(rows, whole)
+    none = got.rows_with("stage_history", "opportunity_id", [], ["stage"])
+    assert none.empty and list(none.columns) == ["stage"]
+    assert got.rows_with("leads", "lead_id", ["l1"], ["lead_id"]) is None
 
 
 def test_a_page_peeks_only_the_columns_it_reads_and_the_table_stays_unread(tmp_path):
@@ -89,12 +113,7 @@ def test_a_page_peeks_only_the_columns_it_reads_and_the_table_stays_unread(tmp_p
         }
     )
     reps = pd.DataFrame({"name": ["Ann", "Bo"]}, index=pd.Index(["r1", "r2"], name="rep_id"))
-    ctx = ReportContext(
-        params=load_params("emea"), month="2026-10", tables=Tables(opportunities=opps, reps=reps),
-        frames={}, notes={},
-    )  # fmt: skip
-    save_context(ctx, tmp_path)
-    got = load_context(tmp_path).tables
+    got = _saved_tables(tmp_path, opportunities=opps, reps=reps)
     some = got.peek("opportunities", ["close_date", "amount", "not_a_column", "amount"])
     pd.testing.assert_frame_equal(some, opps[["close_date", "amount"]])
     assert "opportunities" in got.__dict__["_unread"]
@@ -102,3 +121,12 @@ def test_a_page_peeks_only_the_columns_it_reads_and_the_table_stays_unread(tmp_p
     assert got.peek("leads", ["lead_id"]) is None
     pd.testing.assert_frame_equal(got.peek("opportunities", None), opps)  # None: whole, kept
     assert got.peek("opportunities", ["amount"]) is got.opportunities
+
+
+def _saved_tables(folder, **tables: pd.DataFrame) -> Tables:
+    """``tables`` saved as a run saves its context, as a page's kernel reads them back."""
+    ctx = ReportContext(
+        params=load_params("emea"), month="2026-10", tables=Tables(**tables), frames={}, notes={}
+    )
+    save_context(ctx, folder)
+    return load_context(folder).tables

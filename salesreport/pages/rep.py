@@ -26,12 +26,13 @@ def pipeline(ctx, rep_id: str = "") -> Section:
         return manager.pipeline(ctx)
     if not ctx.tables.has("opportunities"):
         return section_needs("opportunities", "Pipeline", "rep-pipeline")
-    # the two tables the pipeline reads, with its columns (replace() would read every table)
+    # the two tables the pipeline reads, with its columns, the AE's deals only
     o = ctx.tables.peek("opportunities", [*COLUMNS["opportunities"], "owner_id"])
-    tb = Tables(
-        opportunities=o[o["owner_id"] == rep_id],
-        stage_history=ctx.tables.peek("stage_history", COLUMNS["stage_history"]),
+    mine = o[o["owner_id"] == rep_id]
+    history = ctx.tables.rows_with(
+        "stage_history", "opportunity_id", mine["opportunity_id"], COLUMNS["stage_history"]
     )
+    tb = Tables(opportunities=mine, stage_history=history)
     pb = analysis.pipeline_by_stage(tb, ctx.month, ctx.params.stage_order)
     who = analysis.rep_label(ctx.tables, rep_id)
     if pb.empty:
