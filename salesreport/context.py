@@ -169,7 +169,7 @@ class ReportContext:
         if name not in self._views:
             from salesreport import analysis
 
-            if self.tables.opportunities is None:
+            if not self.tables.has("opportunities"):
                 self._views[name] = pd.DataFrame()
             elif name == "pipeline":
                 self._views[name] = analysis.pipeline_by_stage(

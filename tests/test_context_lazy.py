@@ -130,3 +130,27 @@ def _saved_tables(folder, **tables: pd.DataFrame) -> Tables:
     )
     save_context(ctx, folder)
     return load_context(folder).tables
+
+
+def test_the_pipeline_and_deals_needing_attention_leave_the_saved_tables_unread(tmp_path):
+    """``ctx.pipeline`` and ``ctx.deals_needing_attention`` in a page's kernel read the columns
+    and rows they use, never a table whole (200x EMEA: 759k opportunities, 3.6M stage rows)."""
+    when = pd.to_datetime(["2026-09-01", "2026-10-02"])
+    opps = pd.DataFrame(
+        {
+            "opportunity_id": ["o1", "o2"], "account_id": ["a1", "a2"], "owner_id": ["r1", "r1"],
+            "created_date": when, "close_date": pd.to_datetime(["2026-09-30", "2026-12-01"]),
+            "stage": ["Proposal", "Discovery"], "status": ["open", "open"], "amount": [5.0, 7.0],
+        }
+    )  # fmt: skip
+    sh = pd.DataFrame({"opportunity_id": ["o1", "o2"], "stage": ["Proposal", "Discovery"],
+                       "entered_date": when})  # fmt: skip
+    ctx = ReportContext(
+        params=load_params("emea"), month="2026-10",
+        tables=Tables(opportunities=opps, stage_history=sh), frames={}, notes={},
+    )  # fmt: skip
+    save_context(ctx, tmp_path)
+    got = load_context(tmp_path)
+    assert got.pipeline["value"].sum() == 12.0
+    assert got.deals_needing_attention["opportunity_id"].tolist() == ["o1"]  # date passed
+    assert got.tables.__dict__["_unread"].keys() == {"opportunities", "stage_history"}

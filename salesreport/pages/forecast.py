@@ -419,7 +419,7 @@ def submissions(ctx) -> Section:
     """The team's own forecast calls against what happened."""
     s = ctx.frames.get("submissions", pd.DataFrame())
     if s.empty:
-        if ctx.tables.forecast_submissions is None:
+        if not ctx.tables.has("forecast_submissions"):
             return section_needs(
                 "forecast_submissions", "The team's own forecast calls", "submissions"
             )
