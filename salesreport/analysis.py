@@ -145,11 +145,11 @@ def funnel(tables: Tables, month: str, months: int = 12) -> pd.DataFrame:
     rows = []
     if tables.has("leads"):
         leads = tables.peek("leads", ["created_date", "opportunity_id", "converted_date"])
-        in_w = leads["created_date"].between(start, end)
-        rows.append(("Leads created", int(in_w.sum())))
-        converted = converted_leads(leads, end)
+        created = leads[leads["created_date"].between(start, end)]
+        rows.append(("Leads created", len(created)))
+        converted = converted_leads(created, end)
         if converted is not None:
-            rows.append(("Leads converted", int((in_w & converted).sum())))
+            rows.append(("Leads converted", int(converted.sum())))
     if tables.has("opportunities"):
         o = tables.peek("opportunities", ["created_date", "status", "close_date"])
         rows.append(("Opportunities created", int(o["created_date"].between(start, end).sum())))
@@ -611,9 +611,9 @@ def sdr_table(tables: Tables, month: str) -> pd.DataFrame:
         in_month = lds["created_date"].between(start, end)
         lm = lds[in_month]
         counts = {"leads_created": lm.groupby("owner_id").size()}
-        converted = converted_leads(lds, end)
+        converted = converted_leads(lm, end)
         if converted is not None:
-            counts["leads_converted"] = lds[in_month & converted].groupby("owner_id").size()
+            counts["leads_converted"] = lm[converted.to_numpy(bool)].groupby("owner_id").size()
         rows.append(pd.DataFrame(counts))
         open_ = lds[open_leads(lds, end)]
         rows.append(

@@ -396,7 +396,9 @@ def filled(s: pd.Series) -> np.ndarray:
     """True where a text value is present and not blank (an optional link such as a lead's
     ``opportunity_id``)."""
     v = s.astype(object)
-    return (v.notna() & (v.astype(str).str.strip() != "")).to_numpy()
+    out = v.notna().to_numpy(bool)
+    out[out] = (v[out].astype(str).str.strip() != "").to_numpy(bool)  # the present ones only
+    return out
 
 
 def closed_leads(leads: pd.DataFrame) -> np.ndarray:

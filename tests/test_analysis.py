@@ -10,7 +10,7 @@ import pytest
 
 from salesreport import analysis
 from salesreport.html import add_toc, esc, heading, table, toc_placeholder
-from salesreport.tables import Tables
+from salesreport.tables import Tables, filled
 from salesreport.words import count
 
 D = pd.Timestamp
@@ -656,3 +656,12 @@ def test_closed_stage_names_are_outcomes_whatever_their_case_and_spaces():
     assert got.tolist() == [True, True, True, False, False, False, False, True]
     assert list(got.index) == list("abcdefgh") and got.dtype == bool
     assert analysis._is_closed_stage(pd.Series([], dtype=object)).tolist() == []
+
+
+def test_a_link_is_filled_when_a_value_is_there_and_not_blank():
+    """Worked by hand: missing markers and blanks are not links; a number or a padded id is."""
+    s = pd.Series(["L1", None, " ", "", np.nan, " L2 ", 3, pd.NaT], index=[9, 7, 5, 3, 1, 0, 2, 4])
+    got = filled(s)
+    assert got.dtype == bool
+    assert got.tolist() == [True, False, False, False, False, True, True, False]
+    assert filled(pd.Series([], dtype=object)).tolist() == []
