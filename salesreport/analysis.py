@@ -45,7 +45,7 @@ def pipeline_by_stage(
         return pd.DataFrame(
             {"stage": [], "close_month": [], "value": pd.Series(dtype=float), "count": []}
         )
-    # a deal's stage at the end comes from its own history rows only: read the open deals'
+    # a deal's stage at the end comes from its own history rows: only the open deals' are read
     history = tables.rows_with(
         "stage_history", "opportunity_id", df["opportunity_id"], COLUMNS["stage_history"]
     )
@@ -248,9 +248,9 @@ def stage_conversion(
     # per open stage named in the history (sorted by name, as a group-by gives them)
     rows = opened & (stage >= 0)
     stages = sorted(set(names[np.unique(stage[rows])]))
-    at = {n: i for i, n in enumerate(names)}
+    code_of = {n: i for i, n in enumerate(names)}
     counted = {"entered": in_window, "moved_on": forward, "moved_back": back}
-    of = [rows & (stage == at[n]) for n in stages]
+    of = [rows & (stage == code_of[n]) for n in stages]
     out = pd.DataFrame(
         {
             **{

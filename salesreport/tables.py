@@ -320,7 +320,15 @@ class Tables:
         wanted = present_values(values)
         return self._rows(name, column, columns, lambda v: v.isin(wanted).to_numpy(bool))
 
-    def _rows(self, name: str, column: str, columns: Sequence[str], keep) -> pd.DataFrame | None:
+    def _rows(
+        self,
+        name: str,
+        column: str,
+        columns: Sequence[str],
+        keep: Callable[[pd.Series], np.ndarray],
+    ) -> pd.DataFrame | None:
+        """The rows of table ``name`` where ``keep(its column)`` is true, with those of
+        ``columns`` it has (:meth:`rows_in`, :meth:`rows_with`)."""
         df = self.peek(name, list(dict.fromkeys([*columns, column])))
         if df is None:
             return None
