@@ -1,8 +1,8 @@
 """Peak memory of a whole report and of each page, summed over every process they start.
 
 A report is several processes at once: the run's own, the notebook workers, their kernels
-and the forecast process. Their resident sets are summed every 0.25 s (read from
-``/proc``); the figure is the largest sum, with each process's share at that moment.
+and the forecast process. Their resident sets are summed every 0.25 s (psutil); the figure
+is the largest sum, with each process's share at that moment.
 
 * ``report``: ``salesreport report`` for ``--team`` on the ``--scale`` sample (Parquet,
   written once into ``/tmp/sr-scale-<scale>/`` by :func:`bench_scale.sample_folder`), as a
@@ -14,13 +14,12 @@ and the forecast process. Their resident sets are summed every 0.25 s (read from
     .venv/bin/python benchmarks/bench_memory.py --scale 200 [--steps report,pages]
         [--team emea] [--month 2026-10]
 
-Linux only (``/proc``). At scale 200 each step takes 3-4 minutes on 2 cores.
+At scale 200 each step takes 3-4 minutes on 2 cores.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
@@ -35,37 +34,22 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 PAGES = ("executive", "manager", "operations", "rep", "sdr", "forecast")
 
 
-def _processes() -> dict[int, tuple[int, int, str]]:
-    """Every process: pid -> (parent pid, resident bytes, command line)."""
-    page = os.sysconf("SC_PAGE_SIZE")
-    out = {}
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
+def _tree(root: int) -> list[tuple[int, str]]:
+    """``root`` and its descendants: (resident bytes, command line) of each still running."""
+    import psutil
+
+    try:
+        top = psutil.Process(root)
+        family = [top, *top.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+    out = []
+    for proc in family:
         try:
-            with open(f"/proc/{pid}/stat") as fh:
-                parent = int(fh.read().rsplit(")", 1)[1].split()[1])
-            with open(f"/proc/{pid}/statm") as fh:
-                rss = int(fh.read().split()[1]) * page
-            with open(f"/proc/{pid}/cmdline") as fh:
-                cmd = fh.read().replace("\0", " ").strip()
-        except (OSError, IndexError, ValueError):  # ended while read
+            out.append((proc.memory_info().rss, " ".join(proc.cmdline())))
+        except (psutil.NoSuchProcess, psutil.AccessDenied):  # ended while read
             continue
-        out[int(pid)] = (parent, rss, cmd)
     return out
-
-
-def _tree(root: int) -> dict[int, tuple[int, str]]:
-    """``root`` and its descendants: pid -> (resident bytes, command line)."""
-    procs = _processes()
-    keep, grew = {root}, True
-    while grew:
-        grew = False
-        for pid, (parent, _, _) in procs.items():
-            if parent in keep and pid not in keep:
-                keep.add(pid)
-                grew = True
-    return {pid: procs[pid][1:] for pid in keep if pid in procs}
 
 
 def _kind(cmd: str) -> str:
@@ -85,21 +69,23 @@ def peak_of(cmd: list[str], cwd: Path) -> tuple[float, float, dict[str, float]]:
     """Run ``cmd``; its wall seconds, the peak of its process tree's summed resident set (MB)
     and, at that moment, MB per kind of process."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak, split = 0, {}
-    while proc.poll() is None:
-        tree = _tree(proc.pid)
-        total = sum(rss for rss, _ in tree.values())
-        if total > peak:
-            peak, split = total, {}
-            for rss, command in tree.values():
-                kind = _kind(command)
-                split[kind] = split.get(kind, 0) + rss / 2**20
-        time.sleep(0.25)
-    wall = time.perf_counter() - t0
-    if proc.returncode:
-        err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
-        raise SystemExit(f"{' '.join(cmd[:4])} ... failed (exit {proc.returncode}):\n{err[-2000:]}")
+    with tempfile.TemporaryFile() as errors:  # a file, not a pipe nobody reads while it runs
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=errors)
+        while proc.poll() is None:
+            tree = _tree(proc.pid)
+            total = sum(rss for rss, _ in tree)
+            if total > peak:
+                peak, split = total, {}
+                for rss, command in tree:
+                    kind = _kind(command)
+                    split[kind] = split.get(kind, 0) + rss / 2**20
+            time.sleep(0.25)
+        wall = time.perf_counter() - t0
+        if proc.returncode:
+            errors.seek(0)
+            err = errors.read().decode("utf-8", "replace")[-2000:]
+            raise SystemExit(f"{' '.join(cmd[:4])} ... failed (exit {proc.returncode}):\n{err}")
     return wall, peak / 2**20, split
 
 
