@@ -11,7 +11,11 @@ in a fresh child process:
   not moved to the engine yet (cohorts, analysis tables, forecasts, notebooks) ask for;
 * ``floor``: DuckDB alone reads the same files, keeps the team's rows (the region filter; the
   activities of the team's reps) and computes monthly counts and sums per rep of every
-  table: the least any engine-based load can cost.
+  table: the least any engine-based load can cost;
+* ``sql``: ``load`` with the tables read from a PostgreSQL database (``data.sql``, a table
+  name each) instead of the files: the sample is copied beforehand into typed tables of a
+  real server started here, as the tests start one (copy time shown apart, as a CRM database
+  would already hold them).
 
 Seconds are wall time of the step alone, ``cpu s`` its CPU time (user + system, less sensitive
 to the shared machine's load); ``peak MB`` the child's maximum resident set (``VmHWM``), so it
@@ -27,11 +31,13 @@ older commit), so the same script measures the code before and after a change::
 
     .venv/bin/python benchmarks/bench_load.py --scales 1,10 --fmt csv
     .venv/bin/python benchmarks/bench_load.py --scales 100 --steps load --source /tmp/base
+    .venv/bin/python benchmarks/bench_load.py --scales 10 --steps sql --fmt parquet
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -41,7 +47,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-STEPS = ("load", "tables", "floor")
+STEPS = ("load", "tables", "floor", "sql")
+SQL_ENV = "SALESREPORT_BENCH_SQL_URL"
+SQL_SCHEMA = "crm"
 COUNTED = ("opportunities", "activities", "orders", "leads")
 
 
@@ -141,6 +149,13 @@ def run_step(step: str, folder: Path, team: str, month: str, database: bool = Fa
     from salesreport.params import load_params
 
     params = load_params(team)
+    if step == "sql":  # every table of the folder from the server the parent started
+        from salesreport.params import SqlSource
+
+        names = [p.name.split(".")[0] for p in folder.iterdir() if not p.name.startswith(".")]
+        sql = SqlSource(url_env=SQL_ENV, tables={t: f"{SQL_SCHEMA}.{t}" for t in sorted(names)})
+        params = params.model_copy(update={"data": params.data.model_copy(update={"sql": sql})})
+        folder = None
     base = _status("VmRSS")
     t0, c0 = time.perf_counter(), _cpu()
     from salesreport.data import load_tables
@@ -158,6 +173,28 @@ def run_step(step: str, folder: Path, team: str, month: str, database: bool = Fa
     secs, cpu = time.perf_counter() - t0, _cpu() - c0
     return {"step": step, "seconds": secs, "cpu_seconds": cpu, "import_seconds": imported,
             "base_mb": base, "rows": rows}  # fmt: skip
+
+
+@contextlib.contextmanager
+def sql_server(folder: Path, steps: list[str]):
+    """With a ``sql`` step: a PostgreSQL server holding ``folder``'s tables (its URL in
+    :data:`SQL_ENV` for the children); else nothing."""
+    if "sql" not in steps:
+        yield
+        return
+    sys.path.insert(0, str(ROOT))  # the tests' server, from this checkout
+    from tests.servers import copy_folder_to_postgres, postgres_server
+
+    with postgres_server() as url:
+        t0 = time.perf_counter()
+        names = copy_folder_to_postgres(url, folder, SQL_SCHEMA)
+        print(f"# {len(names)} tables copied into the server in {time.perf_counter() - t0:.1f} s",
+              flush=True)  # fmt: skip
+        os.environ[SQL_ENV] = url
+        try:
+            yield
+        finally:
+            os.environ.pop(SQL_ENV, None)
 
 
 def spawn(step: str, folder: Path, team: str, month: str, source: Path, database: bool) -> dict:
@@ -202,8 +239,9 @@ def main(argv: list[str] | None = None) -> int:
           "team rows: opportunities / activities / orders / leads", flush=True)  # fmt: skip
     for scale in [float(s) for s in args.scales.split(",")]:
         folder = sample_folder(Path(args.dir), scale, args.month, args.fmt)
-        for step in [s for s in args.steps.split(",") if s]:
-            for _ in range(args.repeat):
+        steps = [s for s in args.steps.split(",") if s]
+        with sql_server(folder, steps):
+            for step, _ in [(s, i) for s in steps for i in range(args.repeat)]:
                 r = spawn(step, folder, args.team, args.month, source, args.database)
                 rows = " / ".join(f"{r['rows'].get(t, 0):,}" for t in COUNTED)
                 print(f"{scale:>6g} {step:>7} {r['seconds']:>8.2f} {r['import_seconds']:>7.2f} "

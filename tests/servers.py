@@ -133,24 +133,32 @@ _PG_TYPES = {
     "TIMESTAMP WITH TIME ZONE": "timestamptz",
     "TIMESTAMP": "timestamp",
     "BIGINT": "bigint",
+    "INTEGER": "integer",
     "DOUBLE": "double precision",
     "BOOLEAN": "boolean",
 }
 
 
+#: rows :func:`copy_folder_to_postgres` holds at a time
+COPY_ROWS = 100_000
+
+
 def copy_folder_to_postgres(url: str, folder: Path, schema: str) -> list[str]:
-    """Every ``NAME.csv`` of ``folder`` as a typed table ``schema.NAME`` (types as DuckDB infers
-    them, a column with any unreadable value stays text; numbers in ``amount`` and ``value``
-    columns ``numeric``, as a database stores money), rows in file order. Returns the table
-    names."""
+    """Every ``NAME.csv`` (or ``NAME.parquet``) of ``folder`` as a typed table ``schema.NAME``
+    (types as DuckDB infers them, a column with any unreadable value stays text; numbers in
+    ``amount`` and ``value`` columns ``numeric``, as a database stores money), rows in file
+    order, copied :data:`COPY_ROWS` rows at a time. Returns the table names."""
     import duckdb
     import psycopg
 
     names = []
     with psycopg.connect(url) as conn, duckdb.connect() as duck:
         conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-        for path in sorted(folder.glob("*.csv")):
-            rel = duck.sql(f"SELECT * FROM read_csv('{path}', all_varchar=false)")
+        paths = sorted([*folder.glob("*.csv"), *folder.glob("*.parquet")])
+        for path in paths:
+            read = "read_csv" if path.suffix == ".csv" else "read_parquet"
+            extra = ", all_varchar=false" if path.suffix == ".csv" else ""
+            rel = duck.sql(f"SELECT * FROM {read}('{path}'{extra})")
             cols = []
             for name, typ in zip(rel.columns, rel.types, strict=True):
                 pg = _PG_TYPES[str(typ)]
@@ -159,7 +167,8 @@ def copy_folder_to_postgres(url: str, folder: Path, schema: str) -> list[str]:
                 cols.append(f'"{name}" {pg}')
             conn.execute(f'CREATE TABLE "{schema}"."{path.stem}" ({", ".join(cols)})')
             with conn.cursor().copy(f'COPY "{schema}"."{path.stem}" FROM STDIN') as copy:
-                for row in rel.fetchall():
-                    copy.write_row(row)
+                while rows := rel.fetchmany(COPY_ROWS):
+                    for row in rows:
+                        copy.write_row(row)
             names.append(path.stem)
     return names

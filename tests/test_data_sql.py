@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import sqlite3
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -146,3 +147,99 @@ def test_a_query_naming_two_columns_alike_is_refused_naming_both(tmp_path, monke
     assert "sql:opportunities: column 'amount' is the header of more than one column" in msg
     assert "columns 8 and 10" in msg and "data.sql.tables.opportunities its own name" in msg
     assert "neither" not in msg  # the one problem, not a missing table besides
+
+
+def _read_at_once(conn, query: str):
+    """What reading a database table gave before it was read in batches: every row fetched,
+    each whole column made Arrow at once, the CSV of the table hashed (the independent path)."""
+    import hashlib
+
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    from salesreport.data.read import _cells_table, column_to_arrow
+
+    cur = conn.cursor()
+    cur.execute(query)
+    names = [d[0] for d in cur.description]
+    names, data, kinds = _cells_table(names, cur.fetchall(), column_to_arrow)
+    cur.close()
+    out = pa.BufferOutputStream()
+    pa_csv.write_csv(data.rename_columns(names), out)
+    return names, data, kinds, hashlib.sha256(out.getvalue().to_pybytes()).hexdigest()
+
+
+def assert_read_as_at_once(got, want) -> None:
+    """``_read_query``'s result equals :func:`_read_at_once`'s, value for value."""
+    names, data, kinds, _, digest = got
+    assert (names, kinds, digest) == (want[0], want[2], want[3])
+    assert data.schema == want[1].schema
+    assert data.equals(want[1]), data.to_pydict()
+
+
+def assert_engine_rows_as_at_once(con, got, want) -> None:
+    """``_read_query`` into an engine: the table it filled in the engine reads, through the
+    engine, as :func:`_read_at_once`'s Arrow table registered there: the same types and the
+    same rows in the same order (``con``: the engine's DuckDB connection)."""
+    from salesreport.data.parse import ident
+
+    names, table, kinds, _, digest = got
+    assert (names, kinds, digest) == (want[0], want[2], want[3])
+    con.register("want_at_once", want[1])
+    try:
+        for what in ("DESCRIBE SELECT * FROM {}", "SELECT * FROM {}"):
+            assert (
+                con.execute(what.format(ident(table))).fetchall()
+                == con.execute(what.format("want_at_once")).fetchall()
+            ), what
+    finally:
+        con.unregister("want_at_once")
+
+
+def test_a_table_read_in_batches_is_the_table_read_at_once(tmp_path, monkeypatch):
+    """A database table is fetched a few rows at a time, each batch made Arrow on its own: the
+    same columns, kinds and fingerprint as the whole table made Arrow at once, also where a
+    batch has no value in a column; a column whose batches differ in type (numbers, then
+    text: SQLite allows it) is read again and made Arrow at once, as before."""
+    from salesreport.data import read as read_mod
+
+    path = tmp_path / "mixed.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE t (id INTEGER, n, x REAL, s TEXT, d TEXT)")
+        rows = [
+            (1, None, None, "a", "2026-01-05"),
+            (2, None, None, None, None),
+            (3, None, None, "c,d", "2026-02-05"),
+            (4, 10, 1.5, 'say "hi"', None),
+            (5, 11, None, "", "2026-03-05"),
+            (6, 12, 2.25, "Zürich", "2026-03-06"),
+            (7, "twelve", None, None, None),  # n: text after numbers; x, d: no value here
+            (8, 13, None, "h", None),
+        ]
+        conn.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?)", rows)
+    opened = []
+    real = read_mod._client_cursor
+    monkeypatch.setattr(read_mod, "_client_cursor", lambda c: opened.append(1) or real(c))
+    monkeypatch.setattr(read_mod, "FETCH_ROWS", 3)  # 8 rows: batches of 3, 3 and 2
+    conn, con = sqlite3.connect(path), duckdb.connect()
+    try:
+        for query, reads in (("SELECT id, x, s, d FROM t", 1), ("SELECT * FROM t", 2)):
+            want = _read_at_once(conn, query)
+            for into in (None, con):
+                opened.clear()
+                got = read_mod._read_query(
+                    conn, read_mod._client_cursor, "orders", query, "sqlite:///x", sqlite3.Error,
+                    into,
+                )  # fmt: skip
+                assert len(opened) == reads, query  # read once, or again at once for n
+                if into is None or reads == 2:  # n: made Arrow at once, as before
+                    assert_read_as_at_once(got, want)
+                else:
+                    assert_engine_rows_as_at_once(con, got, want)
+        assert got[2][1] == "text" and got[1]["c1"].to_pylist()[3:7] == ["10", "11", "12", "twelve"]
+        # the engine holds the first query's table; the second's was dropped for the Arrow one
+        made = [r[0] for r in con.execute("SHOW TABLES").fetchall() if r[0].startswith("_sr_sql_")]
+        assert len(made) == 1, made
+    finally:
+        conn.close()
+        con.close()

@@ -7,6 +7,7 @@ within a relative 1e-9, everything else identical.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -345,6 +346,73 @@ def test_a_local_spark_session_reads_tables_from_the_engine_s_parquet_files():
     assert not folder.exists()
     views = {t.name for t in session.catalog.listTables() if t.isTemporary}
     assert "awkward" not in views and not set(made) & views
+
+
+def test_a_postgres_table_is_read_in_batches_from_a_server_cursor_as_at_once(pg_url, monkeypatch):
+    """``data.sql`` reads a table from a cursor on the server a few rows at a time (never the
+    whole result in the process as Python rows): every type a CRM table has (text with the
+    awkward values, double, numeric, bigint, boolean, date, timestamp with and without zone),
+    with batches where a column has no value, reads as the whole result made Arrow at once."""
+    import contextlib
+
+    import duckdb
+    import psycopg
+
+    from salesreport.data import read as read_mod
+    from tests.test_data_sql import (
+        _read_at_once,
+        assert_engine_rows_as_at_once,
+        assert_read_as_at_once,
+    )
+
+    rows = []
+    for i, r in enumerate(AWKWARD.itertuples(index=False)):
+        at = None if pd.isna(r.at) else r.at.to_pydatetime()
+        rows.append((
+            i, r.text, None if pd.isna(r.number) else r.number, r.integer,
+            None if pd.isna(r.flag) else bool(r.flag), None if pd.isna(r.day) else r.day.date(),
+            at, None if at is None else at.replace(tzinfo=dt.UTC),
+            None if i < 3 else f"{i * 1000}.{i}5",  # numeric: none in the first batch
+        ))  # fmt: skip
+    with psycopg.connect(pg_url) as conn:
+        conn.execute(
+            "CREATE TABLE awkward_read (id int, text text, number double precision, "
+            "integer bigint, flag boolean, day date, at timestamp, at_utc timestamptz, "
+            "amount numeric(12, 2))"
+        )
+        conn.cursor().executemany(
+            "INSERT INTO awkward_read VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)", rows
+        )
+    monkeypatch.setattr(read_mod, "FETCH_ROWS", 3)  # 8 rows: batches of 3, 3 and 2
+    fetched = []
+    connect, errors, cursor = read_mod._postgres_reader(pg_url, PG_ENV)
+
+    class Counted:  # the reader's cursor, each fetch's rows counted
+        def __init__(self, conn) -> None:
+            self.cur = cursor(conn)
+            assert isinstance(self.cur, psycopg.ServerCursor)
+
+        def __getattr__(self, name):
+            return getattr(self.cur, name)
+
+        def fetchmany(self, size):
+            got = self.cur.fetchmany(size)
+            fetched.append(len(got))
+            return got
+
+    query = "SELECT * FROM awkward_read ORDER BY id"
+    con = duckdb.connect()
+    with contextlib.closing(connect()) as conn, contextlib.closing(con):
+        got = read_mod._read_query(conn, Counted, "orders", query, pg_url, errors)
+        want = _read_at_once(conn, query)
+        assert fetched == [3, 3, 2, 0]
+        assert_read_as_at_once(got, want)
+        # into a table of the engine, batch by batch: the same rows there
+        into = read_mod._read_query(conn, Counted, "orders", query, pg_url, errors, con)
+        assert_engine_rows_as_at_once(con, into, want)
+    assert got[2] == [
+        "integer", "text", "number", "integer", "bool", "date", "timestamp", "timestamptz", "number"
+    ]  # fmt: skip
 
 
 def test_postgres_wrong_password_names_the_engine_and_never_the_password(pg_url, monkeypatch):

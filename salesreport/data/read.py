@@ -932,10 +932,12 @@ def read_sql_tables(con, url_env: str, tables: dict[str, str]) -> dict[str, RawT
                 f"Check the path in ${url_env}.",
             )
         connect, errors = (lambda: sqlite3.connect(f"file:{path}?mode=ro", uri=True)), sqlite3.Error
+        cursor = _client_cursor
     elif url.split(":", 1)[0] in ("postgres", "postgresql"):
-        connect, errors = _postgres_reader(url, url_env)
+        connect, errors, cursor = _postgres_reader(url, url_env)
     else:
         connect, errors = _sqlalchemy_reader(url, url_env)
+        cursor = _client_cursor
     try:
         conn = connect()
     except ReadError:
@@ -949,7 +951,9 @@ def read_sql_tables(con, url_env: str, tables: dict[str, str]) -> dict[str, RawT
     try:
         out = {}
         for table, spec in tables.items():
-            read = _read_query(conn, table, spec, url, errors)
+            # every team of --all-teams registers the same rows: kept as Arrow until the end
+            into = con if shared is None else None
+            read = _read_query(conn, cursor, table, spec, url, errors, into)
             if shared is not None:
                 shared[url, table, spec] = read
             out[table] = _register_read(con, table, *read)
@@ -959,8 +963,15 @@ def read_sql_tables(con, url_env: str, tables: dict[str, str]) -> dict[str, RawT
 
 
 def _register_read(con, table: str, names, data, kinds, repeats, digest: str) -> RawTable:
-    raw = _register_arrow(con, table, f"sql:{table}", f"sql:{table}", names, data, kinds, repeats)
-    raw.sha256 = digest
+    """The :class:`RawTable` of a database read (:func:`_read_query`): a table of the engine,
+    or an Arrow table registered in it."""
+    path = f"sql:{table}"
+    if isinstance(data, str):
+        raw = RawTable(table, path, path, ident(data), names, kinds, digest, None,
+                       [("table", data)], repeats=repeats)  # fmt: skip
+    else:
+        raw = _register_arrow(con, table, path, path, names, data, kinds, repeats)
+        raw.sha256 = digest
     return raw
 
 
@@ -977,9 +988,19 @@ def _postgres_reader(url: str, url_env: str):
         conn = psycopg.connect(url, connect_timeout=10, application_name="salesreport")
         conn.read_only = True
         conn.execute("SET TIME ZONE 'UTC'")
+        # a cursor's plan is the query's own (the planner otherwise favours the first rows),
+        # so rows come in the order the query alone returns them
+        conn.execute("SET cursor_tuple_fraction = 1")
         return conn
 
-    return connect, psycopg.Error
+    def cursor(conn):  # on the server: the rows come FETCH_ROWS at a time, not all at once
+        return conn.cursor(name="salesreport_read")
+
+    return connect, psycopg.Error, cursor
+
+
+def _client_cursor(conn):
+    return conn.cursor()
 
 
 def _sqlalchemy_reader(url: str, url_env: str):
@@ -995,35 +1016,215 @@ def _sqlalchemy_reader(url: str, url_env: str):
     return (lambda: sqlalchemy.create_engine(url).raw_connection()), Exception
 
 
-def _read_query(conn, table: str, spec: str, url: str, errors) -> tuple:
-    """One table or query through a DB-API connection: ``(column names, Arrow table, kinds,
-    repeated column names, sha256 of its rows)``."""
+#: rows fetched from a database at a time: only these are Python objects at once; the
+#: batches go into a table of the embedded engine (or, for ``--all-teams``, compact Arrow
+#: columns) as they arrive
+FETCH_ROWS = 50_000
+
+
+def _read_query(conn, cursor, table: str, spec: str, url: str, errors, into=None) -> tuple:
+    """One table or query through a DB-API connection (``cursor(conn)`` opens a cursor):
+    ``(column names, rows, kinds, repeated column names, sha256 of its rows)``; the rows are
+    the name of a table of the engine connection ``into`` holding them, or (``into`` None, or
+    the rare case below) an Arrow table.
+
+    The rows are fetched :data:`FETCH_ROWS` at a time and each batch made Arrow columns
+    (:class:`_ArrowColumns`), put into the engine's table and hashed, so the whole result is
+    never held in the process: the same columns, kinds and fingerprint as the whole result
+    made Arrow at once (:func:`_cells_table`). When a column's batches differ in type (a
+    SQLite column holding numbers and text) the rows are read again and made Arrow at once."""
+    query = sql_query(spec)
+    names: list[str] = []
+    target = _EngineTable(into, f"_sr_sql_{table}_{next(_names)}") if into is not None else None
+    digest = _CsvDigest()
     try:
-        cur = conn.cursor()
-        try:
-            cur.execute(sql_query(spec))
+        with contextlib.closing(cursor(conn)) as cur:
+            cur.execute(query)
             names = [d[0] for d in cur.description or []]
-            rows = cur.fetchall()
-        finally:
-            cur.close()
+            columns = _ArrowColumns(len(names), keep=target is None)
+            header = header_names(names)
+            while rows := cur.fetchmany(FETCH_ROWS):
+                batch = columns.add(rows)
+                digest.add(batch.rename_columns(header))
+                if target is not None and columns.agree():
+                    target.add(batch)
+        agree = columns.agree()
+        if names and columns.rows and not agree:
+            with contextlib.closing(_client_cursor(conn)) as cur:
+                cur.execute(query)
+                whole = cur.fetchall()
     except errors as exc:
+        if target is not None:
+            target.drop()
         raise ReadError(
             mask_secret(f"query for {table} failed: {first_line(exc)}", url),
             f"Fix data.sql.tables.{table} in the team's YAML (a table the database has, or "
             "a query it runs).",
         ) from None
-    if not names or not rows:
+    if not names or columns.rows == 0:
         raise ReadError(
             f"the query for {table} returned no rows",
             f"Check data.sql.tables.{table} (its table, or its query's WHERE clause), or leave "
             f"{table} out of data.sql.tables if the team has none.",
         )
     repeats = repeated_headers(names)
-    names, data, kinds = _cells_table(names, rows, column_to_arrow)
-    out = pa.BufferOutputStream()
-    pa_csv.write_csv(data.rename_columns(names), out)  # the fingerprint: the rows as CSV
-    digest = hashlib.sha256(out.getvalue().to_pybytes()).hexdigest()
-    return names, data, kinds, repeats, digest
+    if not agree:
+        if target is not None:
+            target.drop()
+        names, data, kinds = _cells_table(names, whole, column_to_arrow)
+        return names, data, kinds, repeats, csv_digest(data.rename_columns(names))
+    kinds = columns.kinds_of()
+    data = target.name if target is not None else columns.table()
+    return header, data, kinds, repeats, digest.hexdigest()
+
+
+class _ArrowColumns:
+    """A database result's columns made Arrow batch by batch (:func:`column_to_arrow` on each),
+    so that only one batch of rows is ever Python objects; ``keep``: the batches are kept
+    for :meth:`table`.
+
+    :meth:`agree` says whether the batches of every column give what the whole column would
+    give at once (:func:`_cells_table`): each column's present cells of one Python type over
+    all batches, and its batches with a value of one kind and Arrow type (a batch of missing
+    values only, which alone is text, is then missing values of that type)."""
+
+    def __init__(self, width: int, keep: bool = True) -> None:
+        self.chunks: list[list[pa.Array]] = [[] for _ in range(width)]
+        self.kinds: list[str] = [""] * width
+        self.arrow: list[pa.DataType | None] = [None] * width
+        self.types: list[set[type]] = [set() for _ in range(width)]
+        self.rows = 0
+        self.keep = keep
+
+    def add(self, rows: list) -> pa.Table:
+        """The batch ``rows`` as an Arrow table (``c0, c1, ...``)."""
+        arrays = []
+        for j in range(len(self.kinds)):
+            values = [r[j] if j < len(r) else None for r in rows]
+            self.types[j].update(map(type, values))
+            arr, kind = column_to_arrow(values)
+            arrays.append(arr)
+            if self.keep:
+                self.chunks[j].append(arr)
+            if arr.null_count < len(arr):
+                same = self.kinds[j] in ("", kind) and self.arrow[j] in (None, arr.type)
+                self.kinds[j] = kind if same else "mixed"
+                self.arrow[j] = arr.type
+        self.rows += len(rows)
+        return pa.table(arrays, names=[f"c{j}" for j in range(len(arrays))])
+
+    def agree(self) -> bool:
+        return all(
+            len(types - {type(None)}) <= 1 and kind != "mixed"
+            for types, kind in zip(self.types, self.kinds, strict=True)
+        )
+
+    def kinds_of(self) -> list[str]:
+        """Each column's kind (text for a column without a value); only when :meth:`agree`."""
+        return [kind or "text" for kind in self.kinds]
+
+    def table(self) -> pa.Table:
+        """The kept batches as one table (``c0, c1, ...``), a column's batches without a value
+        made missing values of its type; only when :meth:`agree`."""
+        arrays = []
+        for chunk, t in zip(self.chunks, self.arrow, strict=True):
+            t = t or pa.string()  # no value at all: text, as the whole column is
+            arrays.append(
+                pa.chunked_array([a if a.type == t else pa.nulls(len(a), t) for a in chunk], t)
+            )
+        self.chunks = []  # the table holds them now
+        return pa.table(arrays, names=[f"c{j}" for j in range(len(arrays))])
+
+
+class _EngineTable:
+    """A temporary table of the embedded engine (``con``; held within its memory cap, beyond
+    it in its temporary folder) that database batches are put into as they arrive, in
+    order (the table keeps the result's order). Its columns are made from the first batch; one
+    without a value so far (text) takes the type of the first batch that has one; a batch's
+    column without a value is missing values of the table's type."""
+
+    def __init__(self, con, name: str) -> None:
+        self.con, self.name = con, name
+        self.types: list[str] = []
+        self.valued: list[bool] = []
+
+    def add(self, batch: pa.Table) -> None:
+        view = f"{self.name}_batch"
+        self.con.register(view, batch)
+        try:
+            valued = [c.null_count < len(c) for c in batch.columns]
+            if not self.types:
+                self.con.execute(
+                    f"CREATE TEMP TABLE {ident(self.name)} AS SELECT * FROM {ident(view)}"
+                )
+            else:
+                batch_types = self._types(f"SELECT * FROM {ident(view)}")
+                for j, (has, had) in enumerate(zip(valued, self.valued, strict=True)):
+                    if has and not had and batch_types[j] != self.types[j]:
+                        self.con.execute(
+                            f"ALTER TABLE {ident(self.name)} ALTER COLUMN c{j} "
+                            f"SET DATA TYPE {batch_types[j]}"
+                        )
+                cast = ", ".join(f"CAST(c{j} AS {t})" for j, t in enumerate(self._types(None)))
+                self.con.execute(f"INSERT INTO {ident(self.name)} SELECT {cast} FROM {ident(view)}")
+            self.types = self._types(None)
+            self.valued = [a or b for a, b in zip(valued, self.valued or valued, strict=True)]
+        finally:
+            self.con.unregister(view)
+
+    def _types(self, query: str | None) -> list[str]:
+        query = query or f"SELECT * FROM {ident(self.name)}"
+        return [row[1] for row in self.con.execute(f"DESCRIBE {query}").fetchall()]
+
+    def drop(self) -> None:
+        self.con.execute(f"DROP TABLE IF EXISTS {ident(self.name)}")
+
+
+class _CsvDigest:
+    """sha256 of batches written one after the other as one CSV text by Arrow (the header
+    once): a batch's missing values write as nothing whatever their type, so this is the
+    hash of the whole table written at once (:func:`csv_digest`)."""
+
+    def __init__(self) -> None:
+        self.sink = _Sha256Sink()
+        self.header = True
+
+    def add(self, batch: pa.Table) -> None:
+        with pa.PythonFile(self.sink, mode="w") as out:
+            pa_csv.write_csv(batch, out, pa_csv.WriteOptions(include_header=self.header))
+        self.sink.closed = False
+        self.header = False
+
+    def hexdigest(self) -> str:
+        return self.sink.hash.hexdigest()
+
+
+class _Sha256Sink:
+    """A file-like sink that only hashes what is written to it."""
+
+    closed = False
+
+    def __init__(self) -> None:
+        self.hash = hashlib.sha256()
+
+    def write(self, data) -> int:
+        self.hash.update(data)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def csv_digest(data: pa.Table) -> str:
+    """sha256 of ``data`` written as CSV by Arrow (header and rows), the fingerprint of a
+    database table: hashed as it is written, never held as one text."""
+    sink = _Sha256Sink()
+    with pa.PythonFile(sink, mode="w") as out:
+        pa_csv.write_csv(data, out)
+    return sink.hash.hexdigest()
 
 
 # --------------------------------------------------------------------------- one file, as pandas
