@@ -7,7 +7,8 @@ stopped at the end. As root the server runs as the ``postgres`` user the package
 (PostgreSQL refuses to run as root).
 
 Spark: PySpark's local session (Java from Debian when missing), the driver bound to the
-loopback address, no web UI.
+loopback address, no web UI; and a standalone cluster (a master and a worker, on the
+loopback address) for what a session on a cluster does differently.
 
 Without a server the tests skip, saying why; with ``CI`` set they fail instead: CI must run
 them.
@@ -23,6 +24,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -112,18 +114,84 @@ def postgres_server():
         shutil.rmtree(root, ignore_errors=True)
 
 
-def spark_session():
-    """PySpark's local session on the loopback address (one per process, as PySpark keeps)."""
+def _need_spark() -> None:
+    """Skip (fail with ``CI``) without PySpark or Java."""
     try:
         import pyspark  # noqa: F401
     except ModuleNotFoundError:
         unavailable("PySpark is not installed (pip install 'salesreport[spark]')")
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         unavailable("Java is not installed (apt install openjdk-17-jre-headless)")
+
+
+def spark_session():
+    """PySpark's local session on the loopback address (one per process, as PySpark keeps)."""
+    _need_spark()
     from salesreport.backends import open_engine
     from salesreport.params import EngineParams
 
     return open_engine(EngineParams(kind="spark", master="local[2]"))
+
+
+def _spark_class() -> Path:
+    """PySpark's ``spark-class`` (the launcher of Spark's own servers)."""
+    import pyspark
+
+    return Path(pyspark.__file__).parent / "bin" / "spark-class"
+
+
+@contextlib.contextmanager
+def spark_cluster(cores: int = 1, memory: str = "1g"):
+    """A Spark standalone cluster on the loopback address: a master and one worker, each its
+    own Java process started with PySpark's ``spark-class``, no web UI reachable from
+    outside; yields the master's URL (``spark://127.0.0.1:PORT``) once the worker has
+    registered, and stops both at the end. The worker runs executors as processes of
+    their own: a session on this master is a cluster's, not a local one."""
+    _need_spark()
+    root = Path(tempfile.mkdtemp(prefix="salesreport-spark-"))
+    env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_LOG_DIR": str(root),
+           "SPARK_WORKER_DIR": str(root / "work"), "SPARK_LOCAL_DIRS": str(root / "tmp"),
+           # no REST submission server (its port is fixed: two clusters would collide)
+           "SPARK_MASTER_OPTS": "-Dspark.master.rest.enabled=false"}  # fmt: skip
+    port = free_port()
+    url = f"spark://127.0.0.1:{port}"
+    procs: list[subprocess.Popen] = []
+
+    def start(name: str, *args: str) -> Path:
+        log = root / f"{name}.log"
+        with open(log, "w") as out:
+            procs.append(
+                subprocess.Popen(
+                    [str(_spark_class()), *args], env=env, stdout=out, stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                )
+            )  # fmt: skip
+        return log
+
+    def wait_for(log: Path, text: str, what: str) -> None:
+        deadline = time.monotonic() + 120
+        while text not in (log.read_text(errors="replace") if log.exists() else ""):
+            if any(p.poll() is not None for p in procs) or time.monotonic() > deadline:
+                raise RuntimeError(f"the Spark {what} did not start: {log.read_text()[-2000:]}")
+            time.sleep(0.2)
+
+    try:
+        master = start("master", "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
+                       "--port", str(port), "--webui-port", str(free_port()))  # fmt: skip
+        wait_for(master, "I have been elected leader", "master")
+        start("worker", "org.apache.spark.deploy.worker.Worker", url, "--host", "127.0.0.1",
+              "--cores", str(cores), "--memory", memory, "--webui-port", str(free_port()))  # fmt: skip
+        wait_for(master, "Registering worker", "worker")
+        yield url
+    finally:
+        for proc in procs[::-1]:
+            proc.terminate()
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 #: DuckDB's inferred CSV types -> the PostgreSQL types a CRM database would use

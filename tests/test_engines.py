@@ -213,11 +213,23 @@ SPARK_METRICS = [
 ]  # fmt: skip
 
 
-def test_spark_computes_kpis_cohorts_and_revenue_as_duckdb(loaded_emea):
+def _some_frames(engine, params, month: str) -> dict[str, pd.DataFrame]:
+    """Five KPIs of different kinds (:data:`SPARK_METRICS`), the revenue series and the
+    cohorts, computed by ``engine``."""
     from salesreport.cohorts import cohort_table
-    from salesreport.kpis.compiler import engine_for, evaluate
+    from salesreport.kpis.compiler import evaluate
     from salesreport.periods import windows_frame
     from salesreport.revenue import monthly_revenue
+
+    return {
+        "kpis": evaluate(engine, params, windows_frame(month, 2), SPARK_METRICS, "region"),
+        "revenue": monthly_revenue(engine, end_month=month).reset_index(),
+        "cohorts": cohort_table(engine, month),
+    }
+
+
+def test_spark_computes_kpis_cohorts_and_revenue_as_duckdb(loaded_emea):
+    from salesreport.kpis.compiler import engine_for
 
     spark_session()  # skips (or fails in CI) without PySpark or Java
     month = REPORT_MONTH
@@ -226,19 +238,65 @@ def test_spark_computes_kpis_cohorts_and_revenue_as_duckdb(loaded_emea):
     duck = engine_for(tables, month, params)
     spark = engine_for(tables, month, _with_engine(params, kind="spark", master="local[2]"))
     assert spark.name == "spark"
-    windows = windows_frame(month, 2)
-    want = {
-        "kpis": evaluate(duck, params, windows, SPARK_METRICS, "region"),
-        "revenue": monthly_revenue(duck, end_month=month).reset_index(),
-        "cohorts": cohort_table(duck, month),
-    }
-    got = {
-        "kpis": evaluate(spark, params, windows, SPARK_METRICS, "region"),
-        "revenue": monthly_revenue(spark, end_month=month).reset_index(),
-        "cohorts": cohort_table(spark, month),
-    }
+    want = _some_frames(duck, params, month)
+    got = _some_frames(spark, params, month)
     assert set(want["kpis"]["metric"]) == set(SPARK_METRICS)
     assert_same_frames(got, want, "spark")
+
+
+def test_a_spark_cluster_computes_kpis_cohorts_and_revenue_as_duckdb(
+    loaded_emea, sample_dir, tmp_path
+):
+    """``engine.master`` naming a cluster: a standalone master and worker (on the loopback
+    address), whose executors run in processes of their own, so the tables reach them
+    through the driver (not from the driver's files). The five KPIs, the revenue series and
+    the cohorts equal DuckDB's. Run in a process of its own: PySpark keeps one session per
+    process, the other tests' local one here."""
+    import subprocess
+    import sys
+
+    from salesreport.kpis.compiler import engine_for
+    from tests.servers import spark_cluster
+
+    month = REPORT_MONTH
+    params = load_params("emea")
+    want = _some_frames(engine_for(loaded_emea[month].tables, month, params), params, month)
+    with spark_cluster() as url:
+        code = "import sys; from tests.test_engines import _cluster_child; _cluster_child(*sys.argv[1:])"
+        proc = subprocess.run(
+            [sys.executable, "-c", code, url, str(sample_dir), month, str(tmp_path)],
+            cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True,
+            timeout=900, check=False,
+        )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    seen = json.loads((tmp_path / "session.json").read_text())
+    assert seen["master"] == url and seen["executors"] >= 1
+    assert seen["reads_local_files"] is False
+    got = {name: pd.read_pickle(tmp_path / f"{name}.pkl") for name in want}
+    assert set(got["kpis"]["metric"]) == set(SPARK_METRICS)
+    assert_same_frames(got, want, "spark cluster")
+
+
+def _cluster_child(url: str, sample: str, month: str, out: str) -> None:
+    """The cluster test's process: the EMEA sample's frames computed on the cluster at
+    ``url``, saved in ``out`` with what the session was (``session.json``)."""
+    from salesreport.data import load_tables
+    from salesreport.kpis.compiler import engine_for
+
+    params = load_params("emea")
+    tables = load_tables(params, Path(sample), month).tables
+    loopback = {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
+    spark = engine_for(tables, month, _with_engine(params, kind="spark", master=url,
+                                                     options=loopback))  # fmt: skip
+    sc = spark.backend._session.sparkContext
+    frames = _some_frames(spark, params, month)
+    for name, frame in frames.items():
+        frame.to_pickle(Path(out) / f"{name}.pkl")
+    executors = sc._jsc.sc().getExecutorMemoryStatus().size() - 1  # less the driver
+    seen = {"master": sc.master, "executors": executors,
+            "reads_local_files": spark._spark_reads_local_files()}  # fmt: skip
+    (Path(out) / "session.json").write_text(json.dumps(seen))
+    spark.close()
 
 
 # ----------------------------------------------------------------------- errors and secrets
