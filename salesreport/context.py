@@ -289,8 +289,14 @@ def build_context(
     frames: MutableMapping[str, pd.DataFrame] | None = None,
     engine=None,
     forecaster=None,
+    tables_engine=None,
 ) -> ReportContext:
     """Compute every frame of the report from already loaded (as-of ``month``) tables.
+
+    ``engine``: the engine to compute in, holding the tables (a DuckDB team's load's own);
+    without it the team's engine is opened here and given the tables, streamed from
+    ``tables_engine`` (the loader's engine, :attr:`salesreport.data.load.LoadResult.engine`)
+    when given, else from the pandas ``tables``; it is closed at the end.
 
     ``frames`` is where each frame is put as soon as it is computed (a new ``dict`` when
     not given); the pipeline passes :meth:`ContextWriter.frames`, which saves each one at
@@ -321,7 +327,7 @@ def build_context(
     if own_engine:  # the tables into the team's engine, once for every computation
         from salesreport.kpis.compiler import engine_for
 
-        engine = engine_for(tables, month, params)
+        engine = engine_for(tables, month, params, source=tables_engine)
     notes: dict[str, Any] = {}
     frames = {} if frames is None else frames
     frames["quality"] = quality if quality is not None else pd.DataFrame()
@@ -1377,4 +1383,5 @@ def report_context(
         quality=loaded.quality.to_frame(),
         quality_rows=loaded.quality.rows(),
         engine=loaded.engine_for(params),
+        tables_engine=loaded.engine,
     )

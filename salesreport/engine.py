@@ -33,7 +33,7 @@ import pandas as pd
 import pyarrow as pa
 
 if TYPE_CHECKING:  # ibis is imported when an engine is made (about 0.8 s)
-    from collections.abc import Iterator
+    from collections.abc import Iterable, Iterator
 
     import ibis.expr.types as ir
 
@@ -246,14 +246,36 @@ class Engine:
 
     def _temporary(self, name: str, table: pa.Table) -> ir.Table:
         """An Arrow table as a temporary table of the backend (Spark: a temporary view)."""
+        return self._temporary_batches(name, table.schema, table.to_batches(COPY_ROWS))
+
+    def _temporary_batches(
+        self, name: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch]
+    ) -> ir.Table:
+        """:meth:`_temporary` of the rows ``batches`` give, one after the other: PostgreSQL and
+        a local Spark session take them one at a time, so only one is held here."""
         if self.name == "spark":
-            return self._spark_view(name, table)
+            return self._spark_view(name, schema, batches)
         if self.name == "postgres":
-            return self._copy_to_postgres(name, table)
+            return self._copy_to_postgres(name, schema, batches)
+        table = pa.Table.from_batches(list(batches), schema)
         return self.backend.create_table(name, table, temp=True, overwrite=True)
 
-    def _spark_view(self, name: str, table: pa.Table) -> ir.Table:
-        """An Arrow table as a temporary view of the Spark session.
+    def copy_tables(self, source: Engine) -> Engine:
+        """Every table of ``source`` (the loader's embedded engine, holding a team's tables
+        in the engine types with ``_row``) into this engine under its name, streamed
+        (:meth:`_temporary_batches`): a server engine is given the loaded tables without
+        their rows ever being pandas frames or one Arrow table in this process. The tables
+        are those :meth:`register_tables` makes of the same tables as pandas."""
+        for name, expr in source._tables.items():
+            schema, batches = source._batches([expr])
+            with self._failures():
+                self._tables[name] = self._temporary_batches(name, schema, batches)
+        return self
+
+    def _spark_view(
+        self, name: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch]
+    ) -> ir.Table:
+        """Arrow record batches (of ``schema``) as a temporary view of the Spark session.
 
         A local session (``local``, ``local[N]``, ``local-cluster[...]``: every process on
         this machine) reads it from a Parquet file written in the engine's own temporary
@@ -263,8 +285,9 @@ class Engine:
         heap. A cluster's executors cannot read the driver's disk, so there the Arrow table
         goes through the driver (``createDataFrame``)."""
         session = self.backend._session
-        table = _spark_ready(table)
-        schema = _spark_schema(table.schema)
+        ready = _spark_ready(schema.empty_table()).schema
+        spark_schema = _spark_schema(ready)
+        parts = (_spark_ready(pa.Table.from_batches([b], schema)) for b in batches)
         if self._spark_reads_local_files():
             import pyarrow.parquet as pq
 
@@ -274,10 +297,13 @@ class Engine:
                 self._folder = tempfile.mkdtemp(prefix="sr-spark-")
             # not named after the view alone: Spark skips files whose names begin with "_"
             path = f"{self._folder}/view-{name}.parquet"
-            pq.write_table(table, path)
-            frame = session.read.schema(schema).parquet(path)
+            with pq.ParquetWriter(path, ready) as writer:
+                for part in parts:
+                    writer.write_table(part)
+            frame = session.read.schema(spark_schema).parquet(path)
         else:
-            frame = session.createDataFrame(table, schema=schema)
+            table = pa.concat_tables([ready.empty_table(), *parts])
+            frame = session.createDataFrame(table, schema=spark_schema)
         frame.createOrReplaceTempView(name)
         self._views.append(name)
         return self.backend.table(name)
@@ -286,10 +312,12 @@ class Engine:
         """Whether the Spark session's executors run on this machine (a local master)."""
         return self.backend._session.sparkContext.master.startswith("local")
 
-    def _copy_to_postgres(self, name: str, table: pa.Table) -> ir.Table:
-        """An Arrow table into a new temporary table of the PostgreSQL session by one ``COPY``
-        of CSV text written by Arrow, :data:`COPY_ROWS` rows at a time (Ibis inserts a
-        memtable row by row: 113.7 s for the 100x sample's EMEA tables, against 9.4-10.6 s).
+    def _copy_to_postgres(
+        self, name: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch]
+    ) -> ir.Table:
+        """Arrow record batches (of ``schema``) into a new temporary table of the PostgreSQL
+        session by one ``COPY`` of CSV text written by Arrow, a batch at a time (Ibis inserts
+        a memtable row by row: 113.7 s for the 100x sample's EMEA tables, against 9.4-10.6 s).
 
         Every value that is not missing is quoted, so an empty string stays an empty string
         and only a missing value (unquoted, empty) is NULL; numbers are written as the
@@ -300,15 +328,15 @@ class Engine:
         import pyarrow.csv as pacsv
 
         self.backend.create_table(
-            name, schema=ibis.Schema.from_pyarrow(table.schema), temp=True, overwrite=True
+            name, schema=ibis.Schema.from_pyarrow(schema), temp=True, overwrite=True
         )
         options = pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
-        columns = ", ".join('"' + c.replace('"', '""') + '"' for c in table.column_names)
+        columns = ", ".join('"' + c.replace('"', '""') + '"' for c in schema.names)
         quoted = '"' + name.replace('"', '""') + '"'
         con = self.backend.con
         sql = f"COPY {quoted} ({columns}) FROM STDIN WITH (FORMAT csv)"
         with con.cursor() as cursor, con.transaction(), cursor.copy(sql) as copy:
-            for batch in table.to_batches(max_chunksize=COPY_ROWS):
+            for batch in batches:
                 text = io.BytesIO()
                 pacsv.write_csv(batch, text, options)
                 copy.write(text.getbuffer())

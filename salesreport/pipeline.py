@@ -626,6 +626,7 @@ def _compute(params, loaded, month: str, paths: RunPaths, forecaster=None, outpu
         ledger_path=paths.ledger,
         frames=writer.frames,
         engine=loaded.engine_for(params),  # a DuckDB team: the tables are there already
+        tables_engine=loaded.engine,  # a server's: streamed from there
         forecaster=forecaster,
     )
     writer.finish(ctx.notes)  # the context is complete

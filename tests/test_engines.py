@@ -63,10 +63,52 @@ def _with_engine(params, **engine):
 
 
 def _frames(params, loaded, month):
+    """The report's files computed by ``params``'s engine, given the tables as a report run
+    gives them: streamed from the loader's engine (``tables_engine``)."""
     from salesreport.context import build_context
 
-    ctx = build_context(params, loaded.tables, month)
+    ctx = build_context(params, loaded.tables, month, tables_engine=loaded.engine)
     return {name: ctx.frames[name] for name in OUTPUT_FRAMES}
+
+
+def _engine_tables(engine) -> dict[str, pa.Table]:
+    return {n: engine.backend.to_pyarrow(t.order_by("_row")) for n, t in engine._tables.items()}
+
+
+@pytest.mark.parametrize("kind", ["postgres", "spark"])
+def test_tables_streamed_from_the_loader_equal_the_tables_given_as_pandas(
+    kind, pg_url, loaded_emea, monkeypatch
+):
+    """A server engine is given a report run's tables batch by batch from the loader's
+    engine (``Engine.copy_tables``, a few rows at a time here): each table reads back from
+    the server as the same table given from pandas frames (``register_tables``)."""
+    from salesreport.backends import open_engine
+    from salesreport.data.pit import as_of
+
+    if kind == "spark":
+        spark_session()  # skips (or fails in CI) without PySpark or Java
+    monkeypatch.setenv(PG_ENV, pg_url)
+    monkeypatch.setattr("salesreport.engine.FETCH_ROWS", 1000)  # several batches a table
+    spec = EngineParams(kind=kind, url_env=PG_ENV) if kind == "postgres" else EngineParams(
+        kind="spark", master="local[2]"
+    )  # fmt: skip
+    loaded = loaded_emea[REPORT_MONTH]
+    cut = as_of(loaded.tables, REPORT_MONTH, copy=False)[0]
+    given = open_engine(spec).register_tables(cut)
+    try:
+        want = _engine_tables(given)
+    finally:
+        given.close()
+    streamed = open_engine(spec).copy_tables(loaded.engine)
+    try:
+        got = _engine_tables(streamed)
+    finally:
+        streamed.close()
+    assert set(got) == set(want) == set(cut.present())
+    assert max(len(t) for t in want.values()) > 10_000  # streamed in batches of 1,000
+    for name, table in want.items():
+        assert got[name].schema == table.schema, name
+        assert got[name].equals(table), name
 
 
 def assert_same_frames(got: dict, want: dict, engine: str) -> None:

@@ -130,18 +130,22 @@ def compute_kpi_parts(
         yield from Compilation(engine, params, month).kpi_parts(extra)
 
 
-def engine_for(tables: Tables, month: str, params: TeamParams | None = None) -> Engine:
+def engine_for(
+    tables: Tables, month: str, params: TeamParams | None = None, source: Engine | None = None
+) -> Engine:
     """The engine ``params.engine`` names (default: an embedded DuckDB) holding ``tables`` cut
-    to ``month`` (point in time)."""
+    to ``month`` (point in time). ``source``: the loader's engine, holding the same tables
+    already cut (:attr:`salesreport.data.load.LoadResult.engine`): they are streamed from it
+    (:meth:`Engine.copy_tables`) instead of made pandas frames here."""
     from salesreport.backends import open_engine
     from salesreport.data.pit import as_of
     from salesreport.params import params_source
 
-    cut = as_of(tables, month, copy=False)[0]
+    cut = None if source is not None else as_of(tables, month, copy=False)[0]
     spec = params.engine if params is not None else None
     engine = open_engine(spec, params_source(params) if params is not None else "")
     try:
-        return engine.register_tables(cut)
+        return engine.register_tables(cut) if cut is not None else engine.copy_tables(source)
     except BaseException:
         engine.close()
         raise
