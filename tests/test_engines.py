@@ -473,15 +473,17 @@ def test_a_postgres_table_is_read_in_batches_from_a_server_cursor_as_at_once(pg_
             None if pd.isna(r.flag) else bool(r.flag), None if pd.isna(r.day) else r.day.date(),
             at, None if at is None else at.replace(tzinfo=dt.UTC),
             None if i < 3 else f"{i * 1000}.{i}5",  # numeric: none in the first batch
+            None,  # a column without any value
+            float("nan") if i == 4 else i / 7,  # NaN: a missing number, as psycopg reads it
         ))  # fmt: skip
     with psycopg.connect(pg_url) as conn:
         conn.execute(
             "CREATE TABLE awkward_read (id int, text text, number double precision, "
             "integer bigint, flag boolean, day date, at timestamp, at_utc timestamptz, "
-            "amount numeric(12, 2))"
+            "amount numeric(12, 2), nothing date, ratio double precision, code uuid)"
         )
         conn.cursor().executemany(
-            "INSERT INTO awkward_read VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)", rows
+            "INSERT INTO awkward_read VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", rows
         )
     monkeypatch.setattr(read_mod, "FETCH_ROWS", 3)  # 8 rows: batches of 3, 3 and 2
     fetched = []
@@ -500,7 +502,8 @@ def test_a_postgres_table_is_read_in_batches_from_a_server_cursor_as_at_once(pg_
             fetched.append(len(got))
             return got
 
-    query = "SELECT * FROM awkward_read ORDER BY id"
+    query = "SELECT id, text, number, integer, flag, day, at, at_utc, amount, nothing, ratio " \
+        "FROM awkward_read ORDER BY id"  # fmt: skip
     con = duckdb.connect()
     with contextlib.closing(connect()) as conn, contextlib.closing(con):
         got = read_mod._read_query(conn, Counted, "orders", query, pg_url, errors)
@@ -510,8 +513,15 @@ def test_a_postgres_table_is_read_in_batches_from_a_server_cursor_as_at_once(pg_
         # into a table of the engine, batch by batch: the same rows there
         into = read_mod._read_query(conn, Counted, "orders", query, pg_url, errors, con)
         assert_engine_rows_as_at_once(con, into, want)
+        # copied by the server as CSV text the engine parses (every type above): the same
+        copied = read_mod._copy_query(conn, "orders", query, pg_url, errors, con)
+        assert_engine_rows_as_at_once(con, copied, want)
+        # a type outside those (uuid): left to the cursor
+        with_code = "SELECT id, code FROM awkward_read"
+        assert read_mod._copy_query(conn, "orders", with_code, pg_url, errors, con) is None
     assert got[2] == [
-        "integer", "text", "number", "integer", "bool", "date", "timestamp", "timestamptz", "number"
+        "integer", "text", "number", "integer", "bool", "date", "timestamp", "timestamptz",
+        "number", "text", "number",
     ]  # fmt: skip
 
 

@@ -70,11 +70,14 @@ data:
   query. Rows keep the order the query returns, the order that breaks ties such as "the
   later row": give the query an `ORDER BY` when that matters. The rows that messages and the
   data-quality section name are numbered as in a file with its header row: the query's
-  first row is row 2. A database's rows are fetched 50,000 at a time (PostgreSQL: from a
-  cursor in the server) and put into the embedded database as they come, never the whole
-  table as rows in the process (`--all-teams` keeps each table as compact Arrow columns
-  until every team has read it); the values and their types are what the whole result
-  would give at once. In a report run the embedded database is a file in the run's work
+  first row is row 2. PostgreSQL writes a query's rows as CSV text (`COPY ... TO STDOUT`)
+  that the embedded database reads with each column's type (text, integers, floats and
+  `numeric` as floats, booleans, dates, timestamps with or without zone; any other type, and
+  other databases: fetched 50,000 rows at a time, from a cursor in the server), never the
+  whole table as rows in the process (`--all-teams` keeps each table as compact Arrow
+  columns until every team has read it); the values and their types are what the whole
+  result read through the driver would give: a NaN is a missing number, a column without
+  any value is text. In a report run the embedded database is a file in the run's work
   folder, so large tables are kept on disk.
 - **`engine: postgres` with `data.sql`**: the numbers are computed in the PostgreSQL
   server `data.sql.url_env` names (or `engine: {kind: postgres, url_env: OTHER}`): the

@@ -953,7 +953,11 @@ def read_sql_tables(con, url_env: str, tables: dict[str, str]) -> dict[str, RawT
         for table, spec in tables.items():
             # every team of --all-teams registers the same rows: kept as Arrow until the end
             into = con if shared is None else None
-            read = _read_query(conn, cursor, table, spec, url, errors, into)
+            read = None
+            if into is not None and cursor is not _client_cursor:  # PostgreSQL
+                read = _copy_query(conn, table, spec, url, errors, into)
+            if read is None:
+                read = _read_query(conn, cursor, table, spec, url, errors, into)
             if shared is not None:
                 shared[url, table, spec] = read
             out[table] = _register_read(con, table, *read)
@@ -1056,17 +1060,9 @@ def _read_query(conn, cursor, table: str, spec: str, url: str, errors, into=None
     except errors as exc:
         if target is not None:
             target.drop()
-        raise ReadError(
-            mask_secret(f"query for {table} failed: {first_line(exc)}", url),
-            f"Fix data.sql.tables.{table} in the team's YAML (a table the database has, or "
-            "a query it runs).",
-        ) from None
+        raise _query_failed(table, exc, url) from None
     if not names or columns.rows == 0:
-        raise ReadError(
-            f"the query for {table} returned no rows",
-            f"Check data.sql.tables.{table} (its table, or its query's WHERE clause), or leave "
-            f"{table} out of data.sql.tables if the team has none.",
-        )
+        raise _no_rows_from(table)
     repeats = repeated_headers(names)
     if not agree:
         if target is not None:
@@ -1076,6 +1072,110 @@ def _read_query(conn, cursor, table: str, spec: str, url: str, errors, into=None
     kinds = columns.kinds_of()
     data = target.name if target is not None else columns.table()
     return header, data, kinds, repeats, digest.hexdigest()
+
+
+#: PostgreSQL column types (type OIDs) a query's rows are copied in as CSV text the embedded
+#: engine parses (:func:`_copy_query`): ``(engine type, kind)``, the kind that the values
+#: psycopg gives would have (:func:`column_to_arrow`); ``numeric`` is a double, as a
+#: ``Decimal`` is made a float there
+_PG_COPY_TYPES = {
+    25: ("VARCHAR", "text"), 1043: ("VARCHAR", "text"), 1042: ("VARCHAR", "text"),
+    19: ("VARCHAR", "text"), 20: ("BIGINT", "integer"), 21: ("BIGINT", "integer"),
+    23: ("BIGINT", "integer"), 700: ("DOUBLE", "number"), 701: ("DOUBLE", "number"),
+    1700: ("DOUBLE", "number"), 16: ("BOOLEAN", "bool"), 1082: ("DATE", "date"),
+    1114: ("TIMESTAMP", "timestamp"), 1184: ("TIMESTAMPTZ", "timestamptz"),
+}  # fmt: skip
+
+
+def _copy_query(conn, table: str, spec: str, url: str, errors, into) -> tuple | None:
+    """:func:`_read_query` into the engine ``into`` for a PostgreSQL query whose columns are
+    all of :data:`_PG_COPY_TYPES`: the server writes the rows as CSV (``COPY ... TO STDOUT``)
+    into a file the engine reads with each column's type, instead of every value becoming a
+    Python object (EMEA at 100x the sample: 82 s -> 46 s). The same rows, types and kinds as
+    :func:`_read_query`'s (a missing number, or NaN, is missing; a column without a value
+    is text); ``None`` when a column has another type (read by :func:`_read_query`)."""
+    import shutil
+    import tempfile
+
+    import duckdb
+
+    query = sql_query(spec).strip().rstrip(";").rstrip()
+    name = f"_sr_sql_{table}_{next(_names)}"
+    folder = tempfile.mkdtemp(prefix="salesreport-sql-")
+    path = Path(folder) / "rows.csv"
+    try:
+        try:
+            with contextlib.closing(conn.cursor(name="salesreport_describe")) as cur:
+                cur.execute(query)  # declared, not run: the columns and their types
+                described = [(d[0], d[1]) for d in cur.description or []]
+            if not described or any(t not in _PG_COPY_TYPES for _, t in described):
+                return None
+            sql = f"COPY ({query}) TO STDOUT WITH (FORMAT csv)"
+            with conn.cursor() as cur, open(path, "wb") as out, cur.copy(sql) as copy:
+                for data in copy:
+                    out.write(data)
+        except errors as exc:
+            raise _query_failed(table, exc, url) from None
+        names = [n for n, _ in described]
+        types = [_PG_COPY_TYPES[t] for _, t in described]
+        columns = ", ".join(f"'c{j}': '{t}'" for j, (t, _) in enumerate(types))
+        try:
+            into.execute(
+                f"CREATE TEMP TABLE {ident(name)} AS SELECT * FROM read_csv("
+                f"{sql_text(str(path))}, columns = {{{columns}}}, header = false, delim = ',', "
+                "quote = '\"', escape = '\"', allow_quoted_nulls = false, strict_mode = true, "
+                "auto_detect = false)"
+            )
+        except duckdb.Error:  # text the engine does not read as the server wrote it
+            return None  # (a value longer than its line limit, say): the cursor reads it
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    rows, *present = into.execute(
+        f"SELECT count(*), {', '.join(f'count(c{j})' for j in range(len(types)))} "
+        f"FROM {ident(name)}"
+    ).fetchone()
+    if rows == 0:
+        into.execute(f"DROP TABLE {ident(name)}")
+        raise _no_rows_from(table)
+    kinds = []
+    for j, ((engine_type, kind), n) in enumerate(zip(types, present, strict=True)):
+        col = f"c{j}"
+        if engine_type == "DOUBLE":  # NaN is a missing number, as psycopg's float is
+            into.execute(f"UPDATE {ident(name)} SET {col} = NULL WHERE isnan({col})")
+            n = into.execute(f"SELECT count({col}) FROM {ident(name)}").fetchone()[0]
+        if n == 0 and engine_type != "VARCHAR":  # no value at all: text
+            into.execute(f"ALTER TABLE {ident(name)} ALTER COLUMN {col} SET DATA TYPE VARCHAR")
+            kind = "text"
+        kinds.append(kind)
+    header = header_names(names)
+    digest = _CsvDigest()
+    reader = into.execute(f"SELECT * FROM {ident(name)}").fetch_record_batch(FETCH_ROWS)
+    # the engine's zone is named Etc/UTC, which Arrow writes +0000 where it writes Z for UTC
+    utc = pa.schema(
+        [
+            f.with_type(pa.timestamp("us", tz="UTC")) if getattr(f.type, "tz", None) else f
+            for f in reader.schema
+        ]
+    )
+    for batch in reader:
+        digest.add(pa.Table.from_batches([batch]).cast(utc).rename_columns(header))
+    return header, name, kinds, repeated_headers(names), digest.hexdigest()
+
+
+def _query_failed(table: str, exc: BaseException, url: str) -> ReadError:
+    return ReadError(
+        mask_secret(f"query for {table} failed: {first_line(exc)}", url),
+        f"Fix data.sql.tables.{table} in the team's YAML (a table the database has, or "
+        "a query it runs).",
+    )
+
+
+def _no_rows_from(table: str) -> ReadError:
+    return ReadError(
+        f"the query for {table} returned no rows",
+        f"Check data.sql.tables.{table} (its table, or its query's WHERE clause), or leave "
+        f"{table} out of data.sql.tables if the team has none.",
+    )
 
 
 class _ArrowColumns:
