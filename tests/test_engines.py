@@ -75,23 +75,19 @@ def _engine_tables(engine) -> dict[str, pa.Table]:
     return {n: engine.backend.to_pyarrow(t.order_by("_row")) for n, t in engine._tables.items()}
 
 
-@pytest.mark.parametrize("kind", ["postgres", "spark"])
 def test_tables_streamed_from_the_loader_equal_the_tables_given_as_pandas(
-    kind, pg_url, loaded_emea, monkeypatch
+    pg_url, loaded_emea, monkeypatch
 ):
     """A server engine is given a report run's tables batch by batch from the loader's
     engine (``Engine.copy_tables``, a few rows at a time here): each table reads back from
-    the server as the same table given from pandas frames (``register_tables``)."""
+    PostgreSQL as the same table given from pandas frames (``register_tables``). (A local
+    Spark session's streamed tables: ``test_spark_computes_kpis_cohorts_and_revenue_as_duckdb``.)"""
     from salesreport.backends import open_engine
     from salesreport.data.pit import as_of
 
-    if kind == "spark":
-        spark_session()  # skips (or fails in CI) without PySpark or Java
     monkeypatch.setenv(PG_ENV, pg_url)
     monkeypatch.setattr("salesreport.engine.FETCH_ROWS", 1000)  # several batches a table
-    spec = EngineParams(kind=kind, url_env=PG_ENV) if kind == "postgres" else EngineParams(
-        kind="spark", master="local[2]"
-    )  # fmt: skip
+    spec = EngineParams(kind="postgres", url_env=PG_ENV)
     loaded = loaded_emea[REPORT_MONTH]
     cut = as_of(loaded.tables, REPORT_MONTH, copy=False)[0]
     given = open_engine(spec).register_tables(cut)
@@ -270,7 +266,9 @@ def _some_frames(engine, params, month: str) -> dict[str, pd.DataFrame]:
     }
 
 
-def test_spark_computes_kpis_cohorts_and_revenue_as_duckdb(loaded_emea):
+def test_spark_computes_kpis_cohorts_and_revenue_as_duckdb(loaded_emea, monkeypatch):
+    """On a local session given the tables as a report run gives them: streamed from the
+    loader's engine into Parquet files, batch by batch (batches of 1,000 here)."""
     from salesreport.kpis.compiler import engine_for
 
     spark_session()  # skips (or fails in CI) without PySpark or Java
@@ -278,7 +276,9 @@ def test_spark_computes_kpis_cohorts_and_revenue_as_duckdb(loaded_emea):
     params = load_params("emea")
     tables = loaded_emea[month].tables
     duck = engine_for(tables, month, params)
-    spark = engine_for(tables, month, _with_engine(params, kind="spark", master="local[2]"))
+    monkeypatch.setattr("salesreport.engine.FETCH_ROWS", 1000)  # several batches a table
+    spark = engine_for(tables, month, _with_engine(params, kind="spark", master="local[2]"),
+                       source=loaded_emea[month].engine)  # fmt: skip
     assert spark.name == "spark"
     want = _some_frames(duck, params, month)
     got = _some_frames(spark, params, month)

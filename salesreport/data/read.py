@@ -924,6 +924,7 @@ def read_sql_tables(con, url_env: str, tables: dict[str, str]) -> dict[str, RawT
     shared = _SHARED
     if shared is not None and all((url, t, spec) in shared for t, spec in tables.items()):
         return {t: _register_read(con, t, *shared[url, t, spec]) for t, spec in tables.items()}
+    postgres = url.split(":", 1)[0] in ("postgres", "postgresql")
     if url.startswith("sqlite:///"):
         path = url[len("sqlite:///") :]
         if not Path(path).exists():
@@ -933,7 +934,7 @@ def read_sql_tables(con, url_env: str, tables: dict[str, str]) -> dict[str, RawT
             )
         connect, errors = (lambda: sqlite3.connect(f"file:{path}?mode=ro", uri=True)), sqlite3.Error
         cursor = _client_cursor
-    elif url.split(":", 1)[0] in ("postgres", "postgresql"):
+    elif postgres:
         connect, errors, cursor = _postgres_reader(url, url_env)
     else:
         connect, errors = _sqlalchemy_reader(url, url_env)
@@ -954,7 +955,7 @@ def read_sql_tables(con, url_env: str, tables: dict[str, str]) -> dict[str, RawT
             # every team of --all-teams registers the same rows: kept as Arrow until the end
             into = con if shared is None else None
             read = None
-            if into is not None and cursor is not _client_cursor:  # PostgreSQL
+            if into is not None and postgres:
                 read = _copy_query(conn, table, spec, url, errors, into)
             if read is None:
                 read = _read_query(conn, cursor, table, spec, url, errors, into)
