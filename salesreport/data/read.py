@@ -1151,15 +1151,8 @@ def _copy_query(conn, table: str, spec: str, url: str, errors, into) -> tuple | 
     header = header_names(names)
     digest = _CsvDigest()
     reader = into.execute(f"SELECT * FROM {ident(name)}").fetch_record_batch(FETCH_ROWS)
-    # the engine's zone is named Etc/UTC, which Arrow writes +0000 where it writes Z for UTC
-    utc = pa.schema(
-        [
-            f.with_type(pa.timestamp("us", tz="UTC")) if getattr(f.type, "tz", None) else f
-            for f in reader.schema
-        ]
-    )
     for batch in reader:
-        digest.add(pa.Table.from_batches([batch]).cast(utc).rename_columns(header))
+        digest.add(pa.Table.from_batches([batch]).rename_columns(header))
     return header, name, kinds, repeated_headers(names), digest.hexdigest()
 
 
@@ -1282,31 +1275,32 @@ class _EngineTable:
 
 
 class _CsvDigest:
-    """sha256 of batches written one after the other as one CSV text by Arrow (the header
-    once): a batch's missing values write as nothing whatever their type, so this is the
-    hash of the whole table written at once (:func:`csv_digest`)."""
-
-    def __init__(self) -> None:
-        self.sink = _Sha256Sink()
-        self.header = True
-
-    def add(self, batch: pa.Table) -> None:
-        with pa.PythonFile(self.sink, mode="w") as out:
-            pa_csv.write_csv(batch, out, pa_csv.WriteOptions(include_header=self.header))
-        self.sink.closed = False
-        self.header = False
-
-    def hexdigest(self) -> str:
-        return self.sink.hash.hexdigest()
-
-
-class _Sha256Sink:
-    """A file-like sink that only hashes what is written to it."""
+    """sha256 of tables written one after the other as one CSV text by Arrow (the header
+    once), hashed as it is written, never held as one text: a batch's missing values write
+    as nothing whatever their type, so batches hash as the whole table written at once.
+    Times with a zone are written in UTC's name (the engine names its zone ``Etc/UTC``,
+    which Arrow writes ``+0000`` where it writes ``Z`` for ``UTC``). Also the file-like
+    object Arrow writes to."""
 
     closed = False
 
     def __init__(self) -> None:
         self.hash = hashlib.sha256()
+        self.header = True
+
+    def add(self, batch: pa.Table) -> _CsvDigest:
+        utc = pa.schema(
+            [f.with_type(pa.timestamp("us", tz="UTC")) if getattr(f.type, "tz", None) else f
+             for f in batch.schema]
+        )  # fmt: skip
+        with pa.PythonFile(self, mode="w") as out:
+            options = pa_csv.WriteOptions(include_header=self.header)
+            pa_csv.write_csv(batch.cast(utc), out, options)
+        self.header = False
+        return self
+
+    def hexdigest(self) -> str:
+        return self.hash.hexdigest()
 
     def write(self, data) -> int:
         self.hash.update(data)
@@ -1315,17 +1309,14 @@ class _Sha256Sink:
     def flush(self) -> None:
         pass
 
-    def close(self) -> None:
-        self.closed = True
+    def close(self) -> None:  # Arrow closes its file after each table; more may follow
+        pass
 
 
 def csv_digest(data: pa.Table) -> str:
     """sha256 of ``data`` written as CSV by Arrow (header and rows), the fingerprint of a
-    database table: hashed as it is written, never held as one text."""
-    sink = _Sha256Sink()
-    with pa.PythonFile(sink, mode="w") as out:
-        pa_csv.write_csv(data, out)
-    return sink.hash.hexdigest()
+    database table (:class:`_CsvDigest`)."""
+    return _CsvDigest().add(data).hexdigest()
 
 
 # --------------------------------------------------------------------------- one file, as pandas
