@@ -232,21 +232,35 @@ class ReportContext:
         return rows.iloc[0].to_dict()
 
 
-def _save_kpis(frames: _FrameSink, parts, params: TeamParams, month: str) -> pd.DataFrame:
+#: seconds between two lines saying how many KPI rows are saved (:func:`_save_kpis`)
+KPI_PROGRESS_SECONDS = 20.0
+
+
+def _save_kpis(
+    frames: _FrameSink, parts, params: TeamParams, month: str, progress=None
+) -> pd.DataFrame:
     """Save the KPI rows ``parts`` (:func:`salesreport.kpis.compiler.compute_kpi_parts`) with
     their status (``kpi_status``) as they come, one part at a time, and keep ``kpis`` as
     the file's columns of ``kpis.csv`` (:class:`SavedRows`, what the output files are written
     from). Returns the report month's rows, all that :func:`grade_okrs` reads; or, without
-    any row, the empty frame (saved by the caller as a run without a sink saves it)."""
+    any row, the empty frame (saved by the caller as a run without a sink saves it).
+    ``progress(text)`` is told how many rows are saved every :data:`KPI_PROGRESS_SECONDS`."""
+    import time
+
     from salesreport.kpis import KPI_COLUMNS, kpi_status
 
     first, month_rows = [], []
 
     def with_status():
+        n, said = 0, time.perf_counter()
         for part in parts:
             if not first:
                 first.append(part)
             month_rows.append(part[part["period"] == month])
+            n += len(part)
+            if progress is not None and time.perf_counter() - said >= KPI_PROGRESS_SECONDS:
+                progress(f"KPIs: {n:,} rows computed and saved")
+                said = time.perf_counter()
             yield kpi_status(part, params)
 
     statuses = with_status()
@@ -308,6 +322,9 @@ def build_context(
     written from it); without any KPI row both are saved as frames. In a plain ``dict``
     (JupyterLab) both are frames; their rows are the same.
 
+    ``progress(text)``, when given, is told each part as it starts (monthly revenue,
+    forecasts, cohorts, KPIs) and, on a long KPI computation, how many rows are saved.
+
     ``forecaster`` (the pipeline's :class:`salesreport.forecast.process.ForecastProcess`)
     computes the forecasts (:func:`forecast_frames`) in a process of its own while the
     cohorts and KPIs are computed here; without one they are computed here first. The
@@ -334,11 +351,11 @@ def build_context(
     frames["quality_rows"] = quality_rows if quality_rows is not None else pd.DataFrame()
     frames["missing_metrics"] = missing_metrics(tables)
 
-    step("revenue")
+    step("monthly revenue")
     y = monthly_revenue(engine, end_month=month)
     frames["revenue"] = y.rename("revenue").to_frame().reset_index().astype({"period": str})
 
-    step("forecasts")
+    step("forecasts" + (" (in a process of their own)" if forecaster is not None else ""))
     inputs = forecast_inputs(params, tables, month, engine, y, ledger_path)
     frames["ledger"] = inputs.ledger
     frames["revenue_targets"] = inputs.revenue_targets
@@ -377,7 +394,9 @@ def build_context(
     # the forecast KPIs go in as the KPI rows are assembled (no copy of millions of rows)
     extra = lambda: publish_forecasts(wait=True).kpi_rows  # noqa: E731
     if isinstance(frames, _FrameSink):  # saved as they are fetched, never held whole
-        kpis = _save_kpis(frames, compute_kpi_parts(params, month, engine, extra), params, month)
+        kpis = _save_kpis(
+            frames, compute_kpi_parts(params, month, engine, extra), params, month, progress
+        )
     else:
         kpis = compute_kpis(None, params, month, extra=extra, engine=engine)
     done = publish_forecasts(wait=True)  # taken already, unless the KPI engine was replaced
@@ -800,6 +819,15 @@ class SavedRows:
         with pa.OSFile(str(self.path)) as f:
             schema = pa.ipc.open_file(f).schema
         return pa.schema([schema.field(c) for c in self.columns]) if self.columns else schema
+
+    @property
+    def num_rows(self) -> int:
+        """How many rows are saved (from the file's batch headers, without reading the rows)."""
+        import pyarrow as pa
+
+        with pa.memory_map(str(self.path)) as f:
+            file = pa.ipc.open_file(f)
+            return sum(file.get_batch(i).num_rows for i in range(file.num_record_batches))
 
     def reader(self):
         """A ``pyarrow.RecordBatchReader`` of the rows (read once)."""

@@ -7,8 +7,11 @@ the bytes pandas' ``to_csv(index=False, float_format="%.12g", lineterminator="\\
 for the same frame: floats as ``'%.12g' % value`` (DuckDB's ``printf`` is C's), missing values
 empty, fields quoted by the minimal rule (a comma, a quote or a line break), ``True`` /
 ``False``. ``tests/test_outputs.py`` holds the two writers to that, byte for byte.
-``kpis.parquet`` holds the same rows as ``kpis.csv``, typed (numbers as doubles, empty as
-null), for teams whose KPI file is too large to open as CSV.
+``kpis.parquet`` holds every KPI row, typed (numbers as doubles, empty as null), for teams
+whose KPI file is too large to open as CSV. ``kpis.csv`` holds the same rows up to the team's
+``kpis_csv_max_rows`` (default: the 1,048,575 rows below its header that a spreadsheet opens);
+a larger team's ``kpis.csv`` leaves per-rep rows out (:func:`kpis_csv_rows`), and the run says
+so.
 """
 
 from __future__ import annotations
@@ -20,6 +23,10 @@ import pandas as pd
 from pandas.api.types import infer_dtype
 
 FLOAT_FORMAT = "%.12g"
+#: the rows below its header that a spreadsheet opens (Excel and LibreOffice: 1,048,576 in all)
+SPREADSHEET_ROWS = 1_048_575
+#: a per-rep row of kpis.csv (its segment is a rep: ``owner_id=R012``)
+REP_ROW = "coalesce(starts_with(segment, 'owner_id='), false)"
 CSV_FILES = (
     "kpis.csv",
     "okrs.csv",
@@ -31,15 +38,71 @@ CSV_FILES = (
 )
 
 
-def write_outputs(ctx, stage: Path) -> None:
-    """The month's CSV files (and ``kpis.parquet``) from the context's frames into ``stage``."""
+def write_outputs(ctx, stage: Path) -> dict[str, str]:
+    """The month's CSV files (and ``kpis.parquet``) from the context's frames into ``stage``.
+
+    Returns what a file leaves out, by file name (``kpis.csv`` over the team's
+    ``kpis_csv_max_rows``: :func:`kpis_csv_rows`), also put in ``ctx.notes["left_out"]``."""
+    left_out = {}
     for name in CSV_FILES:
-        write_csv(ctx.frames[name.removesuffix(".csv")], stage / name)
+        frame = ctx.frames[name.removesuffix(".csv")]
+        where = None
+        if name == "kpis.csv":
+            where, note = kpis_csv_rows(frame, ctx.month, ctx.params.kpis_csv_max_rows)
+            if note:
+                left_out[name] = note
+        write_csv(frame, stage / name, where=where)
     write_parquet(ctx.frames["kpis"], stage / "kpis.parquet")
+    ctx.notes["left_out"] = left_out
+    return left_out
 
 
-def write_csv(df, path: Path) -> None:
-    """``df`` (periods as text) as a report CSV (module docstring), written by DuckDB.
+def kpis_csv_rows(kpis, month: str, limit: int) -> tuple[str | None, str | None]:
+    """Which KPI rows ``kpis.csv`` holds: a condition on its columns (``None``: every row) and
+    the sentence saying what it leaves out (``None``: nothing).
+
+    Every row when there are at most ``limit`` (``0``: no limit). Beyond, a file no
+    spreadsheet opens whole helps nobody (a thousand reps make millions of per-rep rows, most
+    of them months a rep did nothing in): the per-rep rows (segment ``owner_id=...``) of the
+    months before ``month`` are left out, the report month's kept in its four windows; and
+    when that is still over the limit, every per-rep row. The team's and every other
+    segment's rows are always there; ``kpis.parquet`` holds every row.
+    """
+    if not limit:
+        return None, None
+    rows = _Rows(kpis)
+    n = rows.count()
+    if n <= limit:
+        return None, None
+    con = _connection()
+    try:
+        con.register("frame", rows.raw())
+        reps, past = con.execute(
+            f"SELECT count(*) FILTER (WHERE {REP_ROW}), count(*) FILTER (WHERE {REP_ROW} AND "
+            "period IS DISTINCT FROM $month) FROM frame",
+            {"month": month},
+        ).fetchone()
+    finally:
+        con.close()
+    if n - past <= limit:
+        where, left, what = (
+            f"NOT ({REP_ROW} AND period IS DISTINCT FROM '{month}')",
+            past,
+            f"the per-rep rows (segment owner_id=...) of the months before {month}",
+        )
+    else:
+        where, left, what = f"NOT {REP_ROW}", reps, "every per-rep row (segment owner_id=...)"
+    note = (
+        f"{n:,} KPI rows are more than kpis_csv_max_rows ({limit:,}, the rows a spreadsheet "
+        f"opens): kpis.csv leaves out {what}, {left:,} rows; kpis.parquet holds every row. "
+        "Set kpis_csv_max_rows: 0 in the team's YAML to write them all."
+    )
+    return where, note
+
+
+def write_csv(df, path: Path, where: str | None = None) -> None:
+    """``df`` (periods as text) as a report CSV (module docstring), written by DuckDB; only
+    the rows meeting ``where`` (a condition on its columns) when given.
 
     A frame DuckDB cannot write the same way (one column, a label that is not text, a column
     of dates or mixed objects, text with a carriage return or a ``#``) is written by pandas itself,
@@ -50,13 +113,13 @@ def write_csv(df, path: Path) -> None:
     rows = _Rows(df)
     select = _select(rows.csv_kinds())
     if select is None:
-        _pandas_csv(rows.to_pandas(), path)
+        _pandas_csv(_meeting(rows.to_pandas(), where), path)
         return
     con = _connection()
     try:
         con.register("frame", rows.scan())
         if _quoted_by_duckdb_only(con, rows.text_columns):
-            _pandas_csv(rows.to_pandas(), path)
+            _pandas_csv(_meeting(rows.to_pandas(), where), path)
             return
         if rows.saved:  # a reader is read once
             con.unregister("frame")
@@ -65,9 +128,26 @@ def write_csv(df, path: Path) -> None:
             # order): 100x's kpis.csv took 960 MB, on one 300 MB and 1.7 s more
             con.execute("SET threads = 1")
         target = str(path).replace("'", "''")
-        con.execute(f"COPY (SELECT {select} FROM frame) TO '{target}' (FORMAT CSV, HEADER)")
+        only = f" WHERE {where}" if where else ""
+        con.execute(f"COPY (SELECT {select} FROM frame{only}) TO '{target}' (FORMAT CSV, HEADER)")
     finally:
         con.close()
+
+
+def _meeting(df: pd.DataFrame, where: str | None) -> pd.DataFrame:
+    """The rows of ``df`` meeting ``where``, told by DuckDB as the CSV writer tells them (one
+    rule), for the frames pandas writes."""
+    from salesreport.context import periods_as_text
+
+    if not where:
+        return df
+    con = _connection()
+    try:
+        con.register("frame", _text_frame(periods_as_text(df)))
+        keep = con.execute(f"SELECT coalesce({where}, false) AS k FROM frame").fetchnumpy()["k"]
+    finally:
+        con.close()
+    return df[np.asarray(keep, dtype=bool)]
 
 
 def write_parquet(df, path: Path) -> None:
@@ -179,6 +259,9 @@ class _Rows:
 
     def to_pandas(self) -> pd.DataFrame:
         return self.df.to_pandas() if self.saved else self.df
+
+    def count(self) -> int:
+        return self.df.num_rows if self.saved else len(self.df)
 
 
 def _select(kinds: list[tuple[str, str]] | None) -> str | None:

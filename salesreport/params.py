@@ -222,6 +222,7 @@ class TeamParams(_Strict):
     gross_margin: float = Field(1.0, gt=0, le=1)
     ramp_threshold: float = Field(0.8, gt=0, le=2)
     history_months: int = Field(24, ge=12, le=120)
+    kpis_csv_max_rows: int = Field(1_048_575, ge=0)  # 0: no limit (salesreport.outputs)
     per_rep: bool = False
     workers: int = Field(2, ge=1, le=16)
     notebook_timeout: int = Field(600, ge=10)  # seconds per notebook cell

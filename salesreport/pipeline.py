@@ -83,6 +83,11 @@ class Progress:
         if not self.quiet:
             print(text, file=self.stream, flush=True)
 
+    def part(self, name: str) -> None:
+        """A part of the current step starting, or how far it is (a long step says what it
+        does: at 200 times the sample the KPIs take minutes)."""
+        self.say(f"    {name} ...")
+
     @contextlib.contextmanager
     def step(self, name: str) -> Iterator[None]:
         self.n += 1
@@ -417,7 +422,9 @@ def _compute_team(b: _TeamBuild, data, forecaster) -> None:
     try:
         with b.progress.step("Compute KPIs, cohorts and forecasts"):
             # the next team is computed first: its output files are written after
-            b.ctx = _compute(b.params, b.loaded, b.month, b.paths, forecaster, outputs=False)
+            b.ctx = _compute(
+                b.params, b.loaded, b.month, b.paths, forecaster, outputs=False, progress=b.progress
+            )
         if b.late:
             b.jobs = prepare_notebooks(
                 b.params, b.month, b.paths, b.loaded.tables, b.partial, shared=True
@@ -471,7 +478,7 @@ def _run_locked(
                     jobs = prepare_notebooks(params, month, paths, loaded.tables, partial)
                     workers_ = start_workers(start_order(jobs), workers or params.workers)
                 with progress.step("Compute KPIs, cohorts and forecasts"):
-                    ctx = _compute(params, loaded, month, paths, forecaster)
+                    ctx = _compute(params, loaded, month, paths, forecaster, progress=progress)
         except BaseException:
             _stop(workers_)
             raise
@@ -532,6 +539,7 @@ class _Kept:
     loaded: object
     forecast: pd.DataFrame
     forecast_targets: pd.DataFrame
+    left_out: dict  # what an output file leaves out, by file (salesreport.outputs.write_outputs)
 
     @classmethod
     def of(cls, ctx, loaded) -> _Kept:
@@ -544,6 +552,7 @@ class _Kept:
             loaded,
             ctx.frames["forecast"],
             ctx.frames["forecast_targets"],
+            ctx.notes.get("left_out", {}),
         )
         loaded.release()
         return kept
@@ -588,7 +597,10 @@ def _publish_run(
             started,
             kept.headline,
             partial,
+            kept.left_out,
         )
+        for file, note in kept.left_out.items():
+            progress.say(f"    {file}: {note}")
 
     with progress.step("Publish"):
         undo = []
@@ -608,11 +620,14 @@ def _publish_run(
     return RunResult(out_dir=paths.out_dir, timings=dict(progress.timings), pages=pages)
 
 
-def _compute(params, loaded, month: str, paths: RunPaths, forecaster=None, outputs=True):
+def _compute(
+    params, loaded, month: str, paths: RunPaths, forecaster=None, outputs=True, progress=None
+):
     """Every number of the report, each frame saved where the notebooks read it as soon as it
     is computed: the notebooks start on the tables and the first frames meanwhile; the
     forecasts in ``forecaster``'s process (:class:`salesreport.forecast.process.ForecastProcess`).
-    ``outputs``: the output files are written too (else by the caller, later)."""
+    ``outputs``: the output files are written too (else by the caller, later). ``progress``
+    (:class:`Progress`) is told each part as it starts."""
     from salesreport.context import ContextWriter, build_context
 
     writer = ContextWriter(paths.work / "context")
@@ -628,6 +643,7 @@ def _compute(params, loaded, month: str, paths: RunPaths, forecaster=None, outpu
         engine=loaded.engine_for(params),  # a DuckDB team: the tables are there already
         tables_engine=loaded.engine,  # a server's: streamed from there
         forecaster=forecaster,
+        progress=progress.part if progress is not None else None,
     )
     writer.finish(ctx.notes)  # the context is complete
     if outputs:
@@ -993,8 +1009,13 @@ def write_index(
         title, what = AUDIENCE_TITLES[page]
         reports.append({"href": f"{page}.html", "title": title, "what": what})
     rep_pages.sort(key=lambda r: (r["name"].casefold(), r["href"]))
+    left_out = ctx.notes.get("left_out", {})  # salesreport.outputs.write_outputs
     files = [
-        {"href": name, "name": name, "what": what}
+        {
+            "href": name,
+            "name": name,
+            "what": f"{what}. {left_out[name]}" if name in left_out else what,
+        }
         for name, what in FILES_WHAT.items()
         if (stage / name).exists() or name in ("run.json", DEFINITIONS_PAGE)
     ]
@@ -1076,6 +1097,7 @@ def write_run_json(
     started,
     headline: str = "",
     partial: bool = False,
+    left_out: dict | None = None,
 ) -> None:
     doc = {
         "team": params.team,
@@ -1094,6 +1116,8 @@ def write_run_json(
         "versions": package_versions(),
         "git_commit": _git_commit(),
         "timings_seconds": timings,
+        # what an output file leaves out and why, by file (kpis.csv over kpis_csv_max_rows)
+        "left_out": left_out or {},
     }
     (stage / "run.json").write_text(json.dumps(doc, indent=2, default=str), encoding="utf-8")
 

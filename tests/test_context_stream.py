@@ -97,9 +97,14 @@ def test_private_names_never_wait_for_the_context(tmp_path):
     assert time.monotonic() - started < 1
 
 
-def test_every_frame_saved_while_computing_equals_the_frame_the_run_ends_with(tmp_path, sample_dir):
+def test_every_frame_saved_while_computing_equals_the_frame_the_run_ends_with(
+    tmp_path, sample_dir, monkeypatch
+):
     """Frames are saved the moment they are set: none may change afterwards, or the notebooks
-    (which read the saved files) and the CSVs (written from memory) would disagree."""
+    (which read the saved files) and the CSVs (written from memory) would disagree. The
+    computation says each part as it starts, and how many KPI rows are saved (here after
+    every part of them)."""
+    from salesreport import context
     from salesreport.context import build_context, periods_as_text
     from salesreport.data import load_tables
     from tests.conftest import REPORT_MONTH
@@ -108,11 +113,17 @@ def test_every_frame_saved_while_computing_equals_the_frame_the_run_ends_with(tm
     loaded = load_tables(params, str(sample_dir), REPORT_MONTH)
     writer = ContextWriter(tmp_path)
     writer.begin(params, REPORT_MONTH, loaded.tables)
+    said = []
+    monkeypatch.setattr(context, "KPI_PROGRESS_SECONDS", 0.0)
     ctx = build_context(
         params, loaded.tables, REPORT_MONTH, quality=loaded.quality.to_frame(),
-        quality_rows=loaded.quality.rows(), frames=writer.frames,
+        quality_rows=loaded.quality.rows(), frames=writer.frames, progress=said.append,
     )  # fmt: skip
     writer.finish(ctx.notes)
+    assert said[:4] == ["monthly revenue", "forecasts", "cohorts", "KPIs"]
+    counts = [int(t.split()[1].replace(",", "")) for t in said[4:]]
+    assert all(t.endswith(" rows computed and saved") for t in said[4:]) and counts
+    assert counts == sorted(counts) and counts[-1] <= len(ctx.frames["kpis"].to_pandas())
     saved = load_context(tmp_path, wait_seconds=5)
     # kpis is not a frame of its own: the notebooks read kpi_status, the same rows plus three
     # columns, and the run's kpis.csv is written from that file's columns; a saved context

@@ -147,3 +147,103 @@ def test_kpis_parquet_holds_the_csv_rows_typed(tmp_path):
     assert back["value"].iloc[0] == 1250.5 and pd.isna(back["value"].iloc[1])
     assert back["target"].isna().tolist() == [True, False]
     assert list(back.columns) == list(kpis.columns)
+
+
+def _kpi_rows() -> pd.DataFrame:
+    """Eight KPI rows of October 2026's report: the team, a region, two reps (one a rep id
+    with a ``#``, which pandas writes), over September and October."""
+    return pd.DataFrame(
+        {
+            "metric": ["calls"] * 8,
+            "window": ["month"] * 8,
+            "period": pd.PeriodIndex(
+                [
+                    "2026-09",
+                    "2026-10",
+                    "2026-09",
+                    "2026-10",
+                    "2026-09",
+                    "2026-10",
+                    "2026-09",
+                    "2026-10",
+                ],
+                freq="M",
+            ),  # fmt: skip
+            "segment": [
+                "all",
+                "all",
+                "owner_id=R1",
+                "owner_id=R1",
+                "owner_id=R#2",
+                "owner_id=R#2",
+                "region=DE",
+                "region=DE",
+            ],  # fmt: skip
+            "value": [10.0, 12.0, 4.0, 5.0, 6.0, 7.0, 10.0, np.nan],
+            "target": np.nan,
+            "prior": np.nan,
+            "unit": "count",
+        }
+    )
+
+
+@pytest.mark.parametrize("saved", [False, True], ids=["frame", "saved rows"])
+@pytest.mark.parametrize("hash_in_id", [False, True], ids=["duckdb writes", "pandas writes"])
+def test_kpis_csv_leaves_per_rep_rows_out_only_beyond_its_limit(tmp_path, saved, hash_in_id):
+    """8 rows, 4 of them a rep's, 2 of those in months before October. Within the limit every
+    row; over it, first the reps' earlier months go (6 rows left), then every rep row (4)."""
+    import pyarrow as pa
+
+    from salesreport.context import SavedRows, periods_as_text
+    from salesreport.outputs import kpis_csv_rows
+
+    df = _kpi_rows()
+    if not hash_in_id:
+        df["segment"] = df["segment"].str.replace("#", "")
+    rows = df
+    if saved:
+        path = tmp_path / "kpis.arrow"
+        table = pa.Table.from_pandas(periods_as_text(df), preserve_index=False)
+        with pa.OSFile(str(path), "wb") as f, pa.ipc.new_file(f, table.schema) as w:
+            w.write_table(table, max_chunksize=3)
+        rows = SavedRows(path)
+        assert rows.num_rows == 8
+    expected = {  # limit -> (rows kept by position, rows left out, what)
+        0: (range(8), 0, None),
+        8: (range(8), 0, None),
+        7: ([0, 1, 3, 5, 6, 7], 2, "months before 2026-10"),
+        6: ([0, 1, 3, 5, 6, 7], 2, "months before 2026-10"),
+        5: ([0, 1, 6, 7], 4, "every per-rep row"),
+    }
+    for limit, (kept, left, what) in expected.items():
+        where, note = kpis_csv_rows(rows, "2026-10", limit)
+        out = tmp_path / f"kpis-{limit}.csv"
+        write_csv(rows, out, where=where)
+        want = df.iloc[list(kept)].reset_index(drop=True)
+        assert out.read_bytes() == _pandas_csv(want), limit
+        if what is None:
+            assert where is None and note is None
+        else:
+            assert what in note and f"{left:,} rows" in note and f"({limit:,}," in note
+
+
+def test_a_report_run_records_what_kpis_csv_leaves_out(tmp_path):
+    """write_outputs on a context over its limit: kpis.csv without the reps' earlier months,
+    kpis.parquet every row, and the sentence in the context's notes."""
+    from types import SimpleNamespace
+
+    from salesreport.outputs import CSV_FILES, write_outputs
+    from salesreport.params import TeamParams
+
+    frames = {name.removesuffix(".csv"): pd.DataFrame({"a": [1], "b": ["x"]}) for name in CSV_FILES}
+    frames["kpis"] = _kpi_rows().assign(segment=lambda d: d["segment"].str.replace("#", ""))
+    ctx = SimpleNamespace(
+        frames=frames, month="2026-10", notes={},
+        params=TeamParams(team="emea", kpis_csv_max_rows=6),
+    )  # fmt: skip
+    left_out = write_outputs(ctx, tmp_path)
+    assert set(left_out) == {"kpis.csv"} and ctx.notes["left_out"] == left_out
+    written = pd.read_csv(tmp_path / "kpis.csv")
+    assert written["segment"].tolist() == ["all", "all", "owner_id=R1", "owner_id=R2",
+                                           "region=DE", "region=DE"]  # fmt: skip
+    assert len(pd.read_parquet(tmp_path / "kpis.parquet")) == 8

@@ -765,7 +765,10 @@ def test_the_run_lets_its_numbers_and_tables_go_while_the_pages_run(
         if p.stem in ("na", "apac"):  # one team: --all-teams builds only EMEA
             p.unlink()
     p = root / "params" / "emea.yaml"
-    p.write_text(p.read_text() + "audiences: [executive]\nnotebook_timeout: 120\n")
+    # and more KPI rows than kpis.csv takes: what it leaves out is said (both paths)
+    p.write_text(
+        p.read_text() + "audiences: [executive]\nnotebook_timeout: 120\nkpis_csv_max_rows: 1000\n"
+    )
     computed, seen = [], []
     keep = pipeline._Kept.of.__func__
 
@@ -797,5 +800,12 @@ def test_the_run_lets_its_numbers_and_tables_go_while_the_pages_run(
     out = root / "reports" / "emea" / REPORT_MONTH
     run = json.loads((out / "run.json").read_text())
     assert run["headline"].startswith("Revenue ") and run["inputs"]["tables"]["orders"]["rows_kept"]
+    assert "kpis.csv leaves out" in run["left_out"]["kpis.csv"]
+    assert "kpis.csv leaves out" in (out / "index.html").read_text()
+    csv, parquet = pd.read_csv(out / "kpis.csv"), pd.read_parquet(out / "kpis.parquet")
+    reps = parquet["segment"].str.startswith("owner_id=")
+    # the sample's team and segment rows alone are more: kpis.csv keeps them, no rep's row
+    assert "every per-rep row" in run["left_out"]["kpis.csv"] and reps.any()
+    assert csv["segment"].tolist() == parquet.loc[~reps, "segment"].tolist()
     ledger = pd.read_csv(root / "reports" / "emea" / "forecast_ledger.csv")
     assert (ledger["made_in"] == REPORT_MONTH).any()
