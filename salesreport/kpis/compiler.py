@@ -805,20 +805,26 @@ def _employed(run: Compilation, source: S.Source, ms: list[Measure]) -> ir.Table
 def _retention(run: Compilation, source: S.Source, ms: list[Measure]) -> ir.Table:
     """Net and gross revenue retention at each window's last month e: the customers with a
     purchase in months e-23 .. e-12; ``base`` their revenue then, ``net`` their revenue in
-    months e-11 .. e, ``gross`` the same capped per customer at its earlier revenue."""
+    months e-11 .. e, ``gross`` the same capped per customer at its earlier revenue.
+
+    A customer's figures are worked out once, from its months (the same rows under each of
+    its labels: ``all``, its product, its region...), then added up under each label: at 200
+    times the sample, 15 s for every label's rows joined with every end, 4 s this way."""
     import ibis
 
     W = run.W
     ends = W.select(e=W.e).distinct()
     r = source.rows
-    j = r.join(ends, (r.m >= ends.e - (2 * NRR_MONTHS - 1)) & (r.m <= ends.e))
+    months = r.select("c", "m", "revenue").distinct()
+    j = months.join(ends, (months.m >= ends.e - (2 * NRR_MONTHS - 1)) & (months.m <= ends.e))
     early = j.m <= j.e - NRR_MONTHS
-    per = j.group_by(["seg", "c", "e"]).agg(
+    per = j.group_by(["c", "e"]).agg(
         earlier=rules.total(ibis.ifelse(early, j.revenue, 0.0)),
         later=rules.total(ibis.ifelse(early, 0.0, j.revenue)),
         bought=rules.flag(early).sum(),
     )
     per = per.filter(per.bought > 0)
+    per = per.join(r.select("seg", "c").distinct(), "c")
     at = per.group_by(["seg", "e"]).agg(
         base=rules.total(per.earlier),
         net=rules.total(per.later),
