@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import infer_dtype, is_scalar
+from pandas.api.types import is_scalar
 
 from salesreport.params import (
     TeamParams,
@@ -237,42 +237,47 @@ KPI_PROGRESS_SECONDS = 20.0
 
 
 def _save_kpis(
-    frames: _FrameSink, parts, params: TeamParams, month: str, progress=None
+    frames: _FrameSink, batches, params: TeamParams, month: str, progress=None
 ) -> pd.DataFrame:
-    """Save the KPI rows ``parts`` (:func:`salesreport.kpis.compiler.compute_kpi_parts`) with
-    their status (``kpi_status``) as they come, one part at a time, and keep ``kpis`` as
-    the file's columns of ``kpis.csv`` (:class:`SavedRows`, what the output files are written
-    from). Returns the report month's rows, all that :func:`grade_okrs` reads; or, without
-    any row, the empty frame (saved by the caller as a run without a sink saves it).
-    ``progress(text)`` is told how many rows are saved every :data:`KPI_PROGRESS_SECONDS`."""
+    """Save the KPI rows ``batches`` (Arrow record batches:
+    :func:`salesreport.kpis.compiler.compute_kpi_batches`) with their status
+    (:func:`~salesreport.kpis.status.kpi_status_batch`) as they come, one batch at a time,
+    never as pandas rows, and keep ``kpis`` as the file's columns of ``kpis.csv``
+    (:class:`SavedRows`, what the output files are written from). Returns the report month's
+    rows as a frame, all that :func:`grade_okrs` reads; or, without any row, the empty frame
+    (saved by the caller as a run without a sink saves it). ``progress(text)`` is told how
+    many rows are saved every :data:`KPI_PROGRESS_SECONDS`."""
     import time
 
-    from salesreport.kpis import KPI_COLUMNS, kpi_status
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
-    first, month_rows = [], []
+    from salesreport.engine import FrameBuilder
+    from salesreport.kpis import KPI_COLUMNS
+    from salesreport.kpis.status import kpi_status_batch
+
+    month_rows: list = []
 
     def with_status():
         n, said = 0, time.perf_counter()
-        for part in parts:
-            if not first:
-                first.append(part)
-            month_rows.append(part[part["period"] == month])
-            n += len(part)
+        for batch in batches:
+            month_rows.append(batch.filter(pc.equal(batch.column("period"), month)))
+            n += batch.num_rows
             if progress is not None and time.perf_counter() - said >= KPI_PROGRESS_SECONDS:
                 progress(f"KPIs: {n:,} rows computed and saved")
                 said = time.perf_counter()
-            yield kpi_status(part, params)
+            yield kpi_status_batch(batch, params)
 
     statuses = with_status()
     head = [next(statuses)]
-    while not len(head[-1]):  # (a part may be empty: one is when there is no row)
+    while not head[-1].num_rows:  # (a batch may be empty: one is when there is no row)
         more = next(statuses, None)
-        if more is None:
-            return first[0]  # no row: saved as an empty frame is (by the caller)
+        if more is None:  # no row: saved as an empty frame is (by the caller)
+            return FrameBuilder(month_rows[0].schema).frame()
         head.append(more)
-    frames.save_parts("kpi_status", itertools.chain(head, statuses), runs_of=KPI_RUNS)
+    frames.save_batches("kpi_status", itertools.chain(head, statuses), runs_of=KPI_RUNS)
     frames.keep_unsaved("kpis", SavedRows(frames.path_of("kpi_status"), KPI_COLUMNS))
-    return pd.concat(month_rows, ignore_index=True)
+    return pa.Table.from_batches(month_rows).to_pandas()
 
 
 def _safe(step: str, notes: dict, fn, *args, **kwargs):
@@ -317,7 +322,7 @@ def build_context(
     once, so the notebooks start on the first frames while the rest are computed. There
     the KPI rows are never held whole (11.7 M rows for EMEA at 100 times the sample): they
     are saved with their status (``kpi_status``) part by part as the engine gives them
-    (:func:`salesreport.kpis.compiler.compute_kpi_parts`), and ``kpis`` is that file's
+    (:func:`salesreport.kpis.compiler.compute_kpi_batches`), and ``kpis`` is that file's
     columns of ``kpis.csv`` (:class:`SavedRows`, not saved again; the output files are
     written from it); without any KPI row both are saved as frames. In a plain ``dict``
     (JupyterLab) both are frames; their rows are the same.
@@ -332,7 +337,7 @@ def build_context(
     """
     from salesreport import cohorts as cohorts_mod
     from salesreport.kpis import compute_kpis, grade_okrs, kpi_status, missing_metrics
-    from salesreport.kpis.compiler import compute_kpi_parts
+    from salesreport.kpis.compiler import compute_kpi_batches
     from salesreport.revenue import monthly_revenue
 
     def step(name: str):
@@ -395,7 +400,7 @@ def build_context(
     extra = lambda: publish_forecasts(wait=True).kpi_rows  # noqa: E731
     if isinstance(frames, _FrameSink):  # saved as they are fetched, never held whole
         kpis = _save_kpis(
-            frames, compute_kpi_parts(params, month, engine, extra), params, month, progress
+            frames, compute_kpi_batches(params, month, engine, extra), params, month, progress
         )
     else:
         kpis = compute_kpis(None, params, month, extra=extra, engine=engine)
@@ -656,7 +661,7 @@ class ContextWriter:
     each frame put into :attr:`frames` is saved at once (written to a temporary file and
     renamed, so a reader never sees half a file), except a frame no notebook reads
     (:meth:`_FrameSink.keep_unsaved`: ``kpis``), and the KPI rows are saved part by part
-    (:meth:`_FrameSink.save_parts`); :meth:`finish` writes ``context.json``
+    (:meth:`_FrameSink.save_batches`); :meth:`finish` writes ``context.json``
     (the notes and the names of the frames) last. :func:`load_context` starts after
     ``context-begin.json`` and waits, frame by frame, for what a section reads.
     """
@@ -704,7 +709,7 @@ class _FrameSink(dict):
     reader of the saved context finds such a frame absent (``KeyError`` once
     ``context.json`` is written); the pipeline's output files, written by the run, have it.
 
-    :meth:`save_parts` saves a frame part by part without ever holding it: the sink then
+    :meth:`save_batches` saves a frame part by part without ever holding it: the sink then
     reads it from its file when it is asked for (whole), and :meth:`indexed` gives its rows
     by a key as a saved context does.
     """
@@ -730,29 +735,34 @@ class _FrameSink(dict):
             _save_frame(df, tmp)
             os.replace(tmp, self._folder / f"{name}{FRAME_SUFFIX}")
 
-    def save_parts(self, name: str, parts, runs_of: tuple[str, ...] = ()) -> int:
-        """Save the frames ``parts`` (one set of columns: text, floats), one after the
-        other, as the frame ``name``, on a RangeIndex, as :meth:`__setitem__` would save
-        them concatenated; only one part is held at a time (:func:`_save_in_parts`, every
-        ``object`` column text). ``runs_of``: text columns whose runs of equal values
-        are written beside the file (:func:`_runs_path`, before it), for
-        :class:`_IndexedRows`. Returns the number of rows."""
+    def save_batches(self, name: str, batches, runs_of: tuple[str, ...] = ()) -> int:
+        """Save the Arrow record batches ``batches`` (one schema; text ``string``) one after
+        the other as the frame ``name`` (on a RangeIndex, as :meth:`__setitem__` would save
+        them concatenated), one batch held at a time and no row made a Python object.
+        ``runs_of``: text columns whose runs of equal values are written beside the file
+        (:func:`_runs_path`, before it), for :class:`_IndexedRows`. Returns the number of
+        rows."""
+        import pyarrow as pa
+
         self._new(name)
         path = self.path_of(name)
         tmp = self._folder / f".{name}{FRAME_SUFFIX}.tmp"
-        rows = 0
+        rows, writer = 0, None
         runs: list[list] | None = [] if runs_of else None
-
-        def counted():
-            nonlocal rows, runs
-            for part in parts:
-                if runs is not None and not _add_runs(runs, part, runs_of, rows):
-                    runs = None
-                rows += len(part)
-                yield part
-
-        if not _save_in_parts(counted(), tmp, text=True):
-            raise ValueError(f"context frame {name!r}: no parts on a RangeIndex to save")
+        try:
+            for batch in batches:
+                if writer is None:
+                    writer = pa.ipc.new_file(str(tmp), batch.schema)
+                if runs is not None:
+                    coded = [_arrow_codes(batch.column(c)) for c in runs_of]
+                    _add_runs(runs, coded, batch.num_rows, rows)
+                writer.write_batch(batch)
+                rows += batch.num_rows
+        finally:
+            if writer is not None:
+                writer.close()
+        if writer is None:
+            raise ValueError(f"context frame {name!r}: no batch to save")
         if runs is not None:
             write_json(_runs_path(path, runs_of[0]), {"columns": list(runs_of), "runs": runs})
         os.replace(tmp, path)
@@ -778,7 +788,7 @@ class _FrameSink(dict):
         return self[name]
 
     def indexed(self, name: str, key: str) -> _IndexedRows | None:
-        """The rows by ``key`` of a frame saved by :meth:`save_parts` (as
+        """The rows by ``key`` of a frame saved by :meth:`save_batches` (as
         :meth:`_SavedFrames.indexed`); None for any other frame."""
         value = super().get(name)
         if not _on_file(name, value, self.unsaved):
@@ -802,7 +812,7 @@ VECTOR_ROWS = 2048
 
 
 class SavedRows:
-    """Rows saved in an Arrow file (:meth:`_FrameSink.save_parts`), read a record batch at a
+    """Rows saved in an Arrow file (:meth:`_FrameSink.save_batches`), read a record batch at a
     time: the file of millions of KPI rows is never in memory whole (not even mapped: the
     pages of a mapped file would count in the process's memory as they are read).
 
@@ -963,15 +973,14 @@ def _save_frame(df: pd.DataFrame, path: Path) -> None:
 TABLE_PART_ROWS = 250_000
 
 
-def _save_in_parts(parts, path: Path, text: bool = False) -> bool:
+def _save_in_parts(parts, path: Path) -> bool:
     """Save the frames ``parts`` one after the other as :func:`_save_frame` saves them
     concatenated (on a RangeIndex), holding one at a time; ``False`` (and nothing saved)
     when there is no part, when a part has an index of its own, or when a part's columns
     convert to other Arrow types than the parts before, which the whole frame would settle
     differently (a number column that has missing values in some parts only): then the
     caller saves the whole. Parts whose column is missing throughout (no type yet) are held
-    until a part gives it one. With ``text``, the types are the first part's, every
-    ``object`` column text (the KPI rows: a status may be missing in the first metrics)."""
+    until a part gives it one."""
     import pyarrow as pa
 
     held: list[pd.DataFrame] = []
@@ -990,12 +999,6 @@ def _save_in_parts(parts, path: Path, text: bool = False) -> bool:
             part = periods_as_text(part)
             if not isinstance(part.index, pd.RangeIndex):  # an index of its own: kept whole
                 return give_up()
-            if writer is None and text:
-                schema = pa.schema(
-                    (str(c), pa.string() if t.kind == "O" else pa.from_numpy_dtype(t))
-                    for c, t in part.dtypes.items()
-                )
-                writer = pa.ipc.new_file(str(path), schema)
             if writer is None:
                 held.append(part)
                 first = pa.Schema.from_pandas(part, preserve_index=False)
@@ -1009,9 +1012,7 @@ def _save_in_parts(parts, path: Path, text: bool = False) -> bool:
                 writer = pa.ipc.new_file(str(path), schema)
                 writer.write_table(table)
                 continue
-            table = pa.Table.from_pandas(
-                part, schema=schema if text else None, preserve_index=False
-            )
+            table = pa.Table.from_pandas(part, preserve_index=False)
             same = table.schema.names == schema.names and all(
                 f.type == g.type or pa.types.is_null(f.type)
                 for f, g in zip(table.schema, schema, strict=True)
@@ -1039,7 +1040,7 @@ RUNS_SUFFIX = "-runs.json"
 
 #: the columns whose runs of equal values the KPI rows are saved with: the rows come one
 #: metric after another, within a metric one window row (window, period) after another
-#: (:func:`salesreport.kpis.compiler.compute_kpi_parts`)
+#: (:func:`salesreport.kpis.compiler.compute_kpi_batches`)
 KPI_RUNS = ("metric", "window", "period")
 
 
@@ -1049,21 +1050,25 @@ def _runs_path(path: Path, key: str) -> Path:
     return path.with_name(f"{path.name.removesuffix(FRAME_SUFFIX)}.{key}{RUNS_SUFFIX}")
 
 
-def _add_runs(runs: list[list], part: pd.DataFrame, columns: tuple[str, ...], offset: int) -> bool:
-    """Add to ``runs`` (``[*values, start, stop]``, in row order) the runs of rows of
-    ``part`` (rows ``offset``, ``offset + 1``, ...) whose ``columns`` are equal; a run that
-    continues the previous part's extends it. False (``runs`` no longer complete) when a
-    value is neither text nor missing."""
-    coded = []
-    for c in columns:
-        codes, uniq = pd.factorize(part[c].to_numpy(object))
-        if len(uniq) and infer_dtype(uniq, skipna=False) != "string":
-            return False
-        coded.append((codes, uniq))
+def _arrow_codes(col) -> tuple[np.ndarray, list]:
+    """An Arrow text column's codes and distinct values (:func:`_add_runs`), -1 for null."""
+    import pyarrow.compute as pc
+
+    coded = pc.dictionary_encode(col)
+    return pc.fill_null(coded.indices, -1).to_numpy(
+        zero_copy_only=False
+    ), coded.dictionary.to_pylist()
+
+
+def _add_runs(runs: list[list], coded: list, n: int, offset: int) -> None:
+    """Add to ``runs`` (``[*values, start, stop]``, in row order) the runs of the ``n`` rows
+    (rows ``offset``, ``offset + 1``, ...) of a part whose columns, given ``coded`` (each a
+    column's codes, -1 for missing, and its distinct values), are equal; a run that
+    continues the previous part's extends it."""
     cuts = sorted(
         {int(i) + 1 for codes, _ in coded for i in np.flatnonzero(codes[1:] != codes[:-1])}
     )
-    for a, b in zip([0, *cuts], [*cuts, len(part)], strict=True):
+    for a, b in zip([0, *cuts], [*cuts, n], strict=True):
         if a == b:
             continue
         key = [None if codes[a] < 0 else uniq[codes[a]] for codes, uniq in coded]
@@ -1071,14 +1076,13 @@ def _add_runs(runs: list[list], part: pd.DataFrame, columns: tuple[str, ...], of
             runs[-1][-1] = offset + b
         else:
             runs.append([*key, offset + a, offset + b])
-    return True
 
 
 class _IndexedRows:
     """A saved frame's rows by the values of one key column, read from its Arrow file
     mapped in memory: only the rows asked for become pandas rows.
 
-    Each value's row positions come from the runs :meth:`_FrameSink.save_parts` wrote beside
+    Each value's row positions come from the runs :meth:`_FrameSink.save_batches` wrote beside
     the file as it saved it (:func:`_runs_path`), else from the key column, read once. The
     rows of a value (contiguous in the KPI frame, one metric after another) are zero-copy
     slices of the mapped file, filtered by ``where`` there, so a page that needs a few

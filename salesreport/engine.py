@@ -463,21 +463,20 @@ class Engine:
             out.add(batch)
         return out.frame()
 
-    def frames(self, exprs: list) -> Iterator[pd.DataFrame]:
-        """The results of table expressions of one schema, one after the other, as pandas
-        frames of at most :data:`FETCH_ROWS` rows (on DuckDB; a server's result whole), each
-        converted as :meth:`to_frame` converts the whole result; at least one frame (empty
-        when there are no rows). For a result too large to hold: only one batch at a time
-        is in memory."""
+    def batches(self, exprs: list) -> Iterator[pa.RecordBatch]:
+        """The results of table expressions of one schema, one after the other, as Arrow
+        record batches of at most :data:`FETCH_ROWS` rows on DuckDB (a server's result
+        whole, then cut); at least one batch (empty when there are no rows). For a result
+        too large to hold: only one batch at a time is in memory, and no row becomes a
+        Python object."""
         schema, batches = self._batches(exprs)
         empty = True
         for batch in batches:
-            out = FrameBuilder(schema, batch.num_rows)
-            out.add(batch)
-            empty = False
-            yield out.frame()
+            for part in (batch,) if self.name == "duckdb" else batch.to_batches(FETCH_ROWS):
+                empty = False
+                yield part
         if empty:
-            yield FrameBuilder(schema).frame()
+            yield pa.RecordBatch.from_pylist([], schema=schema)
 
     def _batches(self, exprs: list) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
         """The Arrow schema of ``exprs`` and their results' record batches, streamed."""

@@ -138,11 +138,13 @@ def test_build_context_keeps_kpis_unsaved_only_when_it_has_rows(tmp_path, sample
 
     params = load_params("emea")
     loaded = load_tables(params, str(sample_dir), REPORT_MONTH)
-    real = compiler.compute_kpi_parts
+    real = compiler.compute_kpi_batches
     for empty in (False, True):
         if empty:
             monkeypatch.setattr(
-                compiler, "compute_kpi_parts", lambda *a, **k: (p.iloc[0:0] for p in real(*a, **k))
+                compiler,
+                "compute_kpi_batches",
+                lambda *a, **k: (b.slice(0, 0) for b in real(*a, **k)),
             )
         run_dir = tmp_path / f"empty-{empty}"
         writer = ContextWriter(run_dir)
@@ -199,10 +201,12 @@ def test_a_run_saves_the_kpi_rows_part_by_part_and_ends_with_the_frames_computed
         assert filecmp.cmp(f, tmp_path / "parts" / f.name, shallow=False), f.name
 
 
-def test_saved_parts_read_back_as_the_frame_they_make_together(tmp_path):
-    """A part whose text column has no value (a status never set in the first metrics) is
-    saved as text, as the later parts; the file reads back as the parts concatenated, and
-    batch by batch in batches of a DuckDB vector for its writers."""
+def test_saved_batches_read_back_as_the_frame_they_make_together(tmp_path):
+    """Record batches saved one after the other (one without any status, one without rows)
+    read back as the frames they were made from concatenated, and batch by batch in
+    batches of a DuckDB vector for its writers."""
+    import pyarrow as pa
+
     from salesreport.context import VECTOR_ROWS, SavedRows, _FrameSink
 
     sink = _FrameSink(tmp_path)
@@ -222,7 +226,9 @@ def test_saved_parts_read_back_as_the_frame_they_make_together(tmp_path):
             )
         )
         at += n
-    assert sink.save_parts("rows", iter(parts)) == sum(sizes)
+    schema = pa.schema([("metric", pa.string()), ("status", pa.string()), ("value", pa.float64())])
+    batches = [pa.RecordBatch.from_pylist(p.to_dict("records"), schema=schema) for p in parts]
+    assert sink.save_batches("rows", iter(batches)) == sum(sizes)
     expected = pd.concat(parts, ignore_index=True)
     pd.testing.assert_frame_equal(sink["rows"], expected)
     saved = SavedRows(tmp_path / "rows.arrow", ["value", "metric"])
@@ -236,7 +242,7 @@ def test_saved_parts_read_back_as_the_frame_they_make_together(tmp_path):
         .equals(expected[expected["metric"].isin(["m0", "m2"])])
     )
     with pytest.raises(RuntimeError, match="computed twice"):
-        sink.save_parts("rows", iter(parts))
+        sink.save_batches("rows", iter(batches))
 
 
 def test_a_notebook_waiting_for_a_context_the_run_stopped_stops_at_once(tmp_path):
@@ -291,14 +297,16 @@ def test_a_table_saved_in_parts_reads_back_as_saved_whole_or_is_saved_whole(tmp_
     assert not (tmp_path / "labelled.arrow").exists()
 
 
-def test_kpi_rows_saved_in_parts_find_each_metric_from_the_runs_written_beside_them(tmp_path):
-    """The KPI rows saved part by part carry the runs of their metric and window row in a
+def test_kpi_rows_saved_in_batches_find_each_metric_from_the_runs_written_beside_them(tmp_path):
+    """The KPI rows saved batch by batch carry the runs of their metric and window row in a
     file beside them, so a page finds a metric's rows (for one window and period: only
     those) without reading the metric of every row: the runs are those of the whole frame
     worked out row by row (a run split across parts is one run, a key in two places two
     runs, a missing value its own), and every lookup equals the one that reads the metric
     column, and the frame read whole and then selected."""
     import json
+
+    import pyarrow as pa
 
     from salesreport.context import _FrameSink, _IndexedRows, _runs_path
 
@@ -316,7 +324,8 @@ def test_kpi_rows_saved_in_parts_find_each_metric_from_the_runs_written_beside_t
     parts = [frame.iloc[a:b].reset_index(drop=True) for a, b in bounds]
     sink = _FrameSink(tmp_path)
     key = ("metric", "window", "period")
-    assert sink.save_parts("kpi_status", iter(parts), runs_of=key) == n
+    batches = (pa.RecordBatch.from_pandas(p, preserve_index=False) for p in parts)
+    assert sink.save_batches("kpi_status", batches, runs_of=key) == n
     path = sink.path_of("kpi_status")
     saved = json.loads(_runs_path(path, "metric").read_text())
     slow: list[list] = []  # row by row

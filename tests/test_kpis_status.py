@@ -80,3 +80,40 @@ def test_kpi_status_block_by_block_is_the_status_of_all_rows_at_once(monkeypatch
     assert list(k.columns) == list(blocks.columns[:8])
     for c in k.columns:
         assert np.shares_memory(blocks[c].to_numpy(), k[c].to_numpy())
+
+
+def test_kpi_status_of_an_arrow_batch_is_the_frames_status_saved_as_arrow():
+    """The run's KPI rows never become a frame: their status is worked out on Arrow batches
+    (``kpi_status_batch``). Row for row it is the frame's status as that frame is saved
+    (Arrow from pandas: every missing number null, text ``string``), on the rows of the hand
+    test above plus a missing metric, a benchmark, a zero and a missing prior."""
+    import pyarrow as pa
+
+    from salesreport.kpis.status import kpi_status_batch
+
+    k = pd.DataFrame(
+        {
+            "metric": ["revenue", "revenue", "revenue", None, "sales_cycle_days", "win_rate"],
+            "window": "month",
+            "period": "2026-03",
+            "segment": ["all", "owner_id=R1", "all", "all", "all", "all"],
+            "value": [120.0, 90.0, np.nan, 5.0, 50.0, 0.25],
+            "target": [100.0, 100.0, 100.0, 1.0, 45.0, np.nan],
+            "prior": [100.0, 0.0, 80.0, np.nan, 40.0, 0.2],
+            "unit": "EUR",
+        }
+    )
+    params = TeamParams.model_validate({"team": "t", "benchmarks": {"revenue": 110.0}})
+    schema = pa.schema([(c, pa.float64() if k[c].dtype.kind == "f" else pa.string()) for c in k])
+    batch = kpi_status_batch(
+        pa.RecordBatch.from_pandas(k, schema=schema, preserve_index=False), params
+    )
+    frame = kpi_status(k, params)
+    assert batch.to_pandas().equals(frame)  # NaN where NaN, None where None
+    assert batch["status"].to_pylist() == ["green", "amber", None, "green", "amber", None]
+    assert batch["benchmark"].to_pylist() == [110.0, 110.0, 110.0, None, None, None]
+    assert batch["yoy_change"].to_pylist()[:4] == [0.19999999999999996, None, None, None]
+    assert batch.schema.names == list(frame.columns)
+    assert pa.Table.from_batches([batch]).equals(
+        pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+    )

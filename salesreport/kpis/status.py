@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from salesreport.kpis.catalogue import CATALOGUE
 from salesreport.params import TeamParams
@@ -32,24 +33,55 @@ def kpi_status(kpis: pd.DataFrame, params: TeamParams) -> pd.DataFrame:
     v = kpis["value"].to_numpy(float)
     t = kpis["target"].to_numpy(float)
     p = kpis["prior"].to_numpy(float)
-    better = {k.name: k.higher_is_better for k in CATALOGUE.values()}
     status = np.empty(n, dtype=object)
     benchmark = np.empty(n, dtype=float)
     yoy = np.empty(n, dtype=float)
     for lo in range(0, n, STATUS_ROWS):
         at = slice(lo, lo + STATUS_ROWS)
-        # per distinct metric, spread back by code (-1, a missing metric: the last entry)
         m_codes, m_uniq = pd.factorize(metric[at])
-        hib = np.array([bool(better.get(m, True)) for m in m_uniq] + [True], dtype=bool)[m_codes]
-        code = status_codes(v[at], t[at], hib, params.rag.green, params.rag.amber)
+        code, benchmark[at], yoy[at] = _status_columns(m_codes, m_uniq, v[at], t[at], p[at], params)
         status[at] = STATUS_VALUES[code]
-        bench = [params.benchmarks.get(m, np.nan) for m in m_uniq] + [np.nan]
-        benchmark[at] = np.array(bench, dtype=float)[m_codes]
-        pa, va = p[at], v[at]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            yoy[at] = np.where((pa != 0) & ~np.isnan(pa), va / pa - 1.0, np.nan)
     columns = {c: kpis[c] for c in kpis.columns}
     for name, values in (("status", status), ("benchmark", benchmark), ("yoy_change", yoy)):
         # typed: pandas infers nothing (an object column's inference scans 41 bytes a row)
         columns[name] = pd.Series(values, index=kpis.index, dtype=values.dtype, copy=False)
     return pd.DataFrame(columns, copy=False).__finalize__(kpis)
+
+
+def kpi_status_batch(batch: pa.RecordBatch, params: TeamParams) -> pa.RecordBatch:
+    """:func:`kpi_status` of KPI rows held as an Arrow record batch (text ``string``, numbers
+    ``double``), as the batch :func:`kpi_status`'s frame converts to: the new columns after
+    the batch's, every missing number null (NaN too). The rows never become Python objects
+    (at 200 times the sample, 22.7 M of them)."""
+    import pyarrow.compute as pc
+
+    coded = pc.dictionary_encode(batch.column("metric"))
+    m_codes = pc.fill_null(coded.indices, -1).to_numpy(zero_copy_only=False)
+    v, t, p = (batch.column(c).to_numpy(zero_copy_only=False) for c in ("value", "target", "prior"))
+    code, benchmark, yoy = _status_columns(m_codes, coded.dictionary.to_pylist(), v, t, p, params)
+    numbers = {c: pa.array(batch.column(c).to_numpy(zero_copy_only=False), from_pandas=True)
+               for c, f in zip(batch.schema.names, batch.schema, strict=True)
+               if pa.types.is_floating(f.type)}  # fmt: skip
+    columns = [numbers.get(c, batch.column(c)) for c in batch.schema.names]
+    columns += [
+        pa.array(STATUS_VALUES[code], type=pa.string()),
+        pa.array(benchmark, from_pandas=True),
+        pa.array(yoy, from_pandas=True),
+    ]
+    return pa.RecordBatch.from_arrays(
+        columns, names=[*batch.schema.names, "status", "benchmark", "yoy_change"]
+    )
+
+
+def _status_columns(m_codes, m_uniq, v, t, p, params: TeamParams):
+    """The status code (:data:`salesreport.status.STATUS_VALUES`), benchmark and change on
+    last year of rows whose metric is ``m_uniq[m_codes]`` (-1: missing)."""
+    better = {k.name: k.higher_is_better for k in CATALOGUE.values()}
+    # per distinct metric, spread back by code (-1, a missing metric: the last entry)
+    hib = np.array([bool(better.get(m, True)) for m in m_uniq] + [True], dtype=bool)[m_codes]
+    code = status_codes(v, t, hib, params.rag.green, params.rag.amber)
+    bench = [params.benchmarks.get(m, np.nan) for m in m_uniq] + [np.nan]
+    benchmark = np.array(bench, dtype=float)[m_codes]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        yoy = np.where((p != 0) & ~np.isnan(p), v / p - 1.0, np.nan)
+    return code, benchmark, yoy
