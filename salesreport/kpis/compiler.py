@@ -509,7 +509,7 @@ class Compilation:
         from salesreport.engine import FETCH_ROWS
 
         df = _ordered(self.engine.to_frame(queries, rows))
-        schema = queries[0].schema().to_pyarrow()
+        schema = queries[0].select(*KPI_COLUMNS).schema().to_pyarrow()
         batches = pa.Table.from_pandas(df, schema=schema, preserve_index=False).to_batches(
             FETCH_ROWS
         )
@@ -883,17 +883,21 @@ def _clv(run: Compilation, source: S.Source, ms: list[Measure]) -> ir.Table:
 
 def _new_customer_arpu(run: Compilation, source: S.Source, ms: list[Measure]) -> ir.Table:
     """Mean, over the customers new in the window, of their revenue from their first month
-    through the window's last month divided by the number of those months."""
+    through the window's last month divided by the number of those months. Each customer's
+    figure is worked out once, then averaged under each of its labels (as in
+    :func:`_retention`)."""
     W = run.W
     r = source.rows
-    firsts = r.filter(r.m == r.first_m).select("seg", "c", "first_m")
+    months = r.select("c", "m", "revenue", "first_m").distinct()
+    firsts = months.filter(months.m == months.first_m).select("c", "first_m")
     nw = firsts.join(W, (firsts.first_m >= W.s) & (firsts.first_m <= W.e)).select(
-        "seg", "c", "first_m", "wid", "e"
+        "c", "first_m", "wid", "e"
     )
-    rev = r.select(c2="c", seg2="seg", m="m", revenue="revenue")
-    j = nw.join(rev, (nw.c == rev.c2) & (nw.seg == rev.seg2) & (rev.m <= nw.e))
-    per = j.group_by(["seg", "c", "wid", "e", "first_m"]).agg(rev=rules.total(j.revenue))
+    rev = months.select(c2="c", m="m", revenue="revenue")
+    j = nw.join(rev, (nw.c == rev.c2) & (rev.m <= nw.e))
+    per = j.group_by(["c", "wid", "e", "first_m"]).agg(rev=rules.total(j.revenue))
     per = per.mutate(pm=per.rev / (per.e - per.first_m + 1).cast("float64"))
+    per = per.join(r.select("seg", "c").distinct(), "c")
     at = per.group_by(["seg", "wid"]).agg(v=rules.mean(per.pm))
     return at.select("seg", "wid", **{m.key: at.v for m in ms})
 
