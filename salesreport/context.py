@@ -1055,9 +1055,8 @@ def _arrow_codes(col) -> tuple[np.ndarray, list]:
     import pyarrow.compute as pc
 
     coded = pc.dictionary_encode(col)
-    return pc.fill_null(coded.indices, -1).to_numpy(
-        zero_copy_only=False
-    ), coded.dictionary.to_pylist()
+    codes = pc.fill_null(coded.indices, -1).to_numpy(zero_copy_only=False)
+    return codes, coded.dictionary.to_pylist()
 
 
 def _add_runs(runs: list[list], coded: list, n: int, offset: int) -> None:

@@ -465,16 +465,15 @@ class Engine:
 
     def batches(self, exprs: list) -> Iterator[pa.RecordBatch]:
         """The results of table expressions of one schema, one after the other, as Arrow
-        record batches of at most :data:`FETCH_ROWS` rows on DuckDB (a server's result
-        whole, then cut); at least one batch (empty when there are no rows). For a result
-        too large to hold: only one batch at a time is in memory, and no row becomes a
-        Python object."""
+        record batches (of at most :data:`FETCH_ROWS` rows on DuckDB; a server's as its
+        whole result is cut); at least one batch (empty when there are no rows). For a
+        result too large to hold (DuckDB): only one batch at a time is in memory, and no row
+        becomes a Python object."""
         schema, batches = self._batches(exprs)
         empty = True
         for batch in batches:
-            for part in (batch,) if self.name == "duckdb" else batch.to_batches(FETCH_ROWS):
-                empty = False
-                yield part
+            empty = False
+            yield batch
         if empty:
             yield pa.RecordBatch.from_pylist([], schema=schema)
 
