@@ -52,7 +52,7 @@ if TYPE_CHECKING:  # pandas is imported where it is used: the workers start befo
 LEDGER_FILE = "forecast_ledger.csv"
 FILES_WHAT = {
     "kpis.csv": "every KPI by window, month and segment, with target and prior year",
-    "kpis.parquet": "the same KPI rows, typed, for analysis tools",
+    "kpis.parquet": "every KPI row, typed, for analysis tools (pandas, DuckDB, Spark)",
     "okrs.csv": "OKR key results and objectives with grades",
     "forecast.csv": "monthly revenue forecast of every candidate model, the one shown marked in the “selected” column",
     "forecast_accuracy.csv": "realised and backtest forecast accuracy, with summary rows",
