@@ -23,8 +23,6 @@ import pandas as pd
 from pandas.api.types import infer_dtype
 
 FLOAT_FORMAT = "%.12g"
-#: the rows below its header that a spreadsheet opens (Excel and LibreOffice: 1,048,576 in all)
-SPREADSHEET_ROWS = 1_048_575
 #: a per-rep row of kpis.csv (its segment is a rep: ``owner_id=R012``)
 REP_ROW = "coalesce(starts_with(segment, 'owner_id='), false)"
 CSV_FILES = (

@@ -57,12 +57,18 @@ def kpi_status_batch(batch: pa.RecordBatch, params: TeamParams) -> pa.RecordBatc
 
     coded = pc.dictionary_encode(batch.column("metric"))
     m_codes = pc.fill_null(coded.indices, -1).to_numpy(zero_copy_only=False)
-    v, t, p = (batch.column(c).to_numpy(zero_copy_only=False) for c in ("value", "target", "prior"))
+    # the number columns as numpy (NaN for null), each read once
+    floats = {
+        f.name: batch.column(f.name).to_numpy(zero_copy_only=False)
+        for f in batch.schema
+        if pa.types.is_floating(f.type)
+    }
+    v, t, p = floats["value"], floats["target"], floats["prior"]
     code, benchmark, yoy = _status_columns(m_codes, coded.dictionary.to_pylist(), v, t, p, params)
-    numbers = {c: pa.array(batch.column(c).to_numpy(zero_copy_only=False), from_pandas=True)
-               for c, f in zip(batch.schema.names, batch.schema, strict=True)
-               if pa.types.is_floating(f.type)}  # fmt: skip
-    columns = [numbers.get(c, batch.column(c)) for c in batch.schema.names]
+    columns = [
+        pa.array(floats[c], from_pandas=True) if c in floats else batch.column(c)
+        for c in batch.schema.names
+    ]
     columns += [
         pa.array(STATUS_VALUES[code], type=pa.string()),
         pa.array(benchmark, from_pandas=True),
