@@ -317,7 +317,7 @@ def run_all_teams(
         early = [j for b in builds if not b.late for j in start_order(b.jobs)]
         if early:
             procs = start_workers(early, n, keep_going=True)
-        with shared_reads(), forecast_process() as forecaster:
+        with shared_reads(), forecast_process(tasks=len(builds)) as forecaster:
             # a database table read once serves every team reading it; each team's
             # forecasts are made in the forecast process while its KPIs are computed here
             for i, b in enumerate(builds, 1):
@@ -460,25 +460,25 @@ def _run_locked(
     ok = ran = False
     loaded = None
     try:
-        # Kernels start and import their libraries while the data is loaded and the
-        # numbers computed; each notebook waits for the context (load_context) before
-        # it reads it. Per-rep pages need the reps table first, so they start after it.
-        early = not (params.per_rep and "rep" in params.audiences)
-        jobs, workers_ = [], []
-        if early:
-            jobs = prepare_notebooks(params, month, paths, None, partial)
-            workers_ = start_workers(start_order(jobs), workers or params.workers)
         from salesreport.forecast.process import forecast_process
 
+        jobs, workers_ = [], []
         # the forecast process imports its libraries while the data is loaded
         try:
-            with forecast_process() as forecaster:
+            with forecast_process(tasks=1) as forecaster:
                 loaded = _load(params, month, data, progress, paths)
-                if not early:
-                    jobs = prepare_notebooks(params, month, paths, loaded.tables, partial)
+                # the pages (per AE: the reps table is loaded now) and, for a team of
+                # ordinary size, their kernels, which import their libraries while the
+                # numbers are computed; each notebook waits for the context (load_context)
+                # before it reads it. A large team's kernels start after the numbers.
+                jobs = prepare_notebooks(params, month, paths, loaded.tables, partial)
+                late = pages_after_numbers(loaded)
+                if not late:
                     workers_ = start_workers(start_order(jobs), workers or params.workers)
                 with progress.step("Compute KPIs, cohorts and forecasts"):
                     ctx = _compute(params, loaded, month, paths, forecaster, progress=progress)
+                if late:
+                    workers_ = start_workers(start_order(jobs), workers or params.workers)
         except BaseException:
             _stop(workers_)
             raise
@@ -500,6 +500,21 @@ def _run_locked(
         if not ok and ran:
             _keep_failed(paths)
         shutil.rmtree(paths.build_dir, ignore_errors=True)
+
+
+#: rows loaded (every table, after the team's filters) from which a run starts its pages'
+#: kernels after the numbers rather than while they are computed: a kernel imports its
+#: libraries in about 2 s and holds about 230 MB waiting, worth it while the numbers take
+#: seconds; for a large team (minutes) the head start is worth nothing, and two waiting
+#: kernels, reading the first frames, added 0.5-0.7 GB to the engine's peak (EMEA at 200x
+#: the sample: 3.0 -> 2.2 GB for the whole run, 185 s either way)
+PAGES_AFTER_ROWS = 1_000_000
+
+
+def pages_after_numbers(loaded) -> bool:
+    """Whether the pages' kernels start after the numbers are computed
+    (:data:`PAGES_AFTER_ROWS`)."""
+    return sum(r["rows_kept"] for r in loaded.quality.read.values()) > PAGES_AFTER_ROWS
 
 
 def _new_build(paths: RunPaths) -> None:

@@ -41,6 +41,10 @@ def package_file(_):
     return salesreport.__file__
 
 
+def big(n):
+    return b"x" * n
+
+
 def sleep_then(x):
     time.sleep(x)
     return x
@@ -95,6 +99,25 @@ def test_results_and_errors_come_back_in_order():
         # a task whose result was never taken (a team whose computation failed) is
         # discarded by the next one
         proc.submit(double, 1)
+        assert proc.submit(double, 2).result() == 4
+
+
+def test_a_reply_is_read_as_it_comes_and_the_process_ends_after_its_last_task():
+    """The reply (here larger than a pipe holds: the process would wait in ``send`` until it
+    is read) is taken off the pipe at once, so the process ends after its last task even
+    before the run asks for the result; the result is then still there."""
+    size = 4 * 2**20
+    with ForecastProcess(tasks=2) as proc:
+        assert proc.submit(big, 10).result() == b"x" * 10
+        pending = proc.submit(big, size)
+        assert proc._proc.wait(timeout=60) == 0  # ended by itself: the last reply was read
+        assert pending.ready() and pending.result() == b"x" * size
+    with ForecastProcess() as proc:  # no number of tasks: it waits for the next one
+        pending = proc.submit(big, size)
+        deadline = time.monotonic() + 60
+        while not pending.ready() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert pending.ready() and proc._proc.poll() is None
         assert proc.submit(double, 2).result() == 4
 
 

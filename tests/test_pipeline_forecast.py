@@ -232,7 +232,7 @@ def test_the_forecast_reads_only_its_columns_and_keeps_no_frame(sample_dir):
     makes the two tables with the columns the forecast reads, for it alone: the forecast and
     the backtest are those of the whole tables, and no table is left made."""
     from salesreport.data import load_tables
-    from salesreport.forecast.pipeline_forecast import COLUMNS, read_tables
+    from salesreport.forecast.pipeline_forecast import COLUMNS, coded_ids, read_tables
     from salesreport.params import load_params
     from tests.conftest import REPORT_MONTH
 
@@ -244,8 +244,10 @@ def test_the_forecast_reads_only_its_columns_and_keeps_no_frame(sample_dir):
         assert list(read.get(name).columns) == list(cols)
     whole = load_tables(params, sample_dir, REPORT_MONTH).tables
     full = Tables(opportunities=whole.opportunities, stage_history=whole.stage_history)
-    for name, cols in COLUMNS.items():
-        pd.testing.assert_frame_equal(read.get(name), full.get(name)[list(cols)])
+    coded = coded_ids({name: full.get(name)[list(cols)] for name, cols in COLUMNS.items()})
+    for name in COLUMNS:  # the same rows; ids as numbers, the same in both tables
+        pd.testing.assert_frame_equal(read.get(name), coded[name])
+        assert read.get(name)["opportunity_id"].dtype == "float64"
     pd.testing.assert_frame_equal(
         pipeline_forecast(read, REPORT_MONTH, 3, params),
         pipeline_forecast(full, REPORT_MONTH, 3, params),
@@ -255,6 +257,48 @@ def test_the_forecast_reads_only_its_columns_and_keeps_no_frame(sample_dir):
     backtest = pipeline_backtest(read, origins, 3, params, actuals)
     assert len(backtest) == 6 and backtest["forecast"].gt(0).all()
     pd.testing.assert_frame_equal(backtest, pipeline_backtest(full, origins, 3, params, actuals))
-    # a table already made is the one read, every column
-    assert read_tables(whole).opportunities is whole.opportunities
-    assert lazy.made() == []
+    # a table already made is read as it is (its columns too), not made again
+    again = read_tables(whole).opportunities
+    assert list(again.columns) == list(whole.opportunities.columns)
+    assert again["stage"] is not None and lazy.made() == []
+
+
+def test_ids_as_numbers_give_the_same_forecasts():
+    """What the forecasts read of an id is only which rows share it: with the ids coded as
+    numbers (a missing id, an id only in the history, one only among the opportunities,
+    ids repeated in the history) every step gives what it gives on the text ids."""
+    from salesreport.forecast.pipeline_forecast import coded_ids
+
+    t = _stage_tables()
+    c = Tables(**coded_ids({"opportunities": t.opportunities, "stage_history": t.stage_history}))
+    ids = (
+        c.opportunities["opportunity_id"].tolist()[:4] + c.stage_history["opportunity_id"].tolist()
+    )
+    # A B C D (opportunities), then the history: A A B A B D C X missing B A
+    assert ids[:4] == [0.0, 1.0, 2.0, 3.0]
+    # the missing id has no number: A2 is 4, X (only in the history) 5
+    assert ids[4:12] == [0.0, 0.0, 1.0, 0.0, 1.0, 3.0, 2.0, 5.0]
+    assert pd.isna(c.opportunities["opportunity_id"].iloc[4]) and pd.isna(ids[12])
+    assert c.opportunities["opportunity_id"].iloc[5] == 4.0
+    assert t.opportunities["opportunity_id"].iloc[0] == "A"  # the frames given are unchanged
+    end = pd.Timestamp("2026-02-28")
+    pd.testing.assert_series_equal(stage_at(c, end), stage_at(t, end))
+    pd.testing.assert_frame_equal(
+        stage_win_rates(c, "2026-02", min_closed=1), stage_win_rates(t, "2026-02", min_closed=1)
+    )
+    params = TeamParams(team="t", stage_probabilities={"S5": 0.5, "S9": 0.5})
+    for month in ("2026-02", "2026-03"):
+        pd.testing.assert_frame_equal(
+            pipeline_forecast(c, month, 3, params, min_closed=1),
+            pipeline_forecast(t, month, 3, params, min_closed=1),
+        )
+    actuals = pd.Series(1.0, index=pd.period_range("2026-01", periods=8, freq="M"))
+    pd.testing.assert_frame_equal(
+        pipeline_backtest(c, ["2026-02", "2026-03"], 3, params, actuals, min_closed=1),
+        pipeline_backtest(t, ["2026-02", "2026-03"], 3, params, actuals, min_closed=1),
+    )
+    tt = Tables(opportunities=opportunities(), stage_history=history())
+    ct = Tables(**coded_ids({"opportunities": tt.opportunities, "stage_history": tt.stage_history}))
+    pd.testing.assert_frame_equal(
+        pipeline_forecast(ct, "2026-03"), pipeline_forecast(tt, "2026-03")
+    )

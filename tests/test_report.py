@@ -511,10 +511,9 @@ def _lock_is_free(folder: Path) -> bool:
         return False
 
 
-def test_bad_data_stops_the_started_kernels_and_publishes_nothing(
-    one_page_project, sample_dir, tmp_path
-):
-    """Kernels start before the data is loaded: a data error must stop them (exit 3)."""
+def test_bad_data_starts_no_kernel_and_publishes_nothing(one_page_project, sample_dir, tmp_path):
+    """The pages' workers and kernels start once the data is loaded: a data error (exit 3)
+    starts none, and every process the run started (the forecast process) is gone."""
     import shutil
     import subprocess
     import sys
@@ -555,7 +554,8 @@ def test_bad_data_stops_the_started_kernels_and_publishes_nothing(
         pid for pid, (parent, argv) in started.items()
         if parent == cli and "salesreport.execute" in argv
     ]  # fmt: skip
-    assert len(workers) == 1, started  # the (one page) worker had started before the data was read
+    assert workers == [], started  # the data was refused before any page could start
+    assert any("salesreport.forecast.process" in argv for _, argv in started.values())
     assert proc.returncode == 3, err
     assert "opportunities.csv" in err and "Traceback" not in err
     family = []
@@ -568,6 +568,62 @@ def test_bad_data_stops_the_started_kernels_and_publishes_nothing(
     emea = root / "reports" / "emea"
     assert not (emea / ".failed").exists()  # no notebook ran: nothing to debug there
     assert not [p for p in emea.iterdir() if p.name.startswith(".build-")]
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["ordinary", "large"])
+def test_pages_start_with_the_numbers_or_after_them_and_a_failure_stops_them(
+    one_page_project, sample_dir, monkeypatch, large
+):
+    """An ordinary team's pages start while its numbers are computed; a large team's
+    (more rows than PAGES_AFTER_ROWS) after them. A failure while the numbers are computed
+    stops the pages already started and publishes nothing."""
+    from salesreport import pipeline
+
+    root, out, before = one_page_project
+    if large:
+        monkeypatch.setattr(pipeline, "PAGES_AFTER_ROWS", 1000)  # the sample's EMEA: 60k rows
+    started, real_start, real_compute = [], pipeline.start_workers, pipeline._compute
+    computing = []
+
+    def start(*args, **kwargs):
+        procs = real_start(*args, **kwargs)
+        started.append((bool(computing), procs))
+        return procs
+
+    def compute(*args, **kwargs):
+        computing.append(True)
+        assert [after for after, _ in started] == ([] if large else [False])
+        raise RuntimeError("the engine broke")
+
+    monkeypatch.setattr(pipeline, "start_workers", start)
+    monkeypatch.setattr(pipeline, "_compute", compute)
+    with pytest.raises(RuntimeError, match="the engine broke"):
+        pipeline.run_report(
+            team="emea", month=REPORT_MONTH, data=str(sample_dir),
+            progress=pipeline.Progress(quiet=True),
+        )  # fmt: skip
+    assert computing == [True]
+    assert all(p.poll() is not None for _, procs in started for p in procs)
+    assert tree_digest(out) == before
+    if large:  # and a whole run: the pages start once the numbers are saved
+        monkeypatch.setattr(pipeline, "_compute", real_compute)
+        computing.clear()
+        monkeypatch.setattr(pipeline, "_compute", _noting(real_compute, computing))
+        pipeline.run_report(
+            team="emea", month=REPORT_MONTH, data=str(sample_dir),
+            progress=pipeline.Progress(quiet=True),
+        )  # fmt: skip
+        assert [after for after, _ in started] == [True]
+        assert (out / "executive.html").exists()
+
+
+def _noting(fn, calls: list):
+    def noted(*args, **kwargs):
+        result = fn(*args, **kwargs)
+        calls.append(True)
+        return result
+
+    return noted
 
 
 def test_a_second_run_for_the_same_team_and_month_is_refused(project, sample_dir):

@@ -24,6 +24,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -94,18 +95,32 @@ def _portable(exc: BaseException) -> BaseException:
 
 
 class Pending:
-    """A task sent to the forecast process; :meth:`result` waits for it."""
+    """A task sent to the forecast process; :meth:`result` waits for it. Its reply is read
+    by a thread of the run's process as soon as the forecast process sends it, so that the
+    forecast process, whose reply waits in the pipe until it is read, does not hold it (and
+    the memory it computed it in) while the run computes its KPIs."""
 
     def __init__(self, owner: ForecastProcess) -> None:
         self._owner = owner
+        self._reply: tuple | None = None
+        self._thread = threading.Thread(target=self._read, name="forecast-reply", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        try:
+            self._reply = ("reply", self._owner._replies.recv())  # noqa: SLF001
+        except (EOFError, ConnectionResetError, OSError) as exc:  # the process is gone
+            self._reply = ("gone", exc)
+        self._owner._replied()  # noqa: SLF001
 
     def ready(self) -> bool:
         """Whether :meth:`result` returns at once (the result or the error has arrived, or
         the process is gone)."""
-        return self._owner._replies.poll()  # noqa: SLF001
+        return not self._thread.is_alive()
 
     def result(self) -> Any:
-        return self._owner._receive()  # noqa: SLF001 - one task at a time, in order
+        self._thread.join()
+        return self._owner._receive(self._reply)  # noqa: SLF001 - one task at a time, in order
 
 
 class ForecastProcess:
@@ -114,10 +129,15 @@ class ForecastProcess:
     what it returned or raises what it raised (its traceback in the error's ``__cause__``).
 
     Used as a context manager; :meth:`close` stops the process (a task still running is
-    abandoned: the run has failed or was interrupted)."""
+    abandoned: the run has failed or was interrupted). ``tasks``: how many tasks the run
+    sends; the process ends as soon as the last one's reply has arrived (its memory, about
+    240 MB of libraries, goes while the run goes on)."""
 
-    def __init__(self) -> None:
+    def __init__(self, tasks: int | None = None) -> None:
         from multiprocessing.connection import Connection
+
+        self._left = tasks
+        self._pending: Pending | None = None
 
         task_r, task_w = os.pipe()
         reply_r, reply_w = os.pipe()
@@ -140,15 +160,19 @@ class ForecastProcess:
             os.close(reply_w)
         self._tasks = Connection(task_w, readable=False)
         self._replies = Connection(reply_r, writable=False)
-        self._busy = False
+
+    @property
+    def _busy(self) -> bool:
+        """A task was sent whose reply has not arrived yet."""
+        return self._pending is not None and not self._pending.ready()
 
     def submit(self, fn: Callable[[Any], Any], arg: Any) -> Pending:
-        if self._busy:  # a task whose run failed before it took the result (--all-teams)
-            with contextlib.suppress(Exception):
-                self._receive()
+        if self._pending is not None:  # a task whose run failed before it took the result
+            with contextlib.suppress(Exception):  # (--all-teams): discarded
+                self._pending.result()
         self._send((fn, arg))
-        self._busy = True
-        return Pending(self)
+        self._pending = Pending(self)
+        return self._pending
 
     def _send(self, task) -> None:
         try:
@@ -156,19 +180,26 @@ class ForecastProcess:
         except (BrokenPipeError, ConnectionResetError, EOFError) as exc:
             raise self._died() from exc
 
-    def _receive(self) -> Any:
-        if not self._busy:
+    def _replied(self) -> None:
+        """A reply has arrived (in :class:`Pending`'s thread): after the last task the process
+        is asked to end."""
+        if self._left is not None:
+            self._left -= 1
+            if self._left <= 0:
+                with contextlib.suppress(OSError):
+                    self._tasks.send(None)
+
+    def _receive(self, reply: tuple | None) -> Any:
+        if self._pending is None:
             raise RuntimeError("no task was sent to the forecast process")
-        try:
-            reply = self._replies.recv()
-        except (EOFError, ConnectionResetError) as exc:
-            raise self._died() from exc
-        finally:
-            self._busy = False
-        if reply[0] == "ok":
-            return reply[1]
-        exc = reply[1]
-        exc.__cause__ = RemoteError(f"in the forecast process:\n{reply[2]}")
+        self._pending = None
+        kind, body = reply
+        if kind == "gone":
+            raise self._died() from body
+        if body[0] == "ok":
+            return body[1]
+        exc = body[1]
+        exc.__cause__ = RemoteError(f"in the forecast process:\n{body[2]}")
         raise exc
 
     def _died(self) -> RuntimeError:
@@ -192,6 +223,8 @@ class ForecastProcess:
             if self._proc.poll() is None:
                 self._proc.kill()
                 self._proc.wait()
+        if self._pending is not None:  # its reading thread ends on the closed pipe's end
+            self._pending._thread.join(timeout=5)  # noqa: SLF001
         self._tasks.close()
         self._replies.close()
 
@@ -203,14 +236,14 @@ class ForecastProcess:
 
 
 @contextlib.contextmanager
-def forecast_process() -> Iterator[ForecastProcess | None]:
-    """A :class:`ForecastProcess` for the ``with`` block, stopped after it; ``None`` on
-    Windows, whose processes cannot be handed pipes this way (the forecasts are then made in
-    the run's own process, with the same results)."""
+def forecast_process(tasks: int | None = None) -> Iterator[ForecastProcess | None]:
+    """A :class:`ForecastProcess` for the ``with`` block (``tasks``: see there), stopped after
+    it; ``None`` on Windows, whose processes cannot be handed pipes this way (the forecasts
+    are then made in the run's own process, with the same results)."""
     if os.name == "nt":
         yield None
         return
-    proc = ForecastProcess()
+    proc = ForecastProcess(tasks)
     try:
         yield proc
     finally:
