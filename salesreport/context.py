@@ -675,6 +675,9 @@ class ContextWriter:
         (self.run_dir / "frames").mkdir(parents=True, exist_ok=True)
         for name in tables.present():  # a table not made yet is saved part by part, not kept
             path = self.run_dir / "tables" / f"{name}{FRAME_SUFFIX}"
+            saved = tables.saved_parts(name, TABLE_PART_ROWS)  # Arrow, when it can be
+            if saved is not None and _save_arrow_parts(saved, path):
+                continue
             if not _save_in_parts(tables.parts(name, TABLE_PART_ROWS), path):
                 _save_frame(tables.peek(name), path)
         write_json(
@@ -971,6 +974,30 @@ def _save_frame(df: pd.DataFrame, path: Path) -> None:
 #: rows of a table saved at a time (:meth:`ContextWriter.begin`): at 200 times the sample the
 #: activities table (3.8 M rows) made whole and converted took 2 GB of the run's memory
 TABLE_PART_ROWS = 250_000
+
+
+def _save_arrow_parts(parts, path: Path) -> bool:
+    """Save the Arrow tables ``parts`` (one schema: :meth:`salesreport.tables.Tables.saved_parts`)
+    one after the other in one file; ``False`` (and nothing saved) when there is no part or
+    a part cannot be made (``ValueError``): the caller then saves the table's frames."""
+    import pyarrow as pa
+
+    writer = None
+    done = False
+    try:
+        for part in parts:
+            if writer is None:
+                writer = pa.ipc.new_file(str(path), part.schema)
+            writer.write_table(part)
+        done = writer is not None
+    except ValueError:
+        pass
+    finally:
+        if writer is not None:
+            writer.close()
+            if not done:  # also when interrupted: no half file is left
+                path.unlink()
+    return done
 
 
 def _save_in_parts(parts, path: Path) -> bool:

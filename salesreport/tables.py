@@ -21,12 +21,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
 
 from salesreport.rules import CLOSED_LEAD_STATUSES  # the one list of closed lead statuses
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 ColumnType = Literal["string", "date", "timestamp", "number", "integer", "period", "bool"]
 
@@ -340,6 +343,13 @@ class Tables:
         a table not made yet part by part, only one in memory (each on its own RangeIndex)."""
         yield getattr(self, name)
 
+    def saved_parts(self, name: str, rows: int) -> Iterator[pa.Table] | None:
+        """Table ``name`` as consecutive Arrow tables of at most ``rows`` rows, each what
+        ``pyarrow.Table.from_pandas`` makes of the frame :meth:`parts` gives, made without
+        the frame, for a writer of the saved context; ``None`` when the table cannot be given
+        so (here: a frame is given; :class:`LazyTables`: a table not made yet can)."""
+        return None
+
     def replace(self, **tables: pd.DataFrame | None) -> Tables:
         out = Tables(**{n: getattr(self, n) for n in TABLE_NAMES}, extra=dict(self.extra))
         for n, df in tables.items():
@@ -382,6 +392,12 @@ class LazyTables(Tables):
         if maker is not None and hasattr(maker, "parts"):  # not made yet
             return maker.parts(rows)
         return super().parts(name, rows)
+
+    def saved_parts(self, name: str, rows: int) -> Iterator[pa.Table] | None:
+        maker = self.__dict__["_makers"].get(name)
+        if maker is not None and hasattr(maker, "saved_parts"):  # not made yet
+            return maker.saved_parts(rows)
+        return None
 
     def made(self) -> list[str]:
         """The tables made into frames so far."""

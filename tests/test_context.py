@@ -297,6 +297,86 @@ def test_a_table_saved_in_parts_reads_back_as_saved_whole_or_is_saved_whole(tmp_
     assert not (tmp_path / "labelled.arrow").exists()
 
 
+def test_a_loaded_table_saved_from_arrow_reads_back_as_its_frame(tmp_path, sample_dir, monkeypatch):
+    """A loaded table is saved for the pages part by part straight from the engine's Arrow
+    columns: read back, every table is the frame the loader makes of it (types, values,
+    missing values, NaN as missing, time zones, converted amounts), as when each part went
+    through pandas; a part that does not convert to the first part's type (a decimal wider
+    than the first part's) makes the caller save the frames instead, with the same result."""
+    import decimal
+    import shutil
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    import salesreport.context as context
+    from salesreport.context import TABLE_PART_ROWS, ContextWriter, _read_frame, _save_frame
+    from salesreport.data import load_tables
+    from tests.conftest import REPORT_MONTH
+
+    data = tmp_path / "data"
+    shutil.copytree(sample_dir, data)
+    opp = pd.read_csv(data / "opportunities.csv", dtype=str)
+    n = len(opp)
+    rng = np.random.default_rng(5)
+    gaps = rng.random(n) < 0.3
+    opp["x_count"] = pd.array(np.where(gaps, None, np.arange(n)), dtype="Int64")
+    opp["x_score"] = np.where(rng.random(n) < 0.2, np.nan, rng.normal(size=n))
+    opp["x_flag"] = pd.array(np.where(gaps, None, rng.random(n) < 0.5), dtype="boolean")
+    opp["x_seen"] = pd.Timestamp("2026-01-01 09:30", tz="Europe/Berlin") + pd.to_timedelta(
+        np.arange(n), unit="h"
+    )
+    opp["x_day"] = (pd.Timestamp("2025-01-01") + pd.to_timedelta(np.arange(n), unit="D")).date
+    typed = pa.Table.from_pandas(opp, preserve_index=False)
+    score = pa.array(opp["x_score"].to_numpy(), from_pandas=False)  # NaN kept as a value
+    typed = typed.set_column(typed.schema.get_field_index("x_score"), "x_score", score)
+    pq.write_table(typed, data / "opportunities.parquet")
+    (data / "opportunities.csv").unlink()
+    leads = pd.read_csv(data / "leads.csv", dtype=str)
+    leads["x_text"] = np.where(np.arange(len(leads)) < 0.6 * len(leads), None, "note")
+    leads.to_parquet(data / "leads.parquet", index=False)  # no text in the first parts
+    (data / "leads.csv").unlink()
+    orders = pd.read_csv(data / "orders.csv", dtype=str)
+    m = len(orders)  # decimals: narrow in the first parts, wider later
+    orders["x_price"] = [decimal.Decimal("1.5")] * (m // 2) + [decimal.Decimal("12345.678")] * (
+        m - m // 2
+    )
+    orders.to_parquet(data / "orders.parquet", index=False)
+    (data / "orders.csv").unlink()
+    params = load_params("emea")
+    loaded = load_tables(params, data, REPORT_MONTH)
+    for rows in (100, 997, TABLE_PART_ROWS):
+        out = tmp_path / f"ctx{rows}"
+        monkeypatch.setattr(context, "TABLE_PART_ROWS", rows)
+        ContextWriter(out).begin(params, REPORT_MONTH, loaded.tables)
+        for name in loaded.tables.present():
+            whole = tmp_path / f"{name}-whole.arrow"
+            _save_frame(loaded.tables.peek(name), whole)
+            got = _read_frame(out / "tables" / f"{name}.arrow")
+            pd.testing.assert_frame_equal(got, _read_frame(whole), check_exact=True, obj=name)
+            # and in Arrow: the same types, values and nulls (a NaN is null, as pandas saves it)
+            saved = [out / "tables" / f"{name}.arrow", whole]
+            a, b = (pa.ipc.open_file(pa.memory_map(str(f))).read_all() for f in saved)
+            assert a.equals(b), name
+    got = _read_frame(tmp_path / "ctx100" / "tables" / "opportunities.arrow")
+    assert got["x_seen"].dt.tz is not None and got["x_score"].isna().sum() > 0
+    nan = pq.read_table(data / "opportunities.parquet", columns=["x_score"]).column(0)
+    assert pa.compute.sum(pa.compute.is_nan(nan)).as_py() > 0  # NaN in the file, not null
+    assert "original_amount" in got  # the GBP amounts converted
+    # the parts come straight from Arrow where they can: every part of the same schema
+    parts = list(loaded.tables.saved_parts("activities", 997))
+    assert len(parts) > 2 and all(p.schema == parts[0].schema for p in parts)
+    assert sum(p.num_rows for p in parts) == len(loaded.tables.peek("activities"))
+    # not where the first part has a column without a value (its type is open) or a later
+    # part's column does not convert to the first part's type: begin saved the frames
+    assert len(list(loaded.tables.saved_parts("opportunities", 100))) > 2
+    with pytest.raises(ValueError, match="leads: a column without a type"):
+        list(loaded.tables.saved_parts("leads", 100))
+    with pytest.raises(ValueError, match="orders"):
+        list(loaded.tables.saved_parts("orders", 100))
+    loaded.close()
+
+
 def test_kpi_rows_saved_in_batches_find_each_metric_from_the_runs_written_beside_them(tmp_path):
     """The KPI rows saved batch by batch carry the runs of their metric and window row in a
     file beside them, so a page finds a metric's rows (for one window and period: only
