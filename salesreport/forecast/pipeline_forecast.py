@@ -73,7 +73,7 @@ def read_tables(tables: Tables) -> Tables:
     ``opportunity_id`` is a number in both (:func:`coded_ids`): what the forecasts read of an
     id is only which rows share it. The forecasts are the same; the frames sent to the
     forecast process are smaller (EMEA at 200 times the sample, 0.76 M opportunities and
-    3.6 M stage rows: that process's peak 745 -> 654 MB, 4.5 -> 2.7 s)."""
+    3.6 M stage rows: that process's peak 745 -> 654 MB)."""
     frames = {name: tables.peek(name, cols) for name, cols in COLUMNS.items()}
     return Tables(**coded_ids(frames))
 
