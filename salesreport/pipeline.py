@@ -472,18 +472,13 @@ def _run_locked(
                 # numbers are computed; each notebook waits for the context (load_context)
                 # before it reads it. A large team's kernels start after the numbers.
                 jobs = prepare_notebooks(params, month, paths, loaded.tables, partial)
-
-                def start_pages() -> None:
-                    workers_.extend(start_workers(start_order(jobs), workers or params.workers))
-
                 late = pages_after_numbers(loaded)
                 if not late:
-                    start_pages()
+                    workers_ = start_workers(start_order(jobs), workers or params.workers)
                 with progress.step("Compute KPIs, cohorts and forecasts"):
-                    ctx = _compute(
-                        params, loaded, month, paths, forecaster, progress=progress,
-                        saved=start_pages if late else None,
-                    )  # fmt: skip
+                    ctx = _compute(params, loaded, month, paths, forecaster, progress=progress)
+                if late:
+                    workers_ = start_workers(start_order(jobs), workers or params.workers)
         except BaseException:
             _stop(workers_)
             raise
@@ -641,21 +636,13 @@ def _publish_run(
 
 
 def _compute(
-    params,
-    loaded,
-    month: str,
-    paths: RunPaths,
-    forecaster=None,
-    outputs=True,
-    progress=None,
-    saved=None,
+    params, loaded, month: str, paths: RunPaths, forecaster=None, outputs=True, progress=None
 ):
     """Every number of the report, each frame saved where the notebooks read it as soon as it
     is computed: the notebooks start on the tables and the first frames meanwhile; the
     forecasts in ``forecaster``'s process (:class:`salesreport.forecast.process.ForecastProcess`).
     ``outputs``: the output files are written too (else by the caller, later). ``progress``
-    (:class:`Progress`) is told each part as it starts. ``saved()``, when given, is called
-    once every frame is saved for the notebooks, before the output files are written."""
+    (:class:`Progress`) is told each part as it starts."""
     from salesreport.context import ContextWriter, build_context
 
     writer = ContextWriter(paths.work / "context")
@@ -674,8 +661,6 @@ def _compute(
         progress=progress.part if progress is not None else None,
     )
     writer.finish(ctx.notes)  # the context is complete
-    if saved is not None:
-        saved()
     if outputs:
         from salesreport.outputs import write_outputs
 

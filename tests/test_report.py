@@ -574,60 +574,56 @@ def test_bad_data_starts_no_kernel_and_publishes_nothing(one_page_project, sampl
 def test_pages_start_with_the_numbers_or_after_them_and_a_failure_stops_them(
     one_page_project, sample_dir, monkeypatch, large
 ):
-    """An ordinary team's pages start before its numbers are computed; a large team's (more
-    rows than PAGES_AFTER_ROWS) once every frame is saved for them, before the output files
-    are written. A failure while the numbers are computed stops the pages already started
-    and publishes nothing."""
+    """An ordinary team's pages start while its numbers are computed; a large team's
+    (more rows than PAGES_AFTER_ROWS) after them. A failure while the numbers are computed
+    stops the pages already started and publishes nothing."""
     from salesreport import pipeline
 
     root, out, before = one_page_project
     if large:
-        monkeypatch.setattr(pipeline, "PAGES_AFTER_ROWS", 1000)  # the sample's EMEA: 59k rows
+        monkeypatch.setattr(pipeline, "PAGES_AFTER_ROWS", 1000)  # the sample's EMEA: 60k rows
     started, real_start, real_compute = [], pipeline.start_workers, pipeline._compute
-    written = []
+    computing = []
 
-    def start(jobs, *args, **kwargs):
-        context = Path(jobs[0].parameters["run_dir"]) / "context.json"
-        started.append((context.exists(), bool(written)))
-        return real_start(jobs, *args, **kwargs)
+    def start(*args, **kwargs):
+        procs = real_start(*args, **kwargs)
+        started.append((bool(computing), procs))
+        return procs
 
-    def broken(*args, **kwargs):
-        assert [s for s, _ in started] == ([] if large else [False])
+    def compute(*args, **kwargs):
+        computing.append(True)
+        assert [after for after, _ in started] == ([] if large else [False])
         raise RuntimeError("the engine broke")
 
     monkeypatch.setattr(pipeline, "start_workers", start)
-    monkeypatch.setattr(pipeline, "_compute", broken)
-    procs = []
-    monkeypatch.setattr(pipeline, "_stop", _recording(pipeline._stop, procs))
+    monkeypatch.setattr(pipeline, "_compute", compute)
     with pytest.raises(RuntimeError, match="the engine broke"):
         pipeline.run_report(
             team="emea", month=REPORT_MONTH, data=str(sample_dir),
             progress=pipeline.Progress(quiet=True),
         )  # fmt: skip
-    assert len(procs) == (0 if large else 1)  # the started worker, stopped
-    assert all(p.poll() is not None for p in procs)
+    assert computing == [True]
+    assert all(p.poll() is not None for _, procs in started for p in procs)
     assert tree_digest(out) == before
-    if large:  # a whole run: the pages start once the frames are saved, before the files
-        import salesreport.outputs as outputs
-
+    if large:  # and a whole run: the pages start once the numbers are saved
         monkeypatch.setattr(pipeline, "_compute", real_compute)
-        monkeypatch.setattr(outputs, "write_outputs", _recording(outputs.write_outputs, written))
+        computing.clear()
+        monkeypatch.setattr(pipeline, "_compute", _noting(real_compute, computing))
         pipeline.run_report(
             team="emea", month=REPORT_MONTH, data=str(sample_dir),
             progress=pipeline.Progress(quiet=True),
         )  # fmt: skip
-        assert started == [(True, False)] and written
+        assert [after for after, _ in started] == [True]
         assert (out / "executive.html").exists()
 
 
-def _recording(fn, calls: list):
-    """``fn``, putting what it is called with first (a list of processes: each) in ``calls``."""
+def _noting(fn, calls: list):
+    def noted(*args, **kwargs):
+        result = fn(*args, **kwargs)
+        calls.append(True)
+        return result
 
-    def recorded(first, *args, **kwargs):
-        calls.extend(first if isinstance(first, list) else [first])
-        return fn(first, *args, **kwargs)
-
-    return recorded
+    return noted
 
 
 def test_a_second_run_for_the_same_team_and_month_is_refused(project, sample_dir):
