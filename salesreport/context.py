@@ -747,6 +747,8 @@ class _FrameSink(dict):
         rows."""
         import pyarrow as pa
 
+        from salesreport.engine import arrow_codes
+
         self._new(name)
         path = self.path_of(name)
         tmp = self._folder / f".{name}{FRAME_SUFFIX}.tmp"
@@ -757,7 +759,7 @@ class _FrameSink(dict):
                 if writer is None:
                     writer = pa.ipc.new_file(str(tmp), batch.schema)
                 if runs is not None:
-                    coded = [_arrow_codes(batch.column(c)) for c in runs_of]
+                    coded = [arrow_codes(batch.column(c)) for c in runs_of]
                     _add_runs(runs, coded, batch.num_rows, rows)
                 writer.write_batch(batch)
                 rows += batch.num_rows
@@ -1075,15 +1077,6 @@ def _runs_path(path: Path, key: str) -> Path:
     """The file beside a saved frame's ``path`` holding the runs of its rows by ``key`` (the
     first of the columns the runs are of)."""
     return path.with_name(f"{path.name.removesuffix(FRAME_SUFFIX)}.{key}{RUNS_SUFFIX}")
-
-
-def _arrow_codes(col) -> tuple[np.ndarray, list]:
-    """An Arrow text column's codes and distinct values (:func:`_add_runs`), -1 for null."""
-    import pyarrow.compute as pc
-
-    coded = pc.dictionary_encode(col)
-    codes = pc.fill_null(coded.indices, -1).to_numpy(zero_copy_only=False)
-    return codes, coded.dictionary.to_pylist()
 
 
 def _add_runs(runs: list[list], coded: list, n: int, offset: int) -> None:

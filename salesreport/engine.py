@@ -82,6 +82,16 @@ def duckdb_memory_cap(con, limit: str = MEMORY_LIMIT):
         con.execute(f"SET memory_limit = '{before}'")
 
 
+def arrow_codes(col) -> tuple[np.ndarray, list]:
+    """An Arrow text column's codes (numpy, -1 for null) and its distinct values, in order
+    of first appearance: the column worked on as integers, never as Python strings."""
+    import pyarrow.compute as pc
+
+    coded = pc.dictionary_encode(col)
+    codes = pc.fill_null(coded.indices, -1).to_numpy(zero_copy_only=False)
+    return codes, coded.dictionary.to_pylist()
+
+
 #: rows of a large result fetched at a time (:meth:`Engine.to_frame`): one batch is held as
 #: Arrow besides the frame (about 100 bytes a row)
 FETCH_ROWS = 200_000

@@ -53,10 +53,9 @@ def kpi_status_batch(batch: pa.RecordBatch, params: TeamParams) -> pa.RecordBatc
     ``double``), as the batch :func:`kpi_status`'s frame converts to: the new columns after
     the batch's, every missing number null (NaN too). The rows never become Python objects
     (at 200 times the sample, 22.7 M of them)."""
-    import pyarrow.compute as pc
+    from salesreport.engine import arrow_codes
 
-    coded = pc.dictionary_encode(batch.column("metric"))
-    m_codes = pc.fill_null(coded.indices, -1).to_numpy(zero_copy_only=False)
+    m_codes, m_uniq = arrow_codes(batch.column("metric"))
     # the number columns as numpy (NaN for null), each read once
     floats = {
         f.name: batch.column(f.name).to_numpy(zero_copy_only=False)
@@ -64,7 +63,7 @@ def kpi_status_batch(batch: pa.RecordBatch, params: TeamParams) -> pa.RecordBatc
         if pa.types.is_floating(f.type)
     }
     v, t, p = floats["value"], floats["target"], floats["prior"]
-    code, benchmark, yoy = _status_columns(m_codes, coded.dictionary.to_pylist(), v, t, p, params)
+    code, benchmark, yoy = _status_columns(m_codes, m_uniq, v, t, p, params)
     columns = [
         pa.array(floats[c], from_pandas=True) if c in floats else batch.column(c)
         for c in batch.schema.names
