@@ -128,6 +128,10 @@ def flag(condition: ir.BooleanValue) -> ir.IntegerValue:
     return ibis.ifelse(condition.fill_null(False), 1, 0).cast("int64")
 
 
+#: the type :func:`total` adds money in (a running total kept exact: :func:`total`'s reasons)
+EXACT = "decimal(38, 12)"
+
+
 def total(value: ir.NumericValue, places: int = 12) -> ir.FloatingValue:
     """The sum of ``value``, computed exactly (in decimals with ``places`` places, up to
     10^(38 - places)) and returned as a float: the same bits whatever order an engine adds

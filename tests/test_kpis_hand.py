@@ -285,3 +285,43 @@ def test_ramp_time():
     assert np.isnan(val(k, "ramp_time_months", "month", "2025-12"))
     assert val(k, "ramp_time_months", "month", "2026-01") == pytest.approx(2)
     assert val(k, "ramp_time_months", "ytd", "2026-03", "region=DE") == pytest.approx(2)
+
+
+def test_open_pipeline_at_a_month_end_counts_what_was_opened_before_and_not_yet_closed():
+    """The stock rule (``first <= k < stop``) at its edges: a deal open since long before the
+    computed months, one closed before it was created, an empty amount."""
+    rows = [
+        # id, created, close, status, amount, owner, region
+        ("P1", "2019-05-10", None, "open", 300.0, "R1", "DE"),  # open since 2019
+        ("P2", "2026-02-03", "2026-06-30", "open", np.nan, "R2", "UK"),  # amount unknown
+        ("P3", "2026-03-15", "2026-01-20", "lost", 800.0, "R1", "DE"),  # closed before created
+        ("P4", "2025-06-01", "2026-02-14", "won", 1000.0, "R1", "DE"),  # open Jun 25 .. Jan 26
+    ]
+    opp = pd.DataFrame(
+        rows,
+        columns=["opportunity_id", "created_date", "close_date", "status", "amount", "owner_id",
+                 "region"],
+    )  # fmt: skip
+    for c in ("created_date", "close_date"):
+        opp[c] = pd.to_datetime(opp[c])
+    opp["stage"] = "Proposal"
+    opp["account_id"] = ["A1", "A2", "A3", "A4"]
+    k = compute_kpis(Tables(opportunities=opp), PARAMS, "2026-03")
+    count = lambda period, seg="all": val(k, "pipeline_open_count", "month", period, seg)  # noqa: E731
+    value = lambda period, seg="all": val(k, "pipeline_open_value", "month", period, seg)  # noqa: E731
+    # end of March 2026: P1 and P2 (P4 won in Feb; P3 never open) -> 2 deals, 300 + nothing
+    assert count("2026-03") == 2
+    assert value("2026-03") == 300
+    # end of January: P1 and P4 (P2 created in February) -> 300 + 1000
+    assert count("2026-01") == 2
+    assert value("2026-01") == 1300
+    # the first reported month (April 2024, 24 months back): P1 alone, open for five years
+    assert count("2024-04") == 1
+    assert value("2024-04") == 300
+    # UK at the end of March: P2 alone, its amount empty -> 1 deal worth 0
+    assert count("2026-03", "region=UK") == 1
+    assert value("2026-03", "region=UK") == 0
+    # the same stock for every window ending in March: the value at the window's end
+    assert val(k, "pipeline_open_value", "ytd", "2026-03") == 300
+    # P3 (closed on Jan 20, created Mar 15) is in no month: DE at the end of March is P1 alone
+    assert count("2026-03", "region=DE") == 1
