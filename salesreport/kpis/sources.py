@@ -203,6 +203,8 @@ def pipeline(engine: Engine, params: TeamParams, columns: list[str | None]) -> S
     cols = [c for c in columns if c not in (None, "stage")]
     if cols:
         runs = runs.join(o.select("_row", *[o[c].name(f"_seg_{c}") for c in cols]), "_row")
+    if len(columns) > 1:  # computed once, not once per segment column of the long rows
+        runs = engine.materialize(runs, "runs")
     source = {c: f"_seg_{c}" for c in cols}
     rows = long_rows(runs, columns, ["first", "stop", "amount", "weighted"], source)
     # labels: the stage column's values too (a stage no run is in, e.g. a closed stage)
