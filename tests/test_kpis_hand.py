@@ -325,3 +325,40 @@ def test_open_pipeline_at_a_month_end_counts_what_was_opened_before_and_not_yet_
     assert val(k, "pipeline_open_value", "ytd", "2026-03") == 300
     # P3 (closed on Jan 20, created Mar 15) is in no month: DE at the end of March is P1 alone
     assert count("2026-03", "region=DE") == 1
+
+
+def test_prior_is_the_same_window_and_segment_a_year_earlier():
+    won = [  # close date, amount, region
+        ("2025-02-10", 300.0, "UK"),
+        ("2025-03-12", 500.0, "DE"),
+        ("2026-03-05", 800.0, "DE"),
+    ]
+    opp = pd.DataFrame(
+        {
+            "opportunity_id": ["W1", "W2", "W3"],
+            "account_id": ["A1", "A2", "A3"],
+            "owner_id": ["R1", "R2", "R1"],
+            "created_date": pd.to_datetime(["2025-01-05", "2025-01-20", "2026-02-01"]),
+            "close_date": pd.to_datetime([d for d, _, _ in won]),
+            "status": "won",
+            "stage": "Closed Won",
+            "amount": [a for _, a, _ in won],
+            "region": [r for _, _, r in won],
+        }
+    )
+    k = compute_kpis(Tables(opportunities=opp), PARAMS, "2026-03")
+    prior = lambda w, p, seg="all": val(k, "revenue", w, p, seg, col="prior")  # noqa: E731
+    # March 2026 against March 2025: 800 now, 500 then
+    assert val(k, "revenue", "month", "2026-03") == 800
+    assert prior("month", "2026-03") == 500
+    # Q1 2026 to date (800) against Q1 2025 to March: 300 + 500
+    assert prior("qtd", "2026-03") == 800
+    # by segment: the UK sold nothing in March 2025 (0, the data had started), 300 in its Q1
+    assert prior("month", "2026-03", "region=UK") == 0
+    assert prior("qtd", "2026-03", "region=UK") == 300
+    # and per rep: R2's March 2025 sale
+    assert prior("month", "2026-03", "owner_id=R2") == 500
+    # March 2025's own prior is March 2024, before the first month of data: empty, not 0
+    assert np.isnan(prior("month", "2025-03"))
+    # the count of won deals has its own prior: 1 deal in March 2025
+    assert val(k, "deals_won", "month", "2026-03", col="prior") == 1

@@ -199,6 +199,7 @@ class Compilation:
         self.W = engine.memtable(self.windows, "windows")
         self.report_end_day = int(self.windows["ed"].max())
         self.hi = int(self.windows["e"].max())
+        self.lo = int(self.windows["s"].min()) - 1  # the month before the first window
         wanted = only or [m for m, k in CATALOGUE.items() if k.definition is not None]
         self.metrics = {
             m: CATALOGUE[m]
@@ -311,7 +312,7 @@ class Compilation:
         key = (source.name, first, stop, tuple(columns))
         if key in self._alive:
             return self._alive[key]
-        lo, hi = int(self.windows["s"].min()) - 1, self.hi
+        lo, hi = self.lo, self.hi
         r = source.rows
         f, s = r[first], r[stop]
         r = r.filter(f.notnull() & s.notnull() & (f < s) & (f <= hi) & (s > lo))
@@ -351,9 +352,8 @@ class Compilation:
         """``k``: every month ordinal from the month before the first window's start to the
         last window's end (a small engine table, made once)."""
         if self._months is None:
-            lo = int(self.windows["s"].min()) - 1
             self._months = self.engine.memtable(
-                pd.DataFrame({"k": np.arange(lo, self.hi + 1, dtype=np.int64)}), "months"
+                pd.DataFrame({"k": np.arange(self.lo, self.hi + 1, dtype=np.int64)}), "months"
             )
         return self._months
 
