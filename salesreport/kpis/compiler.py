@@ -305,7 +305,7 @@ class Compilation:
 
         Worked out as running totals per label of what arrives (at ``first``) less what
         leaves (at ``stop``), not as the rows joined with every month they are alive in (at
-        200 times the sample the open leads alone made 44 M joined rows). The same sums to
+        100 times the sample the open leads alone made 21.9 M joined rows). The same sums to
         the last digit: the values are added exactly, in any order."""
         import ibis
 
