@@ -128,8 +128,13 @@ def flag(condition: ir.BooleanValue) -> ir.IntegerValue:
     return ibis.ifelse(condition.fill_null(False), 1, 0).cast("int64")
 
 
+def exact_type(places: int = 12) -> str:
+    """The decimal type :func:`total` adds in, with ``places`` places."""
+    return f"decimal(38, {places})"
+
+
 #: the type :func:`total` adds money in (a running total kept exact: :func:`total`'s reasons)
-EXACT = "decimal(38, 12)"
+EXACT = exact_type()
 
 
 def total(value: ir.NumericValue, places: int = 12) -> ir.FloatingValue:
@@ -138,7 +143,7 @@ def total(value: ir.NumericValue, places: int = 12) -> ir.FloatingValue:
     the rows in, on every run and every engine. A float sum over rows split between threads
     differs in its last bits from run to run; a report re-run must give the same bytes.
     Money takes 12 places (sums up to 10^26); rates and means of rates 18 (up to 10^20)."""
-    return value.cast(f"decimal(38, {places})").sum().cast("float64")
+    return value.cast(exact_type(places)).sum().cast("float64")
 
 
 def mean(value: ir.NumericValue) -> ir.FloatingValue:

@@ -938,14 +938,13 @@ def _clv(run: Compilation, source: S.Source, ms: list[Measure]) -> ir.Table:
 
     W = run.W
     r = source.rows
-    months = run.months()
+    # every label and month, with its active customers (0 where none)
     alive = run.alive(source, "m", "active_stop", [])
     active = alive.select("seg", "k", active=alive.n.cast("float64"))
     flow = r.group_by(seg=r.seg, k=r.m).agg(
         rev=rules.total(r.revenue), new=rules.flag(r.m == r.first_m).sum().cast("float64")
     )
-    grid = source.labels.cross_join(months)
-    g = left_join(left_join(grid, active, ["seg", "k"]), flow, ["seg", "k"])
+    g = left_join(active, flow, ["seg", "k"])
     g = g.mutate(active=g.active.fill_null(0.0), rev=g.rev.fill_null(0.0), new=g.new.fill_null(0.0))
     prev = g.active.lag().over(ibis.window(group_by="seg", order_by="k"))
     g = g.mutate(
