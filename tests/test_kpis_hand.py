@@ -362,3 +362,45 @@ def test_prior_is_the_same_window_and_segment_a_year_earlier():
     assert np.isnan(prior("month", "2025-03"))
     # the count of won deals has its own prior: 1 deal in March 2025
     assert val(k, "deals_won", "month", "2026-03", col="prior") == 1
+
+
+def test_activity_counts_add_every_activity_of_a_rep_in_a_month():
+    """Several activities of one rep in one month each count (the source groups them by rep,
+    region and month before it splits by segment); an activity without a timestamp counts in
+    no month but its rep still gets a row; a rep missing from ``reps`` is region (none)."""
+    acts = pd.DataFrame(
+        {
+            "activity_id": [f"A{i}" for i in range(1, 10)],
+            "rep_id": ["R1", "R1", "R1", "R1", "R2", "R3", "R9", "R5", "R1"],
+            "timestamp": pd.to_datetime(
+                [
+                    "2026-03-02 09:00",  # R1 call
+                    "2026-03-02 09:00",  # R1 call, the same minute
+                    "2026-03-20 16:00",  # R1 call
+                    "2026-03-21 10:00",  # R1 email
+                    "2026-03-05 11:00",  # R2 call (UK)
+                    "2026-01-07 08:00",  # R3 call in January (DE)
+                    "2026-03-09 13:00",  # R9 call: not in reps
+                    None,  # R5 call: no timestamp, in no month
+                    "2026-02-27 17:00",  # R1 email in February
+                ]
+            ),
+            "type": ["call", "call", "call", "email", "call", "call", "call", "call", "email"],
+        }
+    )
+    k = compute_kpis(Tables(activities=acts, reps=_reps()), PARAMS, "2026-03")
+    # March calls: R1 3, R2 1, R9 1 = 5; by region: DE (R1) 3, UK (R2) 1, (none) (R9) 1
+    assert val(k, "calls", "month", "2026-03") == 5
+    assert val(k, "calls", "month", "2026-03", "owner_id=R1") == 3
+    assert val(k, "calls", "month", "2026-03", "region=DE") == 3
+    assert val(k, "calls", "month", "2026-03", "region=UK") == 1
+    assert val(k, "calls", "month", "2026-03", "region=(none)") == 1
+    # Q1: March's 5 and R3's January call = 6; DE: R1 3 + R3 1 = 4
+    assert val(k, "calls", "qtd", "2026-03") == 6
+    assert val(k, "calls", "qtd", "2026-03", "region=DE") == 4
+    # emails: R1 one in March, one in February -> month 1, quarter 2
+    assert val(k, "emails", "month", "2026-03", "owner_id=R1") == 1
+    assert val(k, "emails", "qtd", "2026-03", "owner_id=R1") == 2
+    # R5's only activity has no timestamp: a row, and nothing counted
+    assert val(k, "calls", "month", "2026-03", "owner_id=R5") == 0
+    assert val(k, "calls", "qtd", "2026-03", "owner_id=R5") == 0

@@ -813,7 +813,9 @@ def _flows(run: Compilation, source: S.Source, ms: list[Measure], month_col: str
     aggs = {}
     for m in ms:
         aggs[f"v__{m.column or 'n'}"] = (
-            rules.total(r[m.column]) if m.column else r.count().cast("float64")
+            rules.total(r[m.column])
+            if m.column
+            else (r[source.weight].sum() if source.weight else r.count()).cast("float64")
         )
     by_month = r.group_by(seg=r.seg, k=r[month_col]).agg(**aggs)
     W = run.W

@@ -52,6 +52,9 @@ class Source:
     segments: tuple[str | None, ...]
     start: ir.Scalar | None = None
     more_labels: ir.Table | None = None
+    #: the column counting the rows each row of ``rows`` stands for (:func:`grouped`), or
+    #: ``None``: each row is one thing counted
+    weight: str | None = None
 
 
 def label(value: ir.Value | None, column: str | None) -> ir.StringValue:
@@ -76,6 +79,24 @@ def long_rows(
         for c in columns
     ]
     return parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
+
+
+def grouped(
+    t: ir.Table,
+    columns: list[str | None],
+    month: str,
+    sums: dict[str, ir.IntegerValue],
+    source: dict[str, str] | None = None,
+) -> ir.Table:
+    """``t``'s rows grouped by the data columns of the segments and ``month``: ``n`` (how many
+    rows) and the total of each of ``sums`` (integers: exact), for a source whose measures
+    are counts and sums placed by ``month`` (flows). Made long over its segments afterwards,
+    it has a row per label and month where there was a row per thing (EMEA's activities at
+    200 times the sample: 0.6 M rows instead of 11.4 M), and the same totals to the last bit.
+    The rows without a ``month`` keep a group: their labels stay."""
+    source = source or {}
+    by = list(dict.fromkeys([source.get(c, c) for c in columns if c is not None] + [month]))
+    return t.group_by(by).agg(n=t.count(), **{name: v.sum() for name, v in sums.items()})
 
 
 def _present(t: ir.Table, allowed=SEGMENT_COLUMNS) -> list[str]:
@@ -272,8 +293,8 @@ def referrals(engine: Engine, columns: list[str | None]) -> Source:
     t = t.mutate(
         m=ibis.ifelse(rules.is_referral(t.source), created_m, ibis.null("int64")),
     )
-    rows = long_rows(t, columns, ["m"])
-    return Source("referrals", rows, None, tuple(columns), start=created_m.min())
+    rows = long_rows(grouped(t, columns, "m", {}), columns, ["m", "n"])
+    return Source("referrals", rows, None, tuple(columns), start=created_m.min(), weight="n")
 
 
 def _rep_region(engine: Engine) -> ir.Table:
@@ -297,8 +318,9 @@ def activities(engine: Engine, columns: list[str | None]) -> Source:
         regions = _rep_region(engine)
         a = a.left_join(regions, a.rep_id == regions._rep)
         source["region"] = "_region"
-    rows = long_rows(a, columns, ["m", *flags], source)
-    return Source("activities", rows, None, tuple(columns), start=a.m.min())
+    g = grouped(a, columns, "m", {name: a[name] for name in flags}, source)
+    rows = long_rows(g, columns, ["m", "n", *flags], source)
+    return Source("activities", rows, None, tuple(columns), start=a.m.min(), weight="n")
 
 
 # --------------------------------------------------------------------------- reps
