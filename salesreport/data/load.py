@@ -819,13 +819,15 @@ def _load(
         # the ordering, EMEA's activities at 200 times the sample took 2-3 times as long);
         # the table's own order is the engine's: its readers order by ``_row``
         cut_rows = ident(f"_sr_cut_{table}")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {cut_rows} AS {select}")
+        n = con.execute(f"CREATE OR REPLACE TEMP TABLE {cut_rows} AS {select}").fetchone()[0]
         kept[table] = con.execute(
             f"CREATE OR REPLACE TEMP TABLE {ident(f'_sr_table_{table}')} AS "
             f"SELECT c.*, n._row FROM {cut_rows} AS c JOIN (SELECT _line, row_number() OVER "
             f"(ORDER BY _line) - 1 AS _row FROM {cut_rows}) AS n USING (_line)"
         ).fetchone()[0]
         con.execute(f"DROP TABLE {cut_rows}")
+        if kept[table] != n:  # a file's row numbers are unique: joined back, each row once
+            raise RuntimeError(f"{table}: {n} rows kept but {kept[table]} numbered")
     files = {t: pt.file for t, pt in parsed.items()}
     raise_problems(_nothing_by_month(kept, first_dated, files, month))
     for rec in counts:
