@@ -70,3 +70,24 @@ def test_compute_kpis_leaves_its_tables_as_they_were():
     compute_kpis(tables, make_params(history_months=12), MONTH)
     for name, df in tables.items():
         pd.testing.assert_frame_equal(df, before[name], check_exact=True)
+
+
+def test_a_source_grouped_by_month_is_measured_only_by_flows():
+    """A grouped source's row stands for several activities: a stock or any other kind of
+    measure on it would count each row once, so the compiler refuses it by name."""
+    import pytest
+
+    from salesreport.kpis.compiler import Compilation, _measure_table, engine_for
+    from salesreport.kpis.model import Measure
+
+    tables = make_tables()
+    params = make_params()
+    engine = engine_for(tables, "2026-03", params)
+    try:
+        run = Compilation(engine, params, "2026-03")
+        source = run.source("activities")
+        assert source.weight == "n"
+        with pytest.raises(ValueError, match="source activities is grouped by month.*'stock'"):
+            _measure_table(run, source, [Measure("activities", kind="stock")])
+    finally:
+        engine.close()

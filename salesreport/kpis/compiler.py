@@ -789,6 +789,11 @@ def _measure_table(run: Compilation, source: S.Source, wanted: list[Measure]) ->
     by_kind: dict[str, list[Measure]] = defaultdict(list)
     for m in wanted:
         by_kind[m.kind].append(m)
+    if source.weight and set(by_kind) - {"flow"}:  # a grouped row is several things
+        raise ValueError(
+            f"source {source.name} is grouped by month ({source.weight} rows a row): only flows "
+            f"can measure it, not {sorted(set(by_kind) - {'flow'})}; build it ungrouped"
+        )
     tables = []
     flows = by_kind.pop("flow", [])
     for month_col in sorted({m.month for m in flows}):
