@@ -85,18 +85,18 @@ def grouped(
     t: ir.Table,
     columns: list[str | None],
     month: str,
-    sums: dict[str, ir.IntegerValue],
+    sums: tuple[str, ...] = (),
     source: dict[str, str] | None = None,
 ) -> ir.Table:
     """``t``'s rows grouped by the data columns of the segments and ``month``: ``n`` (how many
-    rows) and the total of each of ``sums`` (integers: exact), for a source whose measures
+    rows) and the total of each integer column of ``sums`` (exact), for a source whose measures
     are counts and sums placed by ``month`` (flows). Made long over its segments afterwards,
     it has a row per label and month where there was a row per thing (EMEA's activities at
     200 times the sample: 0.6 M rows instead of 11.4 M), and the same totals to the last bit.
     The rows without a ``month`` keep a group: their labels stay."""
     source = source or {}
     by = list(dict.fromkeys([source.get(c, c) for c in columns if c is not None] + [month]))
-    return t.group_by(by).agg(n=t.count(), **{name: v.sum() for name, v in sums.items()})
+    return t.group_by(by).agg(n=t.count(), **{name: t[name].sum() for name in sums})
 
 
 def _present(t: ir.Table, allowed=SEGMENT_COLUMNS) -> list[str]:
@@ -293,7 +293,7 @@ def referrals(engine: Engine, columns: list[str | None]) -> Source:
     t = t.mutate(
         m=ibis.ifelse(rules.is_referral(t.source), created_m, ibis.null("int64")),
     )
-    rows = long_rows(grouped(t, columns, "m", {}), columns, ["m", "n"])
+    rows = long_rows(grouped(t, columns, "m"), columns, ["m", "n"])
     return Source("referrals", rows, None, tuple(columns), start=created_m.min(), weight="n")
 
 
@@ -318,7 +318,7 @@ def activities(engine: Engine, columns: list[str | None]) -> Source:
         regions = _rep_region(engine)
         a = a.left_join(regions, a.rep_id == regions._rep)
         source["region"] = "_region"
-    g = grouped(a, columns, "m", {name: a[name] for name in flags}, source)
+    g = grouped(a, columns, "m", tuple(flags), source)
     rows = long_rows(g, columns, ["m", "n", *flags], source)
     return Source("activities", rows, None, tuple(columns), start=a.m.min(), weight="n")
 
