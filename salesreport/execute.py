@@ -171,7 +171,32 @@ def kernel_manager_class() -> type:
             kwargs.setdefault("ip", os.path.join(folder, "kernel"))
             super().__init__(**kwargs)
 
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+            process = getattr(self.provisioner, "process", None)
+            if process is not None:
+                keep_session_priority(process.pid)
+
     return _SocketFileKernelManager
+
+
+def keep_session_priority(pid: int) -> None:
+    """Give the kernel ``pid`` this worker's priority (``nice``) where the scheduler would
+    otherwise ignore it.
+
+    jupyter_client starts each kernel in a session of its own, and Linux (with
+    ``sched_autogroup_enabled``, the default of most distributions) shares the CPU fairly
+    between sessions before it looks at a process's ``nice``: a kernel at nice 10 in its
+    own session got as much CPU as the whole run's session, so two kernels starting while a
+    team's numbers were computed took two thirds of a 2-core machine from the computation
+    the pages wait for. The kernel's session is given the same ``nice`` (its
+    ``/proc/PID/autogroup``; only lowering a priority, which needs no privilege). Elsewhere
+    (no such file, another system) nothing is done."""
+    niceness = os.nice(0) if hasattr(os, "nice") else 0
+    if niceness <= 0:
+        return
+    with contextlib.suppress(OSError):
+        Path(f"/proc/{pid}/autogroup").write_text(str(niceness))
 
 
 #: how often a kernel that dies while starting, before it ran any cell, is started again

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT
 
 
@@ -113,6 +115,32 @@ def test_kernels_talk_to_the_worker_over_socket_files_in_a_private_folder(tmp_pa
     out = nbformat.read(job.output, as_version=4)
     assert out.cells[-1].outputs[0]["text"].split() == ["ipc", "0o700"]
     assert (tmp_path / "done").exists()
+
+
+@pytest.mark.skipif(
+    not Path("/proc/self/autogroup").exists(), reason="no scheduler autogroups (Linux only)"
+)
+def test_a_kernel_in_its_own_session_keeps_the_workers_lower_priority(tmp_path):
+    # jupyter_client starts a kernel in a new session; with autogroups the scheduler shares
+    # the CPU between sessions before it reads a process's nice, so the kernel's session is
+    # given the worker's nice too (else it competes with the run as an equal)
+    import nbformat
+
+    from salesreport.execute import ensure_kernel
+
+    code = (
+        "import os\n"
+        "print(os.getsid(0) == os.getpid(), os.nice(0), open('/proc/self/autogroup').read())"
+    )
+    job = _job(tmp_path, code, ensure_kernel()).write(tmp_path / "job.json")
+    subprocess.run(
+        [sys.executable, "-m", "salesreport.execute", "--nice", "7", job.job_file],
+        check=True, cwd=ROOT, timeout=300,
+    )  # fmt: skip
+    out = nbformat.read(job.output, as_version=4)
+    session_leader, nice, group = out.cells[-1].outputs[0]["text"].split(None, 2)
+    assert (session_leader, nice) == ("True", "7")
+    assert group.split()[-2:] == ["nice", "7"]  # "/autogroup-123 nice 7"
 
 
 def _gone(pid: int) -> bool:
