@@ -73,6 +73,34 @@ def house_css() -> str:
     return section_css() + "\n" + (TEMPLATES / "house.css").read_text(encoding="utf-8")
 
 
+#: the characters a CSS string of :func:`css_string` keeps as they are
+_CSS_PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,:;·-_/()")
+
+
+def css_string(text: str) -> str:
+    """``text`` as a quoted CSS string: every character but letters, digits, spaces and a few
+    marks becomes a six-digit escape (``\\00003c``), so that nothing from the data (a team's
+    title) can end the string or the ``<style>`` element it is in."""
+    return '"' + "".join(c if c in _CSS_PLAIN else f"\\{ord(c):06x}" for c in text) + '"'
+
+
+def print_css(footer: str) -> str:
+    """The printed page's foot: ``footer`` and "page N of M" at the bottom of every printed
+    page (a page margin box: Chromium 131 and later, Chrome and Edge since late 2024), in
+    place of the footer line at the end of the page, which on a full last page was printed
+    on a page of its own. A browser without margin boxes prints no footer line."""
+    return (
+        "@media print {\n"
+        "  @page { @bottom-center { content: "
+        + css_string(footer)
+        + ' " · page " counter(page) " of " counter(pages);\n'
+        '    font-family: -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, '
+        "sans-serif; font-size: 8pt; color: #52606d; } }\n"
+        "  .sr-footer { display: none; }\n"
+        "}\n"
+    )
+
+
 #: how a section output carries the sections' stylesheet (see :func:`section_html`)
 _STYLE_OPEN = '<style class="sr-style">'
 
@@ -298,7 +326,7 @@ def export_notebook_html(nb_path: Path, job: NotebookJob) -> None:
     nb.metadata["title"] = job.title
     here = Path(job.html).name
     resources = {
-        "salesreport_css": house_css(),
+        "salesreport_css": house_css() + print_css(job.footer),
         "salesreport_team": job.team_title,
         "salesreport_month": job.month,
         "salesreport_footer": job.footer,
@@ -325,7 +353,8 @@ def _jinja():
 
 
 def render_index(**context: Any) -> str:
-    return _jinja().get_template("index.html.j2").render(css=house_css(), **context)
+    css = house_css() + print_css(context.get("footer", ""))
+    return _jinja().get_template("index.html.j2").render(css=css, **context)
 
 
 def render_definitions() -> str:

@@ -163,22 +163,31 @@ def _print_problems(
     name: str, pages: list[dict], headings: list[str], headers: list[str]
 ) -> list[str]:
     """What a printed page must not do: draw past the paper's right edge (a table's last
-    column cut), lose a table's column heading, or leave a section heading at the foot of
-    a page with what it heads on the next."""
+    column cut), lose a table's column heading, leave a section heading at the foot of
+    a page with what it heads on the next, go without its foot ("... · page N of M"), or
+    hold nothing but that foot (a blank page printed at the end)."""
     bad = []
+    bodies = []  # each page's items but its foot
     for n, page in enumerate(pages, 1):
+        foot = f" · page {n} of {len(pages)}"
         for it in page["items"]:
             if it["left"] + it["width"] > page["width"] + 0.5:
                 bad.append(
                     f"{name} page {n}: {it['kind']} {it['text']!r} runs past the paper's edge"
                 )
+        body = [it for it in page["items"] if not it["text"].endswith(foot)]
+        bodies.append(body)
+        if len(body) == len(page["items"]):
+            bad.append(f"{name} page {n}: no foot saying {foot[3:]!r}")
+        elif not any(it["kind"] == "image" or it["text"].strip() for it in body):
+            bad.append(f"{name} page {n}: nothing printed but the foot")
     words = {w for page in pages for it in page["items"] for w in it["text"].split()}
     for h in headers:
         if not set(h.split()) <= words:
             bad.append(f"{name}: the column {h!r} is not printed")
     for heading in headings:
-        for n, page in enumerate(pages, 1):
-            lines = [it for it in page["items"] if it["kind"] == "text"]
+        for n, body in enumerate(bodies, 1):
+            lines = [it for it in body if it["kind"] == "text"]
             first = next(
                 (it for it in lines if len(it["text"]) >= 12 and heading.startswith(it["text"])),
                 None,
@@ -186,7 +195,7 @@ def _print_problems(
             if first is None:
                 continue
             below = [
-                it for it in page["items"]
+                it for it in body
                 if it["top"] > first["top"] and (it["kind"] == "image" or it["font"] != first["font"])
             ]  # fmt: skip
             if not below and n < len(pages):
@@ -249,11 +258,29 @@ def test_the_print_check_finds_a_cut_table_and_a_stranded_heading():
     next_page = {"width": 595.0, "items": [
         {"kind": "image", "top": 60, "left": 43, "width": 500, "height": 300, "font": None, "text": ""},
     ]}  # fmt: skip
+    for n, p in enumerate([page, next_page], 1):  # each page's foot (a page margin box)
+        p["items"].append({"kind": "text", "top": 821, "left": 150, "width": 300, "height": 9,
+                           "font": "9", "text": f"salesreport · x · generated · page {n} of 2"})  # fmt: skip
     heading = "Revenue 6% below target year to date (€12.1M)"
     cut = _print_problems("x", [page, next_page], [heading], ["Objective", "Status", "Grade"])
     assert any("runs past the paper's edge" in p for p in cut)
     assert any("'Grade' is not printed" in p for p in cut)
     assert not any("foot of the page" in p for p in cut)  # the table line sits below it
-    page["items"].pop()
+    page["items"].pop(1)
     stranded = _print_problems("x", [page, next_page], [heading], [])
     assert stranded == [f"x page 1: the heading {heading!r} is left at the foot of the page"]
+    blank = {"width": 595.0, "items": [
+        {"kind": "text", "top": 821, "left": 150, "width": 300, "height": 9, "font": "9",
+         "text": "salesreport · x · generated · page 3 of 3"},
+    ]}  # fmt: skip
+    for p in (page, next_page):
+        p["items"][-1]["text"] = p["items"][-1]["text"].replace("of 2", "of 3")
+    assert _print_problems("x", [page, next_page, blank], [heading], []) == [
+        "x page 3: nothing printed but the foot",
+        f"x page 1: the heading {heading!r} is left at the foot of the page",
+    ]
+    next_page["items"].pop()
+    assert _print_problems("x", [page, next_page], [], []) == [
+        "x page 1: no foot saying 'page 1 of 2'",
+        "x page 2: no foot saying 'page 2 of 2'",
+    ]

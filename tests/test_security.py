@@ -79,3 +79,22 @@ def test_a_secret_from_the_environment_never_reaches_outputs_or_logs(tmp_path, s
     for f in Path(out).rglob("*"):
         if f.is_file():
             assert token not in f.read_text(errors="replace"), f"secret leaked into {f.name}"
+
+
+def test_a_team_title_in_the_printed_foot_cannot_leave_its_css_string():
+    # the printed foot (a page margin box) carries the team's title from YAML inside a
+    # <style> element: as CSS escapes, never as characters that end the string or the element
+    import re
+
+    from salesreport.html import css_string, print_css
+
+    title = 'Team "A" </style><script>alert(1)</script>\\ \n; } @import url(x);'
+    quoted = css_string(title)
+    assert quoted[0] == quoted[-1] == '"'
+    inner = quoted[1:-1]
+    assert re.fullmatch(r'(?:[^"\\<>{}\n@]|\\[0-9a-f]{6})*', inner)
+    decoded = re.sub(r"\\([0-9a-f]{6})", lambda m: chr(int(m.group(1), 16)), inner)
+    assert decoded == title
+    css = print_css(f"salesreport · {title} · October 2026")
+    assert "</style" not in css.lower() and "<script" not in css.lower()
+    assert css.count("@page") == 1 and "@import" not in css
