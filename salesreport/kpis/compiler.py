@@ -359,9 +359,11 @@ class Compilation:
 
     # ------------------------------------------------------------------ metrics
 
-    def values(self) -> ir.Table:
+    def values(self, first_kept: int | None = None) -> ir.Table:
         """``metric, wid, seg, value, prior`` of every metric (materialised): ``prior`` the
-        value of the same window kind ending 12 months earlier.
+        value of the same window kind ending 12 months earlier. ``first_kept``: only the
+        windows ending in that month ordinal or later (the earlier ones are computed for the
+        priors only: a third of the rows at a report's 24 + 12 months).
 
         The metrics whose rows come from the same source are computed in one wide table
         (its labels and windows, every measure and target they read joined once, one column
@@ -373,9 +375,15 @@ class Compilation:
         for name in self.metrics:
             if self.segments_of(name):
                 by_source[self.metrics[name].definition.rows_from].append(name)
+        reported = None
+        if first_kept is not None:
+            w = self.windows
+            reported = [int(i) for i in w.loc[w["e"] >= first_kept, "wid"]]
         parts = []
         for source, names in by_source.items():
             wide = self._wide(source, names)
+            if reported is not None:
+                wide = wide.filter(wide.wid.isin(reported))
             for name in names:
                 d = self.metrics[name].definition
                 cols = self.segments_of(name)
@@ -616,8 +624,8 @@ class Compilation:
         server's are ordered after fetching: :func:`_ordered`), and their number of rows."""
         from salesreport.kpis.catalogue import CATALOGUE
 
-        v = self.values()
         first_kept = month_period(self.month).ordinal - (self.params.history_months - 1)
+        v = self.values(first_kept)
         targets = self._target_table(self._reported(v, first_kept))
         units = pd.DataFrame(
             {
