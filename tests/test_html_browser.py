@@ -159,21 +159,32 @@ def _pdf_pages(pdf: Path, work: Path) -> list[dict]:
     return pages
 
 
+#: the printed page's left and right margins in points (``@page`` in templates/house.css: 12 mm)
+PRINT_SIDE_MARGIN = 12 / 25.4 * 72
+
+
 def _print_problems(
     name: str, pages: list[dict], headings: list[str], headers: list[str]
 ) -> list[str]:
     """What a printed page must not do: draw past the paper's right edge (a table's last
     column cut), lose a table's column heading, leave a section heading at the foot of
-    a page with what it heads on the next, go without its foot ("... · page N of M"), or
-    hold nothing but that foot (a blank page printed at the end)."""
+    a page with what it heads on the next, go without its foot ("... · page N of M"),
+    hold nothing but that foot (a blank page printed at the end), or print a chart at
+    under three quarters of the text's width (a tall chart shrunk to fit a height, its
+    labels too small to read)."""
     bad = []
     bodies = []  # each page's items but its foot
     for n, page in enumerate(pages, 1):
         foot = f" · page {n} of {len(pages)}"
+        text_width = page["width"] - 2 * PRINT_SIDE_MARGIN
         for it in page["items"]:
             if it["left"] + it["width"] > page["width"] + 0.5:
                 bad.append(
                     f"{name} page {n}: {it['kind']} {it['text']!r} runs past the paper's edge"
+                )
+            if it["kind"] == "image" and it["width"] < 0.75 * text_width:
+                bad.append(
+                    f"{name} page {n}: a chart {it['width']:.0f} of {text_width:.0f} points wide"
                 )
         body = [it for it in page["items"] if not it["text"].endswith(foot)]
         bodies.append(body)
@@ -257,6 +268,7 @@ def test_the_print_check_finds_a_cut_table_and_a_stranded_heading():
     ]}  # fmt: skip
     next_page = {"width": 595.0, "items": [
         {"kind": "image", "top": 60, "left": 43, "width": 500, "height": 300, "font": None, "text": ""},
+        {"kind": "image", "top": 380, "left": 43, "width": 380, "height": 340, "font": None, "text": ""},
     ]}  # fmt: skip
     for n, p in enumerate([page, next_page], 1):  # each page's foot (a page margin box)
         p["items"].append({"kind": "text", "top": 821, "left": 150, "width": 300, "height": 9,
@@ -266,6 +278,8 @@ def test_the_print_check_finds_a_cut_table_and_a_stranded_heading():
     assert any("runs past the paper's edge" in p for p in cut)
     assert any("'Grade' is not printed" in p for p in cut)
     assert not any("foot of the page" in p for p in cut)  # the table line sits below it
+    assert "x page 2: a chart 380 of 527 points wide" in cut  # the one of 500 is wide enough
+    next_page["items"].pop(1)
     page["items"].pop(1)
     stranded = _print_problems("x", [page, next_page], [heading], [])
     assert stranded == [f"x page 1: the heading {heading!r} is left at the foot of the page"]
