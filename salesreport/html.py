@@ -375,8 +375,10 @@ def render_definitions() -> str:
     body = re.sub(
         r"<td><code>(\w+)</code></td>", r'<td><a href="#kpi-\1"><code>\1</code></a></td>', body
     )
-    return _jinja().get_template("definitions.html.j2").render(css=house_css(), body=body)
+    css = house_css() + print_css("salesreport · KPI definitions")
+    return _jinja().get_template("definitions.html.j2").render(css=css, body=body)
 
 
 def render_archive(entries: list[dict[str, Any]]) -> str:
-    return _jinja().get_template("archive.html.j2").render(css=house_css(), entries=entries)
+    css = house_css() + print_css("salesreport · reports")
+    return _jinja().get_template("archive.html.j2").render(css=css, entries=entries)
