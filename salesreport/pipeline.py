@@ -746,10 +746,7 @@ def notebook_jobs(
         "params_file": "",
     }
     label_of_month = month_label(month, partial=partial)
-    footer = (
-        f"salesreport · {params.title} · {label_of_month} · "
-        f"generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
-    )
+    footer = page_footer(params.title, label_of_month)
     links = tuple(PageLink(f"{a}.html", AUDIENCE_TITLES[a][0]) for a in params.audiences)
     links += (PageLink(DEFINITIONS_PAGE, "KPI definitions"),)
     pages = [(a, a, "", "") for a in params.audiences]
@@ -823,6 +820,15 @@ def _rep_pages(reps: list[tuple[str, str]]) -> list[str]:
         f"rep-{n}" + (f"-{hashlib.sha1(r.encode()).hexdigest()[:6]}" if n in clash else "")
         for n, (r, _) in zip(safe, reps, strict=True)
     ]
+
+
+def page_footer(team_title: str, month_label: str) -> str:
+    """The line at the foot of every page of a team's month (and of each printed page): the
+    team, the month and when the report was made."""
+    return (
+        f"salesreport · {team_title} · {month_label} · "
+        f"generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+    )
 
 
 def prepare_notebooks(
@@ -1056,7 +1062,7 @@ def write_index(
         quality_rows=bad[["table", "action", "reason", "count"]].to_dict("records")
         if len(bad)
         else [],
-        footer=f"salesreport · generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        footer=page_footer(ctx.params.title, words.month_label(ctx.month, partial=ctx.partial)),
     )
     (stage / "index.html").write_text(page, encoding="utf-8")
 
