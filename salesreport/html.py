@@ -67,10 +67,12 @@ def section_css() -> str:
     return (TEMPLATES / "sections.css").read_text(encoding="utf-8")
 
 
-def house_css() -> str:
+def house_css(foot: str | None = None) -> str:
     """A published page's stylesheet: the sections' and the page frame's (top bar, width,
-    footer, print layout, ``templates/house.css``)."""
-    return section_css() + "\n" + (TEMPLATES / "house.css").read_text(encoding="utf-8")
+    footer, print layout, ``templates/house.css``); with ``foot``, the line printed at the
+    bottom of every printed page (:func:`print_css`)."""
+    css = section_css() + "\n" + (TEMPLATES / "house.css").read_text(encoding="utf-8")
+    return css if foot is None else css + print_css(foot)
 
 
 #: the characters a CSS string of :func:`css_string` keeps as they are
@@ -86,18 +88,12 @@ def css_string(text: str) -> str:
 
 def print_css(footer: str) -> str:
     """The printed page's foot: ``footer`` and "page N of M" at the bottom of every printed
-    page (a page margin box: Chromium 131 and later, Chrome and Edge since late 2024), in
-    place of the footer line at the end of the page, which on a full last page was printed
-    on a page of its own. A browser without margin boxes prints no footer line."""
+    page (a page margin box: Chromium 131 and later, Chrome and Edge since late 2024; its
+    type and the footer line it replaces in print are in ``templates/house.css``)."""
     return (
-        "@media print {\n"
-        "  @page { @bottom-center { content: "
+        "@media print { @page { @bottom-center { content: "
         + css_string(footer)
-        + ' " · page " counter(page) " of " counter(pages);\n'
-        '    font-family: -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, '
-        "sans-serif; font-size: 8pt; color: #52606d; } }\n"
-        "  .sr-footer { display: none; }\n"
-        "}\n"
+        + ' " · page " counter(page) " of " counter(pages); } } }\n'
     )
 
 
@@ -326,7 +322,7 @@ def export_notebook_html(nb_path: Path, job: NotebookJob) -> None:
     nb.metadata["title"] = job.title
     here = Path(job.html).name
     resources = {
-        "salesreport_css": house_css() + print_css(job.footer),
+        "salesreport_css": house_css(job.footer),
         "salesreport_team": job.team_title,
         "salesreport_month": job.month,
         "salesreport_footer": job.footer,
@@ -353,7 +349,7 @@ def _jinja():
 
 
 def render_index(**context: Any) -> str:
-    css = house_css() + print_css(context.get("footer", ""))
+    css = house_css(context.get("footer", ""))
     return _jinja().get_template("index.html.j2").render(css=css, **context)
 
 
@@ -375,10 +371,10 @@ def render_definitions() -> str:
     body = re.sub(
         r"<td><code>(\w+)</code></td>", r'<td><a href="#kpi-\1"><code>\1</code></a></td>', body
     )
-    css = house_css() + print_css("salesreport · KPI definitions")
+    css = house_css("salesreport · KPI definitions")
     return _jinja().get_template("definitions.html.j2").render(css=css, body=body)
 
 
 def render_archive(entries: list[dict[str, Any]]) -> str:
-    css = house_css() + print_css("salesreport · reports")
+    css = house_css("salesreport · reports")
     return _jinja().get_template("archive.html.j2").render(css=css, entries=entries)

@@ -1049,9 +1049,10 @@ def write_index(
     else:
         quality_line = "No row was dropped or repaired."
     headline_tiles = findings.headline_tiles(ctx, published=True)
+    label = words.month_label(ctx.month, partial=ctx.partial)
     page = render_index(
         team_title=ctx.params.title,
-        month_label=words.month_label(ctx.month, partial=ctx.partial),
+        month_label=label,
         headline=findings.headline_sentence(ctx),
         tiles_html=tiles(headline_tiles) if headline_tiles else "",
         legend_html=status_legend(ctx.params.rag) if any(t.status for t in headline_tiles) else "",
@@ -1062,7 +1063,7 @@ def write_index(
         quality_rows=bad[["table", "action", "reason", "count"]].to_dict("records")
         if len(bad)
         else [],
-        footer=page_footer(ctx.params.title, words.month_label(ctx.month, partial=ctx.partial)),
+        footer=page_footer(ctx.params.title, label),
     )
     (stage / "index.html").write_text(page, encoding="utf-8")
 
