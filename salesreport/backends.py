@@ -171,10 +171,18 @@ def _other(spec: EngineParams, source: str) -> Engine:
 
 
 def _spark(spec: EngineParams, source: str) -> Engine:
+    import ibis
+
     from salesreport.engine import Engine
 
+    session = spark_session(spec, source)  # first: PySpark missing is said as such
+    return Engine(ibis.pyspark.connect(session), "spark")
+
+
+def spark_session(spec: EngineParams, source: str = "the team's YAML"):
+    """The process's Spark session for ``spec`` (PySpark keeps one per process: started on
+    first use, the same one after; the engine and a data folder given by URI share it)."""
     try:
-        import ibis
         from pyspark.sql import SparkSession
     except ModuleNotFoundError as exc:
         raise EngineError(
@@ -205,7 +213,7 @@ def _spark(spec: EngineParams, source: str) -> Engine:
             f"{source} and that Java 17 or later is installed (java -version).",
         ) from None
     session.sparkContext.setLogLevel("ERROR")
-    return Engine(ibis.pyspark.connect(session), "spark")
+    return session
 
 
 def first_line(exc: BaseException) -> str:

@@ -31,7 +31,8 @@ def _common(p: argparse.ArgumentParser, data: bool = True) -> None:
         p.add_argument(
             "--data",
             metavar="DIR",
-            help="folder holding NAME.csv/.parquet/.xlsx (default: the team's source, else the bundled sample)",
+            help="folder holding NAME.csv/.parquet/.xlsx; with engine spark also a URI such as "
+            "hdfs://... or s3a://... (default: the team's source, else the bundled sample)",
         )
     p.add_argument(
         "--month", metavar="YYYY-MM", help="report month (default: the last complete month)"

@@ -87,6 +87,16 @@ data:
   into the session; the checks themselves do not yet run in the server.
 - **`engine: spark`** with `data.path` or `data.sql`: the same tables, checked as above, in
   a Spark session (local unless the YAML names a master URL), every query run by Spark.
+  `data.path` (or `--data`) may be any folder the cluster reads, given by URI
+  (`hdfs://namenode/exports/emea`, `s3a://bucket/emea`, `abfss://...`, `gs://...`): the
+  report's machine reads it through Spark's own filesystems, with the settings the cluster
+  uses (`engine.options`, such as `spark.jars.packages` for a connector and
+  `spark.hadoop.fs.s3a.*`; credentials from Spark's environment: a URI holding them is
+  refused). Each table file there
+  (`NAME.csv`, `.csv.gz`, `.parquet`, `.xlsx`, a `.zip` export) is copied into the run's
+  work folder, read and checked as a local folder's file is (the same messages, which name
+  the URI), and removed after the load; `run.json` names each table's file by its URI. Only
+  engine `spark` reads a folder given by URI; another engine stops with exit 2 saying so.
 - Every engine gives the same output files for the same data: floats within a relative
   1e-9, everything else identical.
 - The URL, and any password in it, never appears in `run.json`, a log, an

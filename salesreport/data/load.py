@@ -677,21 +677,25 @@ def load_tables(
     """
     import duckdb
 
+    from salesreport.data.remote import fetched
+
     parse_month(month)
-    con = duckdb.connect(str(database) if database else ":memory:")
-    small = _input_bytes(params, data_dir) < PARALLEL_BYTES
-    if small:
-        con.execute("SET threads = 1")
-    try:
-        with duckdb_memory_cap(con):  # with a database file; put back for what follows
-            loaded = _load(
-                con, params, data_dir, month, strict, Path(database).parent if database else None
-            )
-    except BaseException:
-        con.close()
-        raise
+    scratch = Path(database).parent if database else None
+    with fetched(params, data_dir, scratch) as (data_dir, copied):  # a folder given by URI
+        con = duckdb.connect(str(database) if database else ":memory:")
+        small = _input_bytes(params, data_dir) < PARALLEL_BYTES
+        if small:
+            con.execute("SET threads = 1")
+        try:
+            with duckdb_memory_cap(con):  # with a database file; put back for what follows
+                loaded = _load(con, params, data_dir, month, strict, scratch)
+        except BaseException:
+            con.close()
+            raise
     if small:
         con.execute("RESET threads")  # the engine's queries after the load use every core
+    if copied:  # run.json names the files the cluster reads, not the run's copies
+        loaded.sources = {t: copied.get(p, p) for t, p in loaded.sources.items()}
     return loaded
 
 

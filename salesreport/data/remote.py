@@ -1,0 +1,153 @@
+"""A data folder only Spark's cluster reads (``hdfs://``, ``s3a://``, ``gs://``, ``abfss://``...).
+
+``data.path`` (or ``--data``) may name a folder by URI when the team's engine is Spark: the
+report's machine reads it through Spark's own Hadoop filesystems, with the settings the cluster
+uses (``engine.options``: ``spark.hadoop.fs.s3a.endpoint``, ``spark.jars.packages`` for a
+connector...; credentials from Spark's environment, never from YAML). Each table file of the
+folder (``NAME.csv``, ``.csv.gz``, ``.parquet``, ``.xlsx``, ``.zip``) is copied to the run's work
+folder and loaded as any local folder is: the same formats, checks, repairs and messages; the
+checked tables then go to the cluster as Spark tables (:meth:`salesreport.engine.Engine.copy_tables`).
+Other files are listed as ignored, as in a local folder, without being copied.
+
+The report's machine thus holds the team's files once, on disk (the load reads them a batch at a
+time); the checks running in the cluster itself are not there yet (README, "Where the numbers
+are computed").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from salesreport.data.read import ReadError, table_suffix
+from salesreport.data.validate import problem, problem_line
+from salesreport.exceptions import DataError, ParameterError
+
+#: ``scheme://...``: a scheme of two letters or more (``C:\\data`` is a Windows folder)
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+://")
+
+
+def is_uri(path: str | Path | None) -> bool:
+    """Whether ``path`` names a folder by URI (``hdfs://nn/exports/emea``), not a local path."""
+    return path is not None and bool(_URI.match(str(path)))
+
+
+def remote_folder(params, data_dir) -> str | None:
+    """The URI of the data folder the load would read (``--data`` wins, then ``data.path``
+    when there is no ``data.sql``), or ``None`` when it is a local folder or a database."""
+    if data_dir is not None:
+        return str(data_dir) if is_uri(data_dir) else None
+    if params.data.sql is None and is_uri(params.data.path):
+        return str(params.data.path)
+    return None
+
+
+def fetch_folder(session, uri: str, dest: Path) -> dict[str, str]:
+    """Copy the table files of folder ``uri`` into ``dest`` through ``session``'s Hadoop
+    filesystems; ``{local path: its URI}`` for every file copied. Other files become empty
+    files of the same name (listed as ignored by the load, never read). Raises
+    :class:`ReadError` naming the URI when the folder cannot be read."""
+    from salesreport.backends import first_line
+
+    jvm = session._jvm  # noqa: SLF001 - PySpark's gateway to Hadoop's FileSystem API
+    hadoop = jvm.org.apache.hadoop.fs
+    try:
+        root = hadoop.Path(uri)
+        fs = root.getFileSystem(session._jsc.hadoopConfiguration())  # noqa: SLF001
+        if not fs.exists(root) or not fs.getFileStatus(root).isDirectory():
+            raise ReadError(
+                "is not a folder Spark can read",
+                "Check data.path (or --data): the folder holding NAME.csv/.parquet/.xlsx.",
+            )
+        statuses = list(fs.listStatus(root))
+    except ReadError:
+        raise
+    except Exception as exc:  # no filesystem for the scheme, refused, unknown host
+        raise ReadError(
+            f"cannot be read through Spark: {first_line(exc)}",
+            "Give Spark the filesystem's connector and settings in engine.options (for s3a: "
+            "spark.jars.packages org.apache.hadoop:hadoop-aws:<Hadoop's version> and "
+            "spark.hadoop.fs.s3a.* settings; credentials from Spark's environment), or copy "
+            "the files to a local folder.",
+        ) from None
+    dest.mkdir(parents=True, exist_ok=True)
+    copied: dict[str, str] = {}
+    for status in sorted(statuses, key=lambda s: s.getPath().getName()):
+        if not status.isFile():
+            continue
+        name = status.getPath().getName()
+        local = dest / name
+        if table_suffix(name) is None or name.startswith((".", "~$")):
+            local.touch()  # listed as ignored, as in a local folder
+            continue
+        try:
+            fs.copyToLocalFile(False, status.getPath(), hadoop.Path(local.as_uri()), True)
+        except Exception as exc:  # noqa: BLE001 - a file that cannot be read (permissions)
+            raise ReadError(
+                f"cannot be copied through Spark: {first_line(exc)}",
+                "Check the file's permissions for the user Spark runs as.",
+                file=name,
+            ) from None
+        copied[str(local)] = f"{uri.rstrip('/')}/{name}"
+    return copied
+
+
+@contextlib.contextmanager
+def fetched(params, data_dir, scratch: Path | None) -> Iterator[tuple[object, dict[str, str]]]:
+    """``(folder to load, {local path: URI})``: ``data_dir`` unchanged and ``{}`` for a local
+    folder or a database; for a folder given by URI, a local copy in ``scratch`` (the run's
+    work folder; a temporary folder by default), removed when the block ends (the loaded tables
+    are in the engine by then). A :class:`DataError` raised in the block names the URI, not the
+    copy."""
+    uri = remote_folder(params, data_dir)
+    if uri is None:
+        yield data_dir, {}
+        return
+    parts = urlsplit(uri)
+    if parts.username or parts.password:  # s3a://KEY:SECRET@bucket/...: never in YAML or reports
+        shown = urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
+        raise ParameterError(
+            f"{shown}: the folder's URI holds credentials. Give them through Spark's "
+            "environment (for s3a: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or an instance "
+            "role), never in data.path or --data, which run.json and the messages show."
+        )
+    if params.engine.kind != "spark":
+        raise ParameterError(
+            f"{uri}: a folder given by URI is read through Spark's filesystems, and the team's "
+            f"engine is {params.engine.kind}. Set `engine: spark` in the team's YAML (the "
+            "filesystem's settings in engine.options), or copy the files to a local folder "
+            "and give that."
+        )
+    from salesreport.backends import spark_session
+
+    session = spark_session(params.engine)
+    parent = Path(tempfile.mkdtemp(prefix="salesreport-remote-", dir=scratch))
+    local = parent / "data"
+    try:
+        try:
+            copied = fetch_folder(session, uri, local)
+        except ReadError as exc:
+            where = f"{uri.rstrip('/')}/{exc.file}" if exc.file else uri
+            p = problem(where, None, [], exc.reason, exc.fix)
+            raise DataError(problem_line(p), [p]) from None
+        try:
+            yield local, copied
+        except DataError as exc:  # "<copy>/orders.csv ..." -> "s3a://.../orders.csv ..."
+            _name_the_uri(exc, str(local), uri.rstrip("/"))
+            raise
+    finally:
+        shutil.rmtree(parent, ignore_errors=True)
+
+
+def _name_the_uri(exc: DataError, local: str, uri: str) -> None:
+    """The local copy's folder replaced by ``uri`` in ``exc``'s message and problems."""
+    exc.args = tuple(a.replace(local, uri) if isinstance(a, str) else a for a in exc.args)
+    for p in exc.problems:
+        for key in ("file", "reason", "fix"):
+            if isinstance(p.get(key), str):
+                p[key] = p[key].replace(local, uri)
