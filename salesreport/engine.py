@@ -249,7 +249,7 @@ class Engine:
         table = to_arrow(df, spec)
         if key is not None:
             table = table.append_column(key, pa.array(np.arange(len(df), dtype=np.int64)))
-        with self._failures():
+        with self._query():
             expr = self._temporary(name, table)
         self._tables[name] = expr
         return expr
@@ -278,7 +278,7 @@ class Engine:
         are those :meth:`register_tables` makes of the same tables as pandas."""
         for name, expr in source._tables.items():
             schema, batches = source._batches([expr])
-            with self._failures():
+            with self._query():
                 self._tables[name] = self._temporary_batches(name, schema, batches)
         return self
 
@@ -383,7 +383,7 @@ class Engine:
             return expr
         name = f"_sr_{prefix}_{next(_names)}"
         self._made.append(name)
-        with self._failures():
+        with self._query():
             sql = self.backend.compile(expr)
             if self.name == "spark":  # a temporary view, computed now and kept in memory
                 self.run_sql(f"CACHE TABLE `{name}` AS {sql}")
@@ -419,7 +419,7 @@ class Engine:
         )
         table = pa.Table.from_pandas(df, schema=schema, preserve_index=False)
         self._made.append(name)
-        with self._failures():
+        with self._query():
             return self._temporary(name, table)
 
     @contextlib.contextmanager
@@ -432,7 +432,7 @@ class Engine:
         first = len(self._made)
         yield self
         made, self._made[first:] = self._made[first:], []
-        with self._failures():
+        with self._query():
             for name in reversed(made):
                 self._drop(name)
 
@@ -448,11 +448,11 @@ class Engine:
 
     def execute(self, expr) -> pd.DataFrame:
         """Run an expression and fetch its (small) result as pandas."""
-        with self._failures():
+        with self._query():
             return self.backend.execute(expr)
 
     def to_arrow(self, expr) -> pa.Table:
-        with self._failures():
+        with self._query():
             return self.backend.to_pyarrow(expr)
 
     def to_frame(self, exprs: list, rows: int = 0) -> pd.DataFrame:
@@ -494,7 +494,7 @@ class Engine:
 
         def batches():
             for expr in exprs:
-                with self._failures():
+                with self._query():
                     if self.name == "duckdb":
                         found = self.backend.to_pyarrow_batches(expr, chunk_size=FETCH_ROWS)
                     else:
@@ -529,32 +529,55 @@ class Engine:
                 self._folder = None
 
     @contextlib.contextmanager
-    def _failures(self):
-        """A query failing on a server becomes an :class:`EngineError` naming the engine, with
-        the connection URL and password masked; DuckDB's own errors pass unchanged."""
-        if self.name == "duckdb":
-            yield
-            return
-        try:
-            yield
-        except Exception as exc:
-            from salesreport.backends import first_line
-            from salesreport.data.read import mask_secret
-            from salesreport.exceptions import EngineError
+    def _query(self):
+        """The context every query the engine compiles or runs is in: Ibis's fusing of
+        consecutive selects is off (:func:`unfused`), and a query failing on a server becomes
+        an :class:`EngineError` naming the engine, with the connection URL and password masked;
+        DuckDB's own errors pass unchanged."""
+        with unfused():
+            if self.name == "duckdb":
+                yield
+                return
+            try:
+                yield
+            except Exception as exc:
+                from salesreport.backends import first_line
+                from salesreport.data.read import mask_secret
+                from salesreport.exceptions import EngineError
 
-            text = first_line(exc)
-            if self.name != "spark":
-                fix = "Check that the server is running and reachable."
-            elif "OutOfMemoryError" in text:
-                fix = (
-                    "Give Spark more memory: engine.options spark.driver.memory (3g by "
-                    "default for a local session) or, on a cluster, spark.executor.memory."
-                )
-            else:
-                fix = "Check engine.master and engine.options, and the Spark logs."
-            raise EngineError(
-                mask_secret(f"engine {self.name}: a query failed: {text}", self.secret), fix=fix
-            ) from None
+                text = first_line(exc)
+                if self.name != "spark":
+                    fix = "Check that the server is running and reachable."
+                elif "OutOfMemoryError" in text:
+                    fix = (
+                        "Give Spark more memory: engine.options spark.driver.memory (3g by "
+                        "default for a local session) or, on a cluster, spark.executor.memory."
+                    )
+                else:
+                    fix = "Check engine.master and engine.options, and the Spark logs."
+                raise EngineError(
+                    mask_secret(f"engine {self.name}: a query failed: {text}", self.secret),
+                    fix=fix,
+                ) from None
+
+
+@contextlib.contextmanager
+def unfused():
+    """Ibis's ``options.sql.fuse_selects`` off inside the block (put back after it).
+
+    Fusing merges each select into the one it reads from, at a cost that grows with the
+    expression (Ibis's ``merge_select_select`` measures every candidate's complexity): a
+    third of compiling the KPI queries, which are long chains of selects and joins. The
+    engines' own optimisers flatten the nested selects the same way, so the results are the
+    same (the report's files byte-identical) for less work."""
+    import ibis
+
+    before = ibis.options.sql.fuse_selects
+    ibis.options.sql.fuse_selects = False
+    try:
+        yield
+    finally:
+        ibis.options.sql.fuse_selects = before
 
 
 def to_arrow(df: pd.DataFrame, spec: TableSpec | None = None) -> pa.Table:

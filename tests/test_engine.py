@@ -204,3 +204,37 @@ def test_duckdb_draws_no_progress_bar_over_the_run():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"], out.stdout + out.stderr
+
+
+def test_the_engine_compiles_each_select_on_its_own_and_puts_ibis_s_option_back(monkeypatch):
+    """Queries compile with Ibis's select fusion off (:func:`salesreport.engine.unfused`: a third
+    of the KPIs' compile time), the user's setting put back after each, even after an error."""
+    import ibis
+
+    engine = _result_engine(10)
+    r = engine.backend.table("r")
+    chained = r.mutate(j=r.i * 2).filter(lambda t: t.j > 4).mutate(k2=lambda t: t.j + 1)
+    seen = []
+    compile_ = type(engine.backend).compile
+    monkeypatch.setattr(
+        type(engine.backend),
+        "compile",
+        lambda self, *a, **k: seen.append(ibis.options.sql.fuse_selects) or compile_(self, *a, **k),
+    )
+    assert ibis.options.sql.fuse_selects is True  # Ibis's default, as a notebook has it
+    got = engine.execute(chained.select("i", "k2").order_by("i"))
+    engine.materialize(chained)
+    assert seen and not any(seen)
+    assert ibis.options.sql.fuse_selects is True
+    assert got["i"].tolist() == [3, 4, 5, 6, 7, 8, 9] and got["k2"].tolist() == [
+        7,
+        9,
+        11,
+        13,
+        15,
+        17,
+        19,
+    ]
+    with pytest.raises(duckdb.Error):
+        engine.execute(r.select(nope=r.i.cast("date")))  # an integer is no date: DuckDB refuses
+    assert ibis.options.sql.fuse_selects is True
