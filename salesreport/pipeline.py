@@ -141,6 +141,38 @@ def _inside(child: Path, parent: Path) -> bool:
         return False
 
 
+def check_out_folder(out_dir: Path) -> None:
+    """``--out DIR`` is a new folder, an empty one, or one a report was published to (its
+    ``run.json`` names a team and a month): publishing replaces the folder whole (the old one
+    is removed), so any other folder, a file or a symbolic link is refused before the run
+    starts (:class:`ParameterError`, exit 2), and nothing there is touched. Without this,
+    ``--out ~/Documents`` would have replaced the user's folder by the report."""
+    if out_dir.is_symlink():
+        raise ParameterError(
+            f"--out {out_dir} is a symbolic link: refusing to write there. Give the folder itself."
+        )
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise ParameterError(
+            f"--out {out_dir} is a file: a report is a folder. Give a new folder's path; the "
+            "file was not touched."
+        )
+    held = sorted(p.name for p in out_dir.iterdir())
+    if not held:
+        return
+    with contextlib.suppress(OSError, ValueError):
+        run = json.loads((out_dir / "run.json").read_text("utf-8"))
+        if isinstance(run, dict) and {"team", "month"} <= set(run):
+            return  # a report published there before: replaced by this one
+    shown = ", ".join(held[:5]) + (f" and {len(held) - 5} more" if len(held) > 5 else "")
+    raise ParameterError(
+        f"--out {out_dir} already holds other things ({shown}), and a run replaces the folder "
+        "it publishes to whole. Give a new or empty folder, or one a report was published to "
+        "before; nothing there was touched."
+    )
+
+
 def run_paths(params: TeamParams, month: str, out: str | Path | None = None) -> RunPaths:
     """Where a run writes. A team name can never lead outside ``reports/``."""
     team = check_team_name(params.team)
@@ -161,6 +193,7 @@ def run_paths(params: TeamParams, month: str, out: str | Path | None = None) -> 
         archive = reports_root / "index.html"
     else:
         out_dir = Path(out).absolute()
+        check_out_folder(out_dir)
         team_dir = out_dir.parent
         archive = None
     # the team's ledger under reports/; with --out DIR, inside DIR (carried from the report

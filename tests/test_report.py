@@ -781,6 +781,43 @@ def test_the_cli_says_what_is_wrong_with_a_month_or_a_team_and_exits_2(sample_di
     assert empty.returncode == 2 and "the team is empty" in empty.stderr
 
 
+def test_out_refuses_a_folder_that_is_not_a_report_and_touches_nothing(tmp_path):
+    """Publishing replaces the ``--out`` folder whole (the old one is removed): a folder holding
+    anything but a report, a file or a link is refused before anything runs (exit 2), and left
+    as it was. Before, ``--out ~/Documents`` ran the report and replaced the user's folder."""
+    from salesreport.pipeline import check_out_folder
+
+    mine = tmp_path / "Documents"
+    (mine / "taxes").mkdir(parents=True)
+    (mine / "cv.pdf").write_bytes(b"%PDF")
+    (mine / "taxes" / "2025.xlsx").write_bytes(b"PK")
+    before = tree_digest(tmp_path)
+    proc = run_cli("report", "--team", "emea", "--month", REPORT_MONTH, "--out", str(mine))
+    assert proc.returncode == 2, proc.stderr
+    assert f"--out {mine} already holds other things (cv.pdf, taxes)" in proc.stderr
+    assert "nothing there was touched" in proc.stderr and "[2] Load" not in proc.stderr
+    assert tree_digest(tmp_path) == before  # no build folder or lock beside it either
+
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(ParameterError, match="is a file"):
+        check_out_folder(tmp_path / "notes.txt")
+    (tmp_path / "link").symlink_to(mine)
+    with pytest.raises(ParameterError, match="is a symbolic link"):
+        check_out_folder(tmp_path / "link")
+    (mine / "run.json").write_text('{"team": "emea"}')  # no month: not what a run writes
+    with pytest.raises(ParameterError, match="already holds other things"):
+        check_out_folder(mine)
+    # a new folder, an empty one, and a report published before are written
+    check_out_folder(tmp_path / "new")
+    (tmp_path / "empty").mkdir()
+    check_out_folder(tmp_path / "empty")
+    report = tmp_path / "report"
+    report.mkdir()
+    (report / "run.json").write_text(json.dumps({"team": "emea", "month": "2026-09"}))
+    (report / "kpis.csv").write_text("metric\n")
+    check_out_folder(report)
+
+
 def test_with_out_the_ledger_is_kept_inside_the_folder_and_grows_run_after_run(
     tmp_path, sample_dir, monkeypatch
 ):
