@@ -178,10 +178,34 @@ def _cmd_validate(a) -> int:
     return 0
 
 
-def _cmd_sample(a) -> int:
-    from salesreport.sample import write_sample
+#: the file ``sample-data`` leaves in a folder it wrote: its table files may be written again
+SAMPLE_MARK = ".salesreport-sample"
 
+
+def _cmd_sample(a) -> int:
+    from pathlib import Path
+
+    from salesreport.data.read import table_suffix
+    from salesreport.exceptions import ParameterError
+    from salesreport.sample import write_sample
+    from salesreport.tables import TABLE_NAMES
+
+    target = Path(a.folder)
+    if target.is_dir() and not (target / SAMPLE_MARK).exists():
+        # a folder of the user's own exports: the sample would overwrite them
+        held = sorted(
+            p.name
+            for p in target.iterdir()
+            if table_suffix(p.name) and p.name[: -len(table_suffix(p.name))].lower() in TABLE_NAMES
+        )
+        if held:
+            raise ParameterError(
+                f"{target} already holds {', '.join(held[:5])}"
+                f"{' and more' if len(held) > 5 else ''}, which sample-data did not write: the "
+                "sample would overwrite them. Give a new or empty folder; nothing was written."
+            )
     folder = write_sample(a.folder, end_month=a.month, seed=a.seed, scale=a.scale, fmt=a.format)
+    (folder / SAMPLE_MARK).write_text("written by salesreport sample-data\n", encoding="utf-8")
     print(f"Sample data written to {folder}")
     return 0
 

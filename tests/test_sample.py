@@ -545,3 +545,22 @@ def test_ensure_sample_writes_once_atomically(tmp_path, monkeypatch):
     assert [p.name for p in folder.parent.iterdir()] == ["2022-06-s7"]
     orders = pd.read_csv(folder / "orders.csv")
     assert orders["order_date"].max() <= "2022-06-30"
+
+
+def test_sample_data_never_overwrites_a_folder_of_the_user_s_own_tables(tmp_path):
+    """``salesreport sample-data DIR`` into a folder of real exports would replace them with the
+    sample: refused (exit 2, nothing written) unless sample-data wrote the folder before."""
+    from tests.conftest import run_cli
+
+    mine = tmp_path / "exports"
+    mine.mkdir()
+    (mine / "Opportunities.CSV").write_text("opportunity_id\nO-1\n")
+    proc = run_cli("sample-data", str(mine), "--month", "2026-09")
+    assert proc.returncode == 2
+    assert f"{mine} already holds Opportunities.CSV, which sample-data did not write" in proc.stderr
+    assert [p.name for p in mine.iterdir()] == ["Opportunities.CSV"]
+    assert (mine / "Opportunities.CSV").read_text() == "opportunity_id\nO-1\n"
+    again = tmp_path / "sample"
+    for month in ("2026-09", "2026-10"):  # a folder sample-data wrote is written again
+        assert run_cli("sample-data", str(again), "--month", month).returncode == 0
+    assert (again / "orders.csv").is_file() and (again / ".salesreport-sample").is_file()
