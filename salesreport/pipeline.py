@@ -562,8 +562,9 @@ def _load(params, month: str, data, progress: Progress, paths: RunPaths):
         from salesreport.data import load_tables  # pandas, pyarrow: once workers start
 
         loaded = load_tables(
-            params, data, month, strict=params.strict, database=paths.work / "engine.duckdb"
-        )
+            params, data, month, strict=params.strict, database=paths.work / "engine.duckdb",
+            progress=progress.part,
+        )  # fmt: skip
         progress.say("    " + loaded.quality.summary_text().replace("\n", "\n    "))
     return loaded
 

@@ -120,3 +120,34 @@ def test_a_missing_folder_or_filesystem_is_named_with_what_to_do(tmp_path):
     text = str(err.value)
     assert text.startswith("s3a://bucket/emea: cannot be read through Spark: ")
     assert "S3AFileSystem not found" in text and "spark.jars.packages" in text
+
+
+def test_a_large_load_says_each_file_as_it_reads_it_and_a_small_one_says_nothing(
+    sample_dir, monkeypatch
+):
+    """``progress`` hears of each table file when the input is large (at 200x the sample the
+    load takes most of a minute); a small load is over before a line could be read."""
+    from salesreport.data import load as load_mod
+
+    params = load_params("emea")
+    said: list[str] = []
+    load_tables(params, sample_dir, REPORT_MONTH, progress=said.append).close()
+    assert said == []
+    monkeypatch.setattr(load_mod, "PARALLEL_BYTES", 0)  # the sample as large as a real team
+    load_tables(params, sample_dir, REPORT_MONTH, progress=said.append).close()
+    mb = {p.name: f"{p.stat().st_size / 1e6:,.0f}" for p in sample_dir.glob("*.csv")}
+    assert said[0] == f"reading opportunities.csv ({mb['opportunities.csv']} MB) ..."
+    assert sorted(said) == sorted(f"reading {name} ({size} MB) ..." for name, size in mb.items())
+
+
+def test_a_folder_read_through_spark_says_each_file_as_it_is_copied(sample_dir, tmp_path):
+    folder = tmp_path / "lake"
+    shutil.copytree(sample_dir, folder)
+    (folder / "notes.txt").write_text("not copied")
+    said: list[str] = []
+    load_tables(_spark_params(), folder.as_uri(), REPORT_MONTH, progress=said.append).close()
+    copies = [s for s in said if s.startswith("copying ")]
+    mb = {p.name: f"{p.stat().st_size / 1e6:,.0f}" for p in sample_dir.glob("*.csv")}
+    assert sorted(copies) == sorted(
+        f"copying {name} ({size} MB) from {folder.as_uri()} ..." for name, size in mb.items()
+    )

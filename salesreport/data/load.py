@@ -33,7 +33,7 @@ The pandas tables (:attr:`LoadResult.tables`) are made from the engine when firs
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -630,6 +630,7 @@ def load_tables(
     *,
     strict: bool = False,
     database: str | Path | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> LoadResult:
     """Load one team's tables for the report of ``month`` into the engine, in contract form.
 
@@ -651,6 +652,10 @@ def load_tables(
         disk and read as queries need them, with at most
         :data:`salesreport.engine.MEMORY_LIMIT` of buffers while loading (and a CSV
         transcoded to UTF-8 is written beside it). By default the engine is in memory.
+    progress : callable, optional
+        Told what the load does while it runs long: each file copied from a folder given by
+        URI (:mod:`salesreport.data.remote`), and, for input files of
+        :data:`PARALLEL_BYTES` or more, each table as it is read and checked.
 
     Returns
     -------
@@ -681,14 +686,15 @@ def load_tables(
 
     parse_month(month)
     scratch = Path(database).parent if database else None
-    with fetched(params, data_dir, scratch) as (data_dir, copied):  # a folder given by URI
+    with fetched(params, data_dir, scratch, progress) as (data_dir, copied):  # a URI's folder
         con = duckdb.connect(str(database) if database else ":memory:")
         small = _input_bytes(params, data_dir) < PARALLEL_BYTES
         if small:
             con.execute("SET threads = 1")
         try:
             with duckdb_memory_cap(con):  # with a database file; put back for what follows
-                loaded = _load(con, params, data_dir, month, strict, scratch)
+                say = None if small else progress  # a small load is over before it is read
+                loaded = _load(con, params, data_dir, month, strict, scratch, say)
         except BaseException:
             con.close()
             raise
@@ -697,6 +703,15 @@ def load_tables(
     if copied:  # run.json names the files the cluster reads, not the run's copies
         loaded.sources = {t: copied.get(p, p) for t, p in loaded.sources.items()}
     return loaded
+
+
+def _size_text(path) -> str:
+    """`` (412 MB)`` for a file (nothing when its size cannot be read: a zip's member, a
+    table of a database)."""
+    try:
+        return f" ({Path(path).stat().st_size / 1e6:,.0f} MB)"
+    except OSError:
+        return ""
 
 
 def _input_bytes(params: TeamParams, data_dir) -> float:
@@ -711,7 +726,13 @@ def _input_bytes(params: TeamParams, data_dir) -> float:
 
 
 def _load(
-    con, params: TeamParams, data_dir, month: str, strict: bool, scratch: Path | None
+    con,
+    params: TeamParams,
+    data_dir,
+    month: str,
+    strict: bool,
+    scratch: Path | None,
+    say: Callable[[str], None] | None = None,
 ) -> LoadResult:
     install(con)
     source = params_source(params)
@@ -722,6 +743,8 @@ def _load(
         if table not in raws:
             continue
         raw = raws.pop(table)
+        if say is not None:  # the rows are read, parsed and checked here
+            say(f"reading {raw.file}{_size_text(raw.path)} ...")
         try:
             pt = prepare(con, raw, params)
         except ReadError as exc:

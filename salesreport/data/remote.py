@@ -20,7 +20,7 @@ import contextlib
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -47,11 +47,14 @@ def remote_folder(params, data_dir) -> str | None:
     return None
 
 
-def fetch_folder(session, uri: str, dest: Path) -> dict[str, str]:
+def fetch_folder(
+    session, uri: str, dest: Path, say: Callable[[str], None] | None = None
+) -> dict[str, str]:
     """Copy the table files of folder ``uri`` into ``dest`` through ``session``'s Hadoop
     filesystems; ``{local path: its URI}`` for every file copied. Other files become empty
     files of the same name (listed as ignored by the load, never read). Raises
-    :class:`ReadError` naming the URI when the folder cannot be read."""
+    :class:`ReadError` naming the URI when the folder cannot be read. ``say`` is told each
+    file as its copy starts (a large folder on object storage takes a while)."""
     from salesreport.backends import first_line
 
     jvm = session._jvm  # noqa: SLF001 - PySpark's gateway to Hadoop's FileSystem API
@@ -85,6 +88,8 @@ def fetch_folder(session, uri: str, dest: Path) -> dict[str, str]:
         if table_suffix(name) is None or name.startswith((".", "~$")):
             local.touch()  # listed as ignored, as in a local folder
             continue
+        if say is not None:
+            say(f"copying {name} ({status.getLen() / 1e6:,.0f} MB) from {uri} ...")
         try:
             fs.copyToLocalFile(False, status.getPath(), hadoop.Path(local.as_uri()), True)
         except Exception as exc:  # noqa: BLE001 - a file that cannot be read (permissions)
@@ -98,7 +103,9 @@ def fetch_folder(session, uri: str, dest: Path) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def fetched(params, data_dir, scratch: Path | None) -> Iterator[tuple[object, dict[str, str]]]:
+def fetched(
+    params, data_dir, scratch: Path | None, say: Callable[[str], None] | None = None
+) -> Iterator[tuple[object, dict[str, str]]]:
     """``(folder to load, {local path: URI})``: ``data_dir`` unchanged and ``{}`` for a local
     folder or a database; for a folder given by URI, a local copy in ``scratch`` (the run's
     work folder; a temporary folder by default), removed when the block ends (the loaded tables
@@ -130,7 +137,7 @@ def fetched(params, data_dir, scratch: Path | None) -> Iterator[tuple[object, di
     local = parent / "data"
     try:
         try:
-            copied = fetch_folder(session, uri, local)
+            copied = fetch_folder(session, uri, local, say)
         except ReadError as exc:
             where = f"{uri.rstrip('/')}/{exc.file}" if exc.file else uri
             p = problem(where, None, [], exc.reason, exc.fix)
