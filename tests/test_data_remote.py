@@ -63,6 +63,14 @@ def test_a_uri_holding_credentials_is_refused_without_showing_them():
     text = str(err.value)
     assert text.startswith("s3a://***@bucket/emea: the folder's URI holds credentials")
     assert "AKIAEXAMPLE" not in text and "s3cr3t" not in text
+    with pytest.raises(ParameterError) as err:  # a signed URL's token
+        load_tables(params, "wasbs://c@acct.blob.core.windows.net/emea?sv=1&sig=t0ken", "2026-10")
+    text = str(err.value)
+    assert text.startswith("wasbs://c@acct.blob.core.windows.net/emea?***: the folder's URI holds")
+    assert "t0ken" not in text
+    # Azure's container@account is no credential: the URI goes on (here to the engine's check)
+    with pytest.raises(ParameterError, match="engine is duckdb"):
+        load_tables(make_params(), "abfss://c@acct.dfs.core.windows.net/emea", "2026-10")
 
 
 def _spark_params(**kw):

@@ -116,8 +116,12 @@ def fetched(
         yield data_dir, {}
         return
     parts = urlsplit(uri)
-    if parts.username or parts.password:  # s3a://KEY:SECRET@bucket/...: never in YAML or reports
-        shown = urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
+    # s3a://KEY:SECRET@bucket/..., a signed URL's ?sig=...: never in YAML or the reports
+    # (abfss://container@account/... names a container, not a user: kept)
+    if parts.password is not None or parts.query:
+        host = parts.netloc.rpartition("@")[2]
+        netloc = f"***@{host}" if parts.password is not None else parts.netloc
+        shown = urlunsplit(parts._replace(netloc=netloc, query="***" if parts.query else ""))
         raise ParameterError(
             f"{shown}: the folder's URI holds credentials. Give them through Spark's "
             "environment (for s3a: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or an instance "
