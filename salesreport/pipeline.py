@@ -325,6 +325,7 @@ def run_all_teams(
     """
     from salesreport.context import ContextWriter
     from salesreport.data.read import shared_reads
+    from salesreport.data.remote import shared_copies
     from salesreport.forecast.process import forecast_process
     from salesreport.outputs import write_outputs
     from salesreport.params import list_teams
@@ -350,7 +351,12 @@ def run_all_teams(
         early = [j for b in builds if not b.late for j in start_order(b.jobs)]
         if early:
             procs = start_workers(early, n, keep_going=True)
-        with shared_reads(), forecast_process(tasks=len(builds)) as forecaster:
+        copies = project_root() / "reports" / f".build-remote-{os.getpid()}"
+        with (
+            shared_reads(),
+            shared_copies(copies),  # a folder given by URI: copied once for every team
+            forecast_process(tasks=len(builds)) as forecaster,
+        ):
             # a database table read once serves every team reading it; each team's
             # forecasts are made in the forecast process while its KPIs are computed here
             for i, b in enumerate(builds, 1):

@@ -73,9 +73,9 @@ def test_a_uri_holding_credentials_is_refused_without_showing_them():
         load_tables(make_params(), "abfss://c@acct.dfs.core.windows.net/emea", "2026-10")
 
 
-def _spark_params(**kw):
+def _spark_params(team: str = "emea", **kw):
     spark_session()  # skips (or fails in CI) without PySpark or Java
-    params = load_params("emea")
+    params = load_params(team)
     return params.model_copy(
         update={"engine": params.engine.model_copy(update={"kind": "spark", **kw})}
     )
@@ -159,3 +159,28 @@ def test_a_folder_read_through_spark_says_each_file_as_it_is_copied(sample_dir, 
     assert sorted(copies) == sorted(
         f"copying {name} ({size} MB) from {folder.as_uri()} ..." for name, size in mb.items()
     )
+
+
+def test_every_team_of_all_teams_reads_one_copy_of_a_folder_given_by_uri(sample_dir, tmp_path):
+    """Inside :func:`shared_copies` (``--all-teams``) the folder is copied once, the copy serves
+    each team that reads it (the same frames as a copy of its own) and goes with the block."""
+    from salesreport.data.remote import shared_copies
+
+    folder = tmp_path / "lake"
+    shutil.copytree(sample_dir, folder)
+    copies = tmp_path / "copies"
+    params = _spark_params()
+    na = _spark_params("na")
+    said: list[str] = []
+    with shared_copies(copies):
+        emea_ = load_tables(params, folder.as_uri(), REPORT_MONTH, progress=said.append)
+        na_ = load_tables(na, folder.as_uri(), REPORT_MONTH, progress=said.append)
+        assert len(list(copies.iterdir())) == 1  # kept for the next team until the block ends
+    assert not copies.exists()
+    assert len([s for s in said if s.startswith("copying ")]) == len(list(sample_dir.glob("*.csv")))
+    alone = load_tables(na, folder.as_uri(), REPORT_MONTH)
+    pd.testing.assert_frame_equal(na_.tables.orders, alone.tables.orders)
+    assert len(na_.tables.orders) != len(emea_.tables.orders)  # each team's own cut
+    assert na_.sources == alone.sources
+    for loaded in (emea_, na_, alone):
+        loaded.close()

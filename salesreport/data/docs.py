@@ -95,7 +95,8 @@ data:
   refused). Each table file there
   (`NAME.csv`, `.csv.gz`, `.parquet`, `.xlsx`, a `.zip` export) is copied into the run's
   work folder, read and checked as a local folder's file is (the same messages, which name
-  the URI), and removed after the load; `run.json` names each table's file by its URI. Only
+  the URI), and removed after the load (`--all-teams` copies it once for every team reading
+  it); `run.json` names each table's file by its URI. Only
   engine `spark` reads a folder given by URI; another engine stops with exit 2 saying so.
 - Every engine gives the same output files for the same data: floats within a relative
   1e-9, everything else identical.

@@ -134,25 +134,60 @@ def fetched(
             "filesystem's settings in engine.options), or copy the files to a local folder "
             "and give that."
         )
-    from salesreport.backends import spark_session
+    shared = _SHARED is not None and uri in _SHARED
+    if shared:  # another team of --all-teams copied it
+        local, copied = _SHARED[uri]
+        parent = None
+    else:
+        from salesreport.backends import spark_session
 
-    session = spark_session(params.engine)
-    parent = Path(tempfile.mkdtemp(prefix="salesreport-remote-", dir=scratch))
-    local = parent / "data"
+        session = spark_session(params.engine)
+        where_to = _SHARED_ROOT if _SHARED is not None else scratch
+        if where_to is not None:
+            where_to.mkdir(parents=True, exist_ok=True)
+        parent = Path(tempfile.mkdtemp(prefix="salesreport-remote-", dir=where_to))
+        local = parent / "data"
     try:
-        try:
-            copied = fetch_folder(session, uri, local, say)
-        except ReadError as exc:
-            where = f"{uri.rstrip('/')}/{exc.file}" if exc.file else uri
-            p = problem(where, None, [], exc.reason, exc.fix)
-            raise DataError(problem_line(p), [p]) from None
+        if not shared:
+            try:
+                copied = fetch_folder(session, uri, local, say)
+            except ReadError as exc:
+                where = f"{uri.rstrip('/')}/{exc.file}" if exc.file else uri
+                p = problem(where, None, [], exc.reason, exc.fix)
+                raise DataError(problem_line(p), [p]) from None
+            if _SHARED is not None:
+                _SHARED[uri] = (local, copied)
+                parent = None  # kept for the other teams, removed with the block
         try:
             yield local, copied
         except DataError as exc:  # "<copy>/orders.csv ..." -> "s3a://.../orders.csv ..."
             _name_the_uri(exc, str(local), uri.rstrip("/"))
             raise
     finally:
-        shutil.rmtree(parent, ignore_errors=True)
+        if parent is not None:
+            shutil.rmtree(parent, ignore_errors=True)
+
+
+#: within :func:`shared_copies`: URI -> (its local copy, {local path: URI})
+_SHARED: dict[str, tuple[Path, dict[str, str]]] | None = None
+_SHARED_ROOT: Path | None = None
+
+
+@contextlib.contextmanager
+def shared_copies(folder: Path) -> Iterator[None]:
+    """Within this block a folder given by URI is copied once, into ``folder``, and the copy
+    serves every team that reads it (``salesreport report --all-teams``: the data is read
+    once per source); ``folder`` is removed when the block ends."""
+    global _SHARED, _SHARED_ROOT
+    if _SHARED is not None:  # already inside one
+        yield
+        return
+    _SHARED, _SHARED_ROOT = {}, folder  # made when a folder is copied
+    try:
+        yield
+    finally:
+        _SHARED = _SHARED_ROOT = None
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _name_the_uri(exc: DataError, local: str, uri: str) -> None:
