@@ -144,8 +144,8 @@ def test_a_large_load_says_each_file_as_it_reads_it_and_a_small_one_says_nothing
     monkeypatch.setattr(load_mod, "PARALLEL_BYTES", 0)  # the sample as large as a real team
     load_tables(params, sample_dir, REPORT_MONTH, progress=said.append).close()
     mb = {p.name: f"{p.stat().st_size / 1e6:,.0f}" for p in sample_dir.glob("*.csv")}
-    assert said[0] == f"reading opportunities.csv ({mb['opportunities.csv']} MB) ..."
-    assert sorted(said) == sorted(f"reading {name} ({size} MB) ..." for name, size in mb.items())
+    assert said[0] == f"loading opportunities.csv ({mb['opportunities.csv']} MB) ..."
+    assert sorted(said) == sorted(f"loading {name} ({size} MB) ..." for name, size in mb.items())
 
 
 def test_a_folder_read_through_spark_says_each_file_as_it_is_copied(sample_dir, tmp_path):

@@ -744,7 +744,7 @@ def _load(
             continue
         raw = raws.pop(table)
         if say is not None:  # the rows are read, parsed and checked here
-            say(f"reading {raw.file}{_size_text(raw.path)} ...")
+            say(f"loading {raw.file}{_size_text(raw.path)} ...")
         try:
             pt = prepare(con, raw, params)
         except ReadError as exc:
