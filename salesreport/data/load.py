@@ -56,6 +56,7 @@ from salesreport.data.read import (
     read_file,
     read_member,
     read_sql_tables,
+    size_text,
     table_suffix,
 )
 from salesreport.data.settle import settle_date_order, settle_decimal
@@ -709,7 +710,7 @@ def _size_text(path) -> str:
     """`` (412 MB)`` for a file (nothing when its size cannot be read: a zip's member, a
     table of a database)."""
     try:
-        return f" ({Path(path).stat().st_size / 1e6:,.0f} MB)"
+        return f" ({size_text(Path(path).stat().st_size)})"
     except OSError:
         return ""
 
@@ -744,7 +745,7 @@ def _load(
             continue
         raw = raws.pop(table)
         if say is not None:  # the rows are read, parsed and checked here
-            say(f"loading {raw.file}{_size_text(raw.path)} ...")
+            say(f"loading {raw.file}{_size_text(raw.path)}")
         try:
             pt = prepare(con, raw, params)
         except ReadError as exc:

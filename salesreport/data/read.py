@@ -186,6 +186,11 @@ class Member:
         return Path(self.member).suffix
 
 
+def size_text(n: float) -> str:
+    """A file's size for a progress line: ``412 MB``, ``1,234 MB``, ``96 kB``."""
+    return f"{n / 1e6:,.0f} MB" if n >= 1e6 else f"{n / 1e3:,.0f} kB"
+
+
 def table_suffix(name: str) -> str | None:
     """The format of a file name (``.csv``, ``.csv.gz``, ``.parquet``, ``.xlsx``, ``.zip``;
     any case), ``None`` for another file."""

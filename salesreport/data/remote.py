@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from salesreport.data.read import ReadError, table_suffix
+from salesreport.data.read import ReadError, size_text, table_suffix
 from salesreport.data.validate import problem, problem_line
 from salesreport.exceptions import DataError, ParameterError
 
@@ -89,7 +89,7 @@ def fetch_folder(
             local.touch()  # listed as ignored, as in a local folder
             continue
         if say is not None:
-            say(f"copying {name} ({status.getLen() / 1e6:,.0f} MB) from {uri} ...")
+            say(f"copying {name} ({size_text(status.getLen())}) from {uri}")
         try:
             fs.copyToLocalFile(False, status.getPath(), hadoop.Path(local.as_uri()), True)
         except Exception as exc:  # noqa: BLE001 - a file that cannot be read (permissions)
