@@ -172,7 +172,10 @@ def _cmd_validate(a) -> int:
     params = load_params(a.team, a.params_file)
     month = a.month or last_complete_month()
     parse_month(month)
-    loaded = load_tables(params, a.data, month, strict=a.strict or params.strict)
+    loaded = load_tables(
+        params, a.data, month, strict=a.strict or params.strict,
+        progress=lambda text: print(f"    {text} ...", file=sys.stderr, flush=True),
+    )  # fmt: skip
     print(f"Team {params.team}, month {month}: data is usable.")
     print(loaded.quality.summary_text())
     return 0
