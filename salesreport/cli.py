@@ -199,7 +199,7 @@ def _cmd_sample(a) -> int:
         held = sorted(
             p.name
             for p in target.iterdir()
-            if table_suffix(p.name) and p.name[: -len(table_suffix(p.name))].lower() in TABLE_NAMES
+            if (suffix := table_suffix(p.name)) and p.name[: -len(suffix)].lower() in TABLE_NAMES
         )
         if held:
             raise ParameterError(

@@ -134,38 +134,41 @@ def fetched(
             "filesystem's settings in engine.options), or copy the files to a local folder "
             "and give that."
         )
-    shared = _SHARED is not None and uri in _SHARED
-    if shared:  # another team of --all-teams copied it
-        local, copied = _SHARED[uri]
-        parent = None
-    else:
-        from salesreport.backends import spark_session
-
-        session = spark_session(params.engine)
-        where_to = _SHARED_ROOT if _SHARED is not None else scratch
-        if where_to is not None:
-            where_to.mkdir(parents=True, exist_ok=True)
-        parent = Path(tempfile.mkdtemp(prefix="salesreport-remote-", dir=where_to))
-        local = parent / "data"
+    if _SHARED is None:
+        parent, local, copied = _copy(params, uri, scratch, say)
+    else:  # --all-teams: one copy for every team, removed with shared_copies' block
+        if uri not in _SHARED:
+            _SHARED[uri] = _copy(params, uri, _SHARED_ROOT, say)[1:]
+        parent, (local, copied) = None, _SHARED[uri]
     try:
-        if not shared:
-            try:
-                copied = fetch_folder(session, uri, local, say)
-            except ReadError as exc:
-                where = f"{uri.rstrip('/')}/{exc.file}" if exc.file else uri
-                p = problem(where, None, [], exc.reason, exc.fix)
-                raise DataError(problem_line(p), [p]) from None
-            if _SHARED is not None:
-                _SHARED[uri] = (local, copied)
-                parent = None  # kept for the other teams, removed with the block
-        try:
-            yield local, copied
-        except DataError as exc:  # "<copy>/orders.csv ..." -> "s3a://.../orders.csv ..."
-            _name_the_uri(exc, str(local), uri.rstrip("/"))
-            raise
+        yield local, copied
+    except DataError as exc:  # "<copy>/orders.csv ..." -> "s3a://.../orders.csv ..."
+        _name_the_uri(exc, str(local), uri.rstrip("/"))
+        raise
     finally:
         if parent is not None:
             shutil.rmtree(parent, ignore_errors=True)
+
+
+def _copy(params, uri: str, where: Path | None, say) -> tuple[Path, Path, dict[str, str]]:
+    """``(temporary folder, the copy's folder in it, {local path: URI})``: folder ``uri``
+    copied under ``where`` (the system's temporary folder when ``None``); nothing is left
+    behind when it fails (:class:`DataError` naming the URI)."""
+    from salesreport.backends import spark_session
+
+    session = spark_session(params.engine)
+    if where is not None:
+        where.mkdir(parents=True, exist_ok=True)
+    parent = Path(tempfile.mkdtemp(prefix="salesreport-remote-", dir=where))
+    try:
+        return parent, parent / "data", fetch_folder(session, uri, parent / "data", say)
+    except BaseException as exc:
+        shutil.rmtree(parent, ignore_errors=True)
+        if not isinstance(exc, ReadError):
+            raise
+        where = f"{uri.rstrip('/')}/{exc.file}" if exc.file else uri
+        p = problem(where, None, [], exc.reason, exc.fix)
+        raise DataError(problem_line(p), [p]) from None
 
 
 #: within :func:`shared_copies`: URI -> (its local copy, {local path: URI})
