@@ -61,6 +61,30 @@ def test_the_legend_and_the_revenue_chart_mention_a_target_only_when_there_is_on
         )
 
 
+def test_the_revenue_chart_starts_where_the_data_does_and_names_only_what_it_draws():
+    # a team whose data begins in September 2026: the KPI rows of the 22 months before are
+    # empty (no value, target or last year); the chart and its frame start in September
+    rows = [
+        ("revenue", "month", str(p), "all", np.nan, np.nan, np.nan, "EUR", None)
+        for p in pd.period_range("2024-11", "2026-08", freq="M")
+    ] + [
+        ("revenue", "month", "2026-09", "all", 80.0, np.nan, np.nan, "EUR", None),
+        ("revenue", "month", "2026-10", "all", 100.0, np.nan, np.nan, "EUR", None),
+    ]
+    cols = ["metric", "window", "period", "segment", "value", "target", "prior", "unit", "status"]
+    status = pd.DataFrame(rows, columns=cols).assign(benchmark=np.nan, yoy_change=np.nan)
+    trend = executive.revenue_trend(page_context(status=status))
+    assert trend.frame["period"].tolist() == ["2026-09", "2026-10"]
+    assert trend.title == "Revenue in Oct 2026: €100"
+    (fig,) = trend.charts
+    assert fig._suptitle.get_text() == "Monthly revenue (EUR): actual"
+    # a target in August (before the first value) is drawn, so the chart starts there
+    status.loc[status["period"] == "2026-08", "target"] = 90.0
+    trend = executive.revenue_trend(page_context(status=status))
+    assert trend.frame["period"].tolist() == ["2026-08", "2026-09", "2026-10"]
+    assert trend.charts[0]._suptitle.get_text() == "Monthly revenue (EUR): actual and target"
+
+
 def test_okrs_name_regional_key_results_count_objectives_and_regions_apart_and_say_the_status():
     row = dict(
         metric="", window="", baseline=np.nan, target=np.nan, value=np.nan, weight=1, due=1.0

@@ -198,3 +198,36 @@ def test_outlook_sections_say_what_is_missing():
     assert not executive.outlook(empty)  # nothing to say: no output
     head = _outlook(forecast_headline=pd.DataFrame([{"value": np.nan, "months": 3}]))
     assert "Not enough months" in forecast.headline_accuracy(head).title
+
+
+def _fan_note(months: int) -> str:
+    """The forecast chart's note for a history of ``months`` months of revenue (10, 20, 30...
+    with two leading months of 0, which the forecast leaves out of its history)."""
+    from salesreport.forecast import forecast as make_forecast
+
+    periods = pd.period_range(end="2026-10", periods=months + 2, freq="M")
+    revenue = pd.Series([0.0, 0.0, *(10.0 * (i + 1) for i in range(months))], index=periods)
+    fc = make_forecast(revenue, horizon=3).assign(selected=True)
+    ctx = page_context()
+    ctx.frames["revenue"] = revenue.rename("revenue").rename_axis("period").reset_index()
+    ctx.frames["revenue"]["period"] = ctx.frames["revenue"]["period"].astype(str)
+    ctx.frames["forecast"] = fc.assign(period=fc["period"].astype(str))
+    return forecast.forecast_fan(ctx).parts[1].html()
+
+
+def test_the_forecast_note_says_why_a_short_history_gets_seasonal_naive():
+    # under 24 months the selection does not choose (salesreport.forecast.core._select):
+    # 5 months -> the last month carried forward, 14 months -> the same month last year;
+    # the two leading months of 0 do not count
+    why = "a model is chosen by its accuracy on past months from 24 months of history on"
+    assert _fan_note(5) == (
+        '<p class="sr-note">Model: the last month&#x27;s revenue carried forward, as there is '
+        f"no same month last year yet; {why}, and this forecast has 5 months.</p>"
+    )
+    assert _fan_note(14) == (
+        '<p class="sr-note">Model: seasonal naive (the same month last year); '
+        f"{why}, and this forecast has 14 months.</p>"
+    )
+    thirty = _fan_note(30)
+    assert thirty.endswith(", chosen by its accuracy on past months.</p>")
+    assert "seasonal naive" not in thirty and "24 months" not in thirty

@@ -180,11 +180,15 @@ def quarter(ctx) -> Section:
 def monthly_kpi_frame(
     ctx, metric: str, window: str = "month", segment: str = "all", months: int = 24
 ) -> pd.DataFrame:
-    """``period, value, target, prior`` of one KPI, month by month, the last ``months``."""
+    """``period, value, target, prior`` of one KPI, month by month, the last ``months``
+    from the first that has a value, a target or last year's value (a chart of a team whose
+    data begins within the last ``months`` starts where its data does)."""
     f = ctx.kpi_rows(metric, window=window, segment=segment)
     if f.empty:  # no such KPI (or no KPI at all) in this run
         return pd.DataFrame(columns=["period", "value", "target", "prior"])
-    return f[["period", "value", "target", "prior"]].tail(months).reset_index(drop=True)
+    f = f[["period", "value", "target", "prior"]].tail(months)
+    known = f[["value", "target", "prior"]].notna().any(axis=1).to_numpy()
+    return f.iloc[int(np.argmax(known)) if known.any() else len(f) :].reset_index(drop=True)
 
 
 def revenue_trend(ctx) -> Section:
@@ -197,13 +201,16 @@ def revenue_trend(ctx) -> Section:
     if words.against(last["value"], last["target"]):
         title = f"Revenue in {month} {words.against(last['value'], last['target'])}"
         title = title.replace("target", "its monthly target")
-    else:
+    elif frame["prior"].notna().any():
         title = "Monthly revenue against last year"
-    what = (
-        "actual, target and the same month last year"
-        if frame["target"].notna().any()
-        else ("actual and the same month last year")
-    )
+    else:
+        title = f"Revenue in {month}: {words.fmt_money(last['value'], ctx.currency)}"
+    drawn = ["actual"] + [
+        name
+        for column, name in (("target", "target"), ("prior", "the same month last year"))
+        if frame[column].notna().any()
+    ]
+    what = words.listing(drawn)
     return Section(
         title,
         "revenue-trend",

@@ -17,6 +17,8 @@ import pandas as pd
 
 from salesreport import analysis, charts, words
 from salesreport.forecast import accuracy as acc
+from salesreport.forecast.core import SHORT_HISTORY, prepare_series
+from salesreport.forecast.models import SEASON
 from salesreport.pages.common import notes_section, title_block  # noqa: F401
 from salesreport.pages.section import (
     Html,
@@ -75,12 +77,29 @@ def forecast_fan(ctx, heading: bool = True) -> Section:
             + (", and target" if with_target else ""),
             target=target,
         ),
-        note(
-            f"Model: {words.model_label(sel['model'].iloc[0])}, chosen by its accuracy on "
-            "past months."
-        ),
+        note(model_note(str(sel["model"].iloc[0]), len(prepare_series(hist)[0]))),
     ]
     return Section(title if heading else "", "forecast", parts, frame=sel)
+
+
+def model_note(model: str, history_months: int) -> str:
+    """What made the published forecast and why, as the selection rule chose it
+    (:func:`salesreport.forecast.core._select`): under
+    :data:`~salesreport.forecast.core.SHORT_HISTORY` months of history (leading months
+    without revenue left out) the forecast is seasonal naive without a choice, and under a
+    year that is the last month carried forward."""
+    if model == "snaive" and history_months < SHORT_HISTORY:
+        why = (
+            f"a model is chosen by its accuracy on past months from {SHORT_HISTORY} months of "
+            f"history on, and this forecast has {words.count(history_months, 'month')}"
+        )
+        if history_months < SEASON:
+            return (
+                f"Model: the last month's revenue carried forward, as there is no same month "
+                f"last year yet; {why}."
+            )
+        return f"Model: {words.model_label(model)}; {why}."
+    return f"Model: {words.model_label(model)}, chosen by its accuracy on past months."
 
 
 #: forecast.csv's columns as the forecast table shows them.
