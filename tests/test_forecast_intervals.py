@@ -151,13 +151,13 @@ def test_paths_are_seeded_and_floored():
 
 
 # --------------------------------------------------------------------------- simulated series
-def _coverage(make, n_series: int, seed: int) -> tuple[float, float]:
+def _coverage(make, n_series: int, seed: int, months: int = 60) -> tuple[float, float]:
     rng = np.random.default_rng(seed)
     hit80 = hit95 = total = 0
     for _ in range(n_series):
         y = make(rng)
-        fc = forecast(monthly(y[:60]), horizon=12)
-        actual = y[60:]
+        fc = forecast(monthly(y[:months]), horizon=12)
+        actual = y[months : months + 12]
         hit80 += int(((actual >= fc["lo80"]) & (actual <= fc["hi80"])).sum())
         hit95 += int(((actual >= fc["lo95"]) & (actual <= fc["hi95"])).sum())
         total += len(actual)
@@ -187,6 +187,39 @@ def test_seasonal_series_with_known_noise_cover_near_nominal():
     rng = np.random.default_rng(5)
     fc = forecast(monthly(make(rng)[:60]), horizon=12)
     assert ((fc["hi95"] - fc["lo95"]) / 2 < 2.5 * NormalDist().inv_cdf(0.975) * 10).all()
+
+
+def test_histories_under_two_years_cover_near_nominal_and_use_their_own_lengths_table():
+    # 14 and 20 months of a random walk: the forecast is seasonal naive (no choice under two
+    # years) and its scale rests on 2 and 8 seasonal differences. With the 24-42-month table
+    # (the rule before December 2026) the same series covered 0.63 / 0.79 at 14 months and
+    # 0.68 / 0.86 at 20; M1's and Tourism's 12-23-month histories 72% / 88% and 71% / 87%.
+    def walk(rng):
+        return 500 + np.cumsum(rng.normal(0, 10, 72))
+
+    for months, seed in ((14, 14), (20, 15)):
+        cov80, cov95 = _coverage(walk, 60, seed, months)
+        assert cov80 == pytest.approx(0.80, abs=0.08), months
+        assert cov95 == pytest.approx(0.95, abs=0.06), months
+    # a seasonal series with known noise is easier than M3's short histories: it may
+    # over-cover (0.86-0.90 / 0.98-0.99 at 18 months) but not fall short
+    t = np.arange(72)
+    cov80, cov95 = _coverage(
+        lambda rng: 200 + 40 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 10, 72), 60, 12, 18
+    )
+    assert cov80 >= 0.80 - 0.08 and cov95 >= 0.95 - 0.06
+    # the table is the history's own length's, the nearest for lengths outside 10-23
+    h = np.repeat(np.arange(1, 13), 3)
+    e = 3.0 * np.tile([1, -1, 1], 12)
+    i80 = calibration.LEVELS.index(0.8)
+    for history, table in ((15, 15), (23, 23), (10, 10), (7, 10)):
+        sigma, rows = calibration.BY_MONTHS[table]
+        expected = 3**0.4 * np.array(sigma) ** 0.6 * np.array([r[i80] for r in rows])
+        got = calibrate_intervals(h, e, 12, (80,), history=history)[:, 0]
+        np.testing.assert_allclose(got, expected, rtol=1e-9)
+    at_24 = calibrate_intervals(h, e, 12, (80,), history=24)[:, 0]
+    short = 3**0.4 * np.array(calibration.SHORT_SIGMA) ** 0.6
+    np.testing.assert_allclose(at_24, short * np.array([r[i80] for r in calibration.SHORT]))
 
 
 def test_outlook_paths_agree_with_the_published_intervals():
