@@ -203,6 +203,13 @@ def _mixed_orders(folder: Path) -> None:
     _write(folder, "opportunities.csv", csv_text(opps))
 
 
+def _impossible_beside_day_first(folder: Path) -> None:
+    _slash_dates("{d}/{m}/{y}")(folder)
+    opps = list(csv.DictReader(io.StringIO((folder / "opportunities.csv").read_text())))
+    opps[7]["created_date"] = "13/31/2026"  # a 13th month day first, a 31st month month first
+    _write(folder, "opportunities.csv", csv_text(opps))
+
+
 MARKERS = ["N/A", "#N/A", "NULL", "None", "-", "NaN", "  "]
 CASES: list[Case] = [
     # missing-value markers: missing in an optional column (no bad row), a bad row in a required one
@@ -222,6 +229,13 @@ CASES: list[Case] = [
                   "`date_order: day_first`")),
     Case("ambiguous dates with the YAML's order", _set(1, "created_date", "1/2/2026"), "read",
          params={"data": {"date_order": "day_first"}}, reading={"date_order": "day_first (data.date_order)"}),
+    # a date neither order reads settles nothing: an unreadable value among ISO dates, not
+    # "day first and month first" (it was cited as both) nor a question of order
+    Case("a date no order reads, among ISO dates", _set(7, "created_date", "31/13/2026"), "repaired",
+         issues=(("dropped", "created_date is not a date", 1),), gone=("O7",)),
+    Case("a date no order reads beside day-first dates", _impossible_beside_day_first, "repaired",
+         issues=(("dropped", "created_date is not a date", 1),), gone=("O7",),
+         reading={"date_order": "day_first: settled by '20/1/2026' in close_date"}),
     Case("day first and month first in one file", _mixed_orders, "refused",
          message=("opportunities.csv: has dates written day first ('20/1/2026' in close_date) and month "
                   "first ('2/20/2026' in close_date)", "date_order")),

@@ -7,7 +7,8 @@ separated by semicolons with decimal commas (``1.234,50``). Neither is guessed:
 * **date order**: the dates of a file's date columns that are written with the year last
   are read day first when one of them has a first number above 12 (``25/10/2026``), month
   first when one has a second number above 12 (``10/25/2026``); both in one file stops the
-  run; none (every such date could be either, ``3/4/2026``) stops the run with the setting to
+  run; a date that neither order reads (``31/13/2026``, ``0/5/2026``) settles nothing and is
+  an unreadable value, counted as a bad value; none (every such date could be either, ``3/4/2026``) stops the run with the setting to
   add, ``data.date_order``, which otherwise decides. The choice and the value that settled it
   are recorded in ``run.json`` (``inputs.reading``). A CSV file is searched when its first
   64 KiB hold such a date (a file whose dates are ISO 8601 is not read twice); a date
@@ -74,9 +75,16 @@ def settle_date_order(
                 f"TRY_CAST(NULLIF(regexp_extract({t}, {sql_text(P.SLASH_DATE_RE)}, {group}), '') "
                 f"AS INTEGER) AS {P.ident(f'{k}{i}')}"
             )
+        # a date counts only when one order reads it: 31/13/2026 (either way a month 13) is
+        # an unreadable value, no evidence and no question
+        day_first = f"{a} BETWEEN 1 AND 31 AND {b} BETWEEN 1 AND 12"
+        month_first = f"{b} BETWEEN 1 AND 31 AND {a} BETWEEN 1 AND 12"
+        readable = f"(({day_first}) OR ({month_first}))"
         aggs.append(
-            f"{{'n': count({a}), 'day': min({t}) FILTER (WHERE {a} > 12), "
-            f"'month': min({t}) FILTER (WHERE {b} > 12), 'any': min({t}) FILTER (WHERE {a} IS NOT NULL)}}"
+            f"{{'n': count({a}) FILTER (WHERE {readable}), "
+            f"'day': min({t}) FILTER (WHERE {a} > 12 AND {day_first}), "
+            f"'month': min({t}) FILTER (WHERE {b} > 12 AND {month_first}), "
+            f"'any': min({t}) FILTER (WHERE {readable})}}"
         )
 
     def query(src: str) -> str:
