@@ -74,6 +74,9 @@ def generated_path(name: str) -> Path:
 def write_generated(render, name: str, argv: list[str] | None = None) -> int:
     """Write ``render()`` to ``docs/<name>`` (or to the path given as the only argument)."""
     argv = sys.argv[1:] if argv is None else argv
+    if argv and (argv[0].startswith("-") or len(argv) > 1):  # `--help` is not a file to write
+        print(f"usage: python -m ... [PATH]  (writes docs/{name}, or PATH)", file=sys.stderr)
+        return 0 if argv[0] in ("-h", "--help") else 2
     path = Path(argv[0]) if argv else generated_path(name)
     path.write_text(render(), encoding="utf-8")
     return 0

@@ -29,3 +29,16 @@ def test_the_page_names_every_column_and_the_spec_sections():
     assert "| amount | number >= 0 | yes |" in page
     assert "| status | `open` / `won` / `lost` | yes |" in page
     assert "`owner_id` -> `reps.rep_id` (flagged, kept when not there)" in page
+
+
+def test_the_generator_takes_an_option_for_what_it_is_and_writes_no_file(tmp_path, monkeypatch):
+    # `python -m salesreport.data.docs --help` wrote the page to a file named "--help"
+    from salesreport.data.docs import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["--help"]) == 0
+    assert main(["--force"]) == 2
+    assert main(["a.md", "b.md"]) == 2
+    assert list(tmp_path.iterdir()) == []
+    assert main(["page.md"]) == 0
+    assert (tmp_path / "page.md").read_text(encoding="utf-8") == render()
