@@ -316,6 +316,10 @@ def change(current: Any, previous: Any) -> str:
 #: sentence uses. ``selected`` is the forecast the report published at each origin.
 MODELS: dict[str, tuple[str, str]] = {
     "snaive": ("Seasonal naive", "seasonal naive (the same month last year)"),
+    "snaive_drift": (
+        "Seasonal naive with growth",
+        "the same month last year plus half the average change on a year earlier",
+    ),
     "ets": ("Exponential smoothing", "exponential smoothing (ETS)"),
     "theta": ("Theta", "Theta"),
     "arima": ("ARIMA", "ARIMA"),

@@ -52,6 +52,33 @@ def test_seasonal_naive_repeats_a_pure_seasonal_series_exactly():
     np.testing.assert_allclose(sel["point"].to_numpy(), expected, rtol=0.02)
 
 
+def test_seasonal_naive_with_drift_by_hand():
+    from salesreport.forecast.models import snaive_drift
+
+    # 14 months: 1..12 then 15, 20. Changes on a year earlier: 15 - 1 = 14 and 20 - 2 = 18,
+    # mean 16, half of it 8 per year ahead. From the last month (14), k = 1..10 copy
+    # months 3..12 (values 3..12) and k = 11, 12 months 13, 14 (15, 20), one year on: + 8;
+    # k = 13, 14 copy months 3, 4 two years on: + 16
+    y = np.r_[np.arange(1.0, 13.0), 15.0, 20.0]
+    got = snaive_drift(y, np.array([13]), 14, 12)[0]
+    expected = np.r_[np.arange(3.0, 13.0) + 8, 15.0 + 8, 20.0 + 8, 3.0 + 16, 4.0 + 16]
+    np.testing.assert_allclose(got, expected)
+    # 12 months: no change on a year earlier yet -> plain seasonal naive; 5 months: naive
+    np.testing.assert_allclose(snaive_drift(y, np.array([11]), 3, 12)[0], [1.0, 2.0, 3.0])
+    np.testing.assert_allclose(snaive_drift(y, np.array([4]), 3, 12)[0], [5.0, 5.0, 5.0])
+
+
+def test_under_two_years_the_forecast_is_seasonal_naive_plus_half_the_growth():
+    # 18 months of a series growing 10 a year on a seasonal pattern: the changes on a year
+    # earlier are all 10, so the forecast is the same month last year + 5
+    y = np.r_[100 + PATTERN, 110 + PATTERN[:6]]
+    fc = forecast(monthly(y), horizon=6)
+    assert fc["model"].unique().tolist() == ["snaive_drift"]
+    np.testing.assert_allclose(fc["point"].to_numpy(), 100 + PATTERN[6:12] + 5)
+    # from 24 months on the forecast is chosen among the candidates
+    assert "snaive_drift" not in forecast(monthly(np.r_[y, 110 + PATTERN[6:]]), 6)["model"].iloc[0]
+
+
 def test_ets_forecasts_a_linear_trend():
     y = monthly(100 + 5 * np.arange(36))  # y_t = 100 + 5 t, t = 0..35
     out = MODELS["ets"](y.to_numpy(), np.array([35]), 6, 12)

@@ -217,16 +217,21 @@ def _fan_note(months: int) -> str:
 
 def test_the_forecast_note_says_why_a_short_history_gets_seasonal_naive():
     # under 24 months the selection does not choose (salesreport.forecast.core._select):
-    # 5 months -> the last month carried forward, 14 months -> the same month last year;
-    # the two leading months of 0 do not count
+    # 5 months -> the last month carried forward, 12 months -> the same month last year,
+    # 14 months -> that plus half the change on a year earlier; the two leading months of
+    # 0 do not count
     why = "a model is chosen by its accuracy on past months from 24 months of history on"
     assert _fan_note(5) == (
         '<p class="sr-note">Model: the last month&#x27;s revenue carried forward, as there is '
         f"no same month last year yet; {why}, and this forecast has 5 months.</p>"
     )
-    assert _fan_note(14) == (
+    assert _fan_note(12) == (
         '<p class="sr-note">Model: seasonal naive (the same month last year); '
-        f"{why}, and this forecast has 14 months.</p>"
+        f"{why}, and this forecast has 12 months.</p>"
+    )
+    assert _fan_note(14) == (
+        '<p class="sr-note">Model: the same month last year plus half the average change on a '
+        f"year earlier; {why}, and this forecast has 14 months.</p>"
     )
     thirty = _fan_note(30)
     assert thirty.endswith(", chosen by its accuracy on past months.</p>")

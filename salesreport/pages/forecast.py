@@ -17,7 +17,7 @@ import pandas as pd
 
 from salesreport import analysis, charts, words
 from salesreport.forecast import accuracy as acc
-from salesreport.forecast.core import SHORT_HISTORY, prepare_series
+from salesreport.forecast.core import SHORT_HISTORY, SHORT_MODEL, prepare_series
 from salesreport.forecast.models import SEASON
 from salesreport.pages.common import notes_section, title_block  # noqa: F401
 from salesreport.pages.section import (
@@ -86,9 +86,10 @@ def model_note(model: str, history_months: int) -> str:
     """What made the published forecast and why, as the selection rule chose it
     (:func:`salesreport.forecast.core._select`): under
     :data:`~salesreport.forecast.core.SHORT_HISTORY` months of history (leading months
-    without revenue left out) the forecast is seasonal naive without a choice, and under a
-    year that is the last month carried forward."""
-    if model == "snaive" and history_months < SHORT_HISTORY:
+    without revenue left out) the forecast is seasonal naive plus half the average change on
+    a year earlier, without a choice; at 12 months plain seasonal naive, and under a year the
+    last month carried forward."""
+    if model == SHORT_MODEL:
         why = (
             f"a model is chosen by its accuracy on past months from {SHORT_HISTORY} months of "
             f"history on, and this forecast has {words.count(history_months, 'month')}"
@@ -98,6 +99,8 @@ def model_note(model: str, history_months: int) -> str:
                 f"Model: the last month's revenue carried forward, as there is no same month "
                 f"last year yet; {why}."
             )
+        if history_months == SEASON:  # no change on a year earlier to add yet
+            return f"Model: {words.model_label('snaive')}; {why}."
         return f"Model: {words.model_label(model)}; {why}."
     return f"Model: {words.model_label(model)}, chosen by its accuracy on past months."
 
