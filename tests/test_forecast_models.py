@@ -147,14 +147,17 @@ def test_intervals_cover_near_nominal_on_simulated_noise():
 
 
 # --------------------------------------------------------------------------- point in time
-@pytest.mark.parametrize("name", list(MODELS))
+@pytest.mark.parametrize("name", [*MODELS, "snaive_drift"])
 def test_models_read_nothing_after_the_origin(name):
+    from salesreport.forecast.models import snaive_drift
+
+    model = {**MODELS, "snaive_drift": snaive_drift}[name]
     rng = np.random.default_rng(1)
     y = 50 + np.tile(PATTERN, 5) + rng.normal(size=60)
     origins = np.arange(10, 59, 4)
-    full = MODELS[name](y, origins, 12, 12)
+    full = model(y, origins, 12, 12)
     for i, o in enumerate(origins):
-        alone = MODELS[name](y[: o + 1], np.array([o]), 12, 12)
+        alone = model(y[: o + 1], np.array([o]), 12, 12)
         np.testing.assert_array_equal(full[i], alone[0])
 
 

@@ -8,8 +8,9 @@ separated by semicolons with decimal commas (``1.234,50``). Neither is guessed:
   are read day first when one of them has a first number above 12 (``25/10/2026``), month
   first when one has a second number above 12 (``10/25/2026``); both in one file stops the
   run; a date that neither order reads (``31/13/2026``, ``0/5/2026``) settles nothing and is
-  an unreadable value, counted as a bad value; none (every such date could be either, ``3/4/2026``) stops the run with the setting to
-  add, ``data.date_order``, which otherwise decides. The choice and the value that settled it
+  an unreadable value, counted as a bad value; none (every such date could be either,
+  ``3/4/2026``) stops the run with the setting to add, ``data.date_order``, which otherwise
+  decides. The choice and the value that settled it
   are recorded in ``run.json`` (``inputs.reading``). A CSV file is searched when its first
   64 KiB hold such a date (a file whose dates are ISO 8601 is not read twice); a date
   written with the year last further down is then unreadable, counted as a bad value.

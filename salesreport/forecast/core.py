@@ -186,7 +186,7 @@ def _select(run: _Run, at: int, window: int) -> tuple[list[str], np.ndarray]:
         # benchmark's 12-24-month series seasonal naive alone scored MASE 1.02
         # against 1.34 for the selection (benchmarks/bench_forecast.py); half the
         # growth on a year earlier added takes M1's 12-23-month histories from MASE
-        # 1.450 to 1.383 (models.DRIFT_SHARE).
+        # 1.450 to 1.382 (models.DRIFT_SHARE).
         return [SHORT_MODEL], run.short[i_at]
     scores: dict[str, tuple[float, int]] = {}
     for name in able:
