@@ -188,19 +188,16 @@ SAMPLE_MARK = ".salesreport-sample"
 def _cmd_sample(a) -> int:
     from pathlib import Path
 
-    from salesreport.data.read import table_suffix
+    from salesreport.data.read import find_table_files
     from salesreport.exceptions import ParameterError
     from salesreport.sample import write_sample
-    from salesreport.tables import TABLE_NAMES
 
     target = Path(a.folder)
     if target.is_dir() and not (target / SAMPLE_MARK).exists():
-        # a folder of the user's own exports: the sample would overwrite them
-        held = sorted(
-            p.name
-            for p in target.iterdir()
-            if (suffix := table_suffix(p.name)) and p.name[: -len(suffix)].lower() in TABLE_NAMES
-        )
+        # a folder of the user's own exports (the files a report would read there): the
+        # sample would overwrite them
+        found, _ = find_table_files(target)
+        held = sorted(f.name for files in found.values() for f in files)
         if held:
             raise ParameterError(
                 f"{target} already holds {', '.join(held[:5])}"

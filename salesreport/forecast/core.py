@@ -164,10 +164,9 @@ class _Run:
     scales: np.ndarray  # MASE scale at each origin
     outer: np.ndarray  # origins of the outer backtest
     calib: np.ndarray  # origins whose errors calibrate the intervals (outer's and earlier)
+    short: np.ndarray  # SHORT_MODEL's forecasts from every origin (used below SHORT_HISTORY)
     # origin -> (members, point) of the selection made there
     selected: dict[int, tuple[list[str], np.ndarray]] = field(default_factory=dict)
-    # SHORT_MODEL's forecasts from every origin (used below SHORT_HISTORY months)
-    short: np.ndarray | None = None
 
 
 def _select(run: _Run, at: int, window: int) -> tuple[list[str], np.ndarray]:
@@ -181,7 +180,7 @@ def _select(run: _Run, at: int, window: int) -> tuple[list[str], np.ndarray]:
     pos = {int(o): i for i, o in enumerate(run.origins)}
     i_at = pos[at]
     able = [m for m, f in run.forecasts.items() if np.isfinite(f[i_at]).all()]
-    if at + 1 < SHORT_HISTORY and run.short is not None and np.ptp(run.y[: at + 1]) > 0:
+    if at + 1 < SHORT_HISTORY and np.ptp(run.y[: at + 1]) > 0:
         # Under two years the inner backtest is too short to choose well: on the
         # benchmark's 12-24-month series seasonal naive alone scored MASE 1.02
         # against 1.34 for the selection (benchmarks/bench_forecast.py); half the
@@ -225,8 +224,8 @@ def _evaluate(y: np.ndarray, horizon: int, origins: int, models: list[str] | Non
     scales = np.array([seasonal_naive_scale(y[: o + 1]) for o in all_origins])
     outer = all_origins[all_origins >= n - 1 - origins][:-1]
     calib = all_origins[all_origins >= n - 1 - max(origins, CALIB_ORIGINS)][:-1]
-    run = _Run(y, horizon, all_origins, forecasts, scales, outer, calib)
-    run.short = snaive_drift(y, all_origins, horizon, SEASON)
+    short = snaive_drift(y, all_origins, horizon, SEASON)
+    run = _Run(y, horizon, all_origins, forecasts, scales, outer, calib, short)
     for o in [*calib.tolist(), n - 1]:
         run.selected[o] = _select(run, o, origins)
     return run
