@@ -400,10 +400,14 @@ def build_context(
     extra = lambda: publish_forecasts(wait=True).kpi_rows  # noqa: E731
     if isinstance(frames, _FrameSink):  # saved as they are fetched, never held whole
         kpis = _save_kpis(
-            frames, compute_kpi_batches(params, month, engine, extra), params, month, progress
+            frames,
+            compute_kpi_batches(params, month, engine, extra, notes),
+            params,
+            month,
+            progress,
         )
     else:
-        kpis = compute_kpis(None, params, month, extra=extra, engine=engine)
+        kpis = compute_kpis(None, params, month, extra=extra, engine=engine, notes=notes)
     done = publish_forecasts(wait=True)  # taken already, unless the KPI engine was replaced
     # the forecasts' notes come first, as when they are made before the cohorts
     later = notes.pop("unavailable", {})

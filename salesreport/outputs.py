@@ -7,11 +7,12 @@ the bytes pandas' ``to_csv(index=False, float_format="%.12g", lineterminator="\\
 for the same frame: floats as ``'%.12g' % value`` (DuckDB's ``printf`` is C's), missing values
 empty, fields quoted by the minimal rule (a comma, a quote or a line break), ``True`` /
 ``False``. ``tests/test_outputs.py`` holds the two writers to that, byte for byte.
-``kpis.parquet`` holds every KPI row, typed (numbers as doubles, empty as null), for teams
-whose KPI file is too large to open as CSV. ``kpis.csv`` holds the same rows up to the team's
-``kpis_csv_max_rows`` (default: the 1,048,575 rows below its header that a spreadsheet opens);
-a larger team's ``kpis.csv`` leaves per-rep rows out (:func:`kpis_csv_rows`), and the run says
-so.
+``kpis.parquet`` holds every KPI row computed, typed (numbers as doubles, empty as null), for
+teams whose KPI file is too large to open as CSV. ``kpis.csv`` holds the same rows up to the
+team's ``kpis_csv_max_rows`` (default: the 1,048,575 rows below its header that a spreadsheet
+opens). A larger team's per-rep rows of the months before the report month are not computed
+(:mod:`salesreport.kpis.compiler`), and when the rest is still too many its ``kpis.csv``
+leaves every per-rep row out (:func:`kpis_csv_rows`); the run says so.
 """
 
 from __future__ import annotations
@@ -39,39 +40,49 @@ CSV_FILES = (
 def write_outputs(ctx, stage: Path) -> dict[str, str]:
     """The month's CSV files (and ``kpis.parquet``) from the context's frames into ``stage``.
 
-    Returns what a file leaves out, by file name (``kpis.csv`` over the team's
-    ``kpis_csv_max_rows``: :func:`kpis_csv_rows`), also put in ``ctx.notes["left_out"]``."""
+    Returns what a file leaves out, by file name (``kpis.csv`` and ``kpis.parquet`` over the
+    team's ``kpis_csv_max_rows``: :func:`kpis_csv_rows`), also put in
+    ``ctx.notes["left_out"]``."""
+    from salesreport.kpis.compiler import NOT_COMPUTED
+
     left_out = {}
     for name in CSV_FILES:
         frame = ctx.frames[name.removesuffix(".csv")]
         where = None
         if name == "kpis.csv":
-            where, note = kpis_csv_rows(frame, ctx.month, ctx.params.kpis_csv_max_rows)
-            if note:
-                left_out[name] = note
+            where, left_out = kpis_csv_rows(
+                frame, ctx.month, ctx.params.kpis_csv_max_rows, ctx.notes.get(NOT_COMPUTED, 0)
+            )
         write_csv(frame, stage / name, where=where)
     write_parquet(ctx.frames["kpis"], stage / "kpis.parquet")
     ctx.notes["left_out"] = left_out
     return left_out
 
 
-def kpis_csv_rows(kpis, month: str, limit: int) -> tuple[str | None, str | None]:
-    """Which KPI rows ``kpis.csv`` holds: a condition on its columns (``None``: every row) and
-    the sentence saying what it leaves out (``None``: nothing).
+def kpis_csv_rows(
+    kpis, month: str, limit: int, not_computed: int = 0
+) -> tuple[str | None, dict[str, str]]:
+    """Which KPI rows ``kpis.csv`` holds: a condition on its columns (``None``: every row),
+    and the sentences saying what ``kpis.csv`` and ``kpis.parquet`` leave out, by file (empty:
+    nothing).
 
     Every row when there are at most ``limit`` (``0``: no limit). Beyond, a file no
     spreadsheet opens whole helps nobody (a thousand reps make millions of per-rep rows, most
     of them months a rep did nothing in): the per-rep rows (segment ``owner_id=...``) of the
     months before ``month`` are left out, the report month's kept in its four windows; and
     when that is still over the limit, every per-rep row. The team's and every other
-    segment's rows are always there; ``kpis.parquet`` holds every row.
+    segment's rows are always there.
+
+    ``not_computed``: the per-rep rows of the months before ``month`` the KPI computation
+    left out already (:data:`salesreport.kpis.compiler.NOT_COMPUTED`; they count towards the
+    limit), so not in ``kpis.parquet`` either; else ``kpis.parquet`` holds every row.
     """
     if not limit:
-        return None, None
+        return None, {}
     rows = _Rows(kpis)
     n = rows.count()
-    if n <= limit:
-        return None, None
+    if n + not_computed <= limit:
+        return None, {}
     con = _connection()
     try:
         con.register("frame", rows.raw())
@@ -82,20 +93,29 @@ def kpis_csv_rows(kpis, month: str, limit: int) -> tuple[str | None, str | None]
         ).fetchone()
     finally:
         con.close()
-    if n - past <= limit:
-        where, left, what = (
-            f"NOT ({REP_ROW} AND period IS DISTINCT FROM '{month}')",
-            past,
-            f"the per-rep rows (segment owner_id=...) of the months before {month}",
-        )
+    earlier = f"the per-rep rows (segment owner_id=...) of the months before {month}"
+    if n <= limit:  # (only when the earlier months' per-rep rows were not computed)
+        where, left = None, ""
+    elif n - past <= limit:
+        where = f"NOT ({REP_ROW} AND period IS DISTINCT FROM '{month}')"
+        left = f"kpis.csv leaves out {earlier}, {past:,} rows; kpis.parquet holds every row"
     else:
-        where, left, what = f"NOT {REP_ROW}", reps, "every per-rep row (segment owner_id=...)"
-    note = (
-        f"{n:,} KPI rows are more than kpis_csv_max_rows ({limit:,}, the rows a spreadsheet "
-        f"opens): kpis.csv leaves out {what}, {left:,} rows; kpis.parquet holds every row. "
-        "Set kpis_csv_max_rows: 0 in the team's YAML to write them all."
+        where = f"NOT {REP_ROW}"
+        left = f"kpis.csv leaves out every per-rep row (segment owner_id=...), {reps:,} rows"
+        left += "; kpis.parquet holds " + ("the report month's" if not_computed else "them")
+    head = (
+        f"{n + not_computed:,} KPI rows are more than kpis_csv_max_rows ({limit:,}, the rows a "
+        "spreadsheet opens): "
     )
-    return where, note
+    tail = ". Set kpis_csv_max_rows: 0 in the team's YAML to compute and write them all."
+    if not not_computed:
+        return where, {"kpis.csv": head + left + tail}
+    skipped = (
+        f"{earlier} are not computed, {not_computed:,} rows (each month's report holds that "
+        "month's)"
+    )
+    csv = head + skipped + (f"; {left}" if left else "") + tail
+    return where, {"kpis.csv": csv, "kpis.parquet": head + skipped + tail}
 
 
 def write_csv(df, path: Path, where: str | None = None) -> None:

@@ -52,7 +52,7 @@ if TYPE_CHECKING:  # pandas is imported where it is used: the workers start befo
 LEDGER_FILE = "forecast_ledger.csv"
 FILES_WHAT = {
     "kpis.csv": "every KPI by window, month and segment, with target and prior year",
-    "kpis.parquet": "every KPI row, typed, for analysis tools (pandas, DuckDB, Spark)",
+    "kpis.parquet": "the KPI rows, typed, for analysis tools (pandas, DuckDB, Spark)",
     "okrs.csv": "OKR key results and objectives with grades",
     "forecast.csv": "monthly revenue forecast of every candidate model, the one shown marked in the “selected” column",
     "forecast_accuracy.csv": "realised and backtest forecast accuracy, with summary rows",
@@ -654,8 +654,11 @@ def _publish_run(
             partial,
             kept.left_out,
         )
+        said: dict[str, list[str]] = {}  # one line for the files a sentence is about
         for file, note in kept.left_out.items():
-            progress.say(f"    {file}: {note}")
+            said.setdefault(note, []).append(file)
+        for note, files in said.items():
+            progress.say(f"    {' and '.join(files)}: {note}")
 
     with progress.step("Publish"):
         undo = []

@@ -91,3 +91,46 @@ def test_a_source_grouped_by_month_is_measured_only_by_flows():
             _measure_table(run, source, [Measure("activities", kind="stock")])
     finally:
         engine.close()
+
+
+def test_over_the_limit_a_reps_rows_are_computed_for_the_report_month_only():
+    """More KPI rows than ``kpis_csv_max_rows``: the rows counted before any is computed are
+    the rows an unlimited run gives; the per-rep rows of earlier months are not computed,
+    every other row (the reps' October rows and their prior included) is the unlimited run's
+    to the last bit, and the rows left out are told (or warned of)."""
+    import warnings
+
+    from salesreport.kpis.compiler import NOT_COMPUTED, Compilation, engine_for
+    from salesreport.periods import month_period
+
+    tables = make_tables(seed=3, n_opps=150, n_acts=200, n_reps=6, orders=True)
+    params = make_params(history_months=12)
+    plain = compute_kpis(tables, params, MONTH)
+    reps = plain["segment"].str.startswith("owner_id=")
+    earlier = reps & (plain["period"] != MONTH)
+    assert earlier.sum() > 0 and (reps & (plain["period"] == MONTH)).sum() > 0
+    assert plain.loc[reps & (plain["period"] == MONTH), "prior"].notna().any()
+    engine = engine_for(tables, MONTH, params)
+    try:
+        run = Compilation(engine, params, MONTH)
+        first = month_period(MONTH).ordinal - 11
+        assert run.row_plan(first) == (len(plain), int(earlier.sum()))
+    finally:
+        engine.close()
+    want = plain[~earlier].reset_index(drop=True)
+    for limit in (len(plain) - 1, 10):
+        notes: dict = {}
+        small = params.model_copy(update={"kpis_csv_max_rows": limit})
+        cut = compute_kpis(tables, small, MONTH, notes=notes)
+        pd.testing.assert_frame_equal(cut, want, check_exact=True)
+        assert notes == {NOT_COMPUTED: int(earlier.sum())}
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        compute_kpis(tables, params.model_copy(update={"kpis_csv_max_rows": 10}), MONTH)
+    assert any(f"({int(earlier.sum()):,} rows)" in str(w.message) for w in seen)
+    # within the limit, or with none (0), every row
+    for limit in (len(plain), 0):
+        notes = {}
+        full = compute_kpis(tables, params.model_copy(update={"kpis_csv_max_rows": limit}), MONTH, notes=notes)  # fmt: skip
+        pd.testing.assert_frame_equal(full, plain, check_exact=True)
+        assert notes == {}

@@ -216,15 +216,49 @@ def test_kpis_csv_leaves_per_rep_rows_out_only_beyond_its_limit(tmp_path, saved,
         5: ([0, 1, 6, 7], 4, "every per-rep row"),
     }
     for limit, (kept, left, what) in expected.items():
-        where, note = kpis_csv_rows(rows, "2026-10", limit)
+        where, notes = kpis_csv_rows(rows, "2026-10", limit)
         out = tmp_path / f"kpis-{limit}.csv"
         write_csv(rows, out, where=where)
         want = df.iloc[list(kept)].reset_index(drop=True)
         assert out.read_bytes() == _pandas_csv(want), limit
         if what is None:
-            assert where is None and note is None
+            assert where is None and notes == {}
         else:
+            assert set(notes) == {"kpis.csv"}  # kpis.parquet holds every row
+            note = notes["kpis.csv"]
             assert what in note and f"{left:,} rows" in note and f"({limit:,}," in note
+            assert note.startswith("8 KPI rows are more than") and "parquet holds" in note
+
+
+def test_kpi_rows_not_computed_count_towards_the_limit_and_are_said_for_both_files(tmp_path):
+    """The KPI computation left the 2 per-rep rows of September out (over the limit): the 6
+    rows computed are all of kpis.csv within a limit of 6 or 7, both files' notes saying what
+    was not computed (8 rows in all); over 6, kpis.csv leaves out the 2 reps' October rows too,
+    kpis.parquet keeps them. Within 8, nothing is said (as if they had been computed)."""
+    from salesreport.outputs import kpis_csv_rows
+
+    df = _kpi_rows().iloc[[0, 1, 3, 5, 6, 7]].reset_index(drop=True)
+    df["segment"] = df["segment"].str.replace("#", "")
+    assert kpis_csv_rows(df, "2026-10", 8, not_computed=2) == (None, {})
+    for limit in (6, 7):
+        where, notes = kpis_csv_rows(df, "2026-10", limit, not_computed=2)
+        assert where is None and set(notes) == {"kpis.csv", "kpis.parquet"}
+        assert (
+            notes["kpis.csv"]
+            == notes["kpis.parquet"]
+            == (
+                f"8 KPI rows are more than kpis_csv_max_rows ({limit}, the rows a spreadsheet "
+                "opens): the per-rep rows (segment owner_id=...) of the months before 2026-10 are "
+                "not computed, 2 rows (each month's report holds that month's). Set "
+                "kpis_csv_max_rows: 0 in the team's YAML to compute and write them all."
+            )
+        )
+    where, notes = kpis_csv_rows(df, "2026-10", 5, not_computed=2)
+    out = tmp_path / "kpis.csv"
+    write_csv(df, out, where=where)
+    assert pd.read_csv(out)["segment"].tolist() == ["all", "all", "region=DE", "region=DE"]
+    assert "not computed, 2 rows" in notes["kpis.parquet"]
+    assert "kpis.csv leaves out every per-rep row (segment owner_id=...), 2 rows; kpis.parquet holds the report month's" in notes["kpis.csv"]  # fmt: skip
 
 
 def test_a_report_run_records_what_kpis_csv_leaves_out(tmp_path):

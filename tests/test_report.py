@@ -896,8 +896,11 @@ def test_the_run_lets_its_numbers_and_tables_go_while_the_pages_run(
     assert "kpis.csv leaves out" in (out / "index.html").read_text()
     csv, parquet = pd.read_csv(out / "kpis.csv"), pd.read_parquet(out / "kpis.parquet")
     reps = parquet["segment"].str.startswith("owner_id=")
-    # the sample's team and segment rows alone are more: kpis.csv keeps them, no rep's row
+    # the sample's team and segment rows alone are more: kpis.csv keeps them, no rep's row;
+    # the reps' rows of earlier months are not computed, kpis.parquet has the report month's
     assert "every per-rep row" in run["left_out"]["kpis.csv"] and reps.any()
+    assert "are not computed" in run["left_out"]["kpis.parquet"]
+    assert set(parquet.loc[reps, "period"]) == {REPORT_MONTH}
     assert csv["segment"].tolist() == parquet.loc[~reps, "segment"].tolist()
     ledger = pd.read_csv(root / "reports" / "emea" / "forecast_ledger.csv")
     assert (ledger["made_in"] == REPORT_MONTH).any()

@@ -19,6 +19,15 @@ by the engine (:mod:`salesreport.engine`):
 4. **Rows.** ``target``
    (:mod:`salesreport.kpis.targets`, resolved in pandas: the targets are a small table),
    ``unit``; the history months kept, sorted by ``metric, window, period, segment``.
+
+**A team with more rows than a spreadsheet opens.** The rows are counted before any is
+computed (every label of a metric's source gets every window: :meth:`Compilation.row_plan`).
+When they are more than the team's ``kpis_csv_max_rows``, the per-rep rows (segment
+``owner_id=...``) are computed for the report month only, with the windows a year earlier
+that their ``prior`` reads: a thousand reps make millions of rows a month of history, 99.6%
+of EMEA's at 100 times the sample, and each month's report already holds that month's. The
+rows left out are counted in the run's notes (:data:`NOT_COMPUTED`) and said in ``run.json``
+and on the index page (:func:`salesreport.outputs.kpis_csv_rows`).
 """
 
 from __future__ import annotations
@@ -65,6 +74,11 @@ FLOW_KINDS = ("flow", "stock", "stock_age", "employed", "employed_at_start", "re
 OPTIONAL_SOURCES = {"spend": "spend"}
 CHURN_ZERO = 1e-9  # a window's mean churn closer to 0 than this is 0 (no finite lifetime)
 NRR_MONTHS = 12
+#: the per-rep rows' segment column (a rep's rows: ``owner_id=R012``)
+REP_COLUMN = "owner_id"
+#: the run's notes key (``build_context``'s ``notes``) of the per-rep rows of the months
+#: before the report month left uncomputed (:meth:`Compilation.row_plan`)
+NOT_COMPUTED = "kpi_rows_not_computed"
 #: rows of kpis.csv assembled and ordered by one query (:meth:`Compilation.kpis`): the
 #: query's memory grows with them (about 250 bytes a row in DuckDB)
 BATCH_ROWS = 1_000_000
@@ -77,6 +91,7 @@ def compute_kpis(
     month: str,
     extra: pd.DataFrame | Callable[[], pd.DataFrame | None] | None = None,
     engine: Engine | None = None,
+    notes: dict | None = None,
 ) -> pd.DataFrame:
     """Every catalogue KPI for the report month, as ``kpis.csv`` rows.
 
@@ -96,6 +111,9 @@ def compute_kpis(
         computed, so that they can be made meanwhile.
     engine : Engine, optional
         An engine holding the cut tables; by default an embedded DuckDB with ``tables``.
+    notes : dict, optional
+        Told the per-rep rows of earlier months left uncomputed (module docstring), under
+        :data:`NOT_COMPUTED`; without it, a warning says how many.
 
     Returns
     -------
@@ -110,7 +128,7 @@ def compute_kpis(
     try:
         # engine.MEMORY_LIMIT of buffers, spilled beyond; the intermediate tables dropped
         with engine.memory_cap(), engine.scratch():
-            return Compilation(engine, params, month).kpis(extra)
+            return Compilation(engine, params, month, notes=notes).kpis(extra)
     finally:
         if own:  # a server's session (and its temporary tables) ends with the call
             engine.close()
@@ -121,16 +139,18 @@ def compute_kpi_batches(
     month: str,
     engine: Engine,
     extra: pd.DataFrame | Callable[[], pd.DataFrame | None] | None = None,
+    notes: dict | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """:func:`compute_kpis`'s rows on ``engine``, in its order, as consecutive Arrow record
     batches of at most :data:`salesreport.engine.FETCH_ROWS` rows (text ``string``, numbers
     ``double``: :meth:`Compilation.kpi_batches`), for a caller that writes them out as they
-    come (a report run at scale: 22.7 M rows for EMEA at 200x the sample, whole they would
-    be 2 GB of the run's memory, and as pandas rows a Python string per text value). The
-    intermediate tables are dropped once the last batch is fetched."""
+    come (a report run at scale: 2.1 M rows for EMEA at 200x the sample, whole they would
+    be 200 MB of the run's memory, and as pandas rows a Python string per text value). The
+    intermediate tables are dropped once the last batch is fetched. ``notes``: as
+    :func:`compute_kpis`'s, told before the first batch."""
     parse_month(month)
     with engine.memory_cap(), engine.scratch():
-        yield from Compilation(engine, params, month).kpi_batches(extra)
+        yield from Compilation(engine, params, month, notes=notes).kpi_batches(extra)
 
 
 def engine_for(
@@ -187,6 +207,7 @@ class Compilation:
         windows: pd.DataFrame | None = None,
         only: list[str] | None = None,
         segment: str | None | bool = False,
+        notes: dict | None = None,
     ) -> None:
         from salesreport.kpis.catalogue import CATALOGUE
 
@@ -213,8 +234,79 @@ class Compilation:
         self._alive: dict[tuple, ir.Table] = {}
         self._months: ir.Table | None = None
         self._prior: ir.Table | None = None
+        self.notes = notes
+        #: the month ordinals of the windows a rep's rows are computed for (``None``: every
+        #: window; else the report month's and a year earlier's: :meth:`row_plan`)
+        self.rep_ends: list[int] | None = None
 
     # ------------------------------------------------------------------ what runs
+
+    def row_plan(self, first_kept: int) -> tuple[int, int]:
+        """The KPI rows of the windows ending in ``first_kept`` or later (the forecast KPIs
+        aside) and, of them, the per-rep rows of the months before the report month:
+        counted from the sources' labels, before any measure is computed (every label of a
+        metric's source gets every window of its kinds; :meth:`values`)."""
+        import ibis
+
+        w = self.windows
+        reported = w[w["e"] >= first_kept]
+        total = past = 0
+        counts: dict[str, dict[str, int]] = {}
+        for name in self.metrics:
+            cols = self.segments_of(name)
+            if not cols:
+                continue
+            d = self.metrics[name].definition
+            if d.rows_from not in counts:
+                table = OPTIONAL_SOURCES.get(d.rows_from)
+                if table is not None and not self.engine.has(table):
+                    counts[d.rows_from] = {}  # no table: no row (:meth:`measure_table`)
+                else:
+                    labels = self.source(d.rows_from).labels
+                    kind = labels.seg.re_extract(r"^([^=]*)", 1)
+                    n = self.engine.execute(labels.group_by(kind=kind).agg(n=ibis._.count()))
+                    counts[d.rows_from] = dict(zip(n["kind"], n["n"].astype(int), strict=True))
+            windows = (
+                reported if d.windows is None else reported[reported["window"].isin(d.windows)]
+            )
+            for c in cols:
+                n_labels = counts[d.rows_from].get(c or "all", 0)
+                total += n_labels * len(windows)
+                if c == REP_COLUMN:
+                    past += n_labels * int((windows["e"] < self.hi).sum())
+        return total, past
+
+    def keep(self, t: ir.Table, report_month_only: bool = False) -> ir.Table:
+        """The rows of a ``seg, wid`` table that are computed: a rep's only in the windows
+        of :attr:`rep_ends` (``report_month_only``: of the report month) when set."""
+        if self.rep_ends is None:
+            return t
+        w = self.windows
+        ends = [self.hi] if report_month_only else self.rep_ends
+        wids = [int(i) for i in w.loc[w["e"].isin(ends), "wid"]]
+        return t.filter(~t.seg.startswith(f"{REP_COLUMN}=") | t.wid.isin(wids))
+
+    def _plan(self, first_kept: int) -> None:
+        """Over the team's ``kpis_csv_max_rows``, a rep's rows in the report month only
+        (module docstring): :attr:`rep_ends` set, and the rows left out told."""
+        import warnings
+
+        limit = self.params.kpis_csv_max_rows
+        if not limit:
+            return
+        total, past = self.row_plan(first_kept)
+        if total <= limit or not past:
+            return
+        self.rep_ends = [self.hi, self.hi - 12]
+        if self.notes is not None:
+            self.notes[NOT_COMPUTED] = past
+        else:
+            warnings.warn(
+                f"{total:,} KPI rows are more than kpis_csv_max_rows ({limit:,}): the per-rep "
+                f"rows of the months before {self.month} are not computed ({past:,} rows); "
+                "kpis_csv_max_rows: 0 computes them all",
+                stacklevel=3,
+            )
 
     def _available(self, kpi) -> bool:
         from salesreport.kpis.catalogue import needs_met
@@ -383,7 +475,7 @@ class Compilation:
         for source, names in by_source.items():
             wide = self._wide(source, names)
             if reported is not None:
-                wide = wide.filter(wide.wid.isin(reported))
+                wide = self.keep(wide.filter(wide.wid.isin(reported)), report_month_only=True)
             for name in names:
                 d = self.metrics[name].definition
                 cols = self.segments_of(name)
@@ -625,6 +717,7 @@ class Compilation:
         from salesreport.kpis.catalogue import CATALOGUE
 
         first_kept = month_period(self.month).ordinal - (self.params.history_months - 1)
+        self._plan(first_kept)
         v = self.values(first_kept)
         targets = self._target_table(self._reported(v, first_kept))
         units = pd.DataFrame(
@@ -793,7 +886,7 @@ def _measure_table(run: Compilation, source: S.Source, wanted: list[Measure]) ->
 
     W = run.W
     start = source.start if source.start is not None else ibis.null("int64")
-    grid = source.labels.cross_join(W.select("wid")).mutate(start=start.cast("int64"))
+    grid = run.keep(source.labels.cross_join(W.select("wid")).mutate(start=start.cast("int64")))
     by_kind: dict[str, list[Measure]] = defaultdict(list)
     for m in wanted:
         by_kind[m.kind].append(m)
@@ -812,8 +905,8 @@ def _measure_table(run: Compilation, source: S.Source, wanted: list[Measure]) ->
     for kind, ms in by_kind.items():
         tables.append(SPECIAL[kind](run, source, ms))
     out = grid
-    for t in tables:
-        out = left_join(out, t, ["seg", "wid"])
+    for t in tables:  # (a rep's windows the grid leaves out are not computed either)
+        out = left_join(out, run.keep(t), ["seg", "wid"])
     return out
 
 

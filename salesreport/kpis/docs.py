@@ -16,10 +16,13 @@ DECISIONS = """\
 period (the month the window ends in, for each of the `history_months` months up to the
 report month) and segment. Rows are sorted stably by `metric, window, period, segment`
 (text order). The forecast metrics come from `salesreport.forecast.accuracy` and are appended
-by the report run; the customer metrics come from `salesreport.customers`. `kpis.parquet` holds
-every row; `kpis.csv` too, up to `kpis_csv_max_rows` rows (default 1,048,575, what a
-spreadsheet opens): beyond, it leaves out the per-rep rows of months before the report month,
-then every per-rep row, and the run says so (`salesreport.outputs.kpis_csv_rows`).
+by the report run; the customer metrics come from `salesreport.customers`. `kpis.parquet` and
+`kpis.csv` hold every row up to `kpis_csv_max_rows` rows (default 1,048,575, what a
+spreadsheet opens). A team with more (counted before any is computed) gets its per-rep rows
+(segment `owner_id=...`) for the report month only: those of the months before are not
+computed (each month's report holds that month's; a rep's `prior` is still computed), and
+when the rest is still too many `kpis.csv` leaves out every per-rep row. The run says so
+(`salesreport.outputs.kpis_csv_rows`); `kpis_csv_max_rows: 0` computes and writes them all.
 
 **Windows.** `qtd` and `ytd` follow `fiscal_year_start_month`; a fiscal year is named after the
 calendar year it ends in. Flow metrics count or sum every row dated in the window; ratios are
