@@ -689,6 +689,11 @@ def test_hand_made_kpis_by_region_agree_in_value_and_order_on_postgres(pg_icu_ur
     want = compute_kpis(tables, PARAMS, "2026-03")
     assert {"region=de", "region=DE", "region=_x"} <= set(want["segment"])
     assert want["value"].isna().any()  # empty ratios are compared too
+    # over kpis_csv_max_rows the reps' rows of earlier months are not computed, on both
+    small = PARAMS.model_copy(update={"kpis_csv_max_rows": 10})
+    want_cut = compute_kpis(tables, small, "2026-03", notes={})
+    reps = want_cut["segment"].str.startswith("owner_id=")
+    assert reps.any() and set(want_cut.loc[reps, "period"]) == {"2026-03"}
     monkeypatch.setenv(PG_ENV, pg_icu_url)
     params = _with_engine(PARAMS, kind="postgres", url_env=PG_ENV)
     engine = engine_for(tables, "2026-03", params)
@@ -696,9 +701,11 @@ def test_hand_made_kpis_by_region_agree_in_value_and_order_on_postgres(pg_icu_ur
         before = _pg_temporary_tables(engine)
         got = compute_kpis(None, params, "2026-03", engine=engine)
         assert _pg_temporary_tables(engine) == before  # the intermediate tables dropped
+        cut = params.model_copy(update={"kpis_csv_max_rows": 10})
+        got_cut = compute_kpis(None, cut, "2026-03", engine=engine, notes={})
     finally:
         engine.close()
-    assert_same_frames({"kpis": got}, {"kpis": want}, "postgres")
+    assert_same_frames({"kpis": got, "cut": got_cut}, {"kpis": want, "cut": want_cut}, "postgres")
 
 
 def _pg_temporary_tables(engine) -> set[str]:
