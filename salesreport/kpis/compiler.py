@@ -251,27 +251,32 @@ class Compilation:
 
         w = self.windows
         reported = w[w["e"] >= first_kept]
+        named = [n for n in self.metrics if self.segments_of(n)]
+        sources = []  # (a source whose table is absent has no row: :meth:`measure_table`)
+        for name in named:
+            src = self.metrics[name].definition.rows_from
+            table = OPTIONAL_SOURCES.get(src)
+            if src not in sources and (table is None or self.engine.has(table)):
+                sources.append(src)
+        counts: dict[tuple[str, str], int] = {}
+        if sources:  # one query: each source's labels by segment column
+            parts = []
+            for src in sources:
+                labels = self.source(src).labels
+                parts.append(
+                    labels.select(src=ibis.literal(src), kind=labels.seg.re_extract(r"^([^=]*)", 1))
+                )
+            u = ibis.union(*parts, distinct=False)
+            n = self.engine.execute(u.group_by(["src", "kind"]).agg(n=u.count()))
+            counts = {(s, k): int(c) for s, k, c in zip(n["src"], n["kind"], n["n"], strict=True)}
         total = past = 0
-        counts: dict[str, dict[str, int]] = {}
-        for name in self.metrics:
-            cols = self.segments_of(name)
-            if not cols:
-                continue
+        for name in named:
             d = self.metrics[name].definition
-            if d.rows_from not in counts:
-                table = OPTIONAL_SOURCES.get(d.rows_from)
-                if table is not None and not self.engine.has(table):
-                    counts[d.rows_from] = {}  # no table: no row (:meth:`measure_table`)
-                else:
-                    labels = self.source(d.rows_from).labels
-                    kind = labels.seg.re_extract(r"^([^=]*)", 1)
-                    n = self.engine.execute(labels.group_by(kind=kind).agg(n=ibis._.count()))
-                    counts[d.rows_from] = dict(zip(n["kind"], n["n"].astype(int), strict=True))
             windows = (
                 reported if d.windows is None else reported[reported["window"].isin(d.windows)]
             )
-            for c in cols:
-                n_labels = counts[d.rows_from].get(c or "all", 0)
+            for c in self.segments_of(name):
+                n_labels = counts.get((d.rows_from, c or "all"), 0)
                 total += n_labels * len(windows)
                 if c == REP_COLUMN:
                     past += n_labels * int((windows["e"] < self.hi).sum())
