@@ -474,7 +474,8 @@ class Outlook:
     :mod:`salesreport.forecast.intervals`), ``history`` the months of history, ``gamma``
     the fitted correlation exponent, ``floor`` 0 when the history has no negative month
     (else ``-inf``), ``normal`` True when the backtest was too short for a fitted spread
-    (then ``half_scale`` is a random walk's and the marginals are normal).
+    (then ``half_scale`` is a random walk's and the marginals are Student t's:
+    :func:`salesreport.forecast.intervals.fallback_quantiles`).
     """
 
     periods: pd.PeriodIndex
@@ -491,10 +492,11 @@ class Outlook:
         return sample_paths(
             self.point,
             self.half_scale,
-            None if self.normal else self.history,
+            self.history,
             self.gamma,
             seed=seed,
             floor=self.floor,
+            fallback=self.normal,
             **kwargs,
         )
 

@@ -223,14 +223,31 @@ def calibrate_intervals(
     Notes
     -----
     With at least :data:`MIN_ERRORS` errors: ``sigma_h q_L(h)`` (:func:`spread`,
-    :func:`ratio_quantiles`). Otherwise the random walk ``z_L fallback_sigma sqrt(h)``
-    with ``z_L`` the normal quantile.
+    :func:`ratio_quantiles`). Otherwise the random walk ``t_L fallback_sigma sqrt(h)``
+    (:func:`fallback_quantiles`).
     """
     sigma = spread(horizons, scaled_errors, horizon, history)
     if sigma is None:
-        zs = np.array([NormalDist().inv_cdf(0.5 + lv / 200) for lv in levels])
+        zs = fallback_quantiles(np.asarray(levels, dtype=float) / 200 + 0.5, history)
         return np.outer(np.sqrt(np.arange(1, horizon + 1)), zs) * fallback_sigma
     return sigma[:, None] * ratio_quantiles(levels, horizon, history)
+
+
+def fallback_quantiles(p, history: int) -> np.ndarray:
+    """Quantiles at probabilities ``p`` of the random-walk fallback's standardised error: the
+    Student t distribution with ``history - 1`` degrees of freedom, as many as the
+    month-on-month changes its spread is estimated from (the root mean square of them,
+    about a known mean of 0: a random walk's error over ``h`` months divided by that
+    estimate times ``sqrt(h)`` is exactly t so distributed); the normal distribution for a
+    single month, whose spread is not estimated but taken as the month's size.
+
+    With the normal quantiles instead (the rule before December 2026), the 95% ranges of
+    M1's and Tourism's series cut to 3 months covered 83% and 86% of the next 12 months
+    (with t: 94% and 95%), cut to 6-9 months 91% and 95% (94% and 97%)."""
+    from scipy.stats import norm, t
+
+    p = np.asarray(p, dtype=float)
+    return t.ppf(p, history - 1) if history >= 2 else norm.ppf(p)
 
 
 def fit_gamma(error_matrix: np.ndarray, sigma: np.ndarray) -> float:
@@ -283,6 +300,7 @@ def sample_paths(
     n_paths: int = N_PATHS,
     seed: int = 0,
     floor: float = -np.inf,
+    fallback: bool = False,
 ) -> np.ndarray:
     """Joint sample paths of the coming months, shape ``(n_paths, horizon)``.
 
@@ -291,16 +309,20 @@ def sample_paths(
     month's uniform ``u`` into ``sign(u - 1/2) q_{|2u - 1|}(h)`` through the calibrated
     quantiles (:func:`ratio_quantiles`), times ``half_scale``: each month's 80% and 95%
     central ranges over the paths are the forecast's intervals. Values below ``floor``
-    are set to it (0 for revenue that is never negative). ``history`` None: normal
-    marginals (``half_scale`` is then the standard deviation). Seeded: the same inputs
-    give the same paths.
+    are set to it (0 for revenue that is never negative). ``fallback``: the random-walk
+    fallback's marginals (:func:`fallback_quantiles` for ``history`` months;
+    ``half_scale`` is then the spread ``sigma sqrt(h)``); ``history`` None: normal
+    marginals, ``half_scale`` the standard deviation. Seeded: the same inputs give the
+    same paths.
     """
     point = np.asarray(point, dtype=float)
     hz = len(point)
     rng = np.random.default_rng(seed)
     chol = np.linalg.cholesky(correlation(hz, gamma) + 1e-9 * np.eye(hz))
     z = rng.standard_normal((n_paths, hz)) @ chol.T
-    if history is None:
+    if history is None or fallback:
+        if fallback and history is not None:
+            z = fallback_quantiles(np.clip(ndtr(z), 1e-12, 1 - 1e-12), history)
         return np.maximum(point + z * np.asarray(half_scale, dtype=float), floor)
     u = np.abs(2 * ndtr(z) - 1)  # level of the central range each draw sits on
     grid = np.linspace(0.0, 99.5, 200)
