@@ -310,8 +310,8 @@ def sample_paths(
     quantiles (:func:`ratio_quantiles`), times ``half_scale``: each month's 80% and 95%
     central ranges over the paths are the forecast's intervals. Values below ``floor``
     are set to it (0 for revenue that is never negative). ``fallback``: the random-walk
-    fallback's marginals (:func:`fallback_quantiles` for ``history`` months;
-    ``half_scale`` is then the spread ``sigma sqrt(h)``); ``history`` None: normal
+    fallback's marginals (:func:`fallback_quantiles` for ``history`` months, which it
+    needs; ``half_scale`` is then the spread ``sigma sqrt(h)``); ``history`` None: normal
     marginals, ``half_scale`` the standard deviation. Seeded: the same inputs give the
     same paths.
     """
@@ -320,9 +320,9 @@ def sample_paths(
     rng = np.random.default_rng(seed)
     chol = np.linalg.cholesky(correlation(hz, gamma) + 1e-9 * np.eye(hz))
     z = rng.standard_normal((n_paths, hz)) @ chol.T
-    if history is None or fallback:
-        if fallback and history is not None:
-            z = fallback_quantiles(np.clip(ndtr(z), 1e-12, 1 - 1e-12), history)
+    if fallback:  # the same uniforms through the fallback's quantiles
+        z = fallback_quantiles(np.clip(ndtr(z), 1e-12, 1 - 1e-12), history)
+    if fallback or history is None:
         return np.maximum(point + z * np.asarray(half_scale, dtype=float), floor)
     u = np.abs(2 * ndtr(z) - 1)  # level of the central range each draw sits on
     grid = np.linspace(0.0, 99.5, 200)
