@@ -103,10 +103,10 @@ def kpis_csv_rows(
         where = f"NOT {REP_ROW}"
         left = f"kpis.csv leaves out every per-rep row (segment owner_id=...), {reps:,} rows"
         left += "; kpis.parquet holds " + ("the report month's" if not_computed else "them")
-    head = (
-        f"{n + not_computed:,} KPI rows are more than kpis_csv_max_rows ({limit:,}, the rows a "
-        "spreadsheet opens): "
-    )
+    from salesreport.params import SPREADSHEET_ROWS
+
+    what = ", the rows a spreadsheet opens" if limit == SPREADSHEET_ROWS else ""
+    head = f"{n + not_computed:,} KPI rows are more than kpis_csv_max_rows ({limit:,}{what}): "
     tail = ". Set kpis_csv_max_rows: 0 in the team's YAML to compute and write them all."
     if not not_computed:
         return where, {"kpis.csv": head + left + tail}

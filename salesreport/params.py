@@ -193,6 +193,11 @@ class CohortParams(_Strict):
     segment_by: list[str] = Field(default_factory=list)
 
 
+#: the rows below its header that a spreadsheet opens (Excel, LibreOffice): the default
+#: ``kpis_csv_max_rows``
+SPREADSHEET_ROWS = 1_048_575
+
+
 class TeamParams(_Strict):
     #: the YAML file read (load_params); error messages tell the user to edit this file
     _source: str | None = PrivateAttr(default=None)
@@ -222,7 +227,7 @@ class TeamParams(_Strict):
     gross_margin: float = Field(1.0, gt=0, le=1)
     ramp_threshold: float = Field(0.8, gt=0, le=2)
     history_months: int = Field(24, ge=12, le=120)
-    kpis_csv_max_rows: int = Field(1_048_575, ge=0)  # 0: no limit (salesreport.outputs)
+    kpis_csv_max_rows: int = Field(SPREADSHEET_ROWS, ge=0)  # 0: no limit (salesreport.outputs)
     per_rep: bool = False
     workers: int = Field(2, ge=1, le=16)
     notebook_timeout: int = Field(600, ge=10)  # seconds per notebook cell

@@ -226,7 +226,7 @@ def test_kpis_csv_leaves_per_rep_rows_out_only_beyond_its_limit(tmp_path, saved,
         else:
             assert set(notes) == {"kpis.csv"}  # kpis.parquet holds every row
             note = notes["kpis.csv"]
-            assert what in note and f"{left:,} rows" in note and f"({limit:,}," in note
+            assert what in note and f"{left:,} rows" in note and f"({limit:,})" in note
             assert note.startswith("8 KPI rows are more than") and "parquet holds" in note
 
 
@@ -247,12 +247,21 @@ def test_kpi_rows_not_computed_count_towards_the_limit_and_are_said_for_both_fil
             notes["kpis.csv"]
             == notes["kpis.parquet"]
             == (
-                f"8 KPI rows are more than kpis_csv_max_rows ({limit}, the rows a spreadsheet "
-                "opens): the per-rep rows (segment owner_id=...) of the months before 2026-10 are "
-                "not computed, 2 rows (each month's report holds that month's). Set "
+                f"8 KPI rows are more than kpis_csv_max_rows ({limit}): the per-rep rows "
+                "(segment owner_id=...) of the months before 2026-10 are not computed, 2 rows "
+                "(each month's report holds that month's). Set "
                 "kpis_csv_max_rows: 0 in the team's YAML to compute and write them all."
             )
         )
+    # the default limit is named for what it is
+    from salesreport.params import SPREADSHEET_ROWS
+
+    _, notes = kpis_csv_rows(df, "2026-10", SPREADSHEET_ROWS, not_computed=SPREADSHEET_ROWS)
+    assert notes["kpis.parquet"].startswith(
+        "1,048,581 KPI rows are more than kpis_csv_max_rows (1,048,575, the rows a spreadsheet "
+        "opens): the per-rep rows (segment owner_id=...) of the months before 2026-10 are not "
+        "computed, 1,048,575 rows"
+    )
     where, notes = kpis_csv_rows(df, "2026-10", 5, not_computed=2)
     out = tmp_path / "kpis.csv"
     write_csv(df, out, where=where)
