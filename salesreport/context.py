@@ -15,6 +15,7 @@ import itertools
 import json
 import os
 import time
+import warnings
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -337,7 +338,7 @@ def build_context(
     """
     from salesreport import cohorts as cohorts_mod
     from salesreport.kpis import compute_kpis, grade_okrs, kpi_status, missing_metrics
-    from salesreport.kpis.compiler import compute_kpi_batches
+    from salesreport.kpis.compiler import NOT_COMPUTED, compute_kpi_batches, not_computed_warning
     from salesreport.revenue import monthly_revenue
 
     def step(name: str):
@@ -408,6 +409,8 @@ def build_context(
         )
     else:
         kpis = compute_kpis(None, params, month, extra=extra, engine=engine, notes=notes)
+        if notes.get(NOT_COMPUTED):  # JupyterLab: said where the analyst sees it
+            warnings.warn(not_computed_warning(notes[NOT_COMPUTED], params, month), stacklevel=2)
     done = publish_forecasts(wait=True)  # taken already, unless the KPI engine was replaced
     # the forecasts' notes come first, as when they are made before the cohorts
     later = notes.pop("unavailable", {})

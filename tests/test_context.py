@@ -435,3 +435,29 @@ def test_kpi_rows_saved_in_batches_find_each_metric_from_the_runs_written_beside
         for column, value in where.items():
             whole = whole[whole[column] == value]
         pd.testing.assert_frame_equal(got, whole, check_index_type="equiv")
+
+
+def test_in_jupyterlab_the_kpi_rows_not_computed_are_warned_of_and_in_the_notes():
+    """A context built in a notebook (plain frames) over kpis_csv_max_rows: the reps' rows of
+    earlier months are not computed, the analyst is warned with their number, and the notes
+    hold it as a run's do."""
+    import warnings
+
+    from salesreport.kpis.compiler import NOT_COMPUTED
+    from tests.test_kpis_fixtures import make_params, make_tables
+
+    tables = make_tables(seed=3, n_opps=150, n_acts=200, n_reps=6, orders=True)
+    params = make_params(history_months=12, kpis_csv_max_rows=10)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        ctx = build_context(params, tables, "2026-10")
+    past = ctx.notes[NOT_COMPUTED]
+    kpis = ctx.frames["kpis"]
+    reps = kpis["segment"].str.startswith("owner_id=")
+    assert past > 0 and reps.any() and set(kpis.loc[reps, "period"]) == {"2026-10"}
+    said = [str(w.message) for w in seen if "not computed" in str(w.message)]
+    assert said == [
+        "The KPI rows are more than kpis_csv_max_rows (10): the per-rep rows (segment "
+        f"owner_id=...) of the months before 2026-10 are not computed ({past:,} rows). Set "
+        "kpis_csv_max_rows: 0 in the team's YAML to compute them all."
+    ]

@@ -154,6 +154,16 @@ def compute_kpi_batches(
         yield from Compilation(engine, params, month, notes=notes).kpi_batches(extra)
 
 
+def not_computed_warning(past: int, params: TeamParams, month: str) -> str:
+    """What a caller without the run's notes (an analyst in JupyterLab) is told when the
+    per-rep rows of earlier months were not computed (:meth:`Compilation.row_plan`)."""
+    return (
+        f"The KPI rows are more than kpis_csv_max_rows ({params.kpis_csv_max_rows:,}): the "
+        f"per-rep rows (segment owner_id=...) of the months before {month} are not computed "
+        f"({past:,} rows). Set kpis_csv_max_rows: 0 in the team's YAML to compute them all."
+    )
+
+
 def engine_for(
     tables: Tables, month: str, params: TeamParams | None = None, source: Engine | None = None
 ) -> Engine:
@@ -307,12 +317,7 @@ class Compilation:
         if self.notes is not None:
             self.notes[NOT_COMPUTED] = past
         else:
-            warnings.warn(
-                f"{total:,} KPI rows are more than kpis_csv_max_rows ({limit:,}): the per-rep "
-                f"rows of the months before {self.month} are not computed ({past:,} rows); "
-                "kpis_csv_max_rows: 0 computes them all",
-                stacklevel=3,
-            )
+            warnings.warn(not_computed_warning(past, self.params, self.month), stacklevel=3)
 
     def _available(self, kpi) -> bool:
         from salesreport.kpis.catalogue import needs_met
