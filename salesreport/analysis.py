@@ -574,12 +574,13 @@ def _quota(tables: Tables, params, reps: list, first: pd.Period, last: pd.Period
     (:func:`salesreport.kpis.targets.monthly_target_matrix`); NaN when no month has one."""
     from salesreport.kpis.targets import monthly_target_matrix, target_rows
     from salesreport.params import TeamParams
+    from salesreport.rules import REP_SEGMENT
 
     if not reps:
         return np.full(0, np.nan)
     rows = target_rows(tables, params if params is not None else TeamParams(team="quota"))
     fy_start = params.fiscal_year_start_month if params is not None else 1
-    labels = [f"owner_id={r}" for r in reps]
+    labels = [f"{REP_SEGMENT}={r}" for r in reps]
     months = monthly_target_matrix(rows, "revenue", labels, first.ordinal, last.ordinal, fy_start)
     # the months with a quota (a rep hired in the year has quota from then on); none: NaN
     has = ~np.isnan(months)

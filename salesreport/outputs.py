@@ -23,9 +23,11 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import infer_dtype
 
+from salesreport.rules import REP_SEGMENT
+
 FLOAT_FORMAT = "%.12g"
 #: a per-rep row of kpis.csv (its segment is a rep: ``owner_id=R012``)
-REP_ROW = "coalesce(starts_with(segment, 'owner_id='), false)"
+REP_ROW = f"coalesce(starts_with(segment, '{REP_SEGMENT}='), false)"
 CSV_FILES = (
     "kpis.csv",
     "okrs.csv",

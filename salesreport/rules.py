@@ -55,6 +55,9 @@ if TYPE_CHECKING:
 #: a month ordinal later than any real date ("never"); and before any ("always")
 FAR = 10**7
 
+#: the segment column of a rep's rows: a KPI row of rep R012 has segment ``owner_id=R012``
+REP_SEGMENT = "owner_id"
+
 WON, LOST, OPEN = "won", "lost", "open"
 CLOSED_STATUSES = (WON, LOST)
 

@@ -74,8 +74,6 @@ FLOW_KINDS = ("flow", "stock", "stock_age", "employed", "employed_at_start", "re
 OPTIONAL_SOURCES = {"spend": "spend"}
 CHURN_ZERO = 1e-9  # a window's mean churn closer to 0 than this is 0 (no finite lifetime)
 NRR_MONTHS = 12
-#: the per-rep rows' segment column (a rep's rows: ``owner_id=R012``)
-REP_COLUMN = "owner_id"
 #: the run's notes key (``build_context``'s ``notes``) of the per-rep rows of the months
 #: before the report month left uncomputed (:meth:`Compilation.row_plan`)
 NOT_COMPUTED = "kpi_rows_not_computed"
@@ -288,7 +286,7 @@ class Compilation:
             for c in self.segments_of(name):
                 n_labels = counts.get((d.rows_from, c or "all"), 0)
                 total += n_labels * len(windows)
-                if c == REP_COLUMN:
+                if c == rules.REP_SEGMENT:
                     past += n_labels * int((windows["e"] < self.hi).sum())
         return total, past
 
@@ -300,7 +298,7 @@ class Compilation:
         w = self.windows
         ends = [self.hi] if report_month_only else self.rep_ends
         wids = [int(i) for i in w.loc[w["e"].isin(ends), "wid"]]
-        return t.filter(~t.seg.startswith(f"{REP_COLUMN}=") | t.wid.isin(wids))
+        return t.filter(~t.seg.startswith(f"{rules.REP_SEGMENT}=") | t.wid.isin(wids))
 
     def _plan(self, first_kept: int) -> None:
         """Over the team's ``kpis_csv_max_rows``, a rep's rows in the report month only
@@ -1136,7 +1134,7 @@ def _ramp(run: Compilation, source: S.Source, ms: list[Measure]) -> ir.Table:
     ids = run.engine.execute(reps.select("rep_id").distinct())["rep_id"].dropna().astype(str)
     ids = sorted(ids)
     quota = monthly_target_matrix(
-        run._target_rows(), "revenue", [f"owner_id={i}" for i in ids], lo, hi,
+        run._target_rows(), "revenue", [f"{rules.REP_SEGMENT}={i}" for i in ids], lo, hi,
         run.params.fiscal_year_start_month,
     )  # fmt: skip
     rr, kk = np.nonzero(~np.isnan(quota) & (np.nan_to_num(quota) > 0))
