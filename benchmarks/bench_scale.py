@@ -22,7 +22,13 @@ runs for ``--team`` (default EMEA) in a fresh child process:
   notebooks as it is computed, the KPI rows part by part) and the output files written
   (:func:`salesreport.outputs.write_outputs`); the notebooks are not run;
 * ``floor``: DuckDB alone reads the same files, keeps the team's rows and computes monthly
-  counts and sums per rep (:func:`bench_load.floor`): what any engine-based run costs at least.
+  counts and sums per rep (:func:`bench_load.floor`): what any engine-based run costs at least;
+* ``report``: the whole ``salesreport report`` as a user runs it (load, numbers, the six
+  notebooks and their HTML, publishing) on the same files: wall seconds, CPU seconds of the
+  whole process tree (the run, its forecast process, notebook workers and kernels) and the
+  peak of the tree's summed resident set (:func:`bench_memory.peak_of`, sampled every
+  0.25 s). With ``floor`` in the same run, a line per scale gives the report's time as a
+  multiple of the floor's beside issue 18's goal (1.5 times, at most 2 GB).
 
 Seconds are wall time of the step alone (``cpu s``: its CPU time, less sensitive to the
 shared machine's load). Peak MB is the child's maximum resident set (its
@@ -33,6 +39,8 @@ shared: expect noise of 10-20 %.
 
     .venv/bin/python benchmarks/bench_scale.py --scales 1,10 [--month 2026-10] [--team emea]
     .venv/bin/python benchmarks/bench_scale.py --scales 10 --profile kpis   # cProfile top 30
+    # issue 18's benchmark: the whole report against the floor, from CSV
+    .venv/bin/python benchmarks/bench_scale.py --fmt csv --scales 1,10,100,200 --steps floor,report
 
 ``--database``: the engine in a DuckDB file in a temporary folder, as a report run has it
 (:func:`bench_load.load_options`); by default in memory.
@@ -59,10 +67,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-STEPS = ("load", "tables", "kpis", "cohorts", "forecast", "context", "total", "run", "floor")
+STEPS = (
+    "load", "tables", "kpis", "cohorts", "forecast", "context", "total", "run", "floor", "report"
+)  # fmt: skip
 COUNTED = ("opportunities", "activities", "orders", "leads")
 GOAL_SECONDS = 60.0
 GOAL_MB = 4096.0
+#: The whole report's goal (issue 18): at most this multiple of the floor's time, at most
+#: REPORT_GOAL_MB across its processes.
+REPORT_GOAL_RATIO = 1.5
+REPORT_GOAL_MB = 2048.0
 
 
 def sample_folder(scale: float, month: str, fmt: str, prefix: str = "/tmp/sr-scale") -> Path:
@@ -226,6 +240,27 @@ def _do(step: str, params, folder: Path, month: str, loaded, options: dict):
     raise ValueError(f"unknown step {step!r}; use one of {', '.join(STEPS)}")
 
 
+def report_step(folder: Path, team: str, month: str, source: Path) -> dict:
+    """The ``report`` step (module docstring), run by ``source``'s package."""
+    import resource
+    import tempfile
+
+    from bench_memory import peak_of
+
+    def children_cpu() -> float:
+        ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return ru.ru_utime + ru.ru_stime
+
+    with tempfile.TemporaryDirectory(prefix="bench-scale-report-") as out:
+        cmd = [sys.executable, "-m", "salesreport", "report", "--team", team, "--month", month]
+        cmd += ["--data", str(folder), "--out", str(Path(out) / "report"), "--quiet"]
+        c0 = children_cpu()  # every process of the tree is waited for by its parent
+        wall, peak, _ = peak_of(cmd, source)
+        cpu = children_cpu() - c0
+    return {"step": "report", "seconds": wall, "cpu_seconds": cpu, "peak_mb": peak,
+            "base_mb": float("nan")}  # fmt: skip
+
+
 def spawn(
     step: str, folder: Path, team: str, month: str, profile: bool, source: Path, database: bool
 ) -> dict:
@@ -252,7 +287,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--child", default="", help=argparse.SUPPRESS)
     ap.add_argument("--folder", default="", help=argparse.SUPPRESS)
     ap.add_argument("--json", default="", help="also append the rows to this JSON-lines file")
-    ap.add_argument("--dir", default="/tmp/sr-scale", help="samples go to DIR-<scale>/")
+    ap.add_argument(
+        "--dir",
+        default="",
+        help="samples go to DIR-<scale>/ (/tmp/sr-scale, CSV /tmp/sr-scale-csv)",
+    )
     ap.add_argument("--source", default=str(ROOT), help="the checkout whose package to measure")
     ap.add_argument("--database", action="store_true", help="the engine in a file, as a run has it")
     args = ap.parse_args(argv)
@@ -281,16 +320,27 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# source {source}; engine in {where}; load average {os.getloadavg()[0]:.1f}",
           flush=True)  # fmt: skip
     print(header, flush=True)
+    prefix = args.dir or ("/tmp/sr-scale-csv" if args.fmt == "csv" else "/tmp/sr-scale")
     for scale in [float(s) for s in args.scales.split(",")]:
-        folder = sample_folder(scale, args.month, args.fmt, args.dir)
+        folder = sample_folder(scale, args.month, args.fmt, prefix)
         whole = file_rows(folder)
         team_rows: dict[str, int] = {}
+        measured: dict[str, dict] = {}
         for step in steps:
-            r = spawn(
-                step, folder, args.team, args.month, args.profile == step, source, args.database
-            )
+            if step == "report":
+                r = report_step(folder, args.team, args.month, source)
+            else:
+                r = spawn(
+                    step, folder, args.team, args.month, args.profile == step, source, args.database
+                )
+            measured[step] = r
             team_rows = r.get("team_rows", team_rows)
-            rows = " / ".join(f"{team_rows.get(t, 0):,} ({whole.get(t, 0):,})" for t in COUNTED)
+            rows = " / ".join(  # the team's rows once a load step has counted them
+                f"{team_rows[t]:,} ({whole.get(t, 0):,})"
+                if t in team_rows
+                else f"({whole.get(t, 0):,})"
+                for t in COUNTED
+            )
             flag = ""
             if step == "total":
                 ok = r["seconds"] < GOAL_SECONDS and r["peak_mb"] < GOAL_MB
@@ -306,6 +356,17 @@ def main(argv: list[str] | None = None) -> int:
                     rec = {"scale": scale, "database": args.database, **r, "team_rows": team_rows,
                            "file_rows": whole}  # fmt: skip
                     fh.write(json.dumps(rec) + "\n")
+        if "report" in measured and "floor" in measured:
+            rep, flo = measured["report"], measured["floor"]
+            ratio = rep["seconds"] / flo["seconds"]
+            ok = ratio <= REPORT_GOAL_RATIO and rep["peak_mb"] <= REPORT_GOAL_MB
+            print(
+                f"{scale:>6g}  report / floor {ratio:.1f}x ({rep['seconds']:.1f} s / "
+                f"{flo['seconds']:.1f} s), report peak {rep['peak_mb']:,.0f} MB: goal "
+                f"{REPORT_GOAL_RATIO:g}x and {REPORT_GOAL_MB:,.0f} MB "
+                f"{'met' if ok else 'MISSED'}",
+                flush=True,
+            )
     return 0
 
 
