@@ -24,7 +24,7 @@ Sets:
 The interval quantiles were measured on M3's monthly series
 (``benchmarks/calibrate_forecast.py``). M1 is held out; Tourism is not for one rule: the
 long-history spread's weight (``OWN_WEIGHT_LONG`` = 1 in
-``salesreport.forecast.intervals``) was chosen after seeing Tourism's coverage (README).
+``salesreport.forecast.intervals``) was chosen after seeing Tourism's coverage (docs/forecasting.md).
 
 For every series the first ``H = 12`` months after the competition's history (for
 ``bench``, the last 12 months) are held out; every method sees the history only. Printed

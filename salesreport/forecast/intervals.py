@@ -69,7 +69,7 @@ WINSOR = 5.0
 #: spread (weight 0.7, the earlier rule) pulled in the ranges of series whose errors are
 #: larger than M3's at short horizons, and Tourism monthly's 80% ranges covered 72% of
 #: months 1-3 and 73% of months 4-6 (this change was chosen after seeing Tourism, so M1
-#: is its held-out evidence; README). Shorter histories keep 0.4, chosen on M3's cut
+#: is its held-out evidence; docs/forecasting.md). Shorter histories keep 0.4, chosen on M3's cut
 #: series by cross-fitting (tables from half the series, interval score on the other
 #: half: the best weights were 0-0.3, within 1% of 0.4, which keeps more of the series'
 #: own evidence).
