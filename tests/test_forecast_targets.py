@@ -110,3 +110,43 @@ def test_brier_score_of_closed_periods_by_hand():
     assert scored["outcome"].tolist() == [1.0, 0.0]
     np.testing.assert_allclose(scored["brier"], [0.2**2, 0.3**2])
     assert scored["brier"].mean() == pytest.approx((0.04 + 0.09) / 2)
+
+
+def test_expected_is_the_forecast_not_the_paths_mean():
+    # Q4 forecast 10 a month with a spread of 40 and revenue never below 0: the paths are cut
+    # at 0, so their mean is far above the forecast (for one month, E[max(0, 10 + 40 Z)] =
+    # 10 Phi(0.25) + 40 phi(0.25) = 5.987 + 15.467 = 21.45, not 10); and a 2-month history's
+    # Student t(1) marginals have no mean at all. Expected = what is known (September's 7
+    # is before the quarter) plus the forecast: 0 + 3 x 10 = 30, the figure the executive
+    # page's quarter view adds up from the same forecast.
+    y = pd.Series([7.0], index=pd.PeriodIndex(["2026-09"], freq="M"))
+    tg = targets({"2026-10": 10.0, "2026-11": 10.0, "2026-12": 10.0})
+    for history in (60, 2):
+        o = Outlook(
+            periods=pd.period_range("2026-10", periods=3, freq="M"),
+            point=np.full(3, 10.0),
+            half_scale=np.full(3, 40.0),
+            history=history,
+            gamma=1.0,
+            floor=0.0,
+            normal=True,
+        )
+        q4 = target_chances(o, y, tg).iloc[0]
+        assert q4["period"] == "2026-Q4"
+        assert q4["expected"] == 30.0
+        assert q4["lo80"] <= q4["expected"] <= q4["hi80"]
+        # the paths themselves: their mean is well above the forecast (the cut at 0)
+        totals = o.paths()[:, :3].sum(axis=1)
+        assert totals.mean() > 45.0
+    # known months count at their actual revenue: report month November, December to come
+    y2 = pd.Series([70.0, 30.0], index=pd.period_range("2026-10", periods=2, freq="M"))
+    o = Outlook(
+        periods=pd.PeriodIndex(["2026-12"], freq="M"),
+        point=np.array([12.5]),
+        half_scale=np.array([40.0]),
+        history=60,
+        gamma=1.0,
+        floor=0.0,
+        normal=True,
+    )
+    assert target_chances(o, y2, tg).iloc[0]["expected"] == 112.5  # 70 + 30 + 12.5

@@ -94,6 +94,15 @@ def test_output_files_have_the_specified_columns(built):
     # made in the report month, it covers the next month onward
     assert fc["period"].min() == str(pd.Period(REPORT_MONTH, "M") + 1)
     assert fc["selected"].astype(str).str.lower().eq("true").groupby(fc["period"]).sum().eq(1).all()
+    # where each open quarter and year ends is the revenue so far plus the published
+    # forecast of its later months (one figure on every page), inside the likely range
+    chosen = fc[fc["selected"].astype(str).str.lower().eq("true")].set_index("period")["point"]
+    tg = pd.read_csv(out / "forecast_targets.csv")
+    assert len(tg)
+    for row in tg.itertuples():
+        later = chosen[(chosen.index >= row.first_month) & (chosen.index <= row.last_month)]
+        assert row.expected == pytest.approx(row.actual_to_date + later.sum(), rel=1e-9)
+        assert row.lo80 <= row.expected <= row.hi80
     acc = pd.read_csv(out / "forecast_accuracy.csv")
     assert list(acc.columns[:7]) == [
         "model",

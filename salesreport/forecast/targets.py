@@ -10,8 +10,19 @@ months as the backtest's are. Over the paths:
 
 * ``chance`` = the share of paths whose period total reaches the target (``>=``);
   empty without a target for every month of the period;
-* ``expected`` = the mean total; ``lo80, hi80`` = its 10th and 90th percentiles (the
-  likely range, 8 chances in 10); ``lo95, hi95`` the 2.5th and 97.5th.
+* ``lo80, hi80`` = its 10th and 90th percentiles (the likely range, 8 chances in 10);
+  ``lo95, hi95`` the 2.5th and 97.5th.
+
+``expected`` is not taken from the paths: it is the actual revenue so far plus the
+published forecast of each later month (``Outlook.point``), the one figure for where the
+period ends that every page states (the executive page's quarter view adds the same
+months). The paths' mean would differ from it: revenue is never below 0, so paths are cut
+at 0 and their mean rises above the forecast where the range reaches 0, and under 10
+months of history the months' errors are Student t's, whose mean a few thousand paths do
+not pin down (with 2 months of history it has none). Until December 2026 ``expected`` was
+the paths' mean: the bundled EMEA's fourth quarter read EUR 4.7M on the forecast page and
+EUR 4.6M on the executive page; a team with 2 months of data read "expected EUR 148k,
+likely range EUR 18.2k-153k" beside a forecast of EUR 54.6k.
 
 The target of a period is the sum of its months' revenue targets (the same monthly rules
 as the KPI engine: ``salesreport.context.monthly_revenue_targets``).
@@ -99,8 +110,12 @@ def period_totals(
     known = pd.period_range(first, min(last, origin), freq="M") if first <= origin else []
     act = _monthly(actuals)
     so_far = float(act.reindex(known).fillna(0.0).sum()) if len(known) else 0.0
-    cols = [i for i, p in enumerate(periods) if first <= p <= last]
-    return so_far + paths[:, cols].sum(axis=1), so_far, len(known)
+    return so_far + paths[:, _forecast_months(periods, first, last)].sum(axis=1), so_far, len(known)
+
+
+def _forecast_months(periods: pd.PeriodIndex, first: pd.Period, last: pd.Period) -> list[int]:
+    """Positions of the forecast months that fall in ``first..last``."""
+    return [i for i, p in enumerate(periods) if first <= p <= last]
 
 
 def target_chances(
@@ -151,7 +166,8 @@ def target_chances(
                 "months_known": n_known,
                 "actual_to_date": so_far,
                 "target": target,
-                "expected": float(totals.mean()),
+                "expected": so_far
+                + float(np.sum(outlook.point[_forecast_months(outlook.periods, first, last)])),
                 "lo80": q[0],
                 "hi80": q[1],
                 "lo95": q[2],
