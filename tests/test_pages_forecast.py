@@ -113,6 +113,20 @@ def test_unusual_months_read_in_money_and_plain_words_never_a_negative_range():
     assert sec.frame["low"].tolist() == [0.0]
 
 
+def test_the_trend_chart_names_only_the_lines_it_draws():
+    # two months (a team new to its CRM): no average or trend has a value yet, so the
+    # chart is the revenue alone and says so; with a 3-month average and a trend, it
+    # names those two and not the 12-month average it cannot draw
+    ctx = page_context()
+    tr = _trend().assign(ma3=np.nan, ma12=np.nan, trend=np.nan)
+    ctx.frames["trend"] = tr
+    assert forecast.trend(ctx).charts[0]._suptitle.get_text() == "Monthly revenue (EUR)"
+    ctx = page_context()
+    ctx.frames["trend"] = tr.assign(ma3=[np.nan, np.nan, 540.0], trend=[300.0, 310.0, 320.0])
+    title = forecast.trend(ctx).charts[0]._suptitle.get_text()
+    assert title == "Monthly revenue (EUR) with its 3-month average and trend"
+
+
 def test_the_teams_calls_say_whose_calls_were_added_up():
     # the team's call for a period is its own, else its regions' added up, else its reps'
     s = pd.DataFrame(

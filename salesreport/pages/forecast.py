@@ -328,6 +328,10 @@ def anomalies(ctx) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
+#: The trend frame's lines drawn beside the revenue, as the chart's title names them.
+TREND_LINES = {"ma3": "3-month average", "ma12": "12-month average", "trend": "trend"}
+
+
 def trend(ctx) -> Section:
     """Monthly revenue with its moving averages, and the months that were unusual."""
     tr = ctx.trend
@@ -342,11 +346,17 @@ def trend(ctx) -> Section:
         if moved
         else f"Revenue trend; {unusual}"
     )
+    drawn = [  # the lines the chart draws beside the revenue: those with a value
+        name
+        for col, name in TREND_LINES.items()
+        if col in tr.columns and pd.to_numeric(tr[col], errors="coerce").notna().any()
+    ]
     parts = [
         chart(
             charts.trend_decomposition,
             tr.set_index(tr.columns[0]),
-            f"Monthly revenue ({ctx.currency}), moving averages and trend",
+            f"Monthly revenue ({ctx.currency})"
+            + (f" with its {words.listing(drawn)}" if drawn else ""),
             currency=ctx.currency,
         )
     ]
