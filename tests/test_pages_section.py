@@ -121,3 +121,15 @@ def test_the_ae_page_shows_the_managers_team_sections_built_once(tmp_path):
     rep.attainment(ctx)
     manager.attainment(ctx)
     assert len(list((tmp_path / S.SECTIONS_DIR).glob("*.json"))) == 2
+
+
+def test_a_chart_with_nothing_to_draw_says_which_chart_in_plain_words():
+    # the NRR/GRR chart of a team with under a year of purchases: no value to draw. The note
+    # names the chart by its title (escaped: a title may hold values from the data) instead
+    # of "this view", and never the developers' "no data for nrr_grr_trend"
+    empty = pd.DataFrame({"period": ["2026-10"], "nrr": [float("nan")], "grr": [float("nan")]})
+    part = S.chart(charts.nrr_grr_trend, empty, "Net & gross revenue retention <12 months>")
+    assert isinstance(part, S.Html)
+    html = part.html()
+    assert "Nothing to chart for “Net &amp; gross revenue retention &lt;12 months&gt;”" in html
+    assert "no data for" not in html and "<12" not in html

@@ -214,16 +214,18 @@ def missing(text: str) -> Html:
 def chart(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Chart | Html:
     """A chart, or a note saying why there is none (charts raise ``ValueError`` on empty
     data; their "no data for <chart>" names the chart for developers, so readers get plain
-    words). The chart's ``title`` argument, which states the finding, is its ``alt`` text."""
+    words, naming the chart by its title). The chart's ``title`` argument, which states the
+    finding, is its ``alt`` text."""
+    alt = str(inspect.signature(fn).bind(*args, **kwargs).arguments.get("title", ""))
     try:
         figure = fn(*args, **kwargs)
     except ValueError as exc:
         text = str(exc)
         if text.startswith("no data for "):
-            text = "Nothing to chart: the data has no rows for this view in this period."
+            what = f"“{alt}”" if alt else "this view"
+            text = f"Nothing to chart for {what}: the data has no value for it in this period."
         return missing(text)
-    alt = inspect.signature(fn).bind(*args, **kwargs).arguments.get("title", "")
-    return Chart(figure, alt=str(alt))
+    return Chart(figure, alt=alt)
 
 
 def table(ctx, frame: pd.DataFrame, name: str, max_rows: int = 50, **kw: Any) -> Table:
