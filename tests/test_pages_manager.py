@@ -145,3 +145,19 @@ def test_an_ae_without_any_opportunity_gets_an_empty_pipeline_not_an_error():
 
 def test_the_team_pages_show_the_same_win_loss_section():
     assert manager.win_loss is executive.win_loss
+
+
+def test_the_attainment_chart_says_against_quota_only_when_it_draws_one():
+    # without a quota (no targets table) the bars are bookings alone, and the chart says so;
+    # with r1's yearly quota (1,200: 1,000 to October) it draws the quota and names it
+    ctx = page_context(Tables(opportunities=opps(), stage_history=history()))
+    sec = manager.attainment(ctx)
+    assert sec.title == "Bookings year to date by account executive (no quotas set)"
+    assert sec.charts[0]._suptitle.get_text() == "Bookings year to date (EUR)"
+    targets = pd.DataFrame(
+        {"period": ["2026"], "metric": ["revenue"], "value": [1200.0], "rep_id": ["r1"],
+         "region": [None]}
+    )  # fmt: skip
+    ctx = page_context(Tables(opportunities=opps(), stage_history=history(), targets=targets))
+    sec = manager.attainment(ctx)
+    assert sec.charts[0]._suptitle.get_text() == "Bookings year to date against quota (EUR)"

@@ -201,7 +201,9 @@ def attainment(ctx, rep_id: str = "") -> Section:
                 charts.kpi_bars,
                 top[["label", "value", "target"]],
                 ctx.currency,
-                f"Bookings year to date against quota ({ctx.currency})"
+                "Bookings year to date"
+                + (" against quota" if top["target"].notna().any() else "")  # what it draws
+                + f" ({ctx.currency})"
                 + (f", the {len(top)} largest of {len(lb)} AEs" if len(lb) > len(top) else ""),
                 metric="Bookings",
             ),
