@@ -610,6 +610,28 @@ def test_retention_heatmap_annotates_small_matrix():
     assert len(fig.axes) == 2  # the colour bar
 
 
+def test_retention_heatmap_of_three_cohorts_keeps_its_labels_inside_the_figure():
+    # a team's first quarter: three cohorts make a short chart, along which the colour bar's
+    # label "Customers buying that month (% of cohort)" ran past the figure's top and bottom
+    # (printed as "ustomers buying that month (% of cohor"): drawn, it wraps to fit
+    matrix = pd.DataFrame(
+        [[1.0, 0.8, 0.8], [1.0, 0.0, np.nan], [1.0, np.nan, np.nan]],
+        index=["2022-01", "2022-02", "2022-03"],
+        columns=[0, 1, 2],
+    )
+    fig = c.retention_heatmap(matrix, "t")
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for label in (fig.axes[1].yaxis.label, fig.axes[0].yaxis.label):
+        shown = label._get_wrapped_text()  # what the draw wrote
+        words_kept = shown.replace("\n", " ").split()
+        assert words_kept == label.get_text().split()  # wrapped, nothing dropped
+        label.set_text(shown)  # measure what is drawn
+        box = label.get_window_extent(renderer)
+        assert fig.bbox.y0 <= box.y0 and box.y1 <= fig.bbox.y1, label.get_text()
+    assert "\n" in fig.axes[1].yaxis.label.get_text()
+
+
 def test_retention_heatmap_36_cohorts_uses_colour_bar_only():
     idx = [str(p) for p in months("2023-11", 36)]
     values = np.tril(np.full((36, 36), 0.3))[:, ::-1][::-1]  # upper-left triangle

@@ -106,7 +106,7 @@ def retention_heatmap(
             extend="max" if np.nanmax(values) > vmax else "neither",
         )
         cbar.ax.yaxis.set_major_formatter(pct_formatter())
-        cbar.set_label(value_label)
+        cbar.set_label(value_label, wrap=True)  # a short chart (few cohorts) gets two lines
         cbar.outline.set_visible(False)
         if annotate:
             cmap = image.get_cmap()
@@ -132,7 +132,7 @@ def retention_heatmap(
         ax.tick_params(axis="y", labelsize=8 if n_rows > 18 else 9)
         ax.tick_params(axis="x", labelsize=8 if n_cols > 18 else 9)
         ax.set_xlabel("Months since first purchase")
-        ax.set_ylabel("Cohort (month of first purchase)")
+        ax.set_ylabel("Cohort (month of first purchase)", wrap=True)
         ax.grid(False)
         for side in ("left", "bottom"):
             ax.spines[side].set_visible(False)
