@@ -85,6 +85,38 @@ def test_lead_conversion_trend_states_no_change_on_last_year_against_older_leads
     assert out._repr_html_().count('<section class="sr-section') == 2
 
 
+def test_each_trend_chart_names_only_what_it_draws():
+    # a team in its first year: meetings have a target and no last year, leads created
+    # neither, lead conversion a last year only; each chart's title says what it draws
+    # ("... by month, with last year" over a lone line misled a reader)
+    periods = [str(p) for p in pd.period_range("2026-08", "2026-10", freq="M")]
+    rows = []
+    for metric, target, prior in [
+        ("meetings", 50.0, np.nan),
+        ("leads_created", np.nan, np.nan),
+        ("lead_conversion_rate", np.nan, 0.2),
+    ]:
+        rows += [
+            {"metric": metric, "window": "month", "period": p, "segment": "all",
+             "value": 0.1 if "rate" in metric else 60.0, "target": target, "prior": prior,
+             "unit": "ratio" if "rate" in metric else "count"}
+            for p in periods
+        ]  # fmt: skip
+    status = pd.DataFrame(rows).assign(status=None, benchmark=np.nan, yoy_change=np.nan)
+    out = sdr.trends(page_context(status=status))
+    titles = [sec.charts[0]._suptitle.get_text() for sec in out]
+    assert titles == [
+        "Meetings booked by month, with target",
+        "Leads created by month",
+        "Lead conversion rate by month, with last year",
+    ]
+    for sec in out:  # and the legend has no more than that
+        legend = sec.charts[0].axes[0].get_legend()
+        names = [t.get_text() for t in legend.get_texts()] if legend else []
+        assert "Target" not in names or "target" in sec.charts[0]._suptitle.get_text()
+        assert "Same month last year" not in names or "last year" in sec.charts[0]._suptitle.get_text()
+
+
 def test_sdr_funnel_counts_touches_meetings_and_opportunities_from_sdr_leads():
     reps = pd.DataFrame(
         {"rep_id": ["s1", "s2", "a1"], "name": ["Sam", "Kim", "Ann"], "role": ["sdr", "SDR", "ae"]}

@@ -6,6 +6,7 @@ Sections, in the page's order: :func:`sdrs`, :func:`funnel`, :func:`trends`.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from salesreport import analysis, charts, words
 from salesreport.pages.common import title_block  # noqa: F401
@@ -122,6 +123,17 @@ TRENDS = (
 )
 
 
+def _beside(f: pd.DataFrame) -> str:
+    """What a KPI's trend chart draws beside the value (``, with last year and target``):
+    only the lines that have a value, as the chart draws only those."""
+    drawn = [
+        name
+        for col, name in (("prior", "last year"), ("target", "target"))
+        if col in f.columns and pd.to_numeric(f[col], errors="coerce").notna().any()
+    ]
+    return f", with {words.listing(drawn)}" if drawn else ""
+
+
 def trends(ctx) -> Sections:
     """Meetings booked, leads created and lead conversion, month by month with last year:
     one section each."""
@@ -166,7 +178,7 @@ def trends(ctx) -> Sections:
                         charts.kpi_trend,
                         f,
                         "ratio" if unit == "ratio" else "count",
-                        f"{label} by month, with last year",
+                        f"{label} by month" + _beside(f),
                         metric=label,
                     ),
                     *notes,
