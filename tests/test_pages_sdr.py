@@ -114,7 +114,9 @@ def test_each_trend_chart_names_only_what_it_draws():
         legend = sec.charts[0].axes[0].get_legend()
         names = [t.get_text() for t in legend.get_texts()] if legend else []
         assert "Target" not in names or "target" in sec.charts[0]._suptitle.get_text()
-        assert "Same month last year" not in names or "last year" in sec.charts[0]._suptitle.get_text()
+        assert (
+            "Same month last year" not in names or "last year" in sec.charts[0]._suptitle.get_text()
+        )
 
 
 def test_sdr_funnel_counts_touches_meetings_and_opportunities_from_sdr_leads():
