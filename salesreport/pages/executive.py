@@ -22,6 +22,7 @@ from salesreport.pages.section import (
     Section,
     Table,
     chart,
+    drawn,
     missing,
     note,
     shared,
@@ -205,12 +206,9 @@ def revenue_trend(ctx) -> Section:
         title = "Monthly revenue against last year"
     else:
         title = f"Revenue in {month}: {words.fmt_money(last['value'], ctx.currency)}"
-    drawn = ["actual"] + [
-        name
-        for column, name in (("target", "target"), ("prior", "the same month last year"))
-        if frame[column].notna().any()
-    ]
-    what = words.listing(drawn)
+    what = words.listing(
+        ["actual", *drawn(frame, {"target": "target", "prior": "the same month last year"})]
+    )
     return Section(
         title,
         "revenue-trend",

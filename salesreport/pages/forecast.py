@@ -25,6 +25,7 @@ from salesreport.pages.section import (
     Section,
     Table,
     chart,
+    drawn,
     missing,
     note,
     section_needs,
@@ -346,17 +347,13 @@ def trend(ctx) -> Section:
         if moved
         else f"Revenue trend; {unusual}"
     )
-    drawn = [  # the lines the chart draws beside the revenue: those with a value
-        name
-        for col, name in TREND_LINES.items()
-        if col in tr.columns and pd.to_numeric(tr[col], errors="coerce").notna().any()
-    ]
+    beside = drawn(tr, TREND_LINES)
     parts = [
         chart(
             charts.trend_decomposition,
             tr.set_index(tr.columns[0]),
             f"Monthly revenue ({ctx.currency})"
-            + (f" with its {words.listing(drawn)}" if drawn else ""),
+            + (f" with its {words.listing(beside)}" if beside else ""),
             currency=ctx.currency,
         )
     ]

@@ -12,7 +12,16 @@ import pandas as pd
 from salesreport import analysis, charts, words
 from salesreport.pages.common import title_block  # noqa: F401
 from salesreport.pages.executive import win_loss  # noqa: F401 - a section of this page
-from salesreport.pages.section import Section, Table, chart, note, section_needs, shared, table
+from salesreport.pages.section import (
+    Section,
+    Table,
+    chart,
+    drawn,
+    note,
+    section_needs,
+    shared,
+    table,
+)
 
 #: how tables name the contract's activity types (others read capitalised)
 ACTIVITY_NAMES: dict[str, str] = {
@@ -202,7 +211,7 @@ def attainment(ctx, rep_id: str = "") -> Section:
                 top[["label", "value", "target"]],
                 ctx.currency,
                 "Bookings year to date"
-                + (" against quota" if top["target"].notna().any() else "")  # what it draws
+                + (" against quota" if drawn(top, {"target": "quota"}) else "")
                 + f" ({ctx.currency})"
                 + (f", the {len(top)} largest of {len(lb)} AEs" if len(lb) > len(top) else ""),
                 metric="Bookings",

@@ -16,6 +16,7 @@ from salesreport.pages.section import (
     Sections,
     Table,
     chart,
+    drawn,
     missing,
     needs,
     note,
@@ -124,14 +125,9 @@ TRENDS = (
 
 
 def _beside(f: pd.DataFrame) -> str:
-    """What a KPI's trend chart draws beside the value (``, with last year and target``):
-    only the lines that have a value, as the chart draws only those."""
-    drawn = [
-        name
-        for col, name in (("prior", "last year"), ("target", "target"))
-        if col in f.columns and pd.to_numeric(f[col], errors="coerce").notna().any()
-    ]
-    return f", with {words.listing(drawn)}" if drawn else ""
+    """What a KPI's trend chart draws beside the value: ``, with last year and target``."""
+    beside = drawn(f, {"prior": "last year", "target": "target"})
+    return f", with {words.listing(beside)}" if beside else ""
 
 
 def trends(ctx) -> Sections:

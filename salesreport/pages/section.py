@@ -228,6 +228,17 @@ def chart(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Chart | Html:
     return Chart(figure, alt=alt)
 
 
+def drawn(frame: pd.DataFrame, lines: dict[str, str]) -> list[str]:
+    """The names of ``lines`` (column -> name) whose column has a value in ``frame``: what a
+    chart draws beside its main series (charts skip a column without any value), so that
+    its title names only those."""
+    return [
+        name
+        for column, name in lines.items()
+        if column in frame.columns and pd.to_numeric(frame[column], errors="coerce").notna().any()
+    ]
+
+
 def table(ctx, frame: pd.DataFrame, name: str, max_rows: int = 50, **kw: Any) -> Table:
     """A table of ``frame``; cut to ``max_rows`` rows, every row is written to
     ``<name>.csv`` beside the page (a pipeline run only: ``ctx.folder``), which the table
