@@ -538,6 +538,28 @@ def test_funnel_shows_step_and_overall_conversion():
     assert ax.get_xlabel() == "Count, Oct 2026"
 
 
+def test_funnel_labels_end_inside_the_chart():
+    # EMEA's first quarter: 176 opportunities beside 211 leads carry the longest label,
+    # "176   (359% of leads converted, 83% of leads created)", which ran past the chart's
+    # right edge when the axis stopped at 1.6 times the largest bar
+    df = pd.DataFrame(
+        {
+            "step": ["Leads created", "Leads converted", "Opportunities created", "Deals won"],
+            "count": [211, 49, 176, 47],
+        }
+    )
+    fig = c.funnel(df, "47 deals won from 211 leads created in the last 12 months")
+    ax = fig.axes[0]
+    renderer = fig.canvas.get_renderer()  # the figure as finish() drew it
+    right = ax.get_window_extent(renderer).x1
+    labels = [t for t in ax.texts if t.get_text()]
+    assert len(labels) == 4
+    assert "176   (359% of leads converted, 83% of leads created)" in annotations(ax)
+    for label in labels:
+        assert label.get_window_extent(renderer).x1 <= right, label.get_text()
+    assert ax.get_xlim()[1] > 211 * 1.6  # widened for the long label
+
+
 def test_stage_durations_median_and_p75():
     df = pd.DataFrame({"stage": ["A", "B"], "median_days": [5, 10], "p75_days": [8, 30]})
     fig = c.stage_durations(df, "Deals stall in B")

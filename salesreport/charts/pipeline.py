@@ -19,6 +19,7 @@ from salesreport.charts.theme import (
     PRIOR,
     bool_column,
     finish,
+    keep_labels_inside,
     new_figure,
     require,
     require_values,
@@ -85,6 +86,7 @@ def funnel(frame: pd.DataFrame, title: str = "Funnel", period_label: str | None 
         y = np.arange(n)[::-1]
         ax.barh(y, np.nan_to_num(counts), height=0.62, color=ACTUAL, zorder=2)
         top = np.nanmax(counts)
+        labels = []
         for i in range(n):
             text = fmt_number(counts[i])
             if i > 0:
@@ -96,19 +98,22 @@ def funnel(frame: pd.DataFrame, title: str = "Funnel", period_label: str | None 
                         f", {_rate(counts[i] / first if first else np.nan)} of {steps[0].lower()}"
                     )
                 text += ")"
-            value_label(
-                ax,
-                text,
-                (np.nan_to_num(counts[i]), y[i]),
-                (6, 0),
-                va="center",
-                fontsize=9,
-                color="#333333",
+            labels.append(
+                value_label(
+                    ax,
+                    text,
+                    (np.nan_to_num(counts[i]), y[i]),
+                    (6, 0),
+                    va="center",
+                    fontsize=9,
+                    color="#333333",
+                )
             )
         ax.set_yticks(y, [_wrap(s) for s in steps])
         ax.set_xlim(0, top * 1.6 if top > 0 else 1)
         ax.xaxis.set_major_formatter(lambda v, _p: fmt_number(v))
         ax.set_xlabel(with_period("Count", period_label))
+        keep_labels_inside(ax, labels)  # a long share beside a long bar ran off the chart
         ax.grid(axis="y", visible=False)
         return finish(fig, title)
 

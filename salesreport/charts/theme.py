@@ -224,6 +224,40 @@ def value_label(ax: Axes, text: str, xy: tuple[float, float], offset: tuple[floa
     )
 
 
+def keep_labels_inside(ax: Axes, labels: list, pad_px: float = 6.0) -> None:
+    """Widen the x axis (its upper limit) so that every label placed to the right of its bar
+    (:func:`value_label`, anchored at the bar's end in data units) ends inside the axes.
+
+    The layout is worked out first (without drawing pixels), as the axes' width is known
+    only then; a label's anchor moves left as the axis widens while its text keeps its
+    width, so the limit is ``hi * max(f W / (W - pad - w))`` over the labels (``f`` the
+    bar's share of the axis, ``W`` the axes' width, ``w`` the label's width beyond its
+    anchor, all in pixels). A label wider than the axes cannot fit: the axis then stops at
+    four times its length and the label is left as it is.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    if not labels:
+        return
+    fig = ax.figure
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    for _ in range(2):  # the tick labels of the new limit can move the layout a little
+        fig.draw_without_rendering()
+        renderer = canvas.get_renderer()
+        box = ax.get_window_extent(renderer)
+        lo, hi = ax.get_xlim()
+        need = 1.0
+        for label in labels:
+            anchor = ax.transData.transform(label.xy)[0]
+            beyond = label.get_window_extent(renderer).x1 - anchor
+            share = (anchor - box.x0) / box.width
+            room = box.width - pad_px - beyond
+            need = max(need, 4.0 if room <= 0 else share * box.width / room)
+        if need <= 1.0 + 1e-9:
+            return
+        ax.set_xlim(lo, lo + (hi - lo) * min(need, 4.0))
+
+
 def legend_above(ax: Axes, ncol: int | None = None, force: bool = False, **kw) -> None:
     """A one-row legend just above the plot area, under the title; only for 2+ series
     unless ``force``."""
