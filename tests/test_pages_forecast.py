@@ -156,6 +156,17 @@ def test_the_teams_calls_say_whose_calls_were_added_up():
     assert "Level" not in sec.html()
     # commit calls: |100 - 90| + |95 - 100| = 15 over 190
     assert sec.title == "The team's commit calls were off by 8% on average"
+    # periods as the other tables write them, not as the file does
+    assert ">September 2026<" in sec.html() and ">October 2026<" in sec.html()
+    assert ">2026-10<" not in sec.html()
+
+
+def test_a_call_for_a_quarter_reads_as_the_targets_name_it():
+    ctx = page_context()  # EMEA: fiscal year from January
+    assert forecast._call_period("2026-q4", ctx) == "Q4 2026"
+    assert forecast._call_period("2026-10", ctx) == "October 2026"
+    ctx = page_context(params=ctx.params.model_copy(update={"fiscal_year_start_month": 7}))
+    assert forecast._call_period("2027-Q1", ctx) == "FY2027 Q1"
 
 
 # --------------------------------------------------------------------------- the outlook

@@ -444,6 +444,16 @@ def pipeline_forecast(ctx) -> Section:
     )
 
 
+def _call_period(period: str, ctx) -> str:
+    """A forecast call's period as the pages write it (a month, or a quarter as the targets
+    label it: ``2026-10`` -> ``October 2026``, ``2026-Q4`` -> ``Q4 2026``)."""
+    quarter = "-Q" in period.upper()
+    kind = "quarter" if quarter else "year" if len(period) == 4 else "month"
+    return period_label(
+        period.upper() if quarter else period, kind, ctx.params.fiscal_year_start_month
+    )
+
+
 def submissions(ctx) -> Section:
     """The team's own forecast calls against what happened."""
     s = ctx.frames.get("submissions", pd.DataFrame())
@@ -477,6 +487,7 @@ def submissions(ctx) -> Section:
             Table(
                 shown.rename(columns={"level": "Call made by"}),
                 formats={
+                    "period": lambda v: _call_period(str(v), ctx) if pd.notna(v) else "—",
                     "category": lambda v: (
                         words.sentence(str(v).replace("_", " ")) if pd.notna(v) else "—"
                     ),
