@@ -160,4 +160,11 @@ def test_the_attainment_chart_says_against_quota_only_when_it_draws_one():
     )  # fmt: skip
     ctx = page_context(Tables(opportunities=opps(), stage_history=history(), targets=targets))
     sec = manager.attainment(ctx)
-    assert sec.charts[0]._suptitle.get_text() == "Bookings year to date against quota (EUR)"
+    fig = sec.charts[0]
+    assert fig._suptitle.get_text() == "Bookings year to date against quota (EUR)"
+    # the chart calls the quota a quota, as its title and the table do
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert legend == ["At or above quota", "Below quota", "No quota", "Quota"]
+    labels = [t.get_text() for t in fig.axes[0].texts]
+    assert any(t.endswith("of quota)") for t in labels)
+    assert not any("target" in t for t in labels + legend)

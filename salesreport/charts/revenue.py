@@ -263,6 +263,7 @@ def kpi_bars(
     period_label: str | None = None,
     higher_is_better: bool = True,
     sort: bool = True,
+    target_name: str = "target",
 ) -> Figure:
     """Horizontal bars per rep or segment with each one's target as a dark tick (leaderboards).
 
@@ -283,6 +284,9 @@ def kpi_bars(
         Appended to the axis label ("Revenue (EUR), year to date").
     sort : bool
         Best first (top) when ``True``; else the frame's order.
+    target_name : str
+        What the target is called in the labels and legend ("quota": "164% of quota",
+        "At or above quota").
     """
     chart = "kpi_bars"
     require(frame, chart, ["label", "value"])
@@ -314,7 +318,7 @@ def kpi_bars(
         for yi, (v, t) in enumerate(zip(df["value"], df["target"], strict=True)):
             text = value_fmt(v)
             if pd.notna(t) and t != 0 and pd.notna(v):
-                text += f"  ({fmt_pct(v / t)} of target)"
+                text += f"  ({fmt_pct(v / t)} of {target_name})"
             value_label(
                 ax,
                 text,
@@ -332,16 +336,15 @@ def kpi_bars(
         pad = max(0.0, (3 - n) / 2)  # one or two bars keep the thickness of three
         ax.set_ylim(-0.6 - pad, n - 0.4 + pad)
         if target is not None:
+            met_word, missed_word = ("above", "Below") if higher_is_better else ("below", "Above")
             handles = [
-                Patch(
-                    color=ACTUAL,
-                    label="At or above target" if higher_is_better else "At or below target",
-                ),
-                Patch(color=FORECAST, label="Below target" if higher_is_better else "Above target"),
-                Line2D([], [], color=TARGET, marker="|", ls="", ms=12, mew=2.4, label="Target"),
-            ]
+                Patch(color=ACTUAL, label=f"At or {met_word} {target_name}"),
+                Patch(color=FORECAST, label=f"{missed_word} {target_name}"),
+                Line2D([], [], color=TARGET, marker="|", ls="", ms=12, mew=2.4,
+                       label=target_name[:1].upper() + target_name[1:]),
+            ]  # fmt: skip
             if untargeted.any():
-                handles.insert(2, Patch(color=PRIOR, label="No target"))
+                handles.insert(2, Patch(color=PRIOR, label=f"No {target_name}"))
             ax.legend(
                 handles=handles,
                 loc="lower left",

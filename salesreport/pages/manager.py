@@ -215,6 +215,7 @@ def attainment(ctx, rep_id: str = "") -> Section:
                 + f" ({ctx.currency})"
                 + (f", the {len(top)} largest of {len(lb)} AEs" if len(lb) > len(top) else ""),
                 metric="Bookings",
+                target_name="quota",
             ),
             Table(
                 lb[ATTAINMENT_COLUMNS],
