@@ -105,7 +105,7 @@ def test_currency_without_rate_names_codes_and_fix(tmp_path):
         _load(tmp_path, opportunities=rows)
     assert str(err.value) == (
         "opportunities.csv: column 'currency' holds CHF, GBP with no exchange rate to EUR (rows 3, 4). "
-        "Add the rates (value of 1 unit in EUR) to params/t.yaml, e.g. fx_rates: {CHF: 1.17, GBP: ...}."
+        "Add the rates to params/t.yaml: fx_rates: {CHF: <value of 1 CHF in EUR>, GBP: ...}."
     )
 
 
@@ -486,4 +486,4 @@ def test_a_fix_names_the_parameters_file_the_run_read(tmp_path):
     rows[1]["currency"] = "GBP"
     with pytest.raises(DataError) as err:
         _load(tmp_path, params=params, opportunities=rows)
-    assert f"Add the rates (value of 1 unit in EUR) to {yaml_file}, e.g." in str(err.value)
+    assert f"Add the rates to {yaml_file}: fx_rates:" in str(err.value)

@@ -431,15 +431,16 @@ def currency_problems(
     ).fetchall()]  # fmt: skip
     if not codes:
         return []
-    example = ", ".join(f"{c}: 1.17" if i == 0 else f"{c}: ..." for i, c in enumerate(codes))
+    # no made-up number a user could paste: the rate is theirs to give
+    first = f"<value of 1 {codes[0]} in {team_currency}>"
+    example = ", ".join(f"{c}: {first if i == 0 else '...'}" for i, c in enumerate(codes))
     return [
         problem(
             pt.file,
             "currency",
             lines_where(con, pt.scope, missing, 10).tolist(),
             f"holds {', '.join(codes)} with no exchange rate to {team_currency}",
-            f"Add the rates (value of 1 unit in {team_currency}) to {params_path}, "
-            f"e.g. fx_rates: {{{example}}}.",
+            f"Add the rates to {params_path}: fx_rates: {{{example}}}.",
         )
     ]
 
