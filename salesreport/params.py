@@ -127,12 +127,26 @@ class DataSource(_Strict):
     allow_links: bool = False
 
 
+def check_metric(v: str) -> str:
+    """A KPI of the catalogue (``docs/kpis.md``), or an error with the nearest name: a target,
+    key result or benchmark for a misspelt metric would otherwise be kept and never used."""
+    from salesreport.kpis.catalogue import CATALOGUE
+
+    if v not in CATALOGUE:
+        close = difflib.get_close_matches(v, list(CATALOGUE), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ValueError(f"{v!r} is not a KPI ({hint}every KPI is listed in docs/kpis.md)")
+    return v
+
+
 class Target(_Strict):
     metric: str
     period: str  # 2026-10, 2026-Q4 or 2026
     value: float
     rep_id: str | None = None
     region: str | None = None
+
+    _metric = field_validator("metric")(classmethod(lambda cls, v: check_metric(v)))
 
     @field_validator("period", mode="before")
     @classmethod
@@ -152,6 +166,8 @@ class KeyResult(_Strict):
     weight: float = Field(1.0, gt=0)
     committed: bool = False
     segment: str = "all"
+
+    _metric = field_validator("metric")(classmethod(lambda cls, v: check_metric(v)))
 
 
 class Objective(_Strict):
@@ -237,6 +253,13 @@ class TeamParams(_Strict):
     @classmethod
     def _team(cls, v: str) -> str:
         return check_team_name(v)
+
+    @field_validator("benchmarks")
+    @classmethod
+    def _benchmarks(cls, v: dict[str, float]) -> dict[str, float]:
+        for metric in v:
+            check_metric(metric)
+        return v
 
     @field_validator("currency")
     @classmethod
@@ -439,6 +462,8 @@ def validate_params(raw: dict[str, Any], source: str = "parameters") -> TeamPara
             loc = ".".join(str(p) for p in err["loc"])
             if err["type"] == "extra_forbidden":
                 lines.append(f"  - unknown setting '{loc}'{_did_you_mean(err['loc'], TeamParams)}")
+            elif err["type"] == "value_error":  # our own checks name the value they refuse
+                lines.append(f"  - {loc}: {err['msg'].removeprefix('Value error, ')}")
             else:
                 lines.append(f"  - {loc}: {err['msg']} (got {err.get('input')!r})")
         raise ParameterError(f"{source}: invalid parameters:\n" + "\n".join(lines)) from None

@@ -51,6 +51,32 @@ def test_unknown_nested_key_suggests_the_nested_name(tmp_path):
 
 
 @pytest.mark.parametrize(
+    "yaml_text, where",
+    [
+        ('targets:\n  - {metric: revenu, period: "2026", value: 100}\n', "targets.0.metric"),
+        (
+            "okrs:\n  - name: Grow\n    key_results:\n      - {name: Rev, metric: revenu, "
+            "baseline: 0, target: 1}\n",
+            "okrs.0.key_results.0.metric",
+        ),
+        ("benchmarks: {revenu: 100}\n", "benchmarks"),
+    ],
+    ids=["target", "key result", "benchmark"],
+)
+def test_a_misspelt_metric_is_an_error_with_did_you_mean(tmp_path, yaml_text, where):
+    # a target for "revenu" used to be kept and never used: the report ran without it
+    f = tmp_path / "t.yaml"
+    f.write_text("team: t\n" + yaml_text)
+    with pytest.raises(ParameterError) as e:
+        load_params(params_file=f)
+    assert (
+        f"  - {where}: 'revenu' is not a KPI (did you mean 'revenue'? every KPI is listed in "
+        "docs/kpis.md)" in str(e.value)
+    )
+    assert "Value error" not in str(e.value)
+
+
+@pytest.mark.parametrize(
     "yaml_text, fragment",
     [
         ("team: t\nfiscal_year_start_month: 13\n", "fiscal_year_start_month"),
