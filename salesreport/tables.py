@@ -218,7 +218,12 @@ TABLES: dict[str, TableSpec] = {
                     True,
                     doc="`2026-10` for a month, `2026-Q4` for a quarter, `2026` for a fiscal year",
                 ),
-                _c("metric", "string", True, doc="a KPI name from the catalogue"),
+                _c(
+                    "metric",
+                    "string",
+                    True,
+                    doc="a KPI name from the catalogue (docs/kpis.md); a row naming another metric is flagged and not used",
+                ),
                 _c("value", "number", True),
                 _c("rep_id", "string", doc="empty = whole team"),
                 _c("region", "string"),

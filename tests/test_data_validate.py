@@ -487,3 +487,21 @@ def test_a_fix_names_the_parameters_file_the_run_read(tmp_path):
     with pytest.raises(DataError) as err:
         _load(tmp_path, params=params, opportunities=rows)
     assert f"Add the rates to {yaml_file}: fx_rates:" in str(err.value)
+
+
+def test_a_target_for_a_metric_that_is_not_a_kpi_is_flagged_not_lost_in_silence(tmp_path):
+    # a CRM's "quota" and a misspelt "revenu": no KPI reads them, so the data quality says
+    # so (kept, not bad rows: the run goes on); the revenue target is used as before
+    targets = [
+        {"period": "2026", "metric": "revenue", "value": "1000"},
+        {"period": "2026", "metric": "quota", "value": "900"},
+        {"period": "2026-10", "metric": "Revenu", "value": "80"},
+    ]
+    res = _load(tmp_path, opportunities=base_opportunities(2), targets=targets)
+    assert len(res.tables.targets) == 3
+    issue = _issues(res, "targets").loc[
+        "metric is not a KPI ('Revenu', 'quota'): the target is not used (every KPI is in "
+        "docs/kpis.md)"
+    ]
+    assert (issue["action"], issue["count"], issue["example_rows"]) == ("flagged", 2, "3, 4")
+    assert not res.quality.issues[-1].bad  # not a bad row: no threshold counts it

@@ -65,6 +65,7 @@ from salesreport.data.validate import (
     ParsedTable,
     check_references,
     check_rows,
+    check_target_metrics,
     checked_relation,
     currency_problems,
     examples_where,
@@ -828,6 +829,7 @@ def _load(
 
     check_rows(con, parsed, q)
     check_references(con, parsed, q)
+    check_target_metrics(con, parsed, q)
     th = params.thresholds
     raise_problems(
         threshold_problems(parsed, q, th.bad_row_share, strict, source, th.bad_rows_floor)

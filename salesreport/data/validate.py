@@ -686,6 +686,35 @@ def check_references(con, parsed: dict[str, ParsedTable], q: DataQuality) -> Non
                 q.add(child, pt.file, "flagged", reason, lines, column=col, count=n)
 
 
+def check_target_metrics(con, parsed: dict[str, ParsedTable], q: DataQuality) -> None:
+    """Rows of ``targets`` naming a metric that is not a KPI of the catalogue (``quota``, a
+    misspelt ``revenu``): flagged and kept, as no KPI reads them, so that the target the
+    user meant is not missed in silence (the team's YAML refuses such a metric outright)."""
+    from salesreport.kpis.catalogue import CATALOGUE
+
+    pt = parsed.get("targets")
+    if pt is None or "metric" not in pt.columns:
+        return
+    known = ", ".join(sql_text(m) for m in CATALOGUE)
+    other = f"metric IS NOT NULL AND metric NOT IN ({known}) AND {not_dropped(pt)}"
+    (n,) = count_where(con, pt.scope, [other])
+    if not n:
+        return
+    names = [r[0] for r in con.execute(
+        f"SELECT DISTINCT metric FROM {pt.scope} WHERE {other} ORDER BY 1 LIMIT 4"
+    ).fetchall()]  # fmt: skip
+    shown = ", ".join(repr(m) for m in names[:3]) + (", ..." if len(names) > 3 else "")
+    q.add(
+        "targets",
+        pt.file,
+        "flagged",
+        f"metric is not a KPI ({shown}): the target is not used (every KPI is in docs/kpis.md)",
+        lines_where(con, pt.scope, other, EXAMPLE_LINES),
+        column="metric",
+        count=n,
+    )
+
+
 def threshold_problems(
     parsed: dict[str, ParsedTable],
     q: DataQuality,
