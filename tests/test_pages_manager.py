@@ -163,8 +163,16 @@ def test_the_attainment_chart_says_against_quota_only_when_it_draws_one():
     fig = sec.charts[0]
     assert fig._suptitle.get_text() == "Bookings year to date against quota (EUR)"
     # the chart calls the quota a quota, as its title and the table do
+    # r1 booked 100 of 1,000, r2 has no quota: the legend names those two colours only
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert legend == ["At or above quota", "Below quota", "No quota", "Quota"]
+    assert legend == ["Below quota", "No quota", "Quota"]
     labels = [t.get_text() for t in fig.axes[0].texts]
-    assert any(t.endswith("of quota)") for t in labels)
+    assert "€100  (10% of quota)" in labels
     assert not any("target" in t for t in labels + legend)
+    # with a quota of 60 r1 is above it (an AE's own page shows one bar: no "Below quota")
+    ctx = page_context(
+        Tables(opportunities=opps(), stage_history=history(), targets=targets.assign(value=60.0))
+    )
+    fig = manager.attainment(ctx, "r1").charts[0]
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert legend == ["At or above quota", "Quota"]

@@ -337,14 +337,15 @@ def kpi_bars(
         ax.set_ylim(-0.6 - pad, n - 0.4 + pad)
         if target is not None:
             met_word, missed_word = ("above", "Below") if higher_is_better else ("below", "Above")
-            handles = [
-                Patch(color=ACTUAL, label=f"At or {met_word} {target_name}"),
-                Patch(color=FORECAST, label=f"{missed_word} {target_name}"),
+            shown = (  # the colours some bar has (one AE who met quota: no "Below quota")
+                (ACTUAL, f"At or {met_word} {target_name}", (met & df["target"].notna()).any()),
+                (FORECAST, f"{missed_word} {target_name}", below.any()),
+                (PRIOR, f"No {target_name}", untargeted.any()),
+            )
+            handles = [Patch(color=c, label=name) for c, name, drawn in shown if drawn] + [
                 Line2D([], [], color=TARGET, marker="|", ls="", ms=12, mew=2.4,
                        label=target_name[:1].upper() + target_name[1:]),
             ]  # fmt: skip
-            if untargeted.any():
-                handles.insert(2, Patch(color=PRIOR, label=f"No {target_name}"))
             ax.legend(
                 handles=handles,
                 loc="lower left",
