@@ -12,10 +12,11 @@ import os
 import re
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -139,14 +140,16 @@ def check_metric(v: str) -> str:
     return v
 
 
+#: a metric named in the YAML: a KPI of the catalogue (:func:`check_metric`)
+KpiName = Annotated[str, AfterValidator(check_metric)]
+
+
 class Target(_Strict):
-    metric: str
+    metric: KpiName
     period: str  # 2026-10, 2026-Q4 or 2026
     value: float
     rep_id: str | None = None
     region: str | None = None
-
-    _metric = field_validator("metric")(classmethod(lambda cls, v: check_metric(v)))
 
     @field_validator("period", mode="before")
     @classmethod
@@ -159,15 +162,13 @@ class Target(_Strict):
 
 class KeyResult(_Strict):
     name: str
-    metric: str
+    metric: KpiName
     window: Literal["month", "qtd", "ytd", "trailing12"] = "ytd"
     baseline: float
     target: float
     weight: float = Field(1.0, gt=0)
     committed: bool = False
     segment: str = "all"
-
-    _metric = field_validator("metric")(classmethod(lambda cls, v: check_metric(v)))
 
 
 class Objective(_Strict):
