@@ -50,9 +50,11 @@ class _Strict(BaseModel):
 class SqlSource(_Strict):
     """A SQL source. The connection URL is read from an environment variable only."""
 
-    url_env: str = Field(
+    url_env: str | None = Field(
+        None,
         description="name of the environment variable holding the database URL "
-        "(postgresql://..., sqlite:///path, or another SQLAlchemy URL)"
+        "(postgresql://..., sqlite:///path, or another SQLAlchemy URL); left out with "
+        "engine: spark, the tables are read from the Spark session's catalog",
     )
     tables: dict[str, str] = Field(
         default_factory=dict, description="table name -> SQL query or table"
@@ -295,8 +297,21 @@ class TeamParams(_Strict):
         """A server engine without its own ``url_env`` computes where ``data.sql`` reads:
         ``engine: postgres`` beside ``data.sql: {url_env: CRM_URL, ...}`` is the server
         ``$CRM_URL`` names (the tables stay there)."""
+        if self.data.sql is not None and self.data.sql.url_env is None:
+            if self.engine.kind != "spark":
+                raise ValueError(
+                    "data.sql needs url_env: the name of the environment variable holding the "
+                    "database URL (for example data.sql: {url_env: CRM_URL, tables: ...}); "
+                    "without one, data.sql.tables are read from Spark's catalog, which needs "
+                    "engine: spark"
+                )
+            if not self.data.sql.tables:
+                raise ValueError(
+                    "data.sql without url_env reads data.sql.tables from Spark's catalog, "
+                    "and names none (for example tables: {opportunities: crm.opportunities})"
+                )
         if self.engine.kind in ("postgres", "ibis") and not self.engine.url_env:
-            if self.data.sql is None:
+            if self.data.sql is None or self.data.sql.url_env is None:
                 raise ValueError(
                     f"engine {self.engine.kind} needs url_env: the name of the environment "
                     "variable holding the server's URL (for example engine: {kind: "

@@ -137,6 +137,104 @@ def test_within_shared_reads_a_table_is_queried_once_for_every_team(tmp_path, mo
         load_tables(_params(tables), None, M)
 
 
+class _SparkResult:
+    """What ``SparkSession.sql`` returns, as far as the reader uses it."""
+
+    def __init__(self, table):
+        self.table = table
+
+    def toArrow(self):  # noqa: N802 - PySpark's name
+        return self.table
+
+
+class _SparkCatalog:
+    """A Spark session's catalog as the reader sees it (``sql(...).toArrow()``): here the
+    sample's tables as Spark gives typed columns, in batches of 2,000 rows, without starting
+    Java; tests/test_engines.py reads a real session's."""
+
+    def __init__(self, tables):
+        self.tables, self.queries = tables, []
+        self.sparkContext = type("Context", (), {"master": "local[2]"})()
+
+    def sql(self, query):
+        import pyarrow as pa
+
+        self.queries.append(query)
+        name = query.removeprefix("SELECT * FROM ").replace("`", "")
+        if name not in self.tables:
+            raise RuntimeError(
+                f"[TABLE_OR_VIEW_NOT_FOUND] The table or view `{name}` cannot be found."
+            )
+        return _SparkResult(pa.Table.from_batches(self.tables[name].to_batches(max_chunksize=2000)))
+
+
+def _spark_params(tables, team: str = "emea"):
+    """``team``'s parameters reading ``tables`` from Spark's catalog (``engine: spark``)."""
+    from salesreport.params import TeamParams, load_params
+
+    data = load_params(team).model_dump(exclude_unset=True)
+    data["data"] = {"sql": {"tables": tables}}
+    data["engine"] = "spark"
+    return TeamParams.model_validate(data)
+
+
+def test_tables_from_sparks_catalog_are_read_as_the_files_in_their_order(sample_dir, monkeypatch):
+    """``engine: spark`` with ``data.sql.tables`` and no url_env: the tables are the Spark
+    session's (typed columns: dates, doubles, instants) and load as the same files do, rows in
+    the same order every time. (Put into the engine as a view of several batches, they came
+    out of the parsing query in another order one load in four.)"""
+    from salesreport.params import load_params
+    from tests.conftest import REPORT_MONTH
+
+    files = {p.stem: duckdb.sql(f"SELECT * FROM read_csv('{p}')").to_arrow_table()
+             for p in sorted(sample_dir.glob("*.csv"))}  # fmt: skip
+    catalog = _SparkCatalog({f"crm.{t}": v for t, v in files.items()})
+    monkeypatch.setattr("salesreport.backends.spark_session", lambda spec, *a: catalog)
+    params = _spark_params({t: f"crm.{t}" for t in files})
+    want = load_tables(load_params("emea"), sample_dir, REPORT_MONTH).tables
+    for _ in range(4):
+        got = load_tables(params, None, REPORT_MONTH)
+        for t in files:
+            pd.testing.assert_frame_equal(getattr(got.tables, t), getattr(want, t), obj=t)
+    assert "SELECT * FROM `crm`.`opportunities`" in catalog.queries
+    assert got.sources == {t: f"sql:{t}" for t in files}
+
+
+@pytest.mark.parametrize(
+    "spec, says, fix",
+    [
+        (
+            "crm.opps",
+            "The table or view `crm.opps` cannot be found",
+            "Fix data.sql.tables.opportunities",
+        ),
+        (
+            "crm.huge",
+            "is bigger than spark.driver.maxResultSize",
+            "raise spark.driver.maxResultSize (and spark.driver.memory) in engine.options",
+        ),
+    ],
+)
+def test_a_table_spark_cannot_give_is_named_with_what_to_change(spec, says, fix, monkeypatch):
+    catalog = _SparkCatalog({})
+
+    def sql(query):
+        if "huge" in query:
+            raise RuntimeError(
+                "[TOTAL_SIZE_OF_SERIALIZED_RESULTS] Total size of serialized results of 9 "
+                "tasks (1040.2 MiB) is bigger than spark.driver.maxResultSize (1024.0 MiB)."
+            )
+        return _SparkCatalog.sql(catalog, query)
+
+    catalog.sql = sql
+    monkeypatch.setattr("salesreport.backends.spark_session", lambda spec, *a: catalog)
+    with pytest.raises(DataError) as err:
+        load_tables(_spark_params({"opportunities": spec}), None, M)
+    msg = str(err.value)
+    assert "sql (spark)" in msg and "Spark's query for opportunities failed" in msg
+    assert says in msg and fix in msg, msg
+
+
 def test_a_query_naming_two_columns_alike_is_refused_naming_both(tmp_path, monkeypatch):
     """As a file's repeated header: which of the two holds the amount is not guessed."""
     monkeypatch.setenv("SR_TEST_DB", f"sqlite:///{_db(tmp_path)}")

@@ -319,6 +319,47 @@ def test_a_spark_cluster_computes_kpis_cohorts_and_revenue_as_duckdb(
     assert_same_frames(got, want, "spark cluster")
 
 
+def test_tables_named_in_sparks_catalog_are_read_as_the_files(loaded_emea, sample_dir):
+    """``engine: spark`` and ``data.sql.tables`` without url_env: the tables come from the
+    session's catalog (views of the sample's files typed as Spark would hold them: dates,
+    doubles, instants), by name (``global_temp.crm_orders``) or by query, and load as the
+    files do; a name the catalog lacks, or a query without rows, stops the load naming the
+    table and the setting."""
+    import duckdb
+
+    from salesreport.data import load_tables
+    from salesreport.exceptions import DataError
+    from salesreport.params import TeamParams
+
+    session = spark_session().backend._session  # skips (or fails in CI) without Spark
+    for path in sorted(sample_dir.glob("*.csv")):
+        typed = duckdb.sql(f"SELECT * FROM read_csv('{path}')").to_arrow_table()
+        session.createDataFrame(typed).createOrReplaceGlobalTempView(f"crm_{path.stem}")
+    tables = {p.stem: f"global_temp.crm_{p.stem}" for p in sample_dir.glob("*.csv")}
+    tables["orders"] = "SELECT * FROM global_temp.crm_orders WHERE amount IS NOT NULL"
+
+    def team(**specs):
+        data = load_params("emea").model_dump(exclude_unset=True)
+        data["data"] = {"sql": {"tables": tables | specs}}
+        data["engine"] = {"kind": "spark", "master": "local[2]"}
+        return TeamParams.model_validate(data)
+
+    got = load_tables(team(), None, REPORT_MONTH)
+    for name, want in loaded_emea[REPORT_MONTH].tables.items():
+        pd.testing.assert_frame_equal(
+            getattr(got.tables, name).reset_index(drop=True), want.reset_index(drop=True), obj=name
+        )
+    assert got.sources["orders"] == "sql:orders"
+    for spec, says in [
+        ("global_temp.crm_opportunity", "[TABLE_OR_VIEW_NOT_FOUND]"),
+        ("SELECT * FROM global_temp.crm_opportunities WHERE false", "returned no rows"),
+    ]:
+        with pytest.raises(DataError) as err:
+            load_tables(team(opportunities=spec), None, REPORT_MONTH)
+        msg = str(err.value)
+        assert says in msg and "data.sql.tables.opportunities" in msg, msg
+
+
 def _cluster_child(url: str, sample: str, month: str, out: str) -> None:
     """The cluster test's process: the EMEA sample's frames computed on the cluster at
     ``url``, saved in ``out`` with what the session was (``session.json``)."""

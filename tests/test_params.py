@@ -210,3 +210,30 @@ def test_a_removed_setting_says_what_replaces_it(tmp_path):
     p.write_text("team: t\nokr_bands: {green: 0.7, yellow: 0.4}\n")
     with pytest.raises(ParameterError, match="okr_bands' is no longer a setting.*rag"):
         load_params(params_file=p)
+
+
+@pytest.mark.parametrize(
+    "settings, says",
+    [
+        (
+            {"data": {"sql": {"tables": {"orders": "crm.orders"}}}},
+            "data.sql needs url_env: the name of the environment variable holding the database URL",
+        ),
+        (
+            {"data": {"sql": {"tables": {"orders": "crm.orders"}}}, "engine": "postgres"},
+            "data.sql needs url_env",
+        ),
+        (
+            {"data": {"sql": {"tables": {}}}, "engine": "spark"},
+            "reads data.sql.tables from Spark's catalog, and names none",
+        ),
+    ],
+)
+def test_a_sql_source_without_url_env_is_sparks_catalog_and_needs_engine_spark(settings, says):
+    with pytest.raises(ParameterError) as err:
+        validate_params({"team": "t", **settings})
+    assert says in str(err.value), str(err.value)
+    ok = validate_params(
+        {"team": "t", "data": {"sql": {"tables": {"orders": "crm.orders"}}}, "engine": "spark"}
+    )
+    assert ok.data.sql.url_env is None and ok.engine.kind == "spark"

@@ -58,6 +58,9 @@ data:
   sql:
     url_env: CRM_URL               # the environment variable holding the URL; never the URL itself
     tables: {opportunities: crm.opportunities, orders: "select * from billing.orders"}
+  # or, with engine: spark, the Spark session's own tables (no url_env):
+  sql:
+    tables: {opportunities: lake.crm.opportunities, orders: "select * from parquet.`s3a://bucket/orders`"}
 ```
 
 - **Reading.** Files are read by an embedded DuckDB, and so are a database's tables
@@ -98,6 +101,16 @@ data:
   the URI), and removed after the load (`--all-teams` copies it once for every team reading
   it); `run.json` names each table's file by its URI. Only
   engine `spark` reads a folder given by URI; another engine stops with exit 2 saying so.
+- **`engine: spark` with `data.sql` and no `url_env`**: `data.sql.tables` are the Spark
+  session's own: tables and views of its catalog (`crm.opportunities`,
+  `catalog.crm.opportunities`; a Hive metastore or another catalog is set up with
+  `engine.options`) or any query Spark runs (``select * from parquet.`s3a://...` ``). Each result
+  comes to the report's machine as Arrow columns (the driver holds it: raise
+  `spark.driver.maxResultSize`, 1 GB by default, for large tables) and is checked as above,
+  with the types Spark gives (`DATE`, numbers and decimals, a `TIMESTAMP` as an instant
+  moved to the team's zone, a `TIMESTAMP_NTZ` as a local time); the checked tables then go
+  back to the session, where every query runs. A name the catalog lacks, or a query that
+  fails or returns no rows, stops the run naming the table and its `data.sql.tables` line.
 - Every engine gives the same output files for the same data: floats within a relative
   1e-9, everything else identical.
 - The URL, and any password in it, never appears in `run.json`, a log, an

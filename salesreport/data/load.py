@@ -55,6 +55,7 @@ from salesreport.data.read import (
     outside_links,
     read_file,
     read_member,
+    read_spark_tables,
     read_sql_tables,
     size_text,
     table_suffix,
@@ -295,9 +296,16 @@ def read_source(
     if data_dir is None and params.data.sql is not None:
         sql = params.data.sql
         try:
-            raws = read_sql_tables(con, sql.url_env, sql.tables)
+            if sql.url_env is None:  # the tables of the Spark session's catalog
+                from salesreport.backends import spark_session
+
+                source = "spark"
+                raws = read_spark_tables(con, spark_session(params.engine), sql.tables)
+            else:
+                source = f"${sql.url_env}"
+                raws = read_sql_tables(con, sql.url_env, sql.tables)
         except ReadError as exc:
-            raise_problems([problem(f"sql (${sql.url_env})", None, [], exc.reason, exc.fix)])
+            raise_problems([problem(f"sql ({source})", None, [], exc.reason, exc.fix)])
         present = set(raws)
         for table, raw in list(raws.items()):
             if raw.repeats:

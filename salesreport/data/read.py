@@ -30,7 +30,8 @@ Reading does not interpret values (:mod:`salesreport.data.parse` does):
   skipped and counted, text cells that are a missing-value marker
   (:data:`salesreport.data.parse.MISSING_MARKERS`) or an Excel error (``#DIV/0!``) are
   missing; each column keeps its cells' type when they all share one, else becomes text.
-* **SQL** (``data.sql``): each query's result, as for Excel.
+* **SQL** (``data.sql``): each query's result, as for Excel; without ``url_env`` (engine
+  ``spark``) the tables and queries of the Spark session's catalog.
 * **The folder**: a symbolic link in it to a place outside it is refused unless
   ``data.allow_links: true``. A screen export's preset (``salesforce_report``,
   ``hubspot_export``, ``pipedrive_export``) finds its file by the header (any file name).
@@ -904,6 +905,16 @@ def shared_reads():
         _SHARED = before
 
 
+def _known_tables(tables: dict[str, str]) -> None:
+    """Refuse ``data.sql.tables`` naming a table the contract does not have."""
+    unknown = sorted(set(tables) - set(TABLE_NAMES))
+    if unknown:
+        raise ReadError(
+            f"data.sql.tables names unknown tables {unknown}",
+            f"Use the contract's table names: {', '.join(TABLE_NAMES)}.",
+        )
+
+
 def read_sql_tables(con, url_env: str, tables: dict[str, str]) -> dict[str, RawTable]:
     """Read each ``table -> name or query`` from the database whose URL is in ``$url_env``
     into the engine connection ``con``, where the contract's checks run.
@@ -920,12 +931,7 @@ def read_sql_tables(con, url_env: str, tables: dict[str, str]) -> dict[str, RawT
             f"the environment variable {url_env} (data.sql.url_env) is not set",
             f"Export {url_env}=<database URL> before the run; the URL never goes into YAML.",
         )
-    unknown = sorted(set(tables) - set(TABLE_NAMES))
-    if unknown:
-        raise ReadError(
-            f"data.sql.tables names unknown tables {unknown}",
-            f"Use the contract's table names: {', '.join(TABLE_NAMES)}.",
-        )
+    _known_tables(tables)
     shared = _SHARED
     if shared is not None and all((url, t, spec) in shared for t, spec in tables.items()):
         return {t: _register_read(con, t, *shared[url, t, spec]) for t, spec in tables.items()}
@@ -972,17 +978,84 @@ def read_sql_tables(con, url_env: str, tables: dict[str, str]) -> dict[str, RawT
         conn.close()
 
 
+#: a Spark table's name: ``table``, ``database.table`` or ``catalog.database.table``
+_SPARK_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$")
+
+
+def spark_query(spec: str) -> str:
+    """:func:`sql_query` in Spark's SQL: a table name (up to ``catalog.database.table``)
+    becomes ``SELECT * FROM `name```; anything else is used as a query."""
+    spec = spec.strip()
+    if _SPARK_NAME.match(spec):
+        return "SELECT * FROM " + ".".join(f"`{p}`" for p in spec.split("."))
+    return spec
+
+
+def read_spark_tables(con, session, tables: dict[str, str]) -> dict[str, RawTable]:
+    """Read each ``table -> name or query`` from the Spark session ``session`` (its catalog:
+    Hive or Unity tables, views, ``parquet.`s3a://...``` paths) into the engine connection
+    ``con``, where the contract's checks run, as :func:`read_sql_tables` does for a database.
+
+    Each result comes to this process as one Arrow table (Spark's ``toArrow``: the driver
+    holds it; ``spark.driver.maxResultSize`` bounds it, 1 GB by default) and is put into a
+    table of the embedded engine; its columns keep the types Spark gives (a ``TIMESTAMP`` is an
+    instant, a ``TIMESTAMP_NTZ`` a local time; decimals are numbers). Rows keep the order the
+    query returns: give it an ``ORDER BY`` when ties matter."""
+    from salesreport.backends import first_line
+
+    _known_tables(tables)
+    key = f"spark:{session.sparkContext.master}"
+    out = {}
+    for table, spec in tables.items():
+        if _SHARED is not None and (key, table, spec) in _SHARED:
+            read = _SHARED[key, table, spec]
+        else:
+            try:
+                data = session.sql(spark_query(spec)).toArrow()
+            except Exception as exc:  # noqa: BLE001 - Spark's analysis and runtime errors
+                said = first_line(exc)
+                fix = (
+                    "The table comes to the report's machine for its checks: raise "
+                    "spark.driver.maxResultSize (and spark.driver.memory) in engine.options, "
+                    "or select fewer rows or columns in the query."
+                    if "maxResultSize" in said
+                    else f"Fix data.sql.tables.{table} in the team's YAML (a table or view the "
+                    "Spark session's catalog has, or a query Spark runs)."
+                )
+                raise ReadError(f"Spark's query for {table} failed: {said}", fix) from None
+            names = list(data.column_names)
+            if not names or data.num_rows == 0:
+                raise _no_rows_from(table)
+            header = header_names(names)
+            data = data.rename_columns([f"c{i}" for i in range(len(names))])
+            con.register("_sr_spark_types", data)
+            try:
+                types = [r[1] for r in con.execute("DESCRIBE _sr_spark_types").fetchall()]
+            finally:
+                con.unregister("_sr_spark_types")
+            kinds = [kind_of(t) for t in types]
+            digest = _CsvDigest().add(data.rename_columns(header)).hexdigest()
+            read = (header, data, kinds, repeated_headers(names), digest)
+            if _SHARED is not None:
+                _SHARED[key, table, spec] = read
+        out[table] = _register_read(con, table, *read)
+    return out
+
+
 def _register_read(con, table: str, names, data, kinds, repeats, digest: str) -> RawTable:
     """The :class:`RawTable` of a database read (:func:`_read_query`): a table of the engine,
-    or an Arrow table registered in it."""
+    or an Arrow table (``--all-teams``' shared rows, Spark's result) put into one, a batch at
+    a time in order. (Registered as a view instead, an Arrow table of several batches could
+    come out of the parsing query with its batches in another order: the rows' numbers, and
+    which of two rows is the later, would change from run to run.)"""
+    if not isinstance(data, str):
+        target = _EngineTable(con, f"_sr_sql_{table}_{next(_names)}")
+        for batch in data.to_batches(max_chunksize=FETCH_ROWS):
+            target.add(pa.Table.from_batches([batch]))
+        data = target.name
     path = f"sql:{table}"
-    if isinstance(data, str):
-        raw = RawTable(table, path, path, ident(data), names, kinds, digest, None,
-                       [("table", data)], repeats=repeats)  # fmt: skip
-    else:
-        raw = _register_arrow(con, table, path, path, names, data, kinds, repeats)
-        raw.sha256 = digest
-    return raw
+    return RawTable(table, path, path, ident(data), names, kinds, digest, None,
+                    [("table", data)], repeats=repeats)  # fmt: skip
 
 
 def _postgres_reader(url: str, url_env: str):
