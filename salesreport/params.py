@@ -311,7 +311,7 @@ class TeamParams(_Strict):
                     "and names none (for example tables: {opportunities: crm.opportunities})"
                 )
         if self.engine.kind in ("postgres", "ibis") and not self.engine.url_env:
-            if self.data.sql is None or self.data.sql.url_env is None:
+            if self.data.sql is None:
                 raise ValueError(
                     f"engine {self.engine.kind} needs url_env: the name of the environment "
                     "variable holding the server's URL (for example engine: {kind: "
