@@ -164,7 +164,7 @@ def run_step(step: str, folder: Path, team: str, month: str, database: bool = Fa
     started = 0.0
     if step == "spark":  # every table of the folder as a query Spark runs on its Parquet file
         from salesreport.backends import spark_session
-        from salesreport.params import EngineParams, TeamParams
+        from salesreport.params import TeamParams
 
         files = sorted(p for p in folder.iterdir() if p.suffix == ".parquet")
         if not files:
@@ -174,7 +174,7 @@ def run_step(step: str, folder: Path, team: str, month: str, database: bool = Fa
         data["data"] = {"sql": {"tables": {p.stem: f"select * from parquet.`{p}`" for p in files}}}
         params = TeamParams.model_validate(data)
         t = time.perf_counter()
-        spark_session(EngineParams(kind="spark", master="local[2]"))
+        spark_session(params.engine)  # the session the load then uses
         started = time.perf_counter() - t
         folder = None
     base = _status("VmRSS")
