@@ -761,8 +761,8 @@ def _pg_temporary_tables(engine) -> set[str]:
 
 def test_hand_made_kpis_by_region_agree_on_spark():
     """The same hand-made tables on Spark: ratios whose denominators are zero in some months,
-    leads, and segments differing by case (the whole catalogue takes ~9 minutes on a local
-    Spark session here: benchmarks/bench_engines.py compares it)."""
+    leads, and segments differing by case (benchmarks/bench_engines.py compares the whole
+    catalogue)."""
     from salesreport.kpis.compiler import engine_for, evaluate
     from salesreport.periods import windows_frame
     from tests.test_kpis_hand import PARAMS
@@ -774,11 +774,13 @@ def test_hand_made_kpis_by_region_agree_on_spark():
     duck = engine_for(tables, "2026-03", PARAMS)
     spark = engine_for(tables, "2026-03", _with_engine(PARAMS, kind="spark", master="local[2]"))
     want = evaluate(duck, PARAMS, windows, metrics, "region")
-    catalog = spark.backend._session.catalog
-    views = lambda: {t.name for t in catalog.listTables() if t.isTemporary}  # noqa: E731
-    before = views()
+    session = spark.backend._session
+    views = lambda: {t.name for t in session.catalog.listTables() if t.isTemporary}  # noqa: E731
+    kept = lambda: session.sparkContext._jsc.sc().getPersistentRDDs().size()  # noqa: E731
+    before, blocks = views(), kept()
     got = evaluate(spark, PARAMS, windows, metrics, "region")
-    assert views() == before  # the intermediate views dropped (and uncached)
+    # the intermediate views dropped, and the blocks of their checkpoints released
+    assert views() == before and kept() == blocks
     assert want["value"].isna().any() and {"region=de", "region=DE"} <= set(want["segment"])
     march = want[(want["metric"] == "calls") & (want["window"] == "month")].tail(3)
     # R1's call on the 3rd counts in March; R2's call at 00:00 on April 1st does not
@@ -786,6 +788,31 @@ def test_hand_made_kpis_by_region_agree_on_spark():
         "region=UK": 0, "region=_x": 0, "region=de": 1
     }  # fmt: skip
     assert_same_frames({"kpis": got}, {"kpis": want}, "spark")
+
+
+def test_a_spark_computation_stopped_by_an_error_leaves_nothing_in_the_session_once_closed():
+    """An intermediate table is a checkpoint held by Spark's block manager: an error inside
+    ``scratch`` leaves it (for the engine's close, as on the other engines), and closing the
+    engine drops its view and releases its blocks, so a long-lived process (JupyterLab,
+    ``--all-teams``) does not keep a failed team's tables."""
+    from salesreport.kpis.compiler import engine_for
+    from tests.test_kpis_hand import PARAMS
+
+    session = spark_session().backend._session
+    made = lambda: {t.name for t in session.catalog.listTables() if t.name.startswith("_sr_")}  # noqa: E731
+    kept = lambda: session.sparkContext._jsc.sc().getPersistentRDDs().size()  # noqa: E731
+    before, blocks = made(), kept()
+    spark = engine_for(
+        _hand_tables(), "2026-03", _with_engine(PARAMS, kind="spark", master="local[2]")
+    )
+    with pytest.raises(RuntimeError, match="stopped"), spark.scratch():
+        t = spark.table("opportunities")
+        won = spark.materialize(t.filter(t.amount > 0), "won")
+        assert spark.execute(won.count()) > 0 and kept() == blocks + 1
+        raise RuntimeError("stopped")
+    assert any(v.startswith("_sr_won_") for v in made()) and kept() == blocks + 1
+    spark.close()
+    assert made() == before and kept() == blocks
 
 
 def test_a_report_read_and_computed_in_postgres_equals_duckdb_and_never_shows_the_password(

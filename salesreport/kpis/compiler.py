@@ -519,9 +519,6 @@ class Compilation:
                 ),
                 "values",
             )
-        if self.engine.name == "spark":  # one plan stacking every metric is too big for it
-            stacked = pd.concat([self.engine.execute(p) for p in parts], ignore_index=True)
-            return self.engine.memtable(stacked.astype({"value": float, "prior": float}), "values")
         return self.engine.materialize(ibis.union(*parts, distinct=False), "values")
 
     def _wide(self, source: str, names: list[str]) -> ir.Table:
