@@ -412,7 +412,7 @@ class Engine:
         the first run, with adaptive execution re-planning stage by stage) the whole chain of
         plans behind it, and the KPIs' tables are built on each other. For 64 labels x 40
         months of EMEA's open pipeline (2,560 rows), its running totals took 19.8 s, 1.5 s
-        from a checkpoint; the whole catalogue 324 s, 47 s (``benchmarks/bench_engines.py``).
+        from a checkpoint; EMEA's whole catalogue of KPIs 324 s, 47 s.
         Like a cached table, a checkpoint is lost with an executor that holds it (the query
         reading it then fails: a cluster's dynamic allocation must keep executors with cached
         data, Spark's default)."""
