@@ -45,11 +45,30 @@ def _project(base: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def built(tmp_path_factory, sample_dir):
-    """EMEA, NA and APAC built once on the sample, in a throw-away project root."""
+def built(tmp_path_factory, sample_dir, worker_id):
+    """EMEA, NA and APAC built once on the sample, in a throw-away project root: once for the
+    whole run, not once per worker (the first worker to ask builds it under a file lock, the
+    others wait for it and read the same folder; none of the tests using it writes in it)."""
+    import pickle
+
+    from filelock import FileLock
+
+    if worker_id == "master":  # not under xdist
+        return _build_all(tmp_path_factory.mktemp("e2e"), sample_dir)
+    shared = tmp_path_factory.getbasetemp().parent / "built-e2e"
+    with FileLock(f"{shared}.lock"):
+        done = shared / "results.pickle"
+        if not done.exists():
+            shared.mkdir(exist_ok=True)
+            root, results = _build_all(shared, sample_dir)
+            done.write_bytes(pickle.dumps((root, results)))
+        return pickle.loads(done.read_bytes())
+
+
+def _build_all(base: Path, sample_dir: Path):
     from salesreport.pipeline import Progress, run_report
 
-    root = _project(tmp_path_factory.mktemp("e2e"))
+    root = _project(base)
     mp = pytest.MonkeyPatch()
     mp.setenv("SALESREPORT_HOME", str(root))
     results = {}

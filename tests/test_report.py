@@ -14,6 +14,7 @@ import html
 import json
 import os
 import re
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -342,18 +343,31 @@ def _break_notebook(root: Path, code: str) -> None:
     nbformat.write(nb, path)
 
 
-@pytest.fixture()
-def one_page_project(tmp_path, sample_dir, monkeypatch):
-    """A project with a published EMEA report (executive page only) to fail against."""
+@pytest.fixture(scope="module")
+def _one_page_template(tmp_path_factory, sample_dir):
+    """A project with a published EMEA report (executive page only), built once for the module."""
     from salesreport.pipeline import Progress, run_report
 
-    root = _project(tmp_path)
-    monkeypatch.setenv("SALESREPORT_HOME", str(root))
+    root = _project(tmp_path_factory.mktemp("one-page"))
     p = root / "params" / "emea.yaml"
     # 120 s: a cell waits for the frames it reads while the main process computes them (20 s
     # timed out on a loaded 2-core machine); the timeout case sets its own limit
     p.write_text(p.read_text() + "audiences: [executive]\nnotebook_timeout: 120\n")
-    run_report(team="emea", month=REPORT_MONTH, data=str(sample_dir), progress=Progress(quiet=True))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SALESREPORT_HOME", str(root))
+        run_report(
+            team="emea", month=REPORT_MONTH, data=str(sample_dir), progress=Progress(quiet=True)
+        )
+    return root
+
+
+@pytest.fixture()
+def one_page_project(tmp_path, _one_page_template, monkeypatch):
+    """A copy of that project for a test to fail against (its executed notebook names the
+    folder it was built in, which no test here reads)."""
+    root = tmp_path / "project"
+    shutil.copytree(_one_page_template, root, symlinks=True)
+    monkeypatch.setenv("SALESREPORT_HOME", str(root))
     out = root / "reports" / "emea" / REPORT_MONTH
     return root, out, tree_digest(out)
 
