@@ -11,8 +11,10 @@ MONTH       ?=
 DATA        ?=
 ARGS        ?=
 ALLOW_PARTIAL ?=
-# the test suite's processes (pytest-xdist; each test file runs whole on one of them): 2 fits
-# the 2-core machines CI runs on; TEST_WORKERS=0 runs every test in this one process
+# the test suite's processes (pytest-xdist's worksteal: each starts on half of the tests, in
+# order, and takes from the other's queue when it runs out; a file's module fixtures are
+# built again only where its tests are split): 2 fits the 2-core machines CI runs on;
+# TEST_WORKERS=0 runs every test in this one process
 TEST_WORKERS ?= 2
 
 REPORT_FLAGS := $(if $(filter all,$(TEAM)),--all-teams,--team "$(TEAM)") $(if $(MONTH),--month "$(MONTH)") $(if $(DATA),--data "$(DATA)") $(if $(ALLOW_PARTIAL),--allow-partial) $(ARGS)
@@ -82,7 +84,7 @@ test: $(STAMP) ## Run the test suite (installs Chromium, poppler, PostgreSQL and
 	      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	  else echo "==> not installed:$$missing (their tests skip; with CI set they fail)"; fi; \
 	fi
-	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(ARGS)
+	@$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal $(ARGS)
 
 lint: $(STAMP) ## Lint and format-check with ruff
 	@$(VENV)/bin/ruff check salesreport tests benchmarks
