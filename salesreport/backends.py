@@ -20,8 +20,8 @@ The semantic layer (:mod:`salesreport.kpis`, :mod:`salesreport.cohorts`,
     ``bigquery://``), its driver installed by the user: **not tested** against a server (the
     tests check only that the catalogue compiles to BigQuery's, Snowflake's and Trino's SQL).
 
-A server that cannot be reached, a wrong URL or a missing driver is an :class:`EngineError`
-(exit 3) naming the engine and what to fix.
+A server that cannot be reached (a Spark master too), a wrong URL or a missing driver is an
+:class:`EngineError` (exit 3) naming the engine and what to fix.
 """
 
 from __future__ import annotations
@@ -77,6 +77,53 @@ def check_engine(spec: EngineParams | None, source: str = "the team's YAML") -> 
     is started when the numbers are computed: starting it twice would cost seconds)."""
     if spec is not None and spec.kind in ("postgres", "ibis"):
         open_engine(spec, source).close()
+    elif spec is not None and spec.kind == "spark":
+        check_spark_master(spec.master, source)
+
+
+def spark_masters(master: str | None) -> list[tuple[str, int]]:
+    """The hosts and ports of a standalone cluster's master URL (``spark://host:7077``, or
+    ``spark://h1:7077,h2:7077`` for masters in standby; 7077 when no port is given); none
+    for a local session or another cluster manager (``yarn``, ``k8s://...``)."""
+    from urllib.parse import urlsplit
+
+    if not master or not master.startswith("spark://"):
+        return []
+    pairs = []
+    for item in master.removeprefix("spark://").split(","):
+        parts = urlsplit(f"spark://{item.strip()}")
+        try:
+            port = parts.port or 7077
+        except ValueError:
+            port = -1
+        pairs.append((parts.hostname or "", port))
+    return pairs
+
+
+def check_spark_master(master: str | None, source: str = "the team's YAML") -> None:
+    """A standalone master that answers on its port, or an :class:`EngineError` at once:
+    without this check Spark retries for a minute ("All masters are unresponsive!") and then
+    says only that its context was stopped. Run before the data is read (:func:`check_engine`)
+    and before a session starts."""
+    import socket
+
+    tried = []
+    for host, port in spark_masters(master):
+        if not host or not 0 < port < 65536:
+            tried.append(f"'{host}:{port}' is not a host and a port")
+            continue
+        try:
+            socket.create_connection((host, port), timeout=10).close()
+            return
+        except OSError as exc:
+            tried.append(f"{host}:{port}: {exc.strerror or type(exc).__name__}")
+    if tried:
+        raise EngineError(
+            f"engine spark: no Spark master answers at {master} ({'; '.join(tried)})",
+            fix=f"Check engine.master in {source} (spark://host:7077) and that the master is "
+            "running and reachable from this machine (its log says 'Starting Spark master at "
+            "spark://...').",
+        )
 
 
 def engine_url(spec: EngineParams, source: str) -> str:
@@ -201,14 +248,18 @@ def spark_session(spec: EngineParams, source: str = "the team's YAML"):
     settings[JAVA_OPTIONS] = " ".join(
         filter(None, [f"-Dlog4j.configurationFile={SPARK_LOG_CONFIG}", settings.get(JAVA_OPTIONS)])
     )  # the user's own options after ours: a -D given twice, the last one holds
+    check_spark_master(master, source)
     builder = SparkSession.builder.master(master).appName("salesreport")
     for key, value in settings.items():
         builder = builder.config(key, value)
     try:
         session = builder.getOrCreate()
     except Exception as exc:  # no Java, a master that does not answer
+        said = first_line(exc)
+        if "stopped SparkContext" in said:  # the master gave up on the application
+            said = "the cluster did not take the application (Spark stopped it: " + said + ")"
         raise EngineError(
-            f"engine spark: cannot start a session on {master}: {first_line(exc)}",
+            f"engine spark: cannot start a session on {master}: {said}",
             fix="Check engine.master in "
             f"{source} and that Java 17 or later is installed (java -version).",
         ) from None

@@ -879,6 +879,42 @@ def test_a_server_that_is_down_stops_the_run_with_exit_3_and_publishes_nothing(
     assert not (root / "reports" / "emea" / REPORT_MONTH).exists()
 
 
+def test_a_spark_master_that_is_down_stops_the_run_with_exit_3_before_the_data_is_read(
+    tmp_path, sample_dir
+):
+    """``engine.master`` naming a standalone master that does not answer: the run stops at
+    once with exit 3 naming the engine and the master (Spark itself would retry for a minute
+    and then say only that its context was stopped), before any data is read; nothing is
+    published."""
+    from tests.conftest import _project, run_cli
+    from tests.servers import free_port
+
+    root = _project(tmp_path)
+    p = root / "params" / "emea.yaml"
+    master = f"spark://127.0.0.1:{free_port()}"
+    p.write_text(p.read_text() + f"engine: {{kind: spark, master: '{master}'}}\n")
+    r = run_cli(
+        "report", "--team", "emea", "--month", REPORT_MONTH, "--data", str(sample_dir),
+        SALESREPORT_HOME=str(root),
+    )  # fmt: skip
+    assert r.returncode == 3, r.stderr
+    assert f"engine spark: no Spark master answers at {master}" in r.stderr
+    assert "Connection refused" in r.stderr and "nothing was published" in r.stderr
+    assert "rows read" not in r.stdout  # stopped before the load
+    assert not (root / "reports" / "emea" / REPORT_MONTH).exists()
+
+
+def test_a_spark_master_url_names_each_master_to_try():
+    from salesreport.backends import spark_masters
+
+    assert spark_masters("spark://10.0.0.5:7078") == [("10.0.0.5", 7078)]
+    assert spark_masters("spark://m1,m2:7079") == [("m1", 7077), ("m2", 7079)]  # standby
+    assert spark_masters("spark://[::1]:7077") == [("::1", 7077)]
+    assert spark_masters("spark://m1:70x") == [("m1", -1)]  # said as not a port
+    for other in (None, "local[2]", "yarn", "k8s://https://k8s.example:6443"):
+        assert spark_masters(other) == []
+
+
 def test_a_spark_failure_names_the_java_exception_not_py4j_s_call():
     from salesreport.backends import first_line
 
