@@ -192,7 +192,38 @@ def _postgres(spec: EngineParams, source: str) -> Engine:
             "server is running and reachable.",
         ) from None
     backend.raw_sql("SET TIME ZONE 'UTC'").close()  # naive timestamps stay as written
+    _check_temporary_tables(backend, spec.url_env)
     return Engine(backend, "postgres", secret=url)
+
+
+def _check_temporary_tables(backend, url_env: str | None) -> None:
+    """The run computes in temporary tables of its session: a read-only connection (a
+    standby server, ``default_transaction_read_only``) or a user without the ``TEMPORARY``
+    privilege is stopped when it connects (:func:`check_engine`, before the data is read),
+    not after the load with the server's "cannot execute CREATE TABLE"."""
+    cur = backend.raw_sql(
+        "SELECT current_setting('transaction_read_only') = 'on', "
+        "has_database_privilege(current_database(), 'TEMPORARY'), current_user, "
+        "current_database()"
+    )
+    read_only, temporary, user, database = cur.fetchone()
+    cur.close()
+    if read_only or not temporary:
+        backend.disconnect()
+        if read_only:
+            why = "the connection is read-only (a standby server, or default_transaction_read_only)"
+            fix = (
+                "Point the engine at a primary server (or a user whose sessions are not read-only)"
+            )
+        else:
+            why = f"user {user} may not create temporary tables in database {database}"
+            fix = f"Grant it (GRANT TEMPORARY ON DATABASE {database} TO {user})"
+        raise EngineError(
+            f"engine postgres: the report computes in temporary tables of its session, and "
+            f"{why} (${url_env})",
+            fix=f"{fix}, or keep data.sql on this server and compute with the default engine "
+            "(remove engine: postgres): the tables are then only read from it.",
+        )
 
 
 def _other(spec: EngineParams, source: str) -> Engine:

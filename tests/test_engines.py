@@ -586,6 +586,52 @@ def test_postgres_server_down_is_a_clear_error(monkeypatch):
     assert "server is running" in text
 
 
+def test_a_postgres_user_who_cannot_make_temporary_tables_is_stopped_when_it_connects(
+    pg_url, monkeypatch
+):
+    """The run computes in temporary tables: a read-only connection (as on a standby
+    server) or a user without the TEMPORARY privilege is an EngineError when the engine
+    opens (check_engine: before the data is read), naming the reason, the grant or the
+    engine to use instead, and never the password; a user who may is let through."""
+    import psycopg
+
+    from salesreport.backends import open_engine
+
+    with psycopg.connect(pg_url, autocommit=True) as c:
+        c.execute("CREATE ROLE sr_reader LOGIN PASSWORD 'pw-reader-secret'")
+        c.execute("ALTER ROLE sr_reader SET default_transaction_read_only = on")
+        c.execute("CREATE ROLE sr_plain LOGIN PASSWORD 'pw-plain-secret'")
+        c.execute("CREATE DATABASE sr_no_temp")
+        c.execute("REVOKE TEMPORARY ON DATABASE sr_no_temp FROM PUBLIC")
+        c.execute("CREATE DATABASE sr_temp")
+    try:
+        at = pg_url.split("@")[1].rsplit("/", 1)[0]
+        cases = [
+            (f"postgresql://sr_reader:pw-reader-secret@{at}/sr_temp", "connection is read-only"),
+            (
+                f"postgresql://sr_plain:pw-plain-secret@{at}/sr_no_temp",
+                "user sr_plain may not create temporary tables in database sr_no_temp",
+            ),
+        ]
+        for url, says in cases:
+            monkeypatch.setenv(PG_ENV, url)
+            with pytest.raises(EngineError) as err:
+                open_engine(EngineParams(kind="postgres", url_env=PG_ENV))
+            text = str(err.value)
+            assert says in text and "temporary tables of its session" in text, text
+            assert "remove engine: postgres" in text and err.value.exit_code == 3
+            assert "pw-" not in text and PG_ENV in text
+        assert "GRANT TEMPORARY ON DATABASE sr_no_temp TO sr_plain" in text
+        monkeypatch.setenv(PG_ENV, f"postgresql://sr_plain:pw-plain-secret@{at}/sr_temp")
+        open_engine(EngineParams(kind="postgres", url_env=PG_ENV)).close()
+    finally:
+        with psycopg.connect(pg_url, autocommit=True) as c:
+            c.execute("DROP DATABASE sr_no_temp")
+            c.execute("DROP DATABASE sr_temp")
+            c.execute("DROP ROLE sr_reader")
+            c.execute("DROP ROLE sr_plain")
+
+
 @pytest.mark.parametrize(
     ("url", "says"),
     [

@@ -85,7 +85,10 @@ data:
 - **`engine: postgres` with `data.sql`**: the numbers are computed in the PostgreSQL
   server `data.sql.url_env` names (or `engine: {kind: postgres, url_env: OTHER}`): the
   checked tables are put in temporary tables of the run's session (gone when it ends), every
-  KPI, cohort and revenue query runs there, and only results come back. What is not done
+  KPI, cohort and revenue query runs there, and only results come back (so the engine's user
+  needs a server that takes writes and the `TEMPORARY` privilege, every user's by default: a
+  standby or a read-only user is refused when the run connects; with the default engine such
+  a server is only read). What is not done
   yet: the rows are read once through the process for the checks above, and written back
   into the session; the checks themselves do not yet run in the server.
 - **`engine: spark`** with `data.path` or `data.sql`: the same tables, checked as above, in
