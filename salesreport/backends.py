@@ -140,14 +140,14 @@ def engine_url(spec: EngineParams, source: str) -> str:
 
 
 def _postgres(spec: EngineParams, source: str) -> Engine:
-    from urllib.parse import unquote, urlsplit
+    from urllib.parse import urlsplit
 
     from salesreport.data.read import mask_secret
     from salesreport.engine import Engine
 
     url = engine_url(spec, source)
     parts = urlsplit(url)
-    if parts.scheme not in ("postgres", "postgresql") or not parts.hostname:
+    if parts.scheme not in ("postgres", "postgresql"):
         raise EngineError(
             f"engine postgres: ${spec.url_env} is not a PostgreSQL URL (it must look like "
             "postgresql://user:password@host:5432/database)",
@@ -167,15 +167,9 @@ def _postgres(spec: EngineParams, source: str) -> Engine:
             fix=f"Check ${spec.url_env}.",
         )
     try:
-        backend = ibis.postgres.connect(
-            host=parts.hostname,
-            port=port or 5432,
-            user=unquote(parts.username or "") or None,
-            password=unquote(parts.password or "") or None,
-            database=unquote(parts.path.lstrip("/")) or None,
-            connect_timeout=10,
-            application_name="salesreport",
-        )
+        conn = postgres_connection(url)
+        conn.autocommit = True
+        backend = ibis.postgres.from_connection(conn)
     except ModuleNotFoundError as exc:
         raise EngineError(
             f"engine postgres needs the psycopg driver ({exc.name} is not installed)",
@@ -184,7 +178,8 @@ def _postgres(spec: EngineParams, source: str) -> Engine:
     except Exception as exc:  # psycopg.OperationalError and friends; the URL masked
         raise EngineError(
             mask_secret(
-                f"engine postgres: cannot connect to {parts.hostname}:{port or 5432} "
+                f"engine postgres: cannot connect to "
+                f"{f'{parts.hostname}:{port or 5432}' if parts.hostname else 'the server'} "
                 f"(${spec.url_env}): {first_line(exc)}",
                 url,
             ),
@@ -224,6 +219,21 @@ def _check_temporary_tables(backend, url_env: str | None) -> None:
             fix=f"{fix}, or keep data.sql on this server and compute with the default engine "
             "(remove engine: postgres): the tables are then only read from it.",
         )
+
+
+def postgres_connection(url: str):
+    """A psycopg connection to the server ``url`` names, with every setting the URL holds,
+    its query string's too (``?sslmode=verify-full&sslrootcert=...``, ``options``,
+    ``host=/run/postgresql`` for a socket), and a 10 s connection timeout and the
+    application name ``salesreport`` unless the URL sets them. The engine and the reader of
+    ``data.sql`` both connect through it, so a URL means the same to both."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    settings = conninfo_to_dict(url)
+    settings.setdefault("connect_timeout", 10)
+    settings.setdefault("application_name", "salesreport")
+    return psycopg.connect(**settings)
 
 
 def _other(spec: EngineParams, source: str) -> Engine:

@@ -632,6 +632,33 @@ def test_a_postgres_user_who_cannot_make_temporary_tables_is_stopped_when_it_con
             c.execute("DROP ROLE sr_plain")
 
 
+def test_the_settings_in_a_postgres_url_s_query_hold_for_the_engine_and_the_reader(
+    pg_crm, monkeypatch
+):
+    """``?sslmode=require`` (a managed server's usual URL) against this server, which has no
+    SSL, is refused by the engine and by the reader of data.sql alike, rather than connecting
+    without SSL (the engine used to drop the query string); ``?application_name=`` is the
+    session's."""
+    from salesreport.backends import open_engine
+    from salesreport.data import load_tables
+    from salesreport.exceptions import DataError
+
+    monkeypatch.setenv(PG_ENV, f"{pg_crm}?application_name=crm-report")
+    engine = open_engine(EngineParams(kind="postgres", url_env=PG_ENV))
+    try:
+        cur = engine.backend.raw_sql("SELECT current_setting('application_name')")
+        assert cur.fetchone() == ("crm-report",)
+        cur.close()
+    finally:
+        engine.close()
+    monkeypatch.setenv(PG_ENV, f"{pg_crm}?sslmode=require")
+    with pytest.raises(EngineError, match="SSL") as err:
+        open_engine(EngineParams(kind="postgres", url_env=PG_ENV))
+    assert "pw-" not in str(err.value)
+    with pytest.raises(DataError, match="SSL"):
+        load_tables(_sql_team(load_params("emea")), None, REPORT_MONTH)
+
+
 @pytest.mark.parametrize(
     ("url", "says"),
     [

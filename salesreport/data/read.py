@@ -1068,7 +1068,9 @@ def _postgres_reader(url: str, url_env: str):
         ) from None
 
     def connect():
-        conn = psycopg.connect(url, connect_timeout=10, application_name="salesreport")
+        from salesreport.backends import postgres_connection
+
+        conn = postgres_connection(url)
         conn.read_only = True
         conn.execute("SET TIME ZONE 'UTC'")
         # a cursor's plan is the query's own (the planner otherwise favours the first rows),
