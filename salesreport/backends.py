@@ -186,7 +186,6 @@ def _postgres(spec: EngineParams, source: str) -> Engine:
             fix=f"Check ${spec.url_env} (host, port, user, password, database) and that the "
             "server is running and reachable.",
         ) from None
-    backend.raw_sql("SET TIME ZONE 'UTC'").close()  # naive timestamps stay as written
     _check_temporary_tables(backend, spec.url_env)
     return Engine(backend, "postgres", secret=url)
 
@@ -233,7 +232,16 @@ def postgres_connection(url: str):
     settings = conninfo_to_dict(url)
     settings.setdefault("connect_timeout", 10)
     settings.setdefault("application_name", "salesreport")
-    return psycopg.connect(**settings)
+    conn = psycopg.connect(**settings)
+    # what the server writes as text (COPY's CSV, results) read back as meant, whatever the
+    # server's or the database's settings: times in UTC (naive timestamps stay as written),
+    # dates ISO (DateStyle 'SQL, DMY' writes 31/10/2026, which psycopg cannot read and the
+    # checks would take as empty) and floats to their last digit (extra_float_digits 0 cuts
+    # them to 15)
+    for setting in ("TIME ZONE 'UTC'", "DateStyle = 'ISO, YMD'", "extra_float_digits = 3"):
+        conn.execute(f"SET {setting}")
+    conn.commit()  # kept for the session; the reader then makes it read-only
+    return conn
 
 
 def _other(spec: EngineParams, source: str) -> Engine:

@@ -659,6 +659,54 @@ def test_the_settings_in_a_postgres_url_s_query_hold_for_the_engine_and_the_read
         load_tables(_sql_team(load_params("emea")), None, REPORT_MONTH)
 
 
+def test_a_server_writing_dates_day_first_and_short_floats_reads_as_one_writing_iso(
+    pg_crm, monkeypatch
+):
+    """A user whose sessions start with DateStyle 'SQL, DMY' (``31/10/2026``) and
+    extra_float_digits 0 (15 digits), as a server's or a role's settings may say: the tables
+    read from data.sql equal those read by a user with the defaults (every activity's
+    timestamp was taken as empty and the run stopped), and the engine's results keep their
+    instants and every digit of a float (psycopg could not read such a timestamp)."""
+    import psycopg
+
+    from salesreport.backends import open_engine
+    from salesreport.data import load_tables
+
+    with psycopg.connect(pg_crm, autocommit=True) as c:
+        c.execute("CREATE ROLE sr_dmy LOGIN PASSWORD 'pw-dmy'")
+        c.execute("ALTER ROLE sr_dmy SET DateStyle = 'SQL, DMY'")
+        c.execute("ALTER ROLE sr_dmy SET extra_float_digits = 0")
+        c.execute(f"GRANT USAGE ON SCHEMA {CRM_SCHEMA} TO sr_dmy")
+        c.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {CRM_SCHEMA} TO sr_dmy")
+    try:
+        dmy = "postgresql://sr_dmy:pw-dmy@" + pg_crm.split("@")[1]
+        with psycopg.connect(dmy) as c:  # what such a session writes
+            assert c.execute("SELECT DATE '2026-10-31'::text").fetchone() == ("31/10/2026",)
+        params = _sql_team(load_params("emea"))
+        monkeypatch.setenv(PG_ENV, pg_crm)
+        want = load_tables(params, None, REPORT_MONTH).tables
+        monkeypatch.setenv(PG_ENV, dmy)
+        got = load_tables(params, None, REPORT_MONTH).tables
+        for name in ("opportunities", "orders", "activities", "stage_history", "reps"):
+            pd.testing.assert_frame_equal(getattr(got, name), getattr(want, name), obj=name)
+        engine = open_engine(EngineParams(kind="postgres", url_env=PG_ENV))
+        try:
+            cur = engine.backend.raw_sql(
+                "SELECT TIMESTAMPTZ '2026-10-31 23:30:00+00', 0.1::float8 + 0.2::float8"
+            )
+            when, total = cur.fetchone()
+            cur.close()
+        finally:
+            engine.close()
+        assert when == dt.datetime(2026, 10, 31, 23, 30, tzinfo=dt.timezone.utc)
+        assert total == 0.1 + 0.2  # 0.30000000000000004, not 0.3
+    finally:
+        with psycopg.connect(pg_crm, autocommit=True) as c:
+            c.execute(f"REVOKE ALL ON ALL TABLES IN SCHEMA {CRM_SCHEMA} FROM sr_dmy")
+            c.execute(f"REVOKE ALL ON SCHEMA {CRM_SCHEMA} FROM sr_dmy")
+            c.execute("DROP ROLE sr_dmy")
+
+
 @pytest.mark.parametrize(
     ("url", "says"),
     [

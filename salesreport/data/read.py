@@ -1072,7 +1072,6 @@ def _postgres_reader(url: str, url_env: str):
 
         conn = postgres_connection(url)
         conn.read_only = True
-        conn.execute("SET TIME ZONE 'UTC'")
         # a cursor's plan is the query's own (the planner otherwise favours the first rows),
         # so rows come in the order the query alone returns them
         conn.execute("SET cursor_tuple_fraction = 1")
