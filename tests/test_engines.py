@@ -698,7 +698,7 @@ def test_a_server_writing_dates_day_first_and_short_floats_reads_as_one_writing_
             cur.close()
         finally:
             engine.close()
-        assert when == dt.datetime(2026, 10, 31, 23, 30, tzinfo=dt.timezone.utc)
+        assert when == dt.datetime(2026, 10, 31, 23, 30, tzinfo=dt.UTC)
         assert total == 0.1 + 0.2  # 0.30000000000000004, not 0.3
     finally:
         with psycopg.connect(pg_crm, autocommit=True) as c:
