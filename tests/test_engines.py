@@ -574,6 +574,25 @@ def test_postgres_wrong_password_names_the_engine_and_never_the_password(pg_url,
     assert err.value.exit_code == 3
 
 
+def test_a_password_in_the_url_s_query_string_connects_and_is_never_shown(pg_url, monkeypatch):
+    """libpq takes the password in the query string too (``?password=``): the engine
+    connects with it, and a wrong one is named as such with neither form of it (as written,
+    percent-decoded) in the message."""
+    from urllib.parse import quote
+
+    from salesreport.backends import open_engine
+
+    user_host, rest = pg_url.removeprefix("postgresql://").split("@")
+    user, password = user_host.split(":")
+    monkeypatch.setenv(PG_ENV, f"postgresql://{user}@{rest}?password={quote(password)}")
+    open_engine(EngineParams(kind="postgres", url_env=PG_ENV)).close()
+    wrong = "wrong&pw-in-query"
+    monkeypatch.setenv(PG_ENV, f"postgresql://{user}@{rest}?password={quote(wrong, safe='')}")
+    with pytest.raises(EngineError, match="password authentication failed") as err:
+        open_engine(EngineParams(kind="postgres", url_env=PG_ENV))
+    assert "pw-in-query" not in str(err.value) and "pw-in-query" not in repr(err.value)
+
+
 def test_postgres_server_down_is_a_clear_error(monkeypatch):
     from salesreport.backends import open_engine
     from tests.servers import free_port

@@ -868,13 +868,19 @@ def _read_excel(con, path: Path, table: str) -> RawTable:
 
 
 def mask_secret(text: str, secret: str | None) -> str:
-    """Replace every occurrence of ``secret`` (a connection URL) and its password in ``text``."""
+    """Replace every occurrence of ``secret`` (a connection URL) and its password in ``text``:
+    the password after the user name (``postgresql://user:PASSWORD@host``) or in the query
+    string (``?password=...``, which libpq takes too), as written and percent-decoded."""
+    from urllib.parse import unquote
+
     if not secret:
         return text
     text = text.replace(secret, "***")
-    m = re.match(r"^[^:]+://[^:/@]*:([^@]+)@", secret)
-    if m and m.group(1):
-        text = text.replace(m.group(1), "***")
+    found = re.findall(r"^[^:]+://[^:/@]*:([^@]+)@", secret)
+    found += re.findall(r"[?&]password=([^&#]+)", secret)
+    for password in found:
+        for form in {password, unquote(password)}:
+            text = text.replace(form, "***")
     return text
 
 
