@@ -593,6 +593,38 @@ def test_a_password_in_the_url_s_query_string_connects_and_is_never_shown(pg_url
     assert "pw-in-query" not in str(err.value) and "pw-in-query" not in repr(err.value)
 
 
+def test_a_query_stopped_by_the_server_s_statement_timeout_says_which_limit_to_raise(
+    pg_url, monkeypatch
+):
+    """A production server's statement_timeout stopping one of the report's queries: the
+    message names the engine and the timeout and says where to raise it (the advice was to
+    check that the server is running)."""
+    import psycopg
+
+    from salesreport.backends import open_engine
+
+    with psycopg.connect(pg_url, autocommit=True) as c:
+        c.execute("CREATE ROLE sr_hurried LOGIN PASSWORD 'pw-hurried'")
+        c.execute("ALTER ROLE sr_hurried SET statement_timeout = '300ms'")
+    try:
+        monkeypatch.setenv(PG_ENV, "postgresql://sr_hurried:pw-hurried@" + pg_url.split("@")[1])
+        engine = open_engine(EngineParams(kind="postgres", url_env=PG_ENV))
+        try:
+            with pytest.raises(EngineError) as err:
+                engine.execute(engine.backend.sql("SELECT pg_sleep(2) IS NULL AS x"))
+        finally:
+            engine.close()
+        text = str(err.value)
+        assert "engine postgres: a query failed: canceling statement due to statement timeout" in (
+            text
+        )
+        assert "statement_timeout" in err.value.fix and "running" not in err.value.fix
+        assert "pw-hurried" not in text
+    finally:
+        with psycopg.connect(pg_url, autocommit=True) as c:
+            c.execute("DROP ROLE sr_hurried")
+
+
 def test_postgres_server_down_is_a_clear_error(monkeypatch):
     from salesreport.backends import open_engine
     from tests.servers import free_port
