@@ -316,6 +316,36 @@ def spark_session(spec: EngineParams, source: str = "the team's YAML"):
     return session
 
 
+#: what to do when a query fails on a server, by the class of its SQLSTATE (PostgreSQL's
+#: error codes; other servers' drivers seldom give one)
+SERVER_FIXES = {
+    "57014": "The server's statement_timeout stopped the query: raise it for the URL's user "
+    "(ALTER ROLE name SET statement_timeout = '30min') or for the run alone, in the URL's "
+    "query string (?options=-cstatement_timeout%3D0).",
+    "08": "The connection to the server was lost: check that it is running and reachable, "
+    "and run again.",
+    "57P": "The server was shut down or restarted during the run: run again once it is up.",
+    "53": "The server ran out of resources (disk for temporary tables, memory or "
+    "connections): free them or ask its administrator, and run again.",
+    "42501": "The URL's user lacks a privilege the query needs (SELECT on a table, "
+    "TEMPORARY on the database): grant it, or use a user who has it.",
+}
+
+
+def server_fix(exc: BaseException, otherwise: str = "") -> str:
+    """The advice for a query that failed on a server: by its SQLSTATE (the longest code or
+    class in :data:`SERVER_FIXES` it starts with), else ``otherwise``, else to check the
+    server."""
+    sqlstate = getattr(exc, "sqlstate", None) or ""
+    for code in sorted(SERVER_FIXES, key=len, reverse=True):
+        if sqlstate.startswith(code):
+            return SERVER_FIXES[code]
+    return otherwise or (
+        "Check that the server is running and reachable; if it is, run again with --debug "
+        "and report the query's error with the server's version."
+    )
+
+
 def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (its type's name when it has none); for
     PySpark's ``An error occurred while calling o40.sql.``, the Java exception's line under

@@ -578,13 +578,13 @@ class Engine:
             try:
                 yield
             except Exception as exc:
-                from salesreport.backends import first_line
+                from salesreport.backends import first_line, server_fix
                 from salesreport.data.read import mask_secret
                 from salesreport.exceptions import EngineError
 
                 text = first_line(exc)
                 if self.name != "spark":
-                    fix = _server_fix(getattr(exc, "sqlstate", None) or "")
+                    fix = server_fix(exc)
                 elif "OutOfMemoryError" in text:
                     fix = (
                         "Give Spark more memory: engine.options spark.driver.memory (3g by "
@@ -596,34 +596,6 @@ class Engine:
                     mask_secret(f"engine {self.name}: a query failed: {text}", self.secret),
                     fix=fix,
                 ) from None
-
-
-#: what to do when a query fails on a server, by the class of its SQLSTATE (PostgreSQL's
-#: error codes; other servers' drivers seldom give one)
-SERVER_FIXES = {
-    "57014": "The server's statement_timeout stopped the query: raise it for the engine's "
-    "user (ALTER ROLE name SET statement_timeout = '30min') or for the run alone, in the "
-    "URL's query string (?options=-cstatement_timeout%3D0).",
-    "08": "The connection to the server was lost: check that it is running and reachable, "
-    "and run again.",
-    "57P": "The server was shut down or restarted during the run: run again once it is up.",
-    "53": "The server ran out of resources (disk for temporary tables, memory or "
-    "connections): free them or ask its administrator, and run again.",
-    "42501": "The engine's user lacks a privilege the query needs: grant it, or use a user "
-    "who has it.",
-}
-
-
-def _server_fix(sqlstate: str) -> str:
-    """The advice for a query that failed on a server with ``sqlstate`` (the longest code or
-    class in :data:`SERVER_FIXES` it starts with)."""
-    for code in sorted(SERVER_FIXES, key=len, reverse=True):
-        if sqlstate.startswith(code):
-            return SERVER_FIXES[code]
-    return (
-        "Check that the server is running and reachable; if it is, run again with --debug "
-        "and report the query's error with the server's version."
-    )
 
 
 @contextlib.contextmanager

@@ -594,7 +594,7 @@ def test_a_password_in_the_url_s_query_string_connects_and_is_never_shown(pg_url
 
 
 def test_a_query_stopped_by_the_server_s_statement_timeout_says_which_limit_to_raise(
-    pg_url, monkeypatch
+    pg_crm, monkeypatch
 ):
     """A production server's statement_timeout stopping one of the report's queries: the
     message names the engine and the timeout and says where to raise it (the advice was to
@@ -602,12 +602,14 @@ def test_a_query_stopped_by_the_server_s_statement_timeout_says_which_limit_to_r
     import psycopg
 
     from salesreport.backends import open_engine
+    from salesreport.data import load_tables
+    from salesreport.exceptions import DataError
 
-    with psycopg.connect(pg_url, autocommit=True) as c:
+    with psycopg.connect(pg_crm, autocommit=True) as c:
         c.execute("CREATE ROLE sr_hurried LOGIN PASSWORD 'pw-hurried'")
         c.execute("ALTER ROLE sr_hurried SET statement_timeout = '300ms'")
     try:
-        monkeypatch.setenv(PG_ENV, "postgresql://sr_hurried:pw-hurried@" + pg_url.split("@")[1])
+        monkeypatch.setenv(PG_ENV, "postgresql://sr_hurried:pw-hurried@" + pg_crm.split("@")[1])
         engine = open_engine(EngineParams(kind="postgres", url_env=PG_ENV))
         try:
             with pytest.raises(EngineError) as err:
@@ -620,8 +622,19 @@ def test_a_query_stopped_by_the_server_s_statement_timeout_says_which_limit_to_r
         )
         assert "statement_timeout" in err.value.fix and "running" not in err.value.fix
         assert "pw-hurried" not in text
+        with psycopg.connect(pg_crm, autocommit=True) as c:
+            c.execute(f"GRANT USAGE ON SCHEMA {CRM_SCHEMA} TO sr_hurried")
+            c.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {CRM_SCHEMA} TO sr_hurried")
+        slow = f"SELECT o.* FROM {CRM_SCHEMA}.opportunities o, pg_sleep(2)"
+        with pytest.raises(DataError) as err:  # reading data.sql: the same advice
+            load_tables(_sql_team(load_params("emea"), opportunities=slow), None, REPORT_MONTH)
+        text = str(err.value)
+        assert "sql:opportunities" in text or "query for opportunities failed" in text, text
+        assert "statement timeout" in text and "?options=-cstatement_timeout" in text, text
     finally:
-        with psycopg.connect(pg_url, autocommit=True) as c:
+        with psycopg.connect(pg_crm, autocommit=True) as c:
+            c.execute(f"REVOKE ALL ON ALL TABLES IN SCHEMA {CRM_SCHEMA} FROM sr_hurried")
+            c.execute(f"REVOKE ALL ON SCHEMA {CRM_SCHEMA} FROM sr_hurried")
             c.execute("DROP ROLE sr_hurried")
 
 

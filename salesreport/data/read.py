@@ -1242,10 +1242,17 @@ def _copy_query(conn, table: str, spec: str, url: str, errors, into) -> tuple | 
 
 
 def _query_failed(table: str, exc: BaseException, url: str) -> ReadError:
+    """A table's query failing: the YAML's line to fix, or what the server says stopped it
+    (a statement_timeout, a lost connection...: :func:`~salesreport.backends.server_fix`)."""
+    from salesreport.backends import server_fix
+
     return ReadError(
         mask_secret(f"query for {table} failed: {first_line(exc)}", url),
-        f"Fix data.sql.tables.{table} in the team's YAML (a table the database has, or "
-        "a query it runs).",
+        server_fix(
+            exc,
+            otherwise=f"Fix data.sql.tables.{table} in the team's YAML (a table the database "
+            "has, or a query it runs).",
+        ),
     )
 
 
