@@ -607,13 +607,13 @@ def test_a_query_stopped_by_the_server_s_statement_timeout_says_which_limit_to_r
 
     with psycopg.connect(pg_crm, autocommit=True) as c:
         c.execute("CREATE ROLE sr_hurried LOGIN PASSWORD 'pw-hurried'")
-        c.execute("ALTER ROLE sr_hurried SET statement_timeout = '300ms'")
+        c.execute("ALTER ROLE sr_hurried SET statement_timeout = '2s'")
     try:
         monkeypatch.setenv(PG_ENV, "postgresql://sr_hurried:pw-hurried@" + pg_crm.split("@")[1])
         engine = open_engine(EngineParams(kind="postgres", url_env=PG_ENV))
         try:
             with pytest.raises(EngineError) as err:
-                engine.execute(engine.backend.sql("SELECT pg_sleep(2) IS NULL AS x"))
+                engine.execute(engine.backend.sql("SELECT pg_sleep(5) IS NULL AS x"))
         finally:
             engine.close()
         text = str(err.value)
@@ -625,7 +625,7 @@ def test_a_query_stopped_by_the_server_s_statement_timeout_says_which_limit_to_r
         with psycopg.connect(pg_crm, autocommit=True) as c:
             c.execute(f"GRANT USAGE ON SCHEMA {CRM_SCHEMA} TO sr_hurried")
             c.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {CRM_SCHEMA} TO sr_hurried")
-        slow = f"SELECT o.* FROM {CRM_SCHEMA}.opportunities o, pg_sleep(2)"
+        slow = f"SELECT o.* FROM {CRM_SCHEMA}.opportunities o, pg_sleep(5)"
         with pytest.raises(DataError) as err:  # reading data.sql: the same advice
             load_tables(_sql_team(load_params("emea"), opportunities=slow), None, REPORT_MONTH)
         text = str(err.value)
