@@ -126,9 +126,16 @@ def check_spark_master(master: str | None, source: str = "the team's YAML") -> N
         )
 
 
+def url_from_env(name: str | None) -> str | None:
+    """The connection URL in the environment variable ``name``, without the spaces and line
+    ends around it (a URL read from a file, ``export URL=$(cat secret)``, or a mounted secret
+    often ends in one, which would become part of the database's name); None when unset."""
+    return os.environ.get(name or "", "").strip() or None
+
+
 def engine_url(spec: EngineParams, source: str) -> str:
     """The connection URL from the environment variable ``spec.url_env`` names."""
-    url = os.environ.get(spec.url_env or "")
+    url = url_from_env(spec.url_env)
     if not url:
         raise EngineError(
             f"engine {spec.kind}: the environment variable {spec.url_env} (url_env in "

@@ -557,7 +557,7 @@ def masked(params: TeamParams) -> dict[str, Any]:
     for env in (params.data.sql.url_env if params.data.sql else None, params.engine.url_env):
         val = os.environ.get(env) if env else None
         if val:
-            secrets.add(val)
+            secrets.update({val, val.strip()} - {""})  # as set, and as the engines use it
 
     def walk(obj: Any) -> Any:
         if isinstance(obj, dict):

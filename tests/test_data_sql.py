@@ -47,6 +47,15 @@ def test_sqlite_tables_and_queries_are_read(tmp_path, monkeypatch):
     assert len(res.fingerprints["orders"]) == 64
 
 
+def test_a_url_read_from_a_file_with_its_line_end_is_read_as_without(tmp_path, monkeypatch):
+    """``export SR_TEST_DB=$(cat secret)`` keeps no line end, but a mounted secret or an env
+    file may: the spaces and line ends around the URL are not part of it (the line end was
+    taken into the database's path)."""
+    monkeypatch.setenv("SR_TEST_DB", f"  sqlite:///{_db(tmp_path)}\n")
+    res = load_tables(_params({"orders": "sales"}), None, M)
+    assert res.tables.orders["order_id"].tolist() == ["X1", "X2"]
+
+
 def test_unset_environment_variable_is_named(tmp_path, monkeypatch):
     monkeypatch.delenv("SR_TEST_DB", raising=False)
     with pytest.raises(DataError, match="the environment variable SR_TEST_DB .* is not set"):

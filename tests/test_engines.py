@@ -707,7 +707,8 @@ def test_the_settings_in_a_postgres_url_s_query_hold_for_the_engine_and_the_read
     from salesreport.data import load_tables
     from salesreport.exceptions import DataError
 
-    monkeypatch.setenv(PG_ENV, f"{pg_crm}?application_name=crm-report")
+    monkeypatch.setenv(PG_ENV, f"{pg_crm}?application_name=crm-report\n")  # a line end, as
+    # a mounted secret has it: not part of the URL
     engine = open_engine(EngineParams(kind="postgres", url_env=PG_ENV))
     try:
         cur = engine.backend.raw_sql("SELECT current_setting('application_name')")

@@ -188,7 +188,8 @@ def test_secrets_from_the_environment_are_masked(monkeypatch):
     """A value equal to a secret the environment holds (the SQL source's or the engine's URL)
     is masked wherever parameters are echoed; other values are kept."""
     monkeypatch.setenv("CRM_URL", "postgresql://user:hunter2@db/crm")
-    monkeypatch.setenv("ENGINE_URL", "postgresql://user:s3cr3t@wh/sales")
+    monkeypatch.setenv("ENGINE_URL", "postgresql://user:s3cr3t@wh/sales\n")  # the URL is
+    # used without the line end: masked as used
     p = validate_params(
         {
             "team": "t",

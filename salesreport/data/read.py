@@ -931,7 +931,9 @@ def read_sql_tables(con, url_env: str, tables: dict[str, str]) -> dict[str, RawT
     order that breaks ties such as "the later row"): give the query an ``ORDER BY`` when it
     matters. The URL never appears in an error message.
     """
-    url = os.environ.get(url_env)
+    from salesreport.backends import url_from_env
+
+    url = url_from_env(url_env)
     if not url:
         raise ReadError(
             f"the environment variable {url_env} (data.sql.url_env) is not set",
