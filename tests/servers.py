@@ -211,6 +211,32 @@ _PG_TYPES = {
 COPY_ROWS = 100_000
 
 
+@contextlib.contextmanager
+def postgres_role(
+    url: str, name: str, settings: dict[str, str] | None = None, reads: str | None = None
+):
+    """A login role ``name`` on the server of ``url`` (a superuser's URL) whose sessions start
+    with ``settings`` (``ALTER ROLE ... SET``), allowed to read every table of the schema
+    ``reads``; yields its URL (password ``pw-<name>``), and drops it at the end."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as c:
+        c.execute(f"CREATE ROLE {name} LOGIN PASSWORD 'pw-{name}'")
+        for key, value in (settings or {}).items():
+            c.execute(f"ALTER ROLE {name} SET {key} = '{value}'")
+        if reads:
+            c.execute(f"GRANT USAGE ON SCHEMA {reads} TO {name}")
+            c.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {reads} TO {name}")
+    try:
+        yield f"postgresql://{name}:pw-{name}@" + url.split("@")[1]
+    finally:
+        with psycopg.connect(url, autocommit=True) as c:
+            if reads:
+                c.execute(f"REVOKE ALL ON ALL TABLES IN SCHEMA {reads} FROM {name}")
+                c.execute(f"REVOKE ALL ON SCHEMA {reads} FROM {name}")
+            c.execute(f"DROP ROLE {name}")
+
+
 def copy_folder_to_postgres(url: str, folder: Path, schema: str) -> list[str]:
     """Every ``NAME.csv`` (or ``NAME.parquet``) of ``folder`` as a typed table ``schema.NAME``
     (types as DuckDB infers them, a column with any unreadable value stays text; numbers in

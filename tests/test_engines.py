@@ -599,17 +599,14 @@ def test_a_query_stopped_by_the_server_s_statement_timeout_says_which_limit_to_r
     """A production server's statement_timeout stopping one of the report's queries: the
     message names the engine and the timeout and says where to raise it (the advice was to
     check that the server is running)."""
-    import psycopg
-
     from salesreport.backends import open_engine
     from salesreport.data import load_tables
     from salesreport.exceptions import DataError
+    from tests.servers import postgres_role
 
-    with psycopg.connect(pg_crm, autocommit=True) as c:
-        c.execute("CREATE ROLE sr_hurried LOGIN PASSWORD 'pw-hurried'")
-        c.execute("ALTER ROLE sr_hurried SET statement_timeout = '2s'")
-    try:
-        monkeypatch.setenv(PG_ENV, "postgresql://sr_hurried:pw-hurried@" + pg_crm.split("@")[1])
+    limit = {"statement_timeout": "2s"}
+    with postgres_role(pg_crm, "sr_hurried", limit, reads=CRM_SCHEMA) as url:
+        monkeypatch.setenv(PG_ENV, url)
         engine = open_engine(EngineParams(kind="postgres", url_env=PG_ENV))
         try:
             with pytest.raises(EngineError) as err:
@@ -621,21 +618,13 @@ def test_a_query_stopped_by_the_server_s_statement_timeout_says_which_limit_to_r
             text
         )
         assert "statement_timeout" in err.value.fix and "running" not in err.value.fix
-        assert "pw-hurried" not in text
-        with psycopg.connect(pg_crm, autocommit=True) as c:
-            c.execute(f"GRANT USAGE ON SCHEMA {CRM_SCHEMA} TO sr_hurried")
-            c.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {CRM_SCHEMA} TO sr_hurried")
+        assert "pw-sr_hurried" not in text
         slow = f"SELECT o.* FROM {CRM_SCHEMA}.opportunities o, pg_sleep(5)"
         with pytest.raises(DataError) as err:  # reading data.sql: the same advice
             load_tables(_sql_team(load_params("emea"), opportunities=slow), None, REPORT_MONTH)
         text = str(err.value)
         assert "sql:opportunities" in text or "query for opportunities failed" in text, text
         assert "statement timeout" in text and "?options=-cstatement_timeout" in text, text
-    finally:
-        with psycopg.connect(pg_crm, autocommit=True) as c:
-            c.execute(f"REVOKE ALL ON ALL TABLES IN SCHEMA {CRM_SCHEMA} FROM sr_hurried")
-            c.execute(f"REVOKE ALL ON SCHEMA {CRM_SCHEMA} FROM sr_hurried")
-            c.execute("DROP ROLE sr_hurried")
 
 
 def test_postgres_server_down_is_a_clear_error(monkeypatch):
@@ -660,40 +649,40 @@ def test_a_postgres_user_who_cannot_make_temporary_tables_is_stopped_when_it_con
     import psycopg
 
     from salesreport.backends import open_engine
+    from tests.servers import postgres_role
 
     with psycopg.connect(pg_url, autocommit=True) as c:
-        c.execute("CREATE ROLE sr_reader LOGIN PASSWORD 'pw-reader-secret'")
-        c.execute("ALTER ROLE sr_reader SET default_transaction_read_only = on")
-        c.execute("CREATE ROLE sr_plain LOGIN PASSWORD 'pw-plain-secret'")
         c.execute("CREATE DATABASE sr_no_temp")
         c.execute("REVOKE TEMPORARY ON DATABASE sr_no_temp FROM PUBLIC")
         c.execute("CREATE DATABASE sr_temp")
+    read_only = {"default_transaction_read_only": "on"}
     try:
-        at = pg_url.split("@")[1].rsplit("/", 1)[0]
-        cases = [
-            (f"postgresql://sr_reader:pw-reader-secret@{at}/sr_temp", "connection is read-only"),
-            (
-                f"postgresql://sr_plain:pw-plain-secret@{at}/sr_no_temp",
-                "user sr_plain may not create temporary tables in database sr_no_temp",
-            ),
-        ]
-        for url, says in cases:
-            monkeypatch.setenv(PG_ENV, url)
-            with pytest.raises(EngineError) as err:
-                open_engine(EngineParams(kind="postgres", url_env=PG_ENV))
-            text = str(err.value)
-            assert says in text and "temporary tables of its session" in text, text
-            assert "remove engine: postgres" in text and err.value.exit_code == 3
-            assert "pw-" not in text and PG_ENV in text
-        assert "GRANT TEMPORARY ON DATABASE sr_no_temp TO sr_plain" in text
-        monkeypatch.setenv(PG_ENV, f"postgresql://sr_plain:pw-plain-secret@{at}/sr_temp")
-        open_engine(EngineParams(kind="postgres", url_env=PG_ENV)).close()
+        with (
+            postgres_role(pg_url, "sr_reader", read_only) as reader,
+            postgres_role(pg_url, "sr_plain") as plain,
+        ):
+            cases = [
+                (reader.rsplit("/", 1)[0] + "/sr_temp", "connection is read-only"),
+                (
+                    plain.rsplit("/", 1)[0] + "/sr_no_temp",
+                    "user sr_plain may not create temporary tables in database sr_no_temp",
+                ),
+            ]
+            for url, says in cases:
+                monkeypatch.setenv(PG_ENV, url)
+                with pytest.raises(EngineError) as err:
+                    open_engine(EngineParams(kind="postgres", url_env=PG_ENV))
+                text = str(err.value)
+                assert says in text and "temporary tables of its session" in text, text
+                assert "remove engine: postgres" in text and err.value.exit_code == 3
+                assert "pw-" not in text and PG_ENV in text
+            assert "GRANT TEMPORARY ON DATABASE sr_no_temp TO sr_plain" in text
+            monkeypatch.setenv(PG_ENV, plain.rsplit("/", 1)[0] + "/sr_temp")
+            open_engine(EngineParams(kind="postgres", url_env=PG_ENV)).close()
     finally:
         with psycopg.connect(pg_url, autocommit=True) as c:
             c.execute("DROP DATABASE sr_no_temp")
             c.execute("DROP DATABASE sr_temp")
-            c.execute("DROP ROLE sr_reader")
-            c.execute("DROP ROLE sr_plain")
 
 
 def test_the_settings_in_a_postgres_url_s_query_hold_for_the_engine_and_the_reader(
@@ -736,15 +725,10 @@ def test_a_server_writing_dates_day_first_and_short_floats_reads_as_one_writing_
 
     from salesreport.backends import open_engine
     from salesreport.data import load_tables
+    from tests.servers import postgres_role
 
-    with psycopg.connect(pg_crm, autocommit=True) as c:
-        c.execute("CREATE ROLE sr_dmy LOGIN PASSWORD 'pw-dmy'")
-        c.execute("ALTER ROLE sr_dmy SET DateStyle = 'SQL, DMY'")
-        c.execute("ALTER ROLE sr_dmy SET extra_float_digits = 0")
-        c.execute(f"GRANT USAGE ON SCHEMA {CRM_SCHEMA} TO sr_dmy")
-        c.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {CRM_SCHEMA} TO sr_dmy")
-    try:
-        dmy = "postgresql://sr_dmy:pw-dmy@" + pg_crm.split("@")[1]
+    european = {"DateStyle": "SQL, DMY", "extra_float_digits": "0"}
+    with postgres_role(pg_crm, "sr_dmy", european, reads=CRM_SCHEMA) as dmy:
         with psycopg.connect(dmy) as c:  # what such a session writes
             assert c.execute("SELECT DATE '2026-10-31'::text").fetchone() == ("31/10/2026",)
         params = _sql_team(load_params("emea"))
@@ -765,11 +749,6 @@ def test_a_server_writing_dates_day_first_and_short_floats_reads_as_one_writing_
             engine.close()
         assert when == dt.datetime(2026, 10, 31, 23, 30, tzinfo=dt.UTC)
         assert total == 0.1 + 0.2  # 0.30000000000000004, not 0.3
-    finally:
-        with psycopg.connect(pg_crm, autocommit=True) as c:
-            c.execute(f"REVOKE ALL ON ALL TABLES IN SCHEMA {CRM_SCHEMA} FROM sr_dmy")
-            c.execute(f"REVOKE ALL ON SCHEMA {CRM_SCHEMA} FROM sr_dmy")
-            c.execute("DROP ROLE sr_dmy")
 
 
 @pytest.mark.parametrize(
