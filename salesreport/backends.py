@@ -279,7 +279,9 @@ def _spark(spec: EngineParams, source: str) -> Engine:
     from salesreport.engine import Engine
 
     session = spark_session(spec, source)  # first: PySpark missing is said as such
-    return Engine(ibis.pyspark.connect(session), "spark")
+    engine = Engine(ibis.pyspark.connect(session), "spark")
+    engine.staging = spec.staging
+    return engine
 
 
 def spark_session(spec: EngineParams, source: str = "the team's YAML"):

@@ -209,6 +209,11 @@ class Engine:
         #: Parquet files
         self._views: list[str] = []
         self._folder: str | None = None
+        #: Spark on a cluster: ``engine.staging``, the folder every executor reads where the
+        #: tables' Parquet files are put, and this engine's own folder in it (made on first
+        #: use, removed by :meth:`close`)
+        self.staging: str | None = None
+        self._staged: str | None = None
         #: Spark: the computed frames :meth:`materialize` made, by view name (their blocks
         #: released when the view is dropped)
         self._checkpoints: dict[str, object] = {}
@@ -295,13 +300,15 @@ class Engine:
         folder (removed by :meth:`close`): the rows are scanned from the file by each query
         and never held in Java's heap. Before, they went through ``createDataFrame`` (pickled
         Python rows kept by the driver), which at 10x and 100x the sample filled an 8 GB
-        heap. A cluster's executors cannot read the driver's disk, so there the Arrow table
-        goes through the driver (``createDataFrame``)."""
+        heap. A cluster's executors cannot read the driver's disk: with ``engine.staging``
+        the file is copied into that folder, which they read (:meth:`_stage`); without it
+        the Arrow table goes through the driver (``createDataFrame``), which holds it."""
         session = self.backend._session
         ready = _spark_ready(schema.empty_table()).schema
         spark_schema = _spark_schema(ready)
         parts = (_spark_ready(pa.Table.from_batches([b], schema)) for b in batches)
-        if self._spark_reads_local_files():
+        local = self._spark_reads_local_files()
+        if local or self.staging is not None:
             import pyarrow.parquet as pq
 
             if self._folder is None:
@@ -313,6 +320,8 @@ class Engine:
             with pq.ParquetWriter(path, ready) as writer:
                 for part in parts:
                     writer.write_table(part)
+            if not local:
+                path = self._stage(path)
             frame = session.read.schema(spark_schema).parquet(path)
         else:
             table = pa.concat_tables([ready.empty_table(), *parts])
@@ -320,6 +329,60 @@ class Engine:
         frame.createOrReplaceTempView(name)
         self._views.append(name)
         return self.backend.table(name)
+
+    def _stage(self, path: str) -> str:
+        """The local Parquet file ``path`` moved into this engine's folder in
+        ``engine.staging`` (``salesreport-<random>``, made on first use) through Spark's
+        Hadoop filesystems, as a stream (neither the driver's nor Python's memory holds the
+        table); its URI there."""
+        import uuid
+        from pathlib import Path
+
+        from salesreport.backends import first_line
+        from salesreport.exceptions import EngineError
+
+        session = self.backend._session
+        hadoop = session._jvm.org.apache.hadoop.fs  # noqa: SLF001 - PySpark's gateway
+        conf = session._jsc.hadoopConfiguration()  # noqa: SLF001
+        try:
+            if self._staged is None:
+                folder = f"{self.staging.rstrip('/')}/salesreport-{uuid.uuid4().hex}"
+                root = hadoop.Path(folder)
+                root.getFileSystem(conf).mkdirs(root)
+                self._staged = folder
+            dest = hadoop.Path(f"{self._staged}/{Path(path).name}")
+            local = hadoop.Path(Path(path).as_uri())
+            dest.getFileSystem(conf).copyFromLocalFile(True, True, local, dest)  # move
+        except Exception as exc:  # no connector, refused, a folder that cannot be made
+            raise EngineError(
+                f"engine spark: cannot put the tables in engine.staging {self.staging}: "
+                f"{first_line(exc)}",
+                fix="Check engine.staging in the team's YAML: a folder every executor reads "
+                "and the report's user may write (its filesystem's connector and settings in "
+                "engine.options, credentials from Spark's environment); without staging the "
+                "tables go through the driver.",
+            ) from None
+        return str(dest)
+
+    def _unstage(self) -> None:
+        """Remove this engine's folder in ``engine.staging`` (a warning when it cannot be)."""
+        if self._staged is None:
+            return
+        folder, self._staged = self._staged, None
+        session = self.backend._session
+        try:
+            path = session._jvm.org.apache.hadoop.fs.Path(folder)  # noqa: SLF001
+            path.getFileSystem(session._jsc.hadoopConfiguration()).delete(path, True)  # noqa: SLF001
+        except Exception as exc:  # noqa: BLE001 - the report is made; say what is left
+            import warnings
+
+            from salesreport.backends import first_line
+
+            warnings.warn(
+                f"engine spark: could not remove {folder} (the run's tables in "
+                f"engine.staging): {first_line(exc)}; remove it by hand",
+                stacklevel=2,
+            )
 
     def _spark_reads_local_files(self) -> bool:
         """Whether the Spark session's executors run on this machine (a local master)."""
@@ -564,6 +627,7 @@ class Engine:
             if self._folder is not None:
                 shutil.rmtree(self._folder, ignore_errors=True)
                 self._folder = None
+            self._unstage()
 
     @contextlib.contextmanager
     def _query(self):
@@ -575,12 +639,15 @@ class Engine:
             if self.name == "duckdb":
                 yield
                 return
+            from salesreport.exceptions import EngineError
+
             try:
                 yield
+            except EngineError:  # already says what to do
+                raise
             except Exception as exc:
                 from salesreport.backends import first_line, server_fix
                 from salesreport.data.read import mask_secret
-                from salesreport.exceptions import EngineError
 
                 text = first_line(exc)
                 if self.name != "spark":

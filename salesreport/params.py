@@ -13,6 +13,7 @@ import re
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 from pydantic import (
@@ -76,6 +77,13 @@ class EngineParams(_Strict):
     options: dict[str, str | int | float | bool] = Field(
         default_factory=dict, description="spark: settings such as spark.driver.memory"
     )
+    staging: str | None = Field(
+        None,
+        description="spark with a cluster: a folder every executor reads (hdfs://..., "
+        "s3a://..., or file:///... on storage every node mounts) where the run puts the "
+        "checked tables as Parquet files, removed when the run ends; without it a cluster's "
+        "tables go through the driver, which must hold them in memory",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -86,8 +94,22 @@ class EngineParams(_Strict):
     def _needs(self) -> EngineParams:
         if self.kind not in ("postgres", "ibis") and self.url_env:
             raise ValueError(f"url_env is for engines postgres and ibis, not {self.kind}")
-        if self.kind != "spark" and (self.master or self.options):
-            raise ValueError(f"master and options are for engine spark, not {self.kind}")
+        if self.kind != "spark" and (self.master or self.options or self.staging):
+            raise ValueError(f"master, options and staging are for engine spark, not {self.kind}")
+        if self.staging is not None:
+            if not is_uri(self.staging):
+                raise ValueError(
+                    f"staging {self.staging!r} is not a URI: name the folder with its scheme "
+                    "(hdfs://namenode/tmp/salesreport, s3a://bucket/tmp, or file:///mnt/shared/tmp "
+                    "for a folder every node of the cluster mounts)"
+                )
+            shown = uri_credentials(self.staging)
+            if shown is not None:
+                raise ValueError(
+                    f"staging {shown}: the URI holds credentials. Give them through Spark's "
+                    "environment (for s3a: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or an "
+                    "instance role), never in YAML"
+                )
         secret = [k for k in self.options if SECRET_KEYS.search(str(k))]
         if secret:
             raise ValueError(
@@ -541,6 +563,27 @@ def list_teams() -> list[str]:
     return sorted(
         p.stem for p in folder.glob("*.yaml") if p.stem != "defaults" and TEAM_RE.match(p.stem)
     )
+
+
+#: ``scheme://...``: a scheme of two letters or more (``C:\\data`` is a Windows folder)
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+://")
+
+
+def is_uri(path: str | Path | None) -> bool:
+    """Whether ``path`` names a folder by URI (``hdfs://nn/exports/emea``), not a local path."""
+    return path is not None and bool(_URI.match(str(path)))
+
+
+def uri_credentials(uri: str) -> str | None:
+    """``uri`` with its credentials masked when it holds some (``s3a://KEY:SECRET@bucket/...``,
+    a signed URL's ``?sig=...``), else ``None``. ``abfss://container@account/...`` names a
+    container, not a user: no credentials."""
+    parts = urlsplit(uri)
+    if parts.password is None and not parts.query:
+        return None
+    host = parts.netloc.rpartition("@")[2]
+    netloc = f"***@{host}" if parts.password is not None else parts.netloc
+    return urlunsplit(parts._replace(netloc=netloc, query="***" if parts.query else ""))
 
 
 SECRET_KEYS = re.compile(r"(password|secret|token|key|url|dsn|credential)", re.I)

@@ -18,9 +18,9 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from salesreport.exceptions import EngineError
+from salesreport.exceptions import EngineError, ParameterError
 from salesreport.outputs import CSV_FILES  # noqa: E402
-from salesreport.params import EngineParams, load_params
+from salesreport.params import EngineParams, load_params, validate_params
 from tests.conftest import REPORT_MONTH, page_words
 from tests.servers import postgres_server, spark_session
 
@@ -283,23 +283,28 @@ def test_a_spark_cluster_computes_kpis_cohorts_and_revenue_as_duckdb(
     loaded_emea, sample_dir, tmp_path
 ):
     """``engine.master`` naming a cluster: a standalone master and worker (on the loopback
-    address), whose executors run in processes of their own, so the tables reach them
-    through the driver (not from the driver's files). The five KPIs, the revenue series and
-    the cohorts equal DuckDB's. Run in a process of its own: PySpark keeps one session per
-    process, the other tests' local one here."""
+    address), whose executors run in processes of their own and cannot read the driver's
+    files. With ``engine.staging`` (here a ``file://`` folder, which this machine's worker
+    reads) the tables reach them as Parquet files there, removed at the end; without it,
+    through the driver. Both ways the five KPIs, the revenue series and the cohorts equal
+    DuckDB's. Run in a process of its own: PySpark keeps one session per process, the other
+    tests' local one here."""
     import subprocess
     import sys
 
     from salesreport.kpis.compiler import engine_for
+    from salesreport.tables import TABLE_NAMES
     from tests.servers import spark_cluster
 
     month = REPORT_MONTH
     params = load_params("emea")
     want = _some_frames(engine_for(loaded_emea[month].tables, month, params), params, month)
+    staging = tmp_path / "staging"
     with spark_cluster() as url:
         code = "import sys; from tests.test_engines import _cluster_child; _cluster_child(*sys.argv[1:])"
         proc = subprocess.run(
-            [sys.executable, "-c", code, url, str(sample_dir), month, str(tmp_path)],
+            [sys.executable, "-c", code, url, str(sample_dir), month, str(tmp_path),
+             staging.as_uri()],
             cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True,
             timeout=900, check=False,
         )  # fmt: skip
@@ -307,9 +312,13 @@ def test_a_spark_cluster_computes_kpis_cohorts_and_revenue_as_duckdb(
     seen = json.loads((tmp_path / "session.json").read_text())
     assert seen["master"] == url and seen["executors"] >= 1
     assert seen["reads_local_files"] is False
-    got = {name: pd.read_pickle(tmp_path / f"{name}.pkl") for name in want}
-    assert set(got["kpis"]["metric"]) == set(SPARK_METRICS)
-    assert_same_frames(got, want, "spark cluster")
+    given = [name for name in TABLE_NAMES if loaded_emea[month].tables.has(name)]
+    assert {f"view-{name}.parquet" for name in given} <= set(seen["staged"]), seen["staged"]
+    assert not list(staging.iterdir())  # removed when the engine closed
+    for way in ("staging", "driver"):
+        got = {name: pd.read_pickle(tmp_path / f"{way}-{name}.pkl") for name in want}
+        assert set(got["kpis"]["metric"]) == set(SPARK_METRICS)
+        assert_same_frames(got, want, f"spark cluster ({way})")
 
 
 def test_tables_named_in_sparks_catalog_are_read_as_the_files(loaded_emea, sample_dir):
@@ -353,26 +362,35 @@ def test_tables_named_in_sparks_catalog_are_read_as_the_files(loaded_emea, sampl
         assert says in msg and "data.sql.tables.opportunities" in msg, msg
 
 
-def _cluster_child(url: str, sample: str, month: str, out: str) -> None:
+def _cluster_child(url: str, sample: str, month: str, out: str, staging: str) -> None:
     """The cluster test's process: the EMEA sample's frames computed on the cluster at
-    ``url``, saved in ``out`` with what the session was (``session.json``)."""
+    ``url`` with the tables put in ``staging`` (``staging-*.pkl``), then given through the
+    driver (``driver-*.pkl``), saved in ``out`` with what the session was
+    (``session.json``: the files staged)."""
+    from urllib.parse import urlsplit
+
     from salesreport.data import load_tables
     from salesreport.kpis.compiler import engine_for
 
     params = load_params("emea")
     tables = load_tables(params, Path(sample), month).tables
     loopback = {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
-    spark = engine_for(tables, month, _with_engine(params, kind="spark", master=url,
-                                                     options=loopback))  # fmt: skip
-    sc = spark.backend._session.sparkContext
-    frames = _some_frames(spark, params, month)
-    for name, frame in frames.items():
-        frame.to_pickle(Path(out) / f"{name}.pkl")
-    executors = sc._jsc.sc().getExecutorMemoryStatus().size() - 1  # less the driver
-    seen = {"master": sc.master, "executors": executors,
-            "reads_local_files": spark._spark_reads_local_files()}  # fmt: skip
+    seen = {}
+    for way, folder in [("staging", staging), ("driver", None)]:
+        spark = engine_for(tables, month, _with_engine(params, kind="spark", master=url,
+                                                         options=loopback, staging=folder))  # fmt: skip
+        frames = _some_frames(spark, params, month)
+        for name, frame in frames.items():
+            frame.to_pickle(Path(out) / f"{way}-{name}.pkl")
+        if folder is not None:
+            staged = Path(urlsplit(spark._staged).path)
+            seen["staged"] = sorted(p.name for p in staged.iterdir())
+        sc = spark.backend._session.sparkContext
+        executors = sc._jsc.sc().getExecutorMemoryStatus().size() - 1  # less the driver
+        seen |= {"master": sc.master, "executors": executors,
+                 "reads_local_files": spark._spark_reads_local_files()}  # fmt: skip
+        spark.close()
     (Path(out) / "session.json").write_text(json.dumps(seen))
-    spark.close()
 
 
 # ----------------------------------------------------------------------- errors and secrets
@@ -440,6 +458,58 @@ def test_a_cluster_s_tables_go_through_the_driver_value_for_value(monkeypatch):
         assert engine._folder is None  # no file written
     finally:
         engine.close()
+
+
+def test_a_cluster_s_tables_go_through_engine_staging_value_for_value(monkeypatch, tmp_path):
+    """With ``engine.staging`` a cluster's tables are Parquet files moved into the engine's
+    own folder there (not through the driver's memory): the awkward values read back as
+    they went in, the executors scan the staged file, no copy is left on the driver's disk,
+    and closing the engine removes its folder in staging (run here on a local session told
+    that it is a cluster's, staging on ``file://``)."""
+    from salesreport.engine import Engine
+
+    session = spark_session().backend._session
+    import ibis
+
+    monkeypatch.setattr(Engine, "_spark_reads_local_files", lambda self: False)
+    staging = tmp_path / "staging"
+    engine = Engine(ibis.pyspark.connect(session), "spark")
+    engine.staging = staging.as_uri()
+    try:
+        table = pa.Table.from_pandas(AWKWARD, schema=AWKWARD_SCHEMA, preserve_index=False)
+        _reads_back_value_for_value(engine, table)
+        (folder,) = staging.iterdir()
+        assert folder.name.startswith("salesreport-")
+        assert (folder / "view-awkward.parquet").is_file()
+        scanned = session.table("awkward").inputFiles()
+        assert scanned == [(folder / "view-awkward.parquet").as_uri()], scanned
+        assert not list(Path(engine._folder).glob("*.parquet"))  # moved, not copied
+    finally:
+        engine.close()
+    assert staging.is_dir() and not list(staging.iterdir())
+
+
+def test_a_staging_folder_spark_cannot_write_names_the_setting(monkeypatch):
+    """A staging folder on a filesystem Spark has no connector for (this machine's Spark has
+    none for S3) stops with a message naming ``engine.staging`` and what to check."""
+    from salesreport.engine import Engine
+    from salesreport.exceptions import EngineError
+
+    session = spark_session().backend._session
+    import ibis
+
+    monkeypatch.setattr(Engine, "_spark_reads_local_files", lambda self: False)
+    engine = Engine(ibis.pyspark.connect(session), "spark")
+    engine.staging = "s3a://no-such-bucket/tmp"
+    try:
+        table = pa.Table.from_pandas(AWKWARD, schema=AWKWARD_SCHEMA, preserve_index=False)
+        with pytest.raises(EngineError) as err:
+            engine._temporary("awkward", table)
+    finally:
+        engine.close()
+    msg = str(err.value)
+    assert "engine.staging s3a://no-such-bucket/tmp" in msg and "S3AFileSystem" in msg, msg
+    assert "a folder every executor reads" in err.value.fix
 
 
 def test_a_local_spark_session_reads_tables_from_the_engine_s_parquet_files():
@@ -804,6 +874,16 @@ def test_engine_params_in_yaml():
         )
     with pytest.raises(ValueError, match="for engine spark"):
         EngineParams.model_validate({"kind": "duckdb", "master": "spark://h:7077"})
+    with pytest.raises(ValueError, match="for engine spark"):
+        EngineParams.model_validate({"kind": "postgres", "url_env": "X", "staging": "hdfs://n/t"})
+    staging = {"kind": "spark", "master": "spark://h:7077", "staging": "hdfs://nn:8020/tmp/sr"}
+    assert EngineParams.model_validate(staging).staging == "hdfs://nn:8020/tmp/sr"
+    with pytest.raises(ValueError, match=r"not a URI.*file:///mnt/shared/tmp"):
+        EngineParams.model_validate({**staging, "staging": "/mnt/shared/tmp"})
+    for secret in ["s3a://AKIA:s3cr3t@bucket/tmp", "https://acct.blob/tmp?sig=s3cr3t"]:
+        with pytest.raises(ParameterError, match="engine: staging .*holds credentials") as err:
+            validate_params({"team": "t", "engine": {**staging, "staging": secret}})
+        assert "s3cr3t" not in str(err.value)
 
 
 @pytest.mark.parametrize("dialect", ["bigquery", "snowflake", "trino"])
@@ -1007,7 +1087,7 @@ def test_a_report_read_and_computed_in_postgres_equals_duckdb_and_never_shows_th
     assert password not in r.stdout + r.stderr
     run = json.loads(next(f for f in files if f.name == "run.json").read_text())
     assert run["parameters"]["engine"] == {
-        "kind": "postgres", "url_env": PG_ENV, "master": None, "options": {}
+        "kind": "postgres", "url_env": PG_ENV, "master": None, "options": {}, "staging": None
     }  # fmt: skip
     duck = built[0] / "reports" / "emea" / REPORT_MONTH
     here = out / "emea" / REPORT_MONTH

@@ -17,24 +17,15 @@ are computed").
 from __future__ import annotations
 
 import contextlib
-import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 from salesreport.data.read import ReadError, size_text, table_suffix
 from salesreport.data.validate import problem, problem_line
 from salesreport.exceptions import DataError, ParameterError
-
-#: ``scheme://...``: a scheme of two letters or more (``C:\\data`` is a Windows folder)
-_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+://")
-
-
-def is_uri(path: str | Path | None) -> bool:
-    """Whether ``path`` names a folder by URI (``hdfs://nn/exports/emea``), not a local path."""
-    return path is not None and bool(_URI.match(str(path)))
+from salesreport.params import is_uri, uri_credentials
 
 
 def remote_folder(params, data_dir) -> str | None:
@@ -115,13 +106,9 @@ def fetched(
     if uri is None:
         yield data_dir, {}
         return
-    parts = urlsplit(uri)
-    # s3a://KEY:SECRET@bucket/..., a signed URL's ?sig=...: never in YAML or the reports
-    # (abfss://container@account/... names a container, not a user: kept)
-    if parts.password is not None or parts.query:
-        host = parts.netloc.rpartition("@")[2]
-        netloc = f"***@{host}" if parts.password is not None else parts.netloc
-        shown = urlunsplit(parts._replace(netloc=netloc, query="***" if parts.query else ""))
+    # credentials are never in YAML or the reports
+    shown = uri_credentials(uri)
+    if shown is not None:
         raise ParameterError(
             f"{shown}: the folder's URI holds credentials. Give them through Spark's "
             "environment (for s3a: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or an instance "
