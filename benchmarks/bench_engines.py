@@ -20,7 +20,9 @@ as a user runs them), wall and CPU seconds.
     .venv/bin/python benchmarks/bench_engines.py [--scale 1] [--engines duckdb,postgres,spark]
         [--teams emea,na,apac] [--months 2026-10,2026-09] [--no-all-teams] [--repeat 3]
         [--upload-only]
-        (engines: duckdb, postgres, postgres-sql, spark)
+        (engines: duckdb, postgres, postgres-sql, spark, spark-staging, spark-driver: the
+        last two on a standalone cluster started here; PySpark keeps one session a process,
+        so run each Spark engine in a process of its own, e.g. --engines duckdb,spark-staging)
 """
 
 from __future__ import annotations
@@ -118,6 +120,8 @@ def _engines_on(
             if name == "spark":  # the whole report's plans need more than the default 3g
                 spec["master"] = "local[2]"
                 spec["options"] = {"spark.driver.memory": "8g"}
+            if name.startswith("spark-"):  # a standalone cluster on this machine
+                spec = _cluster_spec(stack, name, data)
             p = params.model_copy(update={"engine": EngineParams(**spec)})
             if name == "postgres-sql":
                 t0 = time.perf_counter()
@@ -137,6 +141,8 @@ def _engines_on(
             if upload_only:
                 engine.close()
                 print(f"{name:<12} {read_s:7.1f} {t1 - t0:9.1f} {t2 - t1:9.1f} {'-':>10}")
+                if name.startswith("spark"):
+                    print(f"  ({_driver_peak()})")
                 continue
             ctx = build_context(p, cut, month, engine=engine)
             t3 = time.perf_counter()
@@ -156,6 +162,41 @@ def _engines_on(
                 diff += f"; DIFFER: {str(exc)[:200]}"
         print(f"{name:<12} {read_s:7.1f} {t1 - t0:9.1f} {t2 - t1:9.1f} {t3 - t2:10.1f} "
               f"{len(kpis):9,} {diff:>23}", flush=True)  # fmt: skip
+        if name.startswith("spark"):
+            print(f"  ({_driver_peak()})")
+
+
+def _cluster_spec(stack: contextlib.ExitStack, name: str, data: Path) -> dict:
+    """``spark-staging`` / ``spark-driver``: a standalone master and worker on the loopback
+    address (4g for executors), the tables given through ``engine.staging`` (a ``file://``
+    folder) or through the driver; the driver's heap 8g for both."""
+    from tests.servers import spark_cluster
+
+    url = stack.enter_context(spark_cluster(cores=2, memory="4g"))
+    options = {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1",
+               "spark.driver.memory": "8g", "spark.executor.memory": "4g"}  # fmt: skip
+    spec = {"kind": "spark", "master": url, "options": options}
+    if name == "spark-staging":
+        staging = data.parent / f"{data.name}-staging"
+        staging.mkdir(exist_ok=True)
+        spec["staging"] = staging.as_uri()
+    return spec
+
+
+def _driver_peak() -> str:
+    """The Spark driver's (PySpark's Java gateway's) peak resident memory so far."""
+    from pyspark import SparkContext
+
+    gateway = SparkContext._gateway
+    proc = getattr(gateway, "proc", None)
+    if proc is None:
+        return "driver's peak memory unknown"
+    for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return (
+                f"the driver's peak resident memory so far: {int(line.split()[1]) / 2**20:.2f} GB"
+            )
+    return "driver's peak memory unknown"
 
 
 def all_teams(repeat: int = 1) -> None:
