@@ -26,6 +26,7 @@ A server that cannot be reached (a Spark master too), a wrong URL or a missing d
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -79,6 +80,56 @@ def check_engine(spec: EngineParams | None, source: str = "the team's YAML") -> 
         open_engine(spec, source).close()
     elif spec is not None and spec.kind == "spark":
         check_spark_master(spec.master, source)
+        if spec.staging is not None and not (spec.master or "local").startswith("local"):
+            # the session the numbers need, started now (PySpark keeps it for the process)
+            # so that a staging folder Spark cannot write stops the run before the data is read
+            session = spark_session(spec, source)
+            remove_staging_folder(session, staging_folder(session, spec.staging))
+
+
+@contextlib.contextmanager
+def staging_step(staging: str):
+    """A failing Hadoop filesystem call on ``engine.staging`` as an :class:`EngineError`
+    naming the setting and what to check."""
+    try:
+        yield
+    except Exception as exc:  # no connector, refused, a folder that cannot be made
+        raise EngineError(
+            f"engine spark: cannot put the tables in engine.staging {staging}: {first_line(exc)}",
+            fix="Check engine.staging in the team's YAML: a folder every executor reads "
+            "and the report's user may write (its filesystem's connector and settings in "
+            "engine.options, credentials from Spark's environment); without staging the "
+            "tables go through the driver.",
+        ) from None
+
+
+def staging_folder(session, staging: str) -> str:
+    """A new folder of the run's own in ``staging`` (``salesreport-<random>``), made through
+    ``session``'s Hadoop filesystems; its URI."""
+    import uuid
+
+    folder = f"{staging.rstrip('/')}/salesreport-{uuid.uuid4().hex}"
+    with staging_step(staging):
+        path = session._jvm.org.apache.hadoop.fs.Path(folder)  # noqa: SLF001 - PySpark's gateway
+        if not path.getFileSystem(session._jsc.hadoopConfiguration()).mkdirs(path):  # noqa: SLF001
+            raise OSError(f"{folder} could not be made")
+    return folder
+
+
+def remove_staging_folder(session, folder: str) -> None:
+    """Remove ``folder`` (:func:`staging_folder`) and what it holds; a warning when it
+    cannot be (the report is made: say what is left)."""
+    try:
+        path = session._jvm.org.apache.hadoop.fs.Path(folder)  # noqa: SLF001
+        path.getFileSystem(session._jsc.hadoopConfiguration()).delete(path, True)  # noqa: SLF001
+    except Exception as exc:  # noqa: BLE001
+        import warnings
+
+        warnings.warn(
+            f"engine spark: could not remove {folder} (the run's tables in engine.staging): "
+            f"{first_line(exc)}; remove it by hand",
+            stacklevel=2,
+        )
 
 
 def spark_masters(master: str | None) -> list[tuple[str, int]]:

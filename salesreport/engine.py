@@ -332,57 +332,32 @@ class Engine:
 
     def _stage(self, path: str) -> str:
         """The local Parquet file ``path`` moved into this engine's folder in
-        ``engine.staging`` (``salesreport-<random>``, made on first use) through Spark's
-        Hadoop filesystems, as a stream (neither the driver's nor Python's memory holds the
-        table); its URI there."""
-        import uuid
+        ``engine.staging`` (made on first use, :func:`~salesreport.backends.staging_folder`)
+        through Spark's Hadoop filesystems, as a stream (neither the driver's nor Python's
+        memory holds the table); its URI there."""
         from pathlib import Path
 
-        from salesreport.backends import first_line
-        from salesreport.exceptions import EngineError
+        from salesreport.backends import staging_folder, staging_step
 
         session = self.backend._session
-        hadoop = session._jvm.org.apache.hadoop.fs  # noqa: SLF001 - PySpark's gateway
-        conf = session._jsc.hadoopConfiguration()  # noqa: SLF001
-        try:
-            if self._staged is None:
-                folder = f"{self.staging.rstrip('/')}/salesreport-{uuid.uuid4().hex}"
-                root = hadoop.Path(folder)
-                root.getFileSystem(conf).mkdirs(root)
-                self._staged = folder
+        if self._staged is None:
+            self._staged = staging_folder(session, self.staging)
+        with staging_step(self.staging):
+            hadoop = session._jvm.org.apache.hadoop.fs  # noqa: SLF001 - PySpark's gateway
             dest = hadoop.Path(f"{self._staged}/{Path(path).name}")
             local = hadoop.Path(Path(path).as_uri())
-            dest.getFileSystem(conf).copyFromLocalFile(True, True, local, dest)  # move
-        except Exception as exc:  # no connector, refused, a folder that cannot be made
-            raise EngineError(
-                f"engine spark: cannot put the tables in engine.staging {self.staging}: "
-                f"{first_line(exc)}",
-                fix="Check engine.staging in the team's YAML: a folder every executor reads "
-                "and the report's user may write (its filesystem's connector and settings in "
-                "engine.options, credentials from Spark's environment); without staging the "
-                "tables go through the driver.",
-            ) from None
+            dest.getFileSystem(session._jsc.hadoopConfiguration()).copyFromLocalFile(  # noqa: SLF001
+                True, True, local, dest
+            )  # moved: the local copy goes
         return str(dest)
 
     def _unstage(self) -> None:
-        """Remove this engine's folder in ``engine.staging`` (a warning when it cannot be)."""
-        if self._staged is None:
-            return
-        folder, self._staged = self._staged, None
-        session = self.backend._session
-        try:
-            path = session._jvm.org.apache.hadoop.fs.Path(folder)  # noqa: SLF001
-            path.getFileSystem(session._jsc.hadoopConfiguration()).delete(path, True)  # noqa: SLF001
-        except Exception as exc:  # noqa: BLE001 - the report is made; say what is left
-            import warnings
+        """Remove this engine's folder in ``engine.staging``."""
+        from salesreport.backends import remove_staging_folder
 
-            from salesreport.backends import first_line
-
-            warnings.warn(
-                f"engine spark: could not remove {folder} (the run's tables in "
-                f"engine.staging): {first_line(exc)}; remove it by hand",
-                stacklevel=2,
-            )
+        if self._staged is not None:
+            folder, self._staged = self._staged, None
+            remove_staging_folder(self.backend._session, folder)
 
     def _spark_reads_local_files(self) -> bool:
         """Whether the Spark session's executors run on this machine (a local master)."""

@@ -512,6 +512,30 @@ def test_a_staging_folder_spark_cannot_write_names_the_setting(monkeypatch):
     assert "a folder every executor reads" in err.value.fix
 
 
+def test_a_staging_folder_is_tried_before_the_data_is_read(monkeypatch, tmp_path):
+    """``check_engine`` (run before the data is read) makes and removes a folder in a
+    cluster's ``engine.staging``: one Spark cannot write stops the run there, not after a
+    long load; a good one is left as it was (the cluster here is the tests' local session,
+    its master's port not probed)."""
+    from salesreport import backends
+
+    session = spark_session().backend._session
+    monkeypatch.setattr(backends, "spark_session", lambda spec, source="": session)
+    monkeypatch.setattr(backends, "check_spark_master", lambda master, source="": None)
+    spec = {"kind": "spark", "master": "spark://cluster:7077"}
+    with pytest.raises(EngineError, match="engine.staging s3a://no-such-bucket/tmp"):
+        backends.check_engine(EngineParams(**spec, staging="s3a://no-such-bucket/tmp"))
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    backends.check_engine(EngineParams(**spec, staging=staging.as_uri()))
+    assert not list(staging.iterdir())
+    blocked = tmp_path / "a-file"  # a file where the folder's parent should be
+    blocked.write_text("")
+    with pytest.raises(EngineError, match="engine.staging .*a-file/x") as err:
+        backends.check_engine(EngineParams(**spec, staging=f"{blocked.as_uri()}/x"))
+    assert "a folder every executor reads" in err.value.fix
+
+
 def test_a_local_spark_session_reads_tables_from_the_engine_s_parquet_files():
     """On a local Spark session a table is a view on a Parquet file in the engine's own
     folder (the rows are not held in Java's heap): the awkward values read back as they went
