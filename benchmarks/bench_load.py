@@ -20,7 +20,9 @@ in a fresh child process:
   ``data.sql`` without ``url_env``), each a query over the folder's Parquet file
   (``--fmt parquet``), as a data lake holds them; the session is started before the clock
   (its start-up shown apart); ``cpu s`` and ``peak MB`` are this process's, without Spark's
-  Java process.
+  Java process;
+* ``spark-staging``: the same with ``engine.staging`` (a local folder): each result written
+  by Spark as Parquet files and copied, instead of coming through the driver as Arrow.
 
 Seconds are wall time of the step alone, ``cpu s`` its CPU time (user + system, less sensitive
 to the shared machine's load); ``peak MB`` the child's maximum resident set (``VmHWM``), so it
@@ -48,11 +50,12 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-STEPS = ("load", "tables", "floor", "sql", "spark")
+STEPS = ("load", "tables", "floor", "sql", "spark", "spark-staging")
 SQL_ENV = "SALESREPORT_BENCH_SQL_URL"
 SQL_SCHEMA = "crm"
 COUNTED = ("opportunities", "activities", "orders", "leads")
@@ -162,7 +165,7 @@ def run_step(step: str, folder: Path, team: str, month: str, database: bool = Fa
         params = params.model_copy(update={"data": params.data.model_copy(update={"sql": sql})})
         folder = None
     started = 0.0
-    if step == "spark":  # every table of the folder as a query Spark runs on its Parquet file
+    if step.startswith("spark"):  # every table of the folder as a query Spark runs on its file
         from salesreport.backends import spark_session
         from salesreport.params import TeamParams
 
@@ -171,6 +174,9 @@ def run_step(step: str, folder: Path, team: str, month: str, database: bool = Fa
             raise SystemExit("the spark step reads Parquet files: give --fmt parquet")
         data = params.model_dump(exclude_unset=True)
         data["engine"] = {"kind": "spark", "master": "local[2]"}
+        if step == "spark-staging":  # the results written as files, not through the driver
+            staging = Path(tempfile.mkdtemp(prefix="sr-bench-staging-"))
+            data["engine"]["staging"] = staging.as_uri()
         data["data"] = {"sql": {"tables": {p.stem: f"select * from parquet.`{p}`" for p in files}}}
         params = TeamParams.model_validate(data)
         t = time.perf_counter()

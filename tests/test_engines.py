@@ -321,15 +321,18 @@ def test_a_spark_cluster_computes_kpis_cohorts_and_revenue_as_duckdb(
         assert_same_frames(got, want, f"spark cluster ({way})")
 
 
-def test_tables_named_in_sparks_catalog_are_read_as_the_files(loaded_emea, sample_dir):
+def test_tables_named_in_sparks_catalog_are_read_as_the_files(loaded_emea, sample_dir, tmp_path):
     """``engine: spark`` and ``data.sql.tables`` without url_env: the tables come from the
     session's catalog (views of the sample's files typed as Spark would hold them: dates,
     doubles, instants), by name (``global_temp.crm_orders``) or by query, and load as the
     files do; a name the catalog lacks, or a query without rows, stops the load naming the
-    table and the setting."""
+    table and the setting. With ``engine.staging`` the executors write each result there as
+    Parquet files, copied to the report's machine: the same tables, the same fingerprints
+    (the rows' text, in order) as through the driver, and nothing left in staging."""
     import duckdb
 
     from salesreport.data import load_tables
+    from salesreport.data.read import shared_reads
     from salesreport.exceptions import DataError
     from salesreport.params import TeamParams
 
@@ -340,13 +343,24 @@ def test_tables_named_in_sparks_catalog_are_read_as_the_files(loaded_emea, sampl
     tables = {p.stem: f"global_temp.crm_{p.stem}" for p in sample_dir.glob("*.csv")}
     tables["orders"] = "SELECT * FROM global_temp.crm_orders WHERE amount IS NOT NULL"
 
-    def team(**specs):
+    def team(staging=None, **specs):
         data = load_params("emea").model_dump(exclude_unset=True)
         data["data"] = {"sql": {"tables": tables | specs}}
-        data["engine"] = {"kind": "spark", "master": "local[2]"}
+        data["engine"] = {"kind": "spark", "master": "local[2]", "staging": staging}
         return TeamParams.model_validate(data)
 
     got = load_tables(team(), None, REPORT_MONTH)
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    staged = load_tables(team(staging.as_uri()), None, REPORT_MONTH)
+    with shared_reads():  # --all-teams: the rows kept for every team (as Arrow)
+        shared = load_tables(team(staging.as_uri()), None, REPORT_MONTH)
+    assert not list(staging.iterdir())
+    assert len(got.fingerprints) >= 10
+    for name in got.fingerprints:
+        for other in (staged, shared):
+            assert other.fingerprints[name] == got.fingerprints[name], name
+            pd.testing.assert_frame_equal(getattr(other.tables, name), getattr(got.tables, name))
     for name, want in loaded_emea[REPORT_MONTH].tables.items():
         pd.testing.assert_frame_equal(
             getattr(got.tables, name).reset_index(drop=True), want.reset_index(drop=True), obj=name

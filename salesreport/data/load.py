@@ -300,7 +300,9 @@ def read_source(
                 from salesreport.backends import spark_session
 
                 source = "spark"
-                raws = read_spark_tables(con, spark_session(params.engine), sql.tables)
+                raws = read_spark_tables(
+                    con, spark_session(params.engine), sql.tables, params.engine.staging
+                )
             else:
                 source = f"${sql.url_env}"
                 raws = read_sql_tables(con, sql.url_env, sql.tables)

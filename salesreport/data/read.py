@@ -999,18 +999,21 @@ def spark_query(spec: str) -> str:
     return spec
 
 
-def read_spark_tables(con, session, tables: dict[str, str]) -> dict[str, RawTable]:
+def read_spark_tables(
+    con, session, tables: dict[str, str], staging: str | None = None
+) -> dict[str, RawTable]:
     """Read each ``table -> name or query`` from the Spark session ``session`` (its catalog:
     Hive or Unity tables, views, ``parquet.`s3a://...``` paths) into the engine connection
     ``con``, where the contract's checks run, as :func:`read_sql_tables` does for a database.
 
-    Each result comes to this process as one Arrow table (Spark's ``toArrow``: the driver
-    holds it; ``spark.driver.maxResultSize`` bounds it, 1 GB by default) and is put into a
-    table of the embedded engine; its columns keep the types Spark gives (a ``TIMESTAMP`` is an
-    instant, a ``TIMESTAMP_NTZ`` a local time; decimals are numbers). Rows keep the order the
-    query returns: give it an ``ORDER BY`` when ties matter."""
-    from salesreport.backends import first_line
-
+    Without ``staging`` each result comes to this process as one Arrow table (Spark's
+    ``toArrow``: the driver holds it; ``spark.driver.maxResultSize`` bounds it, 1 GB by
+    default). With ``staging`` (``engine.staging``, a folder the cluster writes) the
+    executors write it there as Parquet files, which are copied to this machine and read by
+    the embedded engine a batch at a time, then removed (:func:`_spark_staged`): neither the
+    driver nor this process holds a whole table. Its columns keep the types Spark gives (a
+    ``TIMESTAMP`` is an instant, a ``TIMESTAMP_NTZ`` a local time; decimals are numbers).
+    Rows keep the order the query returns: give it an ``ORDER BY`` when ties matter."""
     _known_tables(tables)
     key = f"spark:{session.sparkContext.master}"
     out = {}
@@ -1018,36 +1021,121 @@ def read_spark_tables(con, session, tables: dict[str, str]) -> dict[str, RawTabl
         if _SHARED is not None and (key, table, spec) in _SHARED:
             read = _SHARED[key, table, spec]
         else:
-            try:
-                data = session.sql(spark_query(spec)).toArrow()
-            except Exception as exc:  # noqa: BLE001 - Spark's analysis and runtime errors
-                said = first_line(exc)
-                fix = (
-                    "The table comes to the report's machine for its checks: raise "
-                    "spark.driver.maxResultSize (and spark.driver.memory) in engine.options, "
-                    "or select fewer rows or columns in the query."
-                    if "maxResultSize" in said
-                    else f"Fix data.sql.tables.{table} in the team's YAML (a table or view the "
-                    "Spark session's catalog has, or a query Spark runs)."
-                )
-                raise ReadError(f"Spark's query for {table} failed: {said}", fix) from None
-            names = list(data.column_names)
-            if not names or data.num_rows == 0:
+            with _spark_failure(table):
+                if staging is None:
+                    data = session.sql(spark_query(spec)).toArrow()
+                else:  # --all-teams keeps the rows as Arrow until the end, as for a database
+                    data = _spark_staged(session, spec, staging, con if _SHARED is None else None)
+            if isinstance(data, str):
+                names = [r[0] for r in con.execute(f"DESCRIBE {ident(data)}").fetchall()]
+                rows = con.execute(f"SELECT count(*) FROM {ident(data)}").fetchone()[0]
+            else:
+                names, rows = list(data.column_names), data.num_rows
+            if not names or rows == 0:
                 raise _no_rows_from(table)
             header = header_names(names)
-            data = data.rename_columns([f"c{i}" for i in range(len(names))])
-            con.register("_sr_spark_types", data)
-            try:
-                types = [r[1] for r in con.execute("DESCRIBE _sr_spark_types").fetchall()]
-            finally:
-                con.unregister("_sr_spark_types")
+            columns = [f"c{i}" for i in range(len(names))]
+            if isinstance(data, str):
+                for a, b in zip(names, columns, strict=True):
+                    con.execute(f"ALTER TABLE {ident(data)} RENAME {ident(a)} TO {ident(b)}")
+                types = [r[1] for r in con.execute(f"DESCRIBE {ident(data)}").fetchall()]
+                # the last query on con until its batches are read
+                batches = con.execute(f"SELECT * FROM {ident(data)}").fetch_record_batch(FETCH_ROWS)
+            else:
+                data = data.rename_columns(columns)
+                batches = data.to_batches()
+                con.register("_sr_spark_types", data)
+                try:
+                    types = [r[1] for r in con.execute("DESCRIBE _sr_spark_types").fetchall()]
+                finally:
+                    con.unregister("_sr_spark_types")
+            digest = _CsvDigest()
+            for batch in batches:
+                digest.add(pa.Table.from_batches([batch]).rename_columns(header))
             kinds = [kind_of(t) for t in types]
-            digest = _CsvDigest().add(data.rename_columns(header)).hexdigest()
-            read = (header, data, kinds, repeated_headers(names), digest)
+            read = (header, data, kinds, repeated_headers(names), digest.hexdigest())
             if _SHARED is not None:
                 _SHARED[key, table, spec] = read
         out[table] = _register_read(con, table, *read)
     return out
+
+
+@contextlib.contextmanager
+def _spark_failure(table: str):
+    """Spark's analysis and runtime errors on ``table``'s query as a :class:`ReadError`
+    saying what to fix (a staging folder's own errors pass as they are)."""
+    from salesreport.exceptions import EngineError
+
+    try:
+        yield
+    except (ReadError, EngineError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - Spark's analysis and runtime errors
+        said = first_line(exc)
+        fix = (
+            "The table comes to the report's machine for its checks: raise "
+            "spark.driver.maxResultSize (and spark.driver.memory) in engine.options, set "
+            "engine.staging (the table then comes as files, not through the driver), or "
+            "select fewer rows or columns in the query."
+            if "maxResultSize" in said
+            else f"Fix data.sql.tables.{table} in the team's YAML (a table or view the "
+            "Spark session's catalog has, or a query Spark runs)."
+        )
+        raise ReadError(f"Spark's query for {table} failed: {said}", fix) from None
+
+
+def _spark_staged(session, spec: str, staging: str, con):
+    """The result of ``spec`` (:func:`spark_query`) written by Spark's executors as Parquet
+    files into a folder of its own in ``staging``, copied to this machine in the files'
+    order (the query's) and removed from staging: into a new table of ``con`` (its name),
+    or, without ``con``, as one Arrow table. Instants are written as such
+    (``TIMESTAMP_MICROS``, adjusted to UTC), local times as local times."""
+    import shutil
+    import tempfile
+
+    import pyarrow.parquet as pq
+
+    from salesreport.backends import remove_staging_folder, staging_folder, staging_step
+
+    folder = staging_folder(session, staging)
+    local = Path(tempfile.mkdtemp(prefix="salesreport-staged-"))
+    conf = session.conf
+    before = conf.get("spark.sql.parquet.outputTimestampType", None)
+    try:
+        conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+        try:
+            session.sql(spark_query(spec)).write.parquet(f"{folder}/rows")
+        finally:
+            if before is None:
+                conf.unset("spark.sql.parquet.outputTimestampType")
+            else:
+                conf.set("spark.sql.parquet.outputTimestampType", before)
+        with staging_step(staging):
+            hadoop = session._jvm.org.apache.hadoop.fs  # noqa: SLF001 - PySpark's gateway
+            root = hadoop.Path(f"{folder}/rows")
+            fs = root.getFileSystem(session._jsc.hadoopConfiguration())  # noqa: SLF001
+            parts = sorted(
+                (st.getPath() for st in fs.listStatus(root)),
+                key=lambda p: p.getName(),
+            )
+            files = []
+            for part in parts:
+                name = part.getName()
+                if not name.endswith(".parquet") or name.startswith(("_", ".")):
+                    continue
+                files.append(local / name)
+                fs.copyToLocalFile(False, part, hadoop.Path(files[-1].as_uri()), True)
+        if not files:
+            return pa.table({})
+        if con is None:
+            return pa.concat_tables(pq.read_table(f) for f in files)
+        target = f"_sr_sql_staged_{next(_names)}"
+        listed = ", ".join(sql_text(str(f)) for f in files)
+        con.execute(f"CREATE TABLE {ident(target)} AS SELECT * FROM read_parquet([{listed}])")
+        return target
+    finally:
+        shutil.rmtree(local, ignore_errors=True)
+        remove_staging_folder(session, folder)
 
 
 def _register_read(con, table: str, names, data, kinds, repeats, digest: str) -> RawTable:
