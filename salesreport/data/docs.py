@@ -93,6 +93,11 @@ data:
   into the session; the checks themselves do not yet run in the server.
 - **`engine: spark`** with `data.path` or `data.sql`: the same tables, checked as above, in
   a Spark session (local unless the YAML names a master URL), every query run by Spark.
+  A local session reads the checked tables from Parquet files in a temporary folder; a
+  cluster's executors, which cannot read the report's machine, from `engine.staging` when
+  it is set (a folder they all read, `hdfs://...`, `s3a://...` or `file:///...` on shared
+  storage: each table's file is moved into a folder of the run's own there, removed when
+  the run ends), else through the driver, which then holds every table.
   `data.path` (or `--data`) may be any folder the cluster reads, given by URI
   (`hdfs://namenode/exports/emea`, `s3a://bucket/emea`, `abfss://...`, `gs://...`): the
   report's machine reads it through Spark's own filesystems, with the settings the cluster
@@ -109,7 +114,9 @@ data:
   `catalog.crm.opportunities`; a Hive metastore or another catalog is set up with
   `engine.options`) or any query Spark runs (``select * from parquet.`s3a://...` ``). Each result
   comes to the report's machine as Arrow columns (the driver holds it: raise
-  `spark.driver.maxResultSize`, 1 GB by default, for large tables) and is checked as above,
+  `spark.driver.maxResultSize`, 1 GB by default, for large tables) or, with
+  `engine.staging`, as Parquet files the executors write there (copied in the query's order,
+  read a batch at a time, then removed: the driver never holds the table), and is checked as above,
   with the types Spark gives (`DATE`, numbers and decimals, a `TIMESTAMP` as an instant
   moved to the team's zone, a `TIMESTAMP_NTZ` as a local time); the checked tables then go
   back to the session, where every query runs. A name the catalog lacks, or a query that
