@@ -95,11 +95,11 @@ def staging_step(staging: str):
         yield
     except Exception as exc:  # no connector, refused, a folder that cannot be made
         raise EngineError(
-            f"engine spark: cannot put the tables in engine.staging {staging}: {first_line(exc)}",
+            f"engine spark: cannot use engine.staging {staging}: {first_line(exc)}",
             fix="Check engine.staging in the team's YAML: a folder every executor reads "
             "and the report's user may write (its filesystem's connector and settings in "
-            "engine.options, credentials from Spark's environment); without staging the "
-            "tables go through the driver.",
+            "engine.options, credentials from Spark's environment), or remove it: the "
+            "tables then go through the driver.",
         ) from None
 
 

@@ -1102,9 +1102,11 @@ def _spark_staged(session, spec: str, staging: str, con):
     conf = session.conf
     before = conf.get("spark.sql.parquet.outputTimestampType", None)
     try:
+        rows = session.sql(spark_query(spec))  # a wrong table or query is said as such
         conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         try:
-            session.sql(spark_query(spec)).write.parquet(f"{folder}/rows")
+            with staging_step(staging):
+                rows.write.parquet(f"{folder}/rows")
         finally:
             if before is None:
                 conf.unset("spark.sql.parquet.outputTimestampType")
