@@ -375,6 +375,15 @@ def test_tables_named_in_sparks_catalog_are_read_as_the_files(loaded_emea, sampl
             load_tables(team(opportunities=spec), None, REPORT_MONTH)
         msg = str(err.value)
         assert says in msg and "data.sql.tables.opportunities" in msg, msg
+    # a name given to two columns: the same problem whichever way the rows come
+    twice = "SELECT amount, * FROM global_temp.crm_opportunities"
+    said = []
+    for way in (None, staging.as_uri()):
+        with pytest.raises(DataError) as err:
+            load_tables(team(way, opportunities=twice), None, REPORT_MONTH)
+        said.append(str(err.value))
+    assert "amount" in said[0] and "more than one column" in said[0], said[0]
+    assert said[1] == said[0]
 
 
 def _cluster_child(url: str, sample: str, month: str, out: str, staging: str) -> None:

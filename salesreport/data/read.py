@@ -1024,25 +1024,23 @@ def read_spark_tables(
             with _spark_failure(table):
                 if staging is None:
                     data = session.sql(spark_query(spec)).toArrow()
+                    names = list(data.column_names)
+                    data = data.rename_columns([f"c{i}" for i in range(len(names))])
                 else:  # --all-teams keeps the rows as Arrow until the end, as for a database
-                    data = _spark_staged(session, spec, staging, con if _SHARED is None else None)
+                    into = con if _SHARED is None else None
+                    names, data = _spark_staged(session, spec, staging, into)
             if isinstance(data, str):
-                names = [r[0] for r in con.execute(f"DESCRIBE {ident(data)}").fetchall()]
                 rows = con.execute(f"SELECT count(*) FROM {ident(data)}").fetchone()[0]
             else:
-                names, rows = list(data.column_names), data.num_rows
+                rows = data.num_rows
             if not names or rows == 0:
                 raise _no_rows_from(table)
             header = header_names(names)
-            columns = [f"c{i}" for i in range(len(names))]
             if isinstance(data, str):
-                for a, b in zip(names, columns, strict=True):
-                    con.execute(f"ALTER TABLE {ident(data)} RENAME {ident(a)} TO {ident(b)}")
                 types = [r[1] for r in con.execute(f"DESCRIBE {ident(data)}").fetchall()]
                 # the last query on con until its batches are read
                 batches = con.execute(f"SELECT * FROM {ident(data)}").fetch_record_batch(FETCH_ROWS)
             else:
-                data = data.rename_columns(columns)
                 batches = data.to_batches()
                 con.register("_sr_spark_types", data)
                 try:
@@ -1084,12 +1082,14 @@ def _spark_failure(table: str):
         raise ReadError(f"Spark's query for {table} failed: {said}", fix) from None
 
 
-def _spark_staged(session, spec: str, staging: str, con):
-    """The result of ``spec`` (:func:`spark_query`) written by Spark's executors as Parquet
-    files into a folder of its own in ``staging``, copied to this machine in the files'
-    order (the query's) and removed from staging: into a new table of ``con`` (its name),
-    or, without ``con``, as one Arrow table. Instants are written as such
-    (``TIMESTAMP_MICROS``, adjusted to UTC), local times as local times."""
+def _spark_staged(session, spec: str, staging: str, con) -> tuple[list[str], pa.Table | str]:
+    """``(the result's column names, its rows)``: the result of ``spec`` (:func:`spark_query`)
+    written by Spark's executors as Parquet files into a folder of its own in ``staging``,
+    its columns named ``c0, c1, ...`` (so that a name given twice is found by the contract's
+    checks, as through the driver), copied to this machine in the files' order (the
+    query's) and removed from staging: into a new table of ``con`` (its name), or, without
+    ``con``, as one Arrow table. Instants are written as such (``TIMESTAMP_MICROS``,
+    adjusted to UTC), local times as local times."""
     import shutil
     import tempfile
 
@@ -1103,6 +1103,8 @@ def _spark_staged(session, spec: str, staging: str, con):
     before = conf.get("spark.sql.parquet.outputTimestampType", None)
     try:
         rows = session.sql(spark_query(spec))  # a wrong table or query is said as such
+        names = list(rows.columns)
+        rows = rows.toDF(*(f"c{i}" for i in range(len(names))))
         conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         try:
             with staging_step(staging):
@@ -1128,13 +1130,13 @@ def _spark_staged(session, spec: str, staging: str, con):
                 files.append(local / name)
                 fs.copyToLocalFile(False, part, hadoop.Path(files[-1].as_uri()), True)
         if not files:
-            return pa.table({})
+            return names, pa.table({})
         if con is None:
-            return pa.concat_tables(pq.read_table(f) for f in files)
+            return names, pa.concat_tables(pq.read_table(f) for f in files)
         target = f"_sr_sql_staged_{next(_names)}"
         listed = ", ".join(sql_text(str(f)) for f in files)
         con.execute(f"CREATE TABLE {ident(target)} AS SELECT * FROM read_parquet([{listed}])")
-        return target
+        return names, target
     finally:
         shutil.rmtree(local, ignore_errors=True)
         remove_staging_folder(session, folder)
