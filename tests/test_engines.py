@@ -287,8 +287,8 @@ def test_a_spark_cluster_computes_kpis_cohorts_and_revenue_as_duckdb(
     files. With ``engine.staging`` (here a ``file://`` folder, which this machine's worker
     reads) the tables reach them as Parquet files there, removed at the end: the five KPIs,
     the revenue series and the cohorts equal DuckDB's; without it, through the driver: the
-    revenue series equals DuckDB's. Run in a process of its own: PySpark keeps one session per process, the other
-    tests' local one here."""
+    revenue series equals DuckDB's. Run in a process of its own: PySpark keeps one session
+    per process, the other tests' local one here."""
     import subprocess
     import sys
 
