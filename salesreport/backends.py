@@ -80,11 +80,26 @@ def check_engine(spec: EngineParams | None, source: str = "the team's YAML") -> 
         open_engine(spec, source).close()
     elif spec is not None and spec.kind == "spark":
         check_spark_master(spec.master, source)
-        if spec.staging is not None and not (spec.master or "local").startswith("local"):
+        if spec.staging is not None and not is_local_master(spec.master):
             # the session the numbers need, started now (PySpark keeps it for the process)
             # so that a staging folder Spark cannot write stops the run before the data is read
             session = spark_session(spec, source)
             remove_staging_folder(session, staging_folder(session, spec.staging))
+
+
+def is_local_master(master: str | None) -> bool:
+    """Whether a Spark master runs every process on this machine (``local``, ``local[N]``,
+    ``local-cluster[...]``; the default), so that the executors read this machine's files."""
+    return (master or "local").startswith("local")
+
+
+def hadoop_file(session, uri: str | Path):
+    """``(filesystem, path)`` of ``uri`` (a local path as its ``file://`` URI) through
+    ``session``'s Hadoop filesystems, with the session's settings: PySpark's gateway to
+    Hadoop's FileSystem API, which every filesystem the cluster reads goes through."""
+    name = uri.as_uri() if isinstance(uri, Path) else uri
+    path = session._jvm.org.apache.hadoop.fs.Path(name)  # noqa: SLF001 - PySpark's gateway
+    return path.getFileSystem(session._jsc.hadoopConfiguration()), path  # noqa: SLF001
 
 
 @contextlib.contextmanager
@@ -110,8 +125,8 @@ def staging_folder(session, staging: str) -> str:
 
     folder = f"{staging.rstrip('/')}/salesreport-{uuid.uuid4().hex}"
     with staging_step(staging):
-        path = session._jvm.org.apache.hadoop.fs.Path(folder)  # noqa: SLF001 - PySpark's gateway
-        if not path.getFileSystem(session._jsc.hadoopConfiguration()).mkdirs(path):  # noqa: SLF001
+        fs, path = hadoop_file(session, folder)
+        if not fs.mkdirs(path):
             raise OSError(f"{folder} could not be made")
     return folder
 
@@ -120,8 +135,8 @@ def remove_staging_folder(session, folder: str) -> None:
     """Remove ``folder`` (:func:`staging_folder`) and what it holds; a warning when it
     cannot be (the report is made: say what is left)."""
     try:
-        path = session._jvm.org.apache.hadoop.fs.Path(folder)  # noqa: SLF001
-        path.getFileSystem(session._jsc.hadoopConfiguration()).delete(path, True)  # noqa: SLF001
+        fs, path = hadoop_file(session, folder)
+        fs.delete(path, True)
     except Exception as exc:  # noqa: BLE001
         import warnings
 
@@ -348,7 +363,7 @@ def spark_session(spec: EngineParams, source: str = "the team's YAML"):
         ) from None
     master = spec.master or "local[*]"
     settings = dict(SPARK_DEFAULTS)
-    if master.startswith("local"):
+    if is_local_master(master):
         settings.update(SPARK_LOCAL)
         # the address Spark looks up before reading its settings: without it, a host name
         # that resolves to the loopback makes it warn and pick the first network interface

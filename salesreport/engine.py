@@ -337,18 +337,14 @@ class Engine:
         memory holds the table); its URI there."""
         from pathlib import Path
 
-        from salesreport.backends import staging_folder, staging_step
+        from salesreport.backends import hadoop_file, staging_folder, staging_step
 
         session = self.backend._session
         if self._staged is None:
             self._staged = staging_folder(session, self.staging)
         with staging_step(self.staging):
-            hadoop = session._jvm.org.apache.hadoop.fs  # noqa: SLF001 - PySpark's gateway
-            dest = hadoop.Path(f"{self._staged}/{Path(path).name}")
-            local = hadoop.Path(Path(path).as_uri())
-            dest.getFileSystem(session._jsc.hadoopConfiguration()).copyFromLocalFile(  # noqa: SLF001
-                True, True, local, dest
-            )  # moved: the local copy goes
+            fs, dest = hadoop_file(session, f"{self._staged}/{Path(path).name}")
+            fs.copyFromLocalFile(True, True, hadoop_file(session, Path(path))[1], dest)  # moved
         return str(dest)
 
     def _unstage(self) -> None:
@@ -361,7 +357,9 @@ class Engine:
 
     def _spark_reads_local_files(self) -> bool:
         """Whether the Spark session's executors run on this machine (a local master)."""
-        return self.backend._session.sparkContext.master.startswith("local")
+        from salesreport.backends import is_local_master
+
+        return is_local_master(self.backend._session.sparkContext.master)
 
     def _copy_to_postgres(
         self, name: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch]

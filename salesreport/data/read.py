@@ -1095,7 +1095,12 @@ def _spark_staged(session, spec: str, staging: str, con) -> tuple[list[str], pa.
 
     import pyarrow.parquet as pq
 
-    from salesreport.backends import remove_staging_folder, staging_folder, staging_step
+    from salesreport.backends import (
+        hadoop_file,
+        remove_staging_folder,
+        staging_folder,
+        staging_step,
+    )
 
     folder = staging_folder(session, staging)
     local = Path(tempfile.mkdtemp(prefix="salesreport-staged-"))
@@ -1115,9 +1120,7 @@ def _spark_staged(session, spec: str, staging: str, con) -> tuple[list[str], pa.
             else:
                 conf.set("spark.sql.parquet.outputTimestampType", before)
         with staging_step(staging):
-            hadoop = session._jvm.org.apache.hadoop.fs  # noqa: SLF001 - PySpark's gateway
-            root = hadoop.Path(f"{folder}/rows")
-            fs = root.getFileSystem(session._jsc.hadoopConfiguration())  # noqa: SLF001
+            fs, root = hadoop_file(session, f"{folder}/rows")
             parts = sorted(
                 (st.getPath() for st in fs.listStatus(root)),
                 key=lambda p: p.getName(),
@@ -1128,7 +1131,7 @@ def _spark_staged(session, spec: str, staging: str, con) -> tuple[list[str], pa.
                 if not name.endswith(".parquet") or name.startswith(("_", ".")):
                     continue
                 files.append(local / name)
-                fs.copyToLocalFile(False, part, hadoop.Path(files[-1].as_uri()), True)
+                fs.copyToLocalFile(False, part, hadoop_file(session, files[-1])[1], True)
         if not files:
             return names, pa.table({})
         if con is None:

@@ -46,13 +46,10 @@ def fetch_folder(
     files of the same name (listed as ignored by the load, never read). Raises
     :class:`ReadError` naming the URI when the folder cannot be read. ``say`` is told each
     file as its copy starts (a large folder on object storage takes a while)."""
-    from salesreport.backends import first_line
+    from salesreport.backends import first_line, hadoop_file
 
-    jvm = session._jvm  # noqa: SLF001 - PySpark's gateway to Hadoop's FileSystem API
-    hadoop = jvm.org.apache.hadoop.fs
     try:
-        root = hadoop.Path(uri)
-        fs = root.getFileSystem(session._jsc.hadoopConfiguration())  # noqa: SLF001
+        fs, root = hadoop_file(session, uri)
         if not fs.exists(root) or not fs.getFileStatus(root).isDirectory():
             raise ReadError(
                 "is not a folder Spark can read",
@@ -82,7 +79,7 @@ def fetch_folder(
         if say is not None:
             say(f"copying {name} ({size_text(status.getLen())}) from {uri}")
         try:
-            fs.copyToLocalFile(False, status.getPath(), hadoop.Path(local.as_uri()), True)
+            fs.copyToLocalFile(False, status.getPath(), hadoop_file(session, local)[1], True)
         except Exception as exc:  # noqa: BLE001 - a file that cannot be read (permissions)
             raise ReadError(
                 f"cannot be copied through Spark: {first_line(exc)}",
