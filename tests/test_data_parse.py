@@ -280,21 +280,22 @@ def test_zoned_timestamps_agree_with_pandas():
     assert got[13] == T("2026-03-29 03:30") and got[17] == T("2026-10-25 02:30")
 
 
-@pytest.mark.parametrize(
-    "tz, value, local",
-    [  # by hand, from each zone's rules: the table of offsets covers 1990-2039, ICU the rest
-        ("Europe/Berlin", "1975-07-01T12:00:00Z", "1975-07-01 13:00"),  # no summer time then
-        ("Europe/Berlin", "1985-07-01T12:00:00Z", "1985-07-01 14:00"),  # CEST since 1980
-        ("Europe/Berlin", "1989-12-31T23:30:00Z", "1990-01-01 00:30"),  # just before the table
-        ("Europe/Berlin", "1990-01-01T00:30:00Z", "1990-01-01 01:30"),  # its first instants
-        ("Europe/Berlin", "2039-12-31T23:30:00Z", "2040-01-01 00:30"),  # its last instants
-        ("Europe/Berlin", "2040-01-01T00:30:00Z", "2040-01-01 01:30"),  # just after it
-        ("Europe/Berlin", "2050-07-01T12:00:00Z", "2050-07-01 14:00"),  # CEST goes on
-        ("America/New_York", "2045-07-04T16:00:00Z", "2045-07-04 12:00"),  # EDT, -4 h
-        ("America/New_York", "1970-01-01T05:00:00Z", "1970-01-01 00:00"),  # EST, -5 h
-        ("Asia/Kolkata", "1960-05-01T00:00:00Z", "1960-05-01 05:30"),
-    ],
-)
+#: by hand, from each zone's rules: the table of offsets covers 1990-2039, the engine the rest
+ZONE_CASES = [
+    ("Europe/Berlin", "1975-07-01T12:00:00Z", "1975-07-01 13:00"),  # no summer time then
+    ("Europe/Berlin", "1985-07-01T12:00:00Z", "1985-07-01 14:00"),  # CEST since 1980
+    ("Europe/Berlin", "1989-12-31T23:30:00Z", "1990-01-01 00:30"),  # just before the table
+    ("Europe/Berlin", "1990-01-01T00:30:00Z", "1990-01-01 01:30"),  # its first instants
+    ("Europe/Berlin", "2039-12-31T23:30:00Z", "2040-01-01 00:30"),  # its last instants
+    ("Europe/Berlin", "2040-01-01T00:30:00Z", "2040-01-01 01:30"),  # just after it
+    ("Europe/Berlin", "2050-07-01T12:00:00Z", "2050-07-01 14:00"),  # CEST goes on
+    ("America/New_York", "2045-07-04T16:00:00Z", "2045-07-04 12:00"),  # EDT, -4 h
+    ("America/New_York", "1970-01-01T05:00:00Z", "1970-01-01 00:00"),  # EST, -5 h
+    ("Asia/Kolkata", "1960-05-01T00:00:00Z", "1960-05-01 05:30"),
+]
+
+
+@pytest.mark.parametrize("tz, value, local", ZONE_CASES)
 def test_zone_offsets_inside_and_outside_the_offset_table(tz, value, local):
     got, bad = parse_datetimes(pd.Series([value], dtype=object), tz, date_only=False)
     assert not bad.any()
@@ -304,21 +305,23 @@ def test_zone_offsets_inside_and_outside_the_offset_table(tz, value, local):
 def test_fast_and_general_date_paths_agree():
     """The common shapes (``YYYY-MM-DD``, ``...T14:22:05``, ``...Z``, ``...+02:00``) take a
     fast path; the general ISO parser (every other shape) gives the same for them."""
-    from salesreport.data.parse import _connection, zone_sql
+    from salesreport.data import parse as P
+    from salesreport.data.dialect import DUCKDB as D
 
     values = [
         "2026-10-31", "2024-02-29", "2026-02-29", "2026-10-31T14:22:05", "2026-10-31 00:00:00",
         "2026-10-31T23:59:59Z", "2026-10-31T23:30:00+02:00", "2026-10-31T01:30:00-05:30",
         "2026-10-31T24:00:00", "2026-10-31T14:60:00", "2026-10-31T14:22:05+02:60", "1677-09-22",
     ]  # fmt: skip
-    con = _connection()
-    zone = zone_sql("u", "Asia/Kolkata")
+    con = P._connection()
+    zone = P.zone_sql("u", "Asia/Kolkata")
+    z = D.group("g", P.ISO_GROUPS, "z")
     fast, general = zip(
         *con.execute(
-            f"SELECT coalesce(sr_fast_local(t), (SELECT {zone} FROM (SELECT sr_fast_utc(t) AS u))), "
-            "CASE WHEN g.z = '' THEN sr_iso_local(g) "
-            f"ELSE (SELECT {zone} FROM (SELECT sr_iso_utc(g, sr_iso_local(g)) AS u)) END "
-            "FROM (SELECT t, sr_iso_parts(t) AS g FROM unnest(?) AS v(t))",
+            f"SELECT coalesce({P._fast_local('t')}, (SELECT {zone} FROM (SELECT {P._fast_utc('t')} AS u))), "
+            f"CASE WHEN {z} = '' THEN {P._iso_local(D, 'g')} "
+            f"ELSE (SELECT {zone} FROM (SELECT {P._iso_utc(D, 'g', P._iso_local(D, 'g'))} AS u)) END "
+            f"FROM (SELECT t, {D.groups('t', P.ISO_RE, P.ISO_GROUPS)} AS g FROM unnest(?) AS v(t))",
             [values],
         ).fetchall(),
         strict=True,

@@ -1,8 +1,10 @@
 """Parse raw columns into the contract's types, as queries on the engine.
 
-Every rule is written once, as a DuckDB macro (:data:`MACROS`, installed on the engine's
-connection by :func:`install`), and each column's SQL is built from them by
-:func:`parse_column`. A parser gives the parsed value and whether the value was *invalid*:
+Every rule is written once, as a function of a SQL dialect (:mod:`salesreport.data.dialect`:
+DuckDB's, PostgreSQL's or Spark's, with the same results on each, ``tests/test_parse_engines.py``),
+and each column's SQL (a :class:`Parsed`: staged projections) is built from them by the
+parsers :func:`number`, :func:`datetime`, ...; a raw column (:class:`Raw`) carries its
+engine's dialect. A parser gives the parsed value and whether the value was *invalid*:
 given (not blank) but unreadable. Blank values (empty or only spaces) are missing and never
 invalid.
 
@@ -59,13 +61,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from salesreport.data.dialect import DUCKDB, Dialect, days_in_month
+
 #: the characters Python's ``str.strip()`` removes (``str.isspace``)
 SPACES = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
-#: the same as an RE2 character class
-SPACE_CLASS = (
-    r"[\t\n\x0b\x0c\r\x1c-\x1f \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}"
-    r"\x{202f}\x{205f}\x{3000}]"
-)
+#: the same as a regular expression's class (the characters themselves, which the three
+#: engines' regular expressions read alike)
+SPACE_CLASS = f"[{SPACES}]"
 NUMBER_RE = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 THOUSANDS_RE = r"[+-]?\d{1,3}(?:[,' ]\d{3})+(?:\.\d*)?"
 CURRENCY_RE = rf"^[$€£¥]{SPACE_CLASS}*|{SPACE_CLASS}*[$€£¥]$"
@@ -99,7 +101,6 @@ ISO_GROUPS = (
     "fb",
     "z",
 )
-#: what a pandas ``datetime64[ns]`` holds, to the microsecond
 #: text values that mean "no value" (lower case; compared case-insensitively after stripping):
 #: spreadsheet and database markers. ``NA`` is not one: it is a region (North America) or a
 #: country code (Namibia) in sales data
@@ -114,142 +115,258 @@ SLASH_DATE_RE = (
     rf"^(\d{{1,2}})[/.-](\d{{1,2}})[/.-](\d{{4}})"
     rf"(?:(?:{SPACE_CLASS}+|T|,{SPACE_CLASS}*)(\d{{1,2}}):(\d{{2}})(?::(\d{{2}}))?{SPACE_CLASS}*([AaPp][Mm])?)?$"
 )
+SLASH_GROUPS = ("a", "b", "y", "h", "mi", "s", "ap")
+#: what a pandas ``datetime64[ns]`` holds, to the microsecond
 FIRST_TIME = "1677-09-21 00:12:43.145225"
 LAST_TIME = "2262-04-11 23:47:16.854775"
 EXCEL_EPOCH = "1899-12-30"
+EXCEL_EPOCH_SQL = f"TIMESTAMP '{EXCEL_EPOCH}'"
 #: Unix seconds and milliseconds are read up to the last instant a pandas timestamp holds
 UNIX_S_MAX = 9223372036.854775807
 UNIX_MS_MAX = 9223372036854.775807
+DAY_US = 86_400_000_000
 
 
 def sql_text(value: str) -> str:
-    """A SQL string literal."""
-    return "'" + str(value).replace("'", "''") + "'"
+    """A SQL string literal (DuckDB's; :meth:`Dialect.lit` for another engine's)."""
+    return DUCKDB.lit(value)
 
 
 def ident(name: str) -> str:
-    """A quoted SQL identifier."""
-    return '"' + str(name).replace('"', '""') + '"'
+    """A quoted SQL identifier (DuckDB's; :meth:`Dialect.ident` for another engine's)."""
+    return DUCKDB.ident(name)
 
 
-_SP = SPACE_CLASS
-#: Every rule once, as macros. A macro is inlined where it is called, so an argument used
-#: twice is computed twice: the builders below pass columns (computed once, in an earlier
-#: projection, see :class:`Parsed`), and a fallback is a ``CASE`` branch, evaluated only for
-#: the rows that reach it (``coalesce`` evaluates every argument on every row).
-MACROS = f"""
-CREATE OR REPLACE TEMP MACRO sr_strip(s) AS CASE
-    WHEN regexp_matches(s, '^{_SP}|{_SP}$') THEN NULLIF(trim(s, {sql_text(SPACES)}), '')
-    ELSE NULLIF(s, '') END;
-CREATE OR REPLACE TEMP MACRO sr_unmark(s) AS
-    if(list_contains({sorted(MISSING_MARKERS)!r}, lower(s)), NULL, s);
-CREATE OR REPLACE TEMP MACRO sr_slash_parts(t) AS
-    regexp_extract(t, {sql_text(SLASH_DATE_RE)}, ['a', 'b', 'y', 'h', 'mi', 's', 'ap']);
-CREATE OR REPLACE TEMP MACRO sr_hour24(h, ap) AS CASE
-    WHEN ap = '' THEN CAST(h AS INTEGER)
-    WHEN CAST(h AS INTEGER) NOT BETWEEN 1 AND 12 THEN 99
-    WHEN upper(ap) = 'PM' THEN CAST(h AS INTEGER) % 12 + 12
-    ELSE CAST(h AS INTEGER) % 12 END;
-CREATE OR REPLACE TEMP MACRO sr_slash_build(g, day_first) AS
-    g.y || '-' || lpad(CASE WHEN day_first THEN g.b ELSE g.a END, 2, '0') || '-'
-    || lpad(CASE WHEN day_first THEN g.a ELSE g.b END, 2, '0')
-    || CASE WHEN g.h = '' THEN '' ELSE ' ' || lpad(CAST(sr_hour24(g.h, g.ap) AS VARCHAR), 2, '0')
-       || ':' || g.mi || ':' || CASE WHEN g.s = '' THEN '00' ELSE g.s END END;
-CREATE OR REPLACE TEMP MACRO sr_slash_iso(t, day_first) AS CASE
-    WHEN regexp_full_match(t, {sql_text(SLASH_DATE_RE)}) THEN sr_slash_build(sr_slash_parts(t), day_first)
-    ELSE t END;
-CREATE OR REPLACE TEMP MACRO sr_comma_decimal(t) AS CASE
-    WHEN regexp_full_match(t, '[^,]*,?[^,]*') THEN replace(replace(t, '.', ''), ',', '.') ELSE t END;
-CREATE OR REPLACE TEMP MACRO sr_plain_number(t) AS
-    CASE WHEN regexp_full_match(t, {sql_text(NUMBER_RE)}) THEN TRY_CAST(t AS DOUBLE) END;
-CREATE OR REPLACE TEMP MACRO sr_unsymbol(t) AS regexp_replace(t, {sql_text(CURRENCY_RE)}, '', 'g');
-CREATE OR REPLACE TEMP MACRO sr_unseparate(u) AS
-    CASE WHEN regexp_full_match(u, {sql_text(THOUSANDS_RE)})
-         THEN regexp_replace(u, '[,'' ]', '', 'g') ELSE u END;
-CREATE OR REPLACE TEMP MACRO sr_clean_number(t) AS
-    sr_plain_number(sr_unseparate(trim(rtrim(sr_unsymbol(t), '%'), {sql_text(SPACES)})))
-    / CASE WHEN suffix(sr_unsymbol(t), '%') THEN 100.0 ELSE 1.0 END;
-CREATE OR REPLACE TEMP MACRO sr_finite(v) AS CASE WHEN isfinite(v) THEN v + 0.0 END;
-CREATE OR REPLACE TEMP MACRO sr_in_range(ts) AS
-    CASE WHEN ts BETWEEN TIMESTAMP '{FIRST_TIME}' AND TIMESTAMP '{LAST_TIME}' THEN ts END;
-CREATE OR REPLACE TEMP MACRO sr_serial(x) AS
-    CASE WHEN x > 0 AND x < 100000
-        THEN TIMESTAMP '{EXCEL_EPOCH}' + to_seconds(CAST(round_even(x * 86400, 0) AS BIGINT)) END;
-CREATE OR REPLACE TEMP MACRO sr_unix(x) AS CASE
-    WHEN x >= 1e9 AND x < {UNIX_S_MAX} THEN make_timestamp(CAST(round(x * 1e6) AS BIGINT))
-    WHEN x >= 1e11 AND x < {UNIX_MS_MAX} THEN make_timestamp(CAST(round(x * 1e3) AS BIGINT))
-    END;
-CREATE OR REPLACE TEMP MACRO sr_fast_local(t) AS CASE
-    WHEN t LIKE '____-__-__' THEN CAST(TRY_CAST(t AS DATE) AS TIMESTAMP)
-    WHEN length(t) = 19 AND (t LIKE '____-__-__T__:__:__' OR t LIKE '____-__-__ __:__:__')
-         AND substr(t, 12, 2) < '24' AND substr(t, 18, 2) < '60'
-        THEN TRY_CAST(t AS TIMESTAMP)
-    END;
-CREATE OR REPLACE TEMP MACRO sr_fast_utc(t) AS CASE
-    WHEN NOT (t LIKE '____-__-__T__:__:___%' OR t LIKE '____-__-__ __:__:___%')
-      OR substr(t, 12, 2) >= '24' OR substr(t, 18, 2) >= '60' THEN NULL
-    WHEN (length(t) = 20 AND substr(t, 20, 1) = 'Z')
-      OR (length(t) = 25 AND substr(t, 20, 1) IN ('+', '-') AND substr(t, 23, 1) = ':'
-          AND substr(t, 24, 2) < '60')
-        THEN make_timestamp(epoch_us(TRY_CAST(t AS TIMESTAMPTZ)))
-    END;
-CREATE OR REPLACE TEMP MACRO sr_is_serial(t) AS
-    regexp_full_match(t, {sql_text(NUMBER_RE)}) AND NOT regexp_full_match(t, '\\d{{8}}');
-CREATE OR REPLACE TEMP MACRO sr_iso_parts(t) AS
-    regexp_extract(t, {sql_text(ISO_RE)}, {list(ISO_GROUPS)!r});
-CREATE OR REPLACE TEMP MACRO sr_iso_local(g) AS CASE
-    WHEN g.y = '' OR (g.s2 <> '' AND g.s1 <> g.s2) THEN NULL
-    WHEN TRY_CAST(concat(g.h, g.hb) AS INTEGER) > 23 OR TRY_CAST(concat(g.mi, g.mib) AS INTEGER) > 59
-      OR TRY_CAST(concat(g.s, g.sb) AS INTEGER) > 59 THEN NULL
-    ELSE TRY(make_timestamp(
-        CAST(g.y AS BIGINT),
-        CAST(COALESCE(NULLIF(concat(g.m, g.mb), ''), '1') AS BIGINT),
-        CAST(COALESCE(NULLIF(concat(g.d, g.db), ''), '1') AS BIGINT),
-        CAST(COALESCE(NULLIF(concat(g.h, g.hb), ''), '0') AS BIGINT),
-        CAST(COALESCE(NULLIF(concat(g.mi, g.mib), ''), '0') AS BIGINT),
-        CAST(COALESCE(NULLIF(concat(g.s, g.sb), ''), '0') AS DOUBLE)
-          + COALESCE(TRY_CAST('0.' || left(concat(g.f, g.fb), 6) AS DOUBLE), 0)))
-    END;
-CREATE OR REPLACE TEMP MACRO sr_zone_seconds(z) AS
-    (CASE WHEN z[1] = '-' THEN -1 ELSE 1 END)
-    * (CAST(z[2:3] AS INTEGER) * 3600
-       + COALESCE(TRY_CAST(right(replace(z[4:], ':', ''), 2) AS INTEGER), 0) * 60);
-CREATE OR REPLACE TEMP MACRO sr_iso_utc(g, loc) AS CASE
-    WHEN g.z = '' OR (g.h = '' AND g.hb = '') THEN NULL
-    WHEN g.z = 'Z' THEN loc
-    WHEN TRY_CAST(right(replace(g.z[4:], ':', ''), 2) AS INTEGER) > 59 THEN NULL
-    ELSE loc - to_seconds(sr_zone_seconds(g.z))
-    END;
-CREATE OR REPLACE TEMP MACRO sr_category(t) AS CASE
-    WHEN regexp_full_match(t, '[a-z0-9_-]+( [a-z0-9_-]+)*') THEN t
-    ELSE regexp_replace(lower(t), '{_SP}+', ' ', 'g') END;
-CREATE OR REPLACE TEMP MACRO sr_closed_category(t) AS CASE
-    WHEN regexp_full_match(t, '[a-z0-9_]+') THEN t
-    ELSE regexp_replace(sr_category(t), '{_SP[:-1]}\\-]+', '_', 'g') END;
-CREATE OR REPLACE TEMP MACRO sr_period_text(t) AS CASE
-    WHEN regexp_matches(t, '^\\d{{4}}-\\d{{2}}-\\d{{2}}')
-        THEN COALESCE(strftime(try_strptime(t[1:10], '%Y-%m-%d'), '%Y-%m'), t)
-    ELSE t END;
-CREATE OR REPLACE TEMP MACRO sr_bool(t) AS CASE
-    WHEN lower(t) IN {TRUE_WORDS!r} THEN true WHEN lower(t) IN {FALSE_WORDS!r} THEN false END;
-CREATE OR REPLACE TEMP MACRO sr_double_text(x) AS CASE
-    WHEN isnan(x) THEN NULL
-    WHEN x = floor(x) AND abs(x) < 1e38 THEN CAST(CAST(x AS HUGEINT) AS VARCHAR)
-    ELSE CAST(x AS VARCHAR) END;
-CREATE OR REPLACE TEMP MACRO sr_time_text(ts) AS CASE
-    WHEN ts = date_trunc('day', ts) THEN strftime(ts, '%Y-%m-%d')
-    WHEN microsecond(ts) % 1000000 = 0 THEN strftime(ts, '%Y-%m-%dT%H:%M:%S')
-    ELSE strftime(ts, '%Y-%m-%dT%H:%M:%S.%f') END;
-"""
+# --------------------------------------------------------------------------- the rules
+# Every rule once, as a function of a dialect (:mod:`salesreport.data.dialect`) and SQL
+# arguments, inlined where it is used: an argument used twice is computed twice, so the
+# builders below pass columns (computed once, in an earlier projection, see :class:`Parsed`),
+# and a fallback is a ``CASE`` branch, evaluated only for the rows that reach it
+# (``coalesce`` evaluates every argument on every row).
+
+
+def strip(D: Dialect, s: str) -> str:
+    """Text without the surrounding characters ``str.strip()`` removes; blank as NULL."""
+    return (
+        f"CASE WHEN {D.search(s, f'^{SPACE_CLASS}|{SPACE_CLASS}$')} "
+        f"THEN NULLIF({D.strip(s, SPACES)}, '') ELSE NULLIF({s}, '') END"
+    )
+
+
+def unmark(D: Dialect, s: str) -> str:
+    """A missing-value marker (:data:`MISSING_MARKERS`) as NULL."""
+    return f"CASE WHEN {D.one_of(f'lower({s})', sorted(MISSING_MARKERS))} THEN NULL ELSE {s} END"
+
+
+def _hour24(D: Dialect, h: str, ap: str) -> str:
+    hour = D.to_int(h)
+    return (
+        f"CASE WHEN {ap} = '' THEN {hour} WHEN {hour} NOT BETWEEN 1 AND 12 THEN 99 "
+        f"WHEN upper({ap}) = 'PM' THEN {hour} % 12 + 12 ELSE {hour} % 12 END"
+    )
+
+
+def slash_parts(D: Dialect, t: str) -> str:
+    """The groups of a date written with the year last (:data:`SLASH_DATE_RE`), NULL for
+    other text."""
+    return f"CASE WHEN {D.full_match(t, SLASH_DATE_RE)} THEN {D.groups(t, SLASH_DATE_RE, SLASH_GROUPS)} END"
+
+
+def slash_iso(D: Dialect, g: str, day_first: bool) -> str:
+    """:func:`slash_parts` ``g`` as ISO text, ``day_first`` or month first."""
+
+    def part(name: str) -> str:
+        return D.group(g, SLASH_GROUPS, name)
+
+    day, month = (part("a"), part("b")) if day_first else (part("b"), part("a"))
+    hour = D.text(_hour24(D, part("h"), part("ap")))
+    return (
+        f"{part('y')} || '-' || lpad({month}, 2, '0') || '-' || lpad({day}, 2, '0') "
+        f"|| CASE WHEN {part('h')} = '' THEN '' ELSE ' ' || lpad({hour}, 2, '0') "
+        f"|| ':' || {part('mi')} || ':' || CASE WHEN {part('s')} = '' THEN '00' "
+        f"ELSE {part('s')} END END"
+    )
+
+
+def comma_decimal(D: Dialect, t: str) -> str:
+    """Text written with a decimal comma as text with a decimal point."""
+    return (
+        f"CASE WHEN {D.full_match(t, '[^,]*,?[^,]*')} "
+        f"THEN replace(replace({t}, '.', ''), ',', '.') ELSE {t} END"
+    )
+
+
+def plain_number(D: Dialect, t: str) -> str:
+    return f"CASE WHEN {D.full_match(t, NUMBER_RE)} THEN {D.to_double(t)} END"
+
+
+def unsymbol(D: Dialect, t: str) -> str:
+    """Text without a leading or trailing currency symbol."""
+    return D.replace_all(t, CURRENCY_RE, "")
+
+
+SEPARATORS = "[,' ]"
+
+
+def _unseparate(D: Dialect, u: str) -> str:
+    return (
+        f"CASE WHEN {D.full_match(u, THOUSANDS_RE)} "
+        f"THEN {D.replace_all(u, SEPARATORS, '')} ELSE {u} END"
+    )
+
+
+def clean_number(D: Dialect, t: str) -> str:
+    bare = unsymbol(D, t)
+    number = plain_number(D, _unseparate(D, D.strip(D.rstrip(bare, "%"), SPACES)))
+    return f"{number} / CASE WHEN right({bare}, 1) = '%' THEN 100.0 ELSE 1.0 END"
+
+
+def finite(D: Dialect, v: str) -> str:
+    return f"CASE WHEN {D.is_finite(v)} THEN {v} + 0.0 END"
+
+
+def in_range(ts: str) -> str:
+    return (
+        f"CASE WHEN {ts} BETWEEN TIMESTAMP '{FIRST_TIME}' AND TIMESTAMP '{LAST_TIME}' THEN {ts} END"
+    )
+
+
+def serial(D: Dialect, x: str) -> str:
+    """Excel's serial day number ``x`` (a double) as a timestamp."""
+    seconds = f"CAST({D.round_half_even(f'{x} * 86400')} AS BIGINT)"
+    return f"CASE WHEN {x} > 0 AND {x} < 100000 THEN {D.plus_seconds(EXCEL_EPOCH_SQL, seconds)} END"
+
+
+def unix(D: Dialect, x: str) -> str:
+    """Unix seconds or milliseconds ``x`` (a double) as the UTC timestamp."""
+    us, ms = (D.from_us(f"CAST({D.round_half_up(f'{x} * {k}')} AS BIGINT)") for k in ("1e6", "1e3"))
+    return (
+        f"CASE WHEN {x} >= 1e9 AND {x} < {UNIX_S_MAX} THEN {us} "
+        f"WHEN {x} >= 1e11 AND {x} < {UNIX_MS_MAX} THEN {ms} END"
+    )
+
+
+def _fast_local(t: str) -> str:
+    return (
+        f"CASE WHEN {t} LIKE '____-__-__' THEN CAST(TRY_CAST({t} AS DATE) AS TIMESTAMP) "
+        f"WHEN length({t}) = 19 AND ({t} LIKE '____-__-__T__:__:__' OR {t} LIKE '____-__-__ __:__:__') "
+        f"AND substr({t}, 12, 2) < '24' AND substr({t}, 18, 2) < '60' "
+        f"THEN TRY_CAST({t} AS TIMESTAMP) END"
+    )
+
+
+def _fast_utc(t: str) -> str:
+    return (
+        f"CASE WHEN NOT ({t} LIKE '____-__-__T__:__:___%' OR {t} LIKE '____-__-__ __:__:___%') "
+        f"OR substr({t}, 12, 2) >= '24' OR substr({t}, 18, 2) >= '60' THEN NULL "
+        f"WHEN (length({t}) = 20 AND substr({t}, 20, 1) = 'Z') "
+        f"OR (length({t}) = 25 AND substr({t}, 20, 1) IN ('+', '-') AND substr({t}, 23, 1) = ':' "
+        f"AND substr({t}, 24, 2) < '60') "
+        f"THEN make_timestamp(epoch_us(TRY_CAST({t} AS TIMESTAMPTZ))) END"
+    )
+
+
+def _is_serial(D: Dialect, t: str) -> str:
+    eight_digits = D.full_match(t, r"\d{8}")
+    return f"({D.full_match(t, NUMBER_RE)} AND NOT {eight_digits})"
+
+
+def _iso_local(D: Dialect, g: str) -> str:
+    def part(*names: str) -> str:
+        return " || ".join(D.group(g, ISO_GROUPS, n) for n in names)
+
+    def number(names: tuple[str, ...], default: str) -> str:
+        return f"CAST(COALESCE(NULLIF({part(*names)}, ''), '{default}') AS BIGINT)"
+
+    fraction = f"CAST(rpad(left({part('f', 'fb')}, 6), 6, '0') AS BIGINT)"
+    micro = f"{number(('s', 'sb'), '0')} * 1000000 + {fraction}"
+    year = f"CAST({part('y')} AS BIGINT)"
+    args = ((("m", "mb"), "1"), (("d", "db"), "1"), (("h", "hb"), "0"), (("mi", "mib"), "0"))
+    return (
+        f"CASE WHEN {part('y')} = '' OR ({part('s2')} <> '' AND {part('s1')} <> {part('s2')}) THEN NULL "
+        f"WHEN {D.to_int(part('h', 'hb'))} > 23 OR {D.to_int(part('mi', 'mib'))} > 59 "
+        f"OR {D.to_int(part('s', 'sb'))} > 59 THEN NULL "
+        f"ELSE {D.make_timestamp(year, *(number(*a) for a in args), micro)} END"
+    )
+
+
+def _zone_minutes(D: Dialect, z: str) -> str:
+    return D.to_int(f"right(replace(substr({z}, 4), ':', ''), 2)")
+
+
+def _iso_utc(D: Dialect, g: str, loc: str) -> str:
+    z = D.group(g, ISO_GROUPS, "z")
+    h, hb = D.group(g, ISO_GROUPS, "h"), D.group(g, ISO_GROUPS, "hb")
+    offset = (
+        f"(CASE WHEN substr({z}, 1, 1) = '-' THEN -1 ELSE 1 END) "
+        f"* (CAST(substr({z}, 2, 2) AS INTEGER) * 3600 + COALESCE({_zone_minutes(D, z)}, 0) * 60)"
+    )
+    return (
+        f"CASE WHEN {z} = '' OR ({h} = '' AND {hb} = '') THEN NULL WHEN {z} = 'Z' THEN {loc} "
+        f"WHEN {_zone_minutes(D, z)} > 59 THEN NULL "
+        f"ELSE {D.plus_seconds(loc, f'-({offset})')} END"
+    )
+
+
+def category_rule(D: Dialect, t: str) -> str:
+    return (
+        f"CASE WHEN {D.full_match(t, '[a-z0-9_-]+(?: [a-z0-9_-]+)*')} THEN {t} "
+        f"ELSE {D.replace_all(f'lower({t})', SPACE_CLASS + '+', ' ')} END"
+    )
+
+
+def closed_category_rule(D: Dialect, t: str) -> str:
+    return (
+        f"CASE WHEN {D.full_match(t, '[a-z0-9_]+')} THEN {t} "
+        f"ELSE {D.replace_all(category_rule(D, t), f'[{SPACES}-]+', '_')} END"
+    )
+
+
+ISO_DATE_START = r"^\d{4}-\d{2}-\d{2}"
+
+
+def period_text(D: Dialect, t: str) -> str:
+    """Period text; a date (``2026-10-31...``, a day that exists) cut to its month."""
+    y, m, d = (f"CAST(substr({t}, {i}, {n}) AS INTEGER)" for i, n in ((1, 4), (6, 2), (9, 2)))
+    return (
+        f"CASE WHEN {D.search(t, ISO_DATE_START)} AND {m} BETWEEN 1 AND 12 "
+        f"AND {d} BETWEEN 1 AND {days_in_month(y, m)} THEN substr({t}, 1, 7) ELSE {t} END"
+    )
+
+
+def bool_rule(D: Dialect, t: str) -> str:
+    words = [", ".join(D.lit(w) for w in ws) for ws in (TRUE_WORDS, FALSE_WORDS)]
+    return f"CASE WHEN lower({t}) IN ({words[0]}) THEN true WHEN lower({t}) IN ({words[1]}) THEN false END"
+
+
+def double_text(D: Dialect, x: str) -> str:
+    """A double as text: a whole number without a fraction (``123``), another as the
+    engine's shortest form that reads back as the same double."""
+    return (
+        f"CASE WHEN {D.is_nan(x)} THEN NULL WHEN {D.is_inf(x)} THEN CASE WHEN {x} > 0 THEN 'inf' "
+        f"ELSE '-inf' END WHEN {D.is_whole(x)} AND abs({x}) < 1e38 THEN {D.whole_text(x)} "
+        f"ELSE {D.fraction_text(x)} END"
+    )
+
+
+def _midnight(D: Dialect, ts: str) -> str:
+    return f"{D.epoch_us(ts)} % {DAY_US} = 0"
+
+
+def time_text(D: Dialect, ts: str) -> str:
+    """A timestamp as ISO text: the date alone at midnight, microseconds only when some."""
+    return (
+        f"CASE WHEN {_midnight(D, ts)} THEN {D.format_date(ts)} "
+        f"WHEN {D.epoch_us(ts)} % 1000000 = 0 THEN {D.format_time(ts, False)} "
+        f"ELSE {D.format_time(ts, True)} END"
+    )
 
 
 def install(con) -> None:
-    """Define the parsing macros on a DuckDB connection (idempotent; temporary macros live as
-    long as the connection) and quiet its progress bar. The connection's session zone is set
-    to UTC, so a ``TIMESTAMP`` cast to ``TIMESTAMPTZ`` is read as UTC."""
+    """Prepare a DuckDB connection for the rules: its session zone set to UTC (so a
+    ``TIMESTAMP`` cast to ``TIMESTAMPTZ`` is read as UTC) and no progress bar."""
     quiet(con)
     con.execute("SET TimeZone = 'UTC'")
-    con.execute(MACROS)
 
 
 def quiet(con) -> None:
@@ -278,6 +395,8 @@ class Raw:
     #: text already stripped, blank as NULL (a preset rule's result): used as it is, which keeps
     #: the SQL of rules built on rules small
     clean: bool = False
+    #: the SQL dialect of the engine holding the column
+    dialect: Dialect = DUCKDB
 
 
 def kind_of(duckdb_type: str) -> str:
@@ -305,30 +424,30 @@ def text(raw: Raw) -> str:
     """SQL: the value as stripped text, NULL where blank or missing (see the module docstring
     for typed cells). One expression, for the preset rules; a parser computes it once, in a
     projection of its own (:class:`Parsed`)."""
-    x, kind = raw.sql, raw.kind
+    x, kind, D = raw.sql, raw.kind, raw.dialect
     if raw.clean:
         return x
     if kind == "text":
-        return f"sr_strip({x})"
+        return strip(D, x)
     if kind == "number":
-        return f"sr_double_text(CAST({x} AS DOUBLE))"
+        return double_text(D, f"CAST({x} AS {D.double_type})")
     if kind == "integer":
-        return f"CAST({x} AS VARCHAR)"
+        return D.text(x)
     if kind == "bool":
         return f"CASE WHEN {x} THEN 'true' WHEN NOT {x} THEN 'false' END"
     if kind == "date":
-        return f"strftime({x}, '%Y-%m-%d')"
+        return D.format_date(x)
     if kind == "timestamp":
-        return f"sr_time_text(CAST({x} AS TIMESTAMP))"
+        return time_text(D, D.timestamp(x))
     if kind == "timestamptz":
-        utc = f"make_timestamp(epoch_us({x}))"
-        return f"sr_time_text({utc}) || CASE WHEN {utc} = date_trunc('day', {utc}) THEN '' ELSE '+00:00' END"
-    return f"sr_strip(CAST({x} AS VARCHAR))"
+        utc = D.instant_utc(x)
+        return f"{time_text(D, utc)} || CASE WHEN {_midnight(D, utc)} THEN '' ELSE '+00:00' END"
+    return strip(D, D.text(x))
 
 
 def raw_text(raw: Raw) -> str:
     """SQL: the value as read, as text (for the examples in messages)."""
-    return raw.sql if raw.kind == "text" else f"CAST({raw.sql} AS VARCHAR)"
+    return raw.sql if raw.kind == "text" else raw.dialect.text(raw.sql)
 
 
 @dataclass(frozen=True)
@@ -345,54 +464,63 @@ class Parsed:
     bad: str = "false"
     changed: str | None = None
     stages: tuple[tuple[tuple[str, str], ...], ...] = ()
+    dialect: Dialect = DUCKDB
 
 
-def _t(raw: Raw, key: str, wrap: str = "{}") -> tuple[str, tuple[str, str]]:
+def _t(raw: Raw, key: str) -> tuple[str, tuple]:
     """The value as text, computed once, a missing-value marker (:data:`MISSING_MARKERS`) as
-    missing (``wrap``: a SQL template applied to it)."""
+    missing: its column and the stages computing it."""
     name = f"_{key}_t"
-    return ident(name), (name, wrap.format(f"sr_unmark({text(raw)})"))
+    return raw.dialect.ident(name), (((name, unmark(raw.dialect, text(raw))),),)
 
 
 def number(raw: Raw, key: str = "n", *, decimal_comma: bool = False) -> Parsed:
     """A number; ``decimal_comma``: text written with a decimal comma (``1.234,50``, ``12,5``;
     a ``.`` is then a thousands separator)."""
-    x = raw.sql
+    x, D = raw.sql, raw.dialect
     if raw.kind in ("number", "integer"):
-        v = ident(f"_{key}_v")
-        stage = ((f"_{key}_v", f"CAST({x} AS DOUBLE)"),)
-        return Parsed(f"sr_finite({v})", f"coalesce(isinf({v}), false)", stages=(stage,))
+        v = D.ident(f"_{key}_v")
+        stage = ((f"_{key}_v", f"CAST({x} AS {D.double_type})"),)
+        return Parsed(finite(D, v), f"coalesce({D.is_inf(v)}, false)", stages=(stage,), dialect=D)
     if raw.kind == "bool":
-        return Parsed(f"CASE WHEN {x} THEN 1.0 WHEN NOT {x} THEN 0.0 END")
-    t, first = _t(raw, key, "sr_comma_decimal({})" if decimal_comma else "{}")
-    n, v = ident(f"_{key}_n"), ident(f"_{key}_v")
+        return Parsed(
+            f"CAST(CASE WHEN {x} THEN 1 WHEN NOT {x} THEN 0 END AS {D.double_type})", dialect=D
+        )
+    t, t_stages = _t(raw, key)
+    if decimal_comma:
+        t0, t = t, D.ident(f"_{key}_tc")
+        t_stages = (*t_stages, ((f"_{key}_tc", comma_decimal(D, t0)),))
+    n, v = D.ident(f"_{key}_n"), D.ident(f"_{key}_v")
     return Parsed(
-        f"sr_finite({v})",
-        f"({t} IS NOT NULL AND NOT coalesce(isfinite({v}), false))",
+        finite(D, v),
+        f"({t} IS NOT NULL AND NOT coalesce({D.is_finite(v)}, false))",
         stages=(
-            (first,),
-            ((f"_{key}_n", f"sr_plain_number({t})"),),
+            *t_stages,
+            ((f"_{key}_n", plain_number(D, t)),),
             (
                 (
                     f"_{key}_v",
                     f"CASE WHEN {n} IS NOT NULL THEN {n} WHEN {t} IS NULL THEN NULL "
-                    f"ELSE sr_clean_number({t}) END",
+                    f"ELSE {clean_number(D, t)} END",
                 ),
             ),  # fmt: skip
         ),
+        dialect=D,
     )
 
 
 def integer(raw: Raw, key: str = "i", *, decimal_comma: bool = False) -> Parsed:
+    D = raw.dialect
     n = number(raw, key, decimal_comma=decimal_comma)
-    v = ident(f"_{key}_num")
-    whole = f"TRY_CAST({v} AS BIGINT)"
-    fraction = f"({v} IS NOT NULL AND ({v} <> floor({v}) OR {whole} IS NULL))"
+    v = D.ident(f"_{key}_num")
+    whole = D.double_to_bigint(v)
+    fraction = f"({v} IS NOT NULL AND (NOT {D.is_whole(v)} OR {whole} IS NULL))"
     stages = (*n.stages, ((f"_{key}_num", n.value), (f"_{key}_nbad", n.bad)))
     return Parsed(
         f"CASE WHEN {fraction} THEN NULL ELSE {whole} END",
-        f"({ident(f'_{key}_nbad')} OR {fraction})",
+        f"({D.ident(f'_{key}_nbad')} OR {fraction})",
         stages=stages,
+        dialect=D,
     )
 
 
@@ -406,66 +534,76 @@ def datetime(
     Stages: every value is either a local time (no zone: taken as it is) or an instant, as
     its UTC time (a zone, a Unix time, a typed instant); the instants are then moved to
     ``tz`` by :func:`zone_sql`."""
-    x, kind = raw.sql, raw.kind
+    x, kind, D = raw.sql, raw.kind, raw.dialect
     k = f"_{key}_"
-    local, utc = ident(k + "local"), ident(k + "utc")
+    local, utc = D.ident(k + "local"), D.ident(k + "utc")
+    no_time = D.null("TIMESTAMP")
     if kind in ("timestamp", "date", "timestamptz", "number", "integer", "bool"):
         if kind == "timestamptz":
-            utc_time = f"make_timestamp(epoch_us({x}))"
-            first = ((k + "local", "CAST(NULL AS TIMESTAMP)"), (k + "utc", utc_time))
+            first = ((k + "local", no_time), (k + "utc", D.instant_utc(x)))
         elif kind in ("number", "integer"):
-            v = f"CAST({x} AS DOUBLE)"
-            first = ((k + "local", f"sr_serial({v})"), (k + "utc", f"sr_unix({v})"))
+            v = f"CAST({x} AS {D.double_type})"
+            first = ((k + "local", serial(D, v)), (k + "utc", unix(D, v)))
         elif kind == "bool":
-            first = (
-                (k + "local", "CAST(NULL AS TIMESTAMP)"),
-                (k + "utc", "CAST(NULL AS TIMESTAMP)"),
-            )
+            first = ((k + "local", no_time), (k + "utc", no_time))
         else:
-            first = (
-                (k + "local", f"CAST({x} AS TIMESTAMP)"),
-                (k + "utc", "CAST(NULL AS TIMESTAMP)"),
-            )
+            first = ((k + "local", D.timestamp(x)), (k + "utc", no_time))
         given = f"{x} IS NOT NULL" + (
-            f" AND NOT isnan(CAST({x} AS DOUBLE))" if kind in ("number", "integer") else ""
+            f" AND NOT {D.is_nan(f'CAST({x} AS {D.double_type})')}"
+            if kind in ("number", "integer")
+            else ""
         )
         stages: tuple = (first + ((k + "given", f"({given})"),),)
-        given = ident(k + "given")
+        given = D.ident(k + "given")
     else:
-        slash = {"day_first": "true", "month_first": "false"}.get(date_order or "")
-        t, first_t = _t(raw, key, f"sr_slash_iso({{}}, {slash})" if slash else "{}")
-        fl, fu, g = ident(k + "fast_local"), ident(k + "fast_utc"), ident(k + "g")
-        num, loc = ident(k + "num"), ident(k + "loc")
+        order = {"day_first": True, "month_first": False}.get(date_order or "")
+        t, t_stages = _t(raw, key)
+        if order is not None:  # a date written with the year last as ISO text
+            t0, t, sg = t, D.ident(k + "ts0"), D.ident(k + "sg")
+            t_stages = (
+                *t_stages,
+                ((k + "sg", slash_parts(D, t0)),),
+                (
+                    (
+                        k + "ts0",
+                        f"CASE WHEN {sg} IS NULL THEN {t0} ELSE {slash_iso(D, sg, order)} END",
+                    ),
+                ),
+            )
+        fl, fu, g = D.ident(k + "fast_local"), D.ident(k + "fast_utc"), D.ident(k + "g")
+        num, loc = D.ident(k + "num"), D.ident(k + "loc")
         rest = f"{fl} IS NULL AND {fu} IS NULL AND {t} IS NOT NULL"
+        fast = (_fast_local(t), _fast_utc(t)) if D.fast_iso else (no_time, no_time)
         stages = (
-            (first_t,),
-            ((k + "fast_local", f"sr_fast_local({t})"), (k + "fast_utc", f"sr_fast_utc({t})")),
+            *t_stages,
+            ((k + "fast_local", fast[0]), (k + "fast_utc", fast[1])),
             (
-                (k + "num", f"CASE WHEN {rest} AND sr_is_serial({t}) THEN TRY_CAST({t} AS DOUBLE) END"),
-                (k + "g", f"CASE WHEN {rest} AND NOT sr_is_serial({t}) THEN sr_iso_parts({t}) END"),
+                (k + "num", f"CASE WHEN {rest} AND {_is_serial(D, t)} THEN {D.to_double(t)} END"),
+                (k + "g", f"CASE WHEN {rest} AND NOT {_is_serial(D, t)} THEN {D.groups(t, ISO_RE, ISO_GROUPS)} END"),
             ),
-            ((k + "loc", f"CASE WHEN {g} IS NOT NULL THEN sr_iso_local({g}) END"),),
+            ((k + "loc", f"CASE WHEN {g} IS NOT NULL THEN {_iso_local(D, g)} END"),),
             (
                 (k + "local", f"CASE WHEN {fl} IS NOT NULL THEN {fl} WHEN {num} IS NOT NULL "
-                              f"THEN sr_serial({num}) WHEN {g} IS NOT NULL AND {g}.z = '' THEN {loc} END"),
+                              f"THEN {serial(D, num)} WHEN {g} IS NOT NULL "
+                              f"AND {D.group(g, ISO_GROUPS, 'z')} = '' THEN {loc} END"),
                 (k + "utc", f"CASE WHEN {fu} IS NOT NULL THEN {fu} WHEN {num} IS NOT NULL "
-                            f"THEN sr_unix({num}) WHEN {g} IS NOT NULL THEN sr_iso_utc({g}, {loc}) END"),
+                            f"THEN {unix(D, num)} WHEN {g} IS NOT NULL THEN {_iso_utc(D, g, loc)} END"),
             ),
         )  # fmt: skip
         given = f"{t} IS NOT NULL"
     stages = (
         *stages,
-        ((k + "ts", f"CASE WHEN {utc} IS NOT NULL THEN {zone_sql(utc, tz)} ELSE {local} END"),),
+        ((k + "ts", f"CASE WHEN {utc} IS NOT NULL THEN {zone_sql(utc, tz, D)} ELSE {local} END"),),
     )
-    value = f"sr_in_range({ident(k + 'ts')})"
+    value = in_range(D.ident(k + "ts"))
     bad = f"({given} AND {value} IS NULL)"
     if date_only:
         value = f"CAST({value} AS DATE)"
-    return Parsed(value, bad, stages=stages)
+    return Parsed(value, bad, stages=stages, dialect=D)
 
 
 #: the years whose changes of a zone's offset are looked up in a table (the instants outside go
-#: through DuckDB's ICU time zones, the same rules, slower per value)
+#: through the engine's own time zones, the same rules, slower per value)
 ZONE_YEARS = (1990, 2040)
 
 
@@ -497,57 +635,63 @@ def zone_changes(tz: str) -> tuple[tuple[int, int], ...]:
     return tuple(out)
 
 
-def zone_sql(utc: str, tz: str) -> str:
+def zone_sql(utc: str, tz: str, D: Dialect = None) -> str:
     """SQL: the naive UTC time ``utc`` (a column) as local time in ``tz``: the offset looked up
     in :func:`zone_changes` by a tree of comparisons (seven or so per value, against a third of
-    a microsecond for ICU's conversion; the tree costs a few milliseconds per column to plan),
-    ICU's conversion outside :data:`ZONE_YEARS`."""
+    a microsecond for DuckDB's ICU conversion; the tree costs a few milliseconds per column to
+    plan; and the same rules on every engine, Python's), the engine's conversion outside
+    :data:`ZONE_YEARS`."""
+    D = D or DUCKDB
     if tz == "UTC":
         return utc
     changes = zone_changes(tz)
-    epoch = f"epoch({utc})"
+    epoch = D.epoch_us(utc)
 
     def tree(items) -> str:
         if len(items) == 1:
             return str(items[0][1])
         mid = len(items) // 2
-        return f"CASE WHEN {epoch} < {items[mid][0]} THEN {tree(items[:mid])} ELSE {tree(items[mid:])} END"
+        return (
+            f"CASE WHEN {epoch} < {items[mid][0] * 1_000_000} THEN {tree(items[:mid])} "
+            f"ELSE {tree(items[mid:])} END"
+        )
 
     end = int(dt.datetime(ZONE_YEARS[1], 1, 1, tzinfo=dt.UTC).timestamp())
     return (
-        f"CASE WHEN {epoch} >= {changes[0][0]} AND {epoch} < {end} "
-        f"THEN {utc} + to_seconds({tree(changes)}) "
-        f"ELSE timezone({sql_text(tz)}, CAST({utc} AS TIMESTAMPTZ)) END"
+        f"CASE WHEN {epoch} >= {changes[0][0] * 1_000_000} AND {epoch} < {end * 1_000_000} "
+        f"THEN {D.plus_seconds(utc, tree(changes))} "
+        f"ELSE {D.utc_to_zone(utc, tz)} END"
     )
 
 
 def boolean(raw: Raw, key: str = "b") -> Parsed:
+    D = raw.dialect
     if raw.kind == "bool":
-        return Parsed(raw.sql)
-    t, first = _t(raw, key)
+        return Parsed(raw.sql, dialect=D)
+    t, t_stages = _t(raw, key)
     return Parsed(
-        f"sr_bool({t})", f"({t} IS NOT NULL AND sr_bool({t}) IS NULL)", stages=((first,),)
+        bool_rule(D, t),
+        f"({t} IS NOT NULL AND {bool_rule(D, t)} IS NULL)",
+        stages=t_stages,
+        dialect=D,
     )
 
 
 def period(raw: Raw, *, month_only: bool, key: str = "p") -> Parsed:
     """Period text; a full date (or a date cell) is cut to its month."""
-    t, first = _t(raw, key)
-    pt, pv = ident(f"_{key}_pt"), ident(f"_{key}_pv")
-    ok = f"regexp_full_match({pv}, {sql_text(MONTH_RE if month_only else PERIOD_RE)})"
+    D = raw.dialect
+    t, t_stages = _t(raw, key)
+    pt, pv = D.ident(f"_{key}_pt"), D.ident(f"_{key}_pv")
+    ok = D.full_match(pv, MONTH_RE if month_only else PERIOD_RE)
     return Parsed(
         f"CASE WHEN {ok} THEN {pv} END",
         f"({t} IS NOT NULL AND NOT coalesce({ok}, false))",
         stages=(
-            (first,),
-            ((f"_{key}_pt", f"sr_period_text({t})"),),
-            (
-                (
-                    f"_{key}_pv",
-                    f"CASE WHEN contains(lower({pt}), 'q') THEN upper({pt}) ELSE {pt} END",
-                ),
-            ),
+            *t_stages,
+            ((f"_{key}_pt", period_text(D, t)),),
+            ((f"_{key}_pv", f"CASE WHEN lower({pt}) LIKE '%q%' THEN upper({pt}) ELSE {pt} END"),),
         ),
+        dialect=D,
     )
 
 
@@ -557,31 +701,33 @@ def category(
     """A category: lower case with single spaces (a closed set: ``allowed`` or ``closed``,
     spaces and hyphens as ``_``; a value outside ``allowed`` is ``bad`` and cleared);
     ``changed`` where the text changed beyond surrounding spaces."""
-    t, first = _t(raw, key)
-    norm = ident(f"_{key}_norm")
+    D = raw.dialect
+    t, t_stages = _t(raw, key)
+    norm = D.ident(f"_{key}_norm")
     closed = bool(allowed) if closed is None else closed
-    rule = f"sr_closed_category({t})" if closed else f"sr_category({t})"
-    stages = ((first,), ((f"_{key}_norm", rule),))
+    rule = closed_category_rule(D, t) if closed else category_rule(D, t)
+    stages = (*t_stages, ((f"_{key}_norm", rule),))
     changed = f"({t} IS NOT NULL AND {norm} <> {t})"
     if not allowed:
-        return Parsed(norm, "false", changed, stages)
-    inside = f"{norm} IN ({', '.join(sql_text(a) for a in allowed)})"
+        return Parsed(norm, "false", changed, stages, D)
+    inside = f"{norm} IN ({', '.join(D.lit(a) for a in allowed)})"
     return Parsed(
         f"CASE WHEN {inside} THEN {norm} END",
         f"({t} IS NOT NULL AND NOT {inside})",
         changed,
         stages,
+        D,
     )
 
 
 def currency(raw: Raw, key: str = "u") -> Parsed:
-    t, first = _t(raw, key)
-    return Parsed(f"upper({t})", stages=((first,),))
+    t, t_stages = _t(raw, key)
+    return Parsed(f"upper({t})", stages=t_stages, dialect=raw.dialect)
 
 
 def plain_text(raw: Raw, key: str = "s") -> Parsed:
-    t, first = _t(raw, key)
-    return Parsed(t, stages=((first,),))
+    t, t_stages = _t(raw, key)
+    return Parsed(t, stages=t_stages, dialect=raw.dialect)
 
 
 def inline(p: Parsed) -> Parsed:
@@ -590,26 +736,29 @@ def inline(p: Parsed) -> Parsed:
     value, bad, changed = p.value, p.bad, p.changed
     for stage in reversed(p.stages):
         for alias, sql in stage:
-            name = ident(alias)
+            name = p.dialect.ident(alias)
             value, bad = value.replace(name, f"({sql})"), bad.replace(name, f"({sql})")
             if changed is not None:
                 changed = changed.replace(name, f"({sql})")
-    return Parsed(value, bad, changed)
+    return Parsed(value, bad, changed, dialect=p.dialect)
 
 
-def staged_select(source: str, carry: list[str], parsed: list[Parsed], outputs: list[str]) -> str:
+def staged_select(
+    source: str, carry: list[str], parsed: list[Parsed], outputs: list[str],
+    dialect: Dialect = DUCKDB,
+) -> str:  # fmt: skip
     """A query over ``source`` computing every parser's stages, then ``outputs`` (SQL with
     aliases); ``carry`` are the source's columns the outputs read besides the stages'."""
     depth = max((len(p.stages) for p in parsed), default=0)
     query = source
     for i in range(depth):
         items = [
-            f"{sql} AS {ident(alias)}"
+            f"{sql} AS {dialect.ident(alias)}"
             for p in parsed
             if i < len(p.stages)
             for alias, sql in p.stages[i]
         ]
-        query = f"(SELECT *, {', '.join(items)} FROM {query})" if items else query
+        query = dialect.stage(items, query, i) if items else query
     return f"SELECT {', '.join(outputs)} FROM {query}"
 
 
@@ -623,7 +772,6 @@ ENGINE_TYPES = {
     "integer": "BIGINT",
     "bool": "BOOLEAN",
 }
-
 
 # --------------------------------------------------------------------------- cells to Arrow
 
@@ -787,27 +935,68 @@ def _connection():
     return con
 
 
+#: the engine the pandas functions below run on: ``None`` for an embedded DuckDB connection of
+#: their own, or an :class:`~salesreport.engine.Engine` (PostgreSQL, Spark) to run the same
+#: rules there (tests/test_parse_engines.py)
+SERIES_ENGINE = None
+
+
 def evaluate(
     s: pd.Series, parse: Callable[[Raw], Parsed]
 ) -> tuple[pd.Series, pd.Series, pd.Series]:
     """``parse`` run by the engine on a pandas Series: ``(values, bad, changed)``, aligned
     with ``s`` (values as pandas gives them from Arrow, see the callers for dtypes)."""
+    from salesreport.data.dialect import DIALECTS
+
     arr, kind = series_to_arrow(s)
     table = pa.table({"x": arr, "_pos": pa.array(np.arange(len(s), dtype=np.int64))})
-    p = parse(Raw('"x"', kind))
-    outputs = [f"{p.value} AS v", f"{p.bad} AS bad", f"{p.changed or 'false'} AS changed", "_pos"]
-    con = _connection()
-    con.register("_sr_series", table)
-    try:
-        out = con.execute(
-            f"SELECT v, bad, changed FROM ({staged_select('_sr_series', ['x'], [p], outputs)}) ORDER BY _pos"
-        ).to_arrow_table()
-    finally:
-        con.unregister("_sr_series")
+    engine = SERIES_ENGINE
+    D = DUCKDB if engine is None else DIALECTS[engine.name]
+    p = parse(Raw(D.ident("x"), kind, dialect=D))
+    outputs = [f"{p.value} AS v", f"{p.bad} AS bad", f"{p.changed or 'false'} AS changed"]
+    name = "_sr_series"
+    query = staged_select(D.ident(name), ["x"], [p], [*outputs, D.ident("_pos")], D)
+    sql = f"SELECT v, bad, changed FROM ({query}) AS _sr_out ORDER BY {D.ident('_pos')}"
+    out = _run_on(engine, name, table, sql)
     idx = s.index
     bad = pd.Series(out["bad"].to_numpy(zero_copy_only=False), index=idx).fillna(False)
     changed = pd.Series(out["changed"].to_numpy(zero_copy_only=False), index=idx).fillna(False)
     return _to_pandas(out["v"], idx), bad.astype(bool), changed.astype(bool)
+
+
+#: PostgreSQL's type of a result column (its OID) as Arrow's
+_PG_TYPES = {16: pa.bool_(), 20: pa.int64(), 23: pa.int64(), 25: pa.string(), 701: pa.float64(),
+             1082: pa.date32(), 1114: pa.timestamp("us"), 1700: pa.float64()}  # fmt: skip
+
+
+def _run_on(engine, name: str, table: pa.Table, sql: str) -> pa.Table:
+    """``sql`` over ``table`` (as the table ``name``) on ``engine``, as Arrow."""
+    if engine is None:
+        con = _connection()
+        con.register(name, table)
+        try:
+            return con.execute(sql).to_arrow_table()
+        finally:
+            con.unregister(name)
+    engine._temporary(name, table)
+    try:
+        if engine.name == "spark":
+            return engine.backend._session.sql(sql).toArrow()
+        with engine.backend.con.cursor() as cursor:
+            cursor.execute(sql)
+            rows = cursor.fetchall()
+            types = [_PG_TYPES[c.type_code] for c in cursor.description]
+        columns = list(zip(*rows, strict=True)) if rows else [[] for _ in types]
+        return pa.table(
+            {
+                c: pa.array(
+                    [None if x is None else float(x) for x in v] if t == pa.float64() else v, t
+                )
+                for c, v, t in zip(("v", "bad", "changed"), columns, types, strict=True)
+            }
+        )
+    finally:
+        engine._drop(name)
 
 
 def _to_pandas(col: pa.ChunkedArray, index) -> pd.Series:

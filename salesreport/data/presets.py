@@ -253,10 +253,11 @@ def apply_derive(
             if col not in out:
                 continue
             n = P.inline(P.number(out[col]))
+            scaled = f"({n.value}) / {float(r['divide_by'])!r}"
             out[col] = Raw(
                 clean=True,
                 sql=f"CASE WHEN {n.bad} THEN {P.raw_text(out[col])} "
-                f"ELSE sr_double_text({n.value} / {float(r['divide_by'])!r}) END",
+                f"ELSE {P.double_text(n.dialect, scaled)} END",
             )
         elif rule == "assume_utc":
             for col in r["columns"]:

@@ -144,7 +144,7 @@ def settle_decimal(
         return False, None
     parts = []
     for _, column in cols:
-        v = f"trim(sr_unsymbol({P.text(column)}), {sql_text(P.SPACES)})"
+        v = f"trim({P.unsymbol(column.dialect, P.text(column))}, {sql_text(P.SPACES)})"
         for pattern in (COMMA_RE, POINT_RE, EITHER_RE):
             parts.append(f"min({v}) FILTER (WHERE regexp_full_match({v}, {sql_text(pattern)}))")
     (row,) = raw.fetch(con, lambda src: f"SELECT {', '.join(parts)} FROM {src}")
