@@ -238,3 +238,117 @@ def test_spark_end_anchor_is_the_end_of_the_text_and_classes_keep_their_dollar()
 
     assert SPARK.regex(r"^[$€]x|y[$]$") == r"'^[$€]x|y[$]\\z'"
     assert SPARK.regex(r"a[]$]$|[^]$]\$$") == r"'a[]$]\\z|[^]$]\\$\\z'"
+
+
+# ---------------------------------------------------------------- the presets' rules
+
+#: values for every column a preset's rule reads: flags, stage and status names, amounts
+#: with a currency code, times with and without a zone, probabilities, ids, blanks
+PRESET_VALUES = [
+    "true", "False", "1", "0", "yes", "", " ", None, "garbage", "Closed Won", "closed lost",
+    "Negotiation", "USD 1,200.00", "1.200,00 EUR", "EUR", "1200 usd", "USD", "2026-10-31 14:22",
+    "2026-10-31 14:22:05", "2026-10-31T14:22:05Z", "2026-10-31", "50", "12.5", "abc", "006ABC",
+    "00Qxyz", "0065", "Open", "Won", "Lost", "  Won ", "closedwon", "Ünïcödé", "N/A", "1e3",
+]  # fmt: skip
+
+
+def _preset_cases():
+    from salesreport.data.presets import PRESET_DIR, load_preset
+
+    for path in sorted(PRESET_DIR.glob("*.yaml")):
+        preset = load_preset(path.stem)
+        for table, rules in preset.derive.items():
+            yield pytest.param(preset, table, rules, id=f"{path.stem}-{table}")
+
+
+def _read_by(rules) -> list[str]:
+    """Every column the rules read or write."""
+    names = ["status"]
+    for r in rules:
+        for key in ("won", "closed", "column", "from", "currency"):
+            v = r.get(key)
+            names += [v] if isinstance(v, str) else []
+        for key in ("columns", "won", "lost", "open"):
+            v = r.get(key)
+            names += list(v) if isinstance(v, list) else []
+    return list(dict.fromkeys(names))
+
+
+def _written(rules) -> set[str]:
+    """The columns rules write only when the export has none (a status from the stage, a
+    key from a name, a default)."""
+    out = {r["column"] for r in rules if r["rule"] in ("default", "key_from")}
+    return out | ({"status"} if any(r["rule"] == "status_from_stage" for r in rules) else set())
+
+
+@pytest.mark.parametrize("given", ["all columns", "written ones absent"])
+@pytest.mark.parametrize("preset, table, rules", list(_preset_cases()))
+def test_preset_rules_give_duckdbs_values(engine, preset, table, rules, given):
+    """Each preset's value rules (a CRM's flags, stages, amounts with their code, times
+    without a zone, probabilities in percent, prefixed ids) over every combination the
+    value pool draws, on the engine, equal DuckDB's."""
+    import pyarrow as pa
+
+    from salesreport.data.dialect import DIALECTS
+    from salesreport.data.presets import apply_derive
+
+    names = _read_by(rules)
+    if given != "all columns":
+        names = [n for n in names if n not in _written(rules)]
+    rng = random.Random(11)
+    rows = 200
+    table_ = pa.table(
+        {f"c{i}": pa.array([rng.choice(PRESET_VALUES) for _ in range(rows)], pa.string())
+         for i in range(len(names))}
+        | {"_pos": pa.array(range(rows), pa.int64())}
+    )  # fmt: skip
+    results = []
+    for on in (None, engine):
+        D = DIALECTS["duckdb" if on is None else on.name]
+        raw = {n: P.Raw(D.ident(f"c{i}"), "text", dialect=D) for i, n in enumerate(names)}
+        derived, _ = apply_derive(raw, table, preset, {"won": ["Won Deal"], "lost": []})
+        outputs = ", ".join(
+            f"{P.text(r)} AS {D.ident(f'o{i}')}" for i, r in enumerate(derived.values())
+        )
+        sql = f"SELECT {outputs} FROM {D.ident('_sr_preset')} ORDER BY {D.ident('_pos')}"
+        results.append(P.run_on(on, "_sr_preset", table_, sql).to_pylist())
+    assert results[0] == results[1]
+
+
+# ---------------------------------------------------------------- settling a file's formats
+
+SETTLE_VALUES = [
+    "31/10/2026", "10/31/2026", "3/4/2026", "31/13/2026", "0/5/2026", "25.10.2026 14:22",
+    "10-25-2026 9:12 PM", "2026-10-31", "", None, "abc", "12/12/2026", "B", "a",
+    "12,5", "1.234,50", "12.5", "1,234.50", "1,500", "1.500", "€ 1.234,50", "1,5 %", "12",
+    "-3,25", "+1.234.567,8", "1,23456", "$ 99.99",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("which", ["date order", "decimal"])
+def test_settling_queries_give_duckdbs_answers(engine, which):
+    """The statistics a file's date order and decimal mark are settled from (counts and
+    the least example of each kind, in code point order) equal DuckDB's, over columns
+    drawn from dates written with the year last, numbers with either mark, and others."""
+    import pyarrow as pa
+
+    from salesreport.data.dialect import DIALECTS
+    from salesreport.data.settle import date_order_sql, decimal_sql
+
+    rng = random.Random(5)
+    table = pa.table(
+        {
+            f"c{i}": pa.array([rng.choice(SETTLE_VALUES) for _ in range(60)], pa.string())
+            for i in range(3)
+        }
+    )
+    build = date_order_sql if which == "date order" else decimal_sql
+    results = []
+    for on in (None, engine):
+        D = DIALECTS["duckdb" if on is None else on.name]
+        columns = [P.Raw(D.ident(f"c{i}"), "text", dialect=D) for i in range(3)]
+        results.append(
+            P.run_on(on, "_sr_settle", table, build(columns, D.ident("_sr_settle"))).to_pylist()
+        )
+    assert [list(r.values()) for r in results[0]] == [list(r.values()) for r in results[1]]
+    assert any(v is not None for v in results[0][0].values())

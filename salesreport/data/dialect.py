@@ -130,6 +130,10 @@ class Dialect:
     def rstrip(self, x: str, chars: str) -> str:
         return f"rtrim({x}, {self.lit(chars)})"
 
+    def binary(self, x: str) -> str:
+        """Text compared (``min``, ``<``) by its characters' code points."""
+        return x
+
     # -- numbers
     def to_double(self, t: str) -> str:
         """Text known to be a number (``NUMBER_RE``) as a double (infinite past its range)."""
@@ -250,6 +254,10 @@ class Postgres(Dialect):
 
     def strip(self, x: str, chars: str) -> str:
         return f"btrim({x}, {self.lit(chars)})"
+
+    def binary(self, x: str) -> str:
+        # the database's collation may order by language (en_US: a < B < c)
+        return f'({x} COLLATE "C")'
 
     def to_double(self, t: str) -> str:
         # float8's input stops the query past a double's range, where DuckDB and Java give

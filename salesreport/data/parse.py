@@ -957,7 +957,7 @@ def evaluate(
     name = "_sr_series"
     query = staged_select(D.ident(name), ["x"], [p], [*outputs, D.ident("_pos")], D)
     sql = f"SELECT v, bad, changed FROM ({query}) AS _sr_out ORDER BY {D.ident('_pos')}"
-    out = _run_on(engine, name, table, sql)
+    out = run_on(engine, name, table, sql)
     idx = s.index
     bad = pd.Series(out["bad"].to_numpy(zero_copy_only=False), index=idx).fillna(False)
     changed = pd.Series(out["changed"].to_numpy(zero_copy_only=False), index=idx).fillna(False)
@@ -969,8 +969,10 @@ _PG_TYPES = {16: pa.bool_(), 20: pa.int64(), 23: pa.int64(), 25: pa.string(), 70
              1082: pa.date32(), 1114: pa.timestamp("us"), 1700: pa.float64()}  # fmt: skip
 
 
-def _run_on(engine, name: str, table: pa.Table, sql: str) -> pa.Table:
-    """``sql`` over ``table`` (as the table ``name``) on ``engine``, as Arrow."""
+def run_on(engine, name: str, table: pa.Table, sql: str) -> pa.Table:
+    """``sql`` over the Arrow ``table`` (as the table ``name``) on ``engine`` (``None``: an
+    embedded DuckDB connection of this module's), its result as Arrow: the rules run
+    where a test or a notebook wants them."""
     if engine is None:
         con = _connection()
         con.register(name, table)
@@ -985,14 +987,14 @@ def _run_on(engine, name: str, table: pa.Table, sql: str) -> pa.Table:
         with engine.backend.con.cursor() as cursor:
             cursor.execute(sql)
             rows = cursor.fetchall()
-            types = [_PG_TYPES[c.type_code] for c in cursor.description]
-        columns = list(zip(*rows, strict=True)) if rows else [[] for _ in types]
+            described = [(c.name, _PG_TYPES[c.type_code]) for c in cursor.description]
+        columns = list(zip(*rows, strict=True)) if rows else [[] for _ in described]
         return pa.table(
             {
-                c: pa.array(
+                name: pa.array(
                     [None if x is None else float(x) for x in v] if t == pa.float64() else v, t
                 )
-                for c, v, t in zip(("v", "bad", "changed"), columns, types, strict=True)
+                for (name, t), v in zip(described, columns, strict=True)
             }
         )
     finally:

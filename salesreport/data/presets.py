@@ -59,6 +59,7 @@ from typing import Any
 import yaml
 
 from salesreport.data import parse as P
+from salesreport.data.dialect import DUCKDB
 from salesreport.data.parse import Raw
 from salesreport.tables import TABLE_NAMES
 
@@ -78,8 +79,12 @@ RULES = (
     "default",
 )
 #: an ISO 4217 code written before or after an amount
-CODE_AMOUNT_RE = r"^([A-Z]{3})\s*(.+)$"
-AMOUNT_CODE_RE = r"^(.+?)\s*([A-Z]{3})$"
+#: an amount with an ISO code before or after it (spaces as RE2's ``\s``, written out: the
+#: engines' ``\s`` differ)
+#: a time of day without a zone at the end of the text (``assume_utc``)
+ZONELESS_TIME_RE = r"\d:\d{2}(?::\d{2})?$"
+CODE_AMOUNT_RE = r"^([A-Z]{3})[ \t\n\f\r]*(.+)$"
+AMOUNT_CODE_RE = r"^(.+?)[ \t\n\f\r]*([A-Z]{3})$"
 
 
 @dataclass(frozen=True)
@@ -208,6 +213,7 @@ def apply_derive(
     for ``status_from_stage``."""
     if preset is None:
         return columns, []
+    D = next(iter(columns.values())).dialect if columns else DUCKDB
     out = dict(columns)
     skipped: list[str] = []
     for r in preset.derive.get(table, []):
@@ -219,8 +225,9 @@ def apply_derive(
                 continue
             w, c = P.inline(P.boolean(out[won])), P.inline(P.boolean(out[closed]))
             out["status"] = Raw(
+                dialect=D,
                 clean=True,
-                sql=f"CASE WHEN {w.value} IS NULL OR {c.bad} OR ({c.value} IS NULL AND {w.value} IS NOT TRUE) "
+                sql=f"CASE WHEN {w.value} IS NULL OR {c.bad} OR ({c.value} IS NULL AND NOT coalesce({w.value}, false)) "
                 f"THEN NULL WHEN {w.value} THEN 'won' WHEN {c.value} THEN 'lost' ELSE 'open' END",
             )
         elif rule in ("status_values", "map_values"):
@@ -229,10 +236,10 @@ def apply_derive(
                 continue
             t = P.text(out[col])
             cases = " ".join(
-                f"WHEN {P.sql_text(str(k).strip().lower())} THEN {P.sql_text(v)}"
+                f"WHEN {D.lit(str(k).strip().lower())} THEN {D.lit(v)}"
                 for k, v in r["values"].items()
             )
-            out[col] = Raw(clean=True, sql=f"CASE lower({t}) {cases} ELSE {t} END")
+            out[col] = Raw(dialect=D, clean=True, sql=f"CASE lower({t}) {cases} ELSE {t} END")
         elif rule == "by_status":
             col = r["column"]
             if "status" not in out:
@@ -243,11 +250,11 @@ def apply_derive(
             for st in ("won", "lost", "open"):
                 srcs = [P.text(out[src]) for src in r.get(st, []) if src in out]
                 if srcs:
-                    whens.append(f"WHEN {P.sql_text(st)} THEN coalesce({', '.join(srcs)})")
-            picked = f"CASE {status} {' '.join(whens)} END" if whens else "CAST(NULL AS VARCHAR)"
+                    whens.append(f"WHEN {D.lit(st)} THEN coalesce({', '.join(srcs)})")
+            picked = f"CASE {status} {' '.join(whens)} END" if whens else D.null(D.text_type)
             if col in out:
                 picked = f"coalesce({picked}, {P.text(out[col])})"
-            out[col] = Raw(clean=True, sql=picked)
+            out[col] = Raw(dialect=D, clean=True, sql=picked)
         elif rule == "scale":
             col = r["column"]
             if col not in out:
@@ -255,9 +262,10 @@ def apply_derive(
             n = P.inline(P.number(out[col]))
             scaled = f"({n.value}) / {float(r['divide_by'])!r}"
             out[col] = Raw(
+                dialect=D,
                 clean=True,
                 sql=f"CASE WHEN {n.bad} THEN {P.raw_text(out[col])} "
-                f"ELSE {P.double_text(n.dialect, scaled)} END",
+                f"ELSE {P.double_text(D, scaled)} END",
             )
         elif rule == "assume_utc":
             for col in r["columns"]:
@@ -265,25 +273,29 @@ def apply_derive(
                     continue
                 t = P.text(out[col])
                 out[col] = Raw(
+                    dialect=D,
                     clean=True,
-                    sql=f"CASE WHEN regexp_matches({t}, '\\d:\\d{{2}}(?::\\d{{2}})?$') THEN {t} || 'Z' ELSE {t} END",
+                    sql=f"CASE WHEN {D.search(t, ZONELESS_TIME_RE)} THEN {t} || 'Z' ELSE {t} END",
                 )
         elif rule == "keep_if_prefix":
             col = r["column"]
             if col not in out:
                 continue
-            t = P.text(out[col])
+            t, prefix = P.text(out[col]), str(r["prefix"])
             out[col] = Raw(
+                dialect=D,
                 clean=True,
-                sql=f"CASE WHEN starts_with({t}, {P.sql_text(str(r['prefix']))}) THEN {t} END",
+                sql=f"CASE WHEN left({t}, {len(prefix)}) = {D.lit(prefix)} THEN {t} END",
             )
         elif rule == "join":
             srcs = [c for c in r["columns"] if c in out]
             if not srcs or r["column"] in out:
                 continue
-            sep = P.sql_text(str(r.get("sep", " ")))
+            sep = D.lit(str(r.get("sep", " ")))
             parts = ", ".join(P.text(out[c]) for c in srcs)
-            out[r["column"]] = Raw(clean=True, sql=f"NULLIF(concat_ws({sep}, {parts}), '')")
+            out[r["column"]] = Raw(
+                dialect=D, clean=True, sql=f"NULLIF(concat_ws({sep}, {parts}), '')"
+            )
         elif rule == "status_from_stage":
             col = r.get("column", "stage")
             if "status" in out:
@@ -294,36 +306,37 @@ def apply_derive(
             names = {k: (stages or {}).get(k) or r.get(k, []) for k in ("won", "lost")}
             t = f"lower({P.text(out[col])})"
             whens = " ".join(
-                f"WHEN {t} IN ({', '.join(P.sql_text(str(n).strip().lower()) for n in names[k])}) "
-                f"THEN {P.sql_text(k)}"
+                f"WHEN {t} IN ({', '.join(D.lit(str(n).strip().lower()) for n in names[k])}) "
+                f"THEN {D.lit(k)}"
                 for k in ("won", "lost")
                 if names[k]
             )
             out["status"] = Raw(
-                clean=True, sql=f"CASE WHEN {t} IS NULL THEN NULL {whens} ELSE 'open' END"
+                dialect=D,
+                clean=True,
+                sql=f"CASE WHEN {t} IS NULL THEN NULL {whens} ELSE 'open' END",
             )
         elif rule == "key_from":
             col, src = r["column"], r["from"]
             if col not in out and src in out:
-                out[col] = Raw(clean=True, sql=P.text(out[src]))
+                out[col] = Raw(dialect=D, clean=True, sql=P.text(out[src]))
         elif rule == "currency_prefix":
             col, cur = r.get("column", "amount"), r.get("currency", "currency")
             if col not in out or out[col].kind != "text":
                 continue
             t = P.text(out[col])
             code = (
-                f"coalesce(NULLIF(regexp_extract({t}, {P.sql_text(CODE_AMOUNT_RE)}, 1), ''), "
-                f"NULLIF(regexp_extract({t}, {P.sql_text(AMOUNT_CODE_RE)}, 2), ''))"
+                f"coalesce(NULLIF({D.extract(t, CODE_AMOUNT_RE, 1)}, ''), "
+                f"NULLIF({D.extract(t, AMOUNT_CODE_RE, 2)}, ''))"
             )
             number = (
-                f"CASE WHEN regexp_full_match({t}, {P.sql_text(CODE_AMOUNT_RE)}) "
-                f"THEN regexp_extract({t}, {P.sql_text(CODE_AMOUNT_RE)}, 2) "
-                f"WHEN regexp_full_match({t}, {P.sql_text(AMOUNT_CODE_RE)}) "
-                f"THEN regexp_extract({t}, {P.sql_text(AMOUNT_CODE_RE)}, 1) ELSE {t} END"
+                f"CASE WHEN {D.full_match(t, CODE_AMOUNT_RE)} THEN {D.extract(t, CODE_AMOUNT_RE, 2)} "
+                f"WHEN {D.full_match(t, AMOUNT_CODE_RE)} THEN {D.extract(t, AMOUNT_CODE_RE, 1)} "
+                f"ELSE {t} END"
             )
-            given = P.text(out[cur]) if cur in out else "CAST(NULL AS VARCHAR)"
-            out[cur] = Raw(clean=True, sql=f"coalesce({given}, {code})")
-            out[col] = Raw(clean=True, sql=number)
+            given = P.text(out[cur]) if cur in out else D.null(D.text_type)
+            out[cur] = Raw(dialect=D, clean=True, sql=f"coalesce({given}, {code})")
+            out[col] = Raw(dialect=D, clean=True, sql=number)
         elif rule == "default" and r["column"] not in out:
-            out[r["column"]] = Raw(clean=True, sql=P.sql_text(str(r["value"])))
+            out[r["column"]] = Raw(dialect=D, clean=True, sql=D.lit(str(r["value"])))
     return out, skipped

@@ -24,7 +24,6 @@ separated by semicolons with decimal commas (``1.234,50``). Neither is guessed:
 from __future__ import annotations
 
 from salesreport.data import parse as P
-from salesreport.data.parse import sql_text
 from salesreport.data.read import RawTable, ReadError
 from salesreport.tables import TableSpec
 
@@ -67,35 +66,10 @@ def settle_date_order(
         return setting, f"{setting} (data.date_order)"
     if raw.csv is not None and not raw.csv.fmt.slashed:
         return None, None
-    texts, parts, aggs = [], [], []
-    for i, (_, column) in enumerate(cols):
-        t, a, b = (P.ident(f"{k}{i}") for k in "tab")
-        texts.append(f"{P.text(column)} AS {t}")
-        for k, group in (("a", 1), ("b", 2)):
-            parts.append(
-                f"TRY_CAST(NULLIF(regexp_extract({t}, {sql_text(P.SLASH_DATE_RE)}, {group}), '') "
-                f"AS INTEGER) AS {P.ident(f'{k}{i}')}"
-            )
-        # a date counts only when one order reads it: 31/13/2026 (either way a month 13) is
-        # an unreadable value, no evidence and no question
-        day_first = f"{a} BETWEEN 1 AND 31 AND {b} BETWEEN 1 AND 12"
-        month_first = f"{b} BETWEEN 1 AND 31 AND {a} BETWEEN 1 AND 12"
-        readable = f"(({day_first}) OR ({month_first}))"
-        aggs.append(
-            f"{{'n': count({a}) FILTER (WHERE {readable}), "
-            f"'day': min({t}) FILTER (WHERE {a} > 12 AND {day_first}), "
-            f"'month': min({t}) FILTER (WHERE {b} > 12 AND {month_first}), "
-            f"'any': min({t}) FILTER (WHERE {readable})}}"
-        )
-
-    def query(src: str) -> str:
-        inner = f"SELECT {', '.join(texts)} FROM {src}"
-        cols_ = ", ".join(P.ident(f"t{i}") for i in range(len(cols)))
-        return f"SELECT {', '.join(aggs)} FROM (SELECT {cols_}, {', '.join(parts)} FROM ({inner}))"
-
-    (row,) = raw.fetch(con, query)
+    (row,) = raw.fetch(con, lambda src: date_order_sql([c for _, c in cols], src))
     found = []
-    for (name, column), stats in zip(cols, row, strict=True):
+    for i, (name, column) in enumerate(cols):
+        stats = dict(zip(("n", "day", "month", "any"), row[4 * i : 4 * i + 4], strict=True))
         found.append((_header(raw, column, name), stats))
     day = [(h, s["day"]) for h, s in found if s["day"] is not None]
     month = [(h, s["month"]) for h, s in found if s["month"] is not None]
@@ -115,6 +89,54 @@ def settle_date_order(
     if not given:
         return None, None
     return _unsettled(given[0], source)
+
+
+def date_order_sql(columns: list[P.Raw], source: str) -> str:
+    """SQL over ``source``: for each text column (its dialect's SQL), the number of dates
+    written with the year last that one order or the other reads, the least one (in code
+    point order) only day first reads, the least only month first reads, and the least any
+    order reads (4 columns each)."""
+    D = columns[0].dialect
+    texts, parts, aggs = [], [], []
+    for i, column in enumerate(columns):
+        t, a, b = (D.ident(f"{k}{i}") for k in "tab")
+        texts.append(f"{P.text(column)} AS {t}")
+        for k, group in (("a", 1), ("b", 2)):
+            parts.append(
+                f"{D.to_int(D.extract(t, P.SLASH_DATE_RE, group))} AS {D.ident(f'{k}{i}')}"
+            )
+        # a date counts only when one order reads it: 31/13/2026 (either way a month 13) is
+        # an unreadable value, no evidence and no question
+        day_first = f"{a} BETWEEN 1 AND 31 AND {b} BETWEEN 1 AND 12"
+        month_first = f"{b} BETWEEN 1 AND 31 AND {a} BETWEEN 1 AND 12"
+        readable = f"(({day_first}) OR ({month_first}))"
+        least = D.binary(t)
+        aggs += [
+            f"count({a}) FILTER (WHERE {readable}) AS {D.ident(f'n{i}')}",
+            f"min({least}) FILTER (WHERE {a} > 12 AND {day_first}) AS {D.ident(f'day{i}')}",
+            f"min({least}) FILTER (WHERE {b} > 12 AND {month_first}) AS {D.ident(f'month{i}')}",
+            f"min({least}) FILTER (WHERE {readable}) AS {D.ident(f'any{i}')}",
+        ]
+    inner = f"SELECT {', '.join(texts)} FROM {source}"
+    cols = ", ".join(D.ident(f"t{i}") for i in range(len(columns)))
+    return (
+        f"SELECT {', '.join(aggs)} FROM (SELECT {cols}, {', '.join(parts)} "
+        f"FROM ({inner}) AS _sr_texts) AS _sr_parts"
+    )
+
+
+def decimal_sql(columns: list[P.Raw], source: str) -> str:
+    """SQL over ``source``: for each text column, the least number (in code point order)
+    only a decimal comma reads, the least only a decimal point reads, and the least either
+    reads differently (3 columns each)."""
+    D = columns[0].dialect
+    parts = []
+    for i, column in enumerate(columns):
+        v = D.strip(P.unsymbol(D, P.text(column)), P.SPACES)
+        for k, pattern in (("comma", COMMA_RE), ("point", POINT_RE), ("either", EITHER_RE)):
+            least = f"min({D.binary(v)}) FILTER (WHERE {D.full_match(v, pattern)})"
+            parts.append(f"{least} AS {D.ident(f'{k}{i}')}")
+    return f"SELECT {', '.join(parts)} FROM {source}"
 
 
 def _unsettled(example: tuple[str, str], source: str):
@@ -142,12 +164,7 @@ def settle_decimal(
     cols = _text_columns(spec, derived, ("number", "integer"))
     if not cols:
         return False, None
-    parts = []
-    for _, column in cols:
-        v = f"trim({P.unsymbol(column.dialect, P.text(column))}, {sql_text(P.SPACES)})"
-        for pattern in (COMMA_RE, POINT_RE, EITHER_RE):
-            parts.append(f"min({v}) FILTER (WHERE regexp_full_match({v}, {sql_text(pattern)}))")
-    (row,) = raw.fetch(con, lambda src: f"SELECT {', '.join(parts)} FROM {src}")
+    (row,) = raw.fetch(con, lambda src: decimal_sql([c for _, c in cols], src))
     comma, point, either = [], [], []
     for i, (name, column) in enumerate(cols):
         header = _header(raw, column, name)
