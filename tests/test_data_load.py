@@ -98,9 +98,9 @@ def test_a_database_file_holds_the_tables_loaded_under_a_memory_limit(tmp_path, 
     limits = []
     real_cut = load_mod.cut
 
-    def cut(con, *args, **kwargs):  # the point-in-time cut: the load's last queries
-        limits.append(_buffer_limit(con))
-        return real_cut(con, *args, **kwargs)
+    def cut(run, *args, **kwargs):  # the point-in-time cut: the load's last queries
+        limits.append(_buffer_limit(run.con))
+        return real_cut(run, *args, **kwargs)
 
     monkeypatch.setattr(load_mod, "cut", cut)
     db = tmp_path / "work" / "engine.duckdb"

@@ -15,6 +15,7 @@ Each rule is written once (``salesreport.data.parse``) and rendered for each eng
 
 from __future__ import annotations
 
+import math
 import random
 
 import numpy as np
@@ -352,3 +353,144 @@ def test_settling_queries_give_duckdbs_answers(engine, which):
         )
     assert [list(r.values()) for r in results[0]] == [list(r.values()) for r in results[1]]
     assert any(v is not None for v in results[0][0].values())
+
+
+# ---------------------------------------------------------------- the row checks
+
+
+@pytest.fixture(scope="module")
+def parsed_dirty(sample_dir, tmp_path_factory):
+    """EMEA's tables of the sample with dirt added (unreadable, empty and unknown values,
+    duplicate keys, negative amounts, a close before the creation, unknown accounts and
+    owners, probabilities in percent, a metric that is no KPI), parsed by the loader: each
+    table as the team's filters receive it (its metadata, and its rows as Arrow)."""
+    import contextlib
+    import copy
+    import shutil
+
+    from salesreport.data import load as L
+    from salesreport.exceptions import DataError
+    from salesreport.params import load_params
+
+    folder = tmp_path_factory.mktemp("dirty")
+    for f in sample_dir.iterdir():
+        shutil.copy(f, folder / f.name)
+    opps = pd.read_csv(folder / "opportunities.csv", dtype=str, keep_default_na=False)
+    emea = opps.index[opps["region"].isin(["DE", "FR", "UK", "NL", "ES", "IT", "Nordics", "EMEA"])]
+    rows = list(emea[:40]) if len(emea) >= 40 else list(opps.index[:40])
+    dirt = [
+        ("amount", "lots"), ("amount", "-5"), ("close_date", "not a date"), ("status", "maybe"),
+        ("status", ""), ("account_id", "NO-SUCH-ACCOUNT"), ("owner_id", "NOBODY"),
+        ("probability", "55"), ("forecast_category", "Best-Case"), ("created_date", "2030-01-01"),
+    ]  # fmt: skip
+    for (col, value), i in zip(dirt * 3, rows, strict=False):
+        if col in opps.columns:
+            opps.loc[i, col] = value
+    opps = pd.concat([opps, opps.loc[rows[:3]]])  # duplicate keys
+    opps.to_csv(folder / "opportunities.csv", index=False)
+    targets = folder / "targets.csv"
+    if targets.exists():
+        t = pd.read_csv(targets, dtype=str, keep_default_na=False)
+        t.loc[t.groupby("region").head(1).index, "metric"] = "revenu"  # in every team
+        t.to_csv(targets, index=False)
+
+    captured = {}
+    original = L.filter_rows
+
+    def capture(run, parsed, filters, q):
+        for name, pt in parsed.items():
+            relation = run.con.execute(f"SELECT * FROM {pt.relation}").to_arrow_table()
+            captured[name] = (copy.copy(pt), relation)
+        return original(run, parsed, filters, q)
+
+    params = load_params("emea")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(L, "filter_rows", capture)
+        with contextlib.suppress(DataError):  # too many bad rows: the checks ran
+            L.load_tables(params, folder, "2026-10")
+    assert "opportunities" in captured
+    return captured
+
+
+def _run_checks(engine, captured) -> tuple:
+    """Every step of the loader after parsing, on ``engine``, from the captured tables, in
+    the loader's order: structural problems, the team's filters, currencies without a rate,
+    the row checks, the references, the targets' metrics, the conversion to the team's
+    currency, the point-in-time cut at the end of June 2026 (four months before the data ends). Returns what they find
+    (problems; rows filtered, dropped, repaired, flagged, converted and changed by the cut,
+    with their rows) and each table's rows as the report reads them."""
+    import copy
+
+    from salesreport.data import load as L
+    from salesreport.data import validate as V
+    from salesreport.data.dialect import DIALECTS
+    from salesreport.data.pit import cut
+    from salesreport.data.quality import DataQuality
+    from salesreport.data.runner import EngineRunner
+    from salesreport.params import load_params
+
+    params = load_params("emea").model_copy(update={"fx_rates": {"USD": 0.9, "GBP": 1.15}})
+    run, D = EngineRunner(engine), DIALECTS[engine.name]
+    parsed = {}
+    for name, (pt, relation) in captured.items():
+        pt = copy.copy(pt)
+        engine._temporary(f"_sr_rel_{name}", relation)
+        pt.relation = pt.scope = D.ident(f"_sr_rel_{name}")
+        pt.dialect, pt.dropped, pt.made = D, np.zeros(0, dtype=np.int64), []
+        parsed[name] = pt
+    problems = []
+    for pt in parsed.values():
+        problems += V.structural_problems(run, pt, "params/emea.yaml")
+    q = DataQuality()
+    L.filter_rows(run, parsed, params.filters, q)
+    for pt in parsed.values():
+        problems += V.currency_problems(run, pt, "EUR", params.fx_rates, "params/emea.yaml")
+    V.check_rows(run, parsed, q)
+    V.check_references(run, parsed, q)
+    V.check_target_metrics(run, parsed, q)
+    relations = {name: L.converted(run, pt, params, q) for name, pt in parsed.items()}
+    selects, counts = cut(run, relations, "2026-06", limit=10)
+    rows = {}
+    for name, (_, cols) in relations.items():
+        select = ", ".join(D.ident(c) for c in cols)
+        rows[name] = run.rows(f"SELECT {select} FROM ({selects[name]}) AS _sr_t ORDER BY _line")
+    issues = [(i.table, i.action, i.reason, i.n, list(i.rows)) for i in q.issues]
+    issues += [(c["table"], c["action"], c["reason"], c["count"], list(c["rows"])) for c in counts]
+    return problems, issues, rows
+
+
+def test_row_checks_find_what_duckdb_finds(engine, parsed_dirty):
+    """The contract's checks (structural problems, the rows dropped, repaired and flagged, and
+    which rows) run on the engine over the tables a dirty sample's loading gave find exactly
+    what they find on DuckDB."""
+    from salesreport.engine import Engine
+
+    duck = Engine.duckdb()
+    try:
+        expected = _run_checks(duck, parsed_dirty)
+    finally:
+        duck.close()
+    problems, issues, rows = expected
+    found = {(t, action) for t, action, *_ in issues}
+    # the dirt was found: rows filtered, dropped, repaired, flagged, converted
+    assert {("opportunities", "filtered"), ("opportunities", "dropped"),
+            ("opportunities", "repaired"), ("opportunities", "flagged"),
+            ("opportunities", "converted"), ("targets", "flagged"),
+            ("opportunities", "after_month")} <= found  # fmt: skip
+    assert len(rows["opportunities"]) > 100
+    got = _run_checks(engine, parsed_dirty)
+    assert got[:2] == expected[:2]
+    for name in rows:  # the checked rows, value for value (floats to 1e-12, the sums' order)
+        assert len(got[2][name]) == len(rows[name]), name
+        for a, b in zip(got[2][name], rows[name], strict=True):
+            assert [_close(x, y) for x, y in zip(a, b, strict=True)] == [True] * len(a), (
+                name,
+                a,
+                b,
+            )
+
+
+def _close(x, y) -> bool:
+    if isinstance(x, float) and isinstance(y, float):
+        return math.isclose(x, y, rel_tol=1e-12) or (math.isnan(x) and math.isnan(y))
+    return x == y

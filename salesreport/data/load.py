@@ -60,6 +60,7 @@ from salesreport.data.read import (
     size_text,
     table_suffix,
 )
+from salesreport.data.runner import DuckRunner, Runner
 from salesreport.data.settle import settle_date_order, settle_decimal
 from salesreport.data.validate import (
     EXAMPLE_LINES,
@@ -70,6 +71,7 @@ from salesreport.data.validate import (
     checked_relation,
     currency_problems,
     examples_where,
+    lines_where,
     parse_select,
     problem,
     problem_line,
@@ -525,17 +527,17 @@ def prepare(con, raw: RawTable, params: TeamParams) -> ParsedTable:
     )
 
 
-def _missing_lines(con, pt: ParsedTable, limit: int) -> np.ndarray:
+def _missing_lines(run: Runner, pt: ParsedTable, limit: int) -> np.ndarray:
     """The first ``limit`` rows of the whole file that are not among the team's rows (the
     file's rows are numbered 2, 3, ... without gaps)."""
-    kept = con.execute(f"SELECT _line FROM {pt.scope}").fetchnumpy()["_line"]
+    kept = run.arrays(f"SELECT _line FROM {pt.scope}")["_line"]
     mask = np.ones(pt.rows, dtype=bool)
     mask[np.asarray(kept, dtype=np.int64) - 2] = False
     return np.flatnonzero(mask)[:limit] + 2
 
 
 def filter_rows(
-    con, parsed: dict[str, ParsedTable], filters: dict[str, list[str]], q: DataQuality
+    run: Runner, parsed: dict[str, ParsedTable], filters: dict[str, list[str]], q: DataQuality
 ) -> None:
     """The team's rows of each table (``pt.scope``) by the team's ``filters`` (rows outside are
     counted ``filtered``).
@@ -547,6 +549,7 @@ def filter_rows(
     """
     if not filters:
         return
+    D = run.dialect
     filtered: set[str] = set()
     for table in FILTER_ORDER:
         if table not in parsed:
@@ -557,10 +560,10 @@ def filter_rows(
         for col in direct:
             allowed = sorted({str(v) for v in filters[col]})
             engine_col = col if col in pt.columns else next(e for e, h in pt.extras if h == col)
-            value = f"CAST({ident(engine_col)} AS VARCHAR)"
-            ok = f"coalesce({value} IN ({', '.join(sql_text(a) for a in allowed)}), false)"
+            value = D.text(D.ident(engine_col))
+            ok = f"coalesce({value} IN ({', '.join(D.lit(a) for a in allowed)}), false)"
             if table == "targets":
-                ok = f"({ok} OR {ident(engine_col)} IS NULL)"
+                ok = f"({ok} OR {D.ident(engine_col)} IS NULL)"
             steps.append((ok, f"{col} not in {', '.join(allowed)}", col))
         if not direct:
             links = [
@@ -571,67 +574,68 @@ def filter_rows(
             if not links:
                 continue
             ok = " OR ".join(
-                f"coalesce({ident(col)} IN (SELECT {ident(pkey)} FROM {parsed[parent].scope}), false)"
+                f"coalesce({D.ident(col)} IN (SELECT {D.ident(pkey)} FROM {parsed[parent].scope}), false)"
                 for col, parent, pkey in links
             )
             if table == "targets":
                 ok = f"({ok}) OR rep_id IS NULL"
             via = ", ".join(f"{col} of {parent}" for col, parent, _ in links)
             steps.append((f"({ok})", f"not linked to a kept row ({via})", None))
-        scope = ident(f"_sr_scope_{table}")
         keep = " AND ".join(p for p, _, _ in steps)
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {scope} AS SELECT * FROM {pt.relation} WHERE {keep}"
-        )
-        pt.scope = scope
+        run.create(f"_sr_scope_{table}", f"SELECT * FROM {pt.relation} WHERE {keep}")
+        pt.scope = D.ident(f"_sr_scope_{table}")
         pt.made.append(f"_sr_scope_{table}")
-        pt.in_scope = con.execute(f"SELECT count(*) FROM {scope}").fetchone()[0]
+        pt.in_scope = run.rows(f"SELECT count(*) AS n FROM {pt.scope}")[0][0]
         if len(steps) == 1:
             n = pt.rows - pt.in_scope
             if n:
-                q.add(table, pt.file, "filtered", steps[0][1], _missing_lines(con, pt, EXAMPLE_LINES),
+                q.add(table, pt.file, "filtered", steps[0][1], _missing_lines(run, pt, EXAMPLE_LINES),
                       column=steps[0][2], count=n)  # fmt: skip
         else:  # several filter columns: each counts the rows it takes out of those left
             before = "true"
             for ok, reason, col in steps:
                 gone = f"{before} AND NOT {ok}"
-                n, lines = examples_where(con, pt.relation, gone, EXAMPLE_LINES)
+                n, lines = examples_where(run, pt.relation, gone, EXAMPLE_LINES)
                 if n:
                     q.add(table, pt.file, "filtered", reason, lines, column=col, count=n)
                 before = f"{before} AND {ok}"
         filtered.add(table)
 
 
-def _converted(con, pt: ParsedTable, params: TeamParams, q: DataQuality) -> tuple[str, list[str]]:
+def converted(
+    run: Runner, pt: ParsedTable, params: TeamParams, q: DataQuality
+) -> tuple[str, list[str]]:
     """The checked rows with amounts in the team's currency (``fx_rates``): a ``FROM`` item and
     its columns; ``_orig_currency``/``_orig_amount`` keep what was read. Rows with an empty
     ``currency`` are in the team's currency."""
+    D = run.dialect
     rel = checked_relation(pt)
     cols = ["_line", *pt.columns, *(e for e, _ in pt.extras)]
     if "currency" not in pt.columns or "amount" not in pt.columns:
         return rel, cols
     team = params.currency
     rates = {**params.fx_rates, team: 1.0}
-    cur = f"coalesce(currency, {sql_text(team)})"
+    cur = f"coalesce(currency, {D.lit(team)})"
     rate = (
         "CASE "
-        + " ".join(f"WHEN {cur} = {sql_text(c)} THEN {float(r)!r}" for c, r in rates.items())
+        + " ".join(f"WHEN {cur} = {D.lit(c)} THEN {float(r)!r}" for c, r in rates.items())
         + " END"
     )
-    codes = con.execute(
-        f"SELECT cur, count(*), min(_line, {EXAMPLE_LINES}) FROM "
-        f"(SELECT {cur} AS cur, _line FROM {rel}) WHERE cur <> {sql_text(team)} GROUP BY cur ORDER BY cur"
-    ).fetchall()
-    for code, n, lines in codes:
+    codes = run.rows(
+        f"SELECT {D.binary(cur)} AS cur, count(*) AS n FROM {rel} WHERE {cur} <> {D.lit(team)} "
+        "GROUP BY 1 ORDER BY 1"
+    )
+    for code, n in codes:
+        lines = lines_where(run, rel, f"{cur} = {D.lit(code)}", EXAMPLE_LINES)
         q.add(pt.table, pt.file, "converted", f"amount converted from {code} at {rates[code]:g} {team}",
-              np.asarray(lines, dtype=np.int64), column="amount", count=n)  # fmt: skip
+              lines, column="amount", count=n)  # fmt: skip
     select = ", ".join(
         f"amount * {rate} AS amount" if c == "amount"
-        else f"{sql_text(team)} AS currency" if c == "currency"
-        else ident(c)
+        else f"{D.lit(team)} AS currency" if c == "currency"
+        else D.ident(c)
         for c in cols
     )  # fmt: skip
-    rel = f"(SELECT {select}, {cur} AS _orig_currency, amount AS _orig_amount FROM {rel})"
+    rel = f"(SELECT {select}, {cur} AS _orig_currency, amount AS _orig_amount FROM {rel}) AS _sr_converted"
     return rel, [*cols, "_orig_currency", "_orig_amount"]
 
 
@@ -773,7 +777,7 @@ def _load(
                   f"(not rows): {shown}{more}", [], count=len(pt.footer))  # fmt: skip
         if pt.reading:
             q.reading[table] = dict(pt.reading)
-        problems += structural_problems(con, pt, source)
+        problems += structural_problems(DuckRunner(con), pt, source)
     for col in params.filters:
         holders = [
             pt for pt in parsed.values() if col in pt.columns or col in {h for _, h in pt.extras}
@@ -812,7 +816,7 @@ def _load(
                 )
     raise_problems(problems)
 
-    filter_rows(con, parsed, params.filters, q)
+    filter_rows(DuckRunner(con), parsed, params.filters, q)
     for main in ("opportunities", "orders"):
         pt = parsed.get(main)
         if pt is not None and pt.rows and not pt.in_scope:
@@ -834,24 +838,25 @@ def _load(
                 )
             )
     for pt in parsed.values():
-        problems += currency_problems(con, pt, params.currency, params.fx_rates, source)
+        problems += currency_problems(DuckRunner(con), pt, params.currency, params.fx_rates, source)
     raise_problems(problems)
 
-    check_rows(con, parsed, q)
-    check_references(con, parsed, q)
-    check_target_metrics(con, parsed, q)
+    run = DuckRunner(con)
+    check_rows(run, parsed, q)
+    check_references(run, parsed, q)
+    check_target_metrics(run, parsed, q)
     th = params.thresholds
     raise_problems(
         threshold_problems(parsed, q, th.bad_row_share, strict, source, th.bad_rows_floor)
     )
 
-    relations = {t: _converted(con, pt, params, q) for t, pt in parsed.items()}
+    relations = {t: converted(run, pt, params, q) for t, pt in parsed.items()}
     first_dated = {  # the earliest row of each revenue table, before the month's cut
         t: con.execute(f"SELECT min({ident(col)}) FROM {relations[t][0]}").fetchone()[0]
         for t, col in REVENUE_DATES.items()
         if t in relations and col in relations[t][1]
     }
-    selects, counts = cut(con, relations, month, limit=EXAMPLE_LINES)
+    selects, counts = cut(run, relations, month, limit=EXAMPLE_LINES)
     kept: dict[str, int] = {}
     for table, select in selects.items():
         # ``_row``: the row's position among the kept rows by ``_line``, numbered on the

@@ -965,8 +965,10 @@ def evaluate(
 
 
 #: PostgreSQL's type of a result column (its OID) as Arrow's
-_PG_TYPES = {16: pa.bool_(), 20: pa.int64(), 23: pa.int64(), 25: pa.string(), 701: pa.float64(),
-             1082: pa.date32(), 1114: pa.timestamp("us"), 1700: pa.float64()}  # fmt: skip
+_PG_TYPES = {16: pa.bool_(), 20: pa.int64(), 21: pa.int64(), 23: pa.int64(), 25: pa.string(),
+             700: pa.float64(), 701: pa.float64(), 1043: pa.string(), 1082: pa.date32(),
+             1114: pa.timestamp("us"), 1184: pa.timestamp("us", tz="UTC"),
+             1700: pa.float64()}  # fmt: skip
 
 
 def run_on(engine, name: str, table: pa.Table, sql: str) -> pa.Table:
@@ -982,23 +984,31 @@ def run_on(engine, name: str, table: pa.Table, sql: str) -> pa.Table:
             con.unregister(name)
     engine._temporary(name, table)
     try:
-        if engine.name == "spark":
-            return engine.backend._session.sql(sql).toArrow()
-        with engine.backend.con.cursor() as cursor:
-            cursor.execute(sql)
-            rows = cursor.fetchall()
-            described = [(c.name, _PG_TYPES[c.type_code]) for c in cursor.description]
-        columns = list(zip(*rows, strict=True)) if rows else [[] for _ in described]
-        return pa.table(
-            {
-                name: pa.array(
-                    [None if x is None else float(x) for x in v] if t == pa.float64() else v, t
-                )
-                for (name, t), v in zip(described, columns, strict=True)
-            }
-        )
+        return result_arrow(engine, sql)
     finally:
         engine._drop(name)
+
+
+def result_arrow(engine, sql: str) -> pa.Table:
+    """The result of ``sql`` on a PostgreSQL or Spark ``engine`` as Arrow (its columns named as
+    the query names them)."""
+    if engine.name == "spark":
+        return engine.backend._session.sql(sql).toArrow()
+    if engine.name == "duckdb":
+        return engine.backend.con.execute(sql).to_arrow_table()
+    with engine.backend.con.cursor() as cursor:
+        cursor.execute(sql)
+        rows = cursor.fetchall()
+        described = [(c.name, _PG_TYPES[c.type_code]) for c in cursor.description]
+    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in described]
+    return pa.table(
+        {
+            name: pa.array(
+                [None if x is None else float(x) for x in v] if t == pa.float64() else v, t
+            )
+            for (name, t), v in zip(described, columns, strict=True)
+        }
+    )
 
 
 def _to_pandas(col: pa.ChunkedArray, index) -> pd.Series:

@@ -34,7 +34,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from salesreport.data.parse import ident, sql_text
+from salesreport.data.dialect import Dialect
+from salesreport.data.parse import ident
+from salesreport.data.runner import DuckRunner, Runner
 from salesreport.data.validate import examples_where
 from salesreport.periods import month_end, month_end_exclusive, month_period
 from salesreport.rules import CLOSED_STATUSES, OPEN
@@ -60,13 +62,15 @@ CHANGED = {
 }
 
 
-def _replace(columns: list[str], changes: dict[str, str]) -> str:
+def _replace(D: Dialect, columns: list[str], changes: dict[str, str]) -> str:
     """A select list: ``columns`` with some replaced by expressions."""
-    return ", ".join(f"{changes[c]} AS {ident(c)}" if c in changes else ident(c) for c in columns)
+    return ", ".join(
+        f"{changes[c]} AS {D.ident(c)}" if c in changes else D.ident(c) for c in columns
+    )
 
 
 def cut(
-    con,
+    run: Runner,
     relations: dict[str, tuple[str, list[str]]],
     month: str,
     limit: int | None = None,
@@ -80,13 +84,20 @@ def cut(
     touched, ascending; the first ``limit`` of them when given). The counts are computed here;
     the selects are for the caller to run.
     """
+    D = run.dialect
+    names = iter(range(1_000_000))
+
+    def sub(select: str) -> str:
+        """A subquery as a ``FROM`` item, with an alias of its own."""
+        return f"({select}) AS _sr_cut{next(names)}"
+
     p = month_period(month)
     end = f"DATE '{month_end(p):%Y-%m-%d}'"  # last day: a date column is <= end
     stop = f"TIMESTAMP '{month_end_exclusive(p):%Y-%m-%d %H:%M:%S}'"  # first instant of M+1
     counts: list[dict] = []
 
     def note(table: str, reason: str, relation: str, predicate: str) -> None:
-        n, rows = examples_where(con, relation, predicate, limit)
+        n, rows = examples_where(run, relation, predicate, limit)
         if not n:
             return
         counts.append(
@@ -103,28 +114,28 @@ def cut(
     for name, col in DROP_BY:
         if name in relations and col in relations[name][1]:
             rel, cols = relations[name]
-            later = f"coalesce({ident(col)} > {end}, false)"
+            later = f"coalesce({D.ident(col)} > {end}, false)"
             note(name, f"{col} after {month}, dropped", rel, later)
-            out[name] = (f"(SELECT * FROM {rel} WHERE NOT {later})", cols)
+            out[name] = (sub(f"SELECT * FROM {rel} WHERE NOT {later}"), cols)
     if "activities" in relations and "timestamp" in relations["activities"][1]:
         rel, cols = relations["activities"]
-        later = f"coalesce(timestamp >= {stop}, false)"
+        later = f"coalesce({D.ident('timestamp')} >= {stop}, false)"
         note("activities", f"timestamp after {month}, dropped", rel, later)
-        out["activities"] = (f"(SELECT * FROM {rel} WHERE NOT {later})", cols)
+        out["activities"] = (sub(f"SELECT * FROM {rel} WHERE NOT {later}"), cols)
     if "spend" in relations and "month" in relations["spend"][1]:
         rel, cols = relations["spend"]
-        later = f"coalesce(month > {sql_text(str(p))}, false)"
+        later = f"coalesce({D.ident('month')} > {D.lit(str(p))}, false)"
         note("spend", f"month after {month}, dropped", rel, later)
-        out["spend"] = (f"(SELECT * FROM {rel} WHERE NOT {later})", cols)
+        out["spend"] = (sub(f"SELECT * FROM {rel} WHERE NOT {later}"), cols)
 
     if "opportunities" in out:
         rel, cols = out["opportunities"]
-        closed = ", ".join(sql_text(s) for s in CLOSED_STATUSES)
+        closed = ", ".join(D.lit(s) for s in CLOSED_STATUSES)
         closed_later = f"(status IN ({closed}) AND coalesce(close_date > {end}, false))"
         note(
             "opportunities", f"closed after {month}: open at the end of {month}", rel, closed_later
         )
-        changes = {"status": f"CASE WHEN {closed_later} THEN {sql_text(OPEN)} ELSE status END"}
+        changes = {"status": f"CASE WHEN {closed_later} THEN {D.lit(OPEN)} ELSE status END"}
         if "lost_reason" in cols:
             changes["lost_reason"] = f"CASE WHEN {closed_later} THEN NULL ELSE lost_reason END"
         if "forecast_category" in cols:
@@ -134,23 +145,26 @@ def cut(
             )
         if "probability" in cols:
             changes["probability"] = f"CASE WHEN {closed_later} THEN NULL ELSE probability END"
-        rel = f"(SELECT {_replace(cols, changes)} FROM {rel})"
+        rel = sub(f"SELECT {_replace(D, cols, changes)} FROM {rel}")
         hist = out.get("stage_history")
         if hist is not None:
-            last = (
-                "(SELECT opportunity_id AS _sid, stage AS _stage FROM (SELECT opportunity_id, stage, "
-                "row_number() OVER (PARTITION BY opportunity_id ORDER BY entered_date DESC NULLS FIRST, "
-                f"_line DESC) AS _n FROM {hist[0]} WHERE stage IS NOT NULL AND opportunity_id IS NOT NULL) "
-                "WHERE _n = 1)"
+            last = sub(
+                "SELECT opportunity_id AS _sid, stage AS _stage FROM "
+                + sub(
+                    "SELECT opportunity_id, stage, row_number() OVER (PARTITION BY opportunity_id "
+                    f"ORDER BY entered_date DESC NULLS FIRST, _line DESC) AS _n FROM {hist[0]} "
+                    "WHERE stage IS NOT NULL AND opportunity_id IS NOT NULL"
+                )
+                + " WHERE _n = 1"
             )
-            joined = f"(SELECT * FROM {rel} LEFT JOIN {last} ON opportunity_id = _sid)"
+            joined = sub(f"SELECT * FROM {rel} LEFT JOIN {last} ON opportunity_id = _sid")
             moved = "(status = 'open' AND _stage IS NOT NULL AND stage IS DISTINCT FROM _stage)"
             note("opportunities", f"stage set to the stage at the end of {month}", joined, moved)
             changes = {"stage": f"CASE WHEN {moved} THEN _stage ELSE stage END"}
             for c in ("probability", "forecast_category"):
                 if c in cols:
-                    changes[c] = f"CASE WHEN {moved} THEN NULL ELSE {ident(c)} END"
-            rel = f"(SELECT {_replace(cols, changes)} FROM {joined})"
+                    changes[c] = f"CASE WHEN {moved} THEN NULL ELSE {D.ident(c)} END"
+            rel = sub(f"SELECT {_replace(D, cols, changes)} FROM {joined}")
         out["opportunities"] = (rel, cols)
 
     if "leads" in out:
@@ -165,7 +179,7 @@ def cut(
                 changes["status"] = (
                     f"CASE WHEN {later} AND status = 'converted' THEN 'working' ELSE status END"
                 )
-            rel = f"(SELECT {_replace(cols, changes)} FROM {rel})"
+            rel = sub(f"SELECT {_replace(D, cols, changes)} FROM {rel}")
         if "opportunity_id" in cols and "opportunities" in relations:
             opp, opp_cols = relations["opportunities"]  # as given, before the cut
             if "opportunity_id" in opp_cols and "created_date" in opp_cols:
@@ -183,14 +197,15 @@ def cut(
                 changes = {
                     "opportunity_id": f"CASE WHEN {created_later} THEN NULL ELSE opportunity_id END"
                 }
-                rel = f"(SELECT {_replace(cols, changes)} FROM {rel})"
+                rel = sub(f"SELECT {_replace(D, cols, changes)} FROM {rel}")
         out["leads"] = (rel, cols)
 
     if "reps" in out and "leave_date" in out["reps"][1]:
         rel, cols = out["reps"]
         later = f"coalesce(leave_date > {end}, false)"
         note("reps", f"leave_date after {month}, cleared", rel, later)
-        rel = f"(SELECT {_replace(cols, {'leave_date': f'CASE WHEN {later} THEN NULL ELSE leave_date END'})} FROM {rel})"
+        cleared = {"leave_date": f"CASE WHEN {later} THEN NULL ELSE leave_date END"}
+        rel = sub(f"SELECT {_replace(D, cols, cleared)} FROM {rel}")
         out["reps"] = (rel, cols)
 
     selects = {name: f"SELECT * FROM {rel}" for name, (rel, _) in out.items()}
@@ -233,7 +248,7 @@ def as_of(tables: Tables, month: str, *, copy: bool = True) -> tuple[Tables, pd.
             arrow = arrow.append_column("_line", pa.array(np.arange(len(df), dtype=np.int64)))
             con.register(f"_sr_in_{name}", arrow)
             relations[name] = (ident(f"_sr_in_{name}"), [c for c in arrow.column_names])
-        selects, counts = cut(con, relations, month)
+        selects, counts = cut(DuckRunner(con), relations, month)
         out: dict[str, pd.DataFrame] = {}
         touched = {c["table"] for c in counts}
         for name, df in tables.items():
@@ -243,7 +258,7 @@ def as_of(tables: Tables, month: str, *, copy: bool = True) -> tuple[Tables, pd.
             changed = [c for c in CHANGED.get(name, ()) if c in df.columns]
             cols = ", ".join(["_line", *(ident(c) for c in changed)])
             res = con.execute(
-                f"SELECT {cols} FROM ({selects[name]}) ORDER BY _line"
+                f"SELECT {cols} FROM ({selects[name]}) AS _sr_cut ORDER BY _line"
             ).to_arrow_table()
             kept = res["_line"].to_numpy()
             new = df.iloc[kept].copy()

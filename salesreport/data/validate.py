@@ -39,8 +39,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from salesreport.data import parse as P
-from salesreport.data.parse import ident, sql_text
+from salesreport.data.dialect import DUCKDB, Dialect
 from salesreport.data.quality import DataQuality, format_rows
+from salesreport.data.runner import Runner
 from salesreport.tables import TableSpec
 
 # lower-cased free-text categories (the closed sets come from the contract's ``allowed``)
@@ -156,6 +157,7 @@ class ParsedTable:
     footer: list[str] = field(default_factory=list)  # a report's footer lines, skipped
     reading: dict[str, str] = field(default_factory=dict)  # how dates/numbers were read
     defaulted: dict[str, str] = field(default_factory=dict)  # column -> the preset's constant
+    dialect: Dialect = DUCKDB  # the SQL of the engine holding ``relation`` and ``scope``
 
 
 def parse_select(
@@ -174,6 +176,7 @@ def parse_select(
     the rest as in :class:`ParsedTable`.
     """
     names = {name: raw for name, raw in columns}
+    ident = columns[0][1].dialect.ident if columns else P.ident
     outputs: list[str] = []
     parsers = []
     present, checked, changed = [], set(), []
@@ -241,44 +244,43 @@ def parse_for(
 # --------------------------------------------------------------------------- queries
 
 
-def lines_where(con, relation: str, predicate: str, limit: int | None = None) -> np.ndarray:
+def lines_where(run: Runner, relation: str, predicate: str, limit: int | None = None) -> np.ndarray:
     """The spreadsheet rows (``_line``, ascending) of ``relation`` where ``predicate`` holds;
     the first ``limit`` of them when given."""
     cap = f" LIMIT {int(limit)}" if limit is not None else ""
-    out = con.execute(
-        f"SELECT _line FROM {relation} WHERE {predicate} ORDER BY _line{cap}"
-    ).fetchnumpy()["_line"]
+    out = run.arrays(f"SELECT _line FROM {relation} WHERE {predicate} ORDER BY _line{cap}")["_line"]
     return np.asarray(out, dtype=np.int64)
 
 
 def examples_where(
-    con, relation: str, predicate: str, limit: int | None = 10
+    run: Runner, relation: str, predicate: str, limit: int | None = 10
 ) -> tuple[int, np.ndarray]:
     """How many rows of ``relation`` ``predicate`` holds for, and the first ``limit`` of them
     (``_line``, ascending; all of them when ``limit`` is ``None``), in one query."""
     cap = f" LIMIT {int(limit)}" if limit is not None else ""
-    got = con.execute(
+    got = run.arrays(
         f"SELECT count(*) OVER () AS n, _line FROM {relation} WHERE {predicate} ORDER BY _line{cap}"
-    ).fetchnumpy()
+    )
     if not len(got["n"]):
         return 0, np.zeros(0, dtype=np.int64)
     return int(got["n"][0]), np.asarray(got["_line"], dtype=np.int64)
 
 
-def count_where(con, relation: str, predicates: list[str]) -> list[int]:
+def count_where(run: Runner, relation: str, predicates: list[str]) -> list[int]:
     """How many rows of ``relation`` each predicate holds for (one scan)."""
     if not predicates:
         return []
-    sel = ", ".join(f"count(*) FILTER (WHERE {p})" for p in predicates)
-    return [int(v) for v in con.execute(f"SELECT {sel} FROM {relation}").fetchone()]
+    sel = ", ".join(f"count(*) FILTER (WHERE {p}) AS _n{i}" for i, p in enumerate(predicates))
+    return [int(v) for v in run.rows(f"SELECT {sel} FROM {relation}")[0]]
 
 
-def examples(con, relation: str, column: str, predicate: str) -> str:
+def examples(run: Runner, relation: str, column: str, predicate: str) -> str:
     """The first distinct values (in row order) of ``column`` where ``predicate`` holds, quoted."""
-    rows = con.execute(
-        f"SELECT {ident(column)} AS v FROM {relation} WHERE {predicate} AND {ident(column)} IS NOT NULL "
-        f"GROUP BY v ORDER BY min(_line) LIMIT {EXAMPLE_VALUES}"
-    ).fetchall()
+    c = run.dialect.ident(column)
+    rows = run.rows(
+        f"SELECT {c} AS v FROM {relation} WHERE {predicate} AND {c} IS NOT NULL "
+        f"GROUP BY {c} ORDER BY min(_line) LIMIT {EXAMPLE_VALUES}"
+    )
     return ", ".join(repr(str(r[0])) for r in rows)
 
 
@@ -286,26 +288,21 @@ def not_dropped(pt: ParsedTable) -> str:
     """SQL: the row is not among the rows dropped so far (``pt.dropped``)."""
     if not len(pt.dropped):
         return "true"
-    return f"_line NOT IN (SELECT _line FROM {ident(_dropped_name(pt))})"
+    return f"_line NOT IN (SELECT _line FROM {pt.dialect.ident(_dropped_name(pt))})"
 
 
 def _dropped_name(pt: ParsedTable) -> str:
     return f"_sr_dropped_{pt.table}"
 
 
-def drop_lines(con, pt: ParsedTable, lines: np.ndarray) -> None:
+def drop_lines(run: Runner, pt: ParsedTable, lines: np.ndarray) -> None:
     """Add ``lines`` to the table's dropped rows (kept in the engine for the queries)."""
     import pyarrow as pa
 
     if not len(lines):
         return
     pt.dropped = np.union1d(pt.dropped, lines)
-    con.register(f"{_dropped_name(pt)}_arrow", pa.table({"_line": pt.dropped}))
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {ident(_dropped_name(pt))} AS "
-        f"SELECT _line FROM {ident(_dropped_name(pt) + '_arrow')}"
-    )
-    con.unregister(f"{_dropped_name(pt)}_arrow")
+    run.put(_dropped_name(pt), pa.table({"_line": pt.dropped}))
 
 
 # --------------------------------------------------------------------------- structural
@@ -330,7 +327,7 @@ def problem_line(p: dict) -> str:
     return f"{p['file']}: {col}{p['reason']}{rows}. {p['fix']}"
 
 
-def structural_problems(con, pt: ParsedTable, params_path: str) -> list[dict]:
+def structural_problems(run: Runner, pt: ParsedTable, params_path: str) -> list[dict]:
     """Every structural problem of one parsed table (missing columns, mostly unreadable
     columns, two headers on one column); sets ``pt.pct_scale`` (one scan of the table)."""
     out: list[dict] = []
@@ -371,10 +368,11 @@ def structural_problems(con, pt: ParsedTable, params_path: str) -> list[dict]:
                 ),
             )
         )
+    D = pt.dialect
     checked = [c for c in pt.spec.columns if c.name in pt.checked]
     stats = []
     for c in checked:
-        stats += [f"count({ident(c.name)})", f"count({ident('_raw_' + c.name)})"]
+        stats += [f"count({D.ident(c.name)})", f"count({D.ident('_raw_' + c.name)})"]
     prob = "probability" in pt.columns
     if prob:
         stats += [
@@ -385,7 +383,8 @@ def structural_problems(con, pt: ParsedTable, params_path: str) -> list[dict]:
         ]
     if not stats:
         return out
-    values = con.execute(f"SELECT {', '.join(stats)} FROM {pt.relation}").fetchone()
+    named = ", ".join(f"{x} AS _s{i}" for i, x in enumerate(stats))
+    values = run.rows(f"SELECT {named} FROM {pt.relation}")[0]
     if prob:
         n, in_range, above_one, fraction = values[-4:]
         pt.pct_scale = bool(n and in_range and above_one and not fraction)
@@ -395,9 +394,9 @@ def structural_problems(con, pt: ParsedTable, params_path: str) -> list[dict]:
         if n_given == 0 or n_bad * 2 <= n_given:
             continue
         name = col.name
-        bad = f"{ident('_raw_' + name)} IS NOT NULL"
-        rows = lines_where(con, pt.relation, bad, 10).tolist()
-        eg = examples(con, pt.relation, "_raw_" + name, "true")
+        bad = f"{D.ident('_raw_' + name)} IS NOT NULL"
+        rows = lines_where(run, pt.relation, bad, 10).tolist()
+        eg = examples(run, pt.relation, "_raw_" + name, "true")
         if col.allowed:
             reason = f"has {n_bad} of {n_given} values outside {', '.join(col.allowed)} (e.g. {eg})"
             fix = (
@@ -415,7 +414,7 @@ def structural_problems(con, pt: ParsedTable, params_path: str) -> list[dict]:
 
 
 def currency_problems(
-    con, pt: ParsedTable, team_currency: str, rates: dict[str, float], params_path: str
+    run: Runner, pt: ParsedTable, team_currency: str, rates: dict[str, float], params_path: str
 ) -> list[dict]:
     """A currency with no rate in ``fx_rates`` among the team's rows (never mixed silently).
 
@@ -424,11 +423,11 @@ def currency_problems(
     """
     if "currency" not in pt.columns:
         return []
-    known = ", ".join(sql_text(c) for c in sorted(set(rates) | {team_currency}))
+    known = ", ".join(pt.dialect.lit(c) for c in sorted(set(rates) | {team_currency}))
     missing = f"currency IS NOT NULL AND currency NOT IN ({known})"
-    codes = [r[0] for r in con.execute(
-        f"SELECT DISTINCT currency FROM {pt.scope} WHERE {missing} ORDER BY 1"
-    ).fetchall()]  # fmt: skip
+    codes = [r[0] for r in run.rows(
+        f"SELECT DISTINCT {pt.dialect.binary('currency')} AS c FROM {pt.scope} WHERE {missing} ORDER BY 1"
+    )]  # fmt: skip
     if not codes:
         return []
     # no made-up number a user could paste: the rate is theirs to give
@@ -438,7 +437,7 @@ def currency_problems(
         problem(
             pt.file,
             "currency",
-            lines_where(con, pt.scope, missing, 10).tolist(),
+            lines_where(run, pt.scope, missing, 10).tolist(),
             f"holds {', '.join(codes)} with no exchange rate to {team_currency}",
             f"Add the rates to {params_path}: fx_rates: {{{example}}}.",
         )
@@ -448,27 +447,31 @@ def currency_problems(
 # --------------------------------------------------------------------------- rows
 
 
-def value_failures(con, relations: dict[str, str], checks: dict[str, dict[str, str]]) -> dict:
+def value_failures(
+    run: Runner, relations: dict[str, str], checks: dict[str, dict[str, str]]
+) -> dict:
     """The rows failing named checks (SQL conditions a good row meets), of every table in one
     query: ``relations`` (table -> SQL ``FROM`` item) and ``checks`` (table -> check name ->
     condition). Returns ``(table, check name) -> failing rows (_line)``. A row with a missing
     value passes a check (its condition allows it)."""
+    D = run.dialect
     names = list(dict.fromkeys(n for c in checks.values() for n in c))
     parts = []
     for table, conds in checks.items():
         if not conds:
             continue
         cols = ", ".join(
-            f"coalesce({conds[n]}, true) AS {ident(n)}" if n in conds else f"true AS {ident(n)}"
+            f"coalesce({conds[n]}, true) AS {D.ident(n)}" if n in conds else f"true AS {D.ident(n)}"
             for n in names
         )
-        parts.append(f"SELECT {sql_text(table)} AS _table, _line, {cols} FROM {relations[table]}")
+        parts.append(f"SELECT {D.lit(table)} AS _table, _line, {cols} FROM {relations[table]}")
     if not parts:
         return {}
-    failing = " OR ".join(f"NOT {ident(n)}" for n in names)
-    got = con.execute(
-        f"SELECT * FROM ({' UNION ALL '.join(parts)}) WHERE {failing} ORDER BY _table, _line"
-    ).fetchall()
+    failing = " OR ".join(f"NOT {D.ident(n)}" for n in names)
+    got = run.rows(
+        f"SELECT * FROM ({' UNION ALL '.join(parts)}) AS _sr_checks WHERE {failing} "
+        f"ORDER BY {D.binary('_table')}, _line"
+    )
     out: dict[tuple[str, str], list[int]] = {}
     for row in got:
         for i, name in enumerate(names):
@@ -477,13 +480,13 @@ def value_failures(con, relations: dict[str, str], checks: dict[str, dict[str, s
     return {k: np.asarray(v, dtype=np.int64) for k, v in out.items()}
 
 
-def check_rows(con, parsed: dict[str, ParsedTable], q: DataQuality) -> None:
+def check_rows(run: Runner, parsed: dict[str, ParsedTable], q: DataQuality) -> None:
     """Drop or repair the bad rows of every table (its rows in scope, ``pt.scope``), counting
     each in ``q`` (table by table, in the order of :data:`ROW_CHECKS`); the dropped rows go into
     ``pt.dropped`` (:func:`checked_relation` gives the table with the drops and repairs)."""
     counts = {t: DataQuality() for t in parsed}
     for t, pt in parsed.items():
-        _drop_required_and_duplicates(con, pt, counts[t])
+        _drop_required_and_duplicates(run, pt, counts[t])
     checks = {
         t: {
             c.name: c.condition
@@ -492,27 +495,30 @@ def check_rows(con, parsed: dict[str, ParsedTable], q: DataQuality) -> None:
         }
         for t, pt in parsed.items()
     }
-    live = {t: f"(SELECT * FROM {pt.scope} WHERE {not_dropped(pt)})" for t, pt in parsed.items()}
-    failures = value_failures(con, live, checks)
+    live = {
+        t: f"(SELECT * FROM {pt.scope} WHERE {not_dropped(pt)}) AS _sr_live"
+        for t, pt in parsed.items()
+    }
+    failures = value_failures(run, live, checks)
     for t, pt in parsed.items():
         for c in VALUE_CHECKS:  # a row failing two is dropped by the first
             if (t, c.name) in failures:
                 lines = np.setdiff1d(failures[t, c.name], pt.dropped)
                 if len(lines):
                     counts[t].add(t, pt.file, "dropped", c.name, lines, column=c.column, bad=True)
-                    drop_lines(con, pt, lines)
-        _count_repairs(con, pt, counts[t])
+                    drop_lines(run, pt, lines)
+        _count_repairs(run, pt, counts[t])
         q.issues.extend(counts[t].issues)
 
 
-def _drop_required_and_duplicates(con, pt: ParsedTable, q: DataQuality) -> None:
+def _drop_required_and_duplicates(run: Runner, pt: ParsedTable, q: DataQuality) -> None:
     """Rows with a required value empty, unreadable or outside its set (the first that
     applies), then duplicate keys (the first row of the file kept): dropped."""
-    spec, rel = pt.spec, pt.scope
+    spec, rel, ident = pt.spec, pt.scope, pt.dialect.ident
 
     def drop(lines: np.ndarray, reason: str, column: str | None) -> None:
         q.add(pt.table, pt.file, "dropped", reason, lines, column=column, bad=True)
-        drop_lines(con, pt, lines)
+        drop_lines(run, pt, lines)
 
     # 1. required values unreadable (or outside their set), or empty: the first that applies
     whys = []
@@ -529,11 +535,11 @@ def _drop_required_and_duplicates(con, pt: ParsedTable, q: DataQuality) -> None:
             for i, (col, kind, _) in enumerate(whys)
             if kind == "bad"
         )
-        example = f"CASE why {raws} END" if raws else "CAST(NULL AS VARCHAR)"
-        got = con.execute(
+        example = f"CASE why {raws} END" if raws else pt.dialect.null(pt.dialect.text_type)
+        got = run.arrays(
             f"SELECT _line, why, {example} AS raw FROM (SELECT *, CASE {case} END AS why FROM {rel}) "
-            "WHERE why IS NOT NULL ORDER BY _line"
-        ).fetchnumpy()
+            "AS _sr_why WHERE why IS NOT NULL ORDER BY _line"
+        )
         lines, why = np.asarray(got["_line"], np.int64), np.asarray(got["why"])
         raw = np.asarray(got["raw"], dtype=object)
         for i, (col, kind, _) in enumerate(whys):
@@ -554,18 +560,18 @@ def _drop_required_and_duplicates(con, pt: ParsedTable, q: DataQuality) -> None:
     key = spec.key
     if key and key in pt.columns:
         k, live = ident(key), not_dropped(pt)
-        lines = con.execute(
+        lines = run.arrays(
             f"SELECT _line FROM (SELECT _line, row_number() OVER (PARTITION BY {k} ORDER BY _line) AS n "
             f"FROM {rel} WHERE {live} AND {k} IN (SELECT {k} FROM {rel} WHERE {live} "
-            f"GROUP BY {k} HAVING count(*) > 1)) WHERE n > 1 ORDER BY _line"
-        ).fetchnumpy()["_line"]
+            f"GROUP BY {k} HAVING count(*) > 1)) AS _sr_keys WHERE n > 1 ORDER BY _line"
+        )["_line"]
         if len(lines):
             drop(np.asarray(lines, np.int64), f"duplicate {key} (first row kept)", key)
 
 
-def _count_repairs(con, pt: ParsedTable, q: DataQuality) -> None:
+def _count_repairs(run: Runner, pt: ParsedTable, q: DataQuality) -> None:
     """The repairs of the rows kept (the values are changed by :func:`checked_relation`)."""
-    spec, rel = pt.spec, pt.scope
+    spec, rel, ident = pt.spec, pt.scope, pt.dialect.ident
     # 4-7. repairs on the rows kept: (predicate, reason, column, bad, with examples)
     live = not_dropped(pt)
     repairs: list[tuple[str, str, str, bool, bool]] = []
@@ -592,25 +598,25 @@ def _count_repairs(con, pt: ParsedTable, q: DataQuality) -> None:
     if "contract_months" in pt.columns:
         repairs.append(("contract_months <= 0", "contract_months not above 0, cleared",
                         "contract_months", True, False))  # fmt: skip
-    counts = count_where(con, rel, [f"({r[0]}) AND {live}" for r in repairs])
+    counts = count_where(run, rel, [f"({r[0]}) AND {live}" for r in repairs])
     for (pred, reason, column, bad, with_examples), n in zip(repairs, counts, strict=True):
         if not n:
             continue
         where = f"({pred}) AND {live}"
         if with_examples:
-            reason = f"{reason} (e.g. {examples(con, rel, '_raw_' + column, where)})"
+            reason = f"{reason} (e.g. {examples(run, rel, '_raw_' + column, where)})"
         if bad:
             q.add(
                 pt.table,
                 pt.file,
                 "repaired",
                 reason,
-                lines_where(con, rel, where),
+                lines_where(run, rel, where),
                 column=column,
                 bad=True,
             )
         else:
-            lines = lines_where(con, rel, where, EXAMPLE_LINES)
+            lines = lines_where(run, rel, where, EXAMPLE_LINES)
             q.add(pt.table, pt.file, "repaired", reason, lines, column=column, count=n)
 
 
@@ -627,7 +633,7 @@ def _quoted(values: np.ndarray) -> str:
 
 
 def checked_relation(pt: ParsedTable) -> str:
-    """SQL ``FROM`` item: the team's rows of the table after the row checks (dropped rows out,
+    """SQL ``FROM`` item (with its alias): the team's rows of the table after the row checks (dropped rows out,
     repairs applied); ``_line``, the contract columns, the extras."""
     cols = ["_line"]
     for name in pt.columns:
@@ -643,12 +649,12 @@ def checked_relation(pt: ParsedTable) -> str:
                 "CASE WHEN contract_months <= 0 THEN NULL ELSE contract_months END AS contract_months"
             )
         else:
-            cols.append(ident(name))
-    cols += [ident(e) for e, _ in pt.extras]
-    return f"(SELECT {', '.join(cols)} FROM {pt.scope} WHERE {not_dropped(pt)})"
+            cols.append(pt.dialect.ident(name))
+    cols += [pt.dialect.ident(e) for e, _ in pt.extras]
+    return f"(SELECT {', '.join(cols)} FROM {pt.scope} WHERE {not_dropped(pt)}) AS _sr_checked"
 
 
-def check_references(con, parsed: dict[str, ParsedTable], q: DataQuality) -> None:
+def check_references(run: Runner, parsed: dict[str, ParsedTable], q: DataQuality) -> None:
     """Rows pointing at a row of another table that is not in its file.
 
     The parent's keys are every key of its file (before filters), so a row whose parent was
@@ -664,29 +670,30 @@ def check_references(con, parsed: dict[str, ParsedTable], q: DataQuality) -> Non
             refs.setdefault(child, []).append((col, parent, pkey, action))
     for child, links in refs.items():
         pt = parsed[child]
+        ident = pt.dialect.ident
         orphans = []
         for col, parent, pkey, _ in links:
             keys = f"(SELECT {ident(pkey)} FROM {parsed[parent].relation} WHERE {ident(pkey)} IS NOT NULL)"
             orphans.append(f"{ident(col)} IS NOT NULL AND {ident(col)} NOT IN {keys}")
-        counts = count_where(con, pt.scope, [f"{o} AND {not_dropped(pt)}" for o in orphans])
+        counts = count_where(run, pt.scope, [f"{o} AND {not_dropped(pt)}" for o in orphans])
         dropped_before = len(pt.dropped)
         for (col, parent, pkey, action), orphan, n in zip(links, orphans, counts, strict=True):
             orphan = f"{orphan} AND {not_dropped(pt)}"
             if n and len(pt.dropped) != dropped_before:  # an earlier reference dropped rows
-                (n,) = count_where(con, pt.scope, [orphan])
+                (n,) = count_where(run, pt.scope, [orphan])
             if not n:
                 continue
             reason = f"{col} not in {parsed[parent].file} ({pkey})"
             if action == "dropped":
-                lines = lines_where(con, pt.scope, orphan)
+                lines = lines_where(run, pt.scope, orphan)
                 q.add(child, pt.file, "dropped", reason, lines, column=col, bad=True)
-                drop_lines(con, pt, lines)
+                drop_lines(run, pt, lines)
             else:
-                lines = lines_where(con, pt.scope, orphan, EXAMPLE_LINES)
+                lines = lines_where(run, pt.scope, orphan, EXAMPLE_LINES)
                 q.add(child, pt.file, "flagged", reason, lines, column=col, count=n)
 
 
-def check_target_metrics(con, parsed: dict[str, ParsedTable], q: DataQuality) -> None:
+def check_target_metrics(run: Runner, parsed: dict[str, ParsedTable], q: DataQuality) -> None:
     """Rows of ``targets`` naming a metric that is not a KPI of the catalogue (``quota``, a
     misspelt ``revenu``): flagged and kept, as no KPI reads them, so that the target the
     user meant is not missed in silence (the team's YAML refuses such a metric outright)."""
@@ -695,21 +702,21 @@ def check_target_metrics(con, parsed: dict[str, ParsedTable], q: DataQuality) ->
     pt = parsed.get("targets")
     if pt is None or "metric" not in pt.columns:
         return
-    known = ", ".join(sql_text(m) for m in CATALOGUE)
+    known = ", ".join(pt.dialect.lit(m) for m in CATALOGUE)
     other = f"metric IS NOT NULL AND metric NOT IN ({known}) AND {not_dropped(pt)}"
-    (n,) = count_where(con, pt.scope, [other])
+    (n,) = count_where(run, pt.scope, [other])
     if not n:
         return
-    names = [r[0] for r in con.execute(
-        f"SELECT DISTINCT metric FROM {pt.scope} WHERE {other} ORDER BY 1 LIMIT 4"
-    ).fetchall()]  # fmt: skip
+    names = [r[0] for r in run.rows(
+        f"SELECT DISTINCT {pt.dialect.binary('metric')} AS m FROM {pt.scope} WHERE {other} ORDER BY 1 LIMIT 4"
+    )]  # fmt: skip
     shown = ", ".join(repr(m) for m in names[:3]) + (", ..." if len(names) > 3 else "")
     q.add(
         "targets",
         pt.file,
         "flagged",
         f"metric is not a KPI ({shown}): the target is not used (every KPI is in docs/kpis.md)",
-        lines_where(con, pt.scope, other, EXAMPLE_LINES),
+        lines_where(run, pt.scope, other, EXAMPLE_LINES),
         column="metric",
         count=n,
     )
