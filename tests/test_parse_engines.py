@@ -287,11 +287,14 @@ def _written(rules) -> set[str]:
 def test_preset_rules_give_duckdbs_values(engine, preset, table, rules, given):
     """Each preset's value rules (a CRM's flags, stages, amounts with their code, times
     without a zone, probabilities in percent, prefixed ids) over every combination the
-    value pool draws, on the engine, equal DuckDB's."""
+    value pool draws, then parsed as the contract's columns, on the engine, equal DuckDB's
+    (values, and which are bad)."""
     import pyarrow as pa
 
     from salesreport.data.dialect import DIALECTS
     from salesreport.data.presets import apply_derive
+    from salesreport.data.validate import parse_for
+    from salesreport.tables import TABLES
 
     names = _read_by(rules)
     if given != "all columns":
@@ -303,15 +306,28 @@ def test_preset_rules_give_duckdbs_values(engine, preset, table, rules, given):
          for i in range(len(names))}
         | {"_pos": pa.array(range(rows), pa.int64())}
     )  # fmt: skip
+    spec = TABLES[table]
     results = []
     for on in (None, engine):
         D = DIALECTS["duckdb" if on is None else on.name]
         raw = {n: P.Raw(D.ident(f"c{i}"), "text", dialect=D) for i, n in enumerate(names)}
         derived, _ = apply_derive(raw, table, preset, {"won": ["Won Deal"], "lost": []})
-        outputs = ", ".join(
-            f"{P.text(r)} AS {D.ident(f'o{i}')}" for i, r in enumerate(derived.values())
-        )
-        sql = f"SELECT {outputs} FROM {D.ident('_sr_preset')} ORDER BY {D.ident('_pos')}"
+        # each contract column parsed as the loader parses it (its value and whether it is
+        # bad), another column as its text
+        parsers, outputs = [], [D.ident("_pos")]
+        for i, (name, r) in enumerate(derived.items()):
+            col = next((c for c in spec.columns if c.name == name), None)
+            if col is None:
+                outputs.append(f"{P.text(r)} AS {D.ident(f'o{i}')}")
+                continue
+            parsed = parse_for(table, col, r, "Europe/Berlin", key=f"k{i}")
+            parsers.append(parsed)
+            outputs += [
+                f"{parsed.value} AS {D.ident(f'o{i}')}",
+                f"{parsed.bad} AS {D.ident(f'b{i}')}",
+            ]
+        query = P.staged_select(D.ident("_sr_preset"), [], parsers, outputs, D)
+        sql = f"SELECT * FROM ({query}) AS _sr_parsed ORDER BY {D.ident('_pos')}"
         results.append(P.run_on(on, "_sr_preset", table_, sql).to_pylist())
     assert results[0] == results[1]
 

@@ -1,9 +1,11 @@
-"""The SQL dialects the contract's parse rules are written for: DuckDB (the embedded engine),
-PostgreSQL and Spark SQL.
+"""The SQL dialects the contract's rules and checks are written for: DuckDB (the embedded
+engine), PostgreSQL and Spark SQL.
 
-:mod:`salesreport.data.parse` writes each rule once, in terms of the operations below; a
-:class:`Dialect` renders each operation in its engine's SQL with the *same result* on the
-three engines (``tests/test_data_parse.py`` runs its hand-worked cases on each). Where the
+:mod:`salesreport.data.parse` writes each rule once, in terms of the operations below (and
+the presets, the settling of a file's formats, the checks, the filters and the cut write
+their SQL with them); a :class:`Dialect` renders each operation in its engine's SQL with the
+*same result* on the three engines (``tests/test_parse_engines.py`` proves it on real
+servers). Where the
 engines differ, the difference is handled here, once:
 
 * **regular expressions** are written in one syntax (RE2's, the subset the three share:
@@ -25,14 +27,19 @@ engines differ, the difference is handled here, once:
   even: :meth:`Dialect.round_half_up` is used only for positive values of at least 2^46
   (Unix times in microseconds), where adding a half is exact;
 * **microseconds since 1970 and back** (:meth:`Dialect.epoch_us`, :meth:`Dialect.from_us`),
-  with which every other time arithmetic is written (a zone's offset, Excel's serial days).
+  with which every other time arithmetic is written (a zone's offset, Excel's serial days);
+* **the text of a number cell** (a Parquet or database column read as text): PostgreSQL and
+  Java write a double their own way (``1e+20``, ``2.254958598518339E9``, ``1.0E-4``); both
+  are written again as Python's ``repr`` writes them, as DuckDB does, and a whole number
+  up to 1e38 exactly (:func:`_whole_text`);
+* **stages**: PostgreSQL's planner pulls a projection into the next and writes a stage's
+  expression again at each use of its alias; ``OFFSET 0`` keeps each stage apart;
+* **text order** (an example's "least" value): PostgreSQL's follows the database's collation
+  (``en_US``: ``a < B``), :meth:`Dialect.binary` compares code points as the others do.
 
-Known differences left as they are (documented in the README): a number *cell* (Parquet,
-a database column) read as text gives its shortest decimal form, which Spark writes
-Java's way for very small or very large values (``1.0E-4`` for DuckDB's ``0.0001``), and a
-whole number beyond 2^63 PostgreSQL and Spark write in exponent form; text is lower-cased by
-each engine's own rules, which for PostgreSQL are the database's collation (a ``C``
-collation lower-cases ASCII letters only).
+One difference is left as each engine's own (the README says so): upper and lower case of
+the few letters whose mapping differs between Unicode's simple rules (DuckDB), its full ones
+(Java: ``ß`` upper-cases to ``SS``) and the database's collation (PostgreSQL).
 """
 
 from __future__ import annotations

@@ -260,12 +260,14 @@ def apply_derive(
             if col not in out:
                 continue
             n = P.inline(P.number(out[col]))
+            # the number's text, read back as the same number (each engine's shortest text of
+            # a double reads back exactly): the value is finite, or NULL
             scaled = f"({n.value}) / {float(r['divide_by'])!r}"
             out[col] = Raw(
                 dialect=D,
                 clean=True,
                 sql=f"CASE WHEN {n.bad} THEN {P.raw_text(out[col])} "
-                f"ELSE {P.double_text(D, scaled)} END",
+                f"ELSE {D.text(scaled)} END",
             )
         elif rule == "assume_utc":
             for col in r["columns"]:
