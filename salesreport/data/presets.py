@@ -266,8 +266,7 @@ def apply_derive(
             out[col] = Raw(
                 dialect=D,
                 clean=True,
-                sql=f"CASE WHEN {n.bad} THEN {P.raw_text(out[col])} "
-                f"ELSE {D.text(scaled)} END",
+                sql=f"CASE WHEN {n.bad} THEN {P.raw_text(out[col])} ELSE {D.text(scaled)} END",
             )
         elif rule == "assume_utc":
             for col in r["columns"]:
