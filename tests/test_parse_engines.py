@@ -241,6 +241,13 @@ def test_spark_end_anchor_is_the_end_of_the_text_and_classes_keep_their_dollar()
     assert SPARK.regex(r"a[]$]$|[^]$]\$$") == r"'a[]$]\\z|[^]$]\\$\\z'"
 
 
+def _runner(engine):
+    """A runner on ``engine``, or (``None``) on the parse module's embedded DuckDB."""
+    from salesreport.data.runner import DuckRunner, EngineRunner
+
+    return DuckRunner(P._connection()) if engine is None else EngineRunner(engine)
+
+
 # ---------------------------------------------------------------- the presets' rules
 
 #: values for every column a preset's rule reads: flags, stage and status names, amounts
@@ -328,7 +335,7 @@ def test_preset_rules_give_duckdbs_values(engine, preset, table, rules, given):
             ]
         query = P.staged_select(D.ident("_sr_preset"), [], parsers, outputs, D)
         sql = f"SELECT * FROM ({query}) AS _sr_parsed ORDER BY {D.ident('_pos')}"
-        results.append(P.run_on(on, "_sr_preset", table_, sql).to_pylist())
+        results.append(_runner(on).over("_sr_preset", table_, sql).to_pylist())
     assert results[0] == results[1]
 
 
@@ -365,7 +372,7 @@ def test_settling_queries_give_duckdbs_answers(engine, which):
         D = DIALECTS["duckdb" if on is None else on.name]
         columns = [P.Raw(D.ident(f"c{i}"), "text", dialect=D) for i in range(3)]
         results.append(
-            P.run_on(on, "_sr_settle", table, build(columns, D.ident("_sr_settle"))).to_pylist()
+            _runner(on).over("_sr_settle", table, build(columns, D.ident("_sr_settle"))).to_pylist()
         )
     assert [list(r.values()) for r in results[0]] == [list(r.values()) for r in results[1]]
     assert any(v is not None for v in results[0][0].values())

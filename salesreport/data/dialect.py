@@ -123,7 +123,8 @@ class Dialect:
         return f"regexp_extract({x}, {self.regex(pattern)}, {group})"
 
     def groups(self, x: str, pattern: str, names: tuple[str, ...]) -> str:
-        """Every group of the match (``x`` is known to match), for :meth:`group`."""
+        """Every group of ``x``'s match, for :meth:`group` (where ``x`` does not match, each
+        group is ``''``: NULL on PostgreSQL and Spark, whose :meth:`group` gives ``''``)."""
         return f"regexp_extract({x}, {self.regex(pattern)}, {list(names)!r})"
 
     def group(self, g: str, names: tuple[str, ...], name: str) -> str:

@@ -946,69 +946,22 @@ def evaluate(
 ) -> tuple[pd.Series, pd.Series, pd.Series]:
     """``parse`` run by the engine on a pandas Series: ``(values, bad, changed)``, aligned
     with ``s`` (values as pandas gives them from Arrow, see the callers for dtypes)."""
-    from salesreport.data.dialect import DIALECTS
+    from salesreport.data.runner import DuckRunner, EngineRunner
 
     arr, kind = series_to_arrow(s)
     table = pa.table({"x": arr, "_pos": pa.array(np.arange(len(s), dtype=np.int64))})
-    engine = SERIES_ENGINE
-    D = DUCKDB if engine is None else DIALECTS[engine.name]
+    run = DuckRunner(_connection()) if SERIES_ENGINE is None else EngineRunner(SERIES_ENGINE)
+    D = run.dialect
     p = parse(Raw(D.ident("x"), kind, dialect=D))
     outputs = [f"{p.value} AS v", f"{p.bad} AS bad", f"{p.changed or 'false'} AS changed"]
     name = "_sr_series"
     query = staged_select(D.ident(name), ["x"], [p], [*outputs, D.ident("_pos")], D)
     sql = f"SELECT v, bad, changed FROM ({query}) AS _sr_out ORDER BY {D.ident('_pos')}"
-    out = run_on(engine, name, table, sql)
+    out = run.over(name, table, sql)
     idx = s.index
     bad = pd.Series(out["bad"].to_numpy(zero_copy_only=False), index=idx).fillna(False)
     changed = pd.Series(out["changed"].to_numpy(zero_copy_only=False), index=idx).fillna(False)
     return _to_pandas(out["v"], idx), bad.astype(bool), changed.astype(bool)
-
-
-#: PostgreSQL's type of a result column (its OID) as Arrow's
-_PG_TYPES = {16: pa.bool_(), 20: pa.int64(), 21: pa.int64(), 23: pa.int64(), 25: pa.string(),
-             700: pa.float64(), 701: pa.float64(), 1043: pa.string(), 1082: pa.date32(),
-             1114: pa.timestamp("us"), 1184: pa.timestamp("us", tz="UTC"),
-             1700: pa.float64()}  # fmt: skip
-
-
-def run_on(engine, name: str, table: pa.Table, sql: str) -> pa.Table:
-    """``sql`` over the Arrow ``table`` (as the table ``name``) on ``engine`` (``None``: an
-    embedded DuckDB connection of this module's), its result as Arrow: the rules run
-    where a test or a notebook wants them."""
-    if engine is None:
-        con = _connection()
-        con.register(name, table)
-        try:
-            return con.execute(sql).to_arrow_table()
-        finally:
-            con.unregister(name)
-    engine._temporary(name, table)
-    try:
-        return result_arrow(engine, sql)
-    finally:
-        engine._drop(name)
-
-
-def result_arrow(engine, sql: str) -> pa.Table:
-    """The result of ``sql`` on a PostgreSQL or Spark ``engine`` as Arrow (its columns named as
-    the query names them)."""
-    if engine.name == "spark":
-        return engine.backend._session.sql(sql).toArrow()
-    if engine.name == "duckdb":
-        return engine.backend.con.execute(sql).to_arrow_table()
-    with engine.backend.con.cursor() as cursor:
-        cursor.execute(sql)
-        rows = cursor.fetchall()
-        described = [(c.name, _PG_TYPES[c.type_code]) for c in cursor.description]
-    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in described]
-    return pa.table(
-        {
-            name: pa.array(
-                [None if x is None else float(x) for x in v] if t == pa.float64() else v, t
-            )
-            for (name, t), v in zip(described, columns, strict=True)
-        }
-    )
 
 
 def _to_pandas(col: pa.ChunkedArray, index) -> pd.Series:

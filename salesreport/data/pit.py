@@ -31,6 +31,8 @@ and :func:`as_of` runs it on pandas tables.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 
@@ -85,7 +87,7 @@ def cut(
     the selects are for the caller to run.
     """
     D = run.dialect
-    names = iter(range(1_000_000))
+    names = itertools.count()
 
     def sub(select: str) -> str:
         """A subquery as a ``FROM`` item, with an alias of its own."""

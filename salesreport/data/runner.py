@@ -13,6 +13,14 @@ import pyarrow as pa
 
 from salesreport.data.dialect import DIALECTS, DUCKDB, Dialect
 
+#: the engine types of a PostgreSQL result's columns (``read._PG_COPY_TYPES``) as Arrow's
+#: (``numeric`` is a double there, its ``Decimal`` values made floats)
+_ARROW_TYPES = {
+    "VARCHAR": pa.string(), "BIGINT": pa.int64(), "DOUBLE": pa.float64(),
+    "BOOLEAN": pa.bool_(), "DATE": pa.date32(), "TIMESTAMP": pa.timestamp("us"),
+    "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
+}  # fmt: skip
+
 
 class Runner:
     """Rows, columns and temporary tables of raw SQL on one engine."""
@@ -34,6 +42,11 @@ class Runner:
     def create(self, name: str, select: str) -> None:
         """A temporary table ``name`` holding the rows of the query ``select`` (replacing one
         of that name)."""
+        raise NotImplementedError
+
+    def over(self, name: str, table: pa.Table, sql: str) -> pa.Table:
+        """The result of ``sql`` over the Arrow ``table`` (as the table ``name``, gone after),
+        as Arrow: the rules run on a few values where a test or a notebook wants them."""
         raise NotImplementedError
 
 
@@ -62,6 +75,13 @@ class DuckRunner(Runner):
     def create(self, name: str, select: str) -> None:
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE {DUCKDB.ident(name)} AS {select}")
 
+    def over(self, name: str, table: pa.Table, sql: str) -> pa.Table:
+        self.con.register(name, table)
+        try:
+            return self.con.execute(sql).to_arrow_table()
+        finally:
+            self.con.unregister(name)
+
 
 class EngineRunner(Runner):
     """An :class:`~salesreport.engine.Engine` (PostgreSQL, Spark; DuckDB too)."""
@@ -71,9 +91,28 @@ class EngineRunner(Runner):
         self.dialect = DIALECTS[engine.name]
 
     def _arrow(self, sql: str) -> pa.Table:
-        from salesreport.data.parse import result_arrow
+        """The query's result as Arrow (its columns named as the query names them)."""
+        engine = self.engine
+        if engine.name == "spark":
+            return engine.backend._session.sql(sql).toArrow()
+        if engine.name == "duckdb":
+            return engine.backend.con.execute(sql).to_arrow_table()
+        from salesreport.data.read import _PG_COPY_TYPES
 
-        return result_arrow(self.engine, sql)
+        with engine.backend.con.cursor() as cursor:
+            cursor.execute(sql)
+            rows = cursor.fetchall()
+            described = [(c.name, _PG_COPY_TYPES[c.type_code][0]) for c in cursor.description]
+        columns = list(zip(*rows, strict=True)) if rows else [[] for _ in described]
+        return pa.table(
+            {
+                name: pa.array(
+                    [None if x is None else float(x) for x in v] if t == "DOUBLE" else v,
+                    _ARROW_TYPES[t],
+                )
+                for (name, t), v in zip(described, columns, strict=True)
+            }
+        )
 
     def rows(self, sql: str) -> list[tuple]:
         table = self._arrow(sql)
@@ -88,6 +127,13 @@ class EngineRunner(Runner):
 
     def put(self, name: str, table: pa.Table) -> None:
         self.engine._temporary(name, table)
+
+    def over(self, name: str, table: pa.Table, sql: str) -> pa.Table:
+        self.put(name, table)
+        try:
+            return self._arrow(sql)
+        finally:
+            self.engine._drop(name)
 
     def create(self, name: str, select: str) -> None:
         quoted = self.dialect.ident(name)
